@@ -1,0 +1,383 @@
+"""HTTP for accounts: sign-up, login, logout, password, MFA enrolment, /me, clinicians, patients.
+
+Views parse, check access, call a service or selector, and serialise. Nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.common.pagination import CursorPagination
+from carecore.common.permissions import has_role
+from carecore.common.throttling import AuthRateThrottle
+
+from . import services
+from .access import Purpose, access_patient
+from .models import CareTeam, CareTeamMember, Patient, Role, User
+from .selectors import clinician_list, patient_list, patient_with_care_team
+from .unread import unread_count_for
+from .us_states import US_STATE_CHOICES
+
+# --- shared output shapes ----------------------------------------------------------------------
+
+
+class PersonOutput(serializers.Serializer):
+    """A care-team person. `id` is the clinician id for clinicians (the FHIR Practitioner id)
+    and the user id for everyone else; `user_id` is always the user id (to assign threads)."""
+
+    id = serializers.UUIDField()
+    user_id = serializers.UUIDField()
+    name = serializers.CharField()
+    role = serializers.CharField()
+
+
+class CareTeamOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    lead = PersonOutput(allow_null=True)
+    members = PersonOutput(many=True)
+
+
+def person_payload(user: User) -> dict[str, Any]:
+    clinician = getattr(user, "clinician", None) if user.role == Role.CLINICIAN else None
+    return {
+        "id": str(clinician.id) if clinician else str(user.id),
+        "user_id": str(user.id),
+        "name": user.full_name,
+        "role": user.role,
+    }
+
+
+def care_team_payload(care_team: CareTeam | None) -> dict[str, Any] | None:
+    """Expects memberships prefetched (see selectors) so a list costs no extra queries."""
+    if care_team is None:
+        return None
+    lead_user_id = care_team.lead.user_id if care_team.lead else None
+    memberships: list[CareTeamMember] = list(care_team.memberships.all())
+    return {
+        "id": str(care_team.id),
+        "lead": person_payload(care_team.lead.user) if care_team.lead else None,
+        "members": [
+            person_payload(member.user) for member in memberships if member.user_id != lead_user_id
+        ],
+    }
+
+
+class PatientOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    first_name = serializers.CharField(source="user.first_name")
+    last_name = serializers.CharField(source="user.last_name")
+    email = serializers.EmailField(source="user.email")
+    phone = serializers.CharField(source="user.phone")
+    timezone = serializers.CharField(source="user.timezone")
+    date_of_birth = serializers.DateField()
+    state = serializers.CharField()
+    care_team = serializers.SerializerMethodField()
+
+    @extend_schema_field(CareTeamOutput(allow_null=True))
+    def get_care_team(self, patient: Patient) -> dict[str, Any] | None:
+        return care_team_payload(getattr(patient, "care_team", None))
+
+
+class UserOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    role = serializers.CharField()
+    timezone = serializers.CharField()
+    phone = serializers.CharField()
+    patient_id = serializers.UUIDField(required=False)
+    clinician_id = serializers.UUIDField(required=False)
+
+
+def user_payload(user: User) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "id": str(user.id),
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "role": user.role,
+        "timezone": user.timezone,
+        "phone": str(user.phone) if user.phone else "",
+    }
+    patient = getattr(user, "patient", None) if user.role == Role.PATIENT else None
+    if patient is not None:
+        payload["patient_id"] = str(patient.id)
+    clinician = getattr(user, "clinician", None) if user.role == Role.CLINICIAN else None
+    if clinician is not None:
+        payload["clinician_id"] = str(clinician.id)
+    return payload
+
+
+class TokenOutput(serializers.Serializer):
+    token = serializers.CharField()
+    user = UserOutput()
+
+
+# --- authentication -----------------------------------------------------------------------------
+
+
+class RegisterApi(APIView):
+    """Patient sign-up. A `role` in the body is ignored: sign-up only ever makes patients."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+        password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+        first_name = serializers.CharField(max_length=150)
+        last_name = serializers.CharField(max_length=150)
+        date_of_birth = serializers.DateField()
+        state = serializers.ChoiceField(choices=US_STATE_CHOICES)
+        timezone = serializers.CharField(max_length=64)
+        phone = PhoneNumberField(required=False, allow_blank=True, region="US")
+
+    @extend_schema(request=InputSerializer, responses={201: TokenOutput})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        patient = services.patient_register(
+            email=fields["email"],
+            password=fields["password"],
+            first_name=fields["first_name"],
+            last_name=fields["last_name"],
+            date_of_birth=fields["date_of_birth"],
+            state=fields["state"],
+            timezone_name=fields["timezone"],
+            phone=str(fields.get("phone") or ""),
+        )
+        token = services.token_issue(user=patient.user)
+        return Response(
+            {"token": token, "user": user_payload(patient.user)}, status=status.HTTP_201_CREATED
+        )
+
+
+class LoginApi(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.CharField(max_length=254)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+        otp = serializers.CharField(max_length=12, required=False, allow_blank=True)
+
+    @extend_schema(request=InputSerializer, responses={200: TokenOutput})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, token = services.auth_login(
+            request=request._request,  # django-axes needs the Django request
+            email=data.validated_data["email"],
+            password=data.validated_data["password"],
+            otp=data.validated_data.get("otp") or None,
+        )
+        return Response({"token": token, "user": user_payload(user)})
+
+
+class LogoutApi(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        services.auth_logout(user=request.user, token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeApi(APIView):
+    """Changing the password signs out every session; the response carries a fresh token."""
+
+    class InputSerializer(serializers.Serializer):
+        current_password = serializers.CharField(max_length=128, trim_whitespace=False)
+        new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token = services.user_password_change(
+            user=request.user,
+            current_password=data.validated_data["current_password"],
+            new_password=data.validated_data["new_password"],
+        )
+        return Response({"token": token})
+
+
+class MfaEnrollApi(APIView):
+    """Staff TOTP enrolment, step 1: password → an otpauth:// URI for the authenticator app."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.CharField(max_length=254)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    class OutputSerializer(serializers.Serializer):
+        otpauth_uri = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        uri = services.mfa_enrollment_start(request=request._request, **data.validated_data)
+        return Response({"otpauth_uri": uri}, status=status.HTTP_201_CREATED)
+
+
+class MfaConfirmApi(APIView):
+    """Staff TOTP enrolment, step 2: password and a first code confirm the device."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.CharField(max_length=254)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+        otp = serializers.CharField(max_length=12)
+
+    @extend_schema(request=InputSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.mfa_enrollment_confirm(request=request._request, **data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- me ------------------------------------------------------------------------------------
+
+
+class MeApi(APIView):
+    class OutputSerializer(UserOutput):
+        unread_count = serializers.IntegerField()
+        care_team = CareTeamOutput(required=False, allow_null=True)
+        profile = serializers.DictField(required=False)
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request: Request) -> Response:
+        user: User = request.user
+        payload = user_payload(user)
+        payload["unread_count"] = unread_count_for(user)
+        if user.role == Role.PATIENT and "patient_id" in payload:
+            # A patient reading their own record is still a read of patient data.
+            patient = access_patient(
+                user=user, patient_id=payload["patient_id"], purpose=Purpose.DEMOGRAPHICS
+            )
+            patient = patient_with_care_team(patient=patient)
+            payload["care_team"] = care_team_payload(patient.care_team)
+            payload["profile"] = {
+                "date_of_birth": patient.date_of_birth.isoformat(),
+                "state": patient.state,
+            }
+        elif user.role == Role.CLINICIAN and "clinician_id" in payload:
+            payload["profile"] = ClinicianOutput(user.clinician).data
+        return Response(payload)
+
+
+# --- clinicians ------------------------------------------------------------------------------
+
+
+class ClinicianOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField(source="user.full_name")
+    credentials = serializers.CharField()
+    specialties = serializers.ListField(child=serializers.CharField())
+    licensed_states = serializers.ListField(child=serializers.CharField())
+    visit_types = serializers.ListField(child=serializers.CharField())
+    bio = serializers.CharField()
+    accepting_new_patients = serializers.BooleanField()
+
+
+class ClinicianPagination(CursorPagination):
+    ordering = ("id",)
+
+
+class ClinicianListApi(APIView):
+    """Public clinician profiles (no patient data), optionally those licensed in `?state=`."""
+
+    class FilterSerializer(serializers.Serializer):
+        state = serializers.ChoiceField(choices=US_STATE_CHOICES, required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: ClinicianOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        paginator = ClinicianPagination()
+        page = paginator.paginate_queryset(
+            clinician_list(state=filters.validated_data.get("state")), request, view=self
+        )
+        return paginator.get_paginated_response(ClinicianOutput(page, many=True).data)
+
+
+# --- patients -----------------------------------------------------------------------------------
+
+
+class PatientPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+_PATIENT_READERS = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
+
+
+class PatientListApi(APIView):
+    """Patients the caller may see: their care teams' (schedulers: all, demographics only)."""
+
+    permission_classes = [has_role(*_PATIENT_READERS)]
+
+    @extend_schema(responses={200: PatientOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        paginator = PatientPagination()
+        page = paginator.paginate_queryset(patient_list(user=request.user), request, view=self)
+        audit_record_many(
+            actor=request.user,
+            targets=[AuditTarget("patient", str(patient.id), patient.id) for patient in page],
+        )
+        return paginator.get_paginated_response(PatientOutput(page, many=True).data)
+
+
+class PatientDetailApi(APIView):
+    permission_classes = [has_role(*_PATIENT_READERS)]
+
+    @extend_schema(responses={200: PatientOutput})
+    def get(self, request: Request, patient_id: str) -> Response:
+        patient = access_patient(
+            user=request.user, patient_id=patient_id, purpose=Purpose.DEMOGRAPHICS
+        )
+        return Response(PatientOutput(patient_with_care_team(patient=patient)).data)
+
+
+class BreakGlassApi(APIView):
+    """Emergency access to a patient outside one's care team: time-limited and audited."""
+
+    permission_classes = [has_role(Role.CLINICIAN, Role.ADMIN)]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=2000)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        patient_id = serializers.UUIDField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Request, patient_id: str) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        grant = services.break_glass_open(
+            user=request.user, patient_id=patient_id, reason=data.validated_data["reason"]
+        )
+        return Response(self.OutputSerializer(grant).data, status=status.HTTP_201_CREATED)

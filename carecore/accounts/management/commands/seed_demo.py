@@ -1,0 +1,134 @@
+"""Demo clinic for `make run`: the accounts in PRODUCT.md plus realistic extra patients.
+
+Idempotent (existing accounts are left as they are) and refuses to run with DEBUG off unless
+--force is given, so demo passwords never reach a production database by accident.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from carecore.accounts import services
+from carecore.accounts.models import Clinician, Patient, Role, User
+
+DEMO_PASSWORD = "carecore-demo"
+DOMAIN = "demo.carecore.test"
+
+STAFF = [
+    # email local part, first, last, role, time zone
+    ("coordinator", "Maya", "Okafor", Role.COORDINATOR, "America/New_York"),
+    ("scheduler", "Luis", "Ortega", Role.SCHEDULER, "America/New_York"),
+    ("admin", "Priya", "Raman", Role.ADMIN, "America/New_York"),
+    ("clinician", "Hannah", "Lindqvist", Role.CLINICIAN, "America/New_York"),
+    ("clinician2", "Daniel", "Whitford", Role.CLINICIAN, "America/Los_Angeles"),
+    ("clinician3", "Amara", "Castillo", Role.CLINICIAN, "America/Chicago"),
+]
+
+CLINICIANS: dict[str, dict[str, Any]] = {
+    "clinician": {
+        "credentials": "MD",
+        "licensed_states": ["NY", "CA", "TX", "FL"],
+        "specialties": ["dermatology", "eczema", "psoriasis"],
+        "bio": "Board-certified dermatologist focused on the gut-skin axis.",
+        "is_clinical_lead": True,
+        "coordinators": ["coordinator"],
+    },
+    "clinician2": {
+        "credentials": "NP",
+        "licensed_states": ["WA", "OR"],
+        "specialties": ["gastroenterology", "ibs"],
+        "bio": "Nurse practitioner for IBS and digestive health.",
+        "is_clinical_lead": False,
+        "coordinators": [],
+    },
+    "clinician3": {
+        # Not licensed in NY: every new NY patient joins clinician@'s team.
+        "credentials": "PA",
+        "licensed_states": ["CA", "TX", "AZ"],
+        "specialties": ["acne", "rosacea"],
+        "bio": "Physician assistant for acne and rosacea care.",
+        "is_clinical_lead": False,
+        "coordinators": [],
+    },
+}
+
+PATIENTS = [
+    # email local part, first, last, date of birth, state, time zone
+    ("patient", "Jordan", "Reyes", date(1991, 4, 12), "NY", "America/New_York"),
+    ("amelia.chen", "Amelia", "Chen", date(1987, 9, 3), "NY", "America/New_York"),
+    ("marcus.bell", "Marcus", "Bell", date(1979, 1, 28), "FL", "America/New_York"),
+    ("sofia.martins", "Sofia", "Martins", date(1995, 6, 17), "CA", "America/Los_Angeles"),
+    ("noah.fischer", "Noah", "Fischer", date(2001, 11, 2), "TX", "America/Chicago"),
+    ("grace.kim", "Grace", "Kim", date(1968, 3, 22), "WA", "America/Los_Angeles"),
+    ("owen.brooks", "Owen", "Brooks", date(1983, 8, 9), "OR", "America/Los_Angeles"),
+    ("leila.haddad", "Leila", "Haddad", date(1999, 12, 30), "NY", "America/New_York"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo clinic (idempotent). Refuses with DEBUG off unless --force."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--force", action="store_true", help="Seed even though DEBUG is off (never in prod)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError("DEBUG is off: refusing to create demo accounts. Use --force.")
+        with transaction.atomic():
+            created = self._seed_staff() + self._seed_patients()
+        self.stdout.write(f"seed_demo: {created} account(s) created; existing ones left as is.")
+
+    def _seed_staff(self) -> int:
+        created = 0
+        users: dict[str, User] = {}
+        for local, first, last, role, zone in STAFF:
+            user = User.objects.filter(email=f"{local}@{DOMAIN}").first()
+            if user is None:
+                user = services.staff_user_create(
+                    actor=None,
+                    email=f"{local}@{DOMAIN}",
+                    password=DEMO_PASSWORD,
+                    first_name=first,
+                    last_name=last,
+                    role=role,
+                    timezone_name=zone,
+                )
+                created += 1
+            users[local] = user
+        for local, profile in CLINICIANS.items():
+            if Clinician.objects.filter(user=users[local]).exists():
+                continue
+            services.clinician_profile_save(
+                user=users[local],
+                credentials=profile["credentials"],
+                licensed_states=profile["licensed_states"],
+                specialties=profile["specialties"],
+                bio=profile["bio"],
+                is_clinical_lead=profile["is_clinical_lead"],
+                coordinators=[users[name] for name in profile["coordinators"]],
+            )
+        return created
+
+    def _seed_patients(self) -> int:
+        created = 0
+        for local, first, last, born, state, zone in PATIENTS:
+            if Patient.objects.filter(user__email=f"{local}@{DOMAIN}").exists():
+                continue
+            services.patient_register(
+                email=f"{local}@{DOMAIN}",
+                password=DEMO_PASSWORD,
+                first_name=first,
+                last_name=last,
+                date_of_birth=born,
+                state=state,
+                timezone_name=zone,
+            )
+            created += 1
+        return created

@@ -1,0 +1,444 @@
+"""Writes for accounts, authentication, care teams and break-glass. One write path for views,
+admin, commands and tests. Each function owns its transaction and its audit events."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate, user_logged_in, user_login_failed
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.http import HttpRequest
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from knox.models import AuthToken
+from rest_framework import status
+
+from carecore.audit.models import Action, Outcome
+from carecore.audit.services import audit_record
+from carecore.common.errors import ApplicationError, Forbidden, NotFound, ValidationFailed
+
+from .models import (
+    STAFF_ROLES,
+    BreakGlassGrant,
+    CareTeam,
+    CareTeamMember,
+    Clinician,
+    Patient,
+    Role,
+    User,
+)
+from .validators import is_valid_timezone
+
+
+class InvalidCredentials(ApplicationError):
+    code = "invalid_credentials"
+    default_message = "The email or password is not correct."
+
+
+class LoginLockedOut(ApplicationError):
+    code = "throttled"
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_message = "Too many failed sign-in attempts. Try again later."
+
+
+class OtpRequired(ApplicationError):
+    code = "otp_required"
+    default_message = "Enter the 6-digit code from your authenticator app."
+
+
+class MfaEnrollmentRequired(ApplicationError):
+    code = "mfa_enrollment_required"
+    status_code = status.HTTP_403_FORBIDDEN
+    default_message = "Set up an authenticator app before signing in (see /api/v1/auth/mfa/)."
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as error:
+        raise ValidationFailed(fields={"password": list(error.messages)}) from error
+
+
+def _check_timezone(value: str) -> None:
+    if not is_valid_timezone(value):
+        raise ValidationFailed(
+            fields={"timezone": ["Unknown time zone; use an IANA name such as America/New_York."]}
+        )
+
+
+def _create_user(
+    *,
+    email: str,
+    password: str | None,
+    first_name: str,
+    last_name: str,
+    role: str,
+    timezone_name: str,
+    phone: str = "",
+) -> User:
+    _check_timezone(timezone_name)
+    user = User(
+        email=email.strip().lower(),
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        role=role,
+        timezone=timezone_name,
+        phone=phone,
+        # The Django admin is for operations and front-desk staff; clinical work is in the API.
+        is_staff=role in (Role.ADMIN, Role.SCHEDULER),
+    )
+    if password is None:
+        user.set_unusable_password()
+    else:
+        _check_password(password, user)
+        user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save(force_insert=True)
+    except IntegrityError as error:
+        raise ValidationFailed(
+            fields={"email": ["An account with this email already exists."]}
+        ) from error
+    return user
+
+
+@transaction.atomic
+def patient_register(
+    *,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    date_of_birth: date,
+    state: str,
+    timezone_name: str,
+    phone: str = "",
+) -> Patient:
+    """Sign a patient up and put them on a care team. The role is always `patient`."""
+    if date_of_birth >= timezone.localdate():
+        raise ValidationFailed(fields={"date_of_birth": ["Date of birth must be in the past."]})
+    user = _create_user(
+        email=email,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        role=Role.PATIENT,
+        timezone_name=timezone_name,
+        phone=phone,
+    )
+    patient = Patient.objects.create(user=user, date_of_birth=date_of_birth, state=state)
+    care_team_assign_new_patient(patient=patient)
+    audit_record(
+        actor=user,
+        object_type="patient",
+        object_id=patient.id,
+        patient_id=patient.id,
+        action=Action.CREATE,
+    )
+    return patient
+
+
+@transaction.atomic
+def staff_user_create(
+    *,
+    actor: User | None,
+    email: str,
+    password: str | None,
+    first_name: str,
+    last_name: str,
+    role: str,
+    timezone_name: str = "America/New_York",
+    phone: str = "",
+) -> User:
+    """Create a staff account (admins only, via the API, the admin site or seed_demo)."""
+    if role not in STAFF_ROLES:
+        raise ValidationFailed(
+            fields={"role": ["Staff role must be clinician, coordinator, scheduler or admin."]}
+        )
+    user = _create_user(
+        email=email,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        role=role,
+        timezone_name=timezone_name,
+        phone=phone,
+    )
+    audit_record(actor=actor, object_type="user", object_id=user.id, action=Action.CREATE)
+    return user
+
+
+@transaction.atomic
+def clinician_profile_save(
+    *,
+    user: User,
+    credentials: str,
+    licensed_states: list[str],
+    specialties: list[str] | None = None,
+    visit_types: list[str] | None = None,
+    bio: str = "",
+    is_clinical_lead: bool = False,
+    coordinators: list[User] | None = None,
+) -> Clinician:
+    """Create or update a clinician's profile (licensed states decide whom they may treat)."""
+    if user.role != Role.CLINICIAN:
+        raise ValidationFailed(fields={"user": ["Only clinicians have a clinician profile."]})
+    clinician, _ = Clinician.objects.update_or_create(
+        user=user,
+        defaults={
+            "credentials": credentials,
+            "licensed_states": sorted({state.upper() for state in licensed_states}),
+            "specialties": specialties or [],
+            "visit_types": visit_types or ["new", "follow_up"],
+            "bio": bio,
+            "is_clinical_lead": is_clinical_lead,
+        },
+    )
+    if coordinators is not None:
+        clinician.coordinators.set(coordinators)
+    return clinician
+
+
+# --- care teams --------------------------------------------------------------------------------
+
+
+def _least_loaded_clinician(state: str) -> Clinician | None:
+    """The clinician licensed in `state` with the fewest patients (ties: oldest profile first).
+
+    Takes row locks on the candidates so two sign-ups at once see each other's assignment.
+    """
+    candidate_ids = list(
+        Clinician.objects.select_for_update()
+        .filter(
+            licensed_states__contains=[state], accepting_new_patients=True, user__is_active=True
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if not candidate_ids:
+        return None
+    return (
+        Clinician.objects.filter(id__in=candidate_ids)
+        .annotate(patient_count=Count("led_care_teams"))
+        .order_by("patient_count", "user__date_joined", "id")
+        .select_related("user")
+        .first()
+    )
+
+
+def _sync_memberships(care_team: CareTeam, users: list[User]) -> None:
+    wanted = {user.id for user in users}
+    care_team.memberships.exclude(user_id__in=wanted).delete()
+    existing = set(care_team.memberships.values_list("user_id", flat=True))
+    CareTeamMember.objects.bulk_create(
+        [CareTeamMember(care_team=care_team, user_id=user_id) for user_id in wanted - existing]
+    )
+
+
+def care_team_assign_new_patient(*, patient: Patient) -> CareTeam:
+    """Lead: the least-loaded clinician licensed in the patient's state; members: their
+    coordinators. With no such clinician the team has no lead until staff assign one."""
+    lead = _least_loaded_clinician(patient.state)
+    care_team = CareTeam.objects.create(patient=patient, lead=lead)
+    if lead is not None:
+        _sync_memberships(care_team, [lead.user, *lead.coordinators.filter(is_active=True)])
+    return care_team
+
+
+@transaction.atomic
+def care_team_set(
+    *, actor: User | None, patient: Patient, lead: Clinician | None, members: list[User]
+) -> CareTeam:
+    """Staff change a patient's care team. The lead must be licensed in the patient's state."""
+    care_team = CareTeam.objects.select_for_update().get(patient=patient)
+    if lead is not None and patient.state not in lead.licensed_states:
+        raise ValidationFailed(
+            fields={"lead": ["The lead is not licensed in the patient's state."]}
+        )
+    invalid = [
+        member for member in members if member.role not in (Role.CLINICIAN, Role.COORDINATOR)
+    ]
+    if invalid:
+        raise ValidationFailed(fields={"members": ["Members must be clinicians or coordinators."]})
+    care_team.lead = lead
+    care_team.save(update_fields=["lead", "updated_at"])
+    _sync_memberships(care_team, ([lead.user] if lead else []) + members)
+    audit_record(
+        actor=actor,
+        object_type="care_team",
+        object_id=care_team.id,
+        patient_id=patient.id,
+        action=Action.UPDATE,
+    )
+    return care_team
+
+
+# --- authentication ------------------------------------------------------------------------
+
+
+def _confirmed_totp_device(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def _record_failed_login(request: HttpRequest, email: str, user: User | None) -> None:
+    # Counted by django-axes like a wrong password (same account-and-ip key).
+    user_login_failed.send(sender=User, credentials={"email": email}, request=request)
+    audit_record(
+        actor=user,
+        object_type="session",
+        object_id="",
+        action=Action.LOGIN_FAILED,
+        outcome=Outcome.FAILED,
+    )
+
+
+def _authenticate_password(request: HttpRequest, email: str, password: str) -> User:
+    email = email.strip().lower()
+    user = authenticate(request, email=email, password=password)
+    if getattr(request, "axes_locked_out", False):
+        raise LoginLockedOut()
+    if user is None:
+        audit_record(
+            actor=None, object_type="session", action=Action.LOGIN_FAILED, outcome=Outcome.FAILED
+        )
+        raise InvalidCredentials()
+    return user  # type: ignore[return-value]
+
+
+def staff_mfa_required(user: User) -> bool:
+    return bool(settings.CARECORE_REQUIRE_STAFF_MFA) and user.role in STAFF_ROLES
+
+
+def _verify_otp(request: HttpRequest, user: User, otp: str | None) -> None:
+    device = _confirmed_totp_device(user)
+    if device is None:
+        raise MfaEnrollmentRequired()
+    if not otp:
+        raise OtpRequired()
+    if not device.verify_token(otp.strip()):
+        _record_failed_login(request, user.email, user)
+        raise InvalidCredentials("The email, password or code is not correct.")
+
+
+def token_issue(*, user: User) -> str:
+    """A new bearer token; only its hash is stored (django-rest-knox)."""
+    _instance, token = AuthToken.objects.create(user=user, expiry=settings.REST_KNOX["TOKEN_TTL"])
+    return str(token)
+
+
+def auth_login(
+    *, request: HttpRequest, email: str, password: str, otp: str | None = None
+) -> tuple[User, str]:
+    """Password (and TOTP for staff when required) → a bearer token.
+
+    `request` is the Django HttpRequest: django-axes keys lockouts on its client ip.
+    """
+    user = _authenticate_password(request, email, password)
+    if staff_mfa_required(user):
+        _verify_otp(request, user, otp)
+    user_logged_in.send(sender=User, request=request, user=user)  # resets the failure count
+    token = token_issue(user=user)
+    audit_record(actor=user, object_type="session", action=Action.LOGIN)
+    return user, token
+
+
+def auth_logout(*, user: User, token: AuthToken | None) -> None:
+    """Revoke the token this request was made with."""
+    if token is not None:
+        token.delete()
+    audit_record(actor=user, object_type="session", action=Action.LOGOUT)
+
+
+def user_tokens_revoke(*, user: User) -> int:
+    deleted, _ = AuthToken.objects.filter(user=user).delete()
+    return deleted
+
+
+@transaction.atomic
+def user_password_change(*, user: User, current_password: str, new_password: str) -> str:
+    """Change the password, revoke every token of the user, and issue a fresh one."""
+    if not user.check_password(current_password):
+        raise InvalidCredentials("The current password is not correct.")
+    _check_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    user_tokens_revoke(user=user)
+    audit_record(
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        action=Action.UPDATE,
+        detail={"field": "password"},
+    )
+    return token_issue(user=user)
+
+
+# --- TOTP enrolment (first factor: the password) ----------------------------------------------
+
+
+@transaction.atomic
+def mfa_enrollment_start(*, request: HttpRequest, email: str, password: str) -> str:
+    """Create a fresh, unconfirmed TOTP device and return its otpauth:// provisioning URI.
+
+    Refused once the user has a confirmed device: replacing one is an admin's job.
+    """
+    user = _authenticate_password(request, email, password)
+    if _confirmed_totp_device(user) is not None:
+        raise Forbidden("An authenticator is already set up. Ask an admin to reset it.")
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    audit_record(actor=user, object_type="mfa_device", object_id=device.id, action=Action.CREATE)
+    return str(device.config_url)
+
+
+@transaction.atomic
+def mfa_enrollment_confirm(*, request: HttpRequest, email: str, password: str, otp: str) -> User:
+    user = _authenticate_password(request, email, password)
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        raise NotFound("No authenticator set-up is in progress.")
+    if not device.verify_token(otp.strip()):
+        raise ValidationFailed(fields={"otp": ["The code is not correct."]})
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    audit_record(actor=user, object_type="mfa_device", object_id=device.id, action=Action.UPDATE)
+    return user
+
+
+# --- break-glass ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def break_glass_open(*, user: User, patient_id: Any, reason: str) -> BreakGlassGrant:
+    """Time-limited access to one patient outside the care team, with a written reason."""
+    if user.role not in (Role.CLINICIAN, Role.ADMIN):
+        raise Forbidden("Only clinicians and admins can use break-glass access.")
+    if len(reason.strip()) < 20:
+        raise ValidationFailed(fields={"reason": ["Explain why in at least 20 characters."]})
+    patient = Patient.objects.filter(pk=patient_id).first()
+    if patient is None:
+        raise NotFound()
+    now = timezone.now()
+    grant = BreakGlassGrant.objects.create(
+        user=user,
+        patient=patient,
+        reason=reason.strip(),
+        created_at=now,
+        expires_at=now + timedelta(minutes=settings.CARECORE_BREAK_GLASS_MINUTES),
+    )
+    audit_record(
+        actor=user,
+        object_type="break_glass_grant",
+        object_id=grant.id,
+        patient_id=patient.id,
+        action=Action.BREAK_GLASS,
+    )
+    return grant

@@ -1,0 +1,70 @@
+"""Writing audit events. Call these from access helpers and services, never from views."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from carecore.common import request_context
+
+from .models import Action, AuditEvent, Outcome
+
+if TYPE_CHECKING:
+    from carecore.accounts.models import User
+
+
+@dataclass(frozen=True)
+class AuditTarget:
+    object_type: str
+    object_id: str
+    patient_id: UUID | None
+
+
+def _event(
+    *, actor: User | None, target: AuditTarget, action: str, outcome: str, detail: dict[str, Any]
+) -> AuditEvent:
+    context = request_context.current()
+    authenticated = actor is not None and actor.is_authenticated
+    return AuditEvent(
+        actor_id=actor.id if authenticated else None,
+        actor_role=actor.role if authenticated else "",
+        patient_id=target.patient_id,
+        object_type=target.object_type,
+        object_id=target.object_id,
+        action=action,
+        outcome=outcome,
+        ip=context.ip,
+        request_id=context.request_id if context.request_id != "-" else "",
+        detail=detail,
+    )
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    object_type: str,
+    object_id: object = "",
+    patient_id: UUID | None = None,
+    action: str = Action.READ,
+    outcome: str = Outcome.SUCCESS,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one audit event for one object (in the caller's transaction, if any)."""
+    target = AuditTarget(object_type, str(object_id or ""), patient_id)
+    event = _event(actor=actor, target=target, action=action, outcome=outcome, detail=detail or {})
+    event.save(force_insert=True)
+    return event
+
+
+def audit_record_many(
+    *, actor: User | None, targets: Iterable[AuditTarget], action: str = Action.LIST
+) -> None:
+    """One event per object shown in a list, written in one INSERT (the query count stays flat)."""
+    events = [
+        _event(actor=actor, target=target, action=action, outcome=Outcome.SUCCESS, detail={})
+        for target in targets
+    ]
+    if events:
+        AuditEvent.objects.bulk_create(events)

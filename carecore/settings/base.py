@@ -1,0 +1,272 @@
+"""Settings shared by every environment. All configuration comes from environment variables.
+
+`local`, `test` and `production` import this module and change only what differs; see
+`.env.example` for every variable and docs/configuration.md for what each one does.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "knox",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "phonenumber_field",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "carecore.common",
+    "carecore.accounts",
+    "carecore.audit",
+    "portal",
+    "messaging",
+    "intake",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "carecore.common.middleware.RequestContextMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees the outcome of authentication in the admin login form.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "carecore.urls"
+ASGI_APPLICATION = "carecore.asgi.application"
+WSGI_APPLICATION = "carecore.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "carecore" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database: PostgreSQL only, psycopg 3 with Django's connection pool -----------------------
+DATABASES = {"default": env.db_url("DATABASE_URL")}
+DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["OPTIONS"]["pool"] = {
+    "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+    "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+    "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: one server, separate logical databases for broker and cache ----------------------
+REDIS_URL = env("REDIS_URL").rstrip("/")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("CACHE_URL", default=f"{REDIS_URL}/1"),
+        "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="carecore"),
+    }
+}
+
+# --- accounts and authentication ---------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses locked-out (account, ip) pairs before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Failed-login lockout (django-axes): keyed on account *and* ip, so an attacker elsewhere cannot
+# lock a user out; on in every environment.
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = env.int("CARECORE_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("CARECORE_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "email"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_IPWARE_PROXY_COUNT = env.int("CARECORE_PROXY_COUNT", default=0)
+AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "carecore.accounts.lockout.lockout_response"
+
+CARECORE_REQUIRE_STAFF_MFA = env.bool("CARECORE_REQUIRE_STAFF_MFA", default=True)
+OTP_TOTP_ISSUER = "CareCore"
+
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Bearer",
+    "TOKEN_TTL": timedelta(hours=env.int("CARECORE_TOKEN_TTL_HOURS", default=12)),
+    "TOKEN_LIMIT_PER_USER": None,
+    "AUTO_REFRESH": False,
+}
+
+# --- REST framework ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "carecore.common.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "carecore.common.throttling.AnonRateThrottle",
+        "carecore.common.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("CARECORE_THROTTLE_ANON", default="60/min"),
+        "user": env("CARECORE_THROTTLE_USER", default="600/min"),
+        "auth": env("CARECORE_THROTTLE_AUTH", default="20/min"),
+    },
+    "EXCEPTION_HANDLER": "carecore.common.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "carecore.common.schema.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+CARECORE_MAX_PAGE_SIZE = 200
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CareCore API",
+    "DESCRIPTION": "Virtual dermatology and gut-health clinic: booking, messaging, intake, plans.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer"},
+        }
+    },
+    "SECURITY": [{"bearerAuth": []}],
+}
+
+# --- Celery ------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=f"{REDIS_URL}/0")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+# A task is acknowledged only when it finished, and re-queued if its worker dies mid-way: every
+# task is idempotent, so running twice is safe and losing one is not.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# How long the broker waits for an ack before handing an unacknowledged task to another worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+
+# --- internationalisation and time -----------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- static files (served by WhiteNoise: the API docs work with no internet) ----------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Uploaded files live outside the web root and are only served through authorised API views.
+MEDIA_ROOT = env("CARECORE_MEDIA_ROOT", default=str(VAR_DIR / "media"))
+
+# --- e-mail and SMS -----------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="CareCore <no-reply@carecore.invalid>")
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+
+# --- security headers (tightened further in production) ---------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 60 * 60 * 8
+
+# --- logging: structured, and never with patient data (see carecore/common/logging.py) --------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "carecore.common.logging.RequestContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_context"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django logs every 4xx/5xx with the request path; our paths carry only opaque ids, but
+        # the 500 traceback is logged by our exception handler instead, without exception text.
+        "django.request": {"level": "ERROR", "handlers": ["console"], "propagate": False},
+        "axes": {"level": "WARNING"},
+    },
+}
+
+# --- CareCore domain settings ---------------------------------------------------------------
+CARECORE_BREAK_GLASS_MINUTES = env.int("CARECORE_BREAK_GLASS_MINUTES", default=60)

@@ -1,0 +1,34 @@
+"""Settings for the test suite: real PostgreSQL and Redis, fast password hashing."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-a-secret")
+os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("CARECORE_REQUIRE_STAFF_MFA", "false")
+os.environ.setdefault("CARECORE_THROTTLE_ANON", "100000/min")
+os.environ.setdefault("CARECORE_THROTTLE_USER", "100000/min")
+os.environ.setdefault("CARECORE_THROTTLE_AUTH", "100000/min")
+
+from .base import *  # noqa: F403
+from .base import CACHES, REDIS_URL, VAR_DIR
+
+# Argon2 is deliberately slow; the suite creates hundreds of users.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tests use their own Redis databases so a running `make run` is not disturbed.
+CACHES["default"]["LOCATION"] = os.environ.get("TEST_CACHE_URL", f"{REDIS_URL}/11")
+CACHES["default"]["KEY_PREFIX"] = "carecore-test"
+CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", f"{REDIS_URL}/10")
+CELERY_TASK_ALWAYS_EAGER = False
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = str(VAR_DIR / "test-media")
+WHITENOISE_AUTOREFRESH = True
+
+# A Celery worker process started by the suite (tests/worker.py) connects straight to the
+# suite's test database, whose name only the test process knows.
+if os.environ.get("CARECORE_WORKER_DATABASE_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["CARECORE_WORKER_DATABASE_NAME"]  # noqa: F405

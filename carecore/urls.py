@@ -1,0 +1,28 @@
+"""Top-level URLs. Apps mount their API under /api/v1/; anything unknown is a JSON 404."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from carecore.common import errors, health
+
+api_v1 = [
+    path("", include("carecore.accounts.urls")),
+    path("", include("carecore.audit.urls")),
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+    # Unknown API paths answer in the contract's JSON shape, even with DEBUG on.
+    re_path(r"^(api|fhir)/", errors.handler404),
+]
+
+handler400 = "carecore.common.errors.handler400"
+handler403 = "carecore.common.errors.handler403"
+handler404 = "carecore.common.errors.handler404"
+handler500 = "carecore.common.errors.handler500"

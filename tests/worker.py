@@ -1,0 +1,102 @@
+"""A real Celery worker process for end-to-end tests.
+
+Tests that use it must commit their data (`@pytest.mark.django_db(transaction=True)`): the worker
+is another process with its own database connection, pointed at the suite's test database.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+from carecore.celery import app
+
+ROOT = Path(__file__).resolve().parent.parent
+CELERY = Path(sys.executable).parent / "celery"
+
+
+def purge_broker() -> None:
+    """Drop tasks a previous test left in the test broker database."""
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+
+
+def wait_until(condition, *, timeout: float = 20.0, interval: float = 0.05) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return bool(condition())
+
+
+class WorkerProcess:
+    def __init__(self, process: subprocess.Popen[bytes], log_path: Path):
+        self.process = process
+        self.log_path = log_path
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill_hard(self) -> None:
+        """SIGKILL the whole worker (main process and pool children), as a crash would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill_hard()
+
+
+@contextmanager
+def running_worker(*, concurrency: int = 1, log_name: str = "worker") -> Iterator[WorkerProcess]:
+    """Start `celery worker` against the test database and broker; stop it afterwards."""
+    log_dir = ROOT / "var" / "test-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{log_name}-{os.getpid()}.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "carecore.settings.test",
+        "CARECORE_WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
+    }
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [
+                str(CELERY),
+                "-A",
+                "carecore",
+                "worker",
+                "--loglevel=INFO",
+                f"--concurrency={concurrency}",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so kill_hard reaches the pool
+        )
+    worker = WorkerProcess(process, log_path)
+    try:
+        ready = wait_until(lambda: bool(app.control.ping(timeout=0.5)), timeout=60)
+        assert ready, f"celery worker did not start:\n{worker.log}"
+        yield worker
+    finally:
+        worker.stop()
