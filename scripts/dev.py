@@ -202,6 +202,7 @@ def manage(*args: str) -> None:
 def command_test(extra: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecore.settings.test")
     subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT, check=True)
+    subprocess.run([str(BIN / "ruff"), "format", "--check", "."], cwd=ROOT, check=True)
     manage("makemigrations", "--check", "--dry-run")
     return subprocess.run([str(BIN / "pytest"), *extra], cwd=ROOT).returncode
 
