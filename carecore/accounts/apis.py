@@ -360,6 +360,35 @@ class PatientDetailApi(APIView):
         return Response(PatientOutput(patient_with_care_team(patient=patient)).data)
 
 
+class CareTeamUpdateApi(APIView):
+    """Change a patient's care team: admins (operations), or the lead clinician of the team.
+
+    The new lead must be licensed in the patient's state; members are clinicians and
+    coordinators. The response is the care team as `/me` and `/patients/<id>/` show it.
+    """
+
+    permission_classes = [has_role(Role.ADMIN, Role.CLINICIAN)]
+
+    class InputSerializer(serializers.Serializer):
+        lead = serializers.UUIDField(allow_null=True, help_text="Clinician id of the new lead.")
+        members = serializers.ListField(
+            child=serializers.UUIDField(), max_length=50, help_text="User ids of members."
+        )
+
+    @extend_schema(request=InputSerializer, responses={200: CareTeamOutput})
+    def put(self, request: Request, patient_id: str) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        care_team = services.care_team_change(
+            actor=request.user,
+            patient_id=patient_id,
+            lead_clinician_id=data.validated_data["lead"],
+            member_user_ids=data.validated_data["members"],
+        )
+        patient = patient_with_care_team(patient=care_team.patient)
+        return Response(care_team_payload(patient.care_team))
+
+
 class BreakGlassApi(APIView):
     """Emergency access to a patient outside one's care team: time-limited and audited."""
 

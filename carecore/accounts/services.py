@@ -22,6 +22,7 @@ from carecore.audit.models import Action, Outcome
 from carecore.audit.services import audit_record
 from carecore.common.errors import ApplicationError, Forbidden, NotFound, ValidationFailed
 
+from .access import Purpose, access_patient
 from .models import (
     STAFF_ROLES,
     BreakGlassGrant,
@@ -279,6 +280,42 @@ def care_team_set(
         action=Action.UPDATE,
     )
     return care_team
+
+
+def care_team_change(
+    *, actor: User, patient_id: Any, lead_clinician_id: Any, member_user_ids: list[Any]
+) -> CareTeam:
+    """The API's entry to `care_team_set`: admins for any patient, clinicians only as the
+    current lead of that patient's team (others get 404, as for any patient they cannot see)."""
+    patient = _patient_for_care_team_change(actor, patient_id)
+    lead = None
+    if lead_clinician_id is not None:
+        lead = Clinician.objects.select_related("user").filter(pk=lead_clinician_id).first()
+        if lead is None:
+            raise ValidationFailed(fields={"lead": ["No such clinician."]})
+    members = list(User.objects.filter(pk__in=member_user_ids, is_active=True))
+    if len(members) != len(set(member_user_ids)):
+        raise ValidationFailed(fields={"members": ["Unknown or inactive user."]})
+    return care_team_set(actor=actor, patient=patient, lead=lead, members=members)
+
+
+def _patient_for_care_team_change(actor: User, patient_id: Any) -> Patient:
+    if actor.role == Role.ADMIN:
+        # Operations work on who is on the team; it reads no clinical data.
+        patient = Patient.objects.filter(pk=patient_id).first()
+        if patient is None:
+            raise NotFound()
+        return patient
+    patient = access_patient(
+        user=actor,
+        patient_id=patient_id,
+        purpose=Purpose.DEMOGRAPHICS,
+        for_write=True,
+        object_type="care_team",
+    )
+    if patient.care_team.lead is None or patient.care_team.lead.user_id != actor.id:
+        raise Forbidden("Only the lead clinician or an admin can change the care team.")
+    return patient
 
 
 # --- authentication ------------------------------------------------------------------------

@@ -14,6 +14,11 @@ urlpatterns = [
     path("patients/", apis.PatientListApi.as_view(), name="patient-list"),
     path("patients/<uuid:patient_id>/", apis.PatientDetailApi.as_view(), name="patient-detail"),
     path(
+        "patients/<uuid:patient_id>/care-team/",
+        apis.CareTeamUpdateApi.as_view(),
+        name="patient-care-team",
+    ),
+    path(
         "patients/<uuid:patient_id>/break-glass/",
         apis.BreakGlassApi.as_view(),
         name="patient-break-glass",
