@@ -84,6 +84,7 @@ def _create_user(
     role: str,
     timezone_name: str,
     phone: str = "",
+    enforce_password_policy: bool = True,
 ) -> User:
     _check_timezone(timezone_name)
     user = User(
@@ -99,7 +100,8 @@ def _create_user(
     if password is None:
         user.set_unusable_password()
     else:
-        _check_password(password, user)
+        if enforce_password_policy:
+            _check_password(password, user)
         user.set_password(password)
     try:
         with transaction.atomic():
@@ -122,8 +124,12 @@ def patient_register(
     state: str,
     timezone_name: str,
     phone: str = "",
+    enforce_password_policy: bool = True,
 ) -> Patient:
-    """Sign a patient up and put them on a care team. The role is always `patient`."""
+    """Sign a patient up and put them on a care team. The role is always `patient`.
+
+    `enforce_password_policy=False` exists for seed_demo's shared demo password only.
+    """
     if date_of_birth >= timezone.localdate():
         raise ValidationFailed(fields={"date_of_birth": ["Date of birth must be in the past."]})
     user = _create_user(
@@ -134,6 +140,7 @@ def patient_register(
         role=Role.PATIENT,
         timezone_name=timezone_name,
         phone=phone,
+        enforce_password_policy=enforce_password_policy,
     )
     patient = Patient.objects.create(user=user, date_of_birth=date_of_birth, state=state)
     care_team_assign_new_patient(patient=patient)
@@ -158,8 +165,9 @@ def staff_user_create(
     role: str,
     timezone_name: str = "America/New_York",
     phone: str = "",
+    enforce_password_policy: bool = True,
 ) -> User:
-    """Create a staff account (admins only, via the API, the admin site or seed_demo)."""
+    """Create a staff account (admins only, via the admin site or seed_demo)."""
     if role not in STAFF_ROLES:
         raise ValidationFailed(
             fields={"role": ["Staff role must be clinician, coordinator, scheduler or admin."]}
@@ -172,6 +180,7 @@ def staff_user_create(
         role=role,
         timezone_name=timezone_name,
         phone=phone,
+        enforce_password_policy=enforce_password_policy,
     )
     audit_record(actor=actor, object_type="user", object_id=user.id, action=Action.CREATE)
     return user

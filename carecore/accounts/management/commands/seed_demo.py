@@ -99,6 +99,8 @@ class Command(BaseCommand):
                     last_name=last,
                     role=role,
                     timezone_name=zone,
+                    # The shared demo password resembles the demo emails; it is demo-only.
+                    enforce_password_policy=False,
                 )
                 created += 1
             users[local] = user
@@ -129,6 +131,7 @@ class Command(BaseCommand):
                 date_of_birth=born,
                 state=state,
                 timezone_name=zone,
+                enforce_password_policy=False,
             )
             created += 1
         return created
