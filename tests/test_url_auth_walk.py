@@ -75,3 +75,29 @@ def test_the_admin_sends_anonymous_callers_to_its_login(anon):
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_the_admin_asks_staff_for_a_code_when_mfa_is_required(anon):
+    from django.test import override_settings
+
+    with override_settings(CARECORE_REQUIRE_STAFF_MFA=True):
+        page = anon.get("/admin/login/")
+
+    assert page.status_code == 200
+    assert b"otp_token" in page.content
+
+
+def test_a_signed_in_admin_without_a_verified_code_is_kept_out(admin_user):
+    from django.test import Client, override_settings
+
+    client = Client()
+    client.force_login(admin_user)
+    admin_user.is_superuser = True
+    admin_user.save(update_fields=["is_superuser"])
+
+    with override_settings(CARECORE_REQUIRE_STAFF_MFA=True):
+        refused = client.get("/admin/")
+    allowed = client.get("/admin/")
+
+    assert refused.status_code == 302
+    assert allowed.status_code == 200
