@@ -1,0 +1,133 @@
+"""Questionnaires (versioned, immutable once published), responses, and the clinician review queue.
+
+A response pins the exact version it answered, so it keeps scoring against that version after a
+newer one is published. Definitions are data files in `intake/definitions/`, loaded by the
+`sync_questionnaires` command; the database refuses to change a published version (migration
+0002), so a change to a definition must be a new version.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+
+from carecore.accounts.models import Patient, User
+
+
+class Questionnaire(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    title = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class QuestionnaireVersion(models.Model):
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.PROTECT, related_name="versions"
+    )
+    version = models.CharField(max_length=32)
+    url = models.URLField(max_length=300)
+    # The whole definition as published (items, options, enableWhen, citation, licence).
+    definition = models.JSONField()
+    published_at = models.DateTimeField(default=now)
+    # The version new responses answer; older versions stay for the responses that pin them.
+    is_current = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["questionnaire", "version"], name="questionnaire_version_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["questionnaire"],
+                condition=Q(is_current=True),
+                name="questionnaire_one_current_version",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.questionnaire.slug} {self.version}"
+
+    @property
+    def canonical(self) -> str:
+        """FHIR canonical reference: `url|version`."""
+        return f"{self.url}|{self.version}"
+
+
+class ResponseStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+class QuestionnaireResponse(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="questionnaire_responses"
+    )
+    version = models.ForeignKey(
+        QuestionnaireVersion, on_delete=models.PROTECT, related_name="responses"
+    )
+    status = models.CharField(max_length=16, choices=ResponseStatus.choices)
+    answers = models.JSONField(default=dict)
+    # Computed once, at completion, against the pinned version; never recomputed silently.
+    scores = models.JSONField(default=dict)
+    red_flags = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(default=now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["patient", "status", "-completed_at"], name="response_patient_completed"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status=ResponseStatus.IN_PROGRESS, completed_at__isnull=True)
+                | Q(status=ResponseStatus.COMPLETED, completed_at__isnull=False),
+                name="response_completed_at_matches_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Response {self.id}"
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending"
+    COMPLETED = "completed"
+
+
+class IntakeReview(models.Model):
+    """One per completed response: the care team's clinician reviews it. Urgent = red flags."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    response = models.OneToOneField(
+        QuestionnaireResponse, on_delete=models.PROTECT, related_name="review"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="intake_reviews")
+    urgent = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            # The queue: pending first, urgent first, oldest first.
+            models.Index(fields=["status", "-urgent", "created_at"], name="review_queue_order"),
+            models.Index(fields=["patient", "status", "urgent"], name="review_patient_gate"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review {self.id}"
