@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intake.engine import (
@@ -274,8 +274,8 @@ def valid_answers(draw: st.DrawFn, definition: Definition) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-# no deadline: timings never decide a test (they belong in bench/)
-@settings(deadline=None)
+# timings never decide a test (they belong in bench/): no deadline, no too-slow check
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_accepted_answers_always_score_within_the_published_range(
     slug: str, data: st.DataObject

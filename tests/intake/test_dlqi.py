@@ -12,7 +12,7 @@ J Invest Dermatol. 2005;125:659-664 (0-1 no effect, 2-5 small, 6-10 moderate, 11
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intake.instruments import dlqi
@@ -159,10 +159,10 @@ def test_nothing_answered_is_not_scored() -> None:
 item_answer = st.sampled_from([None, 0, 1, 2, 3, "not_relevant"])
 
 
-# no deadline: timings never decide a test (they belong in bench/)
+# timings never decide a test (they belong in bench/): no deadline, no too-slow check
 
 
-@settings(deadline=None)
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     q1=st.sampled_from([None, 0, 1, 2, 3]),
     q2=st.sampled_from([None, 0, 1, 2, 3]),

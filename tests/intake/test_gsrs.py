@@ -10,7 +10,7 @@ Missing items and the overall mean follow PRODUCT.md and docs/instruments.md.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intake.instruments import gsrs
@@ -116,10 +116,10 @@ def test_it_has_no_bands() -> None:
         gsrs.band(7.5)
 
 
-# no deadline: timings never decide a test (they belong in bench/)
+# timings never decide a test (they belong in bench/): no deadline, no too-slow check
 
 
-@settings(deadline=None)
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.none(), st.integers(1, 7)), min_size=15, max_size=15))
 def test_means_stay_in_range_and_rounding_never_crosses_a_whole_number(
     ratings: list[int | None],

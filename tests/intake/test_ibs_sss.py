@@ -10,7 +10,7 @@ moderate 175-300, severe > 300, < 75 normal/remission (edges as PRODUCT.md: <75 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intake.instruments import ibs_sss
@@ -160,10 +160,10 @@ def test_yes_no_answers_must_be_booleans() -> None:
         ibs_sss.score({**WORST, "ibs-sss-1": 1})
 
 
-# no deadline: timings never decide a test (they belong in bench/)
+# timings never decide a test (they belong in bench/): no deadline, no too-slow check
 
 
-@settings(deadline=None)
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     pain=st.booleans(),
     severity=st.integers(0, 100),

@@ -9,7 +9,7 @@ import itertools
 from types import ModuleType
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intake.instruments import INSTRUMENTS, bristol, dlqi, ibs_sss, isi, poem
@@ -47,8 +47,8 @@ def test_totals_outside_the_range_have_no_band(module: ModuleType) -> None:
 
 
 @pytest.mark.parametrize("module", BANDED, ids=lambda m: m.SLUG)
-# no deadline: timings never decide a test (they belong in bench/)
-@settings(deadline=None)
+# timings never decide a test (they belong in bench/): no deadline, no too-slow check
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_bands_are_monotonic_in_the_total(module: ModuleType, data: st.DataObject) -> None:
     order = [band.name for band in module.BANDS]

@@ -8,7 +8,7 @@ insomnia (moderate), 22-28 clinical insomnia (severe). The missing-data rule is 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intake.instruments import isi
@@ -63,10 +63,10 @@ def test_it_refuses_values_that_are_not_item_scores(bad: object) -> None:
         isi.score(answers(0, 0, 0, 0, 0, 0, bad))  # type: ignore[arg-type]
 
 
-# no deadline: timings never decide a test (they belong in bench/)
+# timings never decide a test (they belong in bench/): no deadline, no too-slow check
 
 
-@settings(deadline=None)
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(0, 4), min_size=7, max_size=7))
 def test_totals_stay_in_range(scores: list[int]) -> None:
     result = isi.score(answers(*scores))

@@ -9,7 +9,7 @@ Br J Dermatol. 2013;169:1326-1332 (bands 0-2 clear/almost clear, 3-7 mild, 8-16 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intake.instruments import poem
@@ -82,10 +82,10 @@ def test_it_refuses_values_that_are_not_item_scores(bad: object) -> None:
         poem.score({**answers(0, 0, 0, 0, 0, 0), "poem-7": bad})
 
 
-# no deadline: timings never decide a test (they belong in bench/)
+# timings never decide a test (they belong in bench/): no deadline, no too-slow check
 
 
-@settings(deadline=None)
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.none(), st.integers(0, 4)), min_size=7, max_size=7))
 def test_totals_stay_in_range_and_follow_the_missing_data_rule(scores: list[int | None]) -> None:
     result = poem.score(answers(*scores))

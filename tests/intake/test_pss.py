@@ -9,7 +9,7 @@ No published cut-offs; the missing-data rule is ours (docs/instruments.md).
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intake.instruments import pss_4, pss_10
@@ -92,10 +92,10 @@ class TestPSS4:
         assert pss_4.score(pss4(4, 0, None, 4)).total is None
 
 
-# no deadline: timings never decide a test (they belong in bench/)
+# timings never decide a test (they belong in bench/): no deadline, no too-slow check
 
 
-@settings(deadline=None)
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.none(), st.integers(0, 4)), min_size=10, max_size=10))
 def test_pss10_totals_stay_in_range(responses: list[int | None]) -> None:
     result = pss_10.score(pss10(*responses))
@@ -109,10 +109,10 @@ def test_pss10_totals_stay_in_range(responses: list[int | None]) -> None:
     assert result.band is None
 
 
-# no deadline: timings never decide a test (they belong in bench/)
+# timings never decide a test (they belong in bench/): no deadline, no too-slow check
 
 
-@settings(deadline=None)
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(0, 4), min_size=4, max_size=4))
 def test_pss4_totals_stay_in_range(responses: list[int]) -> None:
     total = pss_4.score(pss4(*responses)).total
