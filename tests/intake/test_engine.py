@@ -7,6 +7,9 @@ sources are PRODUCT.md ("Intake", "Contract details") and the FHIR R4 Questionna
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -354,3 +357,12 @@ class TestScore:
     def test_blank_answers_are_scored_as_unanswered(self) -> None:
         answers = {"poem-1": None, **{f"poem-{n}": 4 for n in range(2, 8)}}
         assert score(load_definition("poem"), answers)["poem"]["total"] == 24
+
+
+def test_the_pure_intake_modules_never_import_django() -> None:
+    # CONVENTIONS: scoring and red-flag rules are plain Python, testable without Django.
+    code = (
+        "import sys, intake.engine, intake.red_flags, intake.instruments; "
+        "sys.exit('django' in sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
