@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.db.models import QuerySet
+
 from carecore.accounts.access import Purpose, patient_visibility
-from carecore.accounts.models import User
+from carecore.accounts.models import Role, User
 from carecore.audit.models import Action, Outcome
 from carecore.audit.services import audit_record
 from carecore.common.errors import NotFound
 
-from .models import IntakeReview, QuestionnaireResponse
+from .models import CarePlan, CarePlanStatus, IntakeReview, QuestionnaireResponse
 
 
 def access_response(
@@ -76,3 +78,34 @@ def access_review(*, user: User, review_id: UUID | str, for_write: bool = False)
         action=action,
     )
     return review
+
+
+def care_plans_visible_to(user: User) -> QuerySet[CarePlan]:
+    """Plans of patients `user` may see clinically; a patient never sees a draft."""
+    plans = CarePlan.objects.filter(
+        patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
+    )
+    if user.role == Role.PATIENT:
+        plans = plans.exclude(status=CarePlanStatus.DRAFT)
+    return plans
+
+
+def access_care_plan(*, user: User, plan_id: UUID | str) -> CarePlan:
+    plan = care_plans_visible_to(user).filter(pk=plan_id).first()
+    if plan is None:
+        audit_record(
+            actor=user,
+            object_type="care_plan",
+            object_id=plan_id,
+            action=Action.READ,
+            outcome=Outcome.DENIED,
+        )
+        raise NotFound()
+    audit_record(
+        actor=user,
+        object_type="care_plan",
+        object_id=plan.id,
+        patient_id=plan.patient_id,
+        action=Action.READ,
+    )
+    return plan

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class Category:
@@ -414,3 +415,51 @@ def _write_document() -> None:
 
 if __name__ == "__main__":
     _write_document()
+
+
+# --- from stored intake answers and scores to facts ------------------------------------------
+
+# The gut-skin intake's linkIds for each fact (intake/definitions/gut-skin-intake.json).
+INTAKE_LINK_IDS: dict[str, str] = {
+    "fibre_servings_daily": "fibre-servings-daily",
+    "fermented_foods_weekly": "fermented-foods-weekly",
+    "added_sugar_daily": "added-sugar-daily",
+    "processed_foods_weekly": "processed-foods-weekly",
+    "dairy_reaction": "dairy-reaction",
+    "gluten_reaction": "gluten-reaction",
+    "alcohol_drinks_weekly": "alcohol-drinks-weekly",
+    "caffeinated_drinks_daily": "caffeine-drinks-daily",
+    "water_glasses_daily": "water-glasses-daily",
+    "sleep_hours_nightly": "sleep-hours-nightly",
+    "exercise_minutes_weekly": "exercise-minutes-weekly",
+    "stress_rating": "stress-level",
+    "antibiotics_last_3_months": "antibiotics-last-3-months",
+}
+
+# Instrument slug -> the fact holding its total.
+INSTRUMENT_TOTALS: dict[str, str] = {
+    "poem": "poem_total",
+    "dlqi": "dlqi_total",
+    "ibs-sss": "ibs_sss_total",
+    "isi": "isi_total",
+    "pss-10": "pss10_total",
+    "pss-4": "pss4_total",
+}
+
+
+def facts_from_intake(
+    *,
+    intake_answers: Mapping[str, Any],
+    scores: Mapping[str, Mapping[str, Any]],
+    red_flags: list[Mapping[str, str]],
+) -> IntakeFacts:
+    """Build the facts from the latest intake's answers, the latest score of each instrument
+    (`{"poem": {"total": ..., "band": ..., "subscales": {...}}, ...}`) and the intake's flags."""
+    values: dict[str, Any] = {
+        fact: intake_answers.get(link_id) for fact, link_id in INTAKE_LINK_IDS.items()
+    }
+    for slug, fact in INSTRUMENT_TOTALS.items():
+        values[fact] = (scores.get(slug) or {}).get("total")
+    values["gsrs_syndromes"] = dict((scores.get("gsrs") or {}).get("subscales") or {})
+    values["red_flags"] = tuple(red_flags)
+    return IntakeFacts(**values)

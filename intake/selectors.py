@@ -12,7 +12,9 @@ from django.db.models import QuerySet
 from carecore.accounts.access import Purpose, patient_visibility
 from carecore.accounts.models import Patient, User
 
+from .access import care_plans_visible_to
 from .models import (
+    CarePlan,
     IntakeReview,
     QuestionnaireResponse,
     QuestionnaireVersion,
@@ -106,3 +108,23 @@ def patient_has_unreviewed_red_flag(*, patient_id: UUID) -> bool:
     return IntakeReview.objects.filter(
         patient_id=patient_id, status=ReviewStatus.PENDING, urgent=True
     ).exists()
+
+
+_PLAN_ITEMS = ("goals", "activities")
+
+
+def care_plan_list(
+    *, user: User, patient_id: UUID | None = None, status: str | None = None
+) -> QuerySet[CarePlan]:
+    """Plans `user` may see (patients: published only), goals and activities prefetched."""
+    plans = care_plans_visible_to(user).prefetch_related(*_PLAN_ITEMS)
+    if patient_id is not None:
+        plans = plans.filter(patient_id=patient_id)
+    if status:
+        plans = plans.filter(status=status)
+    return plans
+
+
+def care_plan_with_items(*, plan_id: UUID) -> CarePlan:
+    """Reload one (already access-checked) plan with its goals and activities."""
+    return CarePlan.objects.prefetch_related(*_PLAN_ITEMS).get(pk=plan_id)

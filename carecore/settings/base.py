@@ -83,8 +83,8 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url("DATABASE_URL")}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-# django-environ 0.14 leaves a percent-encoded socket directory (what scripts/dev.py passes for the
-# embedded server) quoted in HOST; psycopg needs the plain path.
+# A socket directory may also be given percent-encoded in the host part
+# (postgres://user@%2Fvar%2Frun%2Fpostgresql/db); django-environ 0.14 leaves it quoted.
 DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"]["pool"] = {

@@ -1,0 +1,431 @@
+"""HTTP for intake: definitions, responses, the measures timeline and the review queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import OuterRef, Subquery
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from carecore.accounts.access import Purpose, access_patient
+from carecore.accounts.models import Role
+from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.common.errors import Forbidden, NotFound
+from carecore.common.pagination import CursorPagination
+from carecore.common.permissions import has_role
+
+from . import careplans, services
+from .access import access_care_plan, access_response
+from .models import CarePlanStatus, QuestionnaireResponse, ResponseStatus, ReviewStatus
+from .selectors import (
+    care_plan_list,
+    care_plan_with_items,
+    measures_timeline,
+    previous_completed_response,
+    questionnaire_current,
+    questionnaire_current_list,
+)
+from .selectors import review_queue as review_queue_selector
+
+# Schedulers never see answers, scores or reviews (minimum necessary): 403 by role.
+CLINICAL_READERS = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN)
+CARE_TEAM = (Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN)
+
+
+# --- questionnaires ------------------------------------------------------------------------
+
+
+class QuestionnaireSummaryOutput(serializers.Serializer):
+    slug = serializers.CharField(source="questionnaire.slug")
+    title = serializers.CharField(source="questionnaire.title")
+    version = serializers.CharField()
+    url = serializers.URLField()
+    published_at = serializers.DateTimeField()
+
+
+class QuestionnairePagination(CursorPagination):
+    ordering = ("questionnaire_id",)
+
+
+class QuestionnaireListApi(APIView):
+    """The current published version of every questionnaire (definitions are not patient data)."""
+
+    @extend_schema(responses={200: QuestionnaireSummaryOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        paginator = QuestionnairePagination()
+        page = paginator.paginate_queryset(questionnaire_current_list(), request, view=self)
+        return paginator.get_paginated_response(QuestionnaireSummaryOutput(page, many=True).data)
+
+
+class QuestionnaireDetailApi(APIView):
+    class OutputSerializer(QuestionnaireSummaryOutput):
+        definition = serializers.JSONField(
+            help_text="Items, options, enableWhen, citation, licence."
+        )
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request: Request, slug: str) -> Response:
+        version = questionnaire_current(slug=slug)
+        if version is None:
+            raise NotFound()
+        return Response(self.OutputSerializer(version).data)
+
+
+# --- responses ---------------------------------------------------------------------------
+
+
+class ResponseOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    patient_id = serializers.UUIDField()
+    questionnaire = serializers.CharField(source="version.questionnaire.slug")
+    questionnaire_version = serializers.CharField(source="version.version")
+    questionnaire_canonical = serializers.CharField(source="version.canonical")
+    status = serializers.CharField()
+    answers = serializers.JSONField()
+    scores = serializers.JSONField()
+    red_flags = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class ResponseCreateApi(APIView):
+    permission_classes = [has_role(Role.PATIENT)]
+
+    class InputSerializer(serializers.Serializer):
+        questionnaire = serializers.SlugField(max_length=64)
+        answers = serializers.DictField(child=serializers.JSONField(), allow_empty=True)
+        status = serializers.ChoiceField(choices=ResponseStatus.choices)
+
+    @extend_schema(request=InputSerializer, responses={201: ResponseOutput})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        response = services.response_create(
+            user=request.user,
+            slug=data.validated_data["questionnaire"],
+            answers=data.validated_data["answers"],
+            status=data.validated_data["status"],
+        )
+        return Response(ResponseOutput(response).data, status=status.HTTP_201_CREATED)
+
+
+class ResponseDetailApi(APIView):
+    permission_classes = [has_role(*CLINICAL_READERS)]
+
+    class PatchSerializer(serializers.Serializer):
+        answers = serializers.DictField(child=serializers.JSONField(), required=False)
+        status = serializers.ChoiceField(choices=ResponseStatus.choices, required=False)
+
+    @extend_schema(responses={200: ResponseOutput})
+    def get(self, request: Request, response_id: str) -> Response:
+        response = access_response(user=request.user, response_id=response_id)
+        return Response(ResponseOutput(response).data)
+
+    @extend_schema(request=PatchSerializer, responses={200: ResponseOutput})
+    def patch(self, request: Request, response_id: str) -> Response:
+        """Only the patient who owns it, only while in progress (409 once completed)."""
+        if request.user.role != Role.PATIENT:
+            # Staff may read a response but never change what the patient answered.
+            access_response(user=request.user, response_id=response_id)
+            raise Forbidden("Only the patient can change their answers.")
+        data = self.PatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        response = services.response_update(
+            user=request.user,
+            response_id=response_id,
+            answers=data.validated_data.get("answers"),
+            status=data.validated_data.get("status"),
+        )
+        return Response(ResponseOutput(response).data)
+
+
+# --- measures ------------------------------------------------------------------------------
+
+
+class MeasuresApi(APIView):
+    """A patient's scores on one instrument over time, with change since first and previous."""
+
+    permission_classes = [has_role(*CLINICAL_READERS)]
+
+    class FilterSerializer(serializers.Serializer):
+        instrument = serializers.SlugField(max_length=64)
+
+    class PointOutput(serializers.Serializer):
+        response_id = serializers.UUIDField()
+        completed_at = serializers.DateTimeField()
+        total = serializers.FloatField(allow_null=True)
+        band = serializers.CharField(allow_null=True)
+        subscales = serializers.JSONField()
+        change_since_first = serializers.FloatField(allow_null=True)
+        change_since_previous = serializers.FloatField(allow_null=True)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: PointOutput(many=True)})
+    def get(self, request: Request, patient_id: str) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        patient = access_patient(
+            user=request.user,
+            patient_id=patient_id,
+            purpose=Purpose.CLINICAL,
+            object_type="measures",
+        )
+        points = measures_timeline(patient=patient, instrument=filters.validated_data["instrument"])
+        return Response(
+            {
+                "instrument": filters.validated_data["instrument"],
+                "results": self.PointOutput(points, many=True).data,
+                "next": None,
+                "previous": None,
+            }
+        )
+
+
+# --- review queue --------------------------------------------------------------------------
+
+
+def _score_changes(scores: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    """Per instrument: the total's change since the patient's previous response (or null)."""
+    changes: dict[str, Any] = {}
+    for slug, score in scores.items():
+        before = (previous or {}).get(slug) or {}
+        total, earlier = score.get("total"), before.get("total")
+        changes[slug] = None if total is None or earlier is None else round(total - earlier, 2)
+    return changes
+
+
+class ReviewPagination(CursorPagination):
+    # Urgent first, then oldest first; the cursor keeps the order stable across pages.
+    ordering = ("-urgent", "created_at", "id")
+
+
+class ReviewQueueApi(APIView):
+    """Pending reviews of the caller's patients, urgent first (`?status=completed` for done)."""
+
+    permission_classes = [has_role(*CARE_TEAM)]
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=ReviewStatus.choices, required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        patient_id = serializers.UUIDField()
+        response_id = serializers.UUIDField()
+        questionnaire = serializers.CharField(source="response.version.questionnaire.slug")
+        urgent = serializers.BooleanField()
+        red_flags = serializers.JSONField(source="response.red_flags")
+        status = serializers.CharField()
+        scores = serializers.JSONField(source="response.scores")
+        changes_since_last = serializers.SerializerMethodField()
+        created_at = serializers.DateTimeField()
+        completed_at = serializers.DateTimeField(allow_null=True)
+        note = serializers.CharField()
+
+        def get_changes_since_last(self, review: Any) -> dict[str, Any]:
+            return _score_changes(review.response.scores, review.previous_scores)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        previous = QuestionnaireResponse.objects.filter(
+            patient_id=OuterRef("patient_id"),
+            version__questionnaire_id=OuterRef("response__version__questionnaire_id"),
+            status=ResponseStatus.COMPLETED,
+            completed_at__lt=OuterRef("response__completed_at"),
+        ).order_by("-completed_at")
+        reviews = review_queue_selector(
+            user=request.user, status=filters.validated_data.get("status", ReviewStatus.PENDING)
+        ).annotate(previous_scores=Subquery(previous.values("scores")[:1]))
+        paginator = ReviewPagination()
+        page = paginator.paginate_queryset(reviews, request, view=self)
+        audit_record_many(
+            actor=request.user,
+            targets=[AuditTarget("intake_review", str(r.id), r.patient_id) for r in page],
+        )
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class ReviewCompleteApi(APIView):
+    permission_classes = [has_role(Role.CLINICIAN)]
+
+    class InputSerializer(serializers.Serializer):
+        note = serializers.CharField(max_length=5000, allow_blank=True)
+
+    @extend_schema(request=InputSerializer, responses={200: ReviewQueueApi.OutputSerializer})
+    def post(self, request: Request, review_id: str) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = services.review_complete(
+            user=request.user, review_id=review_id, note=data.validated_data["note"]
+        )
+        previous = previous_completed_response(review.response)
+        review.previous_scores = previous.scores if previous else None  # type: ignore[attr-defined]
+        return Response(ReviewQueueApi.OutputSerializer(review).data)
+
+
+# --- care plans ----------------------------------------------------------------------------
+
+
+class GoalOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    code = serializers.CharField()
+    title = serializers.CharField()
+    instrument = serializers.CharField()
+    baseline = serializers.FloatField(allow_null=True)
+    target_change = serializers.FloatField()
+    target_value = serializers.FloatField(allow_null=True)
+    due_date = serializers.DateField(allow_null=True)
+    repeat_every_weeks = serializers.IntegerField(allow_null=True)
+
+
+class ActivityOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    code = serializers.CharField()
+    rule_version = serializers.IntegerField(allow_null=True)
+    category = serializers.CharField()
+    title = serializers.CharField()
+    instructions = serializers.CharField()
+    rationale = serializers.CharField()
+    evidence = serializers.ListField(child=serializers.CharField())
+
+
+class CarePlanOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    patient_id = serializers.UUIDField()
+    number = serializers.IntegerField()
+    status = serializers.CharField()
+    summary = serializers.CharField()
+    goals = GoalOutput(many=True, source="goals.all")
+    activities = ActivityOutput(many=True, source="activities.all")
+    supersedes = serializers.UUIDField(source="supersedes_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    superseded_at = serializers.DateTimeField(allow_null=True)
+
+
+def _plan_payload(plan: Any) -> dict[str, Any]:
+    return CarePlanOutput(care_plan_with_items(plan_id=plan.id)).data
+
+
+class CarePlanDraftApi(APIView):
+    permission_classes = [has_role(Role.CLINICIAN)]
+
+    @extend_schema(request=None, responses={201: CarePlanOutput})
+    def post(self, request: Request, patient_id: str) -> Response:
+        plan = careplans.care_plan_draft(user=request.user, patient_id=patient_id)
+        return Response(_plan_payload(plan), status=status.HTTP_201_CREATED)
+
+
+class CarePlanPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class CarePlanListApi(APIView):
+    """Care team: every plan of their patients; patients: their own published plans."""
+
+    permission_classes = [has_role(*CLINICAL_READERS)]
+
+    class FilterSerializer(serializers.Serializer):
+        patient = serializers.UUIDField(required=False)
+        status = serializers.ChoiceField(choices=CarePlanStatus.choices, required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: CarePlanOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        plans = care_plan_list(
+            user=request.user,
+            patient_id=filters.validated_data.get("patient"),
+            status=filters.validated_data.get("status"),
+        )
+        paginator = CarePlanPagination()
+        page = paginator.paginate_queryset(plans, request, view=self)
+        audit_record_many(
+            actor=request.user,
+            targets=[AuditTarget("care_plan", str(p.id), p.patient_id) for p in page],
+        )
+        return paginator.get_paginated_response(CarePlanOutput(page, many=True).data)
+
+
+class CarePlanDetailApi(APIView):
+    permission_classes = [has_role(*CLINICAL_READERS)]
+
+    class PatchSerializer(serializers.Serializer):
+        class GoalInput(serializers.Serializer):
+            id = serializers.UUIDField(required=False)
+            title = serializers.CharField(max_length=200)
+            instrument = serializers.SlugField(max_length=64)
+            baseline = serializers.FloatField(required=False, allow_null=True)
+            target_change = serializers.FloatField(min_value=0)
+            due_date = serializers.DateField(required=False, allow_null=True)
+            repeat_every_weeks = serializers.IntegerField(
+                required=False, allow_null=True, min_value=1, max_value=52
+            )
+
+        class ActivityInput(serializers.Serializer):
+            id = serializers.UUIDField(required=False)
+            category = serializers.CharField(max_length=32, required=False, default="custom")
+            title = serializers.CharField(max_length=200)
+            instructions = serializers.CharField(max_length=5000)
+            rationale = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+            evidence = serializers.ListField(
+                child=serializers.CharField(max_length=500), required=False, max_length=50
+            )
+
+        summary = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+        goals = GoalInput(many=True, required=False)
+        activities = ActivityInput(many=True, required=False)
+
+    @extend_schema(responses={200: CarePlanOutput})
+    def get(self, request: Request, plan_id: str) -> Response:
+        plan = access_care_plan(user=request.user, plan_id=plan_id)
+        return Response(_plan_payload(plan))
+
+    @extend_schema(request=PatchSerializer, responses={200: CarePlanOutput})
+    def patch(self, request: Request, plan_id: str) -> Response:
+        access_care_plan(user=request.user, plan_id=plan_id)  # 404 before 403 for outsiders
+        data = self.PatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = careplans.care_plan_edit(
+            user=request.user,
+            plan_id=plan_id,
+            summary=data.validated_data.get("summary"),
+            goals=data.validated_data.get("goals"),
+            activities=data.validated_data.get("activities"),
+        )
+        return Response(_plan_payload(plan))
+
+
+class CarePlanPublishApi(APIView):
+    permission_classes = [has_role(*CLINICAL_READERS)]
+
+    @extend_schema(request=None, responses={200: CarePlanOutput})
+    def post(self, request: Request, plan_id: str) -> Response:
+        access_care_plan(user=request.user, plan_id=plan_id)
+        plan = careplans.care_plan_publish(user=request.user, plan_id=plan_id)
+        return Response(_plan_payload(plan))
+
+
+class CarePlanDiffApi(APIView):
+    """What changed between this plan and another version of the same patient's plan."""
+
+    permission_classes = [has_role(*CLINICAL_READERS)]
+
+    class FilterSerializer(serializers.Serializer):
+        against = serializers.UUIDField()
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: serializers.JSONField()})
+    def get(self, request: Request, plan_id: str) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        newer = access_care_plan(user=request.user, plan_id=plan_id)
+        older = access_care_plan(user=request.user, plan_id=filters.validated_data["against"])
+        if older.number > newer.number:
+            older, newer = newer, older
+        return Response(careplans.care_plan_diff(older=older, newer=newer))

@@ -1,0 +1,385 @@
+"""Care-plan services: draft from the latest intake, edit the draft, publish, supersede, diff,
+and the follow-up check-ins that goals schedule.
+
+Drafts belong to the care team; only publishing shows a plan to the patient. Publishing is
+refused while any urgent intake review of the patient is pending. Published plans and their
+contents never change (the database enforces it, migration 0004).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from carecore.accounts.access import Purpose, access_patient
+from carecore.accounts.models import Patient, Role, User
+from carecore.audit.models import Action
+from carecore.audit.services import audit_record
+from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+from .careplan_rules import Activity, draft_activities, facts_from_intake
+from .models import (
+    CarePlan,
+    CarePlanActivity,
+    CarePlanGoal,
+    CarePlanStatus,
+    CheckIn,
+    QuestionnaireResponse,
+    ResponseStatus,
+)
+from .selectors import patient_has_unreviewed_red_flag
+
+INTAKE_SLUG = "gut-skin-intake"
+SCORED_INSTRUMENTS = ("poem", "dlqi", "gsrs", "ibs-sss", "isi", "pss-10", "pss-4")
+
+
+class NoCompletedIntake(Conflict):
+    code = "intake_missing"
+    default_message = "The patient has not completed the gut-skin intake yet."
+
+
+class DraftExists(Conflict):
+    code = "draft_exists"
+    default_message = "This patient already has a draft plan; edit or publish it first."
+
+
+class UnreviewedRedFlag(Conflict):
+    code = "unreviewed_red_flag"
+    default_message = "A clinician must review the intake's red flags before publishing."
+
+
+class NotADraft(Conflict):
+    code = "plan_not_draft"
+    default_message = "Only a draft plan can be changed or published."
+
+
+def _require_clinician(user: User) -> None:
+    if user.role != Role.CLINICIAN:
+        raise Forbidden("Only clinicians draft, edit and publish care plans.")
+
+
+# --- drafting -------------------------------------------------------------------------------
+
+
+def _latest_completed(patient: Patient, slug: str) -> QuestionnaireResponse | None:
+    return (
+        QuestionnaireResponse.objects.filter(
+            patient=patient, status=ResponseStatus.COMPLETED, version__questionnaire__slug=slug
+        )
+        .order_by("-completed_at")
+        .first()
+    )
+
+
+def _add_activity(plan: CarePlan, position: int, activity: Activity) -> None:
+    CarePlanActivity.objects.create(
+        plan=plan,
+        position=position,
+        code=activity.code,
+        rule_version=activity.rule_version,
+        category=activity.category,
+        title=activity.title,
+        instructions=activity.instructions,
+        rationale=activity.rationale,
+        evidence=list(activity.evidence),
+    )
+
+
+def _add_goal(plan: CarePlan, position: int, activity: Activity) -> None:
+    goal = activity.goal
+    assert goal is not None
+    CarePlanGoal.objects.create(
+        plan=plan,
+        position=position,
+        code=activity.code,
+        title=activity.title,
+        instrument=goal.instrument,
+        baseline=goal.baseline,
+        target_change=goal.target_change,
+        due_date=timezone.localdate() + timedelta(weeks=goal.weeks),
+        repeat_every_weeks=goal.repeat_every_weeks,
+    )
+
+
+@transaction.atomic
+def care_plan_draft(*, user: User, patient_id: UUID | str) -> CarePlan:
+    """Draft a plan from the patient's latest completed intake and latest instrument scores."""
+    _require_clinician(user)
+    patient = access_patient(
+        user=user,
+        patient_id=patient_id,
+        purpose=Purpose.CLINICAL,
+        for_write=True,
+        object_type="care_plan",
+    )
+    # Serialise drafting per patient (the number sequence and the one-draft rule).
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    if CarePlan.objects.filter(patient=patient, status=CarePlanStatus.DRAFT).exists():
+        raise DraftExists()
+    intake = _latest_completed(patient, INTAKE_SLUG)
+    if intake is None:
+        raise NoCompletedIntake()
+    latest = {slug: _latest_completed(patient, slug) for slug in SCORED_INSTRUMENTS}
+    scores = {slug: r.scores.get(slug, {}) for slug, r in latest.items() if r is not None}
+    facts = facts_from_intake(
+        intake_answers=intake.answers, scores=scores, red_flags=intake.red_flags
+    )
+    number = (CarePlan.objects.filter(patient=patient).aggregate(n=Max("number"))["n"] or 0) + 1
+    plan = CarePlan.objects.create(
+        patient=patient,
+        number=number,
+        created_by=user,
+        summary="",
+        source_response_ids=[str(intake.id)] + [str(r.id) for r in latest.values() if r],
+    )
+    for position, activity in enumerate(draft_activities(facts)):
+        _add_activity(plan, position, activity)
+        if activity.goal is not None:
+            _add_goal(plan, position, activity)
+    audit_record(
+        actor=user,
+        object_type="care_plan",
+        object_id=plan.id,
+        patient_id=patient.id,
+        action=Action.CREATE,
+    )
+    return plan
+
+
+# --- editing ------------------------------------------------------------------------------
+
+
+def _locked_draft(user: User, plan_id: UUID | str) -> CarePlan:
+    _require_clinician(user)
+    plan = CarePlan.objects.select_for_update().filter(pk=plan_id).first()
+    if plan is None:
+        raise NotFound()
+    access_patient(
+        user=user,
+        patient_id=plan.patient_id,
+        purpose=Purpose.CLINICAL,
+        for_write=True,
+        object_type="care_plan",
+    )
+    if plan.status != CarePlanStatus.DRAFT:
+        raise NotADraft()
+    return plan
+
+
+def _replace_items(
+    plan: CarePlan, model: type[CarePlanActivity] | type[CarePlanGoal], items: list[dict[str, Any]]
+) -> None:
+    """Full-list replace: an item with a known `id` is updated, without `id` is new, and an
+    existing item missing from the list is removed."""
+    existing = {item.id: item for item in model.objects.filter(plan=plan)}
+    unknown = [str(i["id"]) for i in items if i.get("id") and i["id"] not in existing]
+    if unknown:
+        raise ValidationFailed(fields={model._meta.model_name: [f"Unknown id {unknown[0]}."]})
+    kept = {item["id"] for item in items if item.get("id")}
+    model.objects.filter(plan=plan).exclude(id__in=kept).delete()
+    for position, fields in enumerate(items):
+        values = {key: value for key, value in fields.items() if key != "id"}
+        if fields.get("id"):
+            row = existing[fields["id"]]
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.position = position
+            row.save()
+        else:
+            values.setdefault("code", "custom")
+            model.objects.create(plan=plan, position=position, **values)
+
+
+@transaction.atomic
+def care_plan_edit(
+    *,
+    user: User,
+    plan_id: UUID | str,
+    summary: str | None = None,
+    goals: list[dict[str, Any]] | None = None,
+    activities: list[dict[str, Any]] | None = None,
+) -> CarePlan:
+    """Edit a draft: summary, and the full new lists of goals and activities."""
+    plan = _locked_draft(user, plan_id)
+    if summary is not None:
+        plan.summary = summary
+    if activities is not None:
+        _replace_items(plan, CarePlanActivity, activities)
+    if goals is not None:
+        _replace_items(plan, CarePlanGoal, goals)
+    plan.updated_at = timezone.now()
+    plan.save(update_fields=["summary", "updated_at"])
+    audit_record(
+        actor=user,
+        object_type="care_plan",
+        object_id=plan.id,
+        patient_id=plan.patient_id,
+        action=Action.UPDATE,
+    )
+    return plan
+
+
+# --- publishing --------------------------------------------------------------------------
+
+
+def _schedule_check_ins(plan: CarePlan, published_at: Any) -> None:
+    """Repeat measures for each goal: every `repeat_every_weeks` until the goal's due date."""
+    rows = []
+    for goal in plan.goals.all():
+        if not goal.repeat_every_weeks or goal.due_date is None:
+            continue
+        step = timedelta(weeks=goal.repeat_every_weeks)
+        due = published_at + step
+        while due.date() <= goal.due_date:
+            rows.append(
+                CheckIn(
+                    patient_id=plan.patient_id, goal=goal, instrument=goal.instrument, due_at=due
+                )
+            )
+            due += step
+    CheckIn.objects.bulk_create(rows)
+
+
+def _supersede_active(plan: CarePlan, now: Any) -> CarePlan | None:
+    previous = (
+        CarePlan.objects.select_for_update()
+        .filter(patient_id=plan.patient_id, status=CarePlanStatus.ACTIVE)
+        .first()
+    )
+    if previous is None:
+        return None
+    previous.status = CarePlanStatus.SUPERSEDED
+    previous.superseded_at = now
+    previous.save(update_fields=["status", "superseded_at"])
+    # The old plan's future check-ins give way to the new plan's.
+    CheckIn.objects.filter(
+        goal__plan=previous, response__isnull=True, cancelled_at__isnull=True, due_at__gt=now
+    ).update(cancelled_at=now)
+    return previous
+
+
+@transaction.atomic
+def care_plan_publish(*, user: User, plan_id: UUID | str) -> CarePlan:
+    """Make a draft the patient's active plan; refused while an intake red flag is unreviewed."""
+    plan = _locked_draft(user, plan_id)
+    if patient_has_unreviewed_red_flag(patient_id=plan.patient_id):
+        raise UnreviewedRedFlag()
+    now = timezone.now()
+    previous = _supersede_active(plan, now)
+    plan.status = CarePlanStatus.ACTIVE
+    plan.published_at = now
+    plan.published_by = user
+    plan.supersedes = previous
+    plan.updated_at = now
+    plan.save(update_fields=["status", "published_at", "published_by", "supersedes", "updated_at"])
+    _schedule_check_ins(plan, now)
+    audit_record(
+        actor=user,
+        object_type="care_plan",
+        object_id=plan.id,
+        patient_id=plan.patient_id,
+        action=Action.UPDATE,
+        detail={"published": True},
+    )
+    return plan
+
+
+# --- comparing versions ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    code: str
+    field: str
+    before: Any
+    after: Any
+
+
+def _items_by_key(items: list[Any]) -> dict[str, Any]:
+    # Rule-made items match by rule code; custom ones by their title.
+    return {item.code if item.code != "custom" else f"custom:{item.title}": item for item in items}
+
+
+def _diff_items(old: list[Any], new: list[Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    before, after = _items_by_key(old), _items_by_key(new)
+    changed = [
+        ItemChange(key, name, getattr(before[key], name), getattr(after[key], name))
+        for key in before.keys() & after.keys()
+        for name in fields
+        if getattr(before[key], name) != getattr(after[key], name)
+    ]
+    return {
+        "added": sorted(after.keys() - before.keys()),
+        "removed": sorted(before.keys() - after.keys()),
+        "changed": [change.__dict__ for change in sorted(changed, key=lambda c: (c.code, c.field))],
+    }
+
+
+def care_plan_diff(*, older: CarePlan, newer: CarePlan) -> dict[str, Any]:
+    """What changed between two (access-checked) plans of one patient."""
+    if older.patient_id != newer.patient_id:
+        raise ValidationFailed(fields={"against": ["Plans of different patients."]})
+    return {
+        "from": str(older.id),
+        "to": str(newer.id),
+        "summary_changed": older.summary != newer.summary,
+        "activities": _diff_items(
+            list(older.activities.all()),
+            list(newer.activities.all()),
+            ("title", "instructions", "category"),
+        ),
+        "goals": _diff_items(
+            list(older.goals.all()),
+            list(newer.goals.all()),
+            ("title", "instrument", "target_change", "due_date", "repeat_every_weeks"),
+        ),
+    }
+
+
+# --- check-ins ---------------------------------------------------------------------------------
+
+
+def check_in_attach_response(*, response: QuestionnaireResponse) -> CheckIn | None:
+    """Link a completed instrument response to the patient's earliest open check-in for it.
+
+    Accepts a response up to two days early, so a patient who answers ahead of the reminder
+    still counts. Called inside the response's transaction.
+    """
+    open_check_in = (
+        CheckIn.objects.select_for_update(skip_locked=True)
+        .filter(
+            patient_id=response.patient_id,
+            instrument=response.version.questionnaire.slug,
+            response__isnull=True,
+            cancelled_at__isnull=True,
+            due_at__lte=timezone.now() + timedelta(days=2),
+        )
+        .order_by("due_at")
+        .first()
+    )
+    if open_check_in is None:
+        return None
+    open_check_in.response = response
+    open_check_in.save(update_fields=["response"])
+    return open_check_in
+
+
+def check_ins_due_for_reminder(*, now: Any, limit: int = 500) -> list[CheckIn]:
+    """Due, unanswered, not yet reminded check-ins, locked for this transaction (skip_locked so
+    two beat runs never pick the same row)."""
+    return list(
+        CheckIn.objects.select_for_update(skip_locked=True)
+        .filter(
+            due_at__lte=now,
+            reminded_at__isnull=True,
+            cancelled_at__isnull=True,
+            response__isnull=True,
+        )
+        .order_by("due_at")[:limit]
+    )

@@ -1,0 +1,284 @@
+"""Care plans: drafted from intake, edited by the clinician, gated on red flags, published,
+superseded and compared; the patient never sees a draft; goals schedule check-ins."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from intake.models import CarePlan, CarePlanActivity, CheckIn, IntakeReview
+
+from .test_intake_apis import healthy_intake, poem, submit
+
+pytestmark = pytest.mark.django_db
+
+PLANS = "/api/v1/care-plans/"
+
+
+@pytest.fixture(autouse=True)
+def questionnaires(db):
+    call_command("sync_questionnaires", verbosity=0)
+
+
+def draft(client, patient_id):
+    return client.post(f"/api/v1/patients/{patient_id}/care-plans/")
+
+
+def plan_url(plan_id, action: str = "") -> str:
+    return f"{PLANS}{plan_id}/{action + '/' if action else ''}"
+
+
+@pytest.fixture
+def intake_done(client_for, patient):
+    """A completed intake touching a few rules, and a moderate POEM."""
+    client = client_for(patient.user)
+    submit(client, "poem", poem(2, 2, 2, 2, 2, 2, 2))
+    response = submit(
+        client,
+        "gut-skin-intake",
+        healthy_intake(**{"fibre-servings-daily": 1, "water-glasses-daily": 3}),
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+@pytest.fixture
+def clinician_client(client_for, clinician):
+    return client_for(clinician.user)
+
+
+def test_drafting_needs_a_completed_intake(clinician_client, patient):
+    response = draft(clinician_client, patient.id)
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "intake_missing"
+
+
+def test_a_draft_carries_each_activitys_rule_rationale_and_evidence(
+    clinician_client, patient, intake_done
+):
+    response = draft(clinician_client, patient.id)
+
+    assert response.status_code == 201
+    plan = response.json()
+    assert plan["status"] == "draft"
+    by_code = {activity["code"]: activity for activity in plan["activities"]}
+    assert {"fiber", "prebiotic_foods", "hydration", "skin_goal"} <= set(by_code)
+    assert by_code["fiber"]["evidence"] == ["fibre-rich foods: 1 serving a day"]
+    assert by_code["hydration"]["rationale"].startswith("Suggested because")
+    (goal,) = plan["goals"]
+    assert (goal["instrument"], goal["baseline"], goal["target_value"]) == ("poem", 14, 10.6)
+
+
+def test_only_one_draft_at_a_time(clinician_client, patient, intake_done):
+    draft(clinician_client, patient.id)
+
+    again = draft(clinician_client, patient.id)
+
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "draft_exists"
+
+
+@pytest.mark.parametrize(
+    ("actor", "expected"),
+    [
+        ("coordinator", 403),
+        ("scheduler", 403),
+        ("patient", 403),
+        ("other_clinician", 404),
+    ],
+)
+def test_only_the_care_teams_clinicians_draft(
+    actors, client_for, patient, intake_done, actor, expected
+):
+    assert draft(client_for(actors[actor]), patient.id).status_code == expected
+
+
+def test_the_patient_never_sees_a_draft(client_for, clinician_client, patient, intake_done):
+    plan = draft(clinician_client, patient.id).json()
+    patient_client = client_for(patient.user)
+
+    assert patient_client.get(plan_url(plan["id"])).status_code == 404
+    assert patient_client.get(PLANS).json()["results"] == []
+    assert (
+        patient_client.get(plan_url(plan["id"], "diff"), {"against": plan["id"]}).status_code == 404
+    )
+
+
+@pytest.mark.parametrize(
+    ("actor", "expected"),
+    [
+        ("clinician", 200),
+        ("coordinator", 200),
+        ("other_clinician", 404),
+        ("admin", 404),
+        ("other_patient", 404),
+        ("scheduler", 403),
+    ],
+)
+def test_who_reads_a_draft(
+    actors, client_for, clinician_client, patient, intake_done, actor, expected
+):
+    plan = draft(clinician_client, patient.id).json()
+
+    assert client_for(actors[actor]).get(plan_url(plan["id"])).status_code == expected
+
+
+def test_a_clinician_edits_a_draft(clinician_client, patient, intake_done):
+    plan = draft(clinician_client, patient.id).json()
+    fiber = next(a for a in plan["activities"] if a["code"] == "fiber")
+    goal = plan["goals"][0]
+
+    response = clinician_client.patch(
+        plan_url(plan["id"]),
+        {
+            "summary": "Start with fibre and water.",
+            "activities": [
+                {**fiber, "title": "Raise fibre slowly"},
+                {
+                    "title": "Moisturise twice daily",
+                    "instructions": "After bathing.",
+                    "category": "skin",
+                },
+            ],
+            "goals": [{**goal, "target_change": 5}],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200
+    edited = response.json()
+    assert edited["summary"] == "Start with fibre and water."
+    assert [(a["code"], a["title"]) for a in edited["activities"]] == [
+        ("fiber", "Raise fibre slowly"),
+        ("custom", "Moisturise twice daily"),
+    ]
+    assert edited["activities"][0]["id"] == fiber["id"]
+    assert edited["goals"][0]["target_change"] == 5
+
+
+@pytest.mark.parametrize(("actor", "expected"), [("coordinator", 403), ("other_clinician", 404)])
+def test_others_cannot_edit_a_draft(
+    actors, client_for, clinician_client, patient, intake_done, actor, expected
+):
+    plan = draft(clinician_client, patient.id).json()
+
+    response = client_for(actors[actor]).patch(
+        plan_url(plan["id"]), {"summary": "x"}, format="json"
+    )
+
+    assert response.status_code == expected
+
+
+def test_publishing_is_refused_while_a_red_flag_is_unreviewed(
+    client_for, clinician_client, patient
+):
+    client = client_for(patient.user)
+    submit(client, "gut-skin-intake", healthy_intake(**{"rf-rectal-bleeding": True}))
+    plan = draft(clinician_client, patient.id).json()
+    assert "urgent_review" in [a["code"] for a in plan["activities"]]
+
+    refused = clinician_client.post(plan_url(plan["id"], "publish"))
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "unreviewed_red_flag"
+
+    review = IntakeReview.objects.get(urgent=True)
+    clinician_client.post(
+        f"/api/v1/intake-reviews/{review.id}/complete/", {"note": "Referred."}, format="json"
+    )
+    published = clinician_client.post(plan_url(plan["id"], "publish"))
+
+    assert published.status_code == 200
+    assert published.json()["status"] == "active"
+
+
+def test_publish_shows_the_plan_to_the_patient(client_for, clinician_client, patient, intake_done):
+    plan = draft(clinician_client, patient.id).json()
+    _complete_reviews(clinician_client)
+
+    clinician_client.post(plan_url(plan["id"], "publish"))
+
+    patient_client = client_for(patient.user)
+    assert patient_client.get(plan_url(plan["id"])).status_code == 200
+    assert [p["id"] for p in patient_client.get(PLANS).json()["results"]] == [plan["id"]]
+
+
+def _complete_reviews(client) -> None:
+    for review in IntakeReview.objects.filter(status="pending"):
+        client.post(f"/api/v1/intake-reviews/{review.id}/complete/", {"note": ""}, format="json")
+
+
+def test_a_new_version_supersedes_the_old_and_can_be_compared(
+    client_for, clinician_client, patient, intake_done
+):
+    first = draft(clinician_client, patient.id).json()
+    _complete_reviews(clinician_client)
+    clinician_client.post(plan_url(first["id"], "publish"))
+    submit(client_for(patient.user), "gut-skin-intake", healthy_intake(**{"stress-level": 9}))
+    _complete_reviews(clinician_client)
+    second = draft(clinician_client, patient.id).json()
+
+    clinician_client.post(plan_url(second["id"], "publish"))
+
+    statuses = dict(CarePlan.objects.values_list("id", "status"))
+    assert {str(k): v for k, v in statuses.items()} == {
+        first["id"]: "superseded",
+        second["id"]: "active",
+    }
+    assert clinician_client.get(plan_url(second["id"])).json()["supersedes"] == first["id"]
+    diff = clinician_client.get(plan_url(second["id"], "diff"), {"against": first["id"]}).json()
+    assert "stress" in diff["activities"]["added"]
+    assert "fiber" in diff["activities"]["removed"]
+
+
+def test_a_published_plan_is_immutable(clinician_client, patient, intake_done):
+    plan = draft(clinician_client, patient.id).json()
+    _complete_reviews(clinician_client)
+    clinician_client.post(plan_url(plan["id"], "publish"))
+
+    refused = clinician_client.patch(plan_url(plan["id"]), {"summary": "changed"}, format="json")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "plan_not_draft"
+    with pytest.raises(DatabaseError, match="never changes"), transaction.atomic():
+        CarePlanActivity.objects.filter(plan_id=plan["id"]).update(title="sneaky")
+
+
+def test_publishing_schedules_the_goals_check_ins(clinician_client, patient, intake_done):
+    plan = draft(clinician_client, patient.id).json()
+    _complete_reviews(clinician_client)
+
+    clinician_client.post(plan_url(plan["id"], "publish"))
+
+    due = sorted(CheckIn.objects.filter(instrument="poem").values_list("due_at", flat=True))
+    assert len(due) == 4  # POEM every 2 weeks for 8 weeks
+    assert [(b - a).days for a, b in itertools.pairwise(due)] == [14, 14, 14]
+
+
+def test_a_poem_answered_when_due_completes_the_check_in(
+    client_for, clinician_client, patient, intake_done
+):
+    plan = draft(clinician_client, patient.id).json()
+    _complete_reviews(clinician_client)
+    clinician_client.post(plan_url(plan["id"], "publish"))
+
+    with time_machine.travel(timezone.now() + timedelta(days=14, hours=1)):
+        response = submit(client_for(patient.user), "poem", poem(1, 1, 1, 1, 1, 1, 1))
+
+    first = CheckIn.objects.order_by("due_at").first()
+    assert str(first.response_id) == response.json()["id"]
+
+
+def test_the_plan_list_query_count_does_not_grow(
+    clinician_client, patient, intake_done, django_assert_num_queries
+):
+    draft(clinician_client, patient.id)
+    # token + user, knox token sweep, plans page, goals prefetch, activities prefetch, audit
+    with django_assert_num_queries(6):
+        response = clinician_client.get(PLANS, {"patient": str(patient.id)})
+    assert len(response.json()["results"]) == 1
