@@ -22,6 +22,7 @@ from . import careplans, services
 from .access import access_care_plan, access_response
 from .models import CarePlanStatus, QuestionnaireResponse, ResponseStatus, ReviewStatus
 from .selectors import (
+    active_goal,
     care_plan_list,
     care_plan_with_items,
     measures_timeline,
@@ -174,10 +175,14 @@ class MeasuresApi(APIView):
             purpose=Purpose.CLINICAL,
             object_type="measures",
         )
-        points = measures_timeline(patient=patient, instrument=filters.validated_data["instrument"])
+        instrument = filters.validated_data["instrument"]
+        points = measures_timeline(patient=patient, instrument=instrument)
+        goal = active_goal(patient=patient, instrument=instrument)
         return Response(
             {
-                "instrument": filters.validated_data["instrument"],
+                "instrument": instrument,
+                # Progress is read against the active plan's goal: target_value by due_date.
+                "goal": GoalOutput(goal).data if goal else None,
                 "results": self.PointOutput(points, many=True).data,
                 "next": None,
                 "previous": None,

@@ -15,6 +15,8 @@ from carecore.accounts.models import Patient, User
 from .access import care_plans_visible_to
 from .models import (
     CarePlan,
+    CarePlanGoal,
+    CarePlanStatus,
     IntakeReview,
     QuestionnaireResponse,
     QuestionnaireVersion,
@@ -128,3 +130,14 @@ def care_plan_list(
 def care_plan_with_items(*, plan_id: UUID) -> CarePlan:
     """Reload one (already access-checked) plan with its goals and activities."""
     return CarePlan.objects.prefetch_related(*_PLAN_ITEMS).get(pk=plan_id)
+
+
+def active_goal(*, patient: Patient, instrument: str) -> CarePlanGoal | None:
+    """The active plan's goal on `instrument`, if the patient has one."""
+    return (
+        CarePlanGoal.objects.filter(
+            plan__patient=patient, plan__status=CarePlanStatus.ACTIVE, instrument=instrument
+        )
+        .order_by("position")
+        .first()
+    )

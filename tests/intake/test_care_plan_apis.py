@@ -282,3 +282,20 @@ def test_the_plan_list_query_count_does_not_grow(
     with django_assert_num_queries(6):
         response = clinician_client.get(PLANS, {"patient": str(patient.id)})
     assert len(response.json()["results"]) == 1
+
+
+def test_the_measures_timeline_shows_progress_against_the_goal(
+    client_for, clinician_client, patient, intake_done
+):
+    plan = draft(clinician_client, patient.id).json()
+    _complete_reviews(clinician_client)
+    clinician_client.post(plan_url(plan["id"], "publish"))
+    submit(client_for(patient.user), "poem", poem(1, 1, 1, 1, 1, 1, 1))
+
+    body = clinician_client.get(
+        f"/api/v1/patients/{patient.id}/measures/", {"instrument": "poem"}
+    ).json()
+
+    assert body["goal"]["target_value"] == 10.6
+    assert [point["total"] for point in body["results"]] == [14, 7]
+    assert body["results"][-1]["total"] <= body["goal"]["target_value"]
