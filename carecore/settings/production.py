@@ -13,6 +13,13 @@ from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = False
+# Required here (base defaults it to empty, which with DEBUG off would answer every request 400):
+# a missing value should stop the deploy, not serve errors.
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+# Serve only the files collected (and compressed) at build time; finders and autorefresh are
+# development conveniences that re-scan the disk, whatever DJANGO_DEBUG says.
+WHITENOISE_USE_FINDERS = False
+WHITENOISE_AUTOREFRESH = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
