@@ -28,8 +28,9 @@ COPY . .
 
 # Static files (admin, Swagger UI) are collected and compressed into the image; WhiteNoise serves
 # them, so the API docs need no CDN. The values below exist only for this build step: production
-# settings refuse to load without them, and none of them is kept in the image.
-RUN DJANGO_SECRET_KEY=collectstatic-at-build-time-only \
+# settings refuse to load without them, and none of them is kept in the image (the key is random
+# and thrown away).
+RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     DJANGO_ALLOWED_HOSTS=localhost \
     DATABASE_URL=postgres://build@localhost:5432/build \
     REDIS_URL=redis://localhost:6379 \

@@ -241,6 +241,18 @@ def test_production_settings_refuse_to_load_without_required_configuration(missi
     assert missing in result.stderr
 
 
+@pytest.mark.parametrize(
+    "secret_key",
+    ["too-short", "replace-me-with-50-or-more-random-characters-xxxxxxxxxxx", "a" * 60],
+)
+def test_production_settings_refuse_a_weak_or_placeholder_secret_key(secret_key: str) -> None:
+    result = run_python(
+        "import django; django.setup()", production_env(DJANGO_SECRET_KEY=secret_key)
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be 50+ random characters" in result.stderr
+
+
 def test_production_settings_are_hardened_whatever_the_environment_says() -> None:
     code = (
         "import json, django; django.setup(); from django.conf import settings as s; "
@@ -265,14 +277,22 @@ def test_production_settings_are_hardened_whatever_the_environment_says() -> Non
     }
 
 
-def test_static_files_collect_with_production_settings_as_in_the_image_build() -> None:
+def test_the_images_collectstatic_step_runs_with_production_settings(dockerfile: list[str]):
+    """Run the Dockerfile's own collectstatic command (its throwaway env included) here."""
+    (step,) = [line for line in dockerfile if "manage.py collectstatic" in line]
+    command = step.removeprefix("RUN ").split("&&")[0]  # not the mkdir/chown under /app
+    env = production_env()
+    for name in (
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "EMAIL_HOST",
+    ):
+        env.pop(name)  # the step must bring its own values
+    env["PATH"] = f"{Path(PYTHON).parent}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(
-        [PYTHON, "manage.py", "collectstatic", "--no-input"],
-        cwd=ROOT,
-        env=production_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
+        ["sh", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
     swagger = ROOT / "var" / "static" / "drf_spectacular_sidecar" / "swagger-ui-dist"
