@@ -139,6 +139,9 @@ def test_the_processes_run_uvicorn_celery_worker_and_a_single_beat(compose: dict
     assert "celery -A carecore worker" in " ".join(services["worker"]["command"])
     assert services["beat"]["command"][:4] == ["celery", "-A", "carecore", "beat"]
     assert services["beat"].get("deploy", {}).get("replicas", 1) == 1
+    # uvicorn listens on $PORT, the port scripts/healthcheck.py probes, and that port is published.
+    assert '--port "$${PORT:-8000}"' in services["web"]["command"][-1]
+    assert services["web"]["ports"] == ["${WEB_PORT:-8000}:${PORT:-8000}"]
 
 
 def test_app_services_take_env_from_dotenv_and_point_at_the_compose_services(compose: dict):
