@@ -43,6 +43,8 @@ USER carecore
 
 EXPOSE 8000
 
+# The web process's check; docker-compose.yml gives worker and beat their own and turns it off
+# for the one-off migrate job. Override it the same way when running the image elsewhere.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "scripts/healthcheck.py", "web"]
 
