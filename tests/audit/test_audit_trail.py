@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import DatabaseError, transaction
+from django.test import override_settings
 
 from carecore.audit.models import AuditEvent
 from carecore.audit.services import audit_record
@@ -37,6 +38,7 @@ def test_the_database_refuses_raw_sql_deletes_too(event):
         cursor.execute("DELETE FROM audit_auditevent")
 
 
+@override_settings(AXES_IPWARE_PROXY_COUNT=1)
 def test_an_event_records_actor_patient_object_action_outcome_ip_and_request(
     client_for, clinician, patient
 ):
@@ -119,3 +121,13 @@ def test_the_audit_list_query_count_does_not_grow(
         audit_record(actor=patient.user, object_type="patient", patient_id=patient.id)
     with django_assert_num_queries(4):
         admin.get(EVENTS)
+
+
+def test_a_client_cannot_choose_its_audit_request_id(client_for, clinician, patient):
+    client_for(clinician.user).get(
+        f"/api/v1/patients/{patient.id}/", HTTP_X_REQUEST_ID="chosen-by-client"
+    )
+
+    event = AuditEvent.objects.get(object_type="patient", action="read")
+    assert event.request_id != "chosen-by-client"
+    assert len(event.request_id) == 32
