@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 
@@ -81,6 +82,9 @@ TEMPLATES = [
 # --- database: PostgreSQL only, psycopg 3 with Django's connection pool -----------------------
 DATABASES = {"default": env.db_url("DATABASE_URL")}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# A Unix-socket directory arrives percent-encoded as the URL's host ("%2Fpath%2Fto%2Fdir", as
+# scripts/dev.py writes it); django-environ 0.14 no longer decodes it, so libpq would try DNS.
+DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"]["pool"] = {
