@@ -1,0 +1,141 @@
+"""Slot arithmetic: weekly availability minus busy time, in plain Python (no Django here).
+
+Everything works on aware datetimes. Weekly rules are wall-clock times in the clinician's zone;
+they become real instants first, and slots then tile those instants in *elapsed* time. That is
+what keeps daylight-saving days honest: on a spring-forward day a rule covering 01:00-04:00 is two
+real hours (no slot at a wall time that does not exist), on a fall-back day it is four (the
+repeated hour is offered once per real instant, never twice at the same instant).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class WeeklyRule:
+    weekday: int  # Monday 0 ... Sunday 6, as date.weekday()
+    start: time
+    end: time
+    visit_types: frozenset[str]
+
+
+@dataclass(frozen=True, order=True)
+class Interval:
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    start: datetime
+    end: datetime
+
+
+def local_instant(day: date, wall: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a wall-clock time in `zone`, read the way RFC 5545 (3.3.5) reads it.
+
+    An ambiguous time (fall back) means its first occurrence; a time inside a gap (spring
+    forward) is read with the offset before the gap. `fold=0` gives exactly both.
+    """
+    return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
+
+
+def local_day_bounds(day: date, zone: ZoneInfo) -> Interval:
+    """[midnight, next midnight) of a calendar day in `zone`, as UTC instants (23 or 25 h on
+    daylight-saving days)."""
+    return Interval(
+        local_instant(day, time(0), zone), local_instant(day + timedelta(days=1), time(0), zone)
+    )
+
+
+class BusyTimes:
+    """Busy intervals (appointments, time off), merged so an overlap test is one bisect."""
+
+    def __init__(self, intervals: Iterable[Interval] = ()) -> None:
+        merged: list[Interval] = []
+        for interval in sorted(intervals):
+            if merged and interval.start <= merged[-1].end:
+                merged[-1] = Interval(merged[-1].start, max(merged[-1].end, interval.end))
+            else:
+                merged.append(interval)
+        # Merged intervals are disjoint, so their ends are sorted too and can be bisected.
+        self._starts = [interval.start for interval in merged]
+        self._ends = [interval.end for interval in merged]
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        """True if [start, end) shares any instant with a busy interval (half-open ranges)."""
+        index = bisect.bisect_right(self._ends, start)
+        return index < len(self._starts) and self._starts[index] < end
+
+
+def _rules_by_weekday(rules: Iterable[WeeklyRule], visit_type: str) -> dict[int, list[WeeklyRule]]:
+    by_weekday: dict[int, list[WeeklyRule]] = defaultdict(list)
+    for rule in rules:
+        if visit_type in rule.visit_types:
+            by_weekday[rule.weekday].append(rule)
+    return by_weekday
+
+
+def iter_open_slots(
+    *,
+    rules: Sequence[WeeklyRule],
+    zone: ZoneInfo,
+    visit_type: str,
+    duration: timedelta,
+    busy: BusyTimes,
+    not_before: datetime,
+    before: datetime,
+) -> Iterator[Slot]:
+    """Open slots of one clinician starting in [not_before, before), in start order.
+
+    Slots sit on a grid of `duration` from the start of each availability window (09:00, 09:30,
+    ... for 30 minutes), so offered times stay round whatever the current time. Overlapping rules
+    never yield the same instant twice. Lazy, so "the earliest slot" stops at the first one.
+    """
+    by_weekday = _rules_by_weekday(rules, visit_type)
+    if not by_weekday or not_before >= before:
+        return
+    # Rules never cross midnight, so no window of an earlier local day holds a start we want.
+    day = not_before.astimezone(zone).date()
+    last_day = before.astimezone(zone).date()
+    while day <= last_day:
+        starts: set[datetime] = set()
+        for rule in by_weekday.get(day.weekday(), ()):
+            window_end = local_instant(day, rule.end, zone)
+            start = local_instant(day, rule.start, zone)
+            while start + duration <= window_end:
+                if not_before <= start < before and not busy.overlaps(start, start + duration):
+                    starts.add(start)
+                start += duration
+        for start in sorted(starts):
+            yield Slot(start, start + duration)
+        day += timedelta(days=1)
+
+
+def open_slots(
+    *,
+    rules: Sequence[WeeklyRule],
+    zone: ZoneInfo,
+    visit_type: str,
+    duration: timedelta,
+    busy: BusyTimes,
+    not_before: datetime,
+    before: datetime,
+) -> list[Slot]:
+    return list(
+        iter_open_slots(
+            rules=rules,
+            zone=zone,
+            visit_type=visit_type,
+            duration=duration,
+            busy=busy,
+            not_before=not_before,
+            before=before,
+        )
+    )
