@@ -346,7 +346,8 @@ def earliest_slot_for_patient(
     """(slot, on the care team?, message). The rule (docs/portal.md): among clinicians licensed
     in the patient's state and offering the visit type, the earliest open slot of the patient's
     own care-team clinicians if they have any inside the booking window; otherwise the earliest
-    slot of any other eligible clinician. Ties go to the lower clinician id. Five queries."""
+    slot of any other eligible clinician. Ties go to the lower clinician id. At most eight
+    queries, however many clinicians."""
     clinicians = bookable_clinicians(visit_type=visit_type, state=patient.state)
     if not clinicians:
         return None, False, NO_CLINICIAN_IN_STATE
