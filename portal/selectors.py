@@ -7,7 +7,6 @@ clinicians, their rules, their time off, their busy appointments (4), then pure 
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,8 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import FloatField, QuerySet
+from django.db.models.functions import Cast, Extract
 from django.utils import timezone
 
 from carecore.accounts.models import Clinician, Patient, Role, User
@@ -40,7 +40,7 @@ class BookingWindow:
     before: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ClinicianSlot:
     clinician: Clinician
     start: datetime
@@ -80,7 +80,13 @@ def bookable_clinicians(
 @dataclass
 class _Schedule:
     rules: list[slots.WeeklyRule]
-    busy: list[slots.Interval]
+    # (start, end) as POSIX timestamps: PostgreSQL hands out float8 far more cheaply than
+    # timestamptz, and thousands of busy rows are read per request.
+    busy: list[tuple[float, float]]
+
+
+def _epoch(field: str) -> Cast:
+    return Cast(Extract(field, "epoch"), FloatField())
 
 
 def _schedules(
@@ -103,9 +109,9 @@ def _schedules(
         )
     time_off = TimeOff.objects.filter(
         clinician_id__in=clinician_ids, starts_at__lt=end, ends_at__gt=start
-    ).values_list("clinician_id", "starts_at", "ends_at")
+    ).values_list("clinician_id", _epoch("starts_at"), _epoch("ends_at"))
     for clinician_id, starts_at, ends_at in time_off:
-        schedules[clinician_id].busy.append(slots.Interval(starts_at, ends_at))
+        schedules[clinician_id].busy.append((starts_at, ends_at))
     if not ignore_appointments:
         appointments = Appointment.objects.filter(
             clinician_id__in=clinician_ids,
@@ -116,9 +122,9 @@ def _schedules(
         if exclude_appointment_id is not None:
             appointments = appointments.exclude(pk=exclude_appointment_id)
         for clinician_id, start_at, end_at in appointments.values_list(
-            "clinician_id", "start_at", "end_at"
+            "clinician_id", _epoch("start_at"), _epoch("end_at")
         ):
-            schedules[clinician_id].busy.append(slots.Interval(start_at, end_at))
+            schedules[clinician_id].busy.append((start_at, end_at))
     return schedules
 
 
@@ -136,7 +142,7 @@ def _iter_clinician_slots(
         zone=clinician.user.zone,
         visit_type=visit_type,
         duration=duration,
-        busy=slots.BusyTimes(schedule.busy),
+        busy=slots.BusyTimes.from_timestamps(schedule.busy),
         not_before=not_before,
         before=before,
     ):
@@ -157,18 +163,24 @@ def open_slot_list(
         return []
     # Appointments that end after not_before can still overlap a slot starting there.
     schedules = _schedules([c.id for c in clinicians], start=not_before, end=before + duration)
-    per_clinician = [
-        _iter_clinician_slots(
-            clinician,
-            schedules[clinician.id],
-            visit_type=visit_type,
-            duration=duration,
-            not_before=not_before,
-            before=before,
+    # Each clinician's slots come out sorted; one sort of (start, id) merges them. The id string
+    # is made once per clinician, not once per comparison.
+    keyed: list[tuple[datetime, str, ClinicianSlot]] = []
+    for clinician in clinicians:
+        clinician_key = str(clinician.id)
+        keyed.extend(
+            (slot.start, clinician_key, slot)
+            for slot in _iter_clinician_slots(
+                clinician,
+                schedules[clinician.id],
+                visit_type=visit_type,
+                duration=duration,
+                not_before=not_before,
+                before=before,
+            )
         )
-        for clinician in clinicians
-    ]
-    return list(heapq.merge(*per_clinician, key=lambda slot: (slot.start, str(slot.clinician.id))))
+    keyed.sort(key=lambda row: (row[0], row[1]))
+    return [slot for _, _, slot in keyed]
 
 
 def earliest_open_slot(
@@ -241,7 +253,7 @@ def slot_is_offered(
             zone=clinician.user.zone,
             visit_type=visit_type,
             duration=duration,
-            busy=slots.BusyTimes(schedule.busy),
+            busy=slots.BusyTimes.from_timestamps(schedule.busy),
             not_before=start,
             before=start + timedelta(microseconds=1),
         ),
