@@ -83,10 +83,10 @@ TEMPLATES = [
 # --- database: PostgreSQL only, psycopg 3 with Django's connection pool -----------------------
 DATABASES = {"default": env.db_url("DATABASE_URL")}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
-# A Unix-socket directory arrives percent-encoded as the URL's host ("%2Fpath%2Fto%2Fdir", as
-# scripts/dev.py writes it); django-environ 0.14 no longer decodes it, so libpq would try DNS.
-DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A socket directory may also be given percent-encoded in the host part
+# (postgres://user@%2Fvar%2Frun%2Fpostgresql/db); django-environ 0.14 leaves it quoted.
+DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"]["pool"] = {
     "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
