@@ -8,9 +8,10 @@ clinicians, their rules, their time off, their busy appointments (4), then pure 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -136,8 +137,8 @@ def _iter_clinician_slots(
     duration: timedelta,
     not_before: datetime,
     before: datetime,
-) -> Iterable[ClinicianSlot]:
-    for slot in slots.iter_open_slots(
+) -> Iterator[ClinicianSlot]:
+    for start in slots.iter_open_starts(
         rules=schedule.rules,
         zone=clinician.user.zone,
         visit_type=visit_type,
@@ -146,7 +147,7 @@ def _iter_clinician_slots(
         not_before=not_before,
         before=before,
     ):
-        yield ClinicianSlot(clinician, slot.start, slot.end, visit_type)
+        yield ClinicianSlot(clinician, start, start + duration, visit_type)
 
 
 def open_slot_list(
@@ -163,14 +164,10 @@ def open_slot_list(
         return []
     # Appointments that end after not_before can still overlap a slot starting there.
     schedules = _schedules([c.id for c in clinicians], start=not_before, end=before + duration)
-    # Each clinician's slots come out sorted; one sort of (start, id) merges them. The id string
-    # is made once per clinician, not once per comparison.
-    keyed: list[tuple[datetime, str, ClinicianSlot]] = []
-    for clinician in clinicians:
-        clinician_key = str(clinician.id)
-        keyed.extend(
-            (slot.start, clinician_key, slot)
-            for slot in _iter_clinician_slots(
+    found: list[ClinicianSlot] = []
+    for clinician in sorted(clinicians, key=lambda clinician: str(clinician.id)):
+        found.extend(
+            _iter_clinician_slots(
                 clinician,
                 schedules[clinician.id],
                 visit_type=visit_type,
@@ -179,8 +176,10 @@ def open_slot_list(
                 before=before,
             )
         )
-    keyed.sort(key=lambda row: (row[0], row[1]))
-    return [slot for _, _, slot in keyed]
+    # Stable sort on the start alone keeps clinician-id order within one start, and its keys
+    # are datetimes, which the garbage collector does not track (this list can hold 10,000+).
+    found.sort(key=attrgetter("start"))
+    return found
 
 
 def earliest_open_slot(
