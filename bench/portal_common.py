@@ -67,7 +67,8 @@ def machine() -> str:
         server_version = cursor.fetchone()[0]
     return (
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, PostgreSQL {server_version} (embedded, same host)"
+        f"Python {platform.python_version()}, PostgreSQL {server_version} (embedded, same host), "
+        f"load average {os.getloadavg()[0]:.1f} when measured"
     )
 
 
