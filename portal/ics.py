@@ -19,7 +19,9 @@ def appointment_ics(appointment: Appointment, *, now: datetime) -> bytes:
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if _cancelled(appointment) else "PUBLISH")
+    # PUBLISH even for a cancelled visit: CANCEL is an iTIP message that needs an ORGANIZER
+    # and attendees; a downloaded file just shows the event with STATUS:CANCELLED.
+    calendar.add("method", "PUBLISH")
     event = icalendar.Event()
     event.add("uid", f"{appointment.id}@carecore")
     event.add("dtstamp", now)

@@ -96,7 +96,6 @@ def _schedules(
     start: datetime,
     end: datetime,
     ignore_appointments: bool = False,
-    exclude_appointment_id: UUID | None = None,
 ) -> dict[UUID, _Schedule]:
     """Rules, time off and busy appointments of the clinicians, overlapping [start, end).
     Three queries (two with `ignore_appointments`)."""
@@ -120,8 +119,6 @@ def _schedules(
             start_at__lt=end,
             end_at__gt=start,
         )
-        if exclude_appointment_id is not None:
-            appointments = appointments.exclude(pk=exclude_appointment_id)
         for clinician_id, start_at, end_at in appointments.values_list(
             "clinician_id", _epoch("start_at"), _epoch("end_at")
         ):
@@ -225,29 +222,19 @@ def care_team_clinician_ids(*, patient: Patient) -> set[UUID]:
     )
 
 
-def slot_is_offered(
-    *,
-    clinician: Clinician,
-    visit_type: str,
-    start: datetime,
-    exclude_appointment_id: UUID | None = None,
-) -> bool:
+def slot_is_offered(*, clinician: Clinician, visit_type: str, start: datetime) -> bool:
     """Is `start` on the clinician's slot grid for `visit_type`, inside availability and outside
-    time off? Other appointments are not checked here: the exclusion constraint decides a taken
-    slot (409), so the error is the same whether the rival committed a second ago or an hour ago.
-    Two queries."""
+    time off? Appointments are not checked here: the exclusion constraint decides a taken slot
+    (409), so the answer is the same whether the rival committed a second ago or an hour ago,
+    and a reschedule never trips over its own current time. Two queries."""
     duration = visit_duration(visit_type)
     if duration is None:
         return False
     schedule = _schedules(
-        [clinician.id],
-        start=start,
-        end=start + duration,
-        ignore_appointments=True,
-        exclude_appointment_id=exclude_appointment_id,
+        [clinician.id], start=start, end=start + duration, ignore_appointments=True
     )[clinician.id]
     first = next(
-        slots.iter_open_slots(
+        slots.iter_open_starts(
             rules=schedule.rules,
             zone=clinician.user.zone,
             visit_type=visit_type,
@@ -258,7 +245,7 @@ def slot_is_offered(
         ),
         None,
     )
-    return first is not None and first.start == start
+    return first == start
 
 
 def upcoming_appointment_count(*, patient: Patient, now: datetime | None = None) -> int:
@@ -314,6 +301,9 @@ NO_CLINICIAN_IN_STATE = (
 )
 
 
+NOT_BOOKABLE = "This clinician does not offer this visit type to patients in your state."
+
+
 @dataclass(frozen=True)
 class SlotAnswer:
     slots: list[ClinicianSlot]
@@ -337,8 +327,8 @@ def slots_for_day(
         state=patient.state if patient is not None else None,
         clinician_id=clinician_id,
     )
-    if patient is not None and not clinicians and clinician_id is None:
-        return SlotAnswer([], NO_CLINICIAN_IN_STATE)
+    if patient is not None and not clinicians:
+        return SlotAnswer([], NO_CLINICIAN_IN_STATE if clinician_id is None else NOT_BOOKABLE)
     window = booking_window(now=now)
     bounds = slots.local_day_bounds(day, zone)
     return SlotAnswer(

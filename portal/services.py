@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
-from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -225,7 +224,6 @@ def _check_bookable(
     clinician: Clinician,
     visit_type: str,
     start: datetime,
-    exclude_appointment_id: UUID | None = None,
 ) -> datetime:
     """Everything about a requested start except "is it taken" (the database decides that).
     Returns the start in UTC."""
@@ -245,12 +243,7 @@ def _check_bookable(
         )
     if visit_type not in clinician.visit_types or not clinician.user.is_active:
         raise SlotUnavailable("This clinician does not offer this visit type.")
-    if not selectors.slot_is_offered(
-        clinician=clinician,
-        visit_type=visit_type,
-        start=start,
-        exclude_appointment_id=exclude_appointment_id,
-    ):
+    if not selectors.slot_is_offered(clinician=clinician, visit_type=visit_type, start=start):
         raise SlotUnavailable()
     return start
 
@@ -396,7 +389,6 @@ def appointment_reschedule(
         clinician=appointment.clinician,
         visit_type=appointment.visit_type,
         start=start,
-        exclude_appointment_id=appointment.id,
     )
     end = start + selectors.visit_duration(appointment.visit_type)  # type: ignore[operator]
     previous = (appointment.start_at, appointment.end_at, appointment.during)

@@ -115,6 +115,15 @@ def test_it_filters_by_clinician(client_for, patient, clinician):
     assert {item["clinician"] for item in only} == {str(second.id)}
 
 
+def test_asking_for_a_clinician_not_licensed_in_the_patients_state_says_so(
+    client_for, patient, other_clinician
+):
+    body = slots(client_for(patient.user), date="2026-06-11", clinician=str(other_clinician.id))
+
+    assert body.json()["results"] == []
+    assert "not offer this visit type to patients in your state" in body.json()["message"]
+
+
 def test_a_patient_in_a_state_nobody_covers_gets_no_slots_and_a_message(client_for, clinician):
     montana = PatientFactory(state="MT")
 
