@@ -12,11 +12,11 @@ from uuid import UUID
 
 from django.db.models import Q
 
-from carecore.accounts.access import Purpose, patient_visibility
-from carecore.accounts.models import Clinician, Role, User
+from carecore.accounts.access import Purpose, access_patient, patient_visibility
+from carecore.accounts.models import Clinician, Patient, Role, User
 from carecore.audit.models import Action, Outcome
 from carecore.audit.services import audit_record
-from carecore.common.errors import NotFound
+from carecore.common.errors import NotFound, ValidationFailed
 
 from .models import Appointment
 
@@ -94,3 +94,18 @@ def access_clinician_availability(*, user: User, clinician_id: UUID | str) -> Cl
     if clinician is None:
         raise NotFound()
     return clinician
+
+
+def access_booking_patient(*, user: User, patient_id: UUID | str | None) -> Patient:
+    """The patient a booking or slot question is about: a patient's own record (naming anyone
+    else is NotFound), or the patient a staff member names. Scheduling needs demographics only,
+    so schedulers pass; care-team staff pass for their patients; admins need break-glass.
+    Audited by `access_patient`."""
+    if user.role == Role.PATIENT:
+        own = getattr(user, "patient", None)
+        if own is None:
+            raise NotFound()
+        patient_id = patient_id or own.id
+    if patient_id is None:
+        raise ValidationFailed(fields={"patient": ["Name the patient this is for."]})
+    return access_patient(user=user, patient_id=patient_id, purpose=Purpose.DEMOGRAPHICS)

@@ -29,18 +29,22 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from carecore.accounts.access import Purpose, access_patient
-from carecore.accounts.models import Patient, Role, User
+from carecore.accounts.models import Role, User
 from carecore.audit.models import Action
 from carecore.audit.services import AuditTarget, audit_record_many
-from carecore.common.errors import NotFound, ValidationFailed
+from carecore.common.errors import ValidationFailed
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
 from . import selectors, services
-from .access import access_appointment, access_clinician_availability, can_see_reason
+from .access import (
+    access_appointment,
+    access_booking_patient,
+    access_clinician_availability,
+    can_see_reason,
+)
 from .ics import appointment_ics
-from .models import AppointmentStatus, AvailabilityRule, TimeOff, Weekday
+from .models import AppointmentStatus, Weekday
 
 ALL_ROLES = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
 STAFF = (Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
@@ -58,19 +62,6 @@ class AwareDateTimeField(serializers.DateTimeField):
 def _has_offset(value: str) -> bool:
     time_part = value.partition("T")[2] or value.partition(" ")[2]
     return time_part.endswith(("Z", "z")) or "+" in time_part or "-" in time_part
-
-
-def _patient_for(user: User, patient_id: UUID | None) -> Patient:
-    """The patient a request is about: a patient's own record, or the `patient` a staff member
-    named (access-checked and audited; scheduling needs demographics only)."""
-    if user.role == Role.PATIENT:
-        own = getattr(user, "patient", None)
-        if own is None:
-            raise NotFound()
-        patient_id = patient_id or own.id
-    if patient_id is None:
-        raise ValidationFailed(fields={"patient": ["Name the patient this is for."]})
-    return access_patient(user=user, patient_id=patient_id, purpose=Purpose.DEMOGRAPHICS)
 
 
 # --- availability --------------------------------------------------------------------------------
@@ -188,13 +179,6 @@ class ClinicianAvailabilityApi(APIView):
         raise ValidationFailed(fields={"kind": ['Use "rule" or "time_off".']})
 
 
-def _own_rule(clinician_id: UUID, rule_id: UUID) -> AvailabilityRule:
-    rule = AvailabilityRule.objects.filter(pk=rule_id, clinician_id=clinician_id).first()
-    if rule is None:
-        raise NotFound()
-    return rule
-
-
 class AvailabilityRuleDetailApi(APIView):
     permission_classes = [has_role(Role.CLINICIAN, Role.SCHEDULER)]
 
@@ -209,7 +193,7 @@ class AvailabilityRuleDetailApi(APIView):
     @extend_schema(request=InputSerializer, responses={200: RuleOutput})
     def patch(self, request: Request, clinician_id: UUID, rule_id: UUID) -> Response:
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
-        rule = _own_rule(clinician.id, rule_id)
+        rule = selectors.availability_rule_get(clinician=clinician, rule_id=rule_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         rule = services.availability_rule_update(
@@ -225,7 +209,10 @@ class AvailabilityRuleDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, clinician_id: UUID, rule_id: UUID) -> Response:
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
-        services.availability_rule_delete(actor=request.user, rule=_own_rule(clinician.id, rule_id))
+        services.availability_rule_delete(
+            actor=request.user,
+            rule=selectors.availability_rule_get(clinician=clinician, rule_id=rule_id),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -235,9 +222,7 @@ class TimeOffDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, clinician_id: UUID, time_off_id: UUID) -> Response:
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
-        time_off = TimeOff.objects.filter(pk=time_off_id, clinician_id=clinician.id).first()
-        if time_off is None:
-            raise NotFound()
+        time_off = selectors.time_off_get(clinician=clinician, time_off_id=time_off_id)
         services.time_off_delete(actor=request.user, time_off=time_off)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -297,7 +282,7 @@ class SlotListApi(APIView):
         user: User = request.user
         patient = None
         if user.role == Role.PATIENT or "patient" in query:
-            patient = _patient_for(user, query.get("patient"))
+            patient = access_booking_patient(user=user, patient_id=query.get("patient"))
         zone = patient.user.zone if patient is not None else user.zone
         answer = selectors.slots_for_day(
             day=query["date"],
@@ -362,7 +347,9 @@ class EarliestSlotApi(APIView):
         filters.is_valid(raise_exception=True)
         visit_type = filters.validated_data["visit_type"]
         _check_visit_type(visit_type)
-        patient = _patient_for(request.user, filters.validated_data.get("patient"))
+        patient = access_booking_patient(
+            user=request.user, patient_id=filters.validated_data.get("patient")
+        )
         slot, on_care_team, message = selectors.earliest_slot_for_patient(
             patient=patient, visit_type=visit_type
         )
@@ -468,7 +455,7 @@ class AppointmentListApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        patient = _patient_for(request.user, fields.get("patient"))
+        patient = access_booking_patient(user=request.user, patient_id=fields.get("patient"))
         clinician = selectors.clinician_get(clinician_id=fields["clinician"])
         if clinician is None:
             raise ValidationFailed(fields={"clinician": ["Unknown clinician."]})

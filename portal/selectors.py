@@ -21,6 +21,7 @@ from django.db.models.functions import Cast, Extract
 from django.utils import timezone
 
 from carecore.accounts.models import Clinician, Patient, Role, User
+from carecore.common.errors import NotFound
 
 from . import slots
 from .access import appointment_visibility
@@ -254,6 +255,21 @@ def upcoming_appointment_count(*, patient: Patient, now: datetime | None = None)
         status=AppointmentStatus.BOOKED,
         start_at__gt=now or timezone.now(),
     ).count()
+
+
+def availability_rule_get(*, clinician: Clinician, rule_id: UUID) -> AvailabilityRule:
+    """A rule of this (already access-checked) clinician; another clinician's rule is 404."""
+    rule = AvailabilityRule.objects.filter(pk=rule_id, clinician=clinician).first()
+    if rule is None:
+        raise NotFound()
+    return rule
+
+
+def time_off_get(*, clinician: Clinician, time_off_id: UUID) -> TimeOff:
+    time_off = TimeOff.objects.filter(pk=time_off_id, clinician=clinician).first()
+    if time_off is None:
+        raise NotFound()
+    return time_off
 
 
 def availability_for(*, clinician: Clinician) -> tuple[QuerySet[AvailabilityRule], QuerySet]:
