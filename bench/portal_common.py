@@ -39,24 +39,23 @@ def bootstrap(stack: ExitStack) -> None:
 
 
 def _recreate_database(parts) -> None:  # type: ignore[no-untyped-def]
+    import environ
     import psycopg
 
+    config = environ.Env.db_url_config(urlunsplit(parts._replace(path="/postgres")))
     with closing(
         psycopg.connect(
-            host=unquote(parts.hostname or "") if "%2F" not in parts.netloc else _socket(parts),
-            port=parts.port,
-            user=parts.username,
-            password=parts.password,
+            # A socket directory arrives percent-encoded in the host part (see settings/base.py).
+            host=unquote(config["HOST"]) or None,
+            port=config["PORT"] or None,
+            user=config["USER"] or None,
+            password=config["PASSWORD"] or None,
             dbname="postgres",
             autocommit=True,
         )
     ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
-
-
-def _socket(parts) -> str:  # type: ignore[no-untyped-def]
-    return unquote(parts.netloc.rsplit("@", 1)[-1])
 
 
 def machine() -> str:
