@@ -699,3 +699,18 @@ def test_times_in_the_calendar_file_are_absolute(client_for, patient, appointmen
     ).walk("VEVENT")[0]
 
     assert event.decoded("dtstart").astimezone(NEW_YORK) == at(TOMORROW, 10)
+
+
+def test_an_admin_reads_an_appointment_only_through_break_glass(
+    client_for, admin_user, appointment
+):
+    client = client_for(admin_user)
+    assert client.get(appointment_url(appointment)).status_code == 404
+
+    account_services.break_glass_open(
+        user=admin_user,
+        patient_id=appointment.patient_id,
+        reason="Investigating a complaint about this visit",
+    )
+
+    assert client.get(appointment_url(appointment)).status_code == 200

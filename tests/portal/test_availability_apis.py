@@ -202,3 +202,33 @@ def test_seeding_the_same_week_twice_creates_no_duplicates(clinician):
     )
 
     assert AvailabilityRule.objects.filter(clinician=clinician).count() == 7
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("patient", 403),
+        ("other_patient", 403),
+        ("coordinator", 403),
+        ("admin", 403),
+        ("other_clinician", 404),
+    ],
+)
+def test_rule_and_time_off_changes_are_refused_to_everyone_else(
+    client_for, actors, clinician, schedules, role, expected
+):
+    from portal import services
+
+    rule = AvailabilityRule.objects.filter(clinician=clinician).first()
+    time_off = services.time_off_create(
+        actor=None, clinician=clinician, starts_at=at(TOMORROW, 9), ends_at=at(TOMORROW, 10)
+    )
+    client = client_for(actors[role])
+
+    assert client.patch(rule_url(clinician, rule), {"end": "09:00"}, format="json").status_code == (
+        expected
+    )
+    assert client.delete(rule_url(clinician, rule)).status_code == expected
+    assert client.delete(time_off_url(clinician, time_off)).status_code == expected
+    assert AvailabilityRule.objects.filter(pk=rule.pk, end_time="20:00").exists()
+    assert TimeOff.objects.filter(pk=time_off.pk).exists()

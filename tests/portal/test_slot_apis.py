@@ -355,3 +355,31 @@ def test_the_earliest_slot_costs_a_fixed_number_of_queries(
         response = earliest(client)
 
     assert response.json()["on_care_team"] is False
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        "patient",
+        "other_patient",
+        "clinician",
+        "other_clinician",
+        "coordinator",
+        "scheduler",
+        "admin",
+    ],
+)
+def test_every_role_may_ask_for_slots(client_for, actors, role):
+    # Open slots are not patient data; a patient sees their own state's clinicians, staff all.
+    response = slots(client_for(actors[role]), date="2026-06-11")
+
+    assert response.status_code == 200
+    assert response.json()["results"]
+
+
+@pytest.mark.parametrize("role", ["patient", "other_patient"])
+def test_every_patient_gets_their_own_earliest_slot(client_for, actors, role):
+    response = earliest(client_for(actors[role]))
+
+    assert response.status_code == 200
+    assert response.json()["start"] is not None
