@@ -253,6 +253,7 @@ def _sync_memberships(care_team: CareTeam, users: list[User]) -> None:
     )
 
 
+@transaction.atomic
 def care_team_assign_new_patient(*, patient: Patient) -> CareTeam:
     """Lead: the least-loaded clinician licensed in the patient's state; members: their
     coordinators. With no such clinician the team has no lead until staff assign one."""

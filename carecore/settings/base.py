@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "knox",
     "axes",
@@ -193,6 +194,13 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"bearerAuth": []}],
+    # Several resources have a `status`; give each set of choices its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "AppointmentStatusEnum": "portal.models.AppointmentStatus",
+        "QuestionnaireResponseStatusEnum": "intake.models.ResponseStatus",
+        "IntakeReviewStatusEnum": "intake.models.ReviewStatus",
+        "CarePlanStatusEnum": "intake.models.CarePlanStatus",
+    },
 }
 
 # --- Celery ------------------------------------------------------------------------------------
@@ -274,3 +282,17 @@ LOGGING = {
 
 # --- CareCore domain settings ---------------------------------------------------------------
 CARECORE_BREAK_GLASS_MINUTES = env.int("CARECORE_BREAK_GLASS_MINUTES", default=60)
+
+# --- portal: availability and booking (docs/portal.md) -----------------------------------------
+# Visit types and their lengths in minutes, e.g. CARECORE_VISIT_DURATIONS="new=30,follow_up=15".
+CARECORE_VISIT_DURATIONS = env.dict(
+    "CARECORE_VISIT_DURATIONS", cast={"value": int}, default={"new": 30, "follow_up": 15}
+)
+CARECORE_BOOKING_MIN_NOTICE_MINUTES = env.int("CARECORE_BOOKING_MIN_NOTICE_MINUTES", default=120)
+CARECORE_BOOKING_WINDOW_DAYS = env.int("CARECORE_BOOKING_WINDOW_DAYS", default=14)
+CARECORE_UPCOMING_APPOINTMENT_CAP = env.int("CARECORE_UPCOMING_APPOINTMENT_CAP", default=2)
+CARECORE_LATE_CANCEL_HOURS = env.int("CARECORE_LATE_CANCEL_HOURS", default=24)
+CARECORE_VIDEO_PROVIDER = env("CARECORE_VIDEO_PROVIDER", default="portal.video.LocalVideoProvider")
+CARECORE_VIDEO_BASE_URL = env(
+    "CARECORE_VIDEO_BASE_URL", default="https://video.carecore.invalid/v/"
+)

@@ -6,7 +6,7 @@ Idempotent (existing accounts are left as they are) and refuses to run with DEBU
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from django.conf import settings
@@ -57,6 +57,13 @@ CLINICIANS: dict[str, dict[str, Any]] = {
     },
 }
 
+# Weekly availability in each clinician's own zone (weekday 0 = Monday).
+AVAILABILITY = [
+    ("clinician", range(7), time(8), time(20)),
+    ("clinician2", range(7), time(8), time(20)),
+    ("clinician3", range(5), time(9), time(17)),
+]
+
 PATIENTS = [
     # email local part, first, last, date of birth, state, time zone
     ("patient", "Jordan", "Reyes", date(1991, 4, 12), "NY", "America/New_York"),
@@ -83,6 +90,7 @@ class Command(BaseCommand):
             raise CommandError("DEBUG is off: refusing to create demo accounts. Use --force.")
         with transaction.atomic():
             created = self._seed_staff() + self._seed_patients()
+            self._seed_availability()
         self.stdout.write(f"seed_demo: {created} account(s) created; existing ones left as is.")
 
     def _seed_staff(self) -> int:
@@ -135,3 +143,14 @@ class Command(BaseCommand):
             )
             created += 1
         return created
+
+    def _seed_availability(self) -> None:
+        # Imported here: `carecore` does not depend on the apps at import time; only this demo
+        # command reaches into the portal, through its service.
+        from portal import services as portal_services
+
+        for local, weekdays, start, end in AVAILABILITY:
+            clinician = Clinician.objects.get(user__email=f"{local}@{DOMAIN}")
+            portal_services.availability_weekly_ensure(
+                actor=None, clinician=clinician, weekdays=weekdays, start_time=start, end_time=end
+            )

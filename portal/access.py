@@ -1,0 +1,111 @@
+"""Who may see and change appointments and availability. One condition per line.
+
+Appointments are patient data: every read goes through `access_appointment` or
+`appointment_visibility`, both built on `carecore.accounts.access.patient_visibility`. Missing and
+forbidden look the same (404). Schedulers see every appointment (scheduling is their job) but
+not the patient-written `reason`: see `can_see_reason`.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import Q
+
+from carecore.accounts.access import Purpose, access_patient, patient_visibility
+from carecore.accounts.models import Clinician, Patient, Role, User
+from carecore.audit.models import Action, Outcome
+from carecore.audit.services import audit_record
+from carecore.common.errors import NotFound, ValidationFailed
+
+from .models import Appointment
+
+
+def appointment_visibility(user: User) -> Q:
+    """A filter on Appointment keeping what `user` may see."""
+    nothing = Q(pk__in=[])
+    if not user.is_authenticated or not user.is_active:
+        return nothing
+    # Patients: their own. Schedulers: all (demographics purpose). Care team: their patients.
+    # Admins: break-glass grants only. All of that is `patient_visibility`.
+    visible = patient_visibility(user, purpose=Purpose.DEMOGRAPHICS, patient_ref="patient_id")
+    if user.role == Role.CLINICIAN:
+        # A clinician always sees their own schedule, on the patient's care team or not.
+        visible |= Q(clinician__user_id=user.id)
+    return visible
+
+
+def can_see_reason(user: User) -> bool:
+    """The visit reason is clinical text the patient wrote: minimum necessary keeps it from
+    schedulers, who only need who, when and with whom."""
+    return user.role != Role.SCHEDULER
+
+
+def access_appointment(
+    *,
+    user: User,
+    appointment_id: UUID | str,
+    for_write: bool = False,
+    action: str | None = None,
+) -> Appointment:
+    """The appointment, if `user` may see it; else NotFound. Audited either way.
+
+    Whoever may see an appointment may also cancel or reschedule it (patients their own, care
+    team and schedulers theirs); `for_write` only records the attempt as an update. The services
+    take the row lock themselves.
+    """
+    action = action or (Action.UPDATE if for_write else Action.READ)
+    appointment = (
+        Appointment.objects.filter(appointment_visibility(user))
+        .select_related("patient__user", "clinician__user")
+        .filter(pk=appointment_id)
+        .first()
+    )
+    if appointment is None:
+        audit_record(
+            actor=user,
+            object_type="appointment",
+            object_id=appointment_id,
+            action=action,
+            outcome=Outcome.DENIED,
+        )
+        raise NotFound()
+    audit_record(
+        actor=user,
+        object_type="appointment",
+        object_id=appointment.id,
+        patient_id=appointment.patient_id,
+        action=action,
+    )
+    return appointment
+
+
+def access_clinician_availability(*, user: User, clinician_id: UUID | str) -> Clinician:
+    """The clinician whose availability `user` may read and manage: their own, or any for a
+    scheduler. Anyone else gets NotFound (the role gate in the view already turned away other
+    roles). Availability is not patient data, so this is not audited; the writes are."""
+    clinicians = Clinician.objects.select_related("user").filter(pk=clinician_id)
+    if user.role == Role.SCHEDULER:
+        clinician = clinicians.first()
+    elif user.role == Role.CLINICIAN:
+        clinician = clinicians.filter(user_id=user.id).first()
+    else:
+        clinician = None
+    if clinician is None:
+        raise NotFound()
+    return clinician
+
+
+def access_booking_patient(*, user: User, patient_id: UUID | str | None) -> Patient:
+    """The patient a booking or slot question is about: a patient's own record (naming anyone
+    else is NotFound), or the patient a staff member names. Scheduling needs demographics only,
+    so schedulers pass; care-team staff pass for their patients; admins need break-glass.
+    Audited by `access_patient`."""
+    if user.role == Role.PATIENT:
+        own = getattr(user, "patient", None)
+        if own is None:
+            raise NotFound()
+        patient_id = patient_id or own.id
+    if patient_id is None:
+        raise ValidationFailed(fields={"patient": ["Name the patient this is for."]})
+    return access_patient(user=user, patient_id=patient_id, purpose=Purpose.DEMOGRAPHICS)

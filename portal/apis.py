@@ -1,0 +1,550 @@
+"""HTTP for the portal: availability, open slots, appointments and their calendar files.
+
+Views parse, check access, call a service or selector, and serialise. Times go out with the
+offset of the viewer's own zone (slots: the zone the day was asked in).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import serializers, status
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import APIView
+
+from carecore.accounts.models import Role, User
+from carecore.audit.models import Action
+from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.common.errors import ValidationFailed
+from carecore.common.pagination import CursorPagination
+from carecore.common.permissions import has_role
+
+from . import selectors, services
+from .access import (
+    access_appointment,
+    access_booking_patient,
+    access_clinician_availability,
+    can_see_reason,
+)
+from .ics import appointment_ics
+from .models import AppointmentStatus, Weekday
+
+ALL_ROLES = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
+STAFF = (Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with an explicit offset. A naive time is refused rather than guessed."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if isinstance(value, str) and not _has_offset(value):
+            raise serializers.ValidationError("Include a UTC offset, e.g. 2026-03-09T14:00-04:00.")
+        return super().to_internal_value(value)
+
+
+def _has_offset(value: str) -> bool:
+    time_part = value.partition("T")[2] or value.partition(" ")[2]
+    return time_part.endswith(("Z", "z")) or "+" in time_part or "-" in time_part
+
+
+# --- availability --------------------------------------------------------------------------------
+
+
+class RuleOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    weekday = serializers.IntegerField(help_text="0 = Monday ... 6 = Sunday")
+    start = serializers.TimeField(source="start_time", format="%H:%M")
+    end = serializers.TimeField(source="end_time", format="%H:%M")
+    visit_types = serializers.ListField(child=serializers.CharField())
+
+
+class TimeOffOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    start = serializers.DateTimeField(source="starts_at")
+    end = serializers.DateTimeField(source="ends_at")
+    note = serializers.CharField()
+
+
+class RuleInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["rule"])
+    weekday = serializers.ChoiceField(choices=Weekday.values)
+    start = serializers.TimeField()
+    end = serializers.TimeField()
+    visit_types = serializers.ListField(child=serializers.CharField(max_length=32), min_length=1)
+
+
+class TimeOffInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["time_off"])
+    start = AwareDateTimeField()
+    end = AwareDateTimeField()
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class TimeOffCreatedOutput(TimeOffOutput):
+    conflicting_appointments = serializers.IntegerField(
+        help_text="Booked visits inside this time off; they stay booked until moved."
+    )
+
+
+class ClinicianAvailabilityApi(APIView):
+    """A clinician's weekly rules (wall-clock times in their own zone) and upcoming time off.
+    The clinician manages their own; schedulers manage everyone's."""
+
+    permission_classes = [has_role(Role.CLINICIAN, Role.SCHEDULER)]
+
+    class OutputSerializer(serializers.Serializer):
+        clinician = serializers.UUIDField()
+        timezone = serializers.CharField()
+        rules = RuleOutput(many=True)
+        time_off = TimeOffOutput(many=True)
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request: Request, clinician_id: UUID) -> Response:
+        clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
+        rules, time_off = selectors.availability_for(clinician=clinician)
+        with timezone.override(clinician.user.zone):
+            return Response(
+                self.OutputSerializer(
+                    {
+                        "clinician": clinician.id,
+                        "timezone": clinician.user.timezone,
+                        "rules": rules,
+                        "time_off": time_off,
+                    }
+                ).data
+            )
+
+    @extend_schema(
+        request=PolymorphicProxySerializer(
+            component_name="AvailabilityCreateInput",
+            serializers=[RuleInput, TimeOffInput],
+            resource_type_field_name="kind",
+        ),
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="AvailabilityCreateOutput",
+                serializers=[RuleOutput, TimeOffCreatedOutput],
+                resource_type_field_name=None,
+            )
+        },
+    )
+    def post(self, request: Request, clinician_id: UUID) -> Response:
+        clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
+        kind = request.data.get("kind") if isinstance(request.data, dict) else None
+        if kind == "rule":
+            data = RuleInput(data=request.data)
+            data.is_valid(raise_exception=True)
+            rule = services.availability_rule_create(
+                actor=request.user,
+                clinician=clinician,
+                weekday=data.validated_data["weekday"],
+                start_time=data.validated_data["start"],
+                end_time=data.validated_data["end"],
+                visit_types=data.validated_data["visit_types"],
+            )
+            return Response(RuleOutput(rule).data, status=status.HTTP_201_CREATED)
+        if kind == "time_off":
+            data = TimeOffInput(data=request.data)
+            data.is_valid(raise_exception=True)
+            time_off = services.time_off_create(
+                actor=request.user,
+                clinician=clinician,
+                starts_at=data.validated_data["start"],
+                ends_at=data.validated_data["end"],
+                note=data.validated_data["note"],
+            )
+            time_off.conflicting_appointments = selectors.appointments_overlapping_count(
+                clinician=clinician, start=time_off.starts_at, end=time_off.ends_at
+            )
+            with timezone.override(clinician.user.zone):
+                body = TimeOffCreatedOutput(time_off).data
+            return Response(body, status=status.HTTP_201_CREATED)
+        raise ValidationFailed(fields={"kind": ['Use "rule" or "time_off".']})
+
+
+class AvailabilityRuleDetailApi(APIView):
+    permission_classes = [has_role(Role.CLINICIAN, Role.SCHEDULER)]
+
+    class InputSerializer(serializers.Serializer):
+        weekday = serializers.ChoiceField(choices=Weekday.values, required=False)
+        start = serializers.TimeField(required=False)
+        end = serializers.TimeField(required=False)
+        visit_types = serializers.ListField(
+            child=serializers.CharField(max_length=32), min_length=1, required=False
+        )
+
+    @extend_schema(request=InputSerializer, responses={200: RuleOutput})
+    def patch(self, request: Request, clinician_id: UUID, rule_id: UUID) -> Response:
+        clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
+        rule = selectors.availability_rule_get(clinician=clinician, rule_id=rule_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rule = services.availability_rule_update(
+            actor=request.user,
+            rule=rule,
+            weekday=data.validated_data.get("weekday"),
+            start_time=data.validated_data.get("start"),
+            end_time=data.validated_data.get("end"),
+            visit_types=data.validated_data.get("visit_types"),
+        )
+        return Response(RuleOutput(rule).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, clinician_id: UUID, rule_id: UUID) -> Response:
+        clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
+        services.availability_rule_delete(
+            actor=request.user,
+            rule=selectors.availability_rule_get(clinician=clinician, rule_id=rule_id),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TimeOffDetailApi(APIView):
+    permission_classes = [has_role(Role.CLINICIAN, Role.SCHEDULER)]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, clinician_id: UUID, time_off_id: UUID) -> Response:
+        clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
+        time_off = selectors.time_off_get(clinician=clinician, time_off_id=time_off_id)
+        services.time_off_delete(actor=request.user, time_off=time_off)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- slots ------------------------------------------------------------------------------------
+
+
+class SlotOutput(serializers.Serializer):
+    clinician = serializers.UUIDField(source="clinician.id")
+    clinician_name = serializers.CharField(source="clinician.user.full_name")
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    visit_type = serializers.CharField()
+
+
+def _slot_cursor(slot: selectors.ClinicianSlot) -> str:
+    raw = f"{slot.start.isoformat()}|{slot.clinician.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _after_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        start, clinician_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(start), clinician_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        raise ValidationFailed(fields={"cursor": ["Invalid cursor."]}) from error
+
+
+class SlotListApi(APIView):
+    """Open slots on one calendar day, read in the patient's own time zone. Staff pass
+    `patient` to see what that patient may book; without it, every clinician's slots in the
+    caller's own zone. Paginated by (start, clinician) keyset like every other list."""
+
+    permission_classes = [has_role(*ALL_ROLES)]
+
+    class FilterSerializer(serializers.Serializer):
+        date = serializers.DateField()
+        visit_type = serializers.CharField(max_length=32)
+        clinician = serializers.UUIDField(required=False)
+        patient = serializers.UUIDField(required=False)
+        cursor = serializers.CharField(required=False)
+        page_size = serializers.IntegerField(required=False, min_value=1)
+
+    class OutputSerializer(serializers.Serializer):
+        results = SlotOutput(many=True)
+        next = serializers.URLField(allow_null=True)
+        previous = serializers.URLField(allow_null=True)
+        timezone = serializers.CharField()
+        message = serializers.CharField()
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        query = filters.validated_data
+        _check_visit_type(query["visit_type"])
+        user: User = request.user
+        patient = None
+        if user.role == Role.PATIENT or "patient" in query:
+            patient = access_booking_patient(user=user, patient_id=query.get("patient"))
+        zone = patient.user.zone if patient is not None else user.zone
+        answer = selectors.slots_for_day(
+            day=query["date"],
+            zone=zone,
+            visit_type=query["visit_type"],
+            patient=patient,
+            clinician_id=query.get("clinician"),
+        )
+        found = answer.slots
+        if "cursor" in query:
+            after = _after_cursor(query["cursor"])
+            found = [s for s in found if (s.start, str(s.clinician.id)) > after]
+        page_size = min(query.get("page_size") or 200, CursorPagination().max_page_size)
+        page, rest = found[:page_size], found[page_size:]
+        next_url = None
+        if rest:
+            next_url = replace_query_param(
+                request.build_absolute_uri(), "cursor", _slot_cursor(page[-1])
+            )
+        with timezone.override(zone):
+            return Response(
+                self.OutputSerializer(
+                    {
+                        "results": page,
+                        "next": next_url,
+                        "previous": None,
+                        "timezone": str(zone),
+                        "message": answer.message,
+                    }
+                ).data
+            )
+
+
+def _check_visit_type(visit_type: str) -> None:
+    if selectors.visit_duration(visit_type) is None:
+        raise ValidationFailed(fields={"visit_type": ["Unknown visit type."]})
+
+
+class EarliestSlotApi(APIView):
+    """The earliest slot the patient may book (rule in docs/portal.md). Staff pass `patient`.
+    With nothing open, the slot fields are null and `message` says why."""
+
+    permission_classes = [has_role(*ALL_ROLES)]
+
+    class FilterSerializer(serializers.Serializer):
+        visit_type = serializers.CharField(max_length=32)
+        patient = serializers.UUIDField(required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        clinician = serializers.UUIDField(allow_null=True)
+        clinician_name = serializers.CharField(allow_null=True)
+        start = serializers.DateTimeField(allow_null=True)
+        end = serializers.DateTimeField(allow_null=True)
+        visit_type = serializers.CharField()
+        on_care_team = serializers.BooleanField()
+        timezone = serializers.CharField()
+        message = serializers.CharField()
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        visit_type = filters.validated_data["visit_type"]
+        _check_visit_type(visit_type)
+        patient = access_booking_patient(
+            user=request.user, patient_id=filters.validated_data.get("patient")
+        )
+        slot, on_care_team, message = selectors.earliest_slot_for_patient(
+            patient=patient, visit_type=visit_type
+        )
+        body = {
+            "clinician": slot.clinician.id if slot else None,
+            "clinician_name": slot.clinician.user.full_name if slot else None,
+            "start": slot.start if slot else None,
+            "end": slot.end if slot else None,
+            "visit_type": visit_type,
+            "on_care_team": on_care_team,
+            "timezone": patient.user.timezone,
+            "message": message,
+        }
+        with timezone.override(patient.user.zone):
+            return Response(self.OutputSerializer(body).data)
+
+
+# --- appointments ----------------------------------------------------------------------------
+
+
+class AppointmentOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    patient = serializers.UUIDField(source="patient_id")
+    patient_name = serializers.CharField(source="patient.user.full_name")
+    clinician = serializers.UUIDField(source="clinician_id")
+    clinician_name = serializers.CharField(source="clinician.user.full_name")
+    visit_type = serializers.CharField()
+    status = serializers.ChoiceField(choices=AppointmentStatus.choices)
+    start = serializers.DateTimeField(source="start_at")
+    end = serializers.DateTimeField(source="end_at")
+    reason = serializers.SerializerMethodField(
+        help_text="The patient's own words; null for schedulers (minimum necessary)."
+    )
+    join_url = serializers.URLField()
+    late_cancel = serializers.BooleanField()
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_reason(self, appointment: Any) -> str | None:
+        return appointment.reason if self.context.get("show_reason") else None
+
+
+def _appointment_body(user: User, appointment: Any, *, many: bool = False) -> Any:
+    """Times in the viewer's own zone; the reason only for those who may read it."""
+    with timezone.override(user.zone):
+        return AppointmentOutput(
+            appointment, many=many, context={"show_reason": can_see_reason(user)}
+        ).data
+
+
+class AppointmentPagination(CursorPagination):
+    ordering = ("start_at", "id")
+
+
+class AppointmentListApi(APIView):
+    """Appointments the caller may see (patients: their own; clinicians: their schedule and
+    their care teams' patients; coordinators: their care teams'; schedulers: all), soonest
+    first. POST books one."""
+
+    permission_classes = [has_role(*ALL_ROLES)]
+
+    class FilterSerializer(serializers.Serializer):
+        patient = serializers.UUIDField(required=False)
+        clinician = serializers.UUIDField(required=False)
+        status = serializers.ChoiceField(choices=AppointmentStatus.choices, required=False)
+        upcoming = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    class InputSerializer(serializers.Serializer):
+        clinician = serializers.UUIDField()
+        start = AwareDateTimeField()
+        visit_type = serializers.CharField(max_length=32)
+        reason = serializers.CharField(
+            max_length=2000, required=False, allow_blank=True, default=""
+        )
+        patient = serializers.UUIDField(required=False, help_text="Staff: whom to book for.")
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: AppointmentOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        query = filters.validated_data
+        paginator = AppointmentPagination()
+        page = paginator.paginate_queryset(
+            selectors.appointment_list(
+                user=request.user,
+                patient_id=query.get("patient"),
+                clinician_id=query.get("clinician"),
+                status=query.get("status"),
+                upcoming=query.get("upcoming"),
+            ),
+            request,
+            view=self,
+        )
+        audit_record_many(
+            actor=request.user,
+            targets=[AuditTarget("appointment", str(a.id), a.patient_id) for a in page],
+        )
+        return paginator.get_paginated_response(_appointment_body(request.user, page, many=True))
+
+    @extend_schema(request=InputSerializer, responses={201: AppointmentOutput})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        patient = access_booking_patient(user=request.user, patient_id=fields.get("patient"))
+        clinician = selectors.clinician_get(clinician_id=fields["clinician"])
+        if clinician is None:
+            raise ValidationFailed(fields={"clinician": ["Unknown clinician."]})
+        appointment = services.appointment_book(
+            actor=request.user,
+            patient=patient,
+            clinician=clinician,
+            start=fields["start"],
+            visit_type=fields["visit_type"],
+            reason=fields["reason"],
+        )
+        return Response(
+            _appointment_body(request.user, appointment), status=status.HTTP_201_CREATED
+        )
+
+
+class AppointmentDetailApi(APIView):
+    permission_classes = [has_role(*ALL_ROLES)]
+
+    @extend_schema(responses={200: AppointmentOutput})
+    def get(self, request: Request, appointment_id: UUID) -> Response:
+        appointment = access_appointment(user=request.user, appointment_id=appointment_id)
+        return Response(_appointment_body(request.user, appointment))
+
+
+class AppointmentCancelApi(APIView):
+    """Cancel a booked visit. Inside the late-cancel window it is still cancelled, and flagged
+    `late_cancel`."""
+
+    permission_classes = [has_role(*ALL_ROLES)]
+
+    @extend_schema(request=None, responses={200: AppointmentOutput})
+    def post(self, request: Request, appointment_id: UUID) -> Response:
+        appointment = access_appointment(
+            user=request.user, appointment_id=appointment_id, for_write=True
+        )
+        appointment = services.appointment_cancel(actor=request.user, appointment=appointment)
+        return Response(_appointment_body(request.user, appointment))
+
+
+class AppointmentRescheduleApi(APIView):
+    """Move a booked visit: same id, same join link; 409 `slot_taken` leaves it untouched."""
+
+    permission_classes = [has_role(*ALL_ROLES)]
+
+    class InputSerializer(serializers.Serializer):
+        start = AwareDateTimeField()
+
+    @extend_schema(request=InputSerializer, responses={200: AppointmentOutput})
+    def post(self, request: Request, appointment_id: UUID) -> Response:
+        appointment = access_appointment(
+            user=request.user, appointment_id=appointment_id, for_write=True
+        )
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        appointment = services.appointment_reschedule(
+            actor=request.user, appointment=appointment, start=data.validated_data["start"]
+        )
+        return Response(_appointment_body(request.user, appointment))
+
+
+class CalendarRenderer(BaseRenderer):
+    """Lets clients ask for `Accept: text/calendar`; errors still leave as the JSON shape."""
+
+    media_type = "text/calendar"
+    format = "ics"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None):  # type: ignore[no-untyped-def]
+        return data if isinstance(data, bytes) else json.dumps(data).encode()
+
+
+class AppointmentIcsApi(APIView):
+    permission_classes = [has_role(*ALL_ROLES)]
+    renderer_classes = [JSONRenderer, CalendarRenderer]
+
+    @extend_schema(
+        responses={
+            (200, "text/calendar"): OpenApiResponse(OpenApiTypes.BINARY, description="RFC 5545")
+        }
+    )
+    def get(self, request: Request, appointment_id: UUID) -> HttpResponse:
+        appointment = access_appointment(
+            user=request.user, appointment_id=appointment_id, action=Action.EXPORT
+        )
+        response = HttpResponse(
+            appointment_ics(appointment, now=timezone.now()),
+            content_type="text/calendar; charset=utf-8",
+        )
+        response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
+        response["Cache-Control"] = "no-store"
+        return response

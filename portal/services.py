@@ -1,0 +1,439 @@
+"""Writes for the portal: availability, booking, cancelling, rescheduling.
+
+One write path for the API, the admin and seed_demo. Each function owns its transaction and its
+audit events. Announcements (appointment booked / cancelled / rescheduled) belong at the end of
+`appointment_book`, `appointment_cancel` and `appointment_reschedule`, inside the transaction, so
+the notification outbox row commits or rolls back with the change it announces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.utils import timezone
+
+from carecore.accounts.models import Clinician, Patient, User
+from carecore.audit.models import Action
+from carecore.audit.services import audit_record
+from carecore.common.errors import ApplicationError, Conflict, ValidationFailed
+
+from . import selectors
+from .models import (
+    APPOINTMENT_OVERLAP_CONSTRAINT,
+    Appointment,
+    AppointmentStatus,
+    AvailabilityRule,
+    TimeOff,
+)
+from .video import video_provider
+
+# --- errors (codes are part of the API contract) ----------------------------------------------
+
+
+class SlotTaken(Conflict):
+    code = "slot_taken"
+    default_message = "That time has just been booked. Please pick another slot."
+
+
+class BookingWindowClosed(ApplicationError):
+    code = "booking_window_closed"
+    default_message = "That time can no longer be booked; pick a later slot."
+
+
+class SlotUnavailable(ApplicationError):
+    code = "slot_unavailable"
+    default_message = "That time is not one of the clinician's open slots."
+
+
+class ClinicianNotLicensed(ApplicationError):
+    code = "clinician_not_licensed"
+    default_message = "This clinician is not licensed in the patient's state."
+
+
+class TooManyUpcoming(Conflict):
+    code = "too_many_upcoming"
+    default_message = "The patient already has the maximum number of upcoming appointments."
+
+
+class AppointmentNotActive(Conflict):
+    code = "appointment_not_active"
+    default_message = "Only a booked appointment can be changed."
+
+
+class AppointmentStarted(Conflict):
+    code = "appointment_started"
+    default_message = "This appointment has already started."
+
+
+# --- availability --------------------------------------------------------------------------
+
+
+def _check_visit_types(visit_types: Iterable[str], *, field: str = "visit_types") -> list[str]:
+    known = settings.CARECORE_VISIT_DURATIONS
+    chosen = sorted(set(visit_types))
+    unknown = [visit_type for visit_type in chosen if visit_type not in known]
+    if not chosen or unknown:
+        raise ValidationFailed(
+            fields={field: [f"Choose one or more of: {', '.join(sorted(known))}."]}
+        )
+    return chosen
+
+
+def _check_rule_times(start_time: time, end_time: time) -> None:
+    if end_time <= start_time:
+        raise ValidationFailed(
+            fields={"end": ["Must be after the start; a window cannot cross midnight."]}
+        )
+
+
+@transaction.atomic
+def availability_rule_create(
+    *,
+    actor: User | None,
+    clinician: Clinician,
+    weekday: int,
+    start_time: time,
+    end_time: time,
+    visit_types: Iterable[str],
+) -> AvailabilityRule:
+    """A weekly window in the clinician's own zone. Existing appointments are never touched."""
+    _check_rule_times(start_time, end_time)
+    rule = AvailabilityRule.objects.create(
+        clinician=clinician,
+        weekday=weekday,
+        start_time=start_time,
+        end_time=end_time,
+        visit_types=_check_visit_types(visit_types),
+    )
+    audit_record(
+        actor=actor, object_type="availability_rule", object_id=rule.id, action=Action.CREATE
+    )
+    return rule
+
+
+@transaction.atomic
+def availability_rule_update(
+    *,
+    actor: User | None,
+    rule: AvailabilityRule,
+    weekday: int | None = None,
+    start_time: time | None = None,
+    end_time: time | None = None,
+    visit_types: Iterable[str] | None = None,
+) -> AvailabilityRule:
+    """Change a weekly window. Booked appointments outside the new window stay booked."""
+    rule.weekday = rule.weekday if weekday is None else weekday
+    rule.start_time = start_time or rule.start_time
+    rule.end_time = end_time or rule.end_time
+    _check_rule_times(rule.start_time, rule.end_time)
+    if visit_types is not None:
+        rule.visit_types = _check_visit_types(visit_types)
+    rule.save(update_fields=["weekday", "start_time", "end_time", "visit_types", "updated_at"])
+    audit_record(
+        actor=actor, object_type="availability_rule", object_id=rule.id, action=Action.UPDATE
+    )
+    return rule
+
+
+@transaction.atomic
+def availability_rule_delete(*, actor: User | None, rule: AvailabilityRule) -> None:
+    rule_id = rule.id
+    rule.delete()
+    audit_record(
+        actor=actor, object_type="availability_rule", object_id=rule_id, action=Action.DELETE
+    )
+
+
+@transaction.atomic
+def availability_weekly_ensure(
+    *,
+    actor: User | None,
+    clinician: Clinician,
+    weekdays: Iterable[int],
+    start_time: time,
+    end_time: time,
+    visit_types: Iterable[str] | None = None,
+) -> list[AvailabilityRule]:
+    """Make sure the clinician has this window on each weekday (idempotent: an identical rule is
+    left alone). Used by seed_demo and handy for onboarding."""
+    chosen = _check_visit_types(visit_types or settings.CARECORE_VISIT_DURATIONS)
+    rules = []
+    for weekday in sorted(set(weekdays)):
+        rule = AvailabilityRule.objects.filter(
+            clinician=clinician,
+            weekday=weekday,
+            start_time=start_time,
+            end_time=end_time,
+            visit_types=chosen,
+        ).first()
+        if rule is None:
+            rule = availability_rule_create(
+                actor=actor,
+                clinician=clinician,
+                weekday=weekday,
+                start_time=start_time,
+                end_time=end_time,
+                visit_types=chosen,
+            )
+        rules.append(rule)
+    return rules
+
+
+@transaction.atomic
+def time_off_create(
+    *,
+    actor: User | None,
+    clinician: Clinician,
+    starts_at: datetime,
+    ends_at: datetime,
+    note: str = "",
+) -> TimeOff:
+    """Block real time. Visits already booked inside it stay booked: staff move them one by one
+    (the API answer counts them), since a silent mass cancellation would strand patients."""
+    if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
+        raise ValidationFailed(fields={"start": ["Give times with a UTC offset."]})
+    if ends_at <= starts_at:
+        raise ValidationFailed(fields={"end": ["Must be after the start."]})
+    time_off = TimeOff.objects.create(
+        clinician=clinician,
+        starts_at=starts_at.astimezone(UTC),
+        ends_at=ends_at.astimezone(UTC),
+        note=note.strip(),
+    )
+    audit_record(actor=actor, object_type="time_off", object_id=time_off.id, action=Action.CREATE)
+    return time_off
+
+
+@transaction.atomic
+def time_off_delete(*, actor: User | None, time_off: TimeOff) -> None:
+    time_off_id = time_off.id
+    time_off.delete()
+    audit_record(actor=actor, object_type="time_off", object_id=time_off_id, action=Action.DELETE)
+
+
+# --- appointments ------------------------------------------------------------------------------
+
+
+def _check_bookable(
+    *,
+    patient: Patient,
+    clinician: Clinician,
+    visit_type: str,
+    start: datetime,
+) -> datetime:
+    """Everything about a requested start except "is it taken" (the database decides that).
+    Returns the start in UTC."""
+    if visit_type not in settings.CARECORE_VISIT_DURATIONS:
+        raise ValidationFailed(fields={"visit_type": ["Unknown visit type."]})
+    if timezone.is_naive(start):
+        raise ValidationFailed(fields={"start": ["Give the time with a UTC offset."]})
+    if patient.state not in clinician.licensed_states:
+        raise ClinicianNotLicensed()
+    start = start.astimezone(UTC)
+    window = selectors.booking_window()
+    if start < window.not_before:
+        raise BookingWindowClosed()
+    if start >= window.before:
+        raise BookingWindowClosed(
+            f"Visits can be booked up to {settings.CARECORE_BOOKING_WINDOW_DAYS} days ahead."
+        )
+    if visit_type not in clinician.visit_types or not clinician.user.is_active:
+        raise SlotUnavailable("This clinician does not offer this visit type.")
+    if not selectors.slot_is_offered(clinician=clinician, visit_type=visit_type, start=start):
+        raise SlotUnavailable()
+    return start
+
+
+def _save_claiming_time(appointment: Appointment, *, update_fields: list[str] | None) -> None:
+    """Insert or update inside a savepoint; the exclusion constraint turns a clash into 409.
+
+    Only a violation of that one constraint is a taken slot; any other integrity error is a bug
+    and propagates.
+    """
+    try:
+        with transaction.atomic():
+            if update_fields is None:
+                appointment.save(force_insert=True)
+            else:
+                appointment.save(update_fields=update_fields)
+    except IntegrityError as error:
+        diag = getattr(error.__cause__, "diag", None)
+        if getattr(diag, "constraint_name", None) == APPOINTMENT_OVERLAP_CONSTRAINT:
+            raise SlotTaken() from error
+        raise
+
+
+def _time_range(start: datetime, end: datetime) -> DateTimeTZRange:
+    return DateTimeTZRange(start, end, "[)")
+
+
+@transaction.atomic
+def appointment_book(
+    *,
+    actor: User,
+    patient: Patient,
+    clinician: Clinician,
+    start: datetime,
+    visit_type: str,
+    reason: str = "",
+) -> Appointment:
+    """Book a visit. The caller has checked that `actor` may book for `patient`.
+
+    Locks the patient row (SELECT ... FOR UPDATE) so two bookings of one patient cannot both
+    pass the upcoming-visit cap. The slot itself is not locked: the exclusion constraint
+    serialises rival bookings and the loser gets `SlotTaken`.
+    """
+    start = _check_bookable(
+        patient=patient, clinician=clinician, visit_type=visit_type, start=start
+    )
+    Patient.objects.select_for_update().only("id").get(pk=patient.pk)
+    now = timezone.now()
+    if (
+        selectors.upcoming_appointment_count(patient=patient, now=now)
+        >= settings.CARECORE_UPCOMING_APPOINTMENT_CAP
+    ):
+        raise TooManyUpcoming()
+    end = start + selectors.visit_duration(visit_type)  # type: ignore[operator]
+    appointment = Appointment(
+        patient=patient,
+        clinician=clinician,
+        visit_type=visit_type,
+        start_at=start,
+        end_at=end,
+        during=_time_range(start, end),
+        reason=reason.strip(),
+        booked_by=actor,
+        created_at=now,
+    )
+    appointment.join_url = video_provider().create_join_url(appointment_id=appointment.id)
+    _save_claiming_time(appointment, update_fields=None)
+    audit_record(
+        actor=actor,
+        object_type="appointment",
+        object_id=appointment.id,
+        patient_id=patient.id,
+        action=Action.CREATE,
+    )
+    # Announcement point: "appointment booked" (patient, clinician, care team) goes here.
+    return appointment
+
+
+@transaction.atomic
+def appointment_cancel(*, actor: User, appointment: Appointment) -> Appointment:
+    """Cancel a booked visit and give the time back. Inside the late-cancel window the
+    appointment is flagged `late_cancel` (policy, not refusal: a patient can always cancel).
+
+    Expects the row locked by `access_appointment(for_write=True)`; locks it itself otherwise.
+    """
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise AppointmentNotActive()
+    now = timezone.now()
+    if appointment.start_at <= now:
+        raise AppointmentStarted("This visit has started; it can be marked completed or missed.")
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.cancelled_at = now
+    appointment.cancelled_by = actor
+    appointment.late_cancel = appointment.start_at - now < timedelta(
+        hours=settings.CARECORE_LATE_CANCEL_HOURS
+    )
+    appointment.sequence += 1
+    appointment.save(
+        update_fields=[
+            "status",
+            "cancelled_at",
+            "cancelled_by",
+            "late_cancel",
+            "sequence",
+            "updated_at",
+        ]
+    )
+    audit_record(
+        actor=actor,
+        object_type="appointment",
+        object_id=appointment.id,
+        patient_id=appointment.patient_id,
+        action=Action.UPDATE,
+        detail={"status": AppointmentStatus.CANCELLED, "late_cancel": appointment.late_cancel},
+    )
+    # Announcement point: "appointment cancelled" goes here.
+    return appointment
+
+
+@transaction.atomic
+def appointment_reschedule(
+    *, actor: User, appointment: Appointment, start: datetime
+) -> Appointment:
+    """Move a booked visit to a new start, keeping its id, visit type and join link.
+
+    One UPDATE of the row's range: the exclusion constraint checks the new range against every
+    other appointment while this row still holds the old one, so the new time is taken before
+    the old is released, and on a clash (`SlotTaken`) the savepoint rolls back and nothing
+    changes. Locks the row (SELECT ... FOR UPDATE) so a concurrent cancel cannot interleave.
+    """
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("patient", "clinician__user")
+        .get(pk=appointment.pk)
+    )
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise AppointmentNotActive()
+    if appointment.start_at <= timezone.now():
+        raise AppointmentStarted()
+    start = _check_bookable(
+        patient=appointment.patient,
+        clinician=appointment.clinician,
+        visit_type=appointment.visit_type,
+        start=start,
+    )
+    end = start + selectors.visit_duration(appointment.visit_type)  # type: ignore[operator]
+    previous = (appointment.start_at, appointment.end_at, appointment.during)
+    appointment.start_at, appointment.end_at = start, end
+    appointment.during = _time_range(start, end)
+    appointment.sequence += 1
+    try:
+        _save_claiming_time(
+            appointment, update_fields=["start_at", "end_at", "during", "sequence", "updated_at"]
+        )
+    except SlotTaken:
+        # The row in the database never changed; keep the caller's object truthful too.
+        appointment.start_at, appointment.end_at, appointment.during = previous
+        appointment.sequence -= 1
+        raise
+    audit_record(
+        actor=actor,
+        object_type="appointment",
+        object_id=appointment.id,
+        patient_id=appointment.patient_id,
+        action=Action.UPDATE,
+        detail={"rescheduled": True},
+    )
+    # Announcement point: "appointment rescheduled" goes here.
+    return appointment
+
+
+@transaction.atomic
+def appointment_status_set(*, actor: User, appointment: Appointment, status: str) -> Appointment:
+    """After the visit: mark it completed or no_show (only once it has started)."""
+    if status not in (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW):
+        raise ValidationFailed(fields={"status": ["Use completed or no_show."]})
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise AppointmentNotActive()
+    if appointment.start_at > timezone.now():
+        raise ValidationFailed(fields={"status": ["The visit has not started yet."]})
+    appointment.status = status
+    appointment.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=actor,
+        object_type="appointment",
+        object_id=appointment.id,
+        patient_id=appointment.patient_id,
+        action=Action.UPDATE,
+        detail={"status": status},
+    )
+    return appointment
