@@ -85,14 +85,14 @@ class _TimeOfDay(serializers.CharField):
     def to_internal_value(self, data: Any) -> Any:
         value = super().to_internal_value(data)
         try:
-            return parse_hhmm(value)
+            return parse_hhmm(value[:6])
         except ValueError as error:
             raise serializers.ValidationError("Use 24-hour HH:MM, e.g. 22:00.") from error
 
 
 class _QuietHours(serializers.Serializer):
-    start = _TimeOfDay(max_length=5)
-    end = _TimeOfDay(max_length=5)
+    start = _TimeOfDay()
+    end = _TimeOfDay()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["start"] == attrs["end"]:
