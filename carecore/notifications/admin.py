@@ -68,3 +68,23 @@ class NotificationAdmin(admin.ModelAdmin):
                 f"{skipped} skipped: only failed notifications can be re-sent.",
                 messages.WARNING,
             )
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(admin.ModelAdmin):
+    """Every delivery attempt, e.g. to find abandoned ones (a worker died) across the outbox."""
+
+    list_display = ["started_at", "notification_id", "number", "outcome", "worker", "error"]
+    list_filter = ["outcome"]
+    search_fields = ["=notification__id"]
+    date_hierarchy = "started_at"
+    readonly_fields = [field.name for field in DeliveryAttempt._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -42,6 +42,4 @@ class IdempotentFileEmailBackend(DjangoFileBackend):
         partial = directory / f".{Path(key).name}.{os.getpid()}.partial"
         with partial.open("wb") as handle:
             handle.write(message.message().as_bytes())
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(partial, final)

@@ -26,13 +26,14 @@ import logging
 import re
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -259,59 +260,114 @@ def backoff_seconds(attempt: int) -> int:
     return int(min(cap, base * 2 ** max(0, attempt - 1)))
 
 
-def _claim(notification_id: UUID | str, worker: str) -> tuple[Notification, DeliveryAttempt] | None:
+def _relax_commit_durability() -> None:
+    """Let this transaction's COMMIT return before its WAL reaches disk (see `_DURABILITY`)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+# Delivery bookkeeping commits without waiting for its WAL to reach disk. Never the outbox row
+# itself: that is written in the event's transaction at full durability. If the database
+# crashes, the last fraction of a second of bookkeeping can be lost: a row falls back to
+# `pending` or `sending`, the sweeper delivers it again with the same idempotency key, and the
+# backend drops the duplicate. `set_config(..., true)` is SET LOCAL for this one statement's
+# implicit transaction; the CTE is referenced so that it is evaluated.
+_DURABILITY = "durability AS (SELECT set_config('synchronous_commit', 'off', true) AS value)"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a worker needs to send one row, taken with the claim in one statement."""
+
+    notification_id: UUID
+    event: str
+    channel: str
+    link_path: str
+    attempt_count: int
+    round_attempt_count: int
+    claim_token: UUID
+    attempt_id: int
+    email: str
+    phone: str
+    recipient_active: bool
+
+
+def _claim_sql() -> str:
+    notifications = Notification._meta.db_table
+    attempts = DeliveryAttempt._meta.db_table
+    users = User._meta.db_table
+    # Only table names are interpolated (from model metadata); values are bound parameters.
+    return f"""
+        WITH {_DURABILITY},
+        claimed AS (
+            UPDATE {notifications}
+            SET status = 'sending', claimed_at = %(now)s, claim_token = %(token)s,
+                attempt_count = attempt_count + 1, round_attempt_count = round_attempt_count + 1
+            WHERE id = %(id)s AND status = 'pending' AND due_at <= %(now)s
+            RETURNING id, recipient_id, event, channel, link_path, attempt_count,
+                round_attempt_count
+        ),
+        attempt AS (
+            INSERT INTO {attempts}
+                (notification_id, number, claim_token, started_at, outcome, error, worker)
+            SELECT id, attempt_count, %(token)s, %(now)s, 'started', '', %(worker)s FROM claimed
+            RETURNING id
+        )
+        SELECT claimed.id, claimed.event, claimed.channel, claimed.link_path,
+            claimed.attempt_count, claimed.round_attempt_count, attempt.id,
+            recipient.email, recipient.phone, recipient.is_active, durability.value
+        FROM claimed
+        CROSS JOIN attempt
+        CROSS JOIN durability
+        JOIN {users} recipient ON recipient.id = claimed.recipient_id
+    """  # noqa: S608
+
+
+def _claim(notification_id: UUID | str, worker: str) -> Claim | None:
     """Take the row for this worker, or None if it is not due, not pending, or taken.
 
-    Takes and releases the row lock in its own transaction: the lock is never held while a
-    backend is called.
+    One UPDATE in its own (implicit) transaction, committed before any backend is called: the
+    row lock is held for that statement only. A concurrent duplicate waits for the lock, then
+    re-checks `status = 'pending'`, finds 'sending' and claims nothing. Must not run inside an
+    outer transaction (the task is the only caller), or the claim would not be committed first.
     """
-    now = timezone.now()
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("recipient")
-            .filter(id=notification_id, status=Status.PENDING, due_at__lte=now)
-            .first()
-        )
-        if notification is None:
-            return None
-        notification.status = Status.SENDING
-        notification.claimed_at = now
-        notification.claim_token = uuid.uuid4()
-        notification.attempt_count += 1
-        notification.round_attempt_count += 1
-        notification.save(
-            update_fields=[
-                "status",
-                "claimed_at",
-                "claim_token",
-                "attempt_count",
-                "round_attempt_count",
-            ]
-        )
-        attempt = DeliveryAttempt.objects.create(
-            notification=notification,
-            number=notification.attempt_count,
-            claim_token=notification.claim_token,
-            started_at=now,
-            worker=worker[:200],
-        )
-    return notification, attempt
-
-
-def _send(notification: Notification) -> None:
-    recipient = notification.recipient
-    if not recipient.is_active:
-        raise PermanentDeliveryError("recipient account is inactive")
-    text = render(
-        event=notification.event, channel=notification.channel, link_path=notification.link_path
+    token = uuid.uuid4()
+    params = {
+        "id": str(notification_id),
+        "now": timezone.now(),
+        "token": token,
+        "worker": worker[:200],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Claim(
+        notification_id=row[0],
+        event=row[1],
+        channel=row[2],
+        link_path=row[3],
+        attempt_count=row[4],
+        round_attempt_count=row[5],
+        claim_token=token,
+        attempt_id=row[6],
+        email=row[7],
+        phone=row[8] or "",
+        recipient_active=row[9],
     )
-    key = str(notification.id)
-    if notification.channel == Channel.EMAIL:
+
+
+def _send(claim: Claim) -> None:
+    if not claim.recipient_active:
+        raise PermanentDeliveryError("recipient account is inactive")
+    text = render(event=claim.event, channel=claim.channel, link_path=claim.link_path)
+    key = str(claim.notification_id)
+    if claim.channel == Channel.EMAIL:
         message = EmailMessage(
             subject=text.subject,
             body=text.body,
-            to=[recipient.email],
+            to=[claim.email],
             headers={
                 IDEMPOTENCY_HEADER: key,
                 # A stable Message-ID lets mail systems drop a re-sent duplicate.
@@ -320,59 +376,78 @@ def _send(notification: Notification) -> None:
         )
         message.send(fail_silently=False)
         return
-    if notification.channel == Channel.SMS:
-        if not recipient.phone:
+    if claim.channel == Channel.SMS:
+        if not claim.phone:
             raise PermanentDeliveryError("recipient has no phone number")
         if not sms_enabled():
             raise PermanentDeliveryError("no SMS backend is configured")
-        get_sms_backend().send(
-            SmsMessage(to=str(recipient.phone), body=text.body, idempotency_key=key)
-        )
+        get_sms_backend().send(SmsMessage(to=claim.phone, body=text.body, idempotency_key=key))
         return
-    raise PermanentDeliveryError(f"channel {notification.channel} is not delivered by workers")
+    raise PermanentDeliveryError(f"channel {claim.channel} is not delivered by workers")
 
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:500]
 
 
-def _finish_attempt(attempt: DeliveryAttempt, *, outcome: str, error: str = "") -> None:
-    DeliveryAttempt.objects.filter(pk=attempt.pk, outcome=AttemptOutcome.STARTED).update(
-        outcome=outcome, error=error, finished_at=timezone.now()
-    )
+def _record_sent_sql() -> str:
+    notifications = Notification._meta.db_table
+    attempts = DeliveryAttempt._meta.db_table
+    return f"""
+        WITH {_DURABILITY},
+        finished AS (
+            UPDATE {attempts} SET outcome = 'sent', finished_at = %(now)s
+            WHERE id = %(attempt)s AND outcome = 'started'
+            RETURNING id
+        ),
+        sent AS (
+            UPDATE {notifications} SET status = 'sent', sent_at = %(now)s, last_error = ''
+            WHERE id = %(id)s AND status = 'sending' AND claim_token = %(token)s
+            RETURNING id
+        )
+        SELECT (SELECT count(*) FROM sent), (SELECT count(*) FROM finished), durability.value
+        FROM durability
+    """  # noqa: S608
+
+
+def _record_sent(claim: Claim) -> bool:
+    """Mark the row sent if our claim is still the current one (one statement)."""
+    params = {
+        "now": timezone.now(),
+        "attempt": claim.attempt_id,
+        "id": str(claim.notification_id),
+        "token": claim.claim_token,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_record_sent_sql(), params)
+        sent, _finished, _durability = cursor.fetchone()
+    return bool(sent)
 
 
 @transaction.atomic
-def _record_sent(notification: Notification, attempt: DeliveryAttempt) -> bool:
-    current = Notification.objects.filter(
-        id=notification.id, status=Status.SENDING, claim_token=notification.claim_token
-    ).update(status=Status.SENT, sent_at=timezone.now(), last_error="")
-    _finish_attempt(attempt, outcome=AttemptOutcome.SENT)
-    return bool(current)
-
-
-@transaction.atomic
-def _record_error(
-    notification: Notification, attempt: DeliveryAttempt, error: BaseException
-) -> str:
+def _record_error(claim: Claim, error: BaseException) -> str:
+    _relax_commit_durability()
     description = _describe(error)
     now = timezone.now()
     out_of_attempts = (
         isinstance(error, PermanentDeliveryError)
-        or notification.round_attempt_count >= settings.CARECORE_NOTIFICATIONS_MAX_ATTEMPTS
+        or claim.round_attempt_count >= settings.CARECORE_NOTIFICATIONS_MAX_ATTEMPTS
     )
     mine = Notification.objects.filter(
-        id=notification.id, status=Status.SENDING, claim_token=notification.claim_token
+        id=claim.notification_id, status=Status.SENDING, claim_token=claim.claim_token
     )
-    _finish_attempt(attempt, outcome=AttemptOutcome.ERROR, error=description)
+    DeliveryAttempt.objects.filter(pk=claim.attempt_id, outcome=AttemptOutcome.STARTED).update(
+        outcome=AttemptOutcome.ERROR, error=description, finished_at=now
+    )
     if out_of_attempts:
         mine.update(status=Status.FAILED, last_error=description)
         return Status.FAILED
-    due_at = now + timedelta(seconds=backoff_seconds(notification.round_attempt_count))
+    due_at = now + timedelta(seconds=backoff_seconds(claim.round_attempt_count))
     if mine.update(
         status=Status.PENDING, due_at=due_at, enqueued_at=due_at, last_error=description
     ):
-        transaction.on_commit(lambda: enqueue_deliveries([(notification.id, due_at)]), robust=True)
+        notification_id = claim.notification_id
+        transaction.on_commit(lambda: enqueue_deliveries([(notification_id, due_at)]), robust=True)
     return Status.PENDING
 
 
@@ -380,28 +455,27 @@ def notification_deliver(*, notification_id: UUID | str, worker: str = "") -> st
     """Deliver one e-mail or SMS row if it is due and nobody else has it. Safe to call any
     number of times (duplicated or retried tasks). Returns what happened, for logs and tests:
     "skipped", "sent", "pending" (will retry) or "failed"."""
-    claimed = _claim(notification_id, worker)
-    if claimed is None:
+    claim = _claim(notification_id, worker)
+    if claim is None:
         return "skipped"
-    notification, attempt = claimed
     try:
-        _send(notification)
+        _send(claim)
     except Exception as error:
-        outcome = _record_error(notification, attempt, error)
+        outcome = _record_error(claim, error)
         # Ids and the exception type only: backend errors can quote addresses.
         logger.warning(
             "notification %s %s attempt %d failed with %s; now %s",
-            notification.id,
-            notification.channel,
-            notification.attempt_count,
+            claim.notification_id,
+            claim.channel,
+            claim.attempt_count,
             type(error).__name__,
             outcome,
         )
         return outcome
-    if not _record_sent(notification, attempt):
+    if not _record_sent(claim):
         # Our claim had expired and the sweeper handed the row on; the idempotency key keeps
         # the next attempt from sending it a second time.
-        logger.warning("notification %s sent after its claim expired", notification.id)
+        logger.warning("notification %s sent after its claim expired", claim.notification_id)
     return "sent"
 
 

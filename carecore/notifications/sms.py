@@ -31,9 +31,10 @@ class SmsBackend(Protocol):
 class FileSmsBackend:
     """Writes each message to `<CARECORE_SMS_FILE_PATH>/<idempotency key>.txt`.
 
-    The file is created exclusively under a temporary name and renamed into place, so a crash
+    The file is written under a temporary name and renamed into place, so a crashed process
     leaves either no message or the whole message, and a second send of the same key finds the
-    file and does nothing: delivery is exactly once per key.
+    file and does nothing: delivery is exactly once per key. (No fsync: these are development
+    files; the rename is atomic against a killed process, not against a power cut.)
     """
 
     def __init__(self, directory: str | Path | None = None) -> None:
@@ -50,8 +51,6 @@ class FileSmsBackend:
         partial = self.directory / f".{message.idempotency_key}.{os.getpid()}.partial"
         with partial.open("w", encoding="utf-8") as handle:
             handle.write(f"To: {message.to}\nKey: {message.idempotency_key}\n\n{message.body}\n")
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(partial, final)
 
 

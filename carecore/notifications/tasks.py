@@ -9,7 +9,11 @@ from celery import shared_task
 from . import services
 
 
-@shared_task(name="notifications.deliver", ignore_result=True)
+# Acknowledged on receipt, unlike the project default: the outbox row, not the broker message,
+# is what must not be lost. A message lost with a dying worker is re-published by the sweeper
+# (a claimed row after the claim timeout, an unclaimed one after the requeue delay), and early
+# acks let the worker fetch the next message while it delivers this one.
+@shared_task(name="notifications.deliver", ignore_result=True, acks_late=False)
 def deliver_notification(notification_id: str) -> str:
     hostname = getattr(deliver_notification.request, "hostname", None) or ""
     return services.notification_deliver(notification_id=notification_id, worker=hostname)

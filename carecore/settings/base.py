@@ -212,6 +212,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 }
 CELERY_TIMEZONE = "UTC"
+# Celery's Django fixup closes every database connection before and after each task, and with
+# Django's connection pool under prefork the whole pool, so each task opens a new PostgreSQL
+# connection (~10 ms, most of a notification delivery). N > 0 reuses connections for about 2N
+# tasks per process instead (docs/benchmarks.md, Notifications). 0 keeps Celery's default.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=0)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Publishes deferred notifications when quiet hours end and whatever the broker lost.
     "notifications-sweep": {

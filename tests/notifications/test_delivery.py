@@ -170,7 +170,7 @@ def test_the_sweeper_takes_back_a_dead_workers_claim_and_delivers_once(
             assert notifications_sweep() == {"released": 1, "enqueued": 1}
 
         # The dead worker's late bookkeeping cannot overwrite the new attempt's outcome.
-        assert services._record_sent(*claimed) is False
+        assert services._record_sent(claimed) is False
 
     email.refresh_from_db()
     assert email.status == Status.SENT
@@ -258,7 +258,10 @@ class TestAdmin:
         listing = superuser_client.get("/admin/notifications/notification/?status__exact=sent")
         detail = superuser_client.get(f"/admin/notifications/notification/{email.id}/change/")
 
+        attempts = superuser_client.get("/admin/notifications/deliveryattempt/?outcome=sent")
+
         assert listing.status_code == 200 and str(email.id) in listing.content.decode()
+        assert attempts.status_code == 200 and str(email.id) in attempts.content.decode()
         assert detail.status_code == 200 and "Attempt 1: sent" in detail.content.decode()
 
     @time_machine.travel(NOON_NY, tick=False)
