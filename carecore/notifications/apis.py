@@ -90,7 +90,7 @@ class _TimeOfDay(serializers.CharField):
             raise serializers.ValidationError("Use 24-hour HH:MM, e.g. 22:00.") from error
 
 
-class _QuietHours(serializers.Serializer):
+class QuietHoursWindow(serializers.Serializer):
     start = _TimeOfDay()
     end = _TimeOfDay()
 
@@ -100,7 +100,7 @@ class _QuietHours(serializers.Serializer):
         return attrs
 
 
-class _Preference(serializers.Serializer):
+class NotificationPreferenceItem(serializers.Serializer):
     event = serializers.ChoiceField(choices=Event.choices)
     channel = serializers.ChoiceField(choices=Channel.choices)
     enabled = serializers.BooleanField()
@@ -130,12 +130,12 @@ class NotificationPreferencesApi(APIView):
     """
 
     class InputSerializer(serializers.Serializer):
-        preferences = _Preference(many=True, required=False, default=list)
-        quiet_hours = _QuietHours(required=False, allow_null=True)
+        preferences = NotificationPreferenceItem(many=True, required=False, default=list)
+        quiet_hours = QuietHoursWindow(required=False, allow_null=True)
 
     class OutputSerializer(serializers.Serializer):
-        preferences = _Preference(many=True)
-        quiet_hours = _QuietHours(allow_null=True)
+        preferences = NotificationPreferenceItem(many=True)
+        quiet_hours = QuietHoursWindow(allow_null=True)
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request: Request) -> Response:
