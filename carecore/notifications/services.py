@@ -12,10 +12,10 @@ A worker claims a row with one statement committed on its own (status `sending`,
 token, one `DeliveryAttempt`) before it talks to any backend, and records the outcome only if
 its claim is still current. So two workers never send one row at the same time, a duplicated or
 retried task finds the row already `sending` or `sent` and does nothing, and a worker that dies
-mid-delivery leaves a claim the sweeper takes back. Sending again after such a crash is at-least-once in
-general; the backends receive the notification id as an idempotency key, which makes it
-exactly-once for the local file backends and for any provider that honours the key (see
-docs/notifications.md).
+mid-delivery leaves a claim the sweeper takes back. Sending again after such a crash is
+at-least-once in general; the backends receive the notification id as an idempotency key, which
+makes it exactly-once for the local file backends and for any provider that honours the key
+(see docs/notifications.md).
 
 In-app rows need no worker: they are delivered (visible in the list) in the event's transaction.
 """
