@@ -6,10 +6,12 @@ Each test commits its data (`transaction=True`): the worker is another process.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from carecore.notifications.models import (
     AttemptOutcome,
@@ -223,3 +225,36 @@ def test_no_patient_data_reaches_email_sms_in_app_text_or_logs(
     for text in [*delivered, in_app_text, caplog.text, worker_log]:
         assert canary not in text
         assert "rash" not in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_transactions_notifying_the_same_occurrence_write_one_set(patient):
+    """The second INSERT waits on the first transaction's key and then inserts nothing."""
+    subject = uuid.uuid4()
+    first_inserted = threading.Event()
+    results: dict[str, list[Notification]] = {}
+
+    def announce(name: str, hold: bool) -> None:
+        try:
+            with transaction.atomic():
+                results[name] = notify(
+                    event=Event.APPOINTMENT_REMINDER,
+                    recipients=[patient.user],
+                    subject_type="appointment",
+                    subject_id=subject,
+                    occurrence="24h",
+                )
+                if hold:
+                    first_inserted.set()
+                    time.sleep(0.5)  # keep the keys locked while the other one tries
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=announce, args=("first", True))
+    holder.start()
+    assert first_inserted.wait(10)
+    announce("second", False)
+    holder.join(10)
+
+    assert results["first"] and results["second"] == []
+    assert Notification.objects.filter(subject_id=str(subject)).count() == len(results["first"])
