@@ -35,6 +35,7 @@ RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(
     DATABASE_URL=postgres://build@localhost:5432/build \
     REDIS_URL=redis://localhost:6379 \
     EMAIL_HOST=localhost \
+    CARECORE_PORTAL_URL=http://localhost \
     python manage.py collectstatic --no-input \
     && mkdir -p /app/var/media /app/var/beat \
     && chown -R carecore:carecore /app/var/media /app/var/beat

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("carecore.audit.urls")),
     path("", include("intake.urls")),
     path("", include("portal.urls")),
+    path("", include("carecore.notifications.urls")),
 ]
 
 urlpatterns = [

@@ -65,6 +65,7 @@ def production_env(**overrides: str | None) -> dict[str, str]:
             "DATABASE_URL": "postgres://carecore:not-a-password@db.internal:5432/carecore",
             "REDIS_URL": "redis://redis.internal:6379",
             "EMAIL_HOST": "smtp.carecore.example",
+            "CARECORE_PORTAL_URL": "https://portal.carecore.example",
         }
     )
     for key, value in overrides.items():
@@ -239,7 +240,14 @@ def test_check_deploy_is_clean_with_production_settings() -> None:
 
 @pytest.mark.parametrize(
     "missing",
-    ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_HOST"],
+    [
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "EMAIL_HOST",
+        "CARECORE_PORTAL_URL",
+    ],
 )
 def test_production_settings_refuse_to_load_without_required_configuration(missing: str):
     result = run_python("import django; django.setup()", production_env(**{missing: None}))
@@ -358,9 +366,19 @@ def test_the_beat_check_reaches_the_broker(healthcheck) -> None:
 # --- configuration docs ------------------------------------------------------------------------
 
 # Read by settings only under `make test`; documented, but not deployment configuration.
-TEST_ONLY_VARIABLES = {"TEST_CACHE_URL", "TEST_CELERY_BROKER_URL", "CARECORE_WORKER_DATABASE_NAME"}
+TEST_ONLY_VARIABLES = {
+    "TEST_CACHE_URL",
+    "TEST_CELERY_BROKER_URL",
+    "TEST_EMAIL_BACKEND",
+    "TEST_EMAIL_FILE_PATH",
+    "TEST_SMS_BACKEND",
+    "TEST_SMS_FILE_PATH",
+    "TEST_NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS",
+    "TEST_NOTIFICATIONS_REQUEUE_AFTER_SECONDS",
+    "CARECORE_WORKER_DATABASE_NAME",
+}
 ENV_READ = re.compile(
-    r"""(?:\benv(?:\.(?:bool|int|float|list|str|db_url|cache_url|url|json))?\(|"""
+    r"""(?:\benv(?:\.(?:bool|int|float|list|dict|str|db_url|cache_url|url|json))?\(|"""
     r"""os\.environ(?:\.get|\.setdefault)?[\(\[])\s*["']([A-Z][A-Z0-9_]+)["']"""
 )
 

@@ -100,3 +100,23 @@ def running_worker(*, concurrency: int = 1, log_name: str = "worker") -> Iterato
         yield worker
     finally:
         worker.stop()
+
+
+def _reset_broker_connections() -> None:
+    # Only drop the app's references: kombu keeps pools in a global registry per URL, and the
+    # suite's own broker pool must stay usable afterwards.
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@contextmanager
+def broker_at(url: str) -> Iterator[None]:
+    """Point this process's Celery app (publishing, control) at another broker."""
+    previous = app.conf.broker_url
+    app.conf.broker_url = url
+    _reset_broker_connections()
+    try:
+        yield
+    finally:
+        app.conf.broker_url = previous
+        _reset_broker_connections()

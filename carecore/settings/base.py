@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "carecore.common",
     "carecore.accounts",
     "carecore.audit",
+    "carecore.notifications",
     "portal",
     "messaging",
     "intake",
@@ -223,7 +224,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 }
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Celery's Django fixup closes every database connection before and after each task, and with
+# Django's connection pool under prefork the whole pool, so each task opens a new PostgreSQL
+# connection (~10 ms, most of a notification delivery). N > 0 reuses connections for about 2N
+# tasks per process instead (docs/benchmarks.md, Notifications). 0 keeps Celery's default.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=0)
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Publishes deferred notifications when quiet hours end and whatever the broker lost.
+    "notifications-sweep": {
+        "task": "notifications.sweep",
+        "schedule": env.float("CARECORE_NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", default=30.0),
+    },
+}
 
 # --- internationalisation and time -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -248,6 +260,48 @@ MEDIA_ROOT = env("CARECORE_MEDIA_ROOT", default=str(VAR_DIR / "media"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="CareCore <no-reply@carecore.invalid>")
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+# Dotted path of an SMS backend (carecore/notifications/sms.py); empty: no SMS is sent or queued.
+CARECORE_SMS_BACKEND = env("CARECORE_SMS_BACKEND", default="")
+CARECORE_SMS_FILE_PATH = env("CARECORE_SMS_FILE_PATH", default=str(VAR_DIR / "sms"))
+
+# --- notifications (docs/notifications.md) ------------------------------------------------------
+# Links in e-mail and SMS point here, followed by an in-app path made of opaque ids.
+CARECORE_PORTAL_URL = env("CARECORE_PORTAL_URL", default="http://localhost:8000")
+CARECORE_NOTIFICATIONS_MESSAGE_ID_DOMAIN = env(
+    "CARECORE_NOTIFICATIONS_MESSAGE_ID_DOMAIN", default="notifications.carecore.invalid"
+)
+# Local wall-clock times in each user's own zone, for users who have not chosen their own.
+CARECORE_NOTIFICATIONS_DEFAULT_QUIET_HOURS = env(
+    "CARECORE_NOTIFICATIONS_DEFAULT_QUIET_HOURS", default="21:00-08:00"
+)
+CARECORE_NOTIFICATIONS_MAX_ATTEMPTS = env.int("CARECORE_NOTIFICATIONS_MAX_ATTEMPTS", default=6)
+CARECORE_NOTIFICATIONS_RETRY_BASE_SECONDS = env.int(
+    "CARECORE_NOTIFICATIONS_RETRY_BASE_SECONDS", default=30
+)
+CARECORE_NOTIFICATIONS_RETRY_MAX_SECONDS = env.int(
+    "CARECORE_NOTIFICATIONS_RETRY_MAX_SECONDS", default=1800
+)
+# Longer than CELERY_TASK_TIME_LIMIT: by then a worker that still holds a claim is dead.
+CARECORE_NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = env.int(
+    "CARECORE_NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS", default=300
+)
+# A published task that has not run after this long is published again (the broker lost it).
+CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS = env.int(
+    "CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS", default=120
+)
+# Deliveries due later than this are not published with a countdown but by the sweeper.
+CARECORE_NOTIFICATIONS_ENQUEUE_HORIZON_SECONDS = env.int(
+    "CARECORE_NOTIFICATIONS_ENQUEUE_HORIZON_SECONDS", default=900
+)
+CARECORE_NOTIFICATIONS_SWEEP_BATCH = env.int("CARECORE_NOTIFICATIONS_SWEEP_BATCH", default=2000)
+# Publishing happens after the event committed; with the broker down, give up quickly and let
+# the sweeper publish later rather than hold the request.
+CARECORE_NOTIFICATIONS_PUBLISH_RETRY_POLICY = {
+    "max_retries": env.int("CARECORE_NOTIFICATIONS_PUBLISH_RETRIES", default=2),
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 
 # --- security headers (tightened further in production) ---------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -8,7 +8,10 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "local-development-only-not-a-secret"
 os.environ.setdefault("DJANGO_DEBUG", "true")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 os.environ.setdefault("CARECORE_REQUIRE_STAFF_MFA", "false")
-os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+# File-based e-mail under var/mail/, one file per notification even when a delivery is retried.
+os.environ.setdefault("EMAIL_BACKEND", "carecore.notifications.mail.IdempotentFileEmailBackend")
+# SMS as files under var/sms/.
+os.environ.setdefault("CARECORE_SMS_BACKEND", "carecore.notifications.sms.FileSmsBackend")
 # Rates a load test from one user (hundreds of requests a second) does not hit.
 os.environ.setdefault("CARECORE_THROTTLE_ANON", "100000/min")
 os.environ.setdefault("CARECORE_THROTTLE_USER", "100000/min")

@@ -44,3 +44,7 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=587)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+
+# No SMS until a provider adapter is configured (CARECORE_SMS_BACKEND); until then no SMS rows are
+# queued at all, rather than failing. The portal URL must be the real one.
+CARECORE_PORTAL_URL = env("CARECORE_PORTAL_URL")

@@ -24,7 +24,22 @@ CACHES["default"]["KEY_PREFIX"] = "carecore-test"
 CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", f"{REDIS_URL}/10")
 CELERY_TASK_ALWAYS_EAGER = False
 
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# In-memory by default; a worker process started by a test writes files the test can read.
+EMAIL_BACKEND = os.environ.get(
+    "TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"
+)
+EMAIL_FILE_PATH = os.environ.get("TEST_EMAIL_FILE_PATH", str(VAR_DIR / "test-mail"))
+CARECORE_SMS_BACKEND = os.environ.get(
+    "TEST_SMS_BACKEND", "carecore.notifications.sms.LocmemSmsBackend"
+)
+CARECORE_SMS_FILE_PATH = os.environ.get("TEST_SMS_FILE_PATH", str(VAR_DIR / "test-sms"))
+# Tests pass these to worker processes to shorten the sweeper's waits.
+CARECORE_NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = int(
+    os.environ.get("TEST_NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS", "300")
+)
+CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS = int(
+    os.environ.get("TEST_NOTIFICATIONS_REQUEUE_AFTER_SECONDS", "120")
+)
 MEDIA_ROOT = str(VAR_DIR / "test-media")
 WHITENOISE_AUTOREFRESH = True
 

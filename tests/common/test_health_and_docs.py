@@ -6,7 +6,7 @@ import pytest
 from django.test import override_settings
 from openapi_spec_validator import validate
 
-from carecore.celery import app
+from ..worker import broker_at
 
 pytestmark = pytest.mark.django_db
 
@@ -25,10 +25,9 @@ def test_readyz_checks_database_redis_and_broker(anon):
     assert response.json()["checks"] == {"database": "ok", "redis": "ok", "broker": "ok"}
 
 
-def test_readyz_is_503_when_the_broker_is_unreachable(anon, monkeypatch):
-    monkeypatch.setattr(app.conf, "broker_write_url", "redis://127.0.0.1:1/0")
-
-    response = anon.get("/readyz")
+def test_readyz_is_503_when_the_broker_is_unreachable(anon):
+    with broker_at("redis://127.0.0.1:1/0"):
+        response = anon.get("/readyz")
 
     assert response.status_code == 503
     assert response.json()["checks"]["broker"] == "unavailable"

@@ -1,0 +1,134 @@
+"""Notification delivery benchmark (not part of the suite; figures go in docs/benchmarks.md).
+
+    .venv/bin/python scripts/dev.py test -- bench/notifications_bench.py -s -q
+
+1. Throughput: 5,000 e-mail and SMS rows are committed (and their tasks published) while no
+   worker runs; then ONE worker process (prefork, concurrency 1) with the local file backends
+   drains them. Rate = rows / (last sent_at - first claim).
+2. Latency at light load: with the worker idle, 200 events are committed one at a time, about
+   20 a second; latency = the row's sent_at - the moment the commit returned.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from carecore.accounts.models import Role
+from carecore.notifications.models import Channel, DeliveryAttempt, Event, Notification, Status
+from carecore.notifications.services import notify
+from tests.factories import UserFactory
+from tests.notifications.helpers import use_file_backends
+from tests.worker import purge_broker, running_worker, wait_until
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+ROWS = 5000
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _setup(settings, monkeypatch, tmp_path):
+    settings.CARECORE_NOTIFICATIONS_DEFAULT_QUIET_HOURS = ""
+    purge_broker()
+    use_file_backends(monkeypatch, tmp_path)
+
+
+def _patients(count: int) -> list:
+    return [UserFactory(role=Role.PATIENT, phone=f"+1212555{index:04d}") for index in range(count)]
+
+
+def _pending() -> int:
+    return Notification.objects.exclude(channel=Channel.IN_APP).exclude(status=Status.SENT).count()
+
+
+def _report(line: str) -> None:
+    # pytest's capture can swallow print() here; write to the real stdout and to a file.
+    sys.__stdout__.write(f"\n{line}\n")
+    sys.__stdout__.flush()
+    out = ROOT / "var" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "notifications.txt").open("a") as handle:
+        handle.write(f"{timezone.now():%Y-%m-%d %H:%M} {line}\n")
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+@pytest.fixture(params=[0, 1000], ids=["celery-default", "db-reuse"])
+def db_reuse_max(request, monkeypatch) -> int:
+    """CELERY_DB_REUSE_MAX for the worker: 0 opens a new DB connection per task (Celery's
+    default with Django's pool under prefork), 1000 reuses connections (carecore/settings)."""
+    monkeypatch.setenv("CELERY_DB_REUSE_MAX", str(request.param))
+    return request.param
+
+
+def test_throughput_of_one_worker_process(db_reuse_max):
+    users = _patients(50)
+    # Appointment reminders: e-mail + SMS per patient (+ in-app, delivered in the transaction).
+    publish_started = time.monotonic()
+    for batch in range(ROWS // (2 * len(users))):
+        with transaction.atomic():
+            for user in users:
+                notify(
+                    event=Event.APPOINTMENT_REMINDER,
+                    recipients=[user],
+                    subject_type="appointment",
+                    subject_id=uuid.uuid4(),
+                    occurrence=f"b{batch}",
+                )
+    publish_seconds = time.monotonic() - publish_started
+    outbox = Notification.objects.exclude(channel=Channel.IN_APP)
+    assert outbox.count() == ROWS
+
+    with running_worker(concurrency=1, log_name="bench-throughput"):
+        assert wait_until(lambda: _pending() == 0, timeout=600, interval=0.5)
+
+    first_claim = DeliveryAttempt.objects.filter(
+        notification__channel__in=[Channel.EMAIL, Channel.SMS]
+    ).aggregate(first=Min("started_at"))["first"]
+    last_sent = outbox.aggregate(last=Max("sent_at"))["last"]
+    seconds = (last_sent - first_claim).total_seconds()
+    _report(
+        f"[CELERY_DB_REUSE_MAX={db_reuse_max}] throughput: {ROWS} deliveries in "
+        f"{seconds:.2f} s = {ROWS / seconds:.0f}/s "
+        f"by one worker process; writing + publishing took {publish_seconds:.2f} s "
+        f"({ROWS / publish_seconds:.0f} rows/s)"
+    )
+
+
+def test_commit_to_delivered_latency_at_light_load(db_reuse_max):
+    (user,) = _patients(1)
+    committed: dict[uuid.UUID, datetime] = {}
+    with running_worker(concurrency=1, log_name="bench-latency"):
+        for _ in range(200):
+            with transaction.atomic():
+                rows = notify(
+                    event=Event.CARE_PLAN_PUBLISHED,
+                    recipients=[user],
+                    subject_type="care_plan",
+                    subject_id=uuid.uuid4(),
+                )
+            now = timezone.now()
+            committed.update({row.id: now for row in rows if row.channel == Channel.EMAIL})
+            time.sleep(0.05)
+        assert wait_until(lambda: _pending() == 0, timeout=120)
+
+    sent = dict(Notification.objects.filter(id__in=committed).values_list("id", "sent_at"))
+    latencies = [(sent[key] - committed[key]).total_seconds() * 1000 for key in committed]
+    _report(
+        f"[CELERY_DB_REUSE_MAX={db_reuse_max}] latency over {len(latencies)} e-mails: "
+        f"p50 {statistics.median(latencies):.1f} ms, "
+        f"p95 {_percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms"
+    )

@@ -1,0 +1,53 @@
+"""Who may see a notification: its recipient, and nobody else.
+
+A notification is a message to one person, not a record of a patient, so it is not shared with
+the care team the way `patient_visibility` shares patient data: a clinician on the team still
+cannot read the patient's inbox. Anything else is NotFound, like an id that does not exist, and
+every check is audited (including the denied ones).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from carecore.accounts.models import User
+from carecore.audit.models import Action, Outcome
+from carecore.audit.services import audit_record
+from carecore.common.errors import NotFound
+
+from .models import Channel, Notification
+
+
+def access_notification(
+    *, user: User, notification_id: UUID | str, for_write: bool = False
+) -> Notification:
+    action = Action.UPDATE if for_write else Action.READ
+    notification = (
+        Notification.objects.filter(id=notification_id)
+        .filter(recipient_id=user.id)
+        .filter(channel=Channel.IN_APP)
+        .first()
+    )
+    if notification is None:
+        audit_record(
+            actor=user,
+            object_type="notification",
+            object_id=notification_id,
+            action=action,
+            outcome=Outcome.DENIED,
+        )
+        raise NotFound()
+    audit_record(
+        actor=user,
+        object_type="notification",
+        object_id=notification.id,
+        patient_id=own_patient_id(user),
+        action=action,
+    )
+    return notification
+
+
+def own_patient_id(user: User) -> UUID | None:
+    """The audit trail files a patient's own notifications under their patient id."""
+    patient = getattr(user, "patient", None) if user.is_patient else None
+    return patient.id if patient is not None else None

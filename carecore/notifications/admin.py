@@ -1,0 +1,90 @@
+"""Admin for the outbox: find stuck or failed notifications and re-send them.
+
+Read-only except for the re-send action, which calls the same service as everything else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from . import services
+from .models import DeliveryAttempt, Notification, Status
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ["number", "outcome", "started_at", "finished_at", "worker", "error"]
+    readonly_fields = fields
+    ordering = ["number"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "event",
+        "channel",
+        "status",
+        "attempt_count",
+        "due_at",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["status", "channel", "event", "urgent"]
+    search_fields = ["=id", "=subject_id", "=recipient__email"]
+    date_hierarchy = "created_at"
+    list_select_related = ["recipient"]
+    inlines = [DeliveryAttemptInline]
+    actions = ["resend"]
+    readonly_fields = [field.name for field in Notification._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Re-send selected failed notifications")
+    def resend(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        failed = list(queryset.filter(status=Status.FAILED).values_list("id", flat=True))
+        count = services.notification_resend(actor=request.user, notification_ids=failed)  # type: ignore[arg-type]
+        skipped = queryset.count() - count
+        self.message_user(request, f"{count} notification(s) queued again.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} skipped: only failed notifications can be re-sent.",
+                messages.WARNING,
+            )
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(admin.ModelAdmin):
+    """Every delivery attempt, e.g. to find abandoned ones (a worker died) across the outbox."""
+
+    list_display = ["started_at", "notification_id", "number", "outcome", "worker", "error"]
+    list_filter = ["outcome"]
+    search_fields = ["=notification__id"]
+    date_hierarchy = "started_at"
+    readonly_fields = [field.name for field in DeliveryAttempt._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,24 @@
+"""Celery tasks for notifications: take ids, call one service. Retries are not Celery's: the
+outbox row carries its own attempt count and due time (services.py), so a retry survives a lost
+broker message and is visible in the admin."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services
+
+
+# Acknowledged on receipt, unlike the project default: the outbox row, not the broker message,
+# is what must not be lost. A message lost with a dying worker is re-published by the sweeper
+# (a claimed row after the claim timeout, an unclaimed one after the requeue delay), and early
+# acks let the worker fetch the next message while it delivers this one.
+@shared_task(name="notifications.deliver", ignore_result=True, acks_late=False)
+def deliver_notification(notification_id: str) -> str:
+    hostname = getattr(deliver_notification.request, "hostname", None) or ""
+    return services.notification_deliver(notification_id=notification_id, worker=hostname)
+
+
+@shared_task(name="notifications.sweep", ignore_result=True)
+def sweep_notifications() -> dict[str, int]:
+    return services.notifications_sweep()

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path("notifications/", apis.NotificationListApi.as_view(), name="notification-list"),
+    path(
+        "notifications/read-all/",
+        apis.NotificationReadAllApi.as_view(),
+        name="notification-read-all",
+    ),
+    path(
+        "notifications/<uuid:notification_id>/read/",
+        apis.NotificationReadApi.as_view(),
+        name="notification-read",
+    ),
+    path(
+        "notification-preferences/",
+        apis.NotificationPreferencesApi.as_view(),
+        name="notification-preferences",
+    ),
+]
