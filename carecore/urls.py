@@ -9,6 +9,7 @@ from carecore.common import errors, health
 api_v1 = [
     path("", include("carecore.accounts.urls")),
     path("", include("carecore.audit.urls")),
+    path("", include("messaging.urls")),
 ]
 
 urlpatterns = [
