@@ -2,7 +2,7 @@
 
 Care-team hours change what a send does (after-hours auto-reply), so every messaging test runs
 at a known working moment unless it travels elsewhere itself: Tuesday 10 March 2026, 10:00 in
-New York. The clock ticks so ordering by time still works.
+New York. The clock stands still; tests move it explicitly (`clock.shift`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ WORKING_MOMENT = datetime(2026, 3, 10, 10, 0, tzinfo=NEW_YORK)
 
 @pytest.fixture(autouse=True)
 def _working_hours() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(WORKING_MOMENT, tick=True) as traveller:
+    with time_machine.travel(WORKING_MOMENT, tick=False) as traveller:
         yield traveller
 
 
