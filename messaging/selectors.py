@@ -51,8 +51,11 @@ def thread_list(
 ) -> QuerySet[Thread]:
     """The caller's threads (patient: own; staff: their care teams' inbox) with unread counts.
 
-    `assigned`: "me" or "none". One query, whatever the number of rows (previews and the
-    assignee are joined, the unread count is arithmetic on the joined read state).
+    `assigned`: "me" or "none". Two queries whatever the number of rows: the page (assignee
+    joined, unread count = arithmetic on the joined read state) and the previews of that page.
+    The previews are prefetched rather than joined so PostgreSQL sorts and cuts the page before
+    touching the message table (joined, it hashed the whole message table: see
+    docs/benchmarks.md).
     """
     threads = visible_threads(user)
     if assigned == "me":
@@ -68,7 +71,11 @@ def thread_list(
         threads = threads.filter(due) if overdue else threads.exclude(due)
     if patient_id is not None:
         threads = threads.filter(patient_id=patient_id)
-    return _with_my_read_state(threads, user).select_related("assignee", "last_public_message")
+    return (
+        _with_my_read_state(threads, user)
+        .select_related("assignee")
+        .prefetch_related("last_public_message")
+    )
 
 
 def thread_detail(*, thread: Thread, user: User) -> Thread:

@@ -63,7 +63,8 @@ def test_internal_notes_never_reach_the_patient_by_any_path(
     assert [m["body"] for m in listed] == ["My eczema is itchy again."]
     assert "INTERNAL-ONLY" not in str(row) + str(shown)
     assert row["unread_count"] == shown["unread_count"] == me_unread == 0
-    assert shown["last_message"]["body"] == "My eczema is itchy again."
+    assert shown["last_message"]["body"] == row["last_message"]["body"]
+    assert row["last_message"]["body"] == "My eczema is itchy again."
     # The note does not bump the thread's activity time either (no side channel).
     assert shown["last_message_at"] == row["last_message_at"]
     assert thread.messages.count() == 2

@@ -102,12 +102,12 @@ def test_the_thread_list_query_count_does_not_grow_with_rows(
     for _ in range(2):
         open_thread(patient)
     # token + user, knox's expired-token sweep, the threads page (visibility EXISTS, read-state
-    # join, assignee and preview joins), one audit INSERT for the page
-    with django_assert_num_queries(4):
+    # and assignee joins), the previews of the page, one audit INSERT for the page
+    with django_assert_num_queries(5):
         first = client.get(THREADS)
     for _ in range(3):
         open_thread(PatientFactory(state="NY"))
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         second = client.get(THREADS)
 
     assert len(first.json()["results"]) == 2
@@ -119,12 +119,13 @@ def test_a_patients_thread_list_query_count_does_not_grow_with_rows(
 ):
     client = client_for(patient.user)
     open_thread(patient)
-    # token + user, knox's sweep, the user's patient row (visibility), threads page, audit INSERT
-    with django_assert_num_queries(5):
+    # token + user, knox's sweep, the user's patient row (visibility), threads page, the
+    # previews of the page, audit INSERT
+    with django_assert_num_queries(6):
         client.get(THREADS)
     for _ in range(4):
         open_thread(patient)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         response = client.get(THREADS)
     assert len(response.json()["results"]) == 5
 
