@@ -46,6 +46,15 @@ def seed(name: str, patients: int, panel: int) -> None:
     )
 
 
+def vacuum(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        host=benv.socket_dir(), user="postgres", dbname=name, autocommit=True
+    ) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+
+
 def measure(runs: int) -> dict[str, object]:
     import django
 
@@ -131,6 +140,8 @@ def main() -> int:
             name = f"carecore_bench_{label}"
             if not args.no_seed:
                 seed(name, patients, min(args.panel, sizes["small"]))
+            else:
+                vacuum(name)
             out = benv.run_self("messaging_reads.py", name, "--measure", "--runs", str(args.runs))
             report[label] = json.loads(out)
         print(

@@ -1,4 +1,4 @@
-"""Reads for messaging. Every queryset here starts from `access.visible_threads`."""
+"""Reads for messaging. Every queryset here starts from an `access` helper."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from carecore.accounts.models import Role, User
 
-from .access import message_visibility, visible_threads
+from .access import message_visibility, visible_threads_for_list
 from .models import Attachment, Message, Priority, Thread, ThreadReadState, ThreadStatus
 
 
@@ -51,13 +51,14 @@ def thread_list(
 ) -> QuerySet[Thread]:
     """The caller's threads (patient: own; staff: their care teams' inbox) with unread counts.
 
-    `assigned`: "me" or "none". Two queries whatever the number of rows: the page (assignee
+    `assigned`: "me" or "none". Whatever the number of rows: for staff one query for their
+    visible patients (see access.visible_threads_for_list), then the page (assignee
     joined, unread count = arithmetic on the joined read state) and the previews of that page.
     The previews are prefetched rather than joined so PostgreSQL sorts and cuts the page before
     touching the message table (joined, it hashed the whole message table: see
     docs/benchmarks.md).
     """
-    threads = visible_threads(user)
+    threads = visible_threads_for_list(user)
     if assigned == "me":
         threads = threads.filter(assignee=user)
     elif assigned == "none":
@@ -112,7 +113,7 @@ def unread_total(user: User) -> int:
     threads that are not closed (an old closed thread nobody on the team opened is not news)."""
     if user.role not in (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR):
         return 0
-    threads = visible_threads(user)
+    threads = visible_threads_for_list(user)
     if user.role != Role.PATIENT:
         threads = threads.exclude(status=ThreadStatus.CLOSED)
     total = _with_my_read_state(threads, user).aggregate(total=Sum("unread_count"))["total"]

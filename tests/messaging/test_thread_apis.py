@@ -101,13 +101,13 @@ def test_the_thread_list_query_count_does_not_grow_with_rows(
     client = client_for(clinician.user)
     for _ in range(2):
         open_thread(patient)
-    # token + user, knox's expired-token sweep, the threads page (visibility EXISTS, read-state
-    # and assignee joins), the previews of the page, one audit INSERT for the page
-    with django_assert_num_queries(5):
+    # token + user, knox's expired-token sweep, the clinician's visible patient ids, the
+    # threads page (read-state and assignee joins), the previews of the page, one audit INSERT
+    with django_assert_num_queries(6):
         first = client.get(THREADS)
     for _ in range(3):
         open_thread(PatientFactory(state="NY"))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         second = client.get(THREADS)
 
     assert len(first.json()["results"]) == 2
@@ -410,3 +410,22 @@ def test_an_empty_body_is_a_400(client_for, patient, thread):
     response = client_for(patient.user).post(messages(thread.id), {"body": ""})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("actor", ["other_clinician", "admin"])
+def test_break_glass_lists_the_patients_threads_until_it_expires(
+    actors, client_for, thread, other_thread, clock, actor
+):
+    user = actors[actor]
+    BreakGlassGrant.objects.create(
+        user=user,
+        patient=thread.patient,
+        reason="Covering an emergency",
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    client = client_for(user)
+    expected = {str(thread.id)} | ({str(other_thread.id)} if actor == "other_clinician" else set())
+
+    assert ids(client.get(THREADS)) == expected
+    clock.shift(timedelta(hours=2))
+    assert str(thread.id) not in ids(client_for(user).get(THREADS))
