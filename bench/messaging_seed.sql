@@ -2,7 +2,7 @@
 -- Panels are fixed at :panel patients per lead clinician (plus one coordinator each): a bigger
 -- clinic has more clinicians, not bigger panels, so the 1% and full seeds differ in table size
 -- only. Ids are md5-derived so
--- runs are repeatable. Every 5th message is an internal note; 1 in 3 threads is closed.
+-- runs are repeatable. Message 6 of each thread is an internal note; 1 in 3 threads is closed.
 
 INSERT INTO accounts_user (id, password, is_superuser, email, first_name, last_name, role,
                            timezone, phone, is_active, is_staff, date_joined)
