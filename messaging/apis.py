@@ -42,13 +42,13 @@ def _is_staff_reader(user: User) -> bool:
 # --- output shapes ----------------------------------------------------------------------------
 
 
-class PersonOutput(serializers.Serializer):
+class MessagingPersonOutput(serializers.Serializer):
     id = serializers.UUIDField(help_text="User id.")
     name = serializers.CharField()
     role = serializers.CharField()
 
 
-class AttachmentOutput(serializers.Serializer):
+class MessageAttachmentOutput(serializers.Serializer):
     id = serializers.UUIDField()
     content_type = serializers.CharField()
     size = serializers.IntegerField()
@@ -58,12 +58,12 @@ class AttachmentOutput(serializers.Serializer):
 class MessageOutput(serializers.Serializer):
     id = serializers.UUIDField()
     thread_id = serializers.UUIDField()
-    sender = PersonOutput(allow_null=True, help_text="Null for automatic replies.")
+    sender = MessagingPersonOutput(allow_null=True, help_text="Null for automatic replies.")
     sender_kind = serializers.ChoiceField(choices=["patient", "staff", "system"])
     body = serializers.CharField()
     internal = serializers.BooleanField()
     created_at = serializers.DateTimeField()
-    attachments = AttachmentOutput(many=True)
+    attachments = MessageAttachmentOutput(many=True)
     client_id = serializers.CharField(allow_null=True, help_text="Only shown to its sender.")
     triage_flags = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="Staff only."
@@ -73,7 +73,7 @@ class MessageOutput(serializers.Serializer):
     )
 
 
-class PreviewOutput(serializers.Serializer):
+class MessagePreviewOutput(serializers.Serializer):
     id = serializers.UUIDField()
     sender_kind = serializers.CharField()
     body = serializers.CharField()
@@ -87,12 +87,12 @@ class ThreadOutput(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     status = serializers.ChoiceField(choices=ThreadStatus.choices)
     priority = serializers.ChoiceField(choices=["routine", "urgent"])
-    assignee = PersonOutput(allow_null=True)
+    assignee = MessagingPersonOutput(allow_null=True)
     unread_count = serializers.IntegerField()
     first_response_due_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     last_message_at = serializers.DateTimeField()
-    last_message = PreviewOutput(allow_null=True)
+    last_message = MessagePreviewOutput(allow_null=True)
     patient_read_at = serializers.DateTimeField(
         required=False, allow_null=True, help_text="Staff only: when the patient last read."
     )
@@ -390,7 +390,7 @@ class AttachmentUploadApi(APIView):
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField()
 
-    @extend_schema(request=InputSerializer, responses={201: AttachmentOutput})
+    @extend_schema(request=InputSerializer, responses={201: MessageAttachmentOutput})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
