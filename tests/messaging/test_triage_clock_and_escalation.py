@@ -290,3 +290,23 @@ def test_the_unique_constraint_backs_up_the_lock(thread):
 
 def test_the_emergency_reply_carries_no_patient_data():
     assert "{" not in policy.EMERGENCY_REPLY
+
+
+# --- who is to be told (the notification wiring sends to exactly these) ----------------------
+
+
+def test_a_patient_message_is_announced_to_the_care_team(patient, clinician, coordinator, thread):
+    result = services.message_send(actor=patient.user, thread_id=thread.id, body="Update")
+
+    assert set(result.notify_user_ids) == {clinician.user_id, coordinator.id}
+    assert result.page_user_ids == []
+
+
+def test_a_staff_reply_is_announced_to_the_patient_and_a_note_to_nobody(patient, clinician, thread):
+    reply = services.message_send(actor=clinician.user, thread_id=thread.id, body="Answer")
+    note = services.message_send(
+        actor=clinician.user, thread_id=thread.id, body="Note", internal=True
+    )
+
+    assert reply.notify_user_ids == [patient.user_id]
+    assert note.notify_user_ids == []
