@@ -153,20 +153,26 @@ def _append(
 
 
 def _read_state_upsert(*, thread: Thread, user: User, now: datetime) -> None:
-    ThreadReadState.objects.bulk_create(
-        [
-            ThreadReadState(
-                thread=thread,
-                user=user,
-                read_position=thread.message_count,
-                read_public_position=thread.public_message_count,
-                read_at=now,
-            )
-        ],
-        update_conflicts=True,
-        unique_fields=["thread", "user"],
-        update_fields=["read_position", "read_public_position", "read_at"],
-    )
+    """Advance `user`'s read state to the thread's current end; never moves it backwards.
+
+    A plain upsert could let a slower concurrent request (with an older snapshot of the
+    counters) overwrite a newer position; GREATEST keeps the furthest one.
+    """
+    table = ThreadReadState._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} AS rs
+                (thread_id, user_id, read_position, read_public_position, read_at)
+            VALUES (%s, %s, %s, %s, %s)
+            ON CONFLICT (thread_id, user_id) DO UPDATE SET
+                read_position = GREATEST(rs.read_position, EXCLUDED.read_position),
+                read_public_position =
+                    GREATEST(rs.read_public_position, EXCLUDED.read_public_position),
+                read_at = GREATEST(rs.read_at, EXCLUDED.read_at)
+            """,  # noqa: S608 - the table name is ours, every value is a parameter
+            [thread.id, user.id, thread.message_count, thread.public_message_count, now],
+        )
 
 
 def _link_attachments(

@@ -183,3 +183,16 @@ def test_sending_marks_the_thread_read_for_the_sender(patient, clinician, thread
 
     assert unread_total(clinician.user) == 0
     assert unread_total(patient.user) == 1
+
+
+def test_a_stale_concurrent_read_never_moves_the_read_state_backwards(patient, clinician, thread):
+    from messaging.models import ThreadReadState
+
+    stale = Thread.objects.get(pk=thread.pk)  # snapshot before the reply
+    services.message_send(actor=clinician.user, thread_id=thread.id, body="Reply")
+    services.thread_mark_read(actor=patient.user, thread_id=thread.id)
+
+    services._read_state_upsert(thread=stale, user=patient.user, now=stale.created_at)
+
+    state = ThreadReadState.objects.get(thread=thread, user=patient.user)
+    assert (state.read_position, state.read_public_position) == (2, 2)
