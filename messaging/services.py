@@ -6,7 +6,8 @@ one belongs is marked `# NOTIFY(<event>)` and the recipients are already compute
 wiring is one `notify(...)` call inside the same transaction (transactional outbox).
 
 Locking: every function that changes a thread takes that thread's row lock (SELECT ... FOR
-UPDATE via `access_thread(lock=True)` or `_lock_thread`) before reading its counters, so
+UPDATE: `access_thread(lock=True)` for user actions, a plain `select_for_update()` in
+`thread_escalate` and for the new row in `thread_open`) before reading its counters, so
 positions, counters, status and the response clock change in one serial order per thread.
 """
 
