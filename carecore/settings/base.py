@@ -350,3 +350,44 @@ CARECORE_VIDEO_PROVIDER = env("CARECORE_VIDEO_PROVIDER", default="portal.video.L
 CARECORE_VIDEO_BASE_URL = env(
     "CARECORE_VIDEO_BASE_URL", default="https://video.carecore.invalid/v/"
 )
+
+# --- messaging (docs/messaging.md) -----------------------------------------------------------
+# First-response promise: routine in working hours of the care team, urgent around the clock.
+CARECORE_MESSAGING_ROUTINE_RESPONSE_HOURS = env.float(
+    "CARECORE_MESSAGING_ROUTINE_RESPONSE_HOURS", default=4
+)
+CARECORE_MESSAGING_URGENT_RESPONSE_MINUTES = env.int(
+    "CARECORE_MESSAGING_URGENT_RESPONSE_MINUTES", default=15
+)
+# Gap between escalation steps once a thread is overdue (step 1 at the due time).
+CARECORE_MESSAGING_ROUTINE_ESCALATION_STEP_MINUTES = env.int(
+    "CARECORE_MESSAGING_ROUTINE_ESCALATION_STEP_MINUTES", default=60
+)
+CARECORE_MESSAGING_URGENT_ESCALATION_STEP_MINUTES = env.int(
+    "CARECORE_MESSAGING_URGENT_ESCALATION_STEP_MINUTES", default=10
+)
+# Care-team hours (local time in CARECORE_MESSAGING_HOURS_TIMEZONE; weekdays Monday=0).
+CARECORE_MESSAGING_HOURS_OPEN = env("CARECORE_MESSAGING_HOURS_OPEN", default="08:00")
+CARECORE_MESSAGING_HOURS_CLOSE = env("CARECORE_MESSAGING_HOURS_CLOSE", default="18:00")
+CARECORE_MESSAGING_HOURS_WEEKDAYS = env("CARECORE_MESSAGING_HOURS_WEEKDAYS", default="0,1,2,3,4")
+CARECORE_MESSAGING_HOURS_TIMEZONE = env(
+    "CARECORE_MESSAGING_HOURS_TIMEZONE", default="America/New_York"
+)
+CARECORE_MESSAGING_ATTACHMENT_MAX_BYTES = env.int(
+    "CARECORE_MESSAGING_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024
+)
+# Uploaded but never sent attachments are deleted after this many hours.
+CARECORE_MESSAGING_UNSENT_ATTACHMENT_HOURS = env.int(
+    "CARECORE_MESSAGING_UNSENT_ATTACHMENT_HOURS", default=24
+)
+# Bench-only endpoint that inserts one row (bench/messaging_send_throughput.py); never in prod.
+CARECORE_BENCH_ENDPOINTS = env.bool("CARECORE_BENCH_ENDPOINTS", default=False)
+
+CELERY_BEAT_SCHEDULE["messaging-escalate-overdue-threads"] = {
+    "task": "messaging.escalate_overdue_threads",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["messaging-delete-unsent-attachments"] = {
+    "task": "messaging.delete_unsent_attachments",
+    "schedule": 3600.0,
+}

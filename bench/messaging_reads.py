@@ -1,0 +1,172 @@
+"""Messaging read latency at full size vs 1% size (docs/benchmarks.md, "Messaging").
+
+    .venv/bin/python bench/messaging_reads.py [--patients 10000] [--runs 200]
+
+Seeds two databases with bench/messaging_seed.sql (full: N patients, 10 threads each, 10
+messages per thread; small: N/100 patients), then in each measures through the real API stack
+(token auth, access helpers, audit INSERTs) with Django's in-process client:
+
+  inbox      GET /api/v1/threads/?status=open        as a lead clinician (panel: --panel)
+  messages   GET /api/v1/threads/<id>/messages/       as a clinician, a thread in the middle
+  me_unread  GET /api/v1/me/ (unread_count)           as a patient
+  staff_unread  selectors.unread_total(clinician)     the staff unread total alone
+
+and prints median/p95 per size, the full/small ratio, and EXPLAIN ANALYZE of the main queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _messaging_env as benv
+
+
+def seed(name: str, patients: int, panel: int) -> None:
+    import psycopg
+
+    benv.create_database(name, fresh=True)
+    benv.manage(name, "migrate", "--no-input", "-v", "0")
+    sql = (Path(__file__).parent / "messaging_seed.sql").read_text()
+    sql = "\n".join(line for line in sql.splitlines() if not line.startswith("\\set"))
+    sql = sql.replace(":patients", str(patients)).replace(":panel", str(panel))
+    started = time.perf_counter()
+    with psycopg.connect(host=benv.socket_dir(), user="postgres", dbname=name) as conn:
+        conn.execute(sql)
+    print(
+        f"seeded {name}: {patients} patients in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+    )
+
+
+def vacuum(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        host=benv.socket_dir(), user="postgres", dbname=name, autocommit=True
+    ) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+
+
+def measure(runs: int) -> dict[str, object]:
+    import django
+
+    django.setup()
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    from carecore.accounts.models import Clinician, Patient
+    from carecore.accounts.services import token_issue
+    from messaging.models import Thread
+    from messaging.selectors import thread_list, unread_total
+
+    clinician = Clinician.objects.select_related("user").order_by("id").first()
+    patient = (
+        Patient.objects.select_related("user")
+        .filter(care_team__lead=clinician)
+        .order_by("id")[Patient.objects.filter(care_team__lead=clinician).count() // 2]
+    )
+    thread = Thread.objects.filter(patient=patient).order_by("id").first()
+
+    def client(user):
+        c = APIClient()
+        c.credentials(HTTP_AUTHORIZATION=f"Bearer {token_issue(user=user)}")
+        return c
+
+    staff, me = client(clinician.user), client(patient.user)
+    cases = {
+        "inbox": lambda: staff.get("/api/v1/threads/", {"status": "open"}),
+        "messages": lambda: staff.get(f"/api/v1/threads/{thread.id}/messages/"),
+        "me_unread": lambda: me.get("/api/v1/me/"),
+        "staff_unread": lambda: unread_total(clinician.user),
+    }
+    results: dict[str, object] = {}
+    for name, call in cases.items():
+        for _ in range(10):  # warm caches and the connection
+            call()
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            response = call()
+            samples.append((time.perf_counter() - started) * 1000)
+            if hasattr(response, "status_code"):
+                assert response.status_code == 200, response.status_code
+        samples.sort()
+        results[name] = {
+            "median_ms": round(statistics.median(samples), 2),
+            "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 2),
+        }
+    plans = {}
+    inbox_sql, inbox_params = (
+        thread_list(user=clinician.user, status="open")
+        .order_by("-last_message_at", "-id")[:51]
+        .query.sql_with_params()
+    )
+    page_sql = "SELECT * FROM messaging_message WHERE thread_id = %s ORDER BY position LIMIT 51"
+    with connection.cursor() as cursor:
+        for label, sql, params in (
+            ("inbox", inbox_sql, inbox_params),
+            ("messages", page_sql, [thread.id]),
+        ):
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
+            # The visible patient ids are inlined as an array; keep the plan readable.
+            plans[label] = [
+                re.sub(r"'\{[0-9a-f,-]{200,}\}'", "'{<ids of the visible patients>}'", row[0])
+                for row in cursor.fetchall()
+            ]
+    results["plans"] = plans
+    results["threads"] = Thread.objects.count()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--panel", type=int, default=100, help="patients per clinician")
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-seed", action="store_true", help="reuse seeded databases")
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.runs)))
+        return 0
+    with benv.services():
+        sizes = {"small": max(args.patients // 100, 1), "full": args.patients}
+        report = {}
+        for label, patients in sizes.items():
+            name = f"carecore_bench_{label}"
+            if not args.no_seed:
+                seed(name, patients, min(args.panel, sizes["small"]))
+            else:
+                vacuum(name)
+            out = benv.run_self("messaging_reads.py", name, "--measure", "--runs", str(args.runs))
+            report[label] = json.loads(out)
+        print(
+            f"{'case':14} {'small median':>13} {'full median':>12} {'ratio':>6} "
+            f"{'small p95':>10} {'full p95':>9}"
+        )
+        for case in ("inbox", "messages", "me_unread", "staff_unread"):
+            small, full = report["small"][case], report["full"][case]
+            ratio = full["median_ms"] / small["median_ms"]
+            print(
+                f"{case:14} {small['median_ms']:>11.2f}ms {full['median_ms']:>10.2f}ms "
+                f"{ratio:>6.2f} {small['p95_ms']:>8.2f}ms {full['p95_ms']:>7.2f}ms"
+            )
+        print(f"threads: small {report['small']['threads']}, full {report['full']['threads']}")
+        for label, lines in report["full"]["plans"].items():
+            print(f"\nEXPLAIN ANALYZE ({label}, full size):")
+            print("\n".join("  " + line for line in lines))
+    os.environ.pop("CARECORE_BENCH", None)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""Who may see which thread, message and attachment. One condition per line.
+
+Everything is built on `patient_visibility` (care team, the patient themself, break-glass), so
+messaging can never disagree with the rest of CareCore about who sees a patient. Internal notes
+are filtered here too: a patient never gets one from any helper in this module. Missing and
+forbidden both raise NotFound, and every call writes one audit event (denied ones included).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from carecore.accounts.access import Purpose, patient_visibility
+from carecore.accounts.models import BreakGlassGrant, CareTeamMember, Patient, Role, User
+from carecore.audit.models import Action, Outcome
+from carecore.audit.services import audit_record
+from carecore.common.errors import NotFound
+
+from .models import Attachment, Message, Thread
+
+# Roles that may write in a thread (admins read under break-glass only, never write).
+WRITER_ROLES = frozenset({Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR})
+STAFF_WRITER_ROLES = frozenset({Role.CLINICIAN, Role.COORDINATOR})
+# Staff who may read threads at all (admins only ever through break-glass).
+STAFF_READER_ROLES = frozenset({Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN})
+
+
+def visible_threads(user: User) -> QuerySet[Thread]:
+    """Threads of every patient `user` may see clinically (schedulers: none).
+
+    Right for finding one thread by id; for lists use `visible_threads_for_list`.
+    """
+    return Thread.objects.filter(
+        patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
+    )
+
+
+def visible_patient_ids(user: User) -> list[UUID]:
+    """The patients whose threads a staff member may list, in one indexed query.
+
+    `patient_visibility` stays the authority: candidates come from the user's care-team
+    memberships and active break-glass grants (both indexed by user), and each candidate must
+    still pass `patient_visibility`. If the access rules ever grow, lists can only show less,
+    never more.
+    """
+    member_of = CareTeamMember.objects.filter(user=user).values("care_team__patient_id")
+    granted = BreakGlassGrant.objects.filter(user=user, expires_at__gt=timezone.now()).values(
+        "patient_id"
+    )
+    return list(
+        Patient.objects.filter(pk__in=member_of.union(granted))
+        .filter(patient_visibility(user, purpose=Purpose.CLINICAL))
+        .values_list("id", flat=True)
+    )
+
+
+def visible_threads_for_list(user: User) -> QuerySet[Thread]:
+    """`visible_threads`, shaped for lists and counts over many threads.
+
+    Applied to the threads table, the visibility filter (EXISTS member OR EXISTS break-glass)
+    cannot use an index: PostgreSQL scanned and sorted every thread of the clinic to fill one
+    inbox page. With the staff member's patients resolved first, it reads only their threads
+    through the patient index (docs/benchmarks.md, "Messaging"). Costs one small query for staff.
+    """
+    if user.role == Role.PATIENT:
+        # Already a plain equality on patient_id.
+        return visible_threads(user)
+    if user.role not in STAFF_READER_ROLES:
+        return Thread.objects.none()
+    return Thread.objects.filter(patient_id__in=visible_patient_ids(user))
+
+
+def message_visibility(user: User) -> Q:
+    """Messages of a visible thread that `user` may read: patients never see internal notes."""
+    if user.role == Role.PATIENT:
+        return Q(internal=False)
+    return Q()
+
+
+def _denied(user: User, object_type: str, object_id: object, action: str) -> NotFound:
+    audit_record(
+        actor=user,
+        object_type=object_type,
+        object_id=object_id,
+        action=action,
+        outcome=Outcome.DENIED,
+    )
+    return NotFound()
+
+
+def access_thread(
+    *, user: User, thread_id: UUID | str, for_write: bool = False, lock: bool = False
+) -> Thread:
+    """The thread if `user` may see it (and, for writes, write in it); else NotFound. Audited.
+
+    With `lock=True` the thread row is locked FOR UPDATE (the caller must be in a transaction).
+    """
+    action = Action.UPDATE if for_write else Action.READ
+    if for_write and user.role not in WRITER_ROLES:
+        raise _denied(user, "message_thread", thread_id, action)
+    threads = visible_threads(user).select_related("patient__user", "assignee")
+    if lock:
+        threads = threads.select_for_update(of=("self",))
+    thread = threads.filter(pk=thread_id).first()
+    if thread is None:
+        raise _denied(user, "message_thread", thread_id, action)
+    audit_record(
+        actor=user,
+        object_type="message_thread",
+        object_id=thread.id,
+        patient_id=thread.patient_id,
+        action=action,
+    )
+    return thread
+
+
+def access_attachment(*, user: User, attachment_id: UUID | str) -> Attachment:
+    """An attachment for download: the uploader before it is sent; afterwards whoever may read
+    the message it belongs to (so a patient never gets an internal note's file). Audited."""
+    attachment = (
+        Attachment.objects.select_related("message__thread").filter(pk=attachment_id).first()
+    )
+    if attachment is None:
+        raise _denied(user, "message_attachment", attachment_id, Action.DOWNLOAD)
+    message: Message | None = attachment.message
+    if message is None:
+        if attachment.uploaded_by_id != user.id:
+            raise _denied(user, "message_attachment", attachment_id, Action.DOWNLOAD)
+        patient_id = None
+    else:
+        readable = (
+            Message.objects.filter(pk=message.pk)
+            .filter(message_visibility(user))
+            .filter(thread__in=visible_threads(user))
+            .exists()
+        )
+        if not readable:
+            raise _denied(user, "message_attachment", attachment_id, Action.DOWNLOAD)
+        patient_id = message.thread.patient_id
+    audit_record(
+        actor=user,
+        object_type="message_attachment",
+        object_id=attachment.id,
+        patient_id=patient_id,
+        action=Action.DOWNLOAD,
+    )
+    return attachment

@@ -1,0 +1,120 @@
+"""Reads for messaging. Every queryset here starts from an `access` helper."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from django.db.models import (
+    F,
+    FilteredRelation,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from carecore.accounts.models import Role, User
+
+from .access import message_visibility, visible_threads_for_list
+from .models import Attachment, Message, Priority, Thread, ThreadReadState, ThreadStatus
+
+
+def _unread_expression(user: User) -> Greatest:
+    """Unread messages of a thread for `user`, given the `my_read` join (see thread_list)."""
+    if user.role == Role.PATIENT:
+        total, read = F("public_message_count"), F("my_read__read_public_position")
+    else:
+        total, read = F("message_count"), F("my_read__read_position")
+    return Greatest(total - Coalesce(read, Value(0)), Value(0), output_field=IntegerField())
+
+
+def _with_my_read_state(threads: QuerySet[Thread], user: User) -> QuerySet[Thread]:
+    return threads.annotate(
+        my_read=FilteredRelation("read_states", condition=Q(read_states__user=user))
+    ).annotate(unread_count=_unread_expression(user))
+
+
+def thread_list(
+    *,
+    user: User,
+    assigned: str | None = None,
+    status: str | None = None,
+    urgent: bool | None = None,
+    overdue: bool | None = None,
+    patient_id: UUID | None = None,
+    now: datetime | None = None,
+) -> QuerySet[Thread]:
+    """The caller's threads (patient: own; staff: their care teams' inbox) with unread counts.
+
+    `assigned`: "me" or "none". Whatever the number of rows: for staff one query for their
+    visible patients (see access.visible_threads_for_list), then the page (assignee
+    joined, unread count = arithmetic on the joined read state) and the previews of that page.
+    The previews are prefetched rather than joined so PostgreSQL sorts and cuts the page before
+    touching the message table (joined, it hashed the whole message table: see
+    docs/benchmarks.md).
+    """
+    threads = visible_threads_for_list(user)
+    if assigned == "me":
+        threads = threads.filter(assignee=user)
+    elif assigned == "none":
+        threads = threads.filter(assignee__isnull=True)
+    if status:
+        threads = threads.filter(status=status)
+    if urgent is not None:
+        threads = threads.filter(priority=Priority.URGENT if urgent else Priority.ROUTINE)
+    if overdue is not None:
+        due = Q(first_response_due_at__lte=now or timezone.now()) & ~Q(status=ThreadStatus.CLOSED)
+        threads = threads.filter(due) if overdue else threads.exclude(due)
+    if patient_id is not None:
+        threads = threads.filter(patient_id=patient_id)
+    return (
+        _with_my_read_state(threads, user)
+        .select_related("assignee")
+        .prefetch_related("last_public_message")
+    )
+
+
+def thread_detail(*, thread: Thread, user: User) -> Thread:
+    """The accessed thread again, with the caller's unread count and the patient's read state."""
+    row = (
+        _with_my_read_state(Thread.objects.filter(pk=thread.pk), user)
+        .select_related("assignee", "last_public_message", "patient__user")
+        .get()
+    )
+    row.patient_read_state = patient_read_state(thread=row)  # type: ignore[attr-defined]
+    return row
+
+
+def patient_read_state(*, thread: Thread) -> ThreadReadState | None:
+    """How far the patient has read (read receipts for staff)."""
+    return ThreadReadState.objects.filter(thread=thread, user_id=thread.patient.user_id).first()
+
+
+def message_list(*, thread: Thread, user: User) -> QuerySet[Message]:
+    """Messages `user` may read in an accessed thread, oldest first, attachments prefetched."""
+    return (
+        Message.objects.filter(thread=thread)
+        .filter(message_visibility(user))
+        .select_related("sender")
+        .prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.order_by("created_at"))
+        )
+        .order_by("position")
+    )
+
+
+def unread_total(user: User) -> int:
+    """Unread messages for /me: patients over all their threads; staff over their care teams'
+    threads that are not closed (an old closed thread nobody on the team opened is not news)."""
+    if user.role not in (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR):
+        return 0
+    threads = visible_threads_for_list(user)
+    if user.role != Role.PATIENT:
+        threads = threads.exclude(status=ThreadStatus.CLOSED)
+    total = _with_my_read_state(threads, user).aggregate(total=Sum("unread_count"))["total"]
+    return int(total or 0)

@@ -1,0 +1,657 @@
+"""Writes for messaging. Every write goes through one of these functions (API, tasks, admin).
+
+Notifications are not sent from here yet: the outbox lives in another branch. Each place where
+one belongs is marked `# NOTIFY(<event>)` and the recipients are already computed and returned
+(`MessageSendResult.notify_user_ids`, `.page_user_ids`, `EscalationStep.recipient_ids`), so the
+wiring is one `notify(...)` call inside the same transaction (transactional outbox).
+
+Locking: every function that changes a thread takes that thread's row lock (SELECT ... FOR
+UPDATE: `access_thread(lock=True)` for user actions, a plain `select_for_update()` in
+`thread_escalate` and for the new row in `thread_open`) before reading its counters, so
+positions, counters, status and the response clock change in one serial order per thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from carecore.accounts.access import access_patient
+from carecore.accounts.models import CareTeamMember, Clinician, Role, User
+from carecore.audit.models import Action
+from carecore.audit.services import audit_record
+from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+from . import policy, triage
+from .access import STAFF_WRITER_ROLES, access_thread
+from .files import sniff_and_clean
+from .models import (
+    Attachment,
+    Category,
+    EscalationStep,
+    Message,
+    Priority,
+    SenderKind,
+    Thread,
+    ThreadReadState,
+    ThreadStatus,
+)
+
+MAX_ATTACHMENTS_PER_MESSAGE = 10
+
+
+class ClientIdReused(Conflict):
+    code = "client_id_reused"
+    default_message = "This client_id was already used for a message in another thread."
+
+
+@dataclass
+class MessageSendResult:
+    message: Message
+    created: bool
+    # NOTIFY(message_received): to these users (care team for a patient message, the patient
+    # for a staff reply; nobody for internal notes and idempotent replays).
+    notify_user_ids: list[UUID] = field(default_factory=list)
+    # NOTIFY(triage_urgent): page these users (the on-call clinician) when triage fired.
+    page_user_ids: list[UUID] = field(default_factory=list)
+    triage_flags: list[str] = field(default_factory=list)
+    auto_replies: list[Message] = field(default_factory=list)
+
+
+# --- recipients -------------------------------------------------------------------------------
+
+
+def care_team_user_ids(*, patient_id: UUID, roles: Sequence[str] | None = None) -> list[UUID]:
+    members = CareTeamMember.objects.filter(care_team__patient_id=patient_id, user__is_active=True)
+    if roles is not None:
+        members = members.filter(user__role__in=roles)
+    return sorted(members.values_list("user_id", flat=True), key=str)
+
+
+def lead_clinician_user_ids(*, patient_id: UUID) -> list[UUID]:
+    lead_user = (
+        Clinician.objects.filter(led_care_teams__patient_id=patient_id, user__is_active=True)
+        .values_list("user_id", flat=True)
+        .first()
+    )
+    return [lead_user] if lead_user else []
+
+
+def clinical_lead_user_ids() -> list[UUID]:
+    return sorted(
+        Clinician.objects.filter(is_clinical_lead=True, user__is_active=True).values_list(
+            "user_id", flat=True
+        ),
+        key=str,
+    )
+
+
+def on_call_user_ids(*, patient_id: UUID) -> list[UUID]:
+    """Who is paged for a triage hit: the lead clinician of the patient's care team; when the
+    team has no (active) lead, the clinical lead(s). See docs/messaging.md."""
+    return lead_clinician_user_ids(patient_id=patient_id) or clinical_lead_user_ids()
+
+
+def escalation_recipient_ids(*, thread: Thread, step: int) -> list[UUID]:
+    if step == EscalationStep.Step.ASSIGNEE_AND_COORDINATORS:
+        coordinators = care_team_user_ids(patient_id=thread.patient_id, roles=[Role.COORDINATOR])
+        assignee = [thread.assignee_id] if thread.assignee_id else []
+        return sorted(set(assignee) | set(coordinators), key=str)
+    if step == EscalationStep.Step.LEAD_CLINICIAN:
+        return lead_clinician_user_ids(patient_id=thread.patient_id)
+    return clinical_lead_user_ids()
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+def _sender_kind(user: User) -> str:
+    return SenderKind.PATIENT if user.role == Role.PATIENT else SenderKind.STAFF
+
+
+def _append(
+    *,
+    thread: Thread,
+    sender: User | None,
+    body: str,
+    internal: bool = False,
+    client_id: str | None = None,
+    now: datetime,
+) -> Message:
+    """Insert a message at the end of a locked thread and move its counters."""
+    thread.message_count += 1
+    if not internal:
+        thread.public_message_count += 1
+    message = Message(
+        thread=thread,
+        sender=sender,
+        sender_kind=_sender_kind(sender) if sender else SenderKind.SYSTEM,
+        body=body,
+        internal=internal,
+        client_id=client_id,
+        created_at=now,
+        position=thread.message_count,
+        public_position=thread.public_message_count,
+    )
+    message.save(force_insert=True)
+    if not internal:
+        thread.last_message_at = now
+        thread.last_public_message = message
+    if sender is not None:
+        # Writing in a thread means having read it, so one's own messages are never unread.
+        _read_state_upsert(thread=thread, user=sender, now=now)
+    return message
+
+
+def _read_state_upsert(*, thread: Thread, user: User, now: datetime) -> None:
+    """Advance `user`'s read state to the thread's current end; never moves it backwards.
+
+    A plain upsert could let a slower concurrent request (with an older snapshot of the
+    counters) overwrite a newer position; GREATEST keeps the furthest one.
+    """
+    table = ThreadReadState._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} AS rs
+                (thread_id, user_id, read_position, read_public_position, read_at)
+            VALUES (%s, %s, %s, %s, %s)
+            ON CONFLICT (thread_id, user_id) DO UPDATE SET
+                read_position = GREATEST(rs.read_position, EXCLUDED.read_position),
+                read_public_position =
+                    GREATEST(rs.read_public_position, EXCLUDED.read_public_position),
+                read_at = GREATEST(rs.read_at, EXCLUDED.read_at)
+            """,  # noqa: S608 - the table name is ours, every value is a parameter
+            [thread.id, user.id, thread.message_count, thread.public_message_count, now],
+        )
+
+
+def _link_attachments(
+    *, message: Message, sender: User, attachment_ids: Sequence[UUID]
+) -> list[Attachment]:
+    if not attachment_ids:
+        return []
+    wanted = set(attachment_ids)
+    if len(wanted) > MAX_ATTACHMENTS_PER_MESSAGE:
+        raise ValidationFailed(
+            fields={"attachments": [f"At most {MAX_ATTACHMENTS_PER_MESSAGE} attachments."]}
+        )
+    attachments = list(
+        Attachment.objects.select_for_update().filter(
+            id__in=wanted, uploaded_by=sender, message__isnull=True
+        )
+    )
+    if len(attachments) != len(wanted):
+        # Someone else's upload, one already sent, or a missing id: all look the same.
+        raise ValidationFailed(fields={"attachments": ["Unknown or already sent attachment."]})
+    Attachment.objects.filter(id__in=wanted).update(message=message)
+    return attachments
+
+
+def _after_patient_message(
+    *, thread: Thread, message: Message, now: datetime, result: MessageSendResult
+) -> None:
+    """Reopen, triage, start the response clock and post the automatic replies."""
+    if thread.status == ThreadStatus.CLOSED:
+        thread.closed_at = None
+    thread.status = ThreadStatus.OPEN
+    flags = [flag.code for flag in triage.screen(message.body)]
+    if flags:
+        message.triage_flags = flags
+        message.save(update_fields=["triage_flags"])
+        thread.priority = Priority.URGENT
+        result.triage_flags = flags
+        result.page_user_ids = on_call_user_ids(patient_id=thread.patient_id)
+        # NOTIFY(triage_urgent): page result.page_user_ids (urgent; ignores quiet hours).
+    due = policy.response_due_at(received_at=now, priority=thread.priority)
+    if thread.awaiting_since is None:
+        thread.awaiting_since = now
+        thread.first_response_due_at = due
+    elif thread.first_response_due_at is None or due < thread.first_response_due_at:
+        # A red flag on an already waiting thread pulls the promise forward, never back.
+        thread.first_response_due_at = due
+    if flags:
+        reply = _append(thread=thread, sender=None, body=policy.EMERGENCY_REPLY, now=now)
+        result.auto_replies.append(reply)
+        return
+    hours = policy.care_team_hours()
+    already_told = (
+        thread.after_hours_reply_until is not None and now < thread.after_hours_reply_until
+    )
+    if not hours.is_open(now) and not already_told:
+        text = policy.after_hours_reply(
+            expected=thread.first_response_due_at, patient_zone=thread.patient.user.zone
+        )
+        result.auto_replies.append(_append(thread=thread, sender=None, body=text, now=now))
+        thread.after_hours_reply_until = hours.next_opening(now)
+
+
+def _after_staff_reply(*, thread: Thread) -> None:
+    """A reply the patient sees answers them: the clock stops and the ball is in their court."""
+    thread.status = ThreadStatus.WAITING_ON_PATIENT
+    thread.closed_at = None
+    thread.awaiting_since = None
+    thread.first_response_due_at = None
+
+
+_THREAD_FIELDS = [
+    "status",
+    "priority",
+    "last_message_at",
+    "last_public_message",
+    "message_count",
+    "public_message_count",
+    "awaiting_since",
+    "first_response_due_at",
+    "after_hours_reply_until",
+    "closed_at",
+]
+
+
+def _existing_by_client_id(*, sender: User, client_id: str | None) -> Message | None:
+    if not client_id:
+        return None
+    return Message.objects.filter(sender=sender, client_id=client_id).first()
+
+
+def _replay(*, existing: Message, thread: Thread) -> MessageSendResult:
+    if existing.thread_id != thread.id:
+        raise ClientIdReused()
+    return MessageSendResult(message=existing, created=False)
+
+
+def _send_locked(
+    *,
+    thread: Thread,
+    actor: User,
+    body: str,
+    internal: bool,
+    client_id: str | None,
+    attachment_ids: Sequence[UUID],
+    now: datetime,
+) -> MessageSendResult:
+    """The body of `message_send`; the caller holds the thread's row lock."""
+    if internal and actor.role not in STAFF_WRITER_ROLES:
+        raise Forbidden("Only clinicians and coordinators can write internal notes.")
+    try:
+        # A savepoint: a concurrent duplicate (sender, client_id) in another thread's lock
+        # loses on the unique constraint and replays instead of failing the whole request.
+        with transaction.atomic():
+            message = _append(
+                thread=thread,
+                sender=actor,
+                body=body,
+                internal=internal,
+                client_id=client_id,
+                now=now,
+            )
+    except IntegrityError:
+        existing = _existing_by_client_id(sender=actor, client_id=client_id)
+        if existing is None:
+            raise
+        thread.refresh_from_db()
+        return _replay(existing=existing, thread=thread)
+    _link_attachments(message=message, sender=actor, attachment_ids=attachment_ids)
+    result = MessageSendResult(message=message, created=True)
+    if actor.role == Role.PATIENT:
+        _after_patient_message(thread=thread, message=message, now=now, result=result)
+        result.notify_user_ids = care_team_user_ids(patient_id=thread.patient_id)
+        # NOTIFY(message_received): care team result.notify_user_ids, "new secure message".
+    elif not internal:
+        _after_staff_reply(thread=thread)
+        result.notify_user_ids = [thread.patient.user_id]
+        # NOTIFY(message_received): the patient, "You have a new secure message."
+    thread.save(update_fields=_THREAD_FIELDS)
+    audit_record(
+        actor=actor,
+        object_type="message",
+        object_id=message.id,
+        patient_id=thread.patient_id,
+        action=Action.CREATE,
+        detail={"internal": internal, "attachments": len(attachment_ids)},
+    )
+    return result
+
+
+@transaction.atomic
+def message_send(
+    *,
+    actor: User,
+    thread_id: UUID | str,
+    body: str,
+    internal: bool = False,
+    client_id: str | None = None,
+    attachment_ids: Sequence[UUID] = (),
+) -> MessageSendResult:
+    """Send a message in a thread; a repeated (actor, client_id) returns the original.
+
+    Takes the thread's row lock. A patient message reopens a closed thread, is triaged and starts
+    the first-response clock; a staff reply (not an internal note) stops it.
+    """
+    thread = access_thread(user=actor, thread_id=thread_id, for_write=True, lock=True)
+    # Checked under the lock: a concurrent retry of the same send waits for us, then replays.
+    existing = _existing_by_client_id(sender=actor, client_id=client_id)
+    if existing is not None:
+        return _replay(existing=existing, thread=thread)
+    return _send_locked(
+        thread=thread,
+        actor=actor,
+        body=body,
+        internal=internal,
+        client_id=client_id,
+        attachment_ids=attachment_ids,
+        now=timezone.now(),
+    )
+
+
+@dataclass
+class ThreadOpenResult:
+    thread: Thread
+    created: bool
+    send: MessageSendResult
+
+
+@transaction.atomic
+def thread_open(
+    *,
+    actor: User,
+    subject: str,
+    category: str,
+    body: str,
+    patient_id: UUID | str | None = None,
+    client_id: str | None = None,
+    attachment_ids: Sequence[UUID] = (),
+) -> ThreadOpenResult:
+    """Open a thread with its first message. Patients open their own; care-team staff open one
+    for a patient they may see (`patient_id`). A repeated `client_id` returns the original."""
+    if category not in Category.values:
+        raise ValidationFailed(fields={"category": ["Unknown category."]})
+    if client_id:
+        # Serialise retries of one open: two concurrent POSTs with the same client_id would
+        # otherwise both create a thread (the message constraint only catches the second
+        # message). The lock is per (sender, client_id) and ends with the transaction.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"messaging.thread_open:{actor.id}:{client_id}"],
+            )
+    existing = _existing_by_client_id(sender=actor, client_id=client_id)
+    if existing is not None:
+        thread = access_thread(user=actor, thread_id=existing.thread_id)
+        return ThreadOpenResult(
+            thread=thread, created=False, send=MessageSendResult(message=existing, created=False)
+        )
+    if actor.role == Role.PATIENT:
+        own = getattr(actor, "patient", None)
+        if own is None or (patient_id is not None and str(patient_id) != str(own.id)):
+            raise NotFound()
+        patient_id = own.id
+    elif actor.role in STAFF_WRITER_ROLES:
+        if patient_id is None:
+            raise ValidationFailed(fields={"patient": ["Staff must name the patient."]})
+    else:
+        raise Forbidden()
+    patient = access_patient(user=actor, patient_id=patient_id, for_write=True)
+    now = timezone.now()
+    thread = Thread(
+        patient=patient,
+        subject=subject,
+        category=category,
+        created_by=actor,
+        created_at=now,
+        last_message_at=now,
+        # Until the first message decides it (a staff-opened thread waits on the patient).
+        status=ThreadStatus.OPEN,
+    )
+    thread.save(force_insert=True)
+    audit_record(
+        actor=actor,
+        object_type="message_thread",
+        object_id=thread.id,
+        patient_id=patient.id,
+        action=Action.CREATE,
+    )
+    # Lock the new row like every other thread write (cheap: nobody else can see it yet).
+    thread = (
+        Thread.objects.select_for_update(of=("self",))
+        .select_related("patient__user")
+        .get(pk=thread.pk)
+    )
+    send = _send_locked(
+        thread=thread,
+        actor=actor,
+        body=body,
+        internal=False,
+        client_id=client_id,
+        attachment_ids=attachment_ids,
+        now=now,
+    )
+    return ThreadOpenResult(thread=thread, created=True, send=send)
+
+
+# --- read state, assignment, status ---------------------------------------------------------
+
+
+@transaction.atomic
+def thread_mark_read(*, actor: User, thread_id: UUID | str) -> ThreadReadState:
+    """Everything in the thread up to now is read by `actor` (read receipts for staff)."""
+    thread = access_thread(user=actor, thread_id=thread_id)
+    now = timezone.now()
+    _read_state_upsert(thread=thread, user=actor, now=now)
+    return ThreadReadState.objects.get(thread=thread, user=actor)
+
+
+def _lock_for_staff(actor: User, thread_id: UUID | str) -> Thread:
+    if actor.role not in STAFF_WRITER_ROLES:
+        raise Forbidden("Only the care team can do this.")
+    return access_thread(user=actor, thread_id=thread_id, for_write=True, lock=True)
+
+
+@transaction.atomic
+def thread_assign(*, actor: User, thread_id: UUID | str, assignee_id: UUID | str | None) -> Thread:
+    """Assign (or, with None, unassign) a thread to a clinician or coordinator of the patient's
+    care team. Claiming is assigning to oneself. Takes the thread's row lock."""
+    thread = _lock_for_staff(actor, thread_id)
+    assignee = None
+    if assignee_id is not None:
+        assignee = User.objects.filter(
+            pk=assignee_id,
+            is_active=True,
+            role__in=list(STAFF_WRITER_ROLES),
+            care_team_memberships__care_team__patient_id=thread.patient_id,
+        ).first()
+        if assignee is None:
+            raise ValidationFailed(
+                fields={"assignee": ["Must be a clinician or coordinator on the care team."]}
+            )
+    thread.assignee = assignee
+    thread.save(update_fields=["assignee"])
+    audit_record(
+        actor=actor,
+        object_type="message_thread",
+        object_id=thread.id,
+        patient_id=thread.patient_id,
+        action=Action.UPDATE,
+        detail={"assigned": str(assignee.id) if assignee else None},
+    )
+    return thread
+
+
+@transaction.atomic
+def thread_close(*, actor: User, thread_id: UUID | str) -> Thread:
+    """Close a thread; closing stops the response clock. Closing a closed thread is a no-op."""
+    thread = _lock_for_staff(actor, thread_id)
+    if thread.status != ThreadStatus.CLOSED:
+        thread.status = ThreadStatus.CLOSED
+        thread.closed_at = timezone.now()
+        thread.awaiting_since = None
+        thread.first_response_due_at = None
+        thread.save(
+            update_fields=["status", "closed_at", "awaiting_since", "first_response_due_at"]
+        )
+        audit_record(
+            actor=actor,
+            object_type="message_thread",
+            object_id=thread.id,
+            patient_id=thread.patient_id,
+            action=Action.UPDATE,
+            detail={"status": ThreadStatus.CLOSED},
+        )
+    return thread
+
+
+@transaction.atomic
+def thread_reopen(*, actor: User, thread_id: UUID | str) -> Thread:
+    """Reopen a closed thread (status open, no response clock: nobody is waiting yet)."""
+    thread = _lock_for_staff(actor, thread_id)
+    if thread.status == ThreadStatus.CLOSED:
+        thread.status = ThreadStatus.OPEN
+        thread.closed_at = None
+        thread.save(update_fields=["status", "closed_at"])
+        audit_record(
+            actor=actor,
+            object_type="message_thread",
+            object_id=thread.id,
+            patient_id=thread.patient_id,
+            action=Action.UPDATE,
+            detail={"status": ThreadStatus.OPEN},
+        )
+    return thread
+
+
+# --- escalation -------------------------------------------------------------------------------
+
+
+def _steps_due(thread: Thread, now: datetime) -> list[int]:
+    if thread.first_response_due_at is None or now < thread.first_response_due_at:
+        return []
+    gap = policy.escalation_step_gap(thread.priority)
+    return [
+        step
+        for step in EscalationStep.Step.values
+        if now >= thread.first_response_due_at + gap * (step - 1)
+    ]
+
+
+@transaction.atomic
+def thread_escalate(*, thread_id: UUID, now: datetime | None = None) -> list[EscalationStep]:
+    """Record the ladder steps now due for one overdue thread, each at most once per response
+    clock; returns only the steps recorded by this call. Takes the thread's row lock, and the
+    unique constraint (thread, awaiting_since, step) backs it up."""
+    now = now or timezone.now()
+    thread = Thread.objects.select_for_update().filter(pk=thread_id).first()
+    if thread is None or thread.status == ThreadStatus.CLOSED or thread.awaiting_since is None:
+        return []
+    due = _steps_due(thread, now)
+    done = set(
+        EscalationStep.objects.filter(
+            thread=thread, awaiting_since=thread.awaiting_since
+        ).values_list("step", flat=True)
+    )
+    recorded: list[EscalationStep] = []
+    for step in due:
+        if step in done:
+            continue
+        escalation = EscalationStep.objects.create(
+            thread=thread,
+            awaiting_since=thread.awaiting_since,
+            step=step,
+            recipient_ids=[str(uid) for uid in escalation_recipient_ids(thread=thread, step=step)],
+            created_at=now,
+        )
+        audit_record(
+            actor=None,
+            object_type="message_thread",
+            object_id=thread.id,
+            patient_id=thread.patient_id,
+            action=Action.UPDATE,
+            detail={"escalation_step": step},
+        )
+        # NOTIFY(thread_escalated): escalation.recipient_ids (no patient data in the text).
+        recorded.append(escalation)
+    return recorded
+
+
+def overdue_thread_ids(*, now: datetime, limit: int = 1000) -> list[UUID]:
+    """Threads whose response clock has run out (uses the partial index `thread_due`)."""
+    return list(
+        Thread.objects.filter(first_response_due_at__lte=now)
+        .exclude(status=ThreadStatus.CLOSED)
+        .order_by("first_response_due_at")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+# --- attachments ------------------------------------------------------------------------------
+
+
+def _media_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "attachments"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+@transaction.atomic
+def attachment_upload(*, actor: User, data: bytes) -> Attachment:
+    """Store an upload: type sniffed from the bytes, images re-encoded without metadata, a
+    random file name under MEDIA_ROOT. It stays private to the uploader until it is sent."""
+    if actor.role not in {Role.PATIENT, *STAFF_WRITER_ROLES}:
+        raise Forbidden()
+    limit = settings.CARECORE_MESSAGING_ATTACHMENT_MAX_BYTES
+    if len(data) > limit:
+        raise ValidationFailed(fields={"file": [f"Files may be at most {limit} bytes."]})
+    if not data:
+        raise ValidationFailed(fields={"file": ["The file is empty."]})
+    content_type, clean = sniff_and_clean(data)
+    storage_name = f"{secrets.token_hex(16)}.bin"
+    target = _media_dir() / storage_name
+    # "x": never overwrite; the name is 128 random bits and not derived from anything the
+    # client sent, so it cannot be steered outside the directory or guessed.
+    with open(target, "xb") as handle:
+        handle.write(clean)
+    try:
+        attachment = Attachment.objects.create(
+            uploaded_by=actor,
+            content_type=content_type,
+            size=len(clean),
+            sha256=hashlib.sha256(clean).hexdigest(),
+            storage_name=storage_name,
+        )
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    audit_record(
+        actor=actor,
+        object_type="message_attachment",
+        object_id=attachment.id,
+        action=Action.CREATE,
+    )
+    return attachment
+
+
+def attachment_open(*, attachment: Attachment) -> io.BufferedReader:
+    return open(_media_dir() / attachment.storage_name, "rb")
+
+
+@transaction.atomic
+def attachments_delete_unsent(*, older_than: datetime) -> int:
+    """Delete uploads never attached to a message (and their files)."""
+    stale = list(
+        Attachment.objects.select_for_update(skip_locked=True)
+        .filter(message__isnull=True, created_at__lt=older_than)
+        .values_list("id", "storage_name")
+    )
+    Attachment.objects.filter(id__in=[row[0] for row in stale], message__isnull=True).delete()
+    for _, storage_name in stale:
+        (_media_dir() / storage_name).unlink(missing_ok=True)
+    return len(stale)

@@ -1,0 +1,431 @@
+"""Threads and messages, role by role: who lists, reads, opens and writes; outsiders get 404,
+schedulers 403; audit events; pagination; query counts that do not grow with rows."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from carecore.accounts.models import BreakGlassGrant
+from carecore.audit.models import AuditEvent
+from messaging.models import Message, Thread
+
+from ..factories import PatientFactory
+from .conftest import open_thread
+
+pytestmark = pytest.mark.django_db
+
+THREADS = "/api/v1/threads/"
+
+
+def detail(thread_id: object) -> str:
+    return f"{THREADS}{thread_id}/"
+
+
+def messages(thread_id: object) -> str:
+    return f"{THREADS}{thread_id}/messages/"
+
+
+def ids(response) -> set[str]:
+    return {row["id"] for row in response.json()["results"]}
+
+
+# --- list ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("actor", "sees"),
+    [
+        ("patient", {"thread"}),
+        ("other_patient", {"other_thread"}),
+        ("clinician", {"thread"}),
+        ("coordinator", {"thread"}),
+        ("other_clinician", {"other_thread"}),
+        ("admin", set()),
+    ],
+)
+def test_the_thread_list_holds_exactly_what_each_role_may_see(
+    actors, client_for, thread, other_thread, actor, sees
+):
+    names = {"thread": str(thread.id), "other_thread": str(other_thread.id)}
+
+    response = client_for(actors[actor]).get(THREADS)
+
+    assert response.status_code == 200
+    assert ids(response) == {names[name] for name in sees}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "list"),
+        ("post", "list"),
+        ("get", "detail"),
+        ("get", "messages"),
+        ("post", "messages"),
+        ("post", "read"),
+        ("post", "assign"),
+        ("post", "close"),
+        ("post", "reopen"),
+    ],
+)
+def test_schedulers_get_403_on_every_thread_endpoint(client_for, scheduler, thread, method, path):
+    urls = {
+        "list": THREADS,
+        "detail": detail(thread.id),
+        "messages": messages(thread.id),
+        "read": f"{detail(thread.id)}read/",
+        "assign": f"{detail(thread.id)}assign/",
+        "close": f"{detail(thread.id)}close/",
+        "reopen": f"{detail(thread.id)}reopen/",
+    }
+
+    response = getattr(client_for(scheduler), method)(urls[path], {"body": "x"})
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize("path", ["list", "detail", "messages"])
+def test_anonymous_callers_get_401(anon, thread, path):
+    urls = {"list": THREADS, "detail": detail(thread.id), "messages": messages(thread.id)}
+    assert anon.get(urls[path]).status_code == 401
+
+
+def test_the_thread_list_query_count_does_not_grow_with_rows(
+    client_for, patient, clinician, django_assert_num_queries
+):
+    client = client_for(clinician.user)
+    for _ in range(2):
+        open_thread(patient)
+    # token + user, knox's expired-token sweep, the clinician's visible patient ids, the
+    # threads page (read-state and assignee joins), the previews of the page, one audit INSERT
+    with django_assert_num_queries(6):
+        first = client.get(THREADS)
+    for _ in range(3):
+        open_thread(PatientFactory(state="NY"))
+    with django_assert_num_queries(6):
+        second = client.get(THREADS)
+
+    assert len(first.json()["results"]) == 2
+    assert len(second.json()["results"]) == 5
+
+
+def test_a_patients_thread_list_query_count_does_not_grow_with_rows(
+    client_for, patient, django_assert_num_queries
+):
+    client = client_for(patient.user)
+    open_thread(patient)
+    # token + user, knox's sweep, the user's patient row (visibility), threads page, the
+    # previews of the page, audit INSERT
+    with django_assert_num_queries(6):
+        client.get(THREADS)
+    for _ in range(4):
+        open_thread(patient)
+    with django_assert_num_queries(6):
+        response = client.get(THREADS)
+    assert len(response.json()["results"]) == 5
+
+
+def test_the_thread_list_is_newest_activity_first_and_paginated(client_for, patient, clock):
+    opened = []
+    for _ in range(5):
+        opened.append(open_thread(patient))
+        clock.shift(timedelta(minutes=1))
+    client = client_for(patient.user)
+
+    first = client.get(THREADS, {"page_size": 3}).json()
+    second = client.get(first["next"]).json()
+
+    listed = [row["id"] for row in first["results"] + second["results"]]
+    assert listed == [str(t.id) for t in reversed(opened)]
+    assert second["next"] is None
+
+
+def test_listing_threads_audits_one_event_per_thread(client_for, clinician, thread):
+    before = AuditEvent.objects.count()
+
+    client_for(clinician.user).get(THREADS)
+
+    event = AuditEvent.objects.order_by("-id").first()
+    assert AuditEvent.objects.count() == before + 1
+    assert (event.action, event.object_type, event.object_id) == (
+        "list",
+        "message_thread",
+        str(thread.id),
+    )
+    assert event.patient_id == thread.patient_id
+
+
+# --- open ---------------------------------------------------------------------------------------
+
+
+def test_a_patient_opens_a_thread_with_its_first_message(client_for, patient):
+    response = client_for(patient.user).post(
+        THREADS, {"subject": "Flare", "category": "clinical", "body": "Itchy arms since Monday."}
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "open"
+    assert body["priority"] == "routine"
+    assert body["patient_id"] == str(patient.id)
+    assert body["assignee"] is None
+    assert body["unread_count"] == 0  # one's own message is never unread
+    assert body["first_response_due_at"] is not None
+    assert body["last_message"]["body"] == "Itchy arms since Monday."
+    thread = Thread.objects.get(pk=body["id"])
+    assert thread.messages.count() == 1
+
+
+@pytest.mark.parametrize("category", ["clinical", "scheduling", "billing", "technical"])
+def test_each_category_is_accepted(client_for, patient, category):
+    response = client_for(patient.user).post(
+        THREADS, {"subject": "s", "category": category, "body": "b"}
+    )
+    assert response.status_code == 201
+    assert response.json()["category"] == category
+
+
+def test_an_unknown_category_or_missing_body_is_a_400(client_for, patient):
+    client = client_for(patient.user)
+
+    bad = client.post(THREADS, {"subject": "s", "category": "gossip", "body": "b"})
+    missing = client.post(THREADS, {"subject": "s", "category": "clinical"})
+
+    assert bad.status_code == missing.status_code == 400
+    assert "category" in bad.json()["error"]["fields"]
+    assert "body" in missing.json()["error"]["fields"]
+
+
+def test_a_patient_cannot_open_a_thread_for_another_patient(client_for, patient, other_patient):
+    response = client_for(patient.user).post(
+        THREADS,
+        {"subject": "s", "category": "clinical", "body": "b", "patient": str(other_patient.id)},
+    )
+    assert response.status_code == 404
+    assert not Thread.objects.filter(patient=other_patient).exists()
+
+
+@pytest.mark.parametrize("actor", ["clinician", "coordinator"])
+def test_the_care_team_opens_a_thread_for_their_patient(actors, client_for, patient, actor):
+    response = client_for(actors[actor]).post(
+        THREADS,
+        {
+            "subject": "Lab results",
+            "category": "clinical",
+            "body": "Your labs are back.",
+            "patient": str(patient.id),
+        },
+    )
+
+    assert response.status_code == 201
+    # The care team spoke first: the ball is in the patient's court and no clock runs.
+    assert response.json()["status"] == "waiting_on_patient"
+    assert response.json()["first_response_due_at"] is None
+
+
+def test_staff_must_name_the_patient_and_outsiders_get_404(
+    client_for, clinician, other_clinician, patient
+):
+    unnamed = client_for(clinician.user).post(
+        THREADS, {"subject": "s", "category": "clinical", "body": "b"}
+    )
+    outsider = client_for(other_clinician.user).post(
+        THREADS, {"subject": "s", "category": "clinical", "body": "b", "patient": str(patient.id)}
+    )
+
+    assert unnamed.status_code == 400
+    assert outsider.status_code == 404
+
+
+def test_admins_cannot_open_threads(client_for, admin_user, patient):
+    response = client_for(admin_user).post(
+        THREADS, {"subject": "s", "category": "clinical", "body": "b", "patient": str(patient.id)}
+    )
+    assert response.status_code == 403
+
+
+# --- detail -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("actor", ["patient", "clinician", "coordinator"])
+def test_the_patient_and_care_team_read_the_thread(actors, client_for, thread, actor):
+    response = client_for(actors[actor]).get(detail(thread.id))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == str(thread.id)
+    assert {"priority", "status", "assignee", "unread_count", "first_response_due_at"} <= set(body)
+
+
+@pytest.mark.parametrize("actor", ["other_patient", "other_clinician", "admin"])
+def test_someone_elses_thread_is_a_404(actors, client_for, thread, actor):
+    client = client_for(actors[actor])
+
+    for response in (
+        client.get(detail(thread.id)),
+        client.get(messages(thread.id)),
+        client.post(messages(thread.id), {"body": "hi"}) if actor != "admin" else None,
+        client.post(f"{detail(thread.id)}read/") if actor != "admin" else None,
+    ):
+        if response is not None:
+            assert response.status_code == 404
+            assert response.json()["error"]["code"] == "not_found"
+    assert thread.messages.count() == 1
+
+
+def test_a_missing_thread_looks_exactly_like_a_forbidden_one(client_for, other_clinician, thread):
+    client = client_for(other_clinician.user)
+
+    forbidden = client.get(detail(thread.id))
+    missing = client.get(detail(uuid.uuid4()))
+
+    assert forbidden.status_code == missing.status_code == 404
+    assert forbidden.json() == missing.json()
+
+
+def test_a_denied_read_is_audited(client_for, other_clinician, thread):
+    client_for(other_clinician.user).get(detail(thread.id))
+
+    event = AuditEvent.objects.order_by("-id").first()
+    assert (event.outcome, event.object_type, event.object_id) == (
+        "denied",
+        "message_thread",
+        str(thread.id),
+    )
+
+
+def test_an_admin_reads_under_break_glass_but_cannot_write(client_for, admin_user, thread):
+    BreakGlassGrant.objects.create(
+        user=admin_user,
+        patient=thread.patient,
+        reason="Complaint investigation",
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    client = client_for(admin_user)
+
+    assert client.get(detail(thread.id)).status_code == 200
+    assert client.get(messages(thread.id)).status_code == 200
+    assert client.post(messages(thread.id), {"body": "hello"}).status_code == 403
+    assert client.post(f"{detail(thread.id)}close/").status_code == 403
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("actor", ["patient", "clinician", "coordinator"])
+def test_participants_list_the_messages(actors, client_for, thread, actor):
+    response = client_for(actors[actor]).get(messages(thread.id))
+
+    assert response.status_code == 200
+    assert [m["body"] for m in response.json()["results"]] == ["My eczema is itchy again."]
+
+
+@pytest.mark.parametrize("actor", ["patient", "clinician", "coordinator"])
+def test_participants_send_messages(actors, client_for, thread, actor):
+    response = client_for(actors[actor]).post(messages(thread.id), {"body": "Any update?"})
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["body"] == "Any update?"
+    assert body["sender"]["id"] == str(actors[actor].id)
+    assert body["internal"] is False
+
+
+def test_messages_come_oldest_first_following_next(client_for, thread, clinician, patient):
+    staff = client_for(clinician.user)
+    me = client_for(patient.user)
+    for n in range(5):
+        (staff if n % 2 else me).post(messages(thread.id), {"body": f"m{n}"})
+
+    first = me.get(messages(thread.id), {"page_size": 4}).json()
+    # A message sent between the pages lands at the end, never duplicated or skipped.
+    staff.post(messages(thread.id), {"body": "late"})
+    second = me.get(first["next"]).json()
+
+    bodies = [m["body"] for m in first["results"] + second["results"]]
+    assert bodies == ["My eczema is itchy again.", "m0", "m1", "m2", "m3", "m4", "late"]
+    assert second["next"] is None
+
+
+def test_page_size_is_capped_at_200(client_for, thread, patient):
+    Message.objects.bulk_create(
+        [
+            Message(
+                thread=thread,
+                sender=patient.user,
+                sender_kind="patient",
+                body=f"b{n}",
+                position=n + 2,
+                public_position=n + 2,
+            )
+            for n in range(205)
+        ]
+    )
+
+    page = client_for(patient.user).get(messages(thread.id), {"page_size": 1000}).json()
+
+    assert len(page["results"]) == 200
+    assert page["next"] is not None
+
+
+def test_the_message_page_query_count_does_not_grow_with_rows(
+    client_for, thread, clinician, patient, django_assert_num_queries
+):
+    client = client_for(clinician.user)
+    # token + user, knox's sweep, the thread (visibility EXISTS), its audit INSERT, the
+    # patient's read state (read receipts), the messages page with senders, the attachments
+    # prefetch, one audit INSERT for the page
+    with django_assert_num_queries(8):
+        client.get(messages(thread.id))
+    for n in range(6):
+        client_for(patient.user).post(messages(thread.id), {"body": f"more {n}"})
+    with django_assert_num_queries(8):
+        response = client.get(messages(thread.id))
+    assert len(response.json()["results"]) == 7
+
+
+def test_reading_messages_audits_each_message_shown(client_for, clinician, thread):
+    before = AuditEvent.objects.filter(object_type="message", action="list").count()
+
+    client_for(clinician.user).get(messages(thread.id))
+
+    assert AuditEvent.objects.filter(object_type="message", action="list").count() == before + 1
+
+
+def test_sending_is_audited(client_for, clinician, thread):
+    response = client_for(clinician.user).post(messages(thread.id), {"body": "Hello"})
+
+    event = AuditEvent.objects.filter(object_type="message", action="create").latest("id")
+    assert event.object_id == response.json()["id"]
+    assert event.patient_id == thread.patient_id
+    assert "Hello" not in str(event.detail)
+
+
+def test_an_empty_body_is_a_400(client_for, patient, thread):
+    response = client_for(patient.user).post(messages(thread.id), {"body": ""})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("actor", ["other_clinician", "admin"])
+def test_break_glass_lists_the_patients_threads_until_it_expires(
+    actors, client_for, thread, other_thread, clock, actor
+):
+    user = actors[actor]
+    BreakGlassGrant.objects.create(
+        user=user,
+        patient=thread.patient,
+        reason="Covering an emergency",
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    client = client_for(user)
+    expected = {str(thread.id)} | ({str(other_thread.id)} if actor == "other_clinician" else set())
+
+    assert ids(client.get(THREADS)) == expected
+    clock.shift(timedelta(hours=2))
+    assert str(thread.id) not in ids(client_for(user).get(THREADS))
