@@ -22,6 +22,8 @@ from carecore.accounts.models import Patient, Role, User
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from carecore.notifications.models import Event
+from carecore.notifications.services import notify
 
 from .careplan_rules import Activity, draft_activities, facts_from_intake
 from .models import (
@@ -279,6 +281,13 @@ def care_plan_publish(*, user: User, plan_id: UUID | str) -> CarePlan:
     plan.updated_at = now
     plan.save(update_fields=["status", "published_at", "published_by", "supersedes", "updated_at"])
     _schedule_check_ins(plan, now)
+    notify(
+        event=Event.CARE_PLAN_PUBLISHED,
+        recipients=[plan.patient.user],
+        subject_type="care_plan",
+        subject_id=plan.id,
+        link_path=f"/care-plans/{plan.id}",
+    )
     audit_record(
         actor=user,
         object_type="care_plan",
@@ -370,11 +379,14 @@ def check_in_attach_response(*, response: QuestionnaireResponse) -> CheckIn | No
     return open_check_in
 
 
-def check_ins_due_for_reminder(*, now: Any, limit: int = 500) -> list[CheckIn]:
-    """Due, unanswered, not yet reminded check-ins, locked for this transaction (skip_locked so
-    two beat runs never pick the same row)."""
-    return list(
-        CheckIn.objects.select_for_update(skip_locked=True)
+@transaction.atomic
+def check_ins_remind(*, now: Any, limit: int = 500) -> int:
+    """Remind patients of due check-ins (Celery beat). Each check-in is reminded once: rows are
+    claimed with skip_locked, marked in the same transaction as the outbox rows, and the outbox
+    key (the check-in id) absorbs any duplicate run."""
+    due = list(
+        CheckIn.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("patient__user")
         .filter(
             due_at__lte=now,
             reminded_at__isnull=True,
@@ -383,3 +395,13 @@ def check_ins_due_for_reminder(*, now: Any, limit: int = 500) -> list[CheckIn]:
         )
         .order_by("due_at")[:limit]
     )
+    for check_in in due:
+        notify(
+            event=Event.CHECKIN_DUE,
+            recipients=[check_in.patient.user],
+            subject_type="check_in",
+            subject_id=check_in.id,
+            link_path=f"/questionnaires/{check_in.instrument}",
+        )
+    CheckIn.objects.filter(id__in=[c.id for c in due]).update(reminded_at=now)
+    return len(due)

@@ -14,9 +14,12 @@ from django.utils import timezone
 
 from carecore.accounts.access import Purpose, access_patient
 from carecore.accounts.models import Patient, Role, User
+from carecore.accounts.selectors import care_team_users, lead_clinician_users
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from carecore.notifications.models import Event
+from carecore.notifications.services import notify
 
 from . import engine
 from .careplans import check_in_attach_response
@@ -93,7 +96,7 @@ def _validate(version: QuestionnaireVersion, answers: dict[str, Any], *, complet
         raise ValidationFailed("Some answers are not valid.", fields=errors)
 
 
-def _complete(response: QuestionnaireResponse) -> None:
+def _complete(response: QuestionnaireResponse) -> IntakeReview:
     """Score against the pinned version, screen for red flags, queue the clinician review."""
     definition = engine.parse_definition(response.version.definition)
     response.scores = engine.score(definition, response.answers)
@@ -108,9 +111,36 @@ def _complete(response: QuestionnaireResponse) -> None:
         ]
     response.status = ResponseStatus.COMPLETED
     response.completed_at = timezone.now()
-    IntakeReview.objects.create(
+    return IntakeReview.objects.create(
         response=response, patient=response.patient, urgent=bool(response.red_flags)
     )
+
+
+def _announce_completed(response: QuestionnaireResponse, review: IntakeReview) -> None:
+    """Tell the care team a response needs review; page the lead clinician on a red flag.
+
+    Inside the response's transaction (the outbox rows commit with it). Nothing about the
+    answers, scores or flags goes into a notification: only opaque ids in the link.
+    """
+    link = f"/intake-reviews/{review.id}"
+    notify(
+        event=Event.INTAKE_SUBMITTED,
+        recipients=care_team_users(
+            patient_id=response.patient_id, roles=[Role.CLINICIAN, Role.COORDINATOR]
+        ),
+        subject_type="questionnaire_response",
+        subject_id=response.id,
+        link_path=link,
+    )
+    if review.urgent:
+        notify(
+            event=Event.INTAKE_RED_FLAG,
+            recipients=lead_clinician_users(patient_id=response.patient_id),
+            subject_type="questionnaire_response",
+            subject_id=response.id,
+            urgent=True,  # a clinical page: ignores quiet hours
+            link_path=link,
+        )
 
 
 def _own_patient(user: User) -> Patient:
@@ -136,9 +166,10 @@ def response_create(
     )
     response.save(force_insert=True)
     if status == ResponseStatus.COMPLETED:
-        _complete(response)
+        review = _complete(response)
         response.save(update_fields=["status", "completed_at", "scores", "red_flags"])
         check_in_attach_response(response=response)
+        _announce_completed(response, review)
     audit_record(
         actor=user,
         object_type="questionnaire_response",
@@ -172,14 +203,14 @@ def response_update(
         response.answers = answers
     completing = status == ResponseStatus.COMPLETED
     _validate(response.version, response.answers, completed=completing)
-    if completing:
-        _complete(response)
+    review = _complete(response) if completing else None
     response.updated_at = timezone.now()
     response.save(
         update_fields=["answers", "status", "completed_at", "scores", "red_flags", "updated_at"]
     )
-    if completing:
+    if review is not None:
         check_in_attach_response(response=response)
+        _announce_completed(response, review)
     audit_record(
         actor=user,
         object_type="questionnaire_response",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from uuid import UUID
+
 from django.db.models import Prefetch, QuerySet
 
 from .access import Purpose, patients_visible_to
@@ -37,3 +40,30 @@ def clinician_list(*, state: str | None = None) -> QuerySet[Clinician]:
     if state:
         clinicians = clinicians.filter(licensed_states__contains=[state.upper()])
     return clinicians
+
+
+# --- who to tell: recipients for notifications ------------------------------------------------
+
+
+def care_team_users(*, patient_id: UUID, roles: Sequence[str] | None = None) -> list[User]:
+    """Active members of the patient's care team (optionally only some roles)."""
+    users = User.objects.filter(
+        care_team_memberships__care_team__patient_id=patient_id, is_active=True
+    )
+    if roles is not None:
+        users = users.filter(role__in=roles)
+    return list(users.order_by("id"))
+
+
+def clinical_lead_users() -> list[User]:
+    return list(
+        User.objects.filter(clinician__is_clinical_lead=True, is_active=True).order_by("id")
+    )
+
+
+def lead_clinician_users(*, patient_id: UUID) -> list[User]:
+    """The lead clinician of the patient's team; with no active lead, the clinical lead(s)."""
+    lead = User.objects.filter(
+        clinician__led_care_teams__patient_id=patient_id, is_active=True
+    ).first()
+    return [lead] if lead else clinical_lead_users()

@@ -391,3 +391,7 @@ CELERY_BEAT_SCHEDULE["messaging-delete-unsent-attachments"] = {
     "task": "messaging.delete_unsent_attachments",
     "schedule": 3600.0,
 }
+CELERY_BEAT_SCHEDULE["intake-remind-due-check-ins"] = {
+    "task": "intake.remind_due_check_ins",
+    "schedule": 900.0,
+}
