@@ -31,7 +31,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import Resolver404, resolve
 
-from carecore.accounts.management.commands import seed_demo
+from demo.management.commands import seed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "portal",
     "messaging",
     "intake",
+    "demo",
 ]
 
 MIDDLEWARE = [

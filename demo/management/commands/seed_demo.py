@@ -10,11 +10,15 @@ from datetime import date, time
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from carecore.accounts import services
 from carecore.accounts.models import Clinician, Patient, Role, User
+from intake import services as intake_services
+from intake.models import QuestionnaireResponse, ResponseStatus
+from portal import services as portal_services
 
 DEMO_PASSWORD = "carecore-demo"
 DOMAIN = "demo.carecore.test"
@@ -77,6 +81,49 @@ PATIENTS = [
 ]
 
 
+# patient@'s completed intake: eczema with a low-fibre diet, short sleep and high stress, no red
+# flags, so a clinician can draft and publish a plan straight away in the demo.
+DEMO_PATIENT_INTAKE = {
+    "skin-concerns": ["eczema", "dryness"],
+    "skin-self-rating": 4,
+    "stool-type": 3,
+    "gut-symptoms": True,
+    "gut-symptoms-new": False,
+    "symptom-onset-age": 24,
+    "fibre-servings-daily": 2,
+    "fermented-foods-weekly": 1,
+    "added-sugar-daily": 3,
+    "processed-foods-weekly": 4,
+    "dairy-reaction": True,
+    "gluten-reaction": False,
+    "alcohol-drinks-weekly": 4,
+    "caffeine-drinks-daily": 2,
+    "water-glasses-daily": 5,
+    "sleep-hours-nightly": 6,
+    "exercise-minutes-weekly": 90,
+    "stress-level": 7,
+    "antibiotics-last-3-months": False,
+    "probiotic-use": False,
+    **dict.fromkeys(
+        [
+            "rf-rectal-bleeding",
+            "rf-weight-loss",
+            "rf-nocturnal-symptoms",
+            "rf-family-history-gi",
+            "rf-fever",
+            "rf-trouble-swallowing",
+            "rf-persistent-vomiting",
+            "rf-eczema-spreading-blisters",
+            "rf-widespread-redness",
+            "rf-rosacea-eye-symptoms",
+            "rf-self-harm-thoughts",
+        ],
+        False,
+    ),
+}
+DEMO_PATIENT_POEM = {f"poem-{n}": score for n, score in enumerate([3, 2, 2, 1, 2, 1, 1], start=1)}
+
+
 class Command(BaseCommand):
     help = "Create the demo clinic (idempotent). Refuses with DEBUG off unless --force."
 
@@ -91,6 +138,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             created = self._seed_staff() + self._seed_patients()
             self._seed_availability()
+            self._seed_intake()
         self.stdout.write(f"seed_demo: {created} account(s) created; existing ones left as is.")
 
     def _seed_staff(self) -> int:
@@ -145,12 +193,24 @@ class Command(BaseCommand):
         return created
 
     def _seed_availability(self) -> None:
-        # Imported here: `carecore` does not depend on the apps at import time; only this demo
-        # command reaches into the portal, through its service.
-        from portal import services as portal_services
-
         for local, weekdays, start, end in AVAILABILITY:
             clinician = Clinician.objects.get(user__email=f"{local}@{DOMAIN}")
             portal_services.availability_weekly_ensure(
                 actor=None, clinician=clinician, weekdays=weekdays, start_time=start, end_time=end
+            )
+
+    def _seed_intake(self) -> None:
+        """patient@ has completed the gut-skin intake and a POEM (once)."""
+        call_command("sync_questionnaires", verbosity=0)
+        patient = Patient.objects.select_related("user").get(user__email=f"patient@{DOMAIN}")
+        if QuestionnaireResponse.objects.filter(
+            patient=patient, status=ResponseStatus.COMPLETED
+        ).exists():
+            return
+        for slug, answers in (
+            ("poem", DEMO_PATIENT_POEM),
+            ("gut-skin-intake", DEMO_PATIENT_INTAKE),
+        ):
+            intake_services.response_create(
+                user=patient.user, slug=slug, answers=answers, status=ResponseStatus.COMPLETED
             )

@@ -61,3 +61,16 @@ def test_demo_accounts_log_in_with_the_demo_password(anon, name):
     )
 
     assert response.status_code == 200
+
+
+def test_the_demo_patient_has_a_completed_intake_ready_for_a_plan():
+    from intake.models import QuestionnaireResponse
+
+    call_command("seed_demo", force=True)
+    call_command("seed_demo", force=True)
+
+    responses = QuestionnaireResponse.objects.filter(patient__user__email=f"patient@{DEMO}")
+    assert sorted(r.version.questionnaire.slug for r in responses) == ["gut-skin-intake", "poem"]
+    assert all(r.status == "completed" for r in responses)
+    intake = responses.get(version__questionnaire__slug="gut-skin-intake")
+    assert intake.red_flags == []
