@@ -1,5 +1,6 @@
-"""Shared set-up for the portal benchmarks: a throw-away `carecore_bench` database on the same
-PostgreSQL the dev bootstrap uses (embedded unless DATABASE_URL is set), migrated from scratch.
+"""Shared set-up for benchmarks that need Django and a database (portal, intake): a throw-away
+`carecore_bench` database on the same PostgreSQL the dev bootstrap uses (embedded unless
+DATABASE_URL is set), migrated from scratch.
 
 Only a database named `carecore_bench` is ever dropped.
 """
@@ -45,8 +46,9 @@ def _recreate_database(parts) -> None:  # type: ignore[no-untyped-def]
     config = environ.Env.db_url_config(urlunsplit(parts._replace(path="/postgres")))
     with closing(
         psycopg.connect(
-            # A socket directory arrives percent-encoded in the host part (see settings/base.py).
-            host=unquote(config["HOST"]) or None,
+            # A socket directory arrives as ?host= (scripts/dev.py) or percent-encoded in the
+            # host part (see settings/base.py).
+            host=config.get("OPTIONS", {}).get("host") or unquote(config["HOST"]) or None,
             port=config["PORT"] or None,
             user=config["USER"] or None,
             password=config["PASSWORD"] or None,
