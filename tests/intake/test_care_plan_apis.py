@@ -299,3 +299,97 @@ def test_the_measures_timeline_shows_progress_against_the_goal(
     assert body["goal"]["target_value"] == 10.6
     assert [point["total"] for point in body["results"]] == [14, 7]
     assert body["results"][-1]["total"] <= body["goal"]["target_value"]
+
+
+@pytest.mark.parametrize(
+    ("actor", "status", "sees"),
+    [
+        ("clinician", 200, 1),
+        ("coordinator", 200, 1),
+        ("patient", 200, 0),
+        ("other_clinician", 200, 0),
+        ("other_patient", 200, 0),
+        ("admin", 200, 0),
+        ("scheduler", 403, None),
+    ],
+)
+def test_who_lists_a_draft(
+    actors, client_for, clinician_client, patient, intake_done, actor, status, sees
+):
+    draft(clinician_client, patient.id)
+
+    response = client_for(actors[actor]).get(PLANS, {"patient": str(patient.id)})
+
+    assert response.status_code == status
+    if sees is not None:
+        assert len(response.json()["results"]) == sees
+
+
+@pytest.mark.parametrize(
+    ("actor", "expected"),
+    [
+        ("coordinator", 403),
+        ("patient", 404),
+        ("other_clinician", 404),
+        ("other_patient", 404),
+        ("admin", 404),
+        ("scheduler", 403),
+    ],
+)
+def test_only_the_care_teams_clinician_publishes(
+    actors, client_for, clinician_client, patient, intake_done, actor, expected
+):
+    plan = draft(clinician_client, patient.id).json()
+    _complete_reviews(clinician_client)
+
+    response = client_for(actors[actor]).post(plan_url(plan["id"], "publish"))
+
+    assert response.status_code == expected
+    assert CarePlan.objects.get(pk=plan["id"]).status == "draft"
+
+
+@pytest.mark.parametrize(
+    ("actor", "expected"),
+    [
+        ("clinician", 200),
+        ("coordinator", 200),
+        ("patient", 200),
+        ("other_clinician", 404),
+        ("other_patient", 404),
+        ("admin", 404),
+        ("scheduler", 403),
+    ],
+)
+def test_who_compares_published_versions(
+    actors, client_for, clinician_client, patient, intake_done, actor, expected
+):
+    first = draft(clinician_client, patient.id).json()
+    _complete_reviews(clinician_client)
+    clinician_client.post(plan_url(first["id"], "publish"))
+    second = draft(clinician_client, patient.id).json()
+    clinician_client.patch(plan_url(second["id"]), {"summary": "Second version."}, format="json")
+    clinician_client.post(plan_url(second["id"], "publish"))
+
+    response = client_for(actors[actor]).get(
+        plan_url(second["id"], "diff"), {"against": first["id"]}
+    )
+
+    assert response.status_code == expected
+    if expected == 200:
+        assert response.json()["summary_changed"] is True
+
+
+def test_a_patient_sees_superseded_versions_but_never_drafts(
+    client_for, clinician_client, patient, intake_done
+):
+    first = draft(clinician_client, patient.id).json()
+    _complete_reviews(clinician_client)
+    clinician_client.post(plan_url(first["id"], "publish"))
+    second = draft(clinician_client, patient.id).json()
+    clinician_client.post(plan_url(second["id"], "publish"))
+    third = draft(clinician_client, patient.id).json()
+
+    listed = {p["id"]: p["status"] for p in client_for(patient.user).get(PLANS).json()["results"]}
+
+    assert listed == {first["id"]: "superseded", second["id"]: "active"}
+    assert third["id"] not in listed
