@@ -8,9 +8,11 @@ probed. Each call records one audit event, including the denied ones.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
+from typing import TypeVar
 from uuid import UUID
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from carecore.audit.models import Action, Outcome
@@ -18,6 +20,8 @@ from carecore.audit.services import audit_record
 from carecore.common.errors import NotFound
 
 from .models import BreakGlassGrant, CareTeamMember, Patient, Role, User
+
+_Row = TypeVar("_Row", bound=Model)
 
 
 class Purpose(enum.Enum):
@@ -124,3 +128,38 @@ def _break_glass_detail(user: User, patient: Patient) -> dict[str, object]:
         return {}
     grant = active_break_glass(user, patient.id)
     return {"break_glass_grant": str(grant.id)} if grant else {}
+
+
+def audited_get(
+    queryset: QuerySet[_Row],
+    *,
+    user: User,
+    object_id: UUID | str,
+    object_type: str,
+    action: str = Action.READ,
+    patient_id_of: Callable[[_Row], UUID | None] = lambda row: row.patient_id,  # type: ignore[attr-defined]
+) -> _Row:
+    """One row of an access-filtered queryset, or NotFound; either way one audit event.
+
+    `queryset` must already be narrowed to what `user` may see (built on `patient_visibility`),
+    so a row outside it and a missing row are the same 404 and the same "denied" event, which
+    names the requested id but no patient (a denial must not confirm who the row belongs to).
+    """
+    row = queryset.filter(pk=object_id).first()
+    if row is None:
+        audit_record(
+            actor=user,
+            object_type=object_type,
+            object_id=object_id,
+            action=action,
+            outcome=Outcome.DENIED,
+        )
+        raise NotFound()
+    audit_record(
+        actor=user,
+        object_type=object_type,
+        object_id=row.pk,
+        patient_id=patient_id_of(row),
+        action=action,
+    )
+    return row

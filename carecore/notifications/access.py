@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from carecore.accounts.access import audited_get
 from carecore.accounts.models import User
-from carecore.audit.models import Action, Outcome
-from carecore.audit.services import audit_record
-from carecore.common.errors import NotFound
+from carecore.audit.models import Action
 
 from .models import Channel, Notification
 
@@ -21,30 +20,17 @@ from .models import Channel, Notification
 def access_notification(
     *, user: User, notification_id: UUID | str, for_write: bool = False
 ) -> Notification:
-    action = Action.UPDATE if for_write else Action.READ
-    notification = (
-        Notification.objects.filter(id=notification_id)
-        .filter(recipient_id=user.id)
-        .filter(channel=Channel.IN_APP)
-        .first()
-    )
-    if notification is None:
-        audit_record(
-            actor=user,
-            object_type="notification",
-            object_id=notification_id,
-            action=action,
-            outcome=Outcome.DENIED,
-        )
-        raise NotFound()
-    audit_record(
-        actor=user,
+    # One condition per line: only the recipient, and only in-app rows (e-mail/SMS are not
+    # something a client reads back).
+    mine = Notification.objects.filter(recipient_id=user.id).filter(channel=Channel.IN_APP)
+    return audited_get(
+        mine,
+        user=user,
+        object_id=notification_id,
         object_type="notification",
-        object_id=notification.id,
-        patient_id=own_patient_id(user),
-        action=action,
+        action=Action.UPDATE if for_write else Action.READ,
+        patient_id_of=lambda _notification: own_patient_id(user),
     )
-    return notification
 
 
 def own_patient_id(user: User) -> UUID | None:
