@@ -149,23 +149,28 @@ def _announce_send(*, thread: Thread, result: MessageSendResult) -> None:
         return
     users = _active_users([*result.notify_user_ids, *result.page_user_ids])
     occurrence = str(result.message.id)
-    notify(
-        event=Event.MESSAGE_RECEIVED,
-        recipients=_pick(users, result.notify_user_ids),
-        subject_type="thread",
-        subject_id=thread.id,
-        occurrence=occurrence,
-        link_path=_thread_link(thread),
-    )
-    notify(
-        event=Event.TRIAGE_URGENT,
-        recipients=_pick(users, result.page_user_ids),
-        subject_type="thread",
-        subject_id=thread.id,
-        occurrence=occurrence,
-        urgent=True,
-        link_path=_thread_link(thread),
-    )
+    told = _pick(users, result.notify_user_ids)
+    paged = _pick(users, result.page_user_ids)
+    # notify() opens a savepoint even for nobody; skip the round trips when there is nobody.
+    if told:
+        notify(
+            event=Event.MESSAGE_RECEIVED,
+            recipients=told,
+            subject_type="thread",
+            subject_id=thread.id,
+            occurrence=occurrence,
+            link_path=_thread_link(thread),
+        )
+    if paged:
+        notify(
+            event=Event.TRIAGE_URGENT,
+            recipients=paged,
+            subject_type="thread",
+            subject_id=thread.id,
+            occurrence=occurrence,
+            urgent=True,
+            link_path=_thread_link(thread),
+        )
 
 
 def escalation_occurrence(escalation: EscalationStep) -> str:
@@ -645,15 +650,19 @@ def thread_escalate(*, thread_id: UUID, now: datetime | None = None) -> list[Esc
             action=Action.UPDATE,
             detail={"escalation_step": step},
         )
-        notify(
-            event=Event.THREAD_ESCALATED,
-            recipients=_pick(users, recipient_ids),
-            subject_type="thread",
-            subject_id=thread.id,
-            occurrence=escalation_occurrence(escalation),
-            urgent=thread.priority == Priority.URGENT,
-            link_path=_thread_link(thread),
-        )
+        escalated_to = _pick(users, recipient_ids)
+        # Nobody active to tell (no assignee and no coordinator): the step is still recorded,
+        # and the next rung comes one gap later.
+        if escalated_to:
+            notify(
+                event=Event.THREAD_ESCALATED,
+                recipients=escalated_to,
+                subject_type="thread",
+                subject_id=thread.id,
+                occurrence=escalation_occurrence(escalation),
+                urgent=thread.priority == Priority.URGENT,
+                link_path=_thread_link(thread),
+            )
         recorded.append(escalation)
     return recorded
 
