@@ -33,6 +33,7 @@ from carecore.notifications.models import (
     QuietHours,
     Status,
 )
+from carecore.notifications.services import notify
 from carecore.notifications.sms import LocmemSmsBackend, SmsMessage
 from messaging import services, tasks
 from messaging.models import EscalationStep, Message, Thread
@@ -450,13 +451,26 @@ def test_a_send_that_fails_after_notify_leaves_no_notification_and_publishes_not
     patient, thread, django_capture_on_commit_callbacks, eager_celery
 ):
     before = Notification.objects.count()
+    written: list[tuple[str, int]] = []
+
+    def spy(**kwargs: object) -> list[Notification]:
+        created = notify(**kwargs)  # type: ignore[arg-type]
+        written.append((str(kwargs["event"]), len(created)))
+        return created
+
     with (
+        mock.patch("messaging.services.notify", side_effect=spy),
+        # The message's audit INSERT is the send's last write, after notify.
         mock.patch("messaging.services.audit_record", side_effect=RuntimeError("audit down")),
         django_capture_on_commit_callbacks(execute=True) as callbacks,
         pytest.raises(RuntimeError),
     ):
         services.message_send(actor=patient.user, thread_id=thread.id, body="chest pain")
 
+    # Both announcements were written (care team and page) before the send failed...
+    # (care team: 2 x e-mail + in-app; the lead clinician: e-mail + in-app, no phone here)
+    assert written == [(Event.MESSAGE_RECEIVED, 4), (Event.TRIAGE_URGENT, 2)]
+    # ...and went with it.
     assert Notification.objects.count() == before
     assert not thread.messages.filter(body="chest pain").exists()
     assert callbacks == []
