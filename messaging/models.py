@@ -175,7 +175,7 @@ class EscalationStep(models.Model):
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="escalations")
     awaiting_since = models.DateTimeField()
     step = models.PositiveSmallIntegerField(choices=Step.choices)
-    # User ids told at this step: the notification wiring sends to exactly these.
+    # User ids told at this step: `thread_escalated` goes to exactly these (the active ones).
     recipient_ids = models.JSONField(default=list)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -1,9 +1,12 @@
 """Writes for messaging. Every write goes through one of these functions (API, tasks, admin).
 
-Notifications are not sent from here yet: the outbox lives in another branch. Each place where
-one belongs is marked `# NOTIFY(<event>)` and the recipients are already computed and returned
-(`MessageSendResult.notify_user_ids`, `.page_user_ids`, `EscalationStep.recipient_ids`), so the
-wiring is one `notify(...)` call inside the same transaction (transactional outbox).
+Notifications go through the outbox (`carecore.notifications.services.notify`) inside the same
+transaction as the write they announce, so a rolled-back send announces nothing and delivery is
+published only on commit. Recipients are computed here and returned
+(`MessageSendResult.notify_user_ids`, `.page_user_ids`, `EscalationStep.recipient_ids`); the
+idempotency keys are the message id (`message_received`, `triage_urgent`) and the ladder step
+plus its response clock (`thread_escalated`). No text, subject, name or category is ever passed
+to `notify`: only the thread id and ids-only link paths. See docs/messaging.md.
 
 Locking: every function that changes a thread takes that thread's row lock (SELECT ... FOR
 UPDATE: `access_thread(lock=True)` for user actions, a plain `select_for_update()` in
@@ -16,9 +19,9 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -31,6 +34,8 @@ from carecore.accounts.models import CareTeamMember, Clinician, Role, User
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from carecore.notifications.models import Event
+from carecore.notifications.services import notify
 
 from . import policy, triage
 from .access import STAFF_WRITER_ROLES, access_thread
@@ -59,10 +64,10 @@ class ClientIdReused(Conflict):
 class MessageSendResult:
     message: Message
     created: bool
-    # NOTIFY(message_received): to these users (care team for a patient message, the patient
-    # for a staff reply; nobody for internal notes and idempotent replays).
+    # Told `message_received`: the care team for a patient message, the patient for a staff
+    # reply; nobody for internal notes, system auto-replies and idempotent replays.
     notify_user_ids: list[UUID] = field(default_factory=list)
-    # NOTIFY(triage_urgent): page these users (the on-call clinician) when triage fired.
+    # Paged `triage_urgent` (the on-call clinician) when triage fired.
     page_user_ids: list[UUID] = field(default_factory=list)
     triage_flags: list[str] = field(default_factory=list)
     auto_replies: list[Message] = field(default_factory=list)
@@ -110,6 +115,70 @@ def escalation_recipient_ids(*, thread: Thread, step: int) -> list[UUID]:
     if step == EscalationStep.Step.LEAD_CLINICIAN:
         return lead_clinician_user_ids(patient_id=thread.patient_id)
     return clinical_lead_user_ids()
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+def _active_users(user_ids: Iterable[UUID | str]) -> dict[str, User]:
+    """The active accounts among `user_ids`, in one query, keyed by the id as a string (escalation
+    steps store their recipients as JSON strings)."""
+    wanted = {str(user_id) for user_id in user_ids}
+    if not wanted:
+        return {}
+    return {str(user.id): user for user in User.objects.filter(id__in=wanted, is_active=True)}
+
+
+def _pick(users: dict[str, User], user_ids: Iterable[UUID | str]) -> list[User]:
+    return [users[str(user_id)] for user_id in user_ids if str(user_id) in users]
+
+
+def _thread_link(thread: Thread) -> str:
+    return f"/threads/{thread.id}"
+
+
+def _announce_send(*, thread: Thread, result: MessageSendResult) -> None:
+    """Outbox rows for a new message, in the send's transaction.
+
+    Keyed by the message id, so each message is announced once. System auto-replies are not
+    announced: they answer the patient's own message, which the patient has just sent and is
+    looking at, and they are counted as unread in the thread; a notification (and certainly an
+    e-mail or SMS) about them would only be noise. Internal notes have no recipients.
+    """
+    if not result.notify_user_ids and not result.page_user_ids:
+        return
+    users = _active_users([*result.notify_user_ids, *result.page_user_ids])
+    occurrence = str(result.message.id)
+    told = _pick(users, result.notify_user_ids)
+    paged = _pick(users, result.page_user_ids)
+    # notify() opens a savepoint even for nobody; skip the round trips when there is nobody.
+    if told:
+        notify(
+            event=Event.MESSAGE_RECEIVED,
+            recipients=told,
+            subject_type="thread",
+            subject_id=thread.id,
+            occurrence=occurrence,
+            link_path=_thread_link(thread),
+        )
+    if paged:
+        notify(
+            event=Event.TRIAGE_URGENT,
+            recipients=paged,
+            subject_type="thread",
+            subject_id=thread.id,
+            occurrence=occurrence,
+            urgent=True,
+            link_path=_thread_link(thread),
+        )
+
+
+def escalation_occurrence(escalation: EscalationStep) -> str:
+    """`step-<n>:<awaiting_since in UTC>`: the step is recorded once per response clock, so the
+    clock's start tells a new clock's steps apart from the last one's (e.g.
+    "step-1:20260310T150000.000000Z", 30 characters; the outbox allows 40)."""
+    clock = escalation.awaiting_since.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"step-{escalation.step}:{clock}"
 
 
 # --- sending ----------------------------------------------------------------------------------
@@ -211,8 +280,8 @@ def _after_patient_message(
         message.save(update_fields=["triage_flags"])
         thread.priority = Priority.URGENT
         result.triage_flags = flags
+        # Paged by `_announce_send` (urgent: staff quiet hours do not hold it back).
         result.page_user_ids = on_call_user_ids(patient_id=thread.patient_id)
-        # NOTIFY(triage_urgent): page result.page_user_ids (urgent; ignores quiet hours).
     due = policy.response_due_at(received_at=now, priority=thread.priority)
     if thread.awaiting_since is None:
         thread.awaiting_since = now
@@ -306,12 +375,11 @@ def _send_locked(
     if actor.role == Role.PATIENT:
         _after_patient_message(thread=thread, message=message, now=now, result=result)
         result.notify_user_ids = care_team_user_ids(patient_id=thread.patient_id)
-        # NOTIFY(message_received): care team result.notify_user_ids, "new secure message".
     elif not internal:
         _after_staff_reply(thread=thread)
         result.notify_user_ids = [thread.patient.user_id]
-        # NOTIFY(message_received): the patient, "You have a new secure message."
     thread.save(update_fields=_THREAD_FIELDS)
+    _announce_send(thread=thread, result=result)
     audit_record(
         actor=actor,
         object_type="message",
@@ -558,15 +626,20 @@ def thread_escalate(*, thread_id: UUID, now: datetime | None = None) -> list[Esc
             thread=thread, awaiting_since=thread.awaiting_since
         ).values_list("step", flat=True)
     )
+    recipients = {
+        step: [str(uid) for uid in escalation_recipient_ids(thread=thread, step=step)]
+        for step in due
+        if step not in done
+    }
+    # One query for everyone a late sweep tells at once (it can record all three steps).
+    users = _active_users(uid for ids in recipients.values() for uid in ids)
     recorded: list[EscalationStep] = []
-    for step in due:
-        if step in done:
-            continue
+    for step, recipient_ids in recipients.items():
         escalation = EscalationStep.objects.create(
             thread=thread,
             awaiting_since=thread.awaiting_since,
             step=step,
-            recipient_ids=[str(uid) for uid in escalation_recipient_ids(thread=thread, step=step)],
+            recipient_ids=recipient_ids,
             created_at=now,
         )
         audit_record(
@@ -577,7 +650,19 @@ def thread_escalate(*, thread_id: UUID, now: datetime | None = None) -> list[Esc
             action=Action.UPDATE,
             detail={"escalation_step": step},
         )
-        # NOTIFY(thread_escalated): escalation.recipient_ids (no patient data in the text).
+        escalated_to = _pick(users, recipient_ids)
+        # Nobody active to tell (no assignee and no coordinator): the step is still recorded,
+        # and the next rung comes one gap later.
+        if escalated_to:
+            notify(
+                event=Event.THREAD_ESCALATED,
+                recipients=escalated_to,
+                subject_type="thread",
+                subject_id=thread.id,
+                occurrence=escalation_occurrence(escalation),
+                urgent=thread.priority == Priority.URGENT,
+                link_path=_thread_link(thread),
+            )
         recorded.append(escalation)
     return recorded
 

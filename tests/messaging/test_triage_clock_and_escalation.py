@@ -292,7 +292,7 @@ def test_the_emergency_reply_carries_no_patient_data():
     assert "{" not in policy.EMERGENCY_REPLY
 
 
-# --- who is to be told (the notification wiring sends to exactly these) ----------------------
+# --- who is to be told (tests/messaging/test_notifications.py checks the rows they get) -------
 
 
 def test_a_patient_message_is_announced_to_the_care_team(patient, clinician, coordinator, thread):
