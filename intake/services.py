@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from carecore.accounts.access import Purpose, access_patient
 from carecore.accounts.models import Patient, Role, User
-from carecore.accounts.selectors import care_team_users, lead_clinician_users
+from carecore.accounts.selectors import active_users, care_team_user_ids, on_call_user_ids
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -125,8 +125,10 @@ def _announce_completed(response: QuestionnaireResponse, review: IntakeReview) -
     link = f"/intake-reviews/{review.id}"
     notify(
         event=Event.INTAKE_SUBMITTED,
-        recipients=care_team_users(
-            patient_id=response.patient_id, roles=[Role.CLINICIAN, Role.COORDINATOR]
+        recipients=active_users(
+            care_team_user_ids(
+                patient_id=response.patient_id, roles=[Role.CLINICIAN, Role.COORDINATOR]
+            )
         ),
         subject_type="questionnaire_response",
         subject_id=response.id,
@@ -135,7 +137,7 @@ def _announce_completed(response: QuestionnaireResponse, review: IntakeReview) -
     if review.urgent:
         notify(
             event=Event.INTAKE_RED_FLAG,
-            recipients=lead_clinician_users(patient_id=response.patient_id),
+            recipients=active_users(on_call_user_ids(patient_id=response.patient_id)),
             subject_type="questionnaire_response",
             subject_id=response.id,
             urgent=True,  # a clinical page: ignores quiet hours

@@ -30,7 +30,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from carecore.accounts.access import access_patient
-from carecore.accounts.models import CareTeamMember, Clinician, Role, User
+from carecore.accounts.models import Role, User
+from carecore.accounts.selectors import (
+    care_team_user_ids,
+    clinical_lead_user_ids,
+    lead_clinician_user_ids,
+    on_call_user_ids,
+)
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -74,37 +80,6 @@ class MessageSendResult:
 
 
 # --- recipients -------------------------------------------------------------------------------
-
-
-def care_team_user_ids(*, patient_id: UUID, roles: Sequence[str] | None = None) -> list[UUID]:
-    members = CareTeamMember.objects.filter(care_team__patient_id=patient_id, user__is_active=True)
-    if roles is not None:
-        members = members.filter(user__role__in=roles)
-    return sorted(members.values_list("user_id", flat=True), key=str)
-
-
-def lead_clinician_user_ids(*, patient_id: UUID) -> list[UUID]:
-    lead_user = (
-        Clinician.objects.filter(led_care_teams__patient_id=patient_id, user__is_active=True)
-        .values_list("user_id", flat=True)
-        .first()
-    )
-    return [lead_user] if lead_user else []
-
-
-def clinical_lead_user_ids() -> list[UUID]:
-    return sorted(
-        Clinician.objects.filter(is_clinical_lead=True, user__is_active=True).values_list(
-            "user_id", flat=True
-        ),
-        key=str,
-    )
-
-
-def on_call_user_ids(*, patient_id: UUID) -> list[UUID]:
-    """Who is paged for a triage hit: the lead clinician of the patient's care team; when the
-    team has no (active) lead, the clinical lead(s). See docs/messaging.md."""
-    return lead_clinician_user_ids(patient_id=patient_id) or clinical_lead_user_ids()
 
 
 def escalation_recipient_ids(*, thread: Thread, step: int) -> list[UUID]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
@@ -43,27 +43,43 @@ def clinician_list(*, state: str | None = None) -> QuerySet[Clinician]:
 
 
 # --- who to tell: recipients for notifications ------------------------------------------------
+# Ids, read from the membership and clinician tables; callers resolve them to active users in
+# one query when they notify (see messaging's escalation and intake's red-flag page).
 
 
-def care_team_users(*, patient_id: UUID, roles: Sequence[str] | None = None) -> list[User]:
+def care_team_user_ids(*, patient_id: UUID, roles: Sequence[str] | None = None) -> list[UUID]:
     """Active members of the patient's care team (optionally only some roles)."""
-    users = User.objects.filter(
-        care_team_memberships__care_team__patient_id=patient_id, is_active=True
-    )
+    members = CareTeamMember.objects.filter(care_team__patient_id=patient_id, user__is_active=True)
     if roles is not None:
-        users = users.filter(role__in=roles)
-    return list(users.order_by("id"))
+        members = members.filter(user__role__in=roles)
+    return sorted(members.values_list("user_id", flat=True), key=str)
 
 
-def clinical_lead_users() -> list[User]:
-    return list(
-        User.objects.filter(clinician__is_clinical_lead=True, is_active=True).order_by("id")
+def lead_clinician_user_ids(*, patient_id: UUID) -> list[UUID]:
+    """The active lead clinician of the patient's team (none while the team has no lead)."""
+    lead_user = (
+        Clinician.objects.filter(led_care_teams__patient_id=patient_id, user__is_active=True)
+        .values_list("user_id", flat=True)
+        .first()
+    )
+    return [lead_user] if lead_user else []
+
+
+def clinical_lead_user_ids() -> list[UUID]:
+    return sorted(
+        Clinician.objects.filter(is_clinical_lead=True, user__is_active=True).values_list(
+            "user_id", flat=True
+        ),
+        key=str,
     )
 
 
-def lead_clinician_users(*, patient_id: UUID) -> list[User]:
-    """The lead clinician of the patient's team; with no active lead, the clinical lead(s)."""
-    lead = User.objects.filter(
-        clinician__led_care_teams__patient_id=patient_id, is_active=True
-    ).first()
-    return [lead] if lead else clinical_lead_users()
+def on_call_user_ids(*, patient_id: UUID) -> list[UUID]:
+    """Who is paged for an urgent clinical event about a patient: the lead clinician of the
+    care team; when the team has no active lead, the clinical lead(s). docs/messaging.md."""
+    return lead_clinician_user_ids(patient_id=patient_id) or clinical_lead_user_ids()
+
+
+def active_users(user_ids: Iterable[UUID]) -> list[User]:
+    """The active accounts among `user_ids`, in one query."""
+    return list(User.objects.filter(id__in=list(user_ids), is_active=True).order_by("id"))
