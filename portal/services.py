@@ -13,6 +13,7 @@ names or times (docs/notifications.md).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -39,6 +40,8 @@ from .models import (
     TimeOff,
 )
 from .video import video_provider
+
+logger = logging.getLogger("carecore.portal")
 
 # --- errors (codes are part of the API contract) ----------------------------------------------
 
@@ -564,7 +567,8 @@ def appointment_reminder_send(*, appointment_id: UUID, kind: ReminderKind, now: 
 
 
 def appointment_reminders_send(*, now: datetime | None = None) -> dict[str, int]:
-    """Send every reminder whose moment is in (now - grace, now]; returns rows created per kind.
+    """Send every reminder whose moment is in (now - grace, now]; returns rows created per kind
+    and the number of visits that failed (retried by the next run).
 
     For each kind, one indexed read of the booked visits starting in (now + lead - grace,
     now + lead] (`selectors.booked_appointment_ids_starting`), then one short transaction per
@@ -574,17 +578,30 @@ def appointment_reminders_send(*, now: datetime | None = None) -> dict[str, int]
     """
     now = now or timezone.now()
     grace = _reminder_grace()
-    created: dict[str, int] = {}
+    created: dict[str, int] = {"failed": 0}
     for kind in reminder_kinds():
         ids = selectors.booked_appointment_ids_starting(
             after=max(now, now + kind.lead - grace),
             until=now + kind.lead,
             visit_type=selectors.NEW_PATIENT_VISIT_TYPE if kind.new_patient_visits_only else None,
         )
-        created[kind.name] = sum(
-            appointment_reminder_send(appointment_id=appointment_id, kind=kind, now=now)
-            for appointment_id in ids
-        )
+        created[kind.name] = 0
+        for appointment_id in ids:
+            try:
+                created[kind.name] += appointment_reminder_send(
+                    appointment_id=appointment_id, kind=kind, now=now
+                )
+            except Exception as error:
+                # One visit's failure must not hold back everyone else's reminders; its
+                # transaction rolled back and the next run retries it while inside the grace
+                # period. Ids and the exception type only: no patient data in logs.
+                created["failed"] += 1
+                logger.warning(
+                    "appointment reminder %s failed for appointment %s (%s)",
+                    kind.name,
+                    appointment_id,
+                    type(error).__name__,
+                )
     return created
 
 

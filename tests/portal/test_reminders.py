@@ -319,3 +319,41 @@ def test_the_beat_schedule_runs_the_reminder_task_every_few_minutes(settings: An
 
     assert entry["task"] == tasks.send_appointment_reminders.name
     assert entry["schedule"] <= settings.CARECORE_APPOINTMENT_REMINDER_GRACE_MINUTES * 60 / 2
+
+
+def test_one_failing_visit_does_not_hold_back_the_others_and_is_retried(
+    frozen: Any,
+    patient: Patient,
+    other_patient: Patient,
+    other_clinician: Any,
+    appointment: Appointment,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    other = book_directly(patient=other_patient, clinician=other_clinician, start=at(TOMORROW, 10))
+    real_notify = services.notify
+
+    def failing_for_the_first_patient(**kwargs: Any) -> Any:
+        if patient.user in kwargs["recipients"]:
+            raise RuntimeError("provider exploded")
+        return real_notify(**kwargs)
+
+    monkeypatch.setattr(services, "notify", failing_for_the_first_patient)
+    first = run_at(frozen, appointment.start_at - timedelta(hours=24))
+
+    # That visit's 24 h reminder and its intake reminder (the intake is missing) failed.
+    assert first["failed"] == 2
+    assert rows(Event.APPOINTMENT_REMINDER, channel=A) == {
+        ("other-patient@example.test", A, f"24h:{START}")
+    }
+    assert str(appointment.id) in caplog.text
+    assert "RuntimeError" in caplog.text and "exploded" not in caplog.text
+
+    monkeypatch.setattr(services, "notify", real_notify)
+    run_at(frozen, appointment.start_at - timedelta(hours=23, minutes=55))
+
+    assert rows(Event.APPOINTMENT_REMINDER, channel=A) == {
+        ("other-patient@example.test", A, f"24h:{START}"),
+        ("patient@example.test", A, f"24h:{START}"),
+    }
+    assert other.start_at == appointment.start_at
