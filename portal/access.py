@@ -18,7 +18,7 @@ from carecore.audit.models import Action, Outcome
 from carecore.audit.services import audit_record
 from carecore.common.errors import NotFound, ValidationFailed
 
-from .models import Appointment
+from .models import Appointment, AppointmentStatus
 
 
 def appointment_visibility(user: User) -> Q:
@@ -109,3 +109,47 @@ def access_booking_patient(*, user: User, patient_id: UUID | str | None) -> Pati
     if patient_id is None:
         raise ValidationFailed(fields={"patient": ["Name the patient this is for."]})
     return access_patient(user=user, patient_id=patient_id, purpose=Purpose.DEMOGRAPHICS)
+
+
+def access_previsit_summary(*, user: User, appointment_id: UUID | str) -> tuple[Appointment, bool]:
+    """The appointment whose pre-visit summary `user` may read, and whether `user` is on the
+    patient's care team; else NotFound. Audited either way (object `previsit_summary`).
+
+    The summary is clinical (scores, red flags, the plan): the view admits clinicians,
+    coordinators and admins only (403 for patients and schedulers, as the other staff-only
+    clinical endpoints). Of those, who may read it:
+    - the patient's care team, and staff with an active break-glass grant (`patient_visibility`
+      with the clinical purpose: the same rule as intake and care plans);
+    - the visit's own clinician while the visit is not cancelled, even from outside the care
+      team: the patient chose them for this visit (treatment). Their reads are marked in the
+      audit detail, and they get no message counts (threads belong to the care team).
+    """
+    clinical = patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
+    treating = Q(pk__in=[])
+    if user.role == Role.CLINICIAN:
+        treating = Q(clinician__user_id=user.id) & ~Q(status=AppointmentStatus.CANCELLED)
+    appointment = (
+        Appointment.objects.filter(clinical | treating)
+        .select_related("patient__user", "clinician__user")
+        .filter(pk=appointment_id)
+        .first()
+    )
+    if appointment is None:
+        audit_record(
+            actor=user,
+            object_type="previsit_summary",
+            object_id=appointment_id,
+            action=Action.READ,
+            outcome=Outcome.DENIED,
+        )
+        raise NotFound()
+    on_care_team = Appointment.objects.filter(clinical, pk=appointment.pk).exists()
+    audit_record(
+        actor=user,
+        object_type="previsit_summary",
+        object_id=appointment.id,
+        patient_id=appointment.patient_id,
+        action=Action.READ,
+        detail={} if on_care_team else {"basis": "treating_clinician"},
+    )
+    return appointment, on_care_team

@@ -139,6 +139,13 @@ class Appointment(models.Model):
             models.Index(fields=["patient", "start_at"]),
             models.Index(fields=["clinician", "start_at"]),
             models.Index(fields=["start_at", "id"]),
+            # The reminder task reads booked visits starting in a short window; the partial
+            # index holds only booked rows, so past and cancelled visits are never scanned.
+            models.Index(
+                fields=["start_at"],
+                condition=Q(status="booked"),
+                name="appointment_booked_start",
+            ),
         ]
         constraints = [
             ExclusionConstraint(

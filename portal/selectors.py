@@ -8,10 +8,11 @@ clinicians, their rules, their time off, their busy appointments (4), then pure 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from operator import attrgetter
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,15 @@ from django.utils import timezone
 
 from carecore.accounts.models import Clinician, Patient, Role, User
 from carecore.common.errors import NotFound
+from intake.models import (
+    CarePlan,
+    CarePlanStatus,
+    IntakeReview,
+    QuestionnaireResponse,
+    ResponseStatus,
+    ReviewStatus,
+)
+from messaging.selectors import thread_list
 
 from . import slots
 from .access import appointment_visibility
@@ -394,3 +404,197 @@ def appointments_overlapping_count(*, clinician: Clinician, start: datetime, end
         start_at__lt=end,
         end_at__gt=start,
     ).count()
+
+
+# --- reminders and the pre-visit summary (docs/portal.md, "Notifications") ---------------------
+#
+# The intake and messaging reads below are on a patient whose access the caller has already
+# checked (`access_previsit_summary`). Intake has no selector for "has a completed intake", for
+# every instrument's latest score at once, or for one patient's open red flags, so these read
+# intake's models directly (read-only, public fields); they belong in `intake/selectors.py` once
+# that app can take them. Unread counts come from messaging's own selector.
+
+GUT_SKIN_INTAKE = "gut-skin-intake"
+# The visit type that is a new-patient visit (the one the intake prepares).
+NEW_PATIENT_VISIT_TYPE = "new"
+
+
+def patients_missing_intake(*, patient_ids: Iterable[UUID]) -> set[UUID]:
+    """The patients among `patient_ids` without a completed gut-skin intake. One query (none
+    for no ids), on the responses' (patient, status, completed_at) index."""
+    wanted = set(patient_ids)
+    if not wanted:
+        return set()
+    done = QuestionnaireResponse.objects.filter(
+        patient_id__in=wanted,
+        status=ResponseStatus.COMPLETED,
+        version__questionnaire__slug=GUT_SKIN_INTAKE,
+    ).values_list("patient_id", flat=True)
+    return wanted - set(done)
+
+
+def booked_appointment_ids_starting(
+    *, after: datetime, until: datetime, visit_type: str | None = None
+) -> list[UUID]:
+    """Booked visits starting in (after, until], soonest first. One query on the partial index
+    `appointment_booked_start` (booked rows only), so the reminder task reads a short range of
+    upcoming visits, never past or cancelled ones."""
+    appointments = Appointment.objects.filter(
+        status=AppointmentStatus.BOOKED, start_at__gt=after, start_at__lte=until
+    )
+    if visit_type is not None:
+        appointments = appointments.filter(visit_type=visit_type)
+    return list(appointments.order_by("start_at", "id").values_list("id", flat=True))
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """One instrument's latest completed score and how it moved."""
+
+    instrument: str
+    response_id: UUID
+    completed_at: datetime
+    total: float | int | None
+    band: str | None
+    previous_total: float | int | None
+    change_since_previous: float | int | None
+    total_at_last_visit: float | int | None
+    change_since_last_visit: float | int | None
+
+
+@dataclass(frozen=True)
+class ThreadUnread:
+    id: UUID
+    unread_count: int
+    priority: str
+    status: str
+
+
+@dataclass(frozen=True)
+class UnreadMessages:
+    total: int
+    threads: list[ThreadUnread]
+
+
+@dataclass(frozen=True)
+class PrevisitSummary:
+    appointment: Appointment
+    generated_at: datetime
+    intake_missing: bool
+    last_visit: Appointment | None
+    scores: list[ScoreSummary]
+    red_flags: list[IntakeReview]  # pending and urgent, response and questionnaire loaded
+    care_plan: CarePlan | None  # the active plan, goals prefetched
+    # None when the viewer is not on the care team (a treating clinician from outside it):
+    # the patient's threads are the care team's, and messaging does not show them to others.
+    unread_messages: UnreadMessages | None
+
+
+def _change(current: Any, baseline: Any) -> float | int | None:
+    if current is None or baseline is None:
+        return None
+    change = current - baseline
+    return round(change, 2) if isinstance(change, float) else change
+
+
+def _score_summaries(*, patient: Patient, last_visit_end: datetime | None) -> list[ScoreSummary]:
+    """Per instrument: the latest completed score; the change since the previous scored one;
+    and the change since the last scored one completed by the end of the last completed visit.
+    One query over the patient's completed responses (index `response_patient_completed`)."""
+    responses = (
+        QuestionnaireResponse.objects.filter(patient=patient, status=ResponseStatus.COMPLETED)
+        .order_by("completed_at", "id")
+        .only("id", "completed_at", "scores")
+    )
+    latest: dict[str, tuple[Any, dict[str, Any]]] = {}
+    previous_total: dict[str, Any] = {}
+    scored_total: dict[str, Any] = {}  # the last non-null total so far
+    at_last_visit: dict[str, Any] = {}
+    for response in responses:
+        for instrument, score in (response.scores or {}).items():
+            if instrument in latest:
+                previous_total[instrument] = scored_total.get(instrument)
+            latest[instrument] = (response, score)
+            total = score.get("total")
+            if total is None:
+                continue
+            scored_total[instrument] = total
+            if last_visit_end is not None and response.completed_at <= last_visit_end:
+                at_last_visit[instrument] = total
+    summaries = []
+    for instrument in sorted(latest):
+        response, score = latest[instrument]
+        total = score.get("total")
+        before = previous_total.get(instrument)
+        baseline = at_last_visit.get(instrument)
+        summaries.append(
+            ScoreSummary(
+                instrument=instrument,
+                response_id=response.id,
+                completed_at=response.completed_at,
+                total=total,
+                band=score.get("band"),
+                previous_total=before,
+                change_since_previous=_change(total, before),
+                total_at_last_visit=baseline,
+                change_since_last_visit=_change(total, baseline),
+            )
+        )
+    return summaries
+
+
+def _unread_messages(*, patient: Patient, viewer: User) -> UnreadMessages:
+    """The viewer's own unread counts in the patient's threads, exactly as their inbox shows
+    them (messaging's `thread_list`: for staff every message they have not read, internal notes
+    of colleagues included). Two queries for staff: their visible patients, then the threads."""
+    rows = (
+        thread_list(user=viewer, patient_id=patient.id)
+        .filter(unread_count__gt=0)
+        .prefetch_related(None)  # no message previews: only counts are shown
+        .order_by("-last_message_at", "id")
+        .values_list("id", "unread_count", "priority", "status")
+    )
+    threads = [ThreadUnread(*row) for row in rows]
+    return UnreadMessages(total=sum(thread.unread_count for thread in threads), threads=threads)
+
+
+def previsit_summary(
+    *, appointment: Appointment, viewer: User, viewer_on_care_team: bool
+) -> PrevisitSummary:
+    """What the clinician should know before the visit, for an (access-checked) appointment.
+    Queries: last visit, intake, scores, open red flags, active plan + goals, and the unread
+    counts (two, only for a care-team viewer): seven or eight whatever the patient's history."""
+    patient = appointment.patient
+    last_visit = (
+        Appointment.objects.filter(
+            patient=patient,
+            status=AppointmentStatus.COMPLETED,
+            start_at__lt=appointment.start_at,
+        )
+        .order_by("-start_at", "-id")
+        .first()
+    )
+    red_flags = list(
+        IntakeReview.objects.filter(patient=patient, status=ReviewStatus.PENDING, urgent=True)
+        .select_related("response__version__questionnaire")
+        .order_by("created_at", "id")
+    )
+    care_plan = (
+        CarePlan.objects.filter(patient=patient, status=CarePlanStatus.ACTIVE)
+        .prefetch_related("goals")
+        .first()
+    )
+    return PrevisitSummary(
+        appointment=appointment,
+        generated_at=timezone.now(),
+        intake_missing=bool(patients_missing_intake(patient_ids=[patient.id])),
+        last_visit=last_visit,
+        scores=_score_summaries(
+            patient=patient, last_visit_end=last_visit.end_at if last_visit else None
+        ),
+        red_flags=red_flags,
+        care_plan=care_plan,
+        unread_messages=(
+            _unread_messages(patient=patient, viewer=viewer) if viewer_on_care_team else None
+        ),
+    )

@@ -1,15 +1,23 @@
 """Writes for the portal: availability, booking, cancelling, rescheduling.
 
 One write path for the API, the admin and seed_demo. Each function owns its transaction and its
-audit events. Announcements (appointment booked / cancelled / rescheduled) belong at the end of
-`appointment_book`, `appointment_cancel` and `appointment_reschedule`, inside the transaction, so
-the notification outbox row commits or rolls back with the change it announces.
+audit events. Announcements (appointment booked / cancelled / rescheduled, the intake reminder)
+are written at the end of `appointment_book`, `appointment_cancel` and `appointment_reschedule`,
+inside the transaction, so the notification outbox row commits or rolls back with the change it
+announces (a 409 `slot_taken` leaves no notification behind). Reminders and the pre-visit summary
+are sent by `appointment_reminders_send`, which the beat task runs every few minutes.
+
+Notifications carry only the event, the appointment id and an in-app path: never the reason,
+names or times (docs/notifications.md).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -20,6 +28,8 @@ from carecore.accounts.models import Clinician, Patient, User
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import ApplicationError, Conflict, ValidationFailed
+from carecore.notifications.models import Event, Notification
+from carecore.notifications.services import notify
 
 from . import selectors
 from .models import (
@@ -30,6 +40,8 @@ from .models import (
     TimeOff,
 )
 from .video import video_provider
+
+logger = logging.getLogger("carecore.portal")
 
 # --- errors (codes are part of the API contract) ----------------------------------------------
 
@@ -318,7 +330,11 @@ def appointment_book(
         patient_id=patient.id,
         action=Action.CREATE,
     )
-    # Announcement point: "appointment booked" (patient, clinician, care team) goes here.
+    _announce(appointment, event=Event.APPOINTMENT_BOOKED)
+    if visit_type == selectors.NEW_PATIENT_VISIT_TYPE and selectors.patients_missing_intake(
+        patient_ids=[patient.id]
+    ):
+        _remind_intake(appointment, occurrence="intake")
     return appointment
 
 
@@ -329,7 +345,11 @@ def appointment_cancel(*, actor: User, appointment: Appointment) -> Appointment:
 
     Expects the row locked by `access_appointment(for_write=True)`; locks it itself otherwise.
     """
-    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("patient__user", "clinician__user")
+        .get(pk=appointment.pk)
+    )
     if appointment.status != AppointmentStatus.BOOKED:
         raise AppointmentNotActive()
     now = timezone.now()
@@ -360,7 +380,7 @@ def appointment_cancel(*, actor: User, appointment: Appointment) -> Appointment:
         action=Action.UPDATE,
         detail={"status": AppointmentStatus.CANCELLED, "late_cancel": appointment.late_cancel},
     )
-    # Announcement point: "appointment cancelled" goes here.
+    _announce(appointment, event=Event.APPOINTMENT_CANCELLED)
     return appointment
 
 
@@ -377,7 +397,7 @@ def appointment_reschedule(
     """
     appointment = (
         Appointment.objects.select_for_update(of=("self",))
-        .select_related("patient", "clinician__user")
+        .select_related("patient__user", "clinician__user")
         .get(pk=appointment.pk)
     )
     if appointment.status != AppointmentStatus.BOOKED:
@@ -412,8 +432,177 @@ def appointment_reschedule(
         action=Action.UPDATE,
         detail={"rescheduled": True},
     )
-    # Announcement point: "appointment rescheduled" goes here.
+    # The reminders need nothing here: their occurrence carries the start time, so the new time
+    # gets fresh ones, and the old time's are never due (the task reads the current start).
+    _announce(appointment, event=Event.APPOINTMENT_RESCHEDULED)
     return appointment
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+
+def _link(appointment: Appointment) -> str:
+    return f"/appointments/{appointment.id}"
+
+
+def _stamp(moment: datetime) -> str:
+    """A start time as a compact UTC stamp for an occurrence key ("+" is not allowed there)."""
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _announce(appointment: Appointment, *, event: str) -> None:
+    """Booked / cancelled / rescheduled, to the patient and the visit's clinician, in the
+    caller's transaction. The occurrence is the sequence after the change, so every change is
+    announced once (a retried request that changes nothing announces nothing)."""
+    notify(
+        event=event,
+        recipients=[appointment.patient.user, appointment.clinician.user],
+        subject_type="appointment",
+        subject_id=appointment.id,
+        occurrence=f"seq:{appointment.sequence}",
+        link_path=_link(appointment),
+    )
+
+
+INTAKE_LINK = f"/questionnaires/{selectors.GUT_SKIN_INTAKE}"
+
+
+def _remind_intake(appointment: Appointment, *, occurrence: str) -> list[Notification]:
+    """`checkin_due` ("It is time for your check-in. Sign in to complete it.") is the closest
+    existing event to "please complete your intake": no event or template names the intake, and
+    the text may not. The in-app link opens the gut-skin intake."""
+    return notify(
+        event=Event.CHECKIN_DUE,
+        recipients=[appointment.patient.user],
+        subject_type="appointment",
+        subject_id=appointment.id,
+        occurrence=occurrence,
+        link_path=INTAKE_LINK,
+    )
+
+
+@dataclass(frozen=True)
+class ReminderKind:
+    """One reminder: how long before the start its moment is, and what it sends."""
+
+    name: str
+    lead: timedelta
+    new_patient_visits_only: bool = False
+
+
+def reminder_kinds() -> list[ReminderKind]:
+    return [
+        ReminderKind("24h", timedelta(hours=24)),
+        ReminderKind("1h", timedelta(hours=1)),
+        ReminderKind("intake-24h", timedelta(hours=24), new_patient_visits_only=True),
+        ReminderKind("previsit", timedelta(hours=settings.CARECORE_PREVISIT_SUMMARY_HOURS)),
+    ]
+
+
+def _reminder_grace() -> timedelta:
+    return timedelta(minutes=settings.CARECORE_APPOINTMENT_REMINDER_GRACE_MINUTES)
+
+
+def _is_due(appointment: Appointment, kind: ReminderKind, now: datetime) -> bool:
+    """Booked, not started, and the reminder's moment (start - lead) in (now - grace, now]."""
+    moment = appointment.start_at - kind.lead
+    return (
+        appointment.status == AppointmentStatus.BOOKED
+        and appointment.start_at > now
+        and now - _reminder_grace() < moment <= now
+    )
+
+
+@transaction.atomic
+def appointment_reminder_send(*, appointment_id: UUID, kind: ReminderKind, now: datetime) -> int:
+    """Send one reminder of one visit if it is due; returns the outbox rows created.
+
+    Locks the appointment row (SELECT ... FOR UPDATE) and re-checks it, so a cancel or
+    reschedule committed after the task listed the visit wins: no reminder for a cancelled
+    visit, none for a start that has moved. Idempotent by the notification key: the occurrence
+    names the kind and the start ("24h:20260611T140000Z"), so a second run, a duplicate beat
+    message or a restarted worker creates nothing, and a rescheduled visit gets fresh ones.
+
+    - "24h", "1h": `appointment_reminder` to the patient. The clinician gets the pre-visit
+      summary instead (their schedule is their reminder; see docs/portal.md).
+    - "intake-24h": `checkin_due` to the patient of a new-patient visit whose gut-skin intake
+      is still missing (occurrence "intake-24h", once per visit).
+    - "previsit": `previsit_summary` to the visit's clinician, in the app and by e-mail.
+    """
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("patient__user", "clinician__user")
+        .filter(pk=appointment_id)
+        .first()
+    )
+    if appointment is None or not _is_due(appointment, kind, now):
+        return 0
+    if kind.new_patient_visits_only:
+        if appointment.visit_type != selectors.NEW_PATIENT_VISIT_TYPE:
+            return 0
+        if not selectors.patients_missing_intake(patient_ids=[appointment.patient_id]):
+            return 0
+        return len(_remind_intake(appointment, occurrence=kind.name))
+    if kind.name == "previsit":
+        return len(
+            notify(
+                event=Event.PREVISIT_SUMMARY,
+                recipients=[appointment.clinician.user],
+                subject_type="appointment",
+                subject_id=appointment.id,
+                occurrence=f"previsit:{_stamp(appointment.start_at)}",
+                link_path=f"{_link(appointment)}/previsit-summary",
+            )
+        )
+    return len(
+        notify(
+            event=Event.APPOINTMENT_REMINDER,
+            recipients=[appointment.patient.user],
+            subject_type="appointment",
+            subject_id=appointment.id,
+            occurrence=f"{kind.name}:{_stamp(appointment.start_at)}",
+            link_path=_link(appointment),
+        )
+    )
+
+
+def appointment_reminders_send(*, now: datetime | None = None) -> dict[str, int]:
+    """Send every reminder whose moment is in (now - grace, now]; returns rows created per kind
+    and the number of visits that failed (retried by the next run).
+
+    For each kind, one indexed read of the booked visits starting in (now + lead - grace,
+    now + lead] (`selectors.booked_appointment_ids_starting`), then one short transaction per
+    visit (`appointment_reminder_send`), so one visit's failure or lock wait never holds back
+    the others. A reminder whose moment passed more than the grace period ago (beat was down,
+    or the visit was booked or moved inside that time) is skipped rather than sent late.
+    """
+    now = now or timezone.now()
+    grace = _reminder_grace()
+    created: dict[str, int] = {"failed": 0}
+    for kind in reminder_kinds():
+        ids = selectors.booked_appointment_ids_starting(
+            after=max(now, now + kind.lead - grace),
+            until=now + kind.lead,
+            visit_type=selectors.NEW_PATIENT_VISIT_TYPE if kind.new_patient_visits_only else None,
+        )
+        created[kind.name] = 0
+        for appointment_id in ids:
+            try:
+                created[kind.name] += appointment_reminder_send(
+                    appointment_id=appointment_id, kind=kind, now=now
+                )
+            except Exception as error:
+                # One visit's failure must not hold back everyone else's reminders; its
+                # transaction rolled back and the next run retries it while inside the grace
+                # period. Ids and the exception type only: no patient data in logs.
+                created["failed"] += 1
+                logger.warning(
+                    "appointment reminder %s failed for appointment %s (%s)",
+                    kind.name,
+                    appointment_id,
+                    type(error).__name__,
+                )
+    return created
 
 
 @transaction.atomic

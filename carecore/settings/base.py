@@ -351,6 +351,20 @@ CARECORE_VIDEO_PROVIDER = env("CARECORE_VIDEO_PROVIDER", default="portal.video.L
 CARECORE_VIDEO_BASE_URL = env(
     "CARECORE_VIDEO_BASE_URL", default="https://video.carecore.invalid/v/"
 )
+# Reminders (24 h and 1 h before, patients) and the pre-visit summary (clinicians) are sent by
+# the `portal.send_appointment_reminders` beat task. A reminder whose moment passed more than the
+# grace period ago (beat was down, or the visit was booked or moved inside it) is skipped.
+CARECORE_PREVISIT_SUMMARY_HOURS = env.float("CARECORE_PREVISIT_SUMMARY_HOURS", default=2.0)
+CARECORE_APPOINTMENT_REMINDER_GRACE_MINUTES = env.int(
+    "CARECORE_APPOINTMENT_REMINDER_GRACE_MINUTES", default=30
+)
+CARECORE_APPOINTMENT_REMINDER_INTERVAL_SECONDS = env.float(
+    "CARECORE_APPOINTMENT_REMINDER_INTERVAL_SECONDS", default=300.0
+)
+CELERY_BEAT_SCHEDULE["portal-send-appointment-reminders"] = {
+    "task": "portal.send_appointment_reminders",
+    "schedule": CARECORE_APPOINTMENT_REMINDER_INTERVAL_SECONDS,
+}
 
 # --- messaging (docs/messaging.md) -----------------------------------------------------------
 # First-response promise: routine in working hours of the care team, urgent around the clock.
