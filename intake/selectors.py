@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -139,5 +140,102 @@ def active_goal(*, patient: Patient, instrument: str) -> CarePlanGoal | None:
             plan__patient=patient, plan__status=CarePlanStatus.ACTIVE, instrument=instrument
         )
         .order_by("position")
+        .first()
+    )
+
+
+# --- what a clinician reviews before a visit (portal's pre-visit summary) ------------------------
+
+INTAKE_SLUG = "gut-skin-intake"
+
+
+def patients_missing_intake(*, patient_ids: Iterable[UUID]) -> set[UUID]:
+    """The patients among `patient_ids` without a completed gut-skin intake. One query (none
+    for no ids), on the responses' (patient, status, completed_at) index."""
+    wanted = set(patient_ids)
+    if not wanted:
+        return set()
+    done = QuestionnaireResponse.objects.filter(
+        patient_id__in=wanted,
+        status=ResponseStatus.COMPLETED,
+        version__questionnaire__slug=INTAKE_SLUG,
+    ).values_list("patient_id", flat=True)
+    return wanted - set(done)
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """One instrument's latest completed score and how it moved."""
+
+    instrument: str
+    response_id: UUID
+    completed_at: datetime
+    total: float | int | None
+    band: str | None
+    previous_total: float | int | None
+    change_since_previous: float | int | None
+    total_at_last_visit: float | int | None
+    change_since_last_visit: float | int | None
+
+
+def score_summaries(*, patient: Patient, last_visit_end: datetime | None) -> list[ScoreSummary]:
+    """Per instrument: the latest completed score; the change since the previous scored one;
+    and the change since the last scored one completed by the end of the last completed visit.
+    One query over the patient's completed responses (index `response_patient_completed`)."""
+    responses = (
+        QuestionnaireResponse.objects.filter(patient=patient, status=ResponseStatus.COMPLETED)
+        .order_by("completed_at", "id")
+        .only("id", "completed_at", "scores")
+    )
+    latest: dict[str, tuple[Any, dict[str, Any]]] = {}
+    previous_total: dict[str, Any] = {}
+    scored_total: dict[str, Any] = {}  # the last non-null total so far
+    at_last_visit: dict[str, Any] = {}
+    for response in responses:
+        for instrument, score in (response.scores or {}).items():
+            if instrument in latest:
+                previous_total[instrument] = scored_total.get(instrument)
+            latest[instrument] = (response, score)
+            total = score.get("total")
+            if total is None:
+                continue
+            scored_total[instrument] = total
+            if last_visit_end is not None and response.completed_at <= last_visit_end:
+                at_last_visit[instrument] = total
+    summaries = []
+    for instrument in sorted(latest):
+        response, score = latest[instrument]
+        total = score.get("total")
+        before = previous_total.get(instrument)
+        baseline = at_last_visit.get(instrument)
+        summaries.append(
+            ScoreSummary(
+                instrument=instrument,
+                response_id=response.id,
+                completed_at=response.completed_at,
+                total=total,
+                band=score.get("band"),
+                previous_total=before,
+                change_since_previous=_difference(total, before),
+                total_at_last_visit=baseline,
+                change_since_last_visit=_difference(total, baseline),
+            )
+        )
+    return summaries
+
+
+def open_red_flag_reviews(*, patient: Patient) -> list[IntakeReview]:
+    """The patient's pending urgent reviews (red flags nobody has reviewed yet), oldest first."""
+    return list(
+        IntakeReview.objects.filter(patient=patient, status=ReviewStatus.PENDING, urgent=True)
+        .select_related("response__version__questionnaire")
+        .order_by("created_at", "id")
+    )
+
+
+def active_care_plan(*, patient: Patient) -> CarePlan | None:
+    return (
+        CarePlan.objects.filter(patient=patient, status=CarePlanStatus.ACTIVE)
+        .prefetch_related("goals")
         .first()
     )

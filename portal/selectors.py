@@ -8,11 +8,10 @@ clinicians, their rules, their time off, their busy appointments (4), then pure 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from operator import attrgetter
-from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -23,13 +22,13 @@ from django.utils import timezone
 
 from carecore.accounts.models import Clinician, Patient, Role, User
 from carecore.common.errors import NotFound
-from intake.models import (
-    CarePlan,
-    CarePlanStatus,
-    IntakeReview,
-    QuestionnaireResponse,
-    ResponseStatus,
-    ReviewStatus,
+from intake.models import CarePlan, IntakeReview
+from intake.selectors import (
+    ScoreSummary,
+    active_care_plan,
+    open_red_flag_reviews,
+    patients_missing_intake,
+    score_summaries,
 )
 from messaging.selectors import thread_list
 
@@ -409,28 +408,10 @@ def appointments_overlapping_count(*, clinician: Clinician, start: datetime, end
 # --- reminders and the pre-visit summary (docs/portal.md, "Notifications") ---------------------
 #
 # The intake and messaging reads below are on a patient whose access the caller has already
-# checked (`access_previsit_summary`). Intake has no selector for "has a completed intake", for
-# every instrument's latest score at once, or for one patient's open red flags, so these read
-# intake's models directly (read-only, public fields); they belong in `intake/selectors.py` once
-# that app can take them. Unread counts come from messaging's own selector.
+# checked (`access_previsit_summary`); they go through intake's and messaging's selectors.
 
-GUT_SKIN_INTAKE = "gut-skin-intake"
 # The visit type that is a new-patient visit (the one the intake prepares).
 NEW_PATIENT_VISIT_TYPE = "new"
-
-
-def patients_missing_intake(*, patient_ids: Iterable[UUID]) -> set[UUID]:
-    """The patients among `patient_ids` without a completed gut-skin intake. One query (none
-    for no ids), on the responses' (patient, status, completed_at) index."""
-    wanted = set(patient_ids)
-    if not wanted:
-        return set()
-    done = QuestionnaireResponse.objects.filter(
-        patient_id__in=wanted,
-        status=ResponseStatus.COMPLETED,
-        version__questionnaire__slug=GUT_SKIN_INTAKE,
-    ).values_list("patient_id", flat=True)
-    return wanted - set(done)
 
 
 def booked_appointment_ids_starting(
@@ -445,21 +426,6 @@ def booked_appointment_ids_starting(
     if visit_type is not None:
         appointments = appointments.filter(visit_type=visit_type)
     return list(appointments.order_by("start_at", "id").values_list("id", flat=True))
-
-
-@dataclass(frozen=True)
-class ScoreSummary:
-    """One instrument's latest completed score and how it moved."""
-
-    instrument: str
-    response_id: UUID
-    completed_at: datetime
-    total: float | int | None
-    band: str | None
-    previous_total: float | int | None
-    change_since_previous: float | int | None
-    total_at_last_visit: float | int | None
-    change_since_last_visit: float | int | None
 
 
 @dataclass(frozen=True)
@@ -488,59 +454,6 @@ class PrevisitSummary:
     # None when the viewer is not on the care team (a treating clinician from outside it):
     # the patient's threads are the care team's, and messaging does not show them to others.
     unread_messages: UnreadMessages | None
-
-
-def _change(current: Any, baseline: Any) -> float | int | None:
-    if current is None or baseline is None:
-        return None
-    change = current - baseline
-    return round(change, 2) if isinstance(change, float) else change
-
-
-def _score_summaries(*, patient: Patient, last_visit_end: datetime | None) -> list[ScoreSummary]:
-    """Per instrument: the latest completed score; the change since the previous scored one;
-    and the change since the last scored one completed by the end of the last completed visit.
-    One query over the patient's completed responses (index `response_patient_completed`)."""
-    responses = (
-        QuestionnaireResponse.objects.filter(patient=patient, status=ResponseStatus.COMPLETED)
-        .order_by("completed_at", "id")
-        .only("id", "completed_at", "scores")
-    )
-    latest: dict[str, tuple[Any, dict[str, Any]]] = {}
-    previous_total: dict[str, Any] = {}
-    scored_total: dict[str, Any] = {}  # the last non-null total so far
-    at_last_visit: dict[str, Any] = {}
-    for response in responses:
-        for instrument, score in (response.scores or {}).items():
-            if instrument in latest:
-                previous_total[instrument] = scored_total.get(instrument)
-            latest[instrument] = (response, score)
-            total = score.get("total")
-            if total is None:
-                continue
-            scored_total[instrument] = total
-            if last_visit_end is not None and response.completed_at <= last_visit_end:
-                at_last_visit[instrument] = total
-    summaries = []
-    for instrument in sorted(latest):
-        response, score = latest[instrument]
-        total = score.get("total")
-        before = previous_total.get(instrument)
-        baseline = at_last_visit.get(instrument)
-        summaries.append(
-            ScoreSummary(
-                instrument=instrument,
-                response_id=response.id,
-                completed_at=response.completed_at,
-                total=total,
-                band=score.get("band"),
-                previous_total=before,
-                change_since_previous=_change(total, before),
-                total_at_last_visit=baseline,
-                change_since_last_visit=_change(total, baseline),
-            )
-        )
-    return summaries
 
 
 def _unread_messages(*, patient: Patient, viewer: User) -> UnreadMessages:
@@ -574,22 +487,14 @@ def previsit_summary(
         .order_by("-start_at", "-id")
         .first()
     )
-    red_flags = list(
-        IntakeReview.objects.filter(patient=patient, status=ReviewStatus.PENDING, urgent=True)
-        .select_related("response__version__questionnaire")
-        .order_by("created_at", "id")
-    )
-    care_plan = (
-        CarePlan.objects.filter(patient=patient, status=CarePlanStatus.ACTIVE)
-        .prefetch_related("goals")
-        .first()
-    )
+    red_flags = open_red_flag_reviews(patient=patient)
+    care_plan = active_care_plan(patient=patient)
     return PrevisitSummary(
         appointment=appointment,
         generated_at=timezone.now(),
         intake_missing=bool(patients_missing_intake(patient_ids=[patient.id])),
         last_visit=last_visit,
-        scores=_score_summaries(
+        scores=score_summaries(
             patient=patient, last_visit_end=last_visit.end_at if last_visit else None
         ),
         red_flags=red_flags,

@@ -30,6 +30,7 @@ from carecore.audit.services import audit_record
 from carecore.common.errors import ApplicationError, Conflict, ValidationFailed
 from carecore.notifications.models import Event, Notification
 from carecore.notifications.services import notify
+from intake.selectors import INTAKE_SLUG, patients_missing_intake
 
 from . import selectors
 from .models import (
@@ -331,7 +332,7 @@ def appointment_book(
         action=Action.CREATE,
     )
     _announce(appointment, event=Event.APPOINTMENT_BOOKED)
-    if visit_type == selectors.NEW_PATIENT_VISIT_TYPE and selectors.patients_missing_intake(
+    if visit_type == selectors.NEW_PATIENT_VISIT_TYPE and patients_missing_intake(
         patient_ids=[patient.id]
     ):
         _remind_intake(appointment, occurrence="intake")
@@ -464,7 +465,7 @@ def _announce(appointment: Appointment, *, event: str) -> None:
     )
 
 
-INTAKE_LINK = f"/questionnaires/{selectors.GUT_SKIN_INTAKE}"
+INTAKE_LINK = f"/questionnaires/{INTAKE_SLUG}"
 
 
 def _remind_intake(appointment: Appointment, *, occurrence: str) -> list[Notification]:
@@ -540,7 +541,7 @@ def appointment_reminder_send(*, appointment_id: UUID, kind: ReminderKind, now: 
     if kind.new_patient_visits_only:
         if appointment.visit_type != selectors.NEW_PATIENT_VISIT_TYPE:
             return 0
-        if not selectors.patients_missing_intake(patient_ids=[appointment.patient_id]):
+        if not patients_missing_intake(patient_ids=[appointment.patient_id]):
             return 0
         return len(_remind_intake(appointment, occurrence=kind.name))
     if kind.name == "previsit":
