@@ -13,7 +13,7 @@ from uuid import UUID
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from carecore.accounts.access import Purpose, patient_visibility
+from carecore.accounts.access import Purpose, audited_get, patient_visibility
 from carecore.accounts.models import BreakGlassGrant, CareTeamMember, Patient, Role, User
 from carecore.audit.models import Action, Outcome
 from carecore.audit.services import audit_record
@@ -98,23 +98,19 @@ def access_thread(
 
     With `lock=True` the thread row is locked FOR UPDATE (the caller must be in a transaction).
     """
-    action = Action.UPDATE if for_write else Action.READ
-    if for_write and user.role not in WRITER_ROLES:
-        raise _denied(user, "message_thread", thread_id, action)
     threads = visible_threads(user).select_related("patient__user", "assignee")
+    if for_write and user.role not in WRITER_ROLES:
+        # Read-only roles (an admin under break-glass) cannot write: the same 404 and audit.
+        threads = threads.none()
     if lock:
         threads = threads.select_for_update(of=("self",))
-    thread = threads.filter(pk=thread_id).first()
-    if thread is None:
-        raise _denied(user, "message_thread", thread_id, action)
-    audit_record(
-        actor=user,
+    return audited_get(
+        threads,
+        user=user,
+        object_id=thread_id,
         object_type="message_thread",
-        object_id=thread.id,
-        patient_id=thread.patient_id,
-        action=action,
+        action=Action.UPDATE if for_write else Action.READ,
     )
-    return thread
 
 
 def access_attachment(*, user: User, attachment_id: UUID | str) -> Attachment:

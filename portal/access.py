@@ -12,7 +12,7 @@ from uuid import UUID
 
 from django.db.models import Q
 
-from carecore.accounts.access import Purpose, access_patient, patient_visibility
+from carecore.accounts.access import Purpose, access_patient, audited_get, patient_visibility
 from carecore.accounts.models import Clinician, Patient, Role, User
 from carecore.audit.models import Action, Outcome
 from carecore.audit.services import audit_record
@@ -54,30 +54,15 @@ def access_appointment(
     team and schedulers theirs); `for_write` only records the attempt as an update. The services
     take the row lock themselves.
     """
-    action = action or (Action.UPDATE if for_write else Action.READ)
-    appointment = (
-        Appointment.objects.filter(appointment_visibility(user))
-        .select_related("patient__user", "clinician__user")
-        .filter(pk=appointment_id)
-        .first()
-    )
-    if appointment is None:
-        audit_record(
-            actor=user,
-            object_type="appointment",
-            object_id=appointment_id,
-            action=action,
-            outcome=Outcome.DENIED,
-        )
-        raise NotFound()
-    audit_record(
-        actor=user,
+    return audited_get(
+        Appointment.objects.filter(appointment_visibility(user)).select_related(
+            "patient__user", "clinician__user"
+        ),
+        user=user,
+        object_id=appointment_id,
         object_type="appointment",
-        object_id=appointment.id,
-        patient_id=appointment.patient_id,
-        action=action,
+        action=action or (Action.UPDATE if for_write else Action.READ),
     )
-    return appointment
 
 
 def access_clinician_availability(*, user: User, clinician_id: UUID | str) -> Clinician:
