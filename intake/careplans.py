@@ -35,9 +35,8 @@ from .models import (
     QuestionnaireResponse,
     ResponseStatus,
 )
-from .selectors import patient_has_unreviewed_red_flag
+from .selectors import INTAKE_SLUG, patient_has_unreviewed_red_flag
 
-INTAKE_SLUG = "gut-skin-intake"
 SCORED_INSTRUMENTS = ("poem", "dlqi", "gsrs", "ibs-sss", "isi", "pss-10", "pss-4")
 
 

@@ -25,6 +25,9 @@ from .models import (
     ReviewStatus,
 )
 
+# The gut-skin intake's slug: red flags, care-plan drafts and intake reminders key on it.
+INTAKE_SLUG = "gut-skin-intake"
+
 
 def questionnaire_current_list() -> QuerySet[QuestionnaireVersion]:
     return QuestionnaireVersion.objects.filter(is_current=True).select_related("questionnaire")
@@ -145,8 +148,6 @@ def active_goal(*, patient: Patient, instrument: str) -> CarePlanGoal | None:
 
 
 # --- what a clinician reviews before a visit (portal's pre-visit summary) ------------------------
-
-INTAKE_SLUG = "gut-skin-intake"
 
 
 def patients_missing_intake(*, patient_ids: Iterable[UUID]) -> set[UUID]:

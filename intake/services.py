@@ -32,9 +32,7 @@ from .models import (
     ReviewStatus,
 )
 from .red_flags import red_flags as screen_red_flags
-from .selectors import questionnaire_current
-
-INTAKE_SLUG = "gut-skin-intake"
+from .selectors import INTAKE_SLUG, questionnaire_current
 
 
 class VersionChanged(Conflict):
