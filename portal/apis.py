@@ -35,6 +35,7 @@ from carecore.audit.services import AuditTarget, audit_record_many
 from carecore.common.errors import ValidationFailed
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
+from intake.apis import GoalOutput
 
 from . import selectors, services
 from .access import (
@@ -592,23 +593,13 @@ class PrevisitRedFlagOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class PrevisitGoalOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    code = serializers.CharField()
-    title = serializers.CharField()
-    instrument = serializers.CharField()
-    baseline = serializers.FloatField(allow_null=True)
-    target_change = serializers.FloatField()
-    target_value = serializers.FloatField(allow_null=True)
-    due_date = serializers.DateField(allow_null=True)
-
-
 class PrevisitCarePlanOutput(serializers.Serializer):
     id = serializers.UUIDField()
     number = serializers.IntegerField()
     summary = serializers.CharField()
     published_at = serializers.DateTimeField(allow_null=True)
-    goals = PrevisitGoalOutput(many=True, source="goals.all")
+    # The same goal shape as the care-plan API (intake owns it).
+    goals = GoalOutput(many=True, source="goals.all")
 
 
 class PrevisitThreadOutput(serializers.Serializer):
