@@ -1,0 +1,1 @@
+"""Clinical vocabulary shared by every app: pure Python, no Django, no database."""
