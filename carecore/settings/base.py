@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "portal",
     "messaging",
     "intake",
+    "careplans",
     "demo",
 ]
 
@@ -237,7 +238,7 @@ SPECTACULAR_SETTINGS = {
         "AppointmentStatusEnum": "portal.models.AppointmentStatus",
         "QuestionnaireResponseStatusEnum": "intake.models.ResponseStatus",
         "IntakeReviewStatusEnum": "intake.models.ReviewStatus",
-        "CarePlanStatusEnum": "intake.models.CarePlanStatus",
+        "CarePlanStatusEnum": "careplans.models.CarePlanStatus",
     },
 }
 
@@ -467,7 +468,7 @@ CELERY_BEAT_SCHEDULE["messaging-delete-unsent-attachments"] = {
     "task": "messaging.delete_unsent_attachments",
     "schedule": 3600.0,
 }
-CELERY_BEAT_SCHEDULE["intake-remind-due-check-ins"] = {
-    "task": "intake.remind_due_check_ins",
+CELERY_BEAT_SCHEDULE["careplans-remind-due-check-ins"] = {
+    "task": "careplans.remind_due_check_ins",
     "schedule": 900.0,
 }
