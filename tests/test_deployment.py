@@ -147,7 +147,7 @@ def test_the_processes_run_uvicorn_celery_worker_and_a_single_beat(compose: dict
     assert "uvicorn carecore.asgi:application" in " ".join(services["web"]["command"])
     for worker in WORKERS:
         assert "celery -A carecore worker" in " ".join(services[worker]["command"])
-    assert services["beat"]["command"][:4] == ["celery", "-A", "carecore", "beat"]
+    assert services["beat"]["command"][:3] == ["python", "manage.py", "run_beat"]
     assert services["beat"].get("deploy", {}).get("replicas", 1) == 1
     # uvicorn listens on $PORT, the port scripts/healthcheck.py probes, and that port is published.
     assert '--port "$${PORT:-8000}"' in services["web"]["command"][-1]
@@ -240,7 +240,7 @@ def test_the_procfile_runs_web_worker_and_beat() -> None:
     assert set(entries) == {"web", "worker", "beat"}
     assert "uvicorn carecore.asgi:application" in entries["web"]
     assert "celery -A carecore worker" in entries["worker"]
-    assert "celery -A carecore beat" in entries["beat"]
+    assert "python manage.py run_beat" in entries["beat"]
 
 
 # --- production settings ---------------------------------------------------------------------
@@ -377,6 +377,12 @@ def test_the_beat_check_looks_for_a_celery_beat_process(healthcheck, tmp_path: P
     (tmp_path / "7" / "cmdline").write_bytes(
         b"/usr/local/bin/python\0/usr/local/bin/celery\0-A\0carecore\0beat\0"
     )
+    assert healthcheck.beat_is_running(tmp_path)
+
+
+def test_the_beat_check_finds_beat_run_under_its_lock(healthcheck, tmp_path: Path) -> None:
+    (tmp_path / "9").mkdir()
+    (tmp_path / "9" / "cmdline").write_bytes(b"python\0manage.py\0run_beat\0--loglevel=INFO\0")
     assert healthcheck.beat_is_running(tmp_path)
 
 
