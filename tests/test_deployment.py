@@ -27,6 +27,7 @@ from pathlib import Path
 import environ
 import pytest
 import yaml
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import Resolver404, resolve
@@ -36,8 +37,9 @@ from demo.management.commands import seed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-APP_SERVICES = ("migrate", "web", "worker", "beat")
-LONG_RUNNING = ("postgres", "redis", "web", "worker", "beat")
+WORKERS = ("worker-urgent", "worker-deliveries", "worker-routine")
+APP_SERVICES = ("migrate", "web", *WORKERS, "beat")
+LONG_RUNNING = ("postgres", "redis", "web", *WORKERS, "beat")
 
 
 def load_script(name: str) -> types.ModuleType:
@@ -92,7 +94,7 @@ def compose() -> dict:
 
 
 def test_compose_has_the_database_broker_and_every_process(compose: dict) -> None:
-    assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", *WORKERS, "beat"}
 
 
 def test_web_worker_beat_and_migrate_run_one_image_built_from_the_dockerfile(compose: dict):
@@ -115,7 +117,8 @@ def test_every_long_running_service_has_a_healthcheck(compose: dict) -> None:
     assert "pg_isready" in check("postgres")
     assert "redis-cli ping" in check("redis")
     assert "scripts/healthcheck.py web" in check("web")  # GET /healthz, see below
-    assert "celery -A carecore inspect ping" in check("worker")
+    for worker in WORKERS:
+        assert "celery -A carecore inspect ping" in check(worker)
     assert "scripts/healthcheck.py beat" in check("beat")
 
 
@@ -128,26 +131,43 @@ def test_the_one_off_migrate_step_runs_before_web_worker_and_beat(compose: dict)
     ]
     assert services["migrate"]["restart"] == "no"
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", *WORKERS, "beat"):
         depends_on = services[name]["depends_on"]
         assert depends_on["migrate"]["condition"] == "service_completed_successfully"
         assert depends_on["redis"]["condition"] == "service_healthy"
-    for name in ("web", "worker"):
+    for name in ("web", *WORKERS):
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
     # Nobody else migrates: scaling web must not run migrations concurrently.
-    for name in ("web", "worker", "beat"):
+    for name in ("web", *WORKERS, "beat"):
         assert "migrate" not in " ".join(services[name]["command"])
 
 
 def test_the_processes_run_uvicorn_celery_worker_and_a_single_beat(compose: dict) -> None:
     services = compose["services"]
     assert "uvicorn carecore.asgi:application" in " ".join(services["web"]["command"])
-    assert "celery -A carecore worker" in " ".join(services["worker"]["command"])
-    assert services["beat"]["command"][:4] == ["celery", "-A", "carecore", "beat"]
+    for worker in WORKERS:
+        assert "celery -A carecore worker" in " ".join(services[worker]["command"])
+    assert services["beat"]["command"][:3] == ["python", "manage.py", "run_beat"]
     assert services["beat"].get("deploy", {}).get("replicas", 1) == 1
     # uvicorn listens on $PORT, the port scripts/healthcheck.py probes, and that port is published.
     assert '--port "$${PORT:-8000}"' in services["web"]["command"][-1]
     assert services["web"]["ports"] == ["${WEB_PORT:-8000}:${PORT:-8000}"]
+
+
+def test_each_celery_queue_has_exactly_one_compose_worker(compose: dict) -> None:
+    consumed = []
+    for worker in WORKERS:
+        command = compose["services"][worker]["command"][-1]
+        consumed += command.split("--queues=")[1].split()[0].split(",")
+    assert sorted(consumed) == sorted(django_settings.CARECORE_CELERY_QUEUES)
+
+
+def test_the_procfile_worker_consumes_every_queue() -> None:
+    worker = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
+    )["worker"]
+    default_queues = worker.split("--queues=${CELERY_QUEUES:-")[1].split("}")[0].split(",")
+    assert sorted(default_queues) == sorted(django_settings.CARECORE_CELERY_QUEUES)
 
 
 def test_app_services_take_env_from_dotenv_and_point_at_the_compose_services(compose: dict):
@@ -220,7 +240,7 @@ def test_the_procfile_runs_web_worker_and_beat() -> None:
     assert set(entries) == {"web", "worker", "beat"}
     assert "uvicorn carecore.asgi:application" in entries["web"]
     assert "celery -A carecore worker" in entries["worker"]
-    assert "celery -A carecore beat" in entries["beat"]
+    assert "python manage.py run_beat" in entries["beat"]
 
 
 # --- production settings ---------------------------------------------------------------------
@@ -357,6 +377,12 @@ def test_the_beat_check_looks_for_a_celery_beat_process(healthcheck, tmp_path: P
     (tmp_path / "7" / "cmdline").write_bytes(
         b"/usr/local/bin/python\0/usr/local/bin/celery\0-A\0carecore\0beat\0"
     )
+    assert healthcheck.beat_is_running(tmp_path)
+
+
+def test_the_beat_check_finds_beat_run_under_its_lock(healthcheck, tmp_path: Path) -> None:
+    (tmp_path / "9").mkdir()
+    (tmp_path / "9" / "cmdline").write_bytes(b"python\0manage.py\0run_beat\0--loglevel=INFO\0")
     assert healthcheck.beat_is_running(tmp_path)
 
 

@@ -82,6 +82,7 @@ def running_worker(*, concurrency: int = 1, log_name: str = "worker") -> Iterato
                 "worker",
                 "--loglevel=INFO",
                 f"--concurrency={concurrency}",
+                f"--queues={','.join(settings.CARECORE_CELERY_QUEUES)}",
                 "--without-gossip",
                 "--without-mingle",
                 "--hostname",

@@ -269,6 +269,24 @@ CELERY_TIMEZONE = "UTC"
 # connection (~10 ms, most of a notification delivery). N > 0 reuses connections for about 2N
 # tasks per process instead (docs/benchmarks.md, Notifications). 0 keeps Celery's default.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=0)
+# Queues by urgency, so a backlog of routine e-mail never delays an urgent page
+# (docs/scaling.md, "Celery queues"). Compose and Kubernetes run a worker per queue; `make run`
+# runs one worker that consumes all of them. A task not listed here goes to `celery`.
+CARECORE_CELERY_QUEUES = ("urgent", "deliveries", "reminders", "exports", "celery")
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    # Escalation steps and the sweeper that re-publishes lost deliveries: minutes matter.
+    "messaging.escalate_thread": {"queue": "urgent"},
+    "messaging.escalate_overdue_threads": {"queue": "urgent"},
+    "intake.*escalat*": {"queue": "urgent"},
+    "notifications.sweep": {"queue": "urgent"},
+    # Deliveries of urgent notifications are published to `urgent` by the outbox itself.
+    "notifications.deliver": {"queue": "deliveries"},
+    "portal.send_appointment_reminders": {"queue": "reminders"},
+    "intake.remind_due_check_ins": {"queue": "reminders"},
+    "careplans.*": {"queue": "reminders"},
+    "interop.*": {"queue": "exports"},
+}
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Publishes deferred notifications when quiet hours end and whatever the broker lost.
     "notifications-sweep": {
