@@ -250,6 +250,11 @@ class ReviewQueueApi(APIView):
         patient_id = serializers.UUIDField()
         response_id = serializers.UUIDField()
         questionnaire = serializers.CharField(source="response.version.questionnaire.slug")
+        response_status = serializers.CharField(
+            source="response.status",
+            help_text="in_progress when the flags were raised from an abandoned, unsubmitted "
+            "intake.",
+        )
         urgent = serializers.BooleanField()
         expedited = serializers.BooleanField()
         severity = serializers.SerializerMethodField(
