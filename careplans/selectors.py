@@ -119,7 +119,7 @@ class PrevisitSummary:
     intake_missing: bool
     last_visit: Appointment | None
     scores: list[ScoreSummary]
-    red_flags: list[IntakeReview]  # pending and urgent, response and questionnaire loaded
+    red_flags: list[IntakeReview]  # pending, with red flags; response and questionnaire loaded
     care_plan: CarePlan | None  # the active plan, goals prefetched
     # None when the viewer is not on the care team (a treating clinician from outside it):
     # the patient's threads are the care team's, and messaging does not show them to others.

@@ -19,7 +19,8 @@ from carecore.common.permissions import has_role
 
 from . import services
 from .access import access_response
-from .models import QuestionnaireResponse, ResponseStatus, ReviewStatus
+from .models import SEVERITY_CHOICES, QuestionnaireResponse, ResponseStatus, ReviewStatus
+from .red_flags import worst_severity
 from .selectors import (
     previous_completed_response,
     questionnaire_current,
@@ -69,6 +70,12 @@ class QuestionnaireDetailApi(APIView):
 # --- responses ---------------------------------------------------------------------------
 
 
+class RedFlagOutput(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    severity = serializers.ChoiceField(choices=SEVERITY_CHOICES)
+
+
 class ResponseOutput(serializers.Serializer):
     id = serializers.UUIDField()
     patient_id = serializers.UUIDField()
@@ -78,10 +85,25 @@ class ResponseOutput(serializers.Serializer):
     status = serializers.CharField()
     answers = serializers.JSONField()
     scores = serializers.JSONField()
-    red_flags = serializers.JSONField()
+    red_flags = RedFlagOutput(many=True)
+    severity = serializers.SerializerMethodField(
+        help_text="The worst red flag's severity: emergency, crisis, urgent, soon; null if none."
+    )
+    guidance = serializers.SerializerMethodField(
+        help_text="What the patient should do now, for the worst red flag (e.g. call 911, or "
+        "call or text 988); null without red flags. Show it at once."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_severity(self, response: QuestionnaireResponse) -> str | None:
+        severity = worst_severity(response.red_flags)
+        return severity.value if severity else None
+
+    def get_guidance(self, response: QuestionnaireResponse) -> str | None:
+        severity = worst_severity(response.red_flags)
+        return severity.patient_guidance if severity else None
 
 
 class ResponseCreateApi(APIView):
@@ -149,12 +171,13 @@ def _score_changes(scores: dict[str, Any], previous: dict[str, Any] | None) -> d
 
 
 class ReviewPagination(CursorPagination):
-    # Urgent first, then oldest first; the cursor keeps the order stable across pages.
-    ordering = ("-urgent", "created_at", "id")
+    # Urgent first, expedited next, then oldest first; the cursor keeps the order stable.
+    ordering = ("-urgent", "-expedited", "created_at", "id")
 
 
 class ReviewQueueApi(APIView):
-    """Pending reviews of the caller's patients, urgent first (`?status=completed` for done)."""
+    """Pending reviews of the caller's patients, urgent first, expedited next
+    (`?status=completed` for done ones)."""
 
     permission_classes = [has_role(*CLINICAL_STAFF_ROLES)]
 
@@ -166,14 +189,28 @@ class ReviewQueueApi(APIView):
         patient_id = serializers.UUIDField()
         response_id = serializers.UUIDField()
         questionnaire = serializers.CharField(source="response.version.questionnaire.slug")
+        response_status = serializers.CharField(
+            source="response.status",
+            help_text="in_progress when the flags were raised from an abandoned, unsubmitted "
+            "intake.",
+        )
         urgent = serializers.BooleanField()
-        red_flags = serializers.JSONField(source="response.red_flags")
+        expedited = serializers.BooleanField()
+        severity = serializers.SerializerMethodField(
+            help_text="The worst red flag's severity; null without red flags."
+        )
+        paged_at = serializers.DateTimeField(allow_null=True)
+        escalation_step = serializers.IntegerField()
+        red_flags = RedFlagOutput(source="response.red_flags", many=True)
         status = serializers.CharField()
         scores = serializers.JSONField(source="response.scores")
         changes_since_last = serializers.SerializerMethodField()
         created_at = serializers.DateTimeField()
         completed_at = serializers.DateTimeField(allow_null=True)
         note = serializers.CharField()
+
+        def get_severity(self, review: Any) -> str | None:
+            return review.severity or None
 
         def get_changes_since_last(self, review: Any) -> dict[str, Any]:
             return _score_changes(review.response.scores, review.previous_scores)

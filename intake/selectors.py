@@ -37,7 +37,8 @@ def questionnaire_current(*, slug: str) -> QuestionnaireVersion | None:
 def review_queue(
     *, user: User, status: str | None = ReviewStatus.PENDING
 ) -> QuerySet[IntakeReview]:
-    """Reviews of patients `user` may see clinically: urgent first, then oldest first."""
+    """Reviews of patients `user` may see clinically (the API orders them: urgent first, then
+    expedited, then oldest first)."""
     reviews = IntakeReview.objects.filter(
         patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
     ).select_related("response__version__questionnaire")
@@ -119,11 +120,15 @@ def measures_timeline(*, patient: Patient, instrument: str) -> list[MeasurePoint
     return points
 
 
+def _pending_red_flag_reviews() -> QuerySet[IntakeReview]:
+    """Pending reviews with any red flag, whatever its severity (a `soon` flag also needs a
+    clinician's eyes before a plan goes out)."""
+    return IntakeReview.objects.filter(status=ReviewStatus.PENDING).exclude(severity="")
+
+
 def patient_has_unreviewed_red_flag(*, patient_id: UUID) -> bool:
-    """The care-plan publish gate: any pending urgent review of this patient."""
-    return IntakeReview.objects.filter(
-        patient_id=patient_id, status=ReviewStatus.PENDING, urgent=True
-    ).exists()
+    """The care-plan publish gate: any pending review of this patient with a red flag."""
+    return _pending_red_flag_reviews().filter(patient_id=patient_id).exists()
 
 
 # --- what a clinician reviews before a visit (careplans' pre-visit summary) ---------------------
@@ -205,9 +210,10 @@ def score_summaries(*, patient: Patient, last_visit_end: datetime | None) -> lis
 
 
 def open_red_flag_reviews(*, patient: Patient) -> list[IntakeReview]:
-    """The patient's pending urgent reviews (red flags nobody has reviewed yet), oldest first."""
+    """The patient's pending reviews with red flags nobody has reviewed yet, oldest first."""
     return list(
-        IntakeReview.objects.filter(patient=patient, status=ReviewStatus.PENDING, urgent=True)
+        _pending_red_flag_reviews()
+        .filter(patient=patient)
         .select_related("response__version__questionnaire")
         .order_by("created_at", "id")
     )

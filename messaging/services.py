@@ -21,7 +21,7 @@ import io
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -33,12 +33,12 @@ from carecore.accounts.access import access_patient
 from carecore.accounts.models import Role, User
 from carecore.accounts.selectors import (
     care_team_user_ids,
-    clinical_lead_user_ids,
-    lead_clinician_user_ids,
+    escalation_ladder_user_ids,
     on_call_user_ids,
 )
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
+from carecore.clinical.escalation import LadderStep, step_occurrence, steps_due
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
@@ -83,13 +83,9 @@ class MessageSendResult:
 
 
 def escalation_recipient_ids(*, thread: Thread, step: int) -> list[UUID]:
-    if step == EscalationStep.Step.ASSIGNEE_AND_COORDINATORS:
-        coordinators = care_team_user_ids(patient_id=thread.patient_id, roles=[Role.COORDINATOR])
-        assignee = [thread.assignee_id] if thread.assignee_id else []
-        return sorted(set(assignee) | set(coordinators), key=str)
-    if step == EscalationStep.Step.LEAD_CLINICIAN:
-        return lead_clinician_user_ids(patient_id=thread.patient_id)
-    return clinical_lead_user_ids()
+    return escalation_ladder_user_ids(
+        patient_id=thread.patient_id, step=step, assignee_id=thread.assignee_id
+    )
 
 
 # --- notifications ----------------------------------------------------------------------------
@@ -149,11 +145,9 @@ def _announce_send(*, thread: Thread, result: MessageSendResult) -> None:
 
 
 def escalation_occurrence(escalation: EscalationStep) -> str:
-    """`step-<n>:<awaiting_since in UTC>`: the step is recorded once per response clock, so the
-    clock's start tells a new clock's steps apart from the last one's (e.g.
-    "step-1:20260310T150000.000000Z", 30 characters; the outbox allows 40)."""
-    clock = escalation.awaiting_since.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    return f"step-{escalation.step}:{clock}"
+    """`step-<n>:<awaiting_since in UTC>`, e.g. "step-1:20260310T150000.000000Z": the step is
+    recorded once per response clock (carecore/clinical/escalation.py)."""
+    return step_occurrence(escalation.step, escalation.awaiting_since)
 
 
 # --- sending ----------------------------------------------------------------------------------
@@ -575,15 +569,12 @@ def thread_reopen(*, actor: User, thread_id: UUID | str) -> Thread:
 # --- escalation -------------------------------------------------------------------------------
 
 
-def _steps_due(thread: Thread, now: datetime) -> list[int]:
-    if thread.first_response_due_at is None or now < thread.first_response_due_at:
-        return []
-    gap = policy.escalation_step_gap(thread.priority)
-    return [
-        step
-        for step in EscalationStep.Step.values
-        if now >= thread.first_response_due_at + gap * (step - 1)
-    ]
+def _steps_due(thread: Thread, now: datetime) -> list[LadderStep]:
+    return steps_due(
+        due_at=thread.first_response_due_at,
+        gap=policy.escalation_step_gap(thread.priority),
+        now=now,
+    )
 
 
 @transaction.atomic

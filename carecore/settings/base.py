@@ -278,12 +278,12 @@ CELERY_TASK_ROUTES = {
     # Escalation steps and the sweeper that re-publishes lost deliveries: minutes matter.
     "messaging.escalate_thread": {"queue": "urgent"},
     "messaging.escalate_overdue_threads": {"queue": "urgent"},
-    "intake.*escalat*": {"queue": "urgent"},
+    "intake.escalate_unanswered_pages": {"queue": "urgent"},
+    "intake.raise_abandoned_red_flags": {"queue": "urgent"},
     "notifications.sweep": {"queue": "urgent"},
     # Deliveries of urgent notifications are published to `urgent` by the outbox itself.
     "notifications.deliver": {"queue": "deliveries"},
     "portal.send_appointment_reminders": {"queue": "reminders"},
-    "intake.remind_due_check_ins": {"queue": "reminders"},
     "careplans.*": {"queue": "reminders"},
     "interop.*": {"queue": "exports"},
 }
@@ -489,4 +489,27 @@ CELERY_BEAT_SCHEDULE["messaging-delete-unsent-attachments"] = {
 CELERY_BEAT_SCHEDULE["careplans-remind-due-check-ins"] = {
     "task": "careplans.remind_due_check_ins",
     "schedule": 900.0,
+}
+
+# --- intake red flags (docs/intake.md) -------------------------------------------------------
+# An on-call page for an intake red flag is answered by completing the review; unanswered, it
+# climbs the same ladder as an urgent message thread, on the same clock by default.
+CARECORE_INTAKE_PAGE_RESPONSE_MINUTES = env.int(
+    "CARECORE_INTAKE_PAGE_RESPONSE_MINUTES", default=CARECORE_MESSAGING_URGENT_RESPONSE_MINUTES
+)
+CARECORE_INTAKE_PAGE_ESCALATION_STEP_MINUTES = env.int(
+    "CARECORE_INTAKE_PAGE_ESCALATION_STEP_MINUTES",
+    default=CARECORE_MESSAGING_URGENT_ESCALATION_STEP_MINUTES,
+)
+# An in-progress intake untouched this long has its answers screened for red flags anyway.
+CARECORE_INTAKE_ABANDONED_AFTER_MINUTES = env.int(
+    "CARECORE_INTAKE_ABANDONED_AFTER_MINUTES", default=60
+)
+CELERY_BEAT_SCHEDULE["intake-escalate-unanswered-pages"] = {
+    "task": "intake.escalate_unanswered_pages",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["intake-raise-abandoned-red-flags"] = {
+    "task": "intake.raise_abandoned_red_flags",
+    "schedule": 300.0,
 }

@@ -20,7 +20,9 @@ def queue_of(task_name: str) -> str:
         ("notifications.sweep", "urgent"),
         ("notifications.deliver", "deliveries"),
         ("portal.send_appointment_reminders", "reminders"),
-        ("intake.remind_due_check_ins", "reminders"),
+        ("careplans.remind_due_check_ins", "reminders"),
+        ("intake.escalate_unanswered_pages", "urgent"),
+        ("intake.raise_abandoned_red_flags", "urgent"),
         ("carecore.heartbeat", "celery"),
     ],
 )
