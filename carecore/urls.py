@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("intake.urls")),
     path("", include("portal.urls")),
     path("", include("carecore.notifications.urls")),
+    path("", include("carecore.realtime.urls")),
     path("", include("messaging.urls")),
 ]
 

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "carecore.accounts",
     "carecore.audit",
     "carecore.notifications",
+    "carecore.realtime",
     "portal",
     "messaging",
     "intake",
@@ -106,6 +107,30 @@ CACHES = {
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="carecore"),
     }
 }
+
+# --- real-time feed (docs/realtime.md): Channels over Redis, tickets in the same database ------
+CARECORE_REALTIME_REDIS_URL = env("CARECORE_REALTIME_REDIS_URL", default=f"{REDIS_URL}/2")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [{"address": CARECORE_REALTIME_REDIS_URL, "socket_connect_timeout": 2}],
+            "prefix": "carecore:asgi",
+            # Messages a slow socket may have waiting before Redis drops the oldest; the
+            # socket's replay from the database fills any hole that leaves.
+            "capacity": env.int("CARECORE_REALTIME_CHANNEL_CAPACITY", default=1000),
+            "expiry": 60,
+        },
+    }
+}
+CARECORE_REALTIME_TICKET_SECONDS = env.int("CARECORE_REALTIME_TICKET_SECONDS", default=30)
+CARECORE_REALTIME_HEARTBEAT_SECONDS = env.float("CARECORE_REALTIME_HEARTBEAT_SECONDS", default=25)
+CARECORE_REALTIME_RETENTION_DAYS = env.int("CARECORE_REALTIME_RETENTION_DAYS", default=7)
+CARECORE_REALTIME_PRUNE_BATCH = env.int("CARECORE_REALTIME_PRUNE_BATCH", default=5000)
+# After commit, give up publishing to Redis after this long (the replay delivers the events).
+CARECORE_REALTIME_PUBLISH_TIMEOUT_SECONDS = env.float(
+    "CARECORE_REALTIME_PUBLISH_TIMEOUT_SECONDS", default=2.0
+)
 
 # --- accounts and authentication ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -404,6 +429,10 @@ CELERY_BEAT_SCHEDULE["messaging-escalate-overdue-threads"] = {
 }
 CELERY_BEAT_SCHEDULE["messaging-delete-unsent-attachments"] = {
     "task": "messaging.delete_unsent_attachments",
+    "schedule": 3600.0,
+}
+CELERY_BEAT_SCHEDULE["realtime-prune-events"] = {
+    "task": "realtime.prune_events",
     "schedule": 3600.0,
 }
 CELERY_BEAT_SCHEDULE["intake-remind-due-check-ins"] = {
