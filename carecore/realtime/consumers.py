@@ -90,7 +90,9 @@ class EventFeedConsumer(AsyncWebsocketConsumer):
         except (redis.RedisError, OSError) as error:
             # The channel layer lost Redis: end the socket in order; the client reconnects with
             # `after` and the replay covers whatever was published meanwhile.
-            logger.warning("real-time feed lost Redis (%s); closing", type(error).__name__)
+            logger.warning(
+                "real-time feed lost Redis (%s); closing", type(error).__name__, exc_info=True
+            )
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
         finally:

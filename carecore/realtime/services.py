@@ -227,7 +227,9 @@ class Ticket:
 
 @lru_cache(maxsize=4)
 def _redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    return redis.Redis.from_url(
+        url, socket_connect_timeout=2, socket_timeout=2, retry_on_error=[redis.ConnectionError]
+    )
 
 
 def ticket_redis() -> redis.Redis:

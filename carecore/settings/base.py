@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -114,7 +115,16 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [{"address": CARECORE_REALTIME_REDIS_URL, "socket_connect_timeout": 2}],
+            "hosts": [
+                {
+                    "address": CARECORE_REALTIME_REDIS_URL,
+                    "socket_connect_timeout": 2,
+                    # After a Redis restart the pool's connections are dead: retry a command
+                    # once on a fresh one instead of failing it (a repeated publish is dropped
+                    # by the socket as a duplicate seq).
+                    "retry_on_error": [RedisConnectionError],
+                }
+            ],
             "prefix": "carecore:asgi",
             # Messages a slow socket may have waiting before Redis drops the oldest; the
             # socket's replay from the database fills any hole that leaves.
