@@ -285,7 +285,9 @@ async def test_a_live_copy_that_arrives_ahead_of_a_lost_one_is_preceded_by_the_l
 def _other_redis_database() -> str:
     from django.conf import settings
 
-    return settings.CARECORE_REALTIME_REDIS_URL.rsplit("/", 1)[0] + "/13"
+    from carecore.settings.redis_urls import redis_database_url
+
+    return redis_database_url(settings.REDIS_URL, 13)
 
 
 async def test_the_heartbeat_pings_and_delivers_an_event_whose_copy_was_lost(patient, settings):
