@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("careplans.urls")),
     path("", include("portal.urls")),
     path("", include("carecore.notifications.urls")),
+    path("", include("carecore.realtime.urls")),
     path("", include("messaging.urls")),
 ]
 

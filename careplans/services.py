@@ -27,6 +27,7 @@ from carecore.audit.services import audit_record
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
+from carecore.realtime.services import EventType, NewEvent, event_publish_for_patient
 from intake.selectors import (
     INTAKE_SLUG,
     latest_completed_response,
@@ -275,6 +276,19 @@ def care_plan_publish(*, user: User, plan_id: UUID | str) -> CarePlan:
     plan.updated_at = now
     plan.save(update_fields=["status", "published_at", "published_by", "supersedes", "updated_at"])
     _schedule_check_ins(plan, now)
+    event_publish_for_patient(
+        patient=plan.patient,
+        events=[
+            NewEvent(
+                EventType.CARE_PLAN_PUBLISHED,
+                {
+                    "care_plan_id": plan.id,
+                    "patient_id": plan.patient_id,
+                    "supersedes_id": plan.supersedes_id,
+                },
+            )
+        ],
+    )
     notify(
         event=Event.CARE_PLAN_PUBLISHED,
         recipients=[plan.patient.user],

@@ -36,6 +36,7 @@ from carecore.clinical.severity import Severity
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
+from carecore.realtime.services import EventType, NewEvent, event_publish_for_patient
 
 from . import engine
 from .hooks import response_completed
@@ -211,6 +212,21 @@ def _announce_completed(response: QuestionnaireResponse, review: IntakeReview) -
     Inside the response's transaction (the outbox rows commit with it). Nothing about the
     answers, scores or flags goes into a notification: only opaque ids in the link.
     """
+    event_publish_for_patient(
+        patient=response.patient,
+        events=[
+            NewEvent(
+                EventType.REVIEW_CREATED,
+                {
+                    "review_id": review.id,
+                    "response_id": response.id,
+                    "patient_id": response.patient_id,
+                    "urgent": review.urgent,
+                },
+            )
+        ],
+        patient_sees=False,  # the review queue is the care team's
+    )
     notify(
         event=Event.INTAKE_SUBMITTED,
         recipients=active_users(

@@ -42,6 +42,13 @@ from carecore.clinical.escalation import LadderStep, step_occurrence, steps_due
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
+from carecore.realtime.services import (
+    EventType,
+    NewEvent,
+    event_publish,
+    event_publish_for_patient,
+    patient_audience,
+)
 
 from . import policy, triage
 from .access import STAFF_WRITER_ROLES, access_thread
@@ -142,6 +149,67 @@ def _announce_send(*, thread: Thread, result: MessageSendResult) -> None:
             urgent=True,
             link_path=_thread_link(thread),
         )
+
+
+# --- real-time events (ids and status words only; docs/realtime.md) ---------------------------
+
+
+def _thread_updated(thread: Thread) -> NewEvent:
+    return NewEvent(
+        EventType.THREAD_UPDATED,
+        {
+            "thread_id": thread.id,
+            "patient_id": thread.patient_id,
+            "status": thread.status,
+            "priority": thread.priority,
+            "assignee_id": thread.assignee_id,
+        },
+    )
+
+
+def _publish_thread_updated(thread: Thread) -> None:
+    event_publish_for_patient(patient=thread.patient, events=[_thread_updated(thread)])
+
+
+def _publish_send(*, thread: Thread, result: MessageSendResult, thread_changed: bool) -> None:
+    """message.created for the message and its automatic replies (and thread.updated when the
+    send moved the status or priority), to the care team and, unless it is an internal note,
+    the patient."""
+    events = [
+        NewEvent(
+            EventType.MESSAGE_CREATED,
+            {
+                "thread_id": thread.id,
+                "message_id": message.id,
+                "patient_id": thread.patient_id,
+                "sender_kind": message.sender_kind,
+                "internal": message.internal,
+            },
+        )
+        for message in [result.message, *result.auto_replies]
+    ]
+    if thread_changed:
+        events.append(_thread_updated(thread))
+    event_publish_for_patient(
+        patient=thread.patient, events=events, patient_sees=not result.message.internal
+    )
+
+
+def _publish_read(*, thread: Thread, reader: User) -> None:
+    """message.read to the reader's other devices and, when the patient read, to the care team
+    (read receipts are for staff). Staff outside the team (break-glass) are told nothing."""
+    audience = patient_audience(patient=thread.patient)
+    if reader.role != Role.PATIENT:
+        audience = [user_id for user_id in audience if user_id == reader.id]
+    event = NewEvent(
+        EventType.MESSAGE_READ,
+        {
+            "thread_id": thread.id,
+            "patient_id": thread.patient_id,
+            "reader_kind": _sender_kind(reader),
+        },
+    )
+    event_publish(user_ids=audience, events=[event])
 
 
 def escalation_occurrence(escalation: EscalationStep) -> str:
@@ -321,6 +389,7 @@ def _send_locked(
     """The body of `message_send`; the caller holds the thread's row lock."""
     if internal and actor.role not in STAFF_WRITER_ROLES:
         raise Forbidden("Only clinicians and coordinators can write internal notes.")
+    thread_before = (thread.status, thread.priority)
     try:
         # A savepoint: a concurrent duplicate (sender, client_id) in another thread's lock
         # loses on the unique constraint and replays instead of failing the whole request.
@@ -348,6 +417,11 @@ def _send_locked(
         _after_staff_reply(thread=thread)
         result.notify_user_ids = [thread.patient.user_id]
     thread.save(update_fields=_THREAD_FIELDS)
+    _publish_send(
+        thread=thread,
+        result=result,
+        thread_changed=thread_before != (thread.status, thread.priority),
+    )
     _announce_send(thread=thread, result=result)
     audit_record(
         actor=actor,
@@ -484,8 +558,16 @@ def thread_mark_read(*, actor: User, thread_id: UUID | str) -> ThreadReadState:
     """Everything in the thread up to now is read by `actor` (read receipts for staff)."""
     thread = access_thread(user=actor, thread_id=thread_id)
     now = timezone.now()
+    read_before = (
+        ThreadReadState.objects.filter(thread=thread, user=actor)
+        .values_list("read_position", flat=True)
+        .first()
+    )
     _read_state_upsert(thread=thread, user=actor, now=now)
-    return ThreadReadState.objects.get(thread=thread, user=actor)
+    state = ThreadReadState.objects.get(thread=thread, user=actor)
+    if state.read_position != read_before:
+        _publish_read(thread=thread, reader=actor)
+    return state
 
 
 def _lock_for_staff(actor: User, thread_id: UUID | str) -> Thread:
@@ -513,6 +595,7 @@ def thread_assign(*, actor: User, thread_id: UUID | str, assignee_id: UUID | str
             )
     thread.assignee = assignee
     thread.save(update_fields=["assignee"])
+    _publish_thread_updated(thread)
     audit_record(
         actor=actor,
         object_type="message_thread",
@@ -536,6 +619,7 @@ def thread_close(*, actor: User, thread_id: UUID | str) -> Thread:
         thread.save(
             update_fields=["status", "closed_at", "awaiting_since", "first_response_due_at"]
         )
+        _publish_thread_updated(thread)
         audit_record(
             actor=actor,
             object_type="message_thread",
@@ -555,6 +639,7 @@ def thread_reopen(*, actor: User, thread_id: UUID | str) -> Thread:
         thread.status = ThreadStatus.OPEN
         thread.closed_at = None
         thread.save(update_fields=["status", "closed_at"])
+        _publish_thread_updated(thread)
         audit_record(
             actor=actor,
             object_type="message_thread",

@@ -30,6 +30,7 @@ from carecore.audit.services import audit_record
 from carecore.common.errors import ApplicationError, Conflict, ValidationFailed
 from carecore.notifications.models import Event, Notification
 from carecore.notifications.services import notify
+from carecore.realtime.services import EventType, NewEvent, event_publish, patient_audience
 from intake.selectors import INTAKE_SLUG, patients_missing_intake
 
 from . import selectors
@@ -451,10 +452,28 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _publish_appointment(appointment: Appointment, *, change: str) -> None:
+    """appointment.updated to the patient, their care team and the visit's clinician (who may
+    be outside the team), in the caller's transaction (docs/realtime.md)."""
+    audience = {*patient_audience(patient=appointment.patient), appointment.clinician.user_id}
+    event = NewEvent(
+        EventType.APPOINTMENT_UPDATED,
+        {
+            "appointment_id": appointment.id,
+            "patient_id": appointment.patient_id,
+            "clinician_id": appointment.clinician_id,
+            "status": appointment.status,
+            "change": change,
+        },
+    )
+    event_publish(user_ids=audience, events=[event])
+
+
 def _announce(appointment: Appointment, *, event: str) -> None:
     """Booked / cancelled / rescheduled, to the patient and the visit's clinician, in the
     caller's transaction. The occurrence is the sequence after the change, so every change is
     announced once (a retried request that changes nothing announces nothing)."""
+    _publish_appointment(appointment, change=event.removeprefix("appointment_"))
     notify(
         event=event,
         recipients=[appointment.patient.user, appointment.clinician.user],
@@ -618,6 +637,7 @@ def appointment_status_set(*, actor: User, appointment: Appointment, status: str
         raise ValidationFailed(fields={"status": ["The visit has not started yet."]})
     appointment.status = status
     appointment.save(update_fields=["status", "updated_at"])
+    _publish_appointment(appointment, change=status)
     audit_record(
         actor=actor,
         object_type="appointment",

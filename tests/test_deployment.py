@@ -395,6 +395,7 @@ def test_the_beat_check_reaches_the_broker(healthcheck) -> None:
 # Read by settings only under `make test`; documented, but not deployment configuration.
 TEST_ONLY_VARIABLES = {
     "TEST_CACHE_URL",
+    "TEST_CHANNEL_LAYER_URL",
     "TEST_CELERY_BROKER_URL",
     "TEST_EMAIL_BACKEND",
     "TEST_EMAIL_FILE_PATH",

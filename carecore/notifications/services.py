@@ -41,6 +41,7 @@ from carecore.accounts.models import STAFF_ROLES, User
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import ValidationFailed
+from carecore.realtime.services import EventType, NewEvent, event_publish_each
 
 from .access import own_patient_id
 from .mail import IDEMPOTENCY_HEADER
@@ -211,6 +212,7 @@ def notify(
             if row.channel == Channel.IN_APP
         ]
     )
+    _publish_in_app(created)
     to_enqueue = [
         (row.id, row.due_at)
         for row in created
@@ -219,6 +221,22 @@ def notify(
     if to_enqueue:
         transaction.on_commit(lambda: enqueue_deliveries(to_enqueue), robust=True)
     return created
+
+
+def _publish_in_app(created: list[Notification]) -> None:
+    """notification.created to each recipient of a new in-app row (the list to refresh)."""
+    event_publish_each(
+        events_by_user={
+            row.recipient_id: [
+                NewEvent(
+                    EventType.NOTIFICATION_CREATED,
+                    {"notification_id": row.id, "event": row.event, "urgent": row.urgent},
+                )
+            ]
+            for row in created
+            if row.channel == Channel.IN_APP
+        }
+    )
 
 
 def enqueue_deliveries(items: list[tuple[UUID, datetime]]) -> int:

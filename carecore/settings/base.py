@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 import environ
 from csp.constants import NONCE, NONE, SELF
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from .redis_urls import checked_redis_url, redis_database_url, redis_server_url
 
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "carecore.accounts",
     "carecore.audit",
     "carecore.notifications",
+    "carecore.realtime",
     "portal",
     "messaging",
     "intake",
@@ -143,6 +145,41 @@ CACHES = {
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="carecore"),
     }
 }
+
+# --- real-time feed (docs/realtime.md): Channels over Redis, tickets in the same database ------
+CARECORE_REALTIME_REDIS_URL = checked_redis_url(
+    env("CHANNEL_LAYER_URL", default=redis_database_url(REDIS_URL, 2)), setting="CHANNEL_LAYER_URL"
+)
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": CARECORE_REALTIME_REDIS_URL,
+                    "socket_connect_timeout": 2,
+                    # After a Redis restart the pool's connections are dead: retry a command
+                    # once on a fresh one instead of failing it (a repeated publish is dropped
+                    # by the socket as a duplicate seq).
+                    "retry_on_error": [RedisConnectionError],
+                }
+            ],
+            "prefix": "carecore:asgi",
+            # Messages a slow socket may have waiting before Redis drops the oldest; the
+            # socket's replay from the database fills any hole that leaves.
+            "capacity": env.int("CARECORE_REALTIME_CHANNEL_CAPACITY", default=1000),
+            "expiry": 60,
+        },
+    }
+}
+CARECORE_REALTIME_TICKET_SECONDS = env.int("CARECORE_REALTIME_TICKET_SECONDS", default=30)
+CARECORE_REALTIME_HEARTBEAT_SECONDS = env.float("CARECORE_REALTIME_HEARTBEAT_SECONDS", default=25)
+CARECORE_REALTIME_RETENTION_DAYS = env.int("CARECORE_REALTIME_RETENTION_DAYS", default=7)
+CARECORE_REALTIME_PRUNE_BATCH = env.int("CARECORE_REALTIME_PRUNE_BATCH", default=5000)
+# After commit, give up publishing to Redis after this long (the replay delivers the events).
+CARECORE_REALTIME_PUBLISH_TIMEOUT_SECONDS = env.float(
+    "CARECORE_REALTIME_PUBLISH_TIMEOUT_SECONDS", default=2.0
+)
 
 # --- accounts and authentication ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -484,6 +521,10 @@ CELERY_BEAT_SCHEDULE["messaging-escalate-overdue-threads"] = {
 }
 CELERY_BEAT_SCHEDULE["messaging-delete-unsent-attachments"] = {
     "task": "messaging.delete_unsent_attachments",
+    "schedule": 3600.0,
+}
+CELERY_BEAT_SCHEDULE["realtime-prune-events"] = {
+    "task": "realtime.prune_events",
     "schedule": 3600.0,
 }
 CELERY_BEAT_SCHEDULE["careplans-remind-due-check-ins"] = {

@@ -24,6 +24,10 @@ CACHES["default"]["LOCATION"] = os.environ.get("TEST_CACHE_URL", redis_database_
 CACHES["default"]["KEY_PREFIX"] = "carecore-test"
 CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", redis_database_url(REDIS_URL, 10))
 CELERY_TASK_ALWAYS_EAGER = False
+CARECORE_REALTIME_REDIS_URL = os.environ.get(
+    "TEST_CHANNEL_LAYER_URL", redis_database_url(REDIS_URL, 12)
+)
+CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = CARECORE_REALTIME_REDIS_URL  # noqa: F405
 
 # In-memory by default; a worker process started by a test writes files the test can read.
 EMAIL_BACKEND = os.environ.get(

@@ -524,13 +524,15 @@ def test_a_patient_send_costs_the_same_queries_whatever_the_size_of_the_care_tea
     # New with notifications (8): the recipients' active User rows (one query for everyone),
     # then notify's savepoint (+2) around preferences, quiet hours, the outbox INSERT, the
     # re-read of the rows it created, and the in-app rows' delivery-record INSERT.
-    with django_assert_num_queries(19):
+    # New with the real-time feed (5): message.created's audience (the care-team ids), the
+    # sequence upsert and the event INSERT; notification.created's sequence upsert and INSERT.
+    with django_assert_num_queries(24):
         send()
     for _ in range(3):
         CareTeamMember.objects.create(
             care_team=patient.care_team, user=UserFactory(role=Role.COORDINATOR)
         )
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(24):
         send()
 
     assert Notification.objects.filter(channel=A, recipient__role=Role.COORDINATOR).count() == (
