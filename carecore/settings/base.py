@@ -12,9 +12,17 @@ from urllib.parse import unquote
 
 import environ
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from .redis_urls import checked_redis_url, redis_database_url, redis_server_url
+from .redis_urls import (
+    channel_layer_host,
+    checked_redis_url,
+    is_sentinel,
+    redis_database_url,
+    redis_server_url,
+    sentinel_transport_options,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -136,6 +144,14 @@ CARECORE_REPLICA_LAG_CHECK_SECONDS = env.float("CARECORE_REPLICA_LAG_CHECK_SECON
 
 # --- Redis: one server, separate logical databases for broker and cache ----------------------
 REDIS_URL = redis_server_url(env("REDIS_URL"))
+# Redis behind Sentinel (docs/scaling.md): REDIS_URL lists the sentinels, this names the master.
+REDIS_SENTINEL_MASTER = env("REDIS_SENTINEL_MASTER", default="")
+REDIS_SENTINEL_PASSWORD = env("REDIS_SENTINEL_PASSWORD", default="")
+if is_sentinel(REDIS_URL) and not REDIS_SENTINEL_MASTER:
+    raise ImproperlyConfigured(
+        "REDIS_URL lists Sentinel addresses: set REDIS_SENTINEL_MASTER to the name the sentinels "
+        "monitor (sentinel monitor <name> ...)."
+    )
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -145,6 +161,8 @@ CACHES = {
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="carecore"),
     }
 }
+if is_sentinel(CACHES["default"]["LOCATION"]):
+    CACHES["default"]["OPTIONS"] = {"pool_class": "carecore.common.redis_clients.SentinelCachePool"}
 
 # --- real-time feed (docs/realtime.md): Channels over Redis, tickets in the same database ------
 CARECORE_REALTIME_REDIS_URL = checked_redis_url(
@@ -156,7 +174,11 @@ CHANNEL_LAYERS = {
         "CONFIG": {
             "hosts": [
                 {
-                    "address": CARECORE_REALTIME_REDIS_URL,
+                    **channel_layer_host(
+                        CARECORE_REALTIME_REDIS_URL,
+                        master=REDIS_SENTINEL_MASTER,
+                        sentinel_password=REDIS_SENTINEL_PASSWORD,
+                    ),
                     "socket_connect_timeout": 2,
                     # After a Redis restart the pool's connections are dead: retry a command
                     # once on a fresh one instead of failing it (a repeated publish is dropped
@@ -300,6 +322,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 }
+CELERY_BROKER_TRANSPORT_OPTIONS.update(
+    sentinel_transport_options(
+        CELERY_BROKER_URL, master=REDIS_SENTINEL_MASTER, sentinel_password=REDIS_SENTINEL_PASSWORD
+    )
+)
 CELERY_TIMEZONE = "UTC"
 # Celery's Django fixup closes every database connection before and after each task, and with
 # Django's connection pool under prefork the whole pool, so each task opens a new PostgreSQL
