@@ -196,6 +196,9 @@ def test_a_review_completed_before_the_submit_is_reopened_without_paging_again(r
     review.refresh_from_db()
     assert (review.status, review.completed_at, review.severity) == ("pending", None, "urgent")
     assert len(pages()) == 1  # the clinician already acted on this flag
+    # ... and answered its page, so nothing climbs the ladder for it.
+    with time_machine.travel(at(400), tick=False):
+        assert tasks.escalate_unanswered_pages() == 0
 
 
 def test_a_review_completed_before_the_submit_pages_again_for_a_worse_flag(reviewed_early):
