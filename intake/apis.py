@@ -72,7 +72,8 @@ class QuestionnaireDetailApi(APIView):
 
 class RedFlagOutput(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.CharField()
+    # DRF takes declared fields off the class, so this does not shadow Field.label at run time.
+    label = serializers.CharField()  # type: ignore[assignment]
     severity = serializers.ChoiceField(choices=SEVERITY_CHOICES)
 
 

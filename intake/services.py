@@ -156,10 +156,12 @@ def _review_raise(response: QuestionnaireResponse, *, now: datetime) -> IntakeRe
     raised flags; completing then updates it instead of queueing a second one. Flags are only
     ever added, so the severity never drops. The on-call is paged once per review: again only
     when a clinician had already completed the review (of the flags raised early) and the
-    submitted answers raise a worse severity than they reviewed.
+    submitted answers raise a worse severity than they reviewed. The caller holds the
+    response's row lock; this takes the review's.
     """
     severity = worst_severity(response.red_flags)
     review = IntakeReview.objects.select_for_update().filter(response=response).first()
+    created = review is None
     if review is None:
         review = IntakeReview(response=response, patient=response.patient, created_at=now)
         page = _pages(severity)
@@ -169,6 +171,8 @@ def _review_raise(response: QuestionnaireResponse, *, now: datetime) -> IntakeRe
         review.status, review.completed_at, review.completed_by = ReviewStatus.PENDING, None, None
         worse = severity is not None and (reviewed is None or severity.rank > reviewed.rank)
         page = _pages(severity) and worse
+        # Its page was answered: without a new page there is nothing to escalate.
+        review.paged_at = None
     else:
         page = _pages(severity) and review.paged_at is None
     review.severity = severity.value if severity else ""
@@ -176,10 +180,25 @@ def _review_raise(response: QuestionnaireResponse, *, now: datetime) -> IntakeRe
     review.expedited = severity is Severity.SOON
     if page:
         review.paged_at, review.escalation_step = now, 0
-    review.save()
+    if created:
+        review.save(force_insert=True)
+    else:
+        review.save(update_fields=_REVIEW_RAISE_FIELDS)
     if page:
         _page_on_call(review)
     return review
+
+
+_REVIEW_RAISE_FIELDS = [
+    "status",
+    "completed_at",
+    "completed_by",
+    "severity",
+    "urgent",
+    "expedited",
+    "paged_at",
+    "escalation_step",
+]
 
 
 def _pages(severity: Severity | None) -> bool:

@@ -172,9 +172,10 @@ def test_a_worse_flag_added_after_an_expedited_raise_pages(client_for, patient, 
     assert pages() == [(clinician.user_id, f"page:{at(130):%Y%m%dT%H%M%S}.000000Z")]
 
 
-def test_a_review_completed_before_the_submit_is_reopened_without_paging_again(
-    client_for, patient, clinician
-):
+@pytest.fixture
+def reviewed_early(client_for, patient, clinician):
+    """An abandoned intake's rectal-bleeding flag raised at 60 minutes and reviewed at 70.
+    Returns the patient's client, the response id and the review."""
     client = client_for(patient.user)
     response_id = save_in_progress(client, 0, {"rf-rectal-bleeding": True})
     sweep(60)
@@ -183,6 +184,11 @@ def test_a_review_completed_before_the_submit_is_reopened_without_paging_again(
         client_for(clinician.user).post(
             f"{REVIEWS}{review.id}/complete/", {"note": "Spoke to the patient."}, format="json"
         )
+    return client, response_id, review
+
+
+def test_a_review_completed_before_the_submit_is_reopened_without_paging_again(reviewed_early):
+    client, response_id, review = reviewed_early
 
     answers = healthy_intake(**{"rf-rectal-bleeding": True})
     patch(client, 200, response_id, answers=answers, status="completed")
@@ -190,19 +196,13 @@ def test_a_review_completed_before_the_submit_is_reopened_without_paging_again(
     review.refresh_from_db()
     assert (review.status, review.completed_at, review.severity) == ("pending", None, "urgent")
     assert len(pages()) == 1  # the clinician already acted on this flag
+    # ... and answered its page, so nothing climbs the ladder for it.
+    with time_machine.travel(at(400), tick=False):
+        assert tasks.escalate_unanswered_pages() == 0
 
 
-def test_a_review_completed_before_the_submit_pages_again_for_a_worse_flag(
-    client_for, patient, clinician
-):
-    client = client_for(patient.user)
-    response_id = save_in_progress(client, 0, {"rf-rectal-bleeding": True})
-    sweep(60)
-    review = IntakeReview.objects.get()
-    with time_machine.travel(at(70), tick=False):
-        client_for(clinician.user).post(
-            f"{REVIEWS}{review.id}/complete/", {"note": "Spoke to the patient."}, format="json"
-        )
+def test_a_review_completed_before_the_submit_pages_again_for_a_worse_flag(reviewed_early):
+    client, response_id, _review = reviewed_early
 
     answers = healthy_intake(**{"rf-rectal-bleeding": True, "rf-self-harm-thoughts": True})
     body = patch(client, 200, response_id, answers=answers, status="completed").json()
