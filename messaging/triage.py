@@ -1,126 +1,417 @@
-"""Red-flag phrase screen for patient messages. Plain Python: no Django, no database.
+"""Red-flag triage of patient messages with medspaCy on a blank spaCy English pipeline.
 
-This is a deliberately small, documented, conservative screen, not a diagnosis. A hit makes the
-thread urgent, posts the emergency-guidance auto-reply and pages the on-call clinician. Missing a
-red flag is worse than a false alarm, so patterns are broad within each topic; only simple
-negations immediately before the phrase ("no blood", "not bleeding", "without chest pain",
-"denies fever") suppress a hit. The phrase set is listed in docs/messaging.md and each entry is
-tested in tests/messaging/test_triage.py with hits and non-hits.
+Plain Python: no Django, no database. The rules (what patients write, and what changes its
+meaning) are data in `messaging/triage_rules.py`; this module builds the pipeline once per
+process and runs it. See docs/triage.md.
+
+How a message is screened, in time linear in its length:
+1. A cheap pass cuts the text into rough sentences (at most `MAX_SEGMENT_CHARS` each) and keeps
+   only those containing an anchor word of some target phrase (a word every match of that phrase
+   must contain). Most of a long message is everyday text and stops here; this is what keeps a
+   100 KB body far below 50 ms, because PyRuSH is pure Python and costs about 0.1 ms per char.
+2. Each kept sentence goes through medspaCy: the medspaCy tokenizer, our lemmas, PyRuSH
+   sentence splitting, the TargetMatcher (concept mentions) and ConText (negation, historical,
+   resolved, hypothetical, family, uncertainty, idiom). ConText's scope is the sentence, cut
+   further at clause breaks ("I'm not OK, I'm suicidal": the "not" stops at the comma).
+3. A category is raised when every concept of one of its triggers has a mention that no
+   suppressing modifier touches (uncertainty is recorded but never suppresses).
+
+Nothing here logs: the text is patient data. PyRuSH logs every token through loguru at DEBUG;
+`_silence_library_logging` turns that off when the pipeline is built.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import product
+from typing import TYPE_CHECKING, Any
+
+from carecore.clinical.severity import Severity, worst
+
+from . import triage_rules as rules
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span
+
+# A rough sentence longer than this is cut at whitespace: PyRuSH and ConText then never see more
+# than this much text at once, so their cost per sentence is bounded and the total is linear.
+MAX_SEGMENT_CHARS = 600
+# How many matched words a hit keeps for the clinician.
+MAX_WORDS_PER_HIT = 5
+SPAN_GROUP = "triage_mentions"
+
+_ROUGH_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
 @dataclass(frozen=True)
-class RedFlag:
+class Mention:
+    """One concept mention found by the TargetMatcher, with the ConText modifiers touching it."""
+
+    concept: str
+    words: str
+    modifiers: tuple[str, ...]
+    source: str
+    position: int
+
+    @property
+    def asserted(self) -> bool:
+        return not rules.SUPPRESSING.intersection(self.modifiers)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A raised red flag: what the clinician sees next to the message."""
+
     code: str
     label: str
-    patterns: tuple[str, ...]
+    severity: Severity
+    words: tuple[str, ...]
+    modifiers: tuple[str, ...]
+    sources: tuple[str, ...]
+    position: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "label": self.label,
+            "severity": self.severity.value,
+            "words": list(self.words),
+            "modifiers": list(self.modifiers),
+            "sources": list(self.sources),
+        }
 
 
-# Each pattern is a regular expression matched against lower-cased text with single spaces.
-RED_FLAGS: tuple[RedFlag, ...] = (
-    RedFlag(
-        "gi_bleeding",
-        "Blood in stool or rectal bleeding",
-        (
-            r"blood(?:y)? (?:in|on|with) (?:my |the )?(?:stool|stools|poo|poop|bowel movements?)",
-            r"bloody (?:stool|stools|poo|poop|diarrh(?:o)?ea|bowel movements?)",
-            r"rectal bleeding",
-            r"bleeding from (?:my |the )?(?:rectum|bottom|back passage|anus)",
-            r"black,? tarry stools?",
-        ),
-    ),
-    RedFlag(
-        "spreading_blisters",
-        "Spreading painful blisters",
-        (
-            r"blisters? (?:\w+ ){0,3}(?:are |is )?spreading",
-            r"spreading (?:\w+ ){0,2}blisters?",
-            r"painful blisters?",
-        ),
-    ),
-    RedFlag(
-        "facial_swelling",
-        "Facial, lip or tongue swelling",
-        (
-            r"(?:face|facial|lips?|tongue|throat|eyelids?) "
-            r"(?:is |are |has |have |looks? |feels? )?(?:\w+ )?(?:swell(?:ing|ed|s)?|swollen)",
-            r"swell(?:ing|ed|s)? (?:\w+ ){0,2}(?:face|lips?|tongue|throat)",
-            r"swollen (?:face|lips?|tongue|throat)",
-        ),
-    ),
-    RedFlag(
-        "chest_pain",
-        "Chest pain",
-        (r"chest (?:pain|pains|tightness|pressure)", r"pain in (?:my |the )?chest"),
-    ),
-    RedFlag(
-        "breathing",
-        "Trouble breathing",
-        (
-            r"(?:trouble|difficulty|hard|struggling|problems?) (?:\w+ )?breath(?:e|ing)",
-            r"can(?:no|')?t (?:catch my )?breath(?:e)?",
-            r"short(?:ness)? of breath",
-            r"wheezing",
-        ),
-    ),
-    RedFlag(
-        "fever_with_rash",
-        "Fever with a rash",
-        (
-            r"fever (?:\w+ ){0,6}rash",
-            r"rash (?:\w+ ){0,6}fever",
-        ),
-    ),
-    RedFlag(
-        "self_harm",
-        "Thoughts of self-harm or suicide",
-        (
-            r"(?:hurt|harm|kill)(?:ing)? myself",
-            r"self[- ]?harm",
-            r"suicid(?:e|al)",
-            r"end (?:my|it) (?:life|all)",
-            r"don'?t want to (?:live|be alive)",
-        ),
-    ),
+@dataclass(frozen=True)
+class Screening:
+    hits: tuple[Hit, ...] = ()
+    # Mentions a modifier discounted (negated, family, hypothetical, ...), for the clinician.
+    discounted: tuple[Mention, ...] = field(default=())
+
+    @property
+    def severity(self) -> Severity | None:
+        return worst([hit.severity for hit in self.hits])
+
+    @property
+    def codes(self) -> list[str]:
+        return [hit.code for hit in self.hits]
+
+    def hits_json(self) -> list[dict[str, Any]]:
+        return [hit.as_json() for hit in self.hits]
+
+    def discounted_json(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "concept": mention.concept,
+                "words": mention.words,
+                "modifiers": list(mention.modifiers),
+                "source": mention.source,
+            }
+            for mention in self.discounted
+        ]
+
+
+def screen(text: str) -> list[Hit]:
+    """The red flags `text` raises, in the order they first appear; each at most once."""
+    return list(screen_message(body=text).hits)
+
+
+def screen_message(*, body: str, subject: str = "") -> Screening:
+    """Screen a patient message's subject and body together (one trigger can combine a rash in
+    the subject with a fever in the body)."""
+    mentions = find_mentions({"subject": subject, "body": body})
+    return _categorise(mentions)
+
+
+# --- step 1: rough sentences and anchors ------------------------------------------------------
+
+
+def rough_sentences(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, sentence) pieces of `text`, each at most MAX_SEGMENT_CHARS long. Linear."""
+    start = 0
+    for match in _ROUGH_SENTENCE_END.finditer(text):
+        yield from _capped(start, text[start : match.start()])
+        start = match.end()
+    yield from _capped(start, text[start:])
+
+
+def _capped(offset: int, piece: str) -> Iterator[tuple[int, str]]:
+    while len(piece) > MAX_SEGMENT_CHARS:
+        cut = piece.rfind(" ", 0, MAX_SEGMENT_CHARS)
+        cut = cut if cut > 0 else MAX_SEGMENT_CHARS
+        yield offset, piece[:cut]
+        offset, piece = offset + cut, piece[cut:]
+    if piece.strip():
+        yield offset, piece
+
+
+_COMMON = frozenset(
+    {"i", "be", "have", "not", "my", "to", "a", "the", "can", "in", "on", "of", "up", "do",
+     "will", "it", "and", "all", "go", "me", "out", "off", "over", "down", "like", "so", "too",
+     "very", "really", "when", "from", "for", "with", "at", "by", "this", "that", "is"}
 )
 
-# A negation word within the three words before a match cancels it ("no blood in my stool",
-# "I have not had any chest pain"). Deliberately simple: "no ... but now blood in stool" still
-# fires because the negation is more than three words away.
-_NEGATION = re.compile(
-    r"(?:\b(?:no|not|never|without|denies|deny|nor|isn'?t|aren'?t|don'?t|didn'?t|haven'?t|"
-    r"hasn'?t|wasn'?t|free of|zero)\b)(?:\s+\S+){0,3}\s*$"
-)
-_COMPILED = tuple(
-    (flag, tuple(re.compile(r"\b" + pattern + r"\b") for pattern in flag.patterns))
-    for flag in RED_FLAGS
-)
+
+def _anchor_lemmas() -> frozenset[str]:
+    """For every target phrase, the alternatives of one required slot made of uncommon words:
+    any match of the phrase contains one of them, so a sentence with none cannot match."""
+    anchors: set[str] = set()
+    for concept in rules.CONCEPTS:
+        for phrase in concept.phrases:
+            required = [
+                {rules.lemma(word) for word in rules.expand_groups(slot)}
+                for slot in phrase.split()
+                if not slot.endswith(rules.OPTIONAL)
+                and not slot.startswith((rules.GAP, "!", "#"))
+                and "#num" not in slot
+            ]
+            uncommon = [slot for slot in required if not slot & _COMMON]
+            if not uncommon:
+                raise ValueError(f"Phrase {phrase!r} has no uncommon required word to anchor on.")
+            anchors |= min(uncommon, key=len)
+    return frozenset(anchors)
 
 
-def _normalise(text: str) -> str:
-    text = text.lower().replace("\u2019", "'")
-    return re.sub(r"\s+", " ", text)
+_ANCHORS = _anchor_lemmas()
+_lemma_memo: dict[str, str] = {}
 
 
-def _negated(text: str, start: int) -> bool:
-    # Only the words of the same sentence before the match can negate it.
-    sentence_start = max(text.rfind(mark, 0, start) for mark in ".!?;\n")
-    before = text[sentence_start + 1 : start]
-    return bool(_NEGATION.search(before))
+def _has_anchor(lowered: str) -> bool:
+    for word in set(_WORD.findall(lowered)):
+        known = _lemma_memo.get(word)
+        if known is None:
+            known = rules.lemma(word)
+            if len(_lemma_memo) < 100_000:  # bounded: words seen across all messages
+                _lemma_memo[word] = known
+        if known in _ANCHORS:
+            return True
+    return False
 
 
-def screen(text: str) -> list[RedFlag]:
-    """The red flags `text` raises, in RED_FLAGS order; each flag at most once."""
-    normalised = _normalise(text)
-    hits: list[RedFlag] = []
-    for flag, patterns in _COMPILED:
-        for pattern in patterns:
-            if any(not _negated(normalised, m.start()) for m in pattern.finditer(normalised)):
-                hits.append(flag)
-                break
-    return hits
+def candidate_sentences(text: str) -> list[tuple[int, str]]:
+    """The rough sentences of `text` that may raise a flag, with their offsets."""
+    return [
+        (offset, piece)
+        for offset, piece in rough_sentences(text)
+        if _has_anchor(piece.lower().replace("\u2019", "'"))
+    ]
+
+
+# --- step 2: medspaCy ------------------------------------------------------------------------
+
+
+def find_mentions(parts: dict[str, str], *, prefilter: bool = True) -> list[Mention]:
+    """Concept mentions in each named part of a message, with their ConText modifiers.
+    `prefilter=False` runs every sentence through medspaCy (tests prove both agree)."""
+    nlp = pipeline()
+    pieces: list[tuple[str, int, str]] = []
+    for part_index, (source, text) in enumerate(parts.items()):
+        sentences = candidate_sentences(text) if prefilter else list(rough_sentences(text))
+        # Subject mentions sort before body ones; within a part, by where they are.
+        base = part_index * 10**9
+        pieces.extend((source, base + offset, sentence) for offset, sentence in sentences)
+    # Repeated sentences (pasted twice, a signature) are analysed once.
+    unique = list(dict.fromkeys(sentence for _, _, sentence in pieces))
+    docs = dict(zip(unique, nlp.pipe(unique), strict=True))
+    return [
+        _mention(span, source=source, position=position + span.start_char)
+        for source, position, sentence in pieces
+        for span in docs[sentence].spans.get(SPAN_GROUP, [])
+    ]
+
+
+def _mention(span: Span, *, source: str, position: int) -> Mention:
+    # medspaCy only skips a modifier that overlaps a target's edge; one inside the target ("ca
+    # n't breathe", "poo has gone black") is part of what the patient said, not a modifier.
+    modifiers = tuple(
+        sorted(
+            {
+                modifier.category
+                for modifier in span._.modifiers
+                if not _overlaps(modifier.modifier_span, (span.start, span.end))
+            }
+        )
+    )
+    return Mention(
+        concept=span.label_,
+        words=span.text,
+        modifiers=modifiers,
+        source=source,
+        position=position,
+    )
+
+
+def _overlaps(first: tuple[int, int], second: tuple[int, int]) -> bool:
+    return first[0] < second[1] and second[0] < first[1]
+
+
+# --- step 3: categories ----------------------------------------------------------------------
+
+
+def _categorise(mentions: list[Mention]) -> Screening:
+    asserted: dict[str, list[Mention]] = {}
+    for mention in mentions:
+        if mention.asserted:
+            asserted.setdefault(mention.concept, []).append(mention)
+    hits = [hit for category in rules.CATEGORIES if (hit := _raise(category, asserted))]
+    hits.sort(key=lambda hit: hit.position)
+    discounted = tuple(
+        mention for mention in _unique(mentions) if not mention.asserted
+    )
+    return Screening(hits=tuple(hits), discounted=discounted)
+
+
+def _raise(category: rules.Category, asserted: dict[str, list[Mention]]) -> Hit | None:
+    for trigger in category.triggers:
+        if all(concept in asserted for concept in trigger):
+            found = [mention for concept in trigger for mention in asserted[concept]]
+            return Hit(
+                code=category.code,
+                label=category.label,
+                severity=category.severity,
+                words=_distinct_words(found),
+                modifiers=tuple(sorted({mod for m in found for mod in m.modifiers})),
+                sources=tuple(dict.fromkeys(m.source for m in found)),
+                position=min(m.position for m in found),
+            )
+    return None
+
+
+def _distinct_words(mentions: list[Mention]) -> tuple[str, ...]:
+    """The matched words, without those inside a longer match ("chest pain" in "bad chest
+    pain"), at most MAX_WORDS_PER_HIT."""
+    words = sorted({m.words for m in mentions}, key=len, reverse=True)
+    kept: list[str] = []
+    for word in words:
+        if not any(word in longer for longer in kept):
+            kept.append(word)
+    return tuple(kept[:MAX_WORDS_PER_HIT])
+
+
+def _unique(mentions: Iterable[Mention]) -> list[Mention]:
+    seen: set[tuple[str, str, tuple[str, ...]]] = set()
+    kept = []
+    for mention in mentions:
+        key = (mention.concept, mention.words, mention.modifiers)
+        if key not in seen:
+            seen.add(key)
+            kept.append(mention)
+    return kept
+
+
+# --- the pipeline, built once per process -----------------------------------------------------
+
+_pipeline: Language | None = None
+_pipeline_lock = threading.Lock()
+
+
+def pipeline() -> Language:
+    """The medspaCy pipeline, built on first use (about a second) and shared by all threads:
+    spaCy pipelines are safe to call concurrently once built."""
+    global _pipeline  # noqa: PLW0603 - one pipeline per process, built lazily
+    if _pipeline is None:
+        with _pipeline_lock:
+            if _pipeline is None:
+                _pipeline = _build_pipeline()
+    return _pipeline
+
+
+def _silence_library_logging() -> None:
+    """PyRuSH (and PyFastNER) log each token's text through loguru at DEBUG, to stderr by
+    default: patient text in the logs. Disable those loggers for the whole process."""
+    from loguru import logger
+
+    for library in ("PyRuSH", "PyFastNER", "medspacy", "quickumls"):
+        logger.disable(library)
+
+
+def _build_pipeline() -> Language:
+    _silence_library_logging()
+    import medspacy
+    from medspacy.context import ConTextRule
+    from medspacy.target_matcher import TargetRule
+    from spacy.language import Language
+
+    if not Language.has_factory("carecore_patient_lemmas"):
+        Language.component("carecore_patient_lemmas", func=_set_lemmas)
+    nlp = medspacy.load(medspacy_enable=["medspacy_tokenizer", "medspacy_pyrush"])
+    nlp.add_pipe("carecore_patient_lemmas", first=True)
+    matcher = nlp.add_pipe(
+        "medspacy_target_matcher",
+        config={"result_type": "group", "span_group_name": SPAN_GROUP, "prune": False},
+    )
+    matcher.add(
+        [
+            TargetRule(phrase, concept.code, pattern=pattern)
+            for concept in rules.CONCEPTS
+            for phrase in concept.phrases
+            for pattern in spacy_patterns(phrase)
+        ]
+    )
+    context = nlp.add_pipe(
+        "medspacy_context",
+        config={
+            "rules": None,
+            "input_span_type": "group",
+            "span_group_name": SPAN_GROUP,
+            # We read each mention's modifiers ourselves (see _mention), not the is_* flags.
+            "span_attrs": None,
+            "terminating_types": {k: sorted(v) for k, v in rules.TERMINATED_BY.items()},
+        },
+    )
+    context.add(
+        [
+            ConTextRule(
+                phrase,
+                modifier.category,
+                pattern=pattern,
+                direction=modifier.direction,
+                max_scope=modifier.max_scope,
+                allowed_types=set(modifier.allowed) if modifier.allowed else None,
+            )
+            for modifier in rules.MODIFIERS
+            for phrase in modifier.phrases
+            for pattern in spacy_patterns(phrase, gaps_in_sentence=False)
+        ]
+    )
+    return nlp
+
+
+def _set_lemmas(doc: Doc) -> Doc:
+    for token in doc:
+        token.lemma_ = rules.lemma(token.lower_)
+    return doc
+
+
+def spacy_patterns(phrase: str, *, gaps_in_sentence: bool = True) -> list[list[dict[str, Any]]]:
+    """spaCy Matcher patterns for one phrase of the rule syntax (see triage_rules)."""
+    per_slot: list[list[dict[str, Any]]] = []
+    for slot in phrase.split():
+        optional = slot.endswith(rules.OPTIONAL) and len(slot) > 1
+        slot = slot.rstrip(rules.OPTIONAL) if optional else slot
+        if slot.startswith(rules.GAP):
+            gap: dict[str, Any] = {"OP": f"{{0,{int(slot[1:])}}}"}
+            if gaps_in_sentence:
+                gap["IS_SENT_START"] = False
+            per_slot.append([gap])
+            continue
+        if slot.startswith("!"):
+            words = sorted({rules.lemma(w) for w in rules.expand_groups(slot[1:])})
+            per_slot.append([{"LEMMA": {"NOT_IN": words}}])
+            continue
+        alternatives = rules.expand_groups(slot)
+        choices: list[dict[str, Any]] = []
+        if rules.NUMBER in alternatives:
+            choices.append({"LIKE_NUM": True})
+        words = sorted({rules.lemma(w) for w in alternatives if w != rules.NUMBER})
+        if words:
+            choices.append({"LEMMA": {"IN": words}})
+        if optional:
+            for choice in choices:
+                choice["OP"] = "?"
+        per_slot.append(choices)
+    return [list(combination) for combination in product(*per_slot)]
