@@ -45,7 +45,8 @@ MAX_WORDS_PER_HIT = 5
 SPAN_GROUP = "triage_mentions"
 
 _ROUGH_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Words as the anchor check sees them: letters and digits only, so "vision's" gives "vision".
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -226,13 +227,13 @@ def find_mentions(parts: dict[str, str], *, prefilter: bool = True) -> list[Ment
 
 def _mention(span: Span, *, source: str, position: int) -> Mention:
     # medspaCy only skips a modifier that overlaps a target's edge; one inside the target ("ca
-    # n't breathe", "poo has gone black") is part of what the patient said, not a modifier.
+    # n't breathe", "won't stop bleeding") is part of the symptom, not a modifier of it.
     modifiers = tuple(
         sorted(
             {
                 modifier.category
                 for modifier in span._.modifiers
-                if not _overlaps(modifier.modifier_span, (span.start, span.end))
+                if not _inside(modifier.modifier_span, (span.start, span.end))
             }
         )
     )
@@ -245,8 +246,8 @@ def _mention(span: Span, *, source: str, position: int) -> Mention:
     )
 
 
-def _overlaps(first: tuple[int, int], second: tuple[int, int]) -> bool:
-    return first[0] < second[1] and second[0] < first[1]
+def _inside(inner: tuple[int, int], outer: tuple[int, int]) -> bool:
+    return outer[0] <= inner[0] and inner[1] <= outer[1]
 
 
 # --- step 3: categories ----------------------------------------------------------------------
@@ -339,6 +340,7 @@ def _build_pipeline() -> Language:
     if not Language.has_factory("carecore_patient_lemmas"):
         Language.component("carecore_patient_lemmas", func=_set_lemmas)
     nlp = medspacy.load(medspacy_enable=["medspacy_tokenizer", "medspacy_pyrush"])
+    _add_upper_case_exceptions(nlp)
     nlp.add_pipe("carecore_patient_lemmas", first=True)
     matcher = nlp.add_pipe(
         "medspacy_target_matcher",
@@ -360,7 +362,6 @@ def _build_pipeline() -> Language:
             "span_group_name": SPAN_GROUP,
             # We read each mention's modifiers ourselves (see _mention), not the is_* flags.
             "span_attrs": None,
-            "terminating_types": {k: sorted(v) for k, v in rules.TERMINATED_BY.items()},
         },
     )
     context.add(
@@ -372,6 +373,10 @@ def _build_pipeline() -> Language:
                 direction=modifier.direction,
                 max_scope=modifier.max_scope,
                 allowed_types=set(modifier.allowed) if modifier.allowed else None,
+                excluded_types=set(modifier.excluded) if modifier.excluded else None,
+                # Set per rule: ConText's `terminating_types` config reaches only the first rule
+                # of each category (spaCy hands the lists over as one-shot iterators).
+                terminated_by=set(rules.TERMINATED_BY.get(modifier.category, ())),
             )
             for modifier in rules.MODIFIERS
             for phrase in modifier.phrases
@@ -379,6 +384,19 @@ def _build_pipeline() -> Language:
         ]
     )
     return nlp
+
+
+def _add_upper_case_exceptions(nlp: Language) -> None:
+    """spaCy splits "can't", "cant" and "Can't" into "ca" + "n't", but not "CAN'T" or "CANT":
+    add the upper-case form of every lower-case exception, so messages in capitals tokenize
+    (and match) like the rest."""
+    from spacy.symbols import ORTH
+
+    for text, pieces in list(nlp.tokenizer.rules.items()):
+        if text.islower() and text.upper() not in nlp.tokenizer.rules:
+            upper = [{ORTH: piece[ORTH].upper()} for piece in pieces]
+            if "".join(piece[ORTH] for piece in upper) == text.upper():
+                nlp.tokenizer.add_special_case(text.upper(), upper)
 
 
 def _set_lemmas(doc: Doc) -> Doc:
@@ -394,7 +412,9 @@ def spacy_patterns(phrase: str, *, gaps_in_sentence: bool = True) -> list[list[d
         optional = slot.endswith(rules.OPTIONAL) and len(slot) > 1
         slot = slot.rstrip(rules.OPTIONAL) if optional else slot
         if slot.startswith(rules.GAP):
-            gap: dict[str, Any] = {"OP": f"{{0,{int(slot[1:])}}}"}
+            # A gap never swallows a negation: "the rash is not spreading" is not "rash ...
+            # spreading" with a modifier inside it.
+            gap: dict[str, Any] = {"LEMMA": {"NOT_IN": ["not", "no"]}, "OP": f"{{0,{int(slot[1:])}}}"}
             if gaps_in_sentence:
                 gap["IS_SENT_START"] = False
             per_slot.append([gap])
@@ -407,7 +427,12 @@ def spacy_patterns(phrase: str, *, gaps_in_sentence: bool = True) -> list[list[d
         choices: list[dict[str, Any]] = []
         if rules.NUMBER in alternatives:
             choices.append({"LIKE_NUM": True})
-        words = sorted({rules.lemma(w) for w in alternatives if w != rules.NUMBER})
+        exact = sorted(w[1:] for w in alternatives if w.startswith(rules.EXACT))
+        if exact:
+            choices.append({"LOWER": {"IN": exact}})
+        words = sorted(
+            {rules.lemma(w) for w in alternatives if w != rules.NUMBER and w[:1] != rules.EXACT}
+        )
         if words:
             choices.append({"LEMMA": {"IN": words}})
         if optional:

@@ -10,7 +10,9 @@ Phrase syntax (one phrase = one spaCy Matcher pattern, one slot per token):
 - `slot?`     the slot is optional;
 - `~N`        up to N tokens of anything in the same sentence (a gap: "blood in my poo");
 - `$group`    a named word group below (`$poo`, `$belly`, ...), usable with `|` and `?`;
-- `#num`      a number ("8", "ten").
+- `#num`      a number ("8", "ten");
+- `=word`     exactly this lower-cased word, not its lemma ("=cutting" but not "cut");
+- `!a|b`      one token that is none of these.
 Write for the words patients use (slang, misspellings, British and American spelling), not for
 a test corpus: every rule is checked by tests/messaging/triage_corpus.jsonl, and an independent
 set kept outside the project measures the same thing.
@@ -30,7 +32,12 @@ from carecore.clinical.severity import Severity
 LEMMA_VARIANTS: dict[str, tuple[str, ...]] = {
     # tokenizer pieces: spaCy splits "can't" into "ca" + "n't", "cant" into "ca" + "nt", "wanna"
     # into "wan" + "na", "gonna" into "gon" + "na", "cannot" into "can" + "not".
-    "not": ("n't", "nt", "n’t", "never"),
+    "not": ("n't", "nt", "n’t", "never", "dosnt", "doesent", "dosent", "dident", "havnt",
+            "hasnt", "didnt", "doesnt", "isnt", "wasnt", "arent", "werent", "havent",
+            "couldnt", "wouldnt", "shouldnt"),
+    "trouble": ("truble", "troble", "trubble", "trouble", "difficulty", "dificulty",
+                "difficulity", "difficultly", "dificult", "difficult"),
+    "bring": ("brought", "bringing", "brings", "brung"),
     "can": ("ca", "could", "cud"),
     "will": ("wo", "would", "ll", "'ll"),
     "want": ("wan", "wanna", "wana", "wnt"),
@@ -63,13 +70,15 @@ LEMMA_VARIANTS: dict[str, tuple[str, ...]] = {
     # blood and bleeding
     "blood": ("bloood", "blod", "bloodd", "blud"),
     "bleed": ("bleeding", "bled", "bleedin", "bleding", "bledding", "bleeds", "bleedng"),
-    "bloody": ("bloodied", "blood-stained", "bloodstained"),
+    "bloody": ("bloodied", "blood-stained", "bloodstained", "bloodie"),
+    "spot": ("spotty", "spots"),
+    "bump": ("bumpy", "bumps"),
     "haemorrhage": ("hemorrhage", "hemorrhaging", "haemorrhaging", "hemmorhage", "hemorrage"),
     "haemorrhoid": ("hemorrhoid", "hemorrhoids", "haemorrhoids", "piles"),
     # stool and toilet
     "poo": (
         "poop", "poos", "poops", "pooh", "poo's", "stool", "stools", "bm", "bms", "faeces",
-        "feces", "motion", "motions", "crap", "shit", "shits", "turd", "turds", "number2",
+        "feces", "motion", "motions", "crap", "shit", "shits", "turd", "turds", "number2", "twos", "number2s", "no2s",
         "poopoo", "doodoo", "pooing", "pooped", "pooed", "pooping", "stoool", "stoll",
     ),
     "diarrhoea": ("diarrhea", "diarhea", "diarrea", "diarrhoe", "diarhoea", "diarrohea",
@@ -84,9 +93,10 @@ LEMMA_VARIANTS: dict[str, tuple[str, ...]] = {
     "stomach": ("stomache", "stomack", "stomac", "stomachache", "tummy", "belly", "abdomen",
                 "abdominal", "abdo", "gut", "guts", "tum", "tummyache", "bellyache"),
     "pain": ("pains", "painful", "ache", "aches", "aching", "achy", "hurt", "hurts",
-             "hurting", "sore", "cramp", "cramps", "cramping", "agony", "pian", "pane"),
+             "hurting", "sore", "cramp", "cramps", "cramping", "pian", "pane"),
     # chest and heart
-    "chest": ("chesst", "chets", "cheast", "chect"),
+    "tongue": ("tounge", "tung", "toungue", "tonge"),
+    "chest": ("chesst", "chets", "cheast", "chect", "chset", "chestt"),
     "tight": ("tightness", "tighter", "tightening", "tighten", "constricted", "constricting"),
     "pressure": ("pressing", "heaviness", "heavy", "crushing", "crushed", "squeezing",
                  "squeeze", "squeezed"),
@@ -94,12 +104,12 @@ LEMMA_VARIANTS: dict[str, tuple[str, ...]] = {
     "rash": ("rashes", "rashy", "spots", "spotty", "blotches", "blotchy", "hives"),
     "blister": ("blisters", "blistering", "blistered", "blistery", "vesicles", "vesicle",
                 "bubbles"),
-    "peel": ("peeling", "peeled", "peels", "shedding", "shed", "sloughing", "slough"),
+    "peel": ("peeling", "peeled", "peels", "peling", "pealing", "peelin", "shedding", "shed", "sloughing", "slough"),
     "eczema": ("excema", "eczma", "exema", "ecsema", "eczemia", "ekzema", "dermatitis",
                "atopic"),
     "swollen": ("swelling", "swell", "swelled", "swells", "swolen", "swolled", "puffy",
                 "puffed", "puff", "ballooned", "ballooning", "swole"),
-    "fever": ("feverish", "fevers", "temperature", "temp", "febrile", "pyrexia", "feaver",
+    "fever": ("feverish", "fevers", "fevar", "fevor", "fevere", "temperature", "temp", "febrile", "pyrexia", "feaver",
               "fevah", "temprature", "temperture"),
     "chills": ("chill", "shivers", "shivering", "shivery", "rigors", "rigours"),
     "yellow": ("yellowish", "yellowy", "yellowing", "yelow", "yellowed"),
@@ -113,7 +123,10 @@ LEMMA_VARIANTS: dict[str, tuple[str, ...]] = {
                  "overdoze"),
     "pill": ("pills", "tablets", "tablet", "tabs", "meds", "medication", "medications",
              "medicine", "paracetamol", "acetaminophen", "tylenol", "ibuprofen",
-             "painkillers", "painkiller", "antidepressants", "capsules"),
+             "painkillers", "painkiller", "antidepressants", "capsules", "codeine",
+             "codamol", "aspirin", "insulin", "lithium", "amitriptyline", "sertraline",
+             "diazepam", "oxycodone", "morphine", "tramadol", "propranolol", "citalopram",
+             "fluoxetine", "zopiclone", "quetiapine", "pregabalin", "gabapentin"),
     # other
     "faint": ("fainted", "fainting", "fainty", "feint", "feinted"),
     "collapse": ("collapsed", "collapsing", "colapsed", "colapse"),
@@ -141,8 +154,6 @@ _SUFFIXES: tuple[tuple[str, str], ...] = (
     ("ed", "e"),
     ("es", ""),
     ("s", ""),
-    ("y", ""),
-    ("ly", ""),
 )
 
 # --- word groups ------------------------------------------------------------------------------
@@ -224,8 +235,8 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "vomiting_blood",
         (
-            "vomit|puke|retch ~4 blood|bloody|red|coffee",
-            "sick !of ~3 blood|bloody|red|coffee",
+            "vomit|puke|retch ~5 blood|bloody|red|coffee",
+            "sick !of ~6 blood|bloody|red|coffee",
             "throw|bring|cough|coughing ~1 up ~3 blood|bloody|red|coffee",
             "blood|bloody ~4 vomit|sick|puke",
             "blood ~3 in|on ~2 vomit|sick|puke",
@@ -240,9 +251,11 @@ CONCEPTS: tuple[Concept, ...] = (
             "bad|heavy|massively|like",
             "bleed ~2 a ~1 lot",
             "not|never ~2 stop ~2 bleed",
-            "bleed ~3 not ~2 stop",
+            "bleed ~6 not ~2 stop",
+            "bleed ~2 for ~2 hour|hours|ages|ever",
             "lot|lots|loads|pool|pools|puddle|tons ~2 of blood",
-            "blood ~3 everywhere|pouring|gushing|spurting|pumping|soaked|soaking|dripping",
+            "blood ~3 everywhere|pouring|gushing|spurting|pumping|soaked|soaking|dripping|"
+            "pissing|streaming|flooding|spraying|shooting",
             "pour|pouring|gush|gushing|spurt|spurting|squirt|pumping ~3 blood",
             "soak|soaked|soaking ~4 through|pad|pads|towel|towels|bandage|sheets",
             "haemorrhage",
@@ -267,6 +280,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "knock|knocked ~1 out",
             "come|came ~1 round|to ~3 floor",
             "woke|wake ~2 up ~2 on ~2 floor",
+            "next ~1 thing ~2 know|knew",
+            "find|found ~2 me ~3 floor",
         ),
     ),
     Concept(
@@ -274,7 +289,6 @@ CONCEPTS: tuple[Concept, ...] = (
         (
             "rash|mark|marks|blotch|bruise|bruises|dot|dots ~6 not ~2 fade|disappear|go|"
             "blanch|vanish|change|white",
-            "rash|spot|mark|marks|dot|dots|blotch ~6 glass|tumbler|cup",
             "glass|tumbler ~4 test",
             "non|nonblanching|non-blanching ~1 blanch|blanching",
             "purpura|purpuric|petechiae|petechial|meningitis|septicaemia|sepsis|septic|"
@@ -295,7 +309,9 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "skin_peeling",
         (
-            "skin ~5 peel|blister|raw|shedding",
+            "skin ~7 peel|blister|raw|shedding",
+            "blister ~3 rash|body|everywhere|all",
+            "rash ~3 blister",
             "peel|blister ~4 skin|body|everywhere|arms|legs|chest|back|face",
         ),
     ),
@@ -303,10 +319,10 @@ CONCEPTS: tuple[Concept, ...] = (
         "mucosal_sores",
         (
             "mouth|lips|lip|gums|tongue|eyes|eye|genitals|genital|privates|vagina|penis|"
-            "below ~5 pain|sore|sores|ulcer|ulcers|blister|raw|bleed|crust|crusty|"
+            "cheeks|cheek|below ~5 pain|sore|sores|ulcer|ulcers|blister|raw|bleed|crust|crusty|"
             "crusted|peel|red|burn|burning|sticky",
             "sore|sores|ulcer|ulcers|blister ~4 mouth|lips|lip|gums|tongue|eyes|eye|genitals|"
-            "privates|vagina|penis|below",
+            "privates|vagina|penis|below|cheeks|cheek",
         ),
     ),
     # crisis ------------------------------------------------------------------------------
@@ -341,8 +357,9 @@ CONCEPTS: tuple[Concept, ...] = (
             "self ~1 harm|harming|injure|injury|hurt",
             "selfharm|sh",
             "cut|cutting|burn|burning|hurt|harm|hit|punch|stab|starve|starving ~2 $me",
-            "cut ~3 arm|arms|wrist|wrists|thigh|thighs|leg|legs",
-            "razor|blade|blades ~4 arm|arms|wrist|wrists|thigh|thighs|myself|skin",
+            "=cutting|=cuts|=slashing|=slashed ~3 arm|arms|wrist|wrists|thigh|thighs|leg|legs",
+            "razor|blade|blades ~4 arm|arms|wrist|wrists|thigh|thighs|myself|skin|legs",
+            "arm|arms|wrist|wrists|thigh|thighs|legs ~4 razor|blade|blades|knife|scissors",
             "relapse|relapsed ~3 self|cut|cutting|sh",
         ),
     ),
@@ -350,8 +367,10 @@ CONCEPTS: tuple[Concept, ...] = (
         "overdose",
         (
             "overdose",
-            "took|swallow|taken|necked|downed ~4 all|whole|entire|lot|bunch|handful|handfuls|"
-            "loads|lots|box|boxes|packet|packets|pack|bottle|many|extra ~3 pill",
+            "took|swallow|taken|necked|downed ~6 all|whole|entire|lot|bunch|handful|handfuls|"
+            "loads|lots|box|boxes|packet|packets|pack|bottle|many|extra|strip ~3 pill",
+            "took|swallow|taken|necked|downed ~3 #num ~3 pill",
+            "took|swallow|taken|necked|downed ~1 everything ~4 cabinet|cupboard|drawer|pill",
             "take ~2 all ~2 my|the ~1 pill",
             "too ~1 many ~2 pill",
             "pill ~3 to ~2 end|die",
@@ -374,13 +393,15 @@ CONCEPTS: tuple[Concept, ...] = (
         (
             "eczema ~1 herpeticum|herpes",
             "herpeticum|kaposi",
-            "eczema|rash|skin|patch|patches|face|hands ~8 blister|blistery|punched|sores|"
+            "eczema|rash|skin|patch|patches|face|hands ~8 blister|blistery|punched|=sores|"
             "pus|pustules|crusty|crusting|weep|weeping|oozing|ooze",
             "blister|sores ~4 spread|spreading|painful|pain|cluster|clusters|little|tiny|"
-            "small|lots|many|all|over|crust|crusting|punched|pus|weep|weeping|new|popping",
+            "small|lots|many|all|crust|crusting|punched|pus|weep|weeping|popping|burst",
             "spread|spreading|painful|pain|cluster|clusters|little|tiny|small|lots|many|"
             "new|weeping ~3 blister|sores",
-            "cold ~1 sore|sores ~6 eczema|spread|spreading|face|skin",
+            "cold ~1 sore|sores ~8 eczema|spread|spreading|face|skin",
+            "fluid ~1 filled",
+            "punched ~1 out",
         ),
     ),
     Concept(
@@ -396,7 +417,7 @@ CONCEPTS: tuple[Concept, ...] = (
         (
             "red|redness|patch|area|swelling|swollen|skin|infection|infected|cut|wound|bite|"
             "spot|boil|lump|rash ~5 spread|spreading|bigger|grow|growing|larger|hot|warm|"
-            "pus|ooze|oozing|throbbing",
+            "pus|ooze|oozing|throbbing|creep|creeping|moving|tracking",
             "spread|spreading|hot|warm|angry ~3 red|redness|patch|swelling|rash|infection",
             "infect|infected|infection|pus|oozing|ooze",
         ),
@@ -405,11 +426,14 @@ CONCEPTS: tuple[Concept, ...] = (
         "severe_abdominal_pain",
         (
             "$severe ~4 stomach ~2 pain?",
-            "$severe ~2 pain|cramp ~3 in ~2 stomach|side",
+            "$severe ~2 pain|cramp ~3 in ~4 stomach|side",
+            "#num ~1 out ~1 of ~1 10|ten",
+            "10 / 10",
             "stomach ~2 pain ~5 $severe|ever|unbearable",
             "stomach ~3 kill|agony|excruciating|unbearable",
             "double|doubled|doubling|curled ~1 over|up ~4 pain|stomach|agony",
-            "stomach ~3 rigid|hard ~2 board|rock",
+            "stomach ~3 rigid",
+            "stomach ~3 hard ~2 board|rock",
             "appendicitis|appendix|peritonitis|obstruction|perforated|perforation",
             "pain ~3 so ~1 bad ~4 can not|cry|crying|scream|screaming|move|walk|stand",
         ),
@@ -433,8 +457,10 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "dysphagia",
         (
-            "food|bread|meat|pills|pill|everything ~3 stick|stuck|lodge|lodged|catch|catches|"
-            "caught|jam|jammed",
+            "food|bread|meat|pills|pill|everything|things ~5 stick|stuck|lodge|lodged|catch|"
+            "catches|caught|jam|jammed",
+            "trouble|hard|struggle ~3 getting ~2 food|it|things|anything ~1 down",
+            "lodge|lodged|stuck ~4 breastbone|gullet",
             "stuck ~4 throat|chest|gullet|oesophagus|esophagus|swallow",
             "trouble|difficulty|difficult|hard|problem|problems|pain|struggle|struggling|"
             "unable|can|cant|hurt|hurts ~3 swallow",
@@ -448,6 +474,7 @@ CONCEPTS: tuple[Concept, ...] = (
         (
             "sudden|suddenly|severe|really|very|terrible|awful|bad|intense|excruciating ~4 eye ~2 "
             "pain|hurt|agony|ache",
+            "sudden|suddenly|severe|terrible|awful|intense|excruciating ~3 pain ~4 eye|eyes",
             "eye ~2 pain|hurt|agony ~3 sudden|suddenly|severe|really|very|terrible|awful|bad|"
             "excruciating|red",
             "lose|losing|lost|loss|gone|went ~3 vision|sight",
@@ -473,7 +500,10 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "weight_loss",
         (
-            "lose ~4 weight|kilo|half|loads|lot|lots|much|#num",
+            "lose ~4 weight|kilo|half|loads|lot|lots|much|size|sizes",
+            "lose ~2 #num ~1 kilo|dress|sizes|size",
+            "#num ~1 kilo ~1 lighter",
+            "lighter|thinner ~3 than",
             "weight ~4 lose|fall|falling|drop|loss|down|off",
             "clothes|trousers|jeans|pants|belt ~4 loose|baggy|falling|fall",
             "wasting|cachexia|skinny|thinner|thin ~3 without",
@@ -482,7 +512,8 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "nocturnal",
         (
-            "wake|woke|woken|waking ~6 $poo|pain|cramp|cramps|stomach|itch|itching|"
+            "have|get ~1 up ~3 night|#num ~4 $poo|toilet|loo",
+            "wake|woke|woken|waking ~9 $poo|pain|cramp|cramps|stomach|itch|itching|"
             "scratch|scratching|sweat|sweats|run|rush|dash",
             "$poo|pain|cramp|stomach|rush|run ~6 night|sleep",
             "night ~1 sweat|sweats|sweating",
@@ -496,12 +527,14 @@ CONCEPTS: tuple[Concept, ...] = (
         (
             "change|changes|changed ~3 in ~2 bowel|bowels|poo|habit|habits",
             "bowel|bowels|poo ~3 change|changed|different",
-            "anaemia|anaemic|anemia|anemic|iron|ferritin|haemoglobin|hemoglobin",
+            "anaemia|anaemic|anemia|anemic",
+            "low ~2 iron|ferritin|haemoglobin|hemoglobin|hb|blood ~1 count",
+            "iron|ferritin|haemoglobin|hemoglobin ~3 low|deficiency|deficient",
             "lump|mass|swelling ~4 stomach|side|groin|rectum|bottom",
-            "mole|freckle|spot|birthmark ~5 change|changing|changed|grow|growing|bigger|bleed|"
+            "mole|freckle|spot|birthmark ~7 change|changing|changed|grow|growing|bigger|bleed|"
             "bleeding|itch|itchy|dark|darker|irregular|new|shape|colour|color",
-            "sore|ulcer|spot|lesion|wound|patch|scab ~4 not|never ~2 heal|healed|healing|go",
-            "fever|sweat ~4 week|weeks|month|months|every|keep|keeps|constant",
+            "sore|ulcer|spot|lesion|wound|patch|scab ~6 not|never ~2 heal|healed|healing|go",
+            "fever|sweat ~6 week|weeks|month|months|every|keep|keeps|constant",
             "heartburn|reflux|indigestion ~6 weight|week|weeks|month|months|every|vomit|"
             "swallow|worse",
             "cancer",
@@ -636,8 +669,9 @@ class Modifier:
     direction: str  # FORWARD, BACKWARD, BIDIRECTIONAL, PSEUDO
     phrases: tuple[str, ...]
     max_scope: int | None = None
-    # Which target concepts it may modify (None: all).
+    # Which target concepts it may modify (None: all), or may not.
     allowed: frozenset[str] | None = None
+    excluded: frozenset[str] | None = None
 
 
 _ANY_CLAUSE = frozenset({CLAUSE_BREAK})
@@ -651,7 +685,6 @@ MODIFIERS: tuple[Modifier, ...] = (
             "free ~1 of",
             "absence ~1 of",
             "no ~1 sign|signs|evidence|sign of",
-            "not ~2 any",
             "never ~1 have",
             "no ~1 more|longer",
             "negative ~1 for",
@@ -700,7 +733,6 @@ MODIFIERS: tuple[Modifier, ...] = (
             "back ~1 in ~1 #num|the|january|february|march|april|may|june|july|august|"
             "september|october|november|december",
             "once ~1 before",
-            "in ~1 #num",
         ),
     ),
     Modifier(
@@ -709,6 +741,8 @@ MODIFIERS: tuple[Modifier, ...] = (
         (
             "resolve|resolved|healed|settled|cleared",
             "fine|better|ok|okay|good|great|normal|gone ~1 now|since|ever",
+            "have|had ~1 gone ~1 and|now|completely|down|,|.|!",
+            "=stopped|healing|improving",
             "clear|cleared ~1 up",
             "went|go|gone ~1 away|off",
             "all|long ~1 gone|good|fine|clear|better",
@@ -716,7 +750,7 @@ MODIFIERS: tuple[Modifier, ...] = (
             "stopped|stop ~1 after|since|completely|now",
             "not ~1 since|again|anymore|any more",
             "never ~1 came|come ~1 back",
-            "sorted|treated|fixed|recovered|over",
+            "sorted|treated|fixed|recovered",
         ),
         max_scope=10,
     ),
@@ -728,19 +762,27 @@ MODIFIERS: tuple[Modifier, ...] = (
             "in ~1 case",
             "what ~1 if|happens|happen",
             "should ~1 i|it|there|this",
+            "what ~2 do ~1 i ~1 do",
+            "how ~1 would|do|will|can ~1 i ~1 know|tell",
+            "ever",
+        ),
+        max_scope=12,
+        # "if I just ended it all" is how people say it: a condition never hides a crisis.
+        excluded=frozenset({"suicidal", "self_harm", "overdose"}),
+    ),
+    Modifier(
+        HYPOTHETICAL,
+        "BIDIRECTIONAL",
+        (
             "side ~1 effect|effects",
             "can|could|does|do|will|might|may ~3 cause|causes|trigger|lead|give",
             "risk|risks|chance|chances|likely",
             "warning|danger|red ~1 sign|signs|flag|flags",
             "watch|look ~1 out|for",
             "worried|worry|worrying|scared|afraid|paranoid|anxious ~1 about|of|that",
-            "what ~2 do ~1 i ~1 do",
-            "how ~1 would|do|will|can ~1 i ~1 know|tell",
             "leaflet|article|read|reading|google|googled|video|tiktok|website|heard|show|"
             "programme|program|film|book",
-            "prevent|avoid|stop",
-            "would|wouldn",
-            "ever",
+            "prevent|avoid",
             "hope|hopefully",
         ),
         max_scope=12,
@@ -753,11 +795,13 @@ MODIFIERS: tuple[Modifier, ...] = (
             "$family ~1 have|had|has|be|is|was|were",
             "family ~1 history",
             "run|runs ~2 in ~2 family",
-            "he|she|they|him|them|hes|shes|theyre|someone|somebody|people|patients|everyone",
+            "he|she|him|hes|shes",
             "her|his ~1 own",
         ),
     ),
-    Modifier(SELF, "PSEUDO", ("i|me|myself|mine|im|ive|id",)),
+    # Scope 1: medspaCy only sees two scopes overlap when one starts inside the other, so a
+    # terminating modifier needs a small scope to cut a long one (see ConTextModifier.limit_scope).
+    Modifier(SELF, "PSEUDO", ("i|me|my|myself|mine|im|ive|id",), max_scope=1),
     Modifier(
         INTENTIONAL,
         "BIDIRECTIONAL",
@@ -789,12 +833,13 @@ MODIFIERS: tuple[Modifier, ...] = (
         CLAUSE_BREAK,
         "PSEUDO",
         (
-            ",|;|:|-|--|—|–|(|)",
+            ",|;|:|--|—|–|(|)",
             "but|however|although|though|except|yet|because|cos|coz|cuz|since|whereas|while|"
             "whilst|anyway|anyways|apart|instead|now|still|today|tonight|currently|suddenly|"
             "then|also|plus|though",
             "and|or|so ~1 i|my|me|it|its|there|now|then|this|today|tonight|the|suddenly|also",
         ),
+        max_scope=1,
     ),
     Modifier(
         PSEUDO,
@@ -811,6 +856,8 @@ MODIFIERS: tuple[Modifier, ...] = (
             "nothing ~1 but|helps|works",
             "without ~1 try|trying|reason|warning|eat|eating|doing",
             "never ~1 end|ends|ending|stop|stops|better|again",
+            "not|never ~1 go|gone|went ~1 away|off",
+            "not ~1 stop|settle|clear|heal|better|resolve|improve",
             "no ~1 appetite|energy|sleep",
         ),
     ),
@@ -823,7 +870,7 @@ TERMINATED_BY: dict[str, frozenset[str]] = {
     HISTORICAL: _ANY_CLAUSE,
     HYPOTHETICAL: frozenset({CLAUSE_BREAK}),
     FAMILY: frozenset({CLAUSE_BREAK, SELF}),
-    INTENTIONAL: frozenset(),
+    INTENTIONAL: _ANY_CLAUSE,
     IDIOM: _ANY_CLAUSE,
     RESOLVED: frozenset(),
 }
@@ -838,6 +885,7 @@ for _base in LEMMA_VARIANTS:
 
 GAP = "~"
 OPTIONAL = "?"
+EXACT = "="
 NUMBER = "#num"
 
 
@@ -845,7 +893,9 @@ def expand_groups(slot: str) -> list[str]:
     """The alternatives of one slot, with `$group` references replaced by their words."""
     words: list[str] = []
     for alternative in slot.split("|"):
-        if alternative.startswith("$"):
+        if alternative.startswith(EXACT):
+            words.append(alternative)
+        elif alternative.startswith("$"):
             words.extend(GROUPS[alternative[1:]].split("|"))
         else:
             words.append(alternative)
@@ -869,7 +919,10 @@ def _all_phrases() -> list[str]:
 
 
 VOCABULARY: frozenset[str] = frozenset(
-    word for phrase in _all_phrases() for slot in phrase_words(phrase) for word in slot
+    word.lstrip(EXACT)
+    for phrase in _all_phrases()
+    for slot in phrase_words(phrase)
+    for word in slot
 ) | frozenset(_VARIANT_TO_LEMMA.values())
 
 
@@ -882,14 +935,14 @@ def lemma(lower: str) -> str:
     known = _VARIANT_TO_LEMMA.get(lower)
     if known is not None:
         return known
-    if lower in VOCABULARY:
-        return lower
     for suffix, replacement in _SUFFIXES:
         if len(lower) > len(suffix) + 2 and lower.endswith(suffix):
             stem = lower[: -len(suffix)] + replacement
             for candidate in (stem, stem[:-1] if stem[-1:] == stem[-2:-1] else ""):
+                if candidate in _VARIANT_TO_LEMMA:
+                    return _VARIANT_TO_LEMMA[candidate]
                 if candidate in VOCABULARY:
-                    return _VARIANT_TO_LEMMA.get(candidate, candidate)
+                    return candidate
     return lower
 
 
