@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from messaging import triage, triage_rules  # noqa: E402
+from messaging import triage, triage_rules
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests/messaging/triage_corpus.jsonl"
 
@@ -74,8 +74,10 @@ def main() -> None:
     total_routine = sum(table[k]["messages"] for k in routine)
     alarms = sum(table[k]["false_alarms"] for k in routine)
     print()
-    print(f"Recall {caught}/{must} = {caught / must:.1%}; false alarms {alarms}/{total_routine} "
-          f"= {alarms / total_routine:.1%}; {len(rows)} messages.")
+    print(
+        f"Recall {caught}/{must} = {caught / must:.1%}; false alarms {alarms}/{total_routine} "
+        f"= {alarms / total_routine:.1%}; {len(rows)} messages."
+    )
     if "--misses" in sys.argv:
         for row in rows:
             expected = row["expected"]
@@ -83,9 +85,10 @@ def main() -> None:
                 print("FALSE ALARM", row["result"], row["text"])
             elif expected is not None:
                 severity = triage.screen_message(body=row["text"]).severity
-                if severity is None or severity.rank < triage_rules.category_by_code()[
-                    expected
-                ].severity.rank:
+                if (
+                    severity is None
+                    or severity.rank < triage_rules.category_by_code()[expected].severity.rank
+                ):
                     print("MISS", expected, row["result"], row["text"])
 
 

@@ -151,9 +151,46 @@ def _capped(offset: int, piece: str) -> Iterator[tuple[int, str]]:
 
 
 _COMMON = frozenset(
-    {"i", "be", "have", "not", "my", "to", "a", "the", "can", "in", "on", "of", "up", "do",
-     "will", "it", "and", "all", "go", "me", "out", "off", "over", "down", "like", "so", "too",
-     "very", "really", "when", "from", "for", "with", "at", "by", "this", "that", "is"}
+    {
+        "i",
+        "be",
+        "have",
+        "not",
+        "my",
+        "to",
+        "a",
+        "the",
+        "can",
+        "in",
+        "on",
+        "of",
+        "up",
+        "do",
+        "will",
+        "it",
+        "and",
+        "all",
+        "go",
+        "me",
+        "out",
+        "off",
+        "over",
+        "down",
+        "like",
+        "so",
+        "too",
+        "very",
+        "really",
+        "when",
+        "from",
+        "for",
+        "with",
+        "at",
+        "by",
+        "this",
+        "that",
+        "is",
+    }
 )
 
 
@@ -260,9 +297,7 @@ def _categorise(mentions: list[Mention]) -> Screening:
             asserted.setdefault(mention.concept, []).append(mention)
     hits = [hit for category in rules.CATEGORIES if (hit := _raise(category, asserted))]
     hits.sort(key=lambda hit: hit.position)
-    discounted = tuple(
-        mention for mention in _unique(mentions) if not mention.asserted
-    )
+    discounted = tuple(mention for mention in _unique(mentions) if not mention.asserted)
     return Screening(hits=tuple(hits), discounted=discounted)
 
 
@@ -313,7 +348,7 @@ _pipeline_lock = threading.Lock()
 def pipeline() -> Language:
     """The medspaCy pipeline, built on first use (about a second) and shared by all threads:
     spaCy pipelines are safe to call concurrently once built."""
-    global _pipeline  # noqa: PLW0603 - one pipeline per process, built lazily
+    global _pipeline
     if _pipeline is None:
         with _pipeline_lock:
             if _pipeline is None:
@@ -414,7 +449,10 @@ def spacy_patterns(phrase: str, *, gaps_in_sentence: bool = True) -> list[list[d
         if slot.startswith(rules.GAP):
             # A gap never swallows a negation: "the rash is not spreading" is not "rash ...
             # spreading" with a modifier inside it.
-            gap: dict[str, Any] = {"LEMMA": {"NOT_IN": ["not", "no"]}, "OP": f"{{0,{int(slot[1:])}}}"}
+            gap: dict[str, Any] = {
+                "LEMMA": {"NOT_IN": ["not", "no"]},
+                "OP": f"{{0,{int(slot[1:])}}}",
+            }
             if gaps_in_sentence:
                 gap["IS_SENT_START"] = False
             per_slot.append([gap])

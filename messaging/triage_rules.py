@@ -29,119 +29,119 @@ from carecore.clinical.severity import Severity
 # Irregular forms, spelling variants (British/American), misspellings and slang, each mapped to
 # the lemma the phrases use. Regular inflections (-s, -es, -ed, -ing, doubled consonants) are
 # handled by `lemma()` for every word that appears in a phrase.
-LEMMA_VARIANTS: dict[str, tuple[str, ...]] = {
+LEMMA_VARIANTS: dict[str, str] = {
     # tokenizer pieces: spaCy splits "can't" into "ca" + "n't", "cant" into "ca" + "nt", "wanna"
     # into "wan" + "na", "gonna" into "gon" + "na", "cannot" into "can" + "not".
-    "not": ("n't", "nt", "n’t", "never", "dosnt", "doesent", "dosent", "dident", "havnt",
-            "hasnt", "didnt", "doesnt", "isnt", "wasnt", "arent", "werent", "havent",
-            "couldnt", "wouldnt", "shouldnt"),
-    "trouble": ("truble", "troble", "trubble", "trouble", "difficulty", "dificulty",
-                "difficulity", "difficultly", "dificult", "difficult"),
-    "bring": ("brought", "bringing", "brings", "brung"),
-    "can": ("ca", "could", "cud"),
-    "will": ("wo", "would", "ll", "'ll"),
-    "want": ("wan", "wanna", "wana", "wnt"),
-    "going": ("gon", "gonna", "goin"),
-    "to": ("na", "ta", "2"),
-    "myself": ("meself", "myslef", "mysef", "myselfe", "mself", "urself"),
-    "i": ("im", "i'm", "ive", "i've", "id", "i'd"),
-    "be": ("am", "is", "are", "was", "were", "been", "being", "'m", "m", "'s", "'re", "re"),
-    "have": ("has", "had", "having", "'ve", "ve", "got", "get", "gotten", "getting"),
-    "do": ("does", "did", "doing", "done"),
+    "not": (
+        "n't nt n\u2019t never dosnt doesent dosent dident havnt hasnt didnt doesnt isnt wasnt "
+        "arent werent havent couldnt wouldnt shouldnt"
+    ),
+    "trouble": (
+        "truble troble trubble difficulty dificulty difficulity difficultly dificult difficult"
+    ),
+    "bring": "brought bringing brings brung",
+    "can": "ca could cud",
+    "will": "wo would ll 'll",
+    "want": "wan wanna wana wnt",
+    "going": "gon gonna goin",
+    "to": "na ta 2",
+    "myself": "meself myslef mysef myselfe mself urself",
+    "i": "im i'm ive i've id i'd",
+    "be": "am is are was were been being 'm m 's 're re",
+    "have": "has had having 've ve got get gotten getting",
+    "do": "does did doing done",
     # breathing
     "breathe": (
-        "breath", "breaths", "breathing", "breathin", "breating", "brething", "breth",
-        "brethe", "breate", "breahte", "breathe", "breahting", "breaths", "brreathe",
+        "breath breaths breathing breathin breating brething breth brethe breate breahte breahting "
+        "breaths brreathe"
     ),
-    "breathless": ("breathlessness", "winded"),
-    "wheeze": ("wheezy", "wheezing", "wheezed", "wheezes"),
-    "gasp": ("gasping", "gasped"),
+    "breathless": "breathlessness winded",
+    "wheeze": "wheezy wheezing wheezed wheezes",
+    "gasp": "gasping gasped",
     # vomiting
     "vomit": (
-        "vomitting", "vommiting", "vommitting", "vomitted", "vommited", "vomiting", "vomited",
-        "vommit", "vomt", "vomitin", "vom", "vomming", "barfing", "barf", "barfed",
-        "emesis",
+        "vomitting vommiting vommitting vomitted vommited vomiting vomited vommit vomt vomitin vom "
+        "vomming barfing barf barfed emesis"
     ),
-    "puke": ("puking", "puked", "puk", "pukeing", "spew", "spewing", "spewed", "hurl",
-             "hurling", "hurled", "chunder", "chundering"),
-    "throw": ("threw", "thrown", "throwing", "throwin", "throws", "trew"),
-    "sick": ("sicked",),
-    "retch": ("retching", "heaving", "heave", "dry heaving"),
+    "puke": "puking puked puk pukeing spew spewing spewed hurl hurling hurled chunder chundering",
+    "throw": "threw thrown throwing throwin throws trew",
+    "sick": "sicked",
+    "retch": "retching heaving heave dry heaving",
     # blood and bleeding
-    "blood": ("bloood", "blod", "bloodd", "blud"),
-    "bleed": ("bleeding", "bled", "bleedin", "bleding", "bledding", "bleeds", "bleedng"),
-    "bloody": ("bloodied", "blood-stained", "bloodstained", "bloodie"),
-    "spot": ("spotty", "spots"),
-    "bump": ("bumpy", "bumps"),
-    "haemorrhage": ("hemorrhage", "hemorrhaging", "haemorrhaging", "hemmorhage", "hemorrage"),
-    "haemorrhoid": ("hemorrhoid", "hemorrhoids", "haemorrhoids", "piles"),
+    "blood": "bloood blod bloodd blud",
+    "bleed": "bleeding bled bleedin bleding bledding bleeds bleedng",
+    "bloody": "bloodied blood-stained bloodstained bloodie",
+    "spot": "spotty spots",
+    "bump": "bumpy bumps",
+    "haemorrhage": "hemorrhage hemorrhaging haemorrhaging hemmorhage hemorrage",
+    "haemorrhoid": "hemorrhoid hemorrhoids haemorrhoids piles",
     # stool and toilet
     "poo": (
-        "poop", "poos", "poops", "pooh", "poo's", "stool", "stools", "bm", "bms", "faeces",
-        "feces", "motion", "motions", "crap", "shit", "shits", "turd", "turds", "number2", "twos", "number2s", "no2s",
-        "poopoo", "doodoo", "pooing", "pooped", "pooed", "pooping", "stoool", "stoll",
+        "poop poos poops pooh poo's stool stools bm bms faeces feces motion motions crap shit "
+        "shits turd turds number2 twos number2s no2s poopoo doodoo pooing pooped pooed pooping "
+        "stoool stoll"
     ),
-    "diarrhoea": ("diarrhea", "diarhea", "diarrea", "diarrhoe", "diarhoea", "diarrohea",
-                  "diahrrea", "diareah", "runs", "squits", "trots"),
-    "loo": ("toilet", "bathroom", "restroom", "lav", "lavatory", "wc", "john", "bog", "potty"),
-    "bottom": ("bum", "butt", "arse", "ass", "backside", "behind", "anus", "rectum", "rear",
-               "bumhole", "butthole", "rectal", "anal"),
-    "wipe": ("wiping", "wiped", "wipes"),
-    "tarry": ("tar", "tarlike", "tar-like", "sticky"),
-    "melaena": ("melena", "malena"),
+    "diarrhoea": (
+        "diarrhea diarhea diarrea diarrhoe diarhoea diarrohea diahrrea diareah runs squits trots"
+    ),
+    "loo": "toilet bathroom restroom lav lavatory wc john bog potty",
+    "bottom": "bum butt arse ass backside behind anus rectum rear bumhole butthole rectal anal",
+    "wipe": "wiping wiped wipes",
+    "tarry": "tar tarlike tar-like sticky",
+    "melaena": "melena malena",
     # belly
-    "stomach": ("stomache", "stomack", "stomac", "stomachache", "tummy", "belly", "abdomen",
-                "abdominal", "abdo", "gut", "guts", "tum", "tummyache", "bellyache"),
-    "pain": ("pains", "painful", "ache", "aches", "aching", "achy", "hurt", "hurts",
-             "hurting", "sore", "cramp", "cramps", "cramping", "pian", "pane"),
+    "stomach": (
+        "stomache stomack stomac stomachache tummy belly abdomen abdominal abdo gut guts tum "
+        "tummyache bellyache"
+    ),
+    "pain": (
+        "pains painful ache aches aching achy hurt hurts hurting sore cramp cramps cramping pian "
+        "pane"
+    ),
     # chest and heart
-    "tongue": ("tounge", "tung", "toungue", "tonge"),
-    "chest": ("chesst", "chets", "cheast", "chect", "chset", "chestt"),
-    "tight": ("tightness", "tighter", "tightening", "tighten", "constricted", "constricting"),
-    "pressure": ("pressing", "heaviness", "heavy", "crushing", "crushed", "squeezing",
-                 "squeeze", "squeezed"),
+    "tongue": "tounge tung toungue tonge",
+    "chest": "chesst chets cheast chect chset chestt",
+    "tight": "tightness tighter tightening tighten constricted constricting",
+    "pressure": "pressing heaviness heavy crushing crushed squeezing squeeze squeezed",
     # skin
-    "rash": ("rashes", "rashy", "spots", "spotty", "blotches", "blotchy", "hives"),
-    "blister": ("blisters", "blistering", "blistered", "blistery", "vesicles", "vesicle",
-                "bubbles"),
-    "peel": ("peeling", "peeled", "peels", "peling", "pealing", "peelin", "shedding", "shed", "sloughing", "slough"),
-    "eczema": ("excema", "eczma", "exema", "ecsema", "eczemia", "ekzema", "dermatitis",
-               "atopic"),
-    "swollen": ("swelling", "swell", "swelled", "swells", "swolen", "swolled", "puffy",
-                "puffed", "puff", "ballooned", "ballooning", "swole"),
-    "fever": ("feverish", "fevers", "fevar", "fevor", "fevere", "temperature", "temp", "febrile", "pyrexia", "feaver",
-              "fevah", "temprature", "temperture"),
-    "chills": ("chill", "shivers", "shivering", "shivery", "rigors", "rigours"),
-    "yellow": ("yellowish", "yellowy", "yellowing", "yelow", "yellowed"),
-    "jaundice": ("jaundiced", "jaundise", "jandice"),
+    "rash": "rashes rashy spots spotty blotches blotchy hives",
+    "blister": "blisters blistering blistered blistery vesicles vesicle bubbles",
+    "peel": "peeling peeled peels peling pealing peelin shedding shed sloughing slough",
+    "eczema": "excema eczma exema ecsema eczemia ekzema dermatitis atopic",
+    "swollen": (
+        "swelling swell swelled swells swolen swolled puffy puffed puff ballooned ballooning swole"
+    ),
+    "fever": (
+        "feverish fevers fevar fevor fevere temperature temp febrile pyrexia feaver fevah "
+        "temprature temperture"
+    ),
+    "chills": "chill shivers shivering shivery rigors rigours",
+    "yellow": "yellowish yellowy yellowing yelow yellowed",
+    "jaundice": "jaundiced jaundise jandice",
     # mind
-    "suicide": ("suicidal", "suicidial", "sucidal", "suicidle", "suiside", "suicidel",
-                "suisidal", "suicid", "sucide"),
-    "kill": ("killing", "killed", "kil", "kills"),
-    "die": ("dying", "died", "dead", "death", "dies", "dyin"),
-    "overdose": ("overdosed", "overdosing", "od", "od'd", "oded", "o.d.", "overdoes",
-                 "overdoze"),
-    "pill": ("pills", "tablets", "tablet", "tabs", "meds", "medication", "medications",
-             "medicine", "paracetamol", "acetaminophen", "tylenol", "ibuprofen",
-             "painkillers", "painkiller", "antidepressants", "capsules", "codeine",
-             "codamol", "aspirin", "insulin", "lithium", "amitriptyline", "sertraline",
-             "diazepam", "oxycodone", "morphine", "tramadol", "propranolol", "citalopram",
-             "fluoxetine", "zopiclone", "quetiapine", "pregabalin", "gabapentin"),
+    "suicide": "suicidal suicidial sucidal suicidle suiside suicidel suisidal suicid sucide",
+    "kill": "killing killed kil kills",
+    "die": "dying died dead death dies dyin",
+    "overdose": "overdosed overdosing od od'd oded o.d. overdoes overdoze",
+    "pill": (
+        "pills tablets tablet tabs meds medication medications medicine paracetamol acetaminophen "
+        "tylenol ibuprofen painkillers painkiller antidepressants capsules codeine codamol aspirin "
+        "insulin lithium amitriptyline sertraline diazepam oxycodone morphine tramadol propranolol "
+        "citalopram fluoxetine zopiclone quetiapine pregabalin gabapentin"
+    ),
     # other
-    "faint": ("fainted", "fainting", "fainty", "feint", "feinted"),
-    "collapse": ("collapsed", "collapsing", "colapsed", "colapse"),
-    "unconscious": ("unresponsive", "unconcious", "unconsious"),
-    "seizure": ("seizures", "seizing", "fit", "fits", "fitting", "convulsion", "convulsions",
-                "convulsing"),
-    "swallow": ("swallowing", "swallowed", "swalow", "swallo", "swollow", "swollowing"),
-    "vision": ("sight", "eyesight", "visión"),
-    "weight": ("wieght", "wight", "weigh"),
-    "kilo": ("kilos", "kg", "kgs", "kilograms", "kilogram", "pounds", "pound", "lb", "lbs",
-             "stone", "stones", "st"),
-    "lose": ("lost", "losing", "loosing", "dropped", "dropping", "drop"),
-    "night": ("nights", "nite", "overnight", "nighttime", "night-time", "3am", "2am", "4am"),
-    "mum": ("mom", "mother", "mam", "ma", "mommy", "mummy", "mama"),
-    "dad": ("father", "papa", "daddy", "pa", "da"),
+    "faint": "fainted fainting fainty feint feinted",
+    "collapse": "collapsed collapsing colapsed colapse",
+    "unconscious": "unresponsive unconcious unconsious",
+    "seizure": "seizures seizing fit fits fitting convulsion convulsions convulsing",
+    "swallow": "swallowing swallowed swalow swallo swollow swollowing",
+    "vision": "sight eyesight visión",
+    "weight": "wieght wight weigh",
+    "kilo": "kilos kg kgs kilograms kilogram pounds pound lb lbs stone stones st",
+    "lose": "lost losing loosing dropped dropping drop",
+    "night": "nights nite overnight nighttime night-time 3am 2am 4am",
+    "mum": "mom mother mam ma mommy mummy mama",
+    "dad": "father papa daddy pa da",
 }
 
 # Regular inflections tried, in order, when a word is not listed above: (suffix, replacement).
@@ -395,11 +395,11 @@ CONCEPTS: tuple[Concept, ...] = (
             "herpeticum|kaposi",
             "eczema|rash|skin|patch|patches|face|hands ~8 blister|blistery|punched|=sores|"
             "pus|pustules|crusty|crusting|weep|weeping|oozing|ooze",
-            "blister|sores ~4 spread|spreading|painful|pain|cluster|clusters|little|tiny|"
+            "blister|=sores ~4 spread|spreading|painful|pain|cluster|clusters|little|tiny|"
             "small|lots|many|all|crust|crusting|punched|pus|weep|weeping|popping|burst",
             "spread|spreading|painful|pain|cluster|clusters|little|tiny|small|lots|many|"
-            "new|weeping ~3 blister|sores",
-            "cold ~1 sore|sores ~8 eczema|spread|spreading|face|skin",
+            "new|weeping ~3 blister|=sores",
+            "cold ~1 =sore|=sores ~8 eczema|spread|spreading|face|skin",
             "fluid ~1 filled",
             "punched ~1 out",
         ),
@@ -515,7 +515,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "have|get ~1 up ~3 night|#num ~4 $poo|toilet|loo",
             "wake|woke|woken|waking ~9 $poo|pain|cramp|cramps|stomach|itch|itching|"
             "scratch|scratching|sweat|sweats|run|rush|dash",
-            "$poo|pain|cramp|stomach|rush|run ~6 night|sleep",
+            "$poo|pain|cramp|stomach|rush|run ~6 at|every|each|all|through|most|in|during "
+            "~1 the? night",
             "night ~1 sweat|sweats|sweating",
             "drench|drenched|drenching|soak|soaked|soaking ~4 sweat|sweats|sheets|bed|pyjamas|"
             "pajamas",
@@ -583,7 +584,9 @@ class Category:
 
 CATEGORIES: tuple[Category, ...] = (
     Category(
-        "anaphylaxis", "Anaphylaxis or airway swelling", Severity.EMERGENCY,
+        "anaphylaxis",
+        "Anaphylaxis or airway swelling",
+        Severity.EMERGENCY,
         (("airway_swelling",),),
     ),
     Category("breathing", "Trouble breathing", Severity.EMERGENCY, (("breathing",),)),
@@ -593,11 +596,14 @@ CATEGORIES: tuple[Category, ...] = (
     Category("black_stool", "Black, tarry stool", Severity.EMERGENCY, (("black_stool",),)),
     Category("collapse", "Collapse or fainting", Severity.EMERGENCY, (("collapse",),)),
     Category(
-        "nonblanching_rash_fever", "Non-blanching rash, or rash with fever", Severity.EMERGENCY,
+        "nonblanching_rash_fever",
+        "Non-blanching rash, or rash with fever",
+        Severity.EMERGENCY,
         (("nonblanching_rash",), ("rash", "fever")),
     ),
     Category(
-        "sjs_ten", "Blistering or peeling skin with mouth, eye or genital sores",
+        "sjs_ten",
+        "Blistering or peeling skin with mouth, eye or genital sores",
         Severity.EMERGENCY,
         (("sjs_named",), ("skin_peeling", "mucosal_sores")),
     ),
@@ -606,37 +612,53 @@ CATEGORIES: tuple[Category, ...] = (
     Category("overdose", "Overdose", Severity.CRISIS, (("overdose",),)),
     Category("rectal_bleeding", "Rectal bleeding", Severity.URGENT, (("rectal_bleeding",),)),
     Category(
-        "eczema_herpeticum", "Possible eczema herpeticum (painful or spreading blisters)",
+        "eczema_herpeticum",
+        "Possible eczema herpeticum (painful or spreading blisters)",
         Severity.URGENT,
         (("eczema_herpeticum",),),
     ),
     Category(
-        "skin_infection", "Spreading skin infection with fever or red streaks", Severity.URGENT,
+        "skin_infection",
+        "Spreading skin infection with fever or red streaks",
+        Severity.URGENT,
         (("red_streaks",), ("spreading_redness", "fever")),
     ),
     Category(
-        "severe_abdominal_pain", "Severe abdominal pain", Severity.URGENT,
+        "severe_abdominal_pain",
+        "Severe abdominal pain",
+        Severity.URGENT,
         (("severe_abdominal_pain",),),
     ),
     Category(
-        "persistent_vomiting", "Persistent vomiting or dehydration", Severity.URGENT,
+        "persistent_vomiting",
+        "Persistent vomiting or dehydration",
+        Severity.URGENT,
         (("persistent_vomiting",),),
     ),
     Category("dysphagia", "New trouble swallowing", Severity.URGENT, (("dysphagia",),)),
     Category(
-        "eye_emergency", "Sudden eye pain or vision loss", Severity.URGENT,
+        "eye_emergency",
+        "Sudden eye pain or vision loss",
+        Severity.URGENT,
         (("eye_emergency",),),
     ),
     Category("jaundice", "Jaundice (yellow skin or eyes)", Severity.URGENT, (("jaundice",),)),
     Category(
-        "weight_loss", "Unintentional weight loss", Severity.SOON, (("weight_loss",),),
+        "weight_loss",
+        "Unintentional weight loss",
+        Severity.SOON,
+        (("weight_loss",),),
     ),
     Category(
-        "nocturnal_symptoms", "Symptoms that wake the patient at night", Severity.SOON,
+        "nocturnal_symptoms",
+        "Symptoms that wake the patient at night",
+        Severity.SOON,
         (("nocturnal",),),
     ),
     Category(
-        "alarm_feature", "Other alarm feature (NICE NG12/CG61, Rome IV)", Severity.SOON,
+        "alarm_feature",
+        "Other alarm feature (NICE NG12/CG61, Rome IV)",
+        Severity.SOON,
         (("other_alarm",), ("spreading_redness",)),
     ),
 )
@@ -833,7 +855,7 @@ MODIFIERS: tuple[Modifier, ...] = (
         CLAUSE_BREAK,
         "PSEUDO",
         (
-            ",|;|:|--|—|–|(|)",
+            ",|;|:|--|\u2014|\u2013|(|)",
             "but|however|although|though|except|yet|because|cos|coz|cuz|since|whereas|while|"
             "whilst|anyway|anyways|apart|instead|now|still|today|tonight|currently|suddenly|"
             "then|also|plus|though",
@@ -878,7 +900,7 @@ TERMINATED_BY: dict[str, frozenset[str]] = {
 # --- helpers ----------------------------------------------------------------------------------
 
 _VARIANT_TO_LEMMA: dict[str, str] = {
-    variant: base for base, variants in LEMMA_VARIANTS.items() for variant in variants
+    variant: base for base, variants in LEMMA_VARIANTS.items() for variant in variants.split()
 }
 for _base in LEMMA_VARIANTS:
     _VARIANT_TO_LEMMA.setdefault(_base, _base)
