@@ -22,11 +22,13 @@ Nothing here logs: the text is patient data. PyRuSH logs every token through log
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import product
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from carecore.clinical.severity import Severity, worst
@@ -43,10 +45,15 @@ MAX_SEGMENT_CHARS = 600
 # How many matched words a hit keeps for the clinician.
 MAX_WORDS_PER_HIT = 5
 SPAN_GROUP = "triage_mentions"
+PYRUSH = "medspacy_pyrush"
+CONTEXT = "medspacy_context"
+# PyRuSH rules for patient prose (see the file's header for why not medspaCy's defaults).
+SENTENCE_RULES = Path(__file__).with_name("triage_sentence_rules.tsv")
 
 _ROUGH_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-# Words as the anchor check sees them: letters and digits only, so "vision's" gives "vision".
-_WORD = re.compile(r"[a-z0-9]+")
+# Words as the anchor check sees them: runs of letters or of digits, so "vision's" gives
+# "vision" and "8kg" gives "8" and "kg", as the tokenizer splits them.
+_WORD = re.compile(r"[^\W\d_]+|\d+")
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,7 @@ def screen_message(*, body: str, subject: str = "") -> Screening:
     """Screen a patient message's subject and body together (one trigger can combine a rash in
     the subject with a fever in the body)."""
     mentions = find_mentions({"subject": subject, "body": body})
-    return _categorise(mentions)
+    return categorise(mentions)
 
 
 # --- step 1: rough sentences and anchors ------------------------------------------------------
@@ -150,8 +157,9 @@ def _capped(offset: int, piece: str) -> Iterator[tuple[int, str]]:
         yield offset, piece
 
 
+# Never anchors: a slot containing one of these is too common to tell sentences apart.
 _COMMON = frozenset(
-    {
+    [
         "i",
         "be",
         "have",
@@ -189,54 +197,112 @@ _COMMON = frozenset(
         "by",
         "this",
         "that",
-        "is",
-    }
+    ]
 )
 
 
-def _anchor_lemmas() -> frozenset[str]:
-    """For every target phrase, the alternatives of one required slot made of uncommon words:
-    any match of the phrase contains one of them, so a sentence with none cannot match."""
-    anchors: set[str] = set()
+def _anchors() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """Per concept, (lemmas, exact words): for every phrase of the concept, the alternatives of
+    one required slot, so any match of the phrase contains one of them and a sentence with none
+    cannot match. Of the eligible slots, the one with the fewest everyday words, so routine
+    sentences rarely reach medspaCy ("$severe ~4 stomach" anchors on "severe", "worst", ...
+    rather than on "stomach")."""
+    everyday = {rules.lemma(word) for word in rules.EVERYDAY}
+    anchors: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
     for concept in rules.CONCEPTS:
+        lemmas: set[str] = set()
+        exact: set[str] = set()
         for phrase in concept.phrases:
-            required = [
-                {rules.lemma(word) for word in rules.expand_groups(slot)}
+            slots = [
+                {
+                    word if word.startswith(rules.EXACT) else rules.lemma(word)
+                    for word in rules.expand_groups(slot)
+                }
                 for slot in phrase.split()
                 if not slot.endswith(rules.OPTIONAL)
-                and not slot.startswith((rules.GAP, "!", "#"))
-                and "#num" not in slot
+                and not slot.startswith((rules.GAP, "!"))
+                and rules.NUMBER not in slot.split("|")
             ]
-            uncommon = [slot for slot in required if not slot & _COMMON]
-            if not uncommon:
+            eligible = [slot for slot in slots if not slot & _COMMON]
+            if not eligible:
                 raise ValueError(f"Phrase {phrase!r} has no uncommon required word to anchor on.")
-            anchors |= min(uncommon, key=len)
-    return frozenset(anchors)
+            best = min(eligible, key=lambda slot: (len(slot & everyday), len(slot)))
+            exact |= {word[1:] for word in best if word.startswith(rules.EXACT)}
+            lemmas |= {word for word in best if not word.startswith(rules.EXACT)}
+        anchors[concept.code] = (frozenset(lemmas), frozenset(exact))
+    return anchors
 
 
-_ANCHORS = _anchor_lemmas()
+_ANCHORS = _anchors()
 _lemma_memo: dict[str, str] = {}
 
 
-def _has_anchor(lowered: str) -> bool:
-    for word in set(_WORD.findall(lowered)):
-        known = _lemma_memo.get(word)
-        if known is None:
-            known = rules.lemma(word)
-            if len(_lemma_memo) < 100_000:  # bounded: words seen across all messages
-                _lemma_memo[word] = known
-        if known in _ANCHORS:
-            return True
-    return False
+def _lemma(word: str) -> str:
+    known = _lemma_memo.get(word)
+    if known is None:
+        known = rules.lemma(word)
+        if len(_lemma_memo) < 100_000:  # bounded: the distinct words of all messages seen
+            _lemma_memo[word] = known
+    return known
+
+
+def _concepts_anchored(words: set[str]) -> dict[str, set[str]]:
+    """For each concept with an anchor among `words`, those words."""
+    found: dict[str, set[str]] = {}
+    for word in words:
+        lemma = _lemma(word)
+        for concept, (lemmas, exact) in _ANCHORS.items():
+            if lemma in lemmas or word in exact:
+                found.setdefault(concept, set()).add(word)
+    return found
+
+
+def _words_worth_analysing(words: set[str]) -> set[str]:
+    """The anchor words of the concepts that can still raise a flag: a concept that only counts
+    together with another (a rash with a fever) is not worth a sentence's analysis unless the
+    message also has an anchor of its partner."""
+    anchored = _concepts_anchored(words)
+    wanted: set[str] = set()
+    for category in rules.CATEGORIES:
+        for trigger in category.triggers:
+            if all(concept in anchored for concept in trigger):
+                for concept in trigger:
+                    wanted |= anchored[concept]
+    return wanted
+
+
+def _word_pattern(words: Iterable[str]) -> re.Pattern[str]:
+    """Any of `words` as a whole word in the sense of `_WORD` (letters and digits apart)."""
+    alternatives = []
+    for word in sorted(words, key=len, reverse=True):
+        kind = r"\d" if word.isdigit() else r"[^\W\d_]"
+        alternatives.append(f"(?<!{kind}){re.escape(word)}(?!{kind})")
+    return re.compile("|".join(alternatives))
 
 
 def candidate_sentences(text: str) -> list[tuple[int, str]]:
-    """The rough sentences of `text` that may raise a flag, with their offsets."""
-    return [
-        (offset, piece)
-        for offset, piece in rough_sentences(text)
-        if _has_anchor(piece.lower().replace("\u2019", "'"))
-    ]
+    """The rough sentences of `text` that contain an anchor word worth analysing, with their
+    offsets: those of `rough_sentences(text)` that may contribute to a flag. The words are found by regular
+    expressions over the whole text (C speed); Python only loops over the anchor hits."""
+    lowered = text.lower()
+    present = _words_worth_analysing(set(_WORD.findall(lowered)))
+    if not present:
+        return []
+    ends = [(m.start(), m.end()) for m in _ROUGH_SENTENCE_END.finditer(text)]
+    separator_starts = [start for start, _ in ends]
+    pieces: dict[int, str] = {}
+    covered_until = -1
+    for hit in _word_pattern(present).finditer(lowered):
+        if hit.start() < covered_until:
+            continue  # another anchor of a sentence already kept
+        index = bisect.bisect_right(separator_starts, hit.start())
+        start = ends[index - 1][1] if index else 0
+        stop = ends[index][0] if index < len(ends) else len(text)
+        for offset, piece in _capped(start, text[start:stop]):
+            if offset <= hit.start() < offset + len(piece):
+                pieces[offset] = piece
+                covered_until = offset + len(piece)
+    return sorted(pieces.items())
 
 
 # --- step 2: medspaCy ------------------------------------------------------------------------
@@ -254,12 +320,24 @@ def find_mentions(parts: dict[str, str], *, prefilter: bool = True) -> list[Ment
         pieces.extend((source, base + offset, sentence) for offset, sentence in sentences)
     # Repeated sentences (pasted twice, a signature) are analysed once.
     unique = list(dict.fromkeys(sentence for _, _, sentence in pieces))
-    docs = dict(zip(unique, nlp.pipe(unique), strict=True))
+    docs = dict(zip(unique, _analyse(nlp, unique), strict=True))
     return [
         _mention(span, source=source, position=position + span.start_char)
         for source, position, sentence in pieces
         for span in docs[sentence].spans.get(SPAN_GROUP, [])
     ]
+
+
+def _analyse(nlp: Language, sentences: list[str]) -> Iterator[Doc]:
+    """Tokens, lemmas and target mentions for every sentence; sentence splitting and ConText
+    only where a target was found (most sentences with an anchor word have none, and PyRuSH
+    is the slowest step)."""
+    sentencizer = nlp.get_pipe(PYRUSH)
+    context = nlp.get_pipe(CONTEXT)
+    for doc in nlp.pipe(sentences, disable=[PYRUSH, CONTEXT]):
+        if doc.spans.get(SPAN_GROUP):
+            doc = context(sentencizer(doc))
+        yield doc
 
 
 def _mention(span: Span, *, source: str, position: int) -> Mention:
@@ -290,7 +368,7 @@ def _inside(inner: tuple[int, int], outer: tuple[int, int]) -> bool:
 # --- step 3: categories ----------------------------------------------------------------------
 
 
-def _categorise(mentions: list[Mention]) -> Screening:
+def categorise(mentions: list[Mention]) -> Screening:
     asserted: dict[str, list[Mention]] = {}
     for mention in mentions:
         if mention.asserted:
@@ -374,9 +452,9 @@ def _build_pipeline() -> Language:
 
     if not Language.has_factory("carecore_patient_lemmas"):
         Language.component("carecore_patient_lemmas", func=_set_lemmas)
-    nlp = medspacy.load(medspacy_enable=["medspacy_tokenizer", "medspacy_pyrush"])
+    nlp = medspacy.load(medspacy_enable=["medspacy_tokenizer"])
     _add_upper_case_exceptions(nlp)
-    nlp.add_pipe("carecore_patient_lemmas", first=True)
+    nlp.add_pipe("carecore_patient_lemmas")
     matcher = nlp.add_pipe(
         "medspacy_target_matcher",
         config={"result_type": "group", "span_group_name": SPAN_GROUP, "prune": False},
@@ -389,8 +467,9 @@ def _build_pipeline() -> Language:
             for pattern in spacy_patterns(phrase)
         ]
     )
+    nlp.add_pipe(PYRUSH, config={"rules_path": str(SENTENCE_RULES)})
     context = nlp.add_pipe(
-        "medspacy_context",
+        CONTEXT,
         config={
             "rules": None,
             "input_span_type": "group",
@@ -415,7 +494,7 @@ def _build_pipeline() -> Language:
             )
             for modifier in rules.MODIFIERS
             for phrase in modifier.phrases
-            for pattern in spacy_patterns(phrase, gaps_in_sentence=False)
+            for pattern in spacy_patterns(phrase)
         ]
     )
     return nlp
@@ -440,7 +519,7 @@ def _set_lemmas(doc: Doc) -> Doc:
     return doc
 
 
-def spacy_patterns(phrase: str, *, gaps_in_sentence: bool = True) -> list[list[dict[str, Any]]]:
+def spacy_patterns(phrase: str) -> list[list[dict[str, Any]]]:
     """spaCy Matcher patterns for one phrase of the rule syntax (see triage_rules)."""
     per_slot: list[list[dict[str, Any]]] = []
     for slot in phrase.split():
@@ -453,8 +532,6 @@ def spacy_patterns(phrase: str, *, gaps_in_sentence: bool = True) -> list[list[d
                 "LEMMA": {"NOT_IN": ["not", "no"]},
                 "OP": f"{{0,{int(slot[1:])}}}",
             }
-            if gaps_in_sentence:
-                gap["IS_SENT_START"] = False
             per_slot.append([gap])
             continue
         if slot.startswith("!"):

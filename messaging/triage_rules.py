@@ -164,7 +164,7 @@ GROUPS: dict[str, str] = {
     "belly": "stomach",
     "severe": (
         "severe|severly|worst|excruciating|unbearable|agonising|agonizing|extreme|terrible|"
-        "horrendous|horrible|intense|crippling|awful|killing|insane|unreal|10/10|worse"
+        "horrendous|horrible|intense|crippling|awful|killing|insane|unreal"
     ),
     "me": "myself",
     "pill": "pill",
@@ -176,6 +176,82 @@ GROUPS: dict[str, str] = {
         "family|relative"
     ),
 }
+
+# Words common in routine messages to a dermatology and gut clinic. Only used to choose which
+# word of a phrase the cheap prefilter looks for (see triage.candidate_sentences), never to
+# decide a flag.
+EVERYDAY: frozenset[str] = frozenset(
+    [
+        "eczema",
+        "skin",
+        "rash",
+        "patch",
+        "face",
+        "hand",
+        "hands",
+        "stomach",
+        "pain",
+        "poo",
+        "diarrhoea",
+        "loo",
+        "bowel",
+        "itch",
+        "cream",
+        "red",
+        "spot",
+        "night",
+        "sleep",
+        "sick",
+        "weight",
+        "lose",
+        "eye",
+        "eyes",
+        "mouth",
+        "lip",
+        "lips",
+        "arm",
+        "arms",
+        "leg",
+        "legs",
+        "back",
+        "body",
+        "fever",
+        "swollen",
+        "blister",
+        "bottom",
+        "wipe",
+        "paper",
+        "movement",
+        "stool",
+        "pan",
+        "bowl",
+        "go",
+        "pill",
+        "food",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "time",
+        "every",
+        "keep",
+        "next",
+        "new",
+        "little",
+        "small",
+        "lot",
+        "lots",
+        "many",
+        "bad",
+        "worse",
+        "better",
+        "good",
+        "hot",
+        "warm",
+    ]
+)
 
 # --- target concepts -------------------------------------------------------------------------
 
@@ -280,7 +356,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "knock|knocked ~1 out",
             "come|came ~1 round|to ~3 floor",
             "woke|wake ~2 up ~2 on ~2 floor",
-            "next ~1 thing ~2 know|knew",
+            "next ~1 thing ~2 knew",
             "find|found ~2 me ~3 floor",
         ),
     ),
@@ -435,7 +511,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "stomach ~3 rigid",
             "stomach ~3 hard ~2 board|rock",
             "appendicitis|appendix|peritonitis|obstruction|perforated|perforation",
-            "pain ~3 so ~1 bad ~4 can not|cry|crying|scream|screaming|move|walk|stand",
+            "pain ~3 so ~1 bad ~3 not? cry|crying|scream|screaming|move|walk|stand|breathe",
         ),
     ),
     Concept(
@@ -534,7 +610,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "lump|mass|swelling ~4 stomach|side|groin|rectum|bottom",
             "mole|freckle|spot|birthmark ~7 change|changing|changed|grow|growing|bigger|bleed|"
             "bleeding|itch|itchy|dark|darker|irregular|new|shape|colour|color",
-            "sore|ulcer|spot|lesion|wound|patch|scab ~6 not|never ~2 heal|healed|healing|go",
+            "sore|ulcer|spot|lesion|wound|patch|scab ~6 not|never ~2 heal|healed|healing",
+            "sore|ulcer|spot|lesion|wound|patch|scab ~6 not|never ~2 go ~1 away",
             "fever|sweat ~6 week|weeks|month|months|every|keep|keeps|constant",
             "heartburn|reflux|indigestion ~6 weight|week|weeks|month|months|every|vomit|"
             "swallow|worse",

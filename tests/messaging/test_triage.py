@@ -222,8 +222,8 @@ def test_the_pipeline_is_built_once_per_process():
     assert triage.pipeline() is triage.pipeline()
     assert triage.pipeline().pipe_names == [
         "carecore_patient_lemmas",
-        "medspacy_pyrush",
         "medspacy_target_matcher",
+        "medspacy_pyrush",
         "medspacy_context",
     ]
 
