@@ -282,8 +282,8 @@ def _word_pattern(words: Iterable[str]) -> re.Pattern[str]:
 
 def candidate_sentences(text: str) -> list[tuple[int, str]]:
     """The rough sentences of `text` that contain an anchor word worth analysing, with their
-    offsets: those of `rough_sentences(text)` that may contribute to a flag. The words are found by regular
-    expressions over the whole text (C speed); Python only loops over the anchor hits."""
+    offsets: those of `rough_sentences(text)` that may contribute to a flag. The words are
+    found by regular expressions over the whole text (C speed); Python loops over the hits."""
     lowered = text.lower()
     present = _words_worth_analysing(set(_WORD.findall(lowered)))
     if not present:
