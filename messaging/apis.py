@@ -21,13 +21,14 @@ from rest_framework.views import APIView
 
 from carecore.accounts.models import Role, User
 from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.clinical.severity import Severity
 from carecore.common.errors import Forbidden, ValidationFailed
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
 from . import selectors, services
 from .access import access_attachment, access_thread
-from .models import Category, Message, Thread, ThreadReadState, ThreadStatus
+from .models import Category, Message, Priority, Thread, ThreadReadState, ThreadStatus
 
 _READERS = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN)
 _WRITERS = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR)
@@ -55,6 +56,26 @@ class MessageAttachmentOutput(serializers.Serializer):
     url = serializers.CharField()
 
 
+class TriageHitOutput(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    severity = serializers.ChoiceField(choices=[s.value for s in Severity])
+    words = serializers.ListField(child=serializers.CharField(), help_text="What matched.")
+    modifiers = serializers.ListField(
+        child=serializers.CharField(), help_text="ConText modifiers considered, e.g. uncertainty."
+    )
+    sources = serializers.ListField(child=serializers.ChoiceField(choices=["subject", "body"]))
+
+
+class TriageDiscountedOutput(serializers.Serializer):
+    concept = serializers.CharField()
+    words = serializers.CharField()
+    modifiers = serializers.ListField(
+        child=serializers.CharField(), help_text="e.g. NEGATED_EXISTENCE, FAMILY, HISTORICAL."
+    )
+    source = serializers.ChoiceField(choices=["subject", "body"])
+
+
 class MessageOutput(serializers.Serializer):
     id = serializers.UUIDField()
     thread_id = serializers.UUIDField()
@@ -66,7 +87,15 @@ class MessageOutput(serializers.Serializer):
     attachments = MessageAttachmentOutput(many=True)
     client_id = serializers.CharField(allow_null=True, help_text="Only shown to its sender.")
     triage_flags = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="Staff only."
+        child=serializers.CharField(), required=False, help_text="Staff only: flag codes."
+    )
+    triage_hits = TriageHitOutput(
+        many=True, required=False, help_text="Staff only: what raised each flag."
+    )
+    triage_discounted = TriageDiscountedOutput(
+        many=True,
+        required=False,
+        help_text="Staff only: mentions not flagged because a modifier discounted them.",
     )
     read_by_patient = serializers.BooleanField(
         required=False, help_text="Staff only: read receipt."
@@ -86,7 +115,7 @@ class ThreadOutput(serializers.Serializer):
     subject = serializers.CharField()
     category = serializers.ChoiceField(choices=Category.choices)
     status = serializers.ChoiceField(choices=ThreadStatus.choices)
-    priority = serializers.ChoiceField(choices=["routine", "urgent"])
+    priority = serializers.ChoiceField(choices=Priority.choices)
     assignee = MessagingPersonOutput(allow_null=True)
     unread_count = serializers.IntegerField()
     first_response_due_at = serializers.DateTimeField(allow_null=True)
@@ -129,6 +158,8 @@ def message_payload(
     }
     if _is_staff_reader(viewer):
         payload["triage_flags"] = list(message.triage_flags)
+        payload["triage_hits"] = list(message.triage_hits)
+        payload["triage_discounted"] = list(message.triage_discounted)
         payload["read_by_patient"] = bool(
             not message.internal
             and patient_read is not None
@@ -192,7 +223,13 @@ class ThreadListApi(APIView):
     class FilterSerializer(serializers.Serializer):
         assigned = serializers.ChoiceField(choices=["me", "none"], required=False)
         status = serializers.ChoiceField(choices=ThreadStatus.choices, required=False)
-        urgent = serializers.BooleanField(required=False, allow_null=True, default=None)
+        urgent = serializers.BooleanField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="true: priority urgent; false: routine or soon.",
+        )
+        priority = serializers.ChoiceField(choices=Priority.choices, required=False)
         overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
         patient = serializers.UUIDField(required=False)
 
@@ -216,6 +253,7 @@ class ThreadListApi(APIView):
             assigned=fields.get("assigned"),
             status=fields.get("status"),
             urgent=fields.get("urgent"),
+            priority=fields.get("priority"),
             overdue=fields.get("overdue"),
             patient_id=fields.get("patient"),
         )

@@ -45,6 +45,7 @@ def thread_list(
     assigned: str | None = None,
     status: str | None = None,
     urgent: bool | None = None,
+    priority: str | None = None,
     overdue: bool | None = None,
     patient_id: UUID | None = None,
     now: datetime | None = None,
@@ -66,7 +67,10 @@ def thread_list(
     if status:
         threads = threads.filter(status=status)
     if urgent is not None:
-        threads = threads.filter(priority=Priority.URGENT if urgent else Priority.ROUTINE)
+        urgent_only = Q(priority=Priority.URGENT)
+        threads = threads.filter(urgent_only) if urgent else threads.exclude(urgent_only)
+    if priority:
+        threads = threads.filter(priority=priority)
     if overdue is not None:
         due = Q(first_response_due_at__lte=now or timezone.now()) & ~Q(status=ThreadStatus.CLOSED)
         threads = threads.filter(due) if overdue else threads.exclude(due)

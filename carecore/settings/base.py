@@ -515,6 +515,10 @@ CELERY_BEAT_SCHEDULE["portal-send-appointment-reminders"] = {
 CARECORE_MESSAGING_ROUTINE_RESPONSE_HOURS = env.float(
     "CARECORE_MESSAGING_ROUTINE_RESPONSE_HOURS", default=4
 )
+# A "soon" triage flag (e.g. unintentional weight loss): same-day review, in working hours.
+CARECORE_MESSAGING_SOON_RESPONSE_HOURS = env.float(
+    "CARECORE_MESSAGING_SOON_RESPONSE_HOURS", default=2
+)
 CARECORE_MESSAGING_URGENT_RESPONSE_MINUTES = env.int(
     "CARECORE_MESSAGING_URGENT_RESPONSE_MINUTES", default=15
 )
