@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from carecore.accounts.access import Purpose, patient_visibility
 from carecore.accounts.models import Patient, User
 
-from .access import care_plans_visible_to
+from .access import care_plan_goals_visible_to, care_plans_visible_to
 from .models import (
     CarePlan,
     CarePlanGoal,
@@ -240,3 +240,40 @@ def active_care_plan(*, patient: Patient) -> CarePlan | None:
         .prefetch_related("goals")
         .first()
     )
+
+
+# --- record reads for FHIR (interop): one patient's responses and plans -------------------------
+
+
+def response_list(*, user: User, patient_id: UUID | None = None) -> QuerySet[QuestionnaireResponse]:
+    """Responses `user` may see clinically (schedulers: none), questionnaire version loaded."""
+    responses = QuestionnaireResponse.objects.filter(
+        patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
+    ).select_related("version__questionnaire")
+    if patient_id is not None:
+        responses = responses.filter(patient_id=patient_id)
+    return responses
+
+
+def care_plan_goal_list(*, user: User, patient_id: UUID | None = None) -> QuerySet[CarePlanGoal]:
+    """Goals of the plans `user` may see (patients: published plans only), plan loaded."""
+    goals = care_plan_goals_visible_to(user).select_related("plan")
+    if patient_id is not None:
+        goals = goals.filter(plan__patient_id=patient_id)
+    return goals
+
+
+# Bulk export: the caller (interop's export task) has already passed `access_bulk_export`, the
+# admin-only, audited gate for moving a clinic's records; these read every patient's rows.
+
+
+def responses_for_export() -> QuerySet[QuestionnaireResponse]:
+    return QuestionnaireResponse.objects.select_related("version__questionnaire")
+
+
+def care_plans_for_export() -> QuerySet[CarePlan]:
+    return CarePlan.objects.prefetch_related(*_PLAN_ITEMS)
+
+
+def care_plan_goals_for_export() -> QuerySet[CarePlanGoal]:
+    return CarePlanGoal.objects.select_related("plan")
