@@ -8,7 +8,7 @@ holding the parsed query and the place reached, so later pages can neither drift
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.core import signing
@@ -154,7 +154,7 @@ def _moment_range(value: str, name: str) -> tuple[datetime, datetime]:
     """The span a FHIR date or dateTime covers: a whole (UTC) day, or one instant."""
     day = parse_date(value) if len(value) == 10 else None
     if day is not None:
-        start = datetime.combine(day, time.min, tzinfo=timezone.UTC)
+        start = datetime.combine(day, time.min, tzinfo=UTC)
         return start, start + timedelta(days=1)
     try:
         moment = parse_datetime(value)
