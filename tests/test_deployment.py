@@ -31,6 +31,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import Resolver404, resolve
 
+from carecore.settings.redis_urls import redis_database_url, redis_server_url
 from demo.management.commands import seed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -566,8 +567,8 @@ def test_make_run_serves_and_stops_web_worker_and_beat_on_a_signal(stop_signal, 
         "PORT": str(port),
         marker.split("=")[0]: marker.split("=")[1],
         # Its own Redis databases: the suite's broker and cache stay untouched.
-        "CELERY_BROKER_URL": f"{os.environ['REDIS_URL'].rstrip('/')}/12",
-        "CACHE_URL": f"{os.environ['REDIS_URL'].rstrip('/')}/13",
+        "CELERY_BROKER_URL": redis_database_url(redis_server_url(os.environ["REDIS_URL"]), 12),
+        "CACHE_URL": redis_database_url(redis_server_url(os.environ["REDIS_URL"]), 13),
     }
     log_path = tmp_path / "run.log"
     with log_path.open("wb") as log:

@@ -12,6 +12,8 @@ from urllib.parse import unquote
 
 import environ
 
+from .redis_urls import checked_redis_url, redis_database_url, redis_server_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -99,11 +101,13 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: one server, separate logical databases for broker and cache ----------------------
-REDIS_URL = env("REDIS_URL").rstrip("/")
+REDIS_URL = redis_server_url(env("REDIS_URL"))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env("CACHE_URL", default=f"{REDIS_URL}/1"),
+        "LOCATION": checked_redis_url(
+            env("CACHE_URL", default=redis_database_url(REDIS_URL, 1)), setting="CACHE_URL"
+        ),
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="carecore"),
     }
 }
@@ -207,7 +211,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ------------------------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=f"{REDIS_URL}/0")
+CELERY_BROKER_URL = checked_redis_url(
+    env("CELERY_BROKER_URL", default=redis_database_url(REDIS_URL, 0)), setting="CELERY_BROKER_URL"
+)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
