@@ -63,6 +63,8 @@ class FhirApi(APIView):
     renderer_classes = [FhirJsonRenderer]
     content_negotiation_class = AlwaysFhirJson
     read_methods = ("GET", "HEAD")
+    # FHIR is described by its CapabilityStatement (/fhir/R4/metadata), not the OpenAPI schema.
+    schema = None
 
     def get_exception_handler(self) -> Any:
         return exception_handler
