@@ -170,7 +170,7 @@ class EverythingApi(SearchApi):
             name: Filters(
                 patient_ids=[str(patient.id)],
                 # The Patient itself is always included: it anchors the bundle.
-                updated=None if since is None or name == "Patient" else _since_q(since),
+                updated=None if name == "Patient" else search.updated_since(since),
             )
             for name in type_names
         }
@@ -184,12 +184,6 @@ class EverythingApi(SearchApi):
         bundles.audit_page(user, page.entries)
         url = request.build_absolute_uri(request.path)
         return Response(self.bundle(request, url, params, page))
-
-
-def _since_q(since: Any) -> Any:
-    from django.db.models import Q
-
-    return Q(updated__gte=since)
 
 
 # --- bulk export ---------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from carecore.accounts.models import Role, User
@@ -29,7 +30,7 @@ from carecore.common.errors import Forbidden, NotFound
 from .bundles import collect
 from .models import ExportJob, ExportStatus
 from .record import SPECS, ExportScope, Filters
-from .search import Cursor
+from .search import Cursor, updated_since
 from .validation import validate
 
 EXPORT_TYPES = list(SPECS)  # the patient compartment plus the Practitioners and Questionnaires
@@ -124,7 +125,7 @@ def export_run(*, job_id: UUID | str) -> ExportJob | None:
     directory = _job_dir(job)
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
-    filters = Filters(updated=_since_condition(job.since))
+    filters = Filters(updated=updated_since(job.since))
     output = []
     for type_name in job.types:
         count = _write_type(job, type_name, filters, directory)
@@ -147,12 +148,6 @@ def export_fail(*, job_id: UUID | str, reason: str) -> None:
     ExportJob.objects.filter(pk=job_id, status=ExportStatus.IN_PROGRESS).update(
         status=ExportStatus.FAILED, error=reason, completed_at=timezone.now()
     )
-
-
-def _since_condition(since: datetime | None) -> Any:
-    from django.db.models import Q
-
-    return Q(updated__gte=since) if since else None
 
 
 def _write_type(job: ExportJob, type_name: str, filters: Filters, directory: Path) -> int | None:
@@ -199,8 +194,6 @@ def _audit_exported(job: ExportJob, type_name: str, entries: list[Any]) -> None:
 
 def _progress(job: ExportJob, done: int) -> bool:
     """Count progress; False once the job was cancelled (the run stops)."""
-    from django.db.models import F
-
     updated = ExportJob.objects.filter(pk=job.pk, status=ExportStatus.IN_PROGRESS).update(
         resources_done=F("resources_done") + done
     )

@@ -9,10 +9,12 @@ access-filtered selectors for the signed-in user (the same rows their REST API s
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Greatest
@@ -177,29 +179,29 @@ SPECS: dict[str, TypeSpec] = {
 COMPARTMENT_TYPES = [name for name, spec in SPECS.items() if spec.in_patient_compartment]
 
 
-class Scope:
+class Scope(abc.ABC):
     """The base querysets of each type, as some reader may see them."""
 
-    def with_reason(self) -> bool:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def with_reason(self) -> bool: ...
 
-    def patients(self) -> QuerySet[Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def patients(self) -> QuerySet[Any]: ...
 
-    def appointments(self) -> QuerySet[Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def appointments(self) -> QuerySet[Any]: ...
 
-    def responses(self) -> QuerySet[Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def responses(self) -> QuerySet[Any]: ...
 
-    def care_plans(self) -> QuerySet[Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def care_plans(self) -> QuerySet[Any]: ...
 
-    def goals(self) -> QuerySet[Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def goals(self) -> QuerySet[Any]: ...
 
-    def messages(self) -> QuerySet[Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def messages(self) -> QuerySet[Any]: ...
 
     def queryset(self, type_name: str) -> QuerySet[Any]:
         """The rows of `type_name` this scope may see, before any search filter."""
@@ -353,8 +355,6 @@ def _by_status(spec: TypeSpec, rows: QuerySet[Any], statuses: list[str]) -> Quer
 
 
 def _is_uuid(value: str) -> bool:
-    from uuid import UUID
-
     try:
         UUID(value)
     except ValueError:

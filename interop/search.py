@@ -177,6 +177,11 @@ def since(params: dict[str, list[str]]) -> datetime | None:
     return start
 
 
+def updated_since(moment: datetime | None) -> Q | None:
+    """A `_since` as a filter on the placeholder field `updated` (see record._on)."""
+    return Q(updated__gte=moment) if moment is not None else None
+
+
 def types(params: dict[str, list[str]], allowed: list[str]) -> list[str]:
     """$everything's `_type`: the requested types (in `allowed`'s order); all when absent."""
     requested = set(_tokens(params.get("_type", [])))
