@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from carecore.common import errors, health
+from interop.apis import not_found as fhir_not_found
 
 api_v1 = [
     path("", include("carecore.accounts.urls")),
@@ -26,6 +27,9 @@ urlpatterns = [
     # strict Content-Security-Policy holds on the docs page too.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    path("fhir/R4/", include("interop.urls")),
+    # Unknown FHIR paths answer as an OperationOutcome, even with DEBUG on.
+    re_path(r"^fhir/", fhir_not_found),
     # Unknown API paths answer in the contract's JSON shape, even with DEBUG on.
     re_path(r"^(api|fhir)/", errors.handler404),
 ]

@@ -30,7 +30,7 @@ from portal.access import access_previsit_summary
 from portal.models import Appointment
 from portal.selectors import last_completed_visit
 
-from .access import care_plans_visible_to
+from .access import care_plan_goals_visible_to, care_plans_visible_to
 from .models import CarePlan, CarePlanGoal, CarePlanStatus
 
 _PLAN_ITEMS = ("goals", "activities")
@@ -167,3 +167,26 @@ def previsit_summary(*, user: User, appointment_id: UUID | str) -> PrevisitSumma
             _unread_messages(patient=patient, viewer=user) if viewer_on_care_team else None
         ),
     )
+
+
+# --- record reads for FHIR (interop) -------------------------------------------------------------
+
+
+def care_plan_goal_list(*, user: User, patient_id: UUID | None = None) -> QuerySet[CarePlanGoal]:
+    """Goals of the plans `user` may see (patients: published plans only), plan loaded."""
+    goals = care_plan_goals_visible_to(user).select_related("plan")
+    if patient_id is not None:
+        goals = goals.filter(plan__patient_id=patient_id)
+    return goals
+
+
+# Bulk export: the caller (interop's export task) has already passed `access_bulk_export`, the
+# admin-only, audited gate for moving a clinic's records; these read every patient's rows.
+
+
+def care_plans_for_export() -> QuerySet[CarePlan]:
+    return CarePlan.objects.prefetch_related(*_PLAN_ITEMS)
+
+
+def care_plan_goals_for_export() -> QuerySet[CarePlanGoal]:
+    return CarePlanGoal.objects.select_related("plan")

@@ -217,3 +217,24 @@ def open_red_flag_reviews(*, patient: Patient) -> list[IntakeReview]:
         .select_related("response__version__questionnaire")
         .order_by("created_at", "id")
     )
+
+
+# --- record reads for FHIR (interop): one patient's responses -----------------------------------
+
+
+def response_list(*, user: User, patient_id: UUID | None = None) -> QuerySet[QuestionnaireResponse]:
+    """Responses `user` may see clinically (schedulers: none), questionnaire version loaded."""
+    responses = QuestionnaireResponse.objects.filter(
+        patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
+    ).select_related("version__questionnaire")
+    if patient_id is not None:
+        responses = responses.filter(patient_id=patient_id)
+    return responses
+
+
+# Bulk export: the caller (interop's export task) has already passed `access_bulk_export`, the
+# admin-only, audited gate for moving a clinic's records; this reads every patient's rows.
+
+
+def responses_for_export() -> QuerySet[QuestionnaireResponse]:
+    return QuestionnaireResponse.objects.select_related("version__questionnaire")

@@ -308,6 +308,11 @@ def appointment_list(
     return appointments
 
 
+def appointments_for_export() -> QuerySet[Appointment]:
+    """Every appointment, for the admin bulk export (the caller passed its gate)."""
+    return Appointment.objects.select_related("patient__user", "clinician__user")
+
+
 # --- what the slot endpoints ask -----------------------------------------------------------------
 
 

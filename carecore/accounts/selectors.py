@@ -36,6 +36,14 @@ def patient_with_care_team(*, patient: Patient) -> Patient:
     )
 
 
+def patients_for_export() -> QuerySet[Patient]:
+    """Every patient with user and care team loaded, for the admin bulk export (the caller
+    passed `access_bulk_export`)."""
+    return Patient.objects.select_related("user", "care_team__lead__user").prefetch_related(
+        _MEMBERS
+    )
+
+
 def clinician_list(*, state: str | None = None) -> QuerySet[Clinician]:
     """Public clinician profiles (active accounts only)."""
     clinicians = Clinician.objects.filter(user__is_active=True).select_related("user")

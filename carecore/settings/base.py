@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "messaging",
     "intake",
     "careplans",
+    "interop",
     "demo",
 ]
 
@@ -379,6 +380,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Uploaded files live outside the web root and are only served through authorised API views.
 MEDIA_ROOT = env("CARECORE_MEDIA_ROOT", default=str(VAR_DIR / "media"))
+# Check every FHIR response against the R4 models (fhir.resources R4B): on in DEBUG and tests.
+CARECORE_FHIR_VALIDATE = env.bool("CARECORE_FHIR_VALIDATE", default=DEBUG)
+# FHIR bulk export NDJSON files (served only through /fhir/R4/$export-file/, never as media).
+CARECORE_FHIR_EXPORT_ROOT = env("CARECORE_FHIR_EXPORT_ROOT", default=str(VAR_DIR / "fhir-export"))
 
 # --- e-mail and SMS -----------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="CareCore <no-reply@carecore.invalid>")

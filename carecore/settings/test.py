@@ -60,6 +60,9 @@ CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS = int(
     os.environ.get("TEST_NOTIFICATIONS_REQUEUE_AFTER_SECONDS", "120")
 )
 MEDIA_ROOT = str(VAR_DIR / "test-media")
+CARECORE_FHIR_EXPORT_ROOT = str(VAR_DIR / "test-fhir-export")
+# Every FHIR response is checked against the R4 models in the suite, as in DEBUG.
+CARECORE_FHIR_VALIDATE = True
 WHITENOISE_AUTOREFRESH = True
 
 # A Celery worker process started by the suite (tests/worker.py) connects straight to the
