@@ -18,6 +18,7 @@ from carecore.accounts.selectors import active_users, care_team_user_ids, on_cal
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from carecore.notifications import links
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
 
@@ -120,7 +121,7 @@ def _announce_completed(response: QuestionnaireResponse, review: IntakeReview) -
     Inside the response's transaction (the outbox rows commit with it). Nothing about the
     answers, scores or flags goes into a notification: only opaque ids in the link.
     """
-    link = f"/intake-reviews/{review.id}"
+    link = links.intake_review_page(review.id)
     notify(
         event=Event.INTAKE_SUBMITTED,
         recipients=active_users(

@@ -40,6 +40,7 @@ from carecore.accounts.selectors import (
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from carecore.notifications import links
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
 
@@ -109,7 +110,7 @@ def _pick(users: dict[str, User], user_ids: Iterable[UUID | str]) -> list[User]:
 
 
 def _thread_link(thread: Thread) -> str:
-    return f"/threads/{thread.id}"
+    return links.thread_page(thread.id)
 
 
 def _announce_send(*, thread: Thread, result: MessageSendResult) -> None:

@@ -40,7 +40,7 @@ def test_a_completed_response_tells_the_care_team(client_for, patient, clinician
     assert recipients("intake_submitted") == {clinician.user_id, coordinator.id}
     assert not rows("intake_red_flag").exists()
     assert {row.link_path for row in rows("intake_submitted")} == {
-        f"/intake-reviews/{patient.intake_reviews.get().id}"
+        f"/reviews/{patient.intake_reviews.get().id}/"
     }
 
 
@@ -92,7 +92,7 @@ def test_publishing_a_plan_notifies_the_patient(client_for, patient, clinician):
     staff.post(plan_url(plan["id"], "publish"))
 
     assert recipients("care_plan_published") == {patient.user_id}
-    assert {row.link_path for row in rows("care_plan_published")} == {f"/care-plans/{plan['id']}"}
+    assert {row.link_path for row in rows("care_plan_published")} == {"/care-plan/"}
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_a_due_check_in_is_reminded_once(patient, published_skin_plan):
 
     assert (reminded, again) == (1, 0)
     assert recipients("checkin_due") == {patient.user_id}
-    assert {row.link_path for row in rows("checkin_due")} == {"/questionnaires/poem"}
+    assert {row.link_path for row in rows("checkin_due")} == {"/questionnaires/poem/"}
 
 
 def test_an_answered_check_in_is_not_reminded(client_for, patient, published_skin_plan):
