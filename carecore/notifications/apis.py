@@ -168,23 +168,19 @@ class PushSubscriptionOutput(serializers.Serializer):
     last_success_at = serializers.DateTimeField(allow_null=True)
 
 
+class PushKeysInput(serializers.Serializer):
+    p256dh = serializers.CharField(max_length=200, help_text="The browser's P-256 public key.")
+    auth = serializers.CharField(max_length=100, help_text="The browser's auth secret.")
+
+
 class PushSubscriptionListApi(APIView):
     """The caller's web push subscriptions (one per browser) and the VAPID public key a portal
     page passes to `pushManager.subscribe`. POST registers the browser's PushSubscription as
     the browser gives it (`subscription.toJSON()`); the same endpoint again refreshes it."""
 
-    class KeysSerializer(serializers.Serializer):
-        p256dh = serializers.CharField(max_length=200)
-        auth = serializers.CharField(max_length=100)
-
     class InputSerializer(serializers.Serializer):
         endpoint = serializers.URLField(max_length=1000)
-        keys = serializers.DictField(child=serializers.CharField(), required=True)
-
-        def validate_keys(self, value: dict[str, str]) -> dict[str, str]:
-            keys = PushSubscriptionListApi.KeysSerializer(data=value)
-            keys.is_valid(raise_exception=True)
-            return dict(keys.validated_data)
+        keys = PushKeysInput()
 
     class OutputSerializer(serializers.Serializer):
         vapid_public_key = serializers.CharField(allow_blank=True)

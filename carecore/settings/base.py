@@ -13,9 +13,8 @@ from urllib.parse import unquote
 import environ
 from csp.constants import NONCE, NONE, SELF
 
-from .redis_urls import checked_redis_url, redis_database_url, redis_server_url
-
 from .providers import email_backend_for
+from .redis_urls import checked_redis_url, redis_database_url, redis_server_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"

@@ -244,12 +244,6 @@ def test_backoff_is_exponential_and_capped(settings):
 
 
 class TestAdmin:
-    @pytest.fixture
-    def superuser_client(self, client):
-        user = User.objects.create_superuser("ops@example.test", "a-long-password-1", role="admin")
-        client.force_login(user)
-        return client
-
     @time_machine.travel(NOON_NY, tick=False)
     def test_it_lists_the_outbox_filtered_by_status_with_attempts(self, patient, superuser_client):
         email = _reminder(patient.user)[Channel.EMAIL]

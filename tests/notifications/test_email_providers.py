@@ -12,10 +12,11 @@ from urllib.parse import unquote_plus
 import pytest
 import time_machine
 
-from carecore.notifications.models import Channel, Event, Notification, Status
-from carecore.notifications.services import notification_deliver, notify
+from carecore.notifications.models import Channel, Notification, Status
+from carecore.notifications.services import notification_deliver
 from carecore.settings.providers import EMAIL_BACKENDS
 
+from .helpers import notify_one
 from .http_stub import Recorded, Reply, stub_server
 
 pytestmark = pytest.mark.django_db
@@ -80,17 +81,8 @@ def email_row(patient, settings) -> Callable[[], Notification]:
     settings.CARECORE_PORTAL_URL = "https://portal.carecore.example"
 
     def create() -> Notification:
-        (row,) = [
-            row
-            for row in notify(
-                event=Event.APPOINTMENT_REMINDER,
-                recipients=[patient.user],
-                subject_type="appointment",
-                subject_id=uuid.uuid4(),
-                link_path="/visits/1/",
-            )
-            if row.channel == Channel.EMAIL
-        ]
+        row = notify_one(patient.user, Channel.EMAIL)
+        assert row is not None
         return row
 
     return create

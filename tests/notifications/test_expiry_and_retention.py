@@ -161,12 +161,6 @@ class TestRetention:
 
 
 class TestAdminShowsHeldAndExpiredRows:
-    @pytest.fixture
-    def superuser_client(self, client):
-        user = User.objects.create_superuser("ops@example.test", "a-long-password-1", role="admin")
-        client.force_login(user)
-        return client
-
     @time_machine.travel(NIGHT_NY, tick=False)
     def test_held_rows_say_when_they_will_go(self, patient, superuser_client):
         email = _reminder(patient.user, expires_at=None)[Channel.EMAIL]

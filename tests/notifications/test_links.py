@@ -12,7 +12,9 @@ from django.core import mail
 from carecore.notifications import links
 from carecore.notifications.models import Channel, Event
 from carecore.notifications.rendering import check_link_path, render
-from carecore.notifications.services import notification_deliver, notify
+from carecore.notifications.services import notification_deliver
+
+from .helpers import notify_one
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,17 +65,15 @@ def test_the_email_of_a_new_message_links_to_its_thread_page(patient, settings):
     settings.CARECORE_PORTAL_URL = "http://localhost:8123"
     settings.CARECORE_NOTIFICATIONS_DEFAULT_QUIET_HOURS = ""
     thread = uuid.uuid4()
-    (email,) = [
-        row
-        for row in notify(
-            event=Event.MESSAGE_RECEIVED,
-            recipients=[patient.user],
-            subject_type="thread",
-            subject_id=thread,
-            link_path=links.thread_page(thread),
-        )
-        if row.channel == Channel.EMAIL
-    ]
+    email = notify_one(
+        patient.user,
+        Channel.EMAIL,
+        event=Event.MESSAGE_RECEIVED,
+        subject_type="thread",
+        subject_id=thread,
+        link_path=links.thread_page(thread),
+    )
+    assert email is not None
 
     notification_deliver(notification_id=email.id)
 

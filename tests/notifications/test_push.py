@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import uuid
 
 import http_ece
 import jwt
@@ -17,10 +16,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from carecore.audit.models import AuditEvent, Outcome
-from carecore.notifications.models import Channel, Event, PushSubscription, Status
+from carecore.notifications.models import Channel, PushSubscription, Status
 from carecore.notifications.push import topic_for
-from carecore.notifications.services import notification_deliver, notify
+from carecore.notifications.services import notification_deliver
 
+from .helpers import notify_one
 from .http_stub import Reply, stub_server
 
 pytestmark = pytest.mark.django_db
@@ -154,15 +154,8 @@ def _register(user, endpoint: str) -> Browser:
     return browser
 
 
-def _push_row(user):
-    rows = notify(
-        event=Event.APPOINTMENT_REMINDER,
-        recipients=[user],
-        subject_type="appointment",
-        subject_id=uuid.uuid4(),
-        link_path="/visits/1/",
-    )
-    return {row.channel: row for row in rows}.get(Channel.PUSH)
+def _push_row(user):  # type: ignore[no-untyped-def]
+    return notify_one(user, Channel.PUSH)
 
 
 @time_machine.travel(NOON_NY, tick=False)

@@ -4,7 +4,6 @@ recording server on 127.0.0.1 instead of api.twilio.com."""
 from __future__ import annotations
 
 import base64
-import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -13,10 +12,11 @@ import time_machine
 from twilio.http.http_client import TwilioHttpClient
 
 from carecore.notifications.errors import PermanentDeliveryError
-from carecore.notifications.models import Channel, Event, Status
-from carecore.notifications.services import notification_deliver, notify
+from carecore.notifications.models import Channel, Status
+from carecore.notifications.services import notification_deliver
 from carecore.notifications.sms import SmsMessage, TwilioSmsBackend
 
+from .helpers import notify_one
 from .http_stub import Recorded, Reply, stub_server
 
 NOON_NY = "2026-06-10T16:00:00Z"
@@ -119,17 +119,8 @@ def test_an_outbox_row_is_delivered_through_twilio(twilio, settings, patient, mo
             "carecore.notifications.sms.TwilioHttpClient",
             lambda timeout: LocalTwilioHttpClient(server.url),
         )
-        (sms,) = [
-            row
-            for row in notify(
-                event=Event.APPOINTMENT_REMINDER,
-                recipients=[patient.user],
-                subject_type="appointment",
-                subject_id=uuid.uuid4(),
-                link_path="/visits/1/",
-            )
-            if row.channel == Channel.SMS
-        ]
+        sms = notify_one(patient.user, Channel.SMS)
+        assert sms is not None
 
         assert notification_deliver(notification_id=sms.id) == "sent"
 
