@@ -25,6 +25,7 @@ from carecore.accounts.models import Patient, Role, User
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from carecore.notifications import links
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
 from carecore.realtime.services import EventType, NewEvent, event_publish_for_patient
@@ -294,7 +295,7 @@ def care_plan_publish(*, user: User, plan_id: UUID | str) -> CarePlan:
         recipients=[plan.patient.user],
         subject_type="care_plan",
         subject_id=plan.id,
-        link_path=f"/care-plans/{plan.id}",
+        link_path=links.care_plan_page(),
     )
     audit_record(
         actor=user,
@@ -409,7 +410,7 @@ def check_ins_remind(*, now: Any, limit: int = 500) -> int:
             recipients=[check_in.patient.user],
             subject_type="check_in",
             subject_id=check_in.id,
-            link_path=f"/questionnaires/{check_in.instrument}",
+            link_path=links.questionnaire_page(check_in.instrument),
         )
     CheckIn.objects.filter(id__in=[c.id for c in due]).update(reminded_at=now)
     return len(due)

@@ -34,6 +34,7 @@ from carecore.audit.services import audit_record
 from carecore.clinical.escalation import LAST_STEP, clock_stamp, step_occurrence, steps_due
 from carecore.clinical.severity import Severity
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from carecore.notifications import links
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
 from carecore.realtime.services import EventType, NewEvent, event_publish_for_patient
@@ -207,7 +208,7 @@ def _pages(severity: Severity | None) -> bool:
 
 
 def _review_link(review: IntakeReview) -> str:
-    return f"/intake-reviews/{review.id}"
+    return links.intake_review_page(review.id)
 
 
 def _page_on_call(review: IntakeReview) -> None:

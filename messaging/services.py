@@ -43,6 +43,7 @@ from carecore.audit.services import audit_record
 from carecore.clinical.escalation import LadderStep, step_occurrence, steps_due
 from carecore.clinical.severity import Severity
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from carecore.notifications import links
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
 from carecore.realtime.services import (
@@ -117,7 +118,7 @@ def _pick(users: dict[str, User], user_ids: Iterable[UUID | str]) -> list[User]:
 
 
 def _thread_link(thread: Thread) -> str:
-    return f"/threads/{thread.id}"
+    return links.thread_page(thread.id)
 
 
 def _announce_send(*, thread: Thread, result: MessageSendResult) -> None:

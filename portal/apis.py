@@ -45,6 +45,7 @@ from .access import (
 )
 from .ics import appointment_ics
 from .models import AppointmentStatus, Weekday
+from .video import join_url_for
 
 ALL_ROLES = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
 STAFF = (Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
@@ -383,7 +384,10 @@ class AppointmentOutput(serializers.Serializer):
     reason = serializers.SerializerMethodField(
         help_text="The patient's own words; null for schedulers (minimum necessary)."
     )
-    join_url = serializers.URLField()
+    join_url = serializers.SerializerMethodField(
+        help_text="The caller's own link to the video visit (with their token where the video "
+        "provider uses tokens)."
+    )
     late_cancel = serializers.BooleanField()
     cancelled_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -392,12 +396,16 @@ class AppointmentOutput(serializers.Serializer):
     def get_reason(self, appointment: Any) -> str | None:
         return appointment.reason if self.context.get("show_reason") else None
 
+    @extend_schema_field(serializers.URLField())
+    def get_join_url(self, appointment: Any) -> str:
+        return join_url_for(appointment, self.context["viewer"])
+
 
 def _appointment_body(user: User, appointment: Any, *, many: bool = False) -> Any:
     """Times in the viewer's own zone; the reason only for those who may read it."""
     with timezone.override(user.zone):
         return AppointmentOutput(
-            appointment, many=many, context={"show_reason": can_see_reason(user)}
+            appointment, many=many, context={"show_reason": can_see_reason(user), "viewer": user}
         ).data
 
 

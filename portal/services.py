@@ -28,6 +28,7 @@ from carecore.accounts.models import Clinician, Patient, User
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import ApplicationError, Conflict, ValidationFailed
+from carecore.notifications import links
 from carecore.notifications.models import Event, Notification
 from carecore.notifications.services import notify
 from carecore.realtime.services import EventType, NewEvent, event_publish, patient_audience
@@ -444,7 +445,7 @@ def appointment_reschedule(
 
 
 def _link(appointment: Appointment) -> str:
-    return f"/appointments/{appointment.id}"
+    return links.visit_page(appointment.id)
 
 
 def _stamp(moment: datetime) -> str:
@@ -484,7 +485,7 @@ def _announce(appointment: Appointment, *, event: str) -> None:
     )
 
 
-INTAKE_LINK = f"/questionnaires/{INTAKE_SLUG}"
+INTAKE_LINK = links.questionnaire_page(INTAKE_SLUG)
 
 
 def _remind_intake(appointment: Appointment, *, occurrence: str) -> list[Notification]:
@@ -543,8 +544,9 @@ def appointment_reminder_send(*, appointment_id: UUID, kind: ReminderKind, now: 
     names the kind and the start ("24h:20260611T140000Z"), so a second run, a duplicate beat
     message or a restarted worker creates nothing, and a rescheduled visit gets fresh ones.
 
-    - "24h", "1h": `appointment_reminder` to the patient. The clinician gets the pre-visit
-      summary instead (their schedule is their reminder; see docs/portal.md).
+    - "24h", "1h": `appointment_reminder` to the patient, not delivered after the visit's start
+      (it ends `expired`). The clinician gets the pre-visit summary instead (their schedule is
+      their reminder; see docs/portal.md).
     - "intake-24h": `checkin_due` to the patient of a new-patient visit whose gut-skin intake
       is still missing (occurrence "intake-24h", once per visit).
     - "previsit": `previsit_summary` to the visit's clinician, in the app and by e-mail.
@@ -571,7 +573,7 @@ def appointment_reminder_send(*, appointment_id: UUID, kind: ReminderKind, now: 
                 subject_type="appointment",
                 subject_id=appointment.id,
                 occurrence=f"previsit:{_stamp(appointment.start_at)}",
-                link_path=f"{_link(appointment)}/previsit-summary",
+                link_path=links.previsit_summary_page(appointment.id),
             )
         )
     return len(
@@ -582,6 +584,9 @@ def appointment_reminder_send(*, appointment_id: UUID, kind: ReminderKind, now: 
             subject_id=appointment.id,
             occurrence=f"{kind.name}:{_stamp(appointment.start_at)}",
             link_path=_link(appointment),
+            # A reminder held by quiet hours or retrying is dropped once the visit has started,
+            # not sent late.
+            expires_at=appointment.start_at,
         )
     )
 

@@ -281,6 +281,12 @@ def command_test(extra: list[str]) -> int:
     return wait_forwarding_signals(subprocess.Popen([str(BIN / "pytest"), *extra], cwd=ROOT))
 
 
+def local_portal_url(*, host: str, port: str) -> str:
+    """The base of links in local e-mail and SMS: this server, by a name a browser can open."""
+    public_host = "localhost" if host in {"0.0.0.0", "::", "127.0.0.1"} else host  # noqa: S104
+    return f"http://{public_host}:{port}"
+
+
 def command_run() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecore.settings.local")
     os.environ.setdefault("PORT", "8000")
@@ -289,6 +295,8 @@ def command_run() -> int:
     manage("seed_demo")
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ["PORT"]
+    # Links in e-mail and SMS (var/mail/, var/sms/) point at this server, whatever PORT is.
+    os.environ.setdefault("CARECORE_PORTAL_URL", local_portal_url(host=host, port=port))
     log(f"CareCore is starting at http://{host}:{port}/")
     log(f"  API docs  http://{host}:{port}/api/docs/")
     log(f"  admin     http://{host}:{port}/admin/")

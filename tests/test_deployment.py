@@ -58,7 +58,21 @@ def production_env(**overrides: str | None) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         # Nothing from the suite's own configuration may leak into "production".
-        if not key.startswith(("DJANGO_", "CARECORE_", "DATABASE_", "REDIS_", "EMAIL_", "CELERY_"))
+        if not key.startswith(
+            (
+                "DJANGO_",
+                "CARECORE_",
+                "DATABASE_",
+                "REDIS_",
+                "EMAIL_",
+                "CELERY_",
+                "TWILIO_",
+                "POSTMARK_",
+                "MAILGUN_",
+                "SENDGRID_",
+                "AMAZON_SES_",
+            )
+        )
     }
     env.update(
         {
@@ -275,6 +289,87 @@ def test_production_settings_refuse_to_load_without_required_configuration(missi
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert missing in result.stderr
+
+
+TWILIO_BACKEND = "carecore.notifications.sms.TwilioSmsBackend"
+JITSI = "portal.video.JitsiVideoProvider"
+JITSI_SECRET = "a-jitsi-app-secret-of-more-than-32-characters"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "missing"),
+    [
+        ({"CARECORE_EMAIL_PROVIDER": "postmark"}, ["POSTMARK_SERVER_TOKEN"]),
+        (
+            {"CARECORE_EMAIL_PROVIDER": "mailgun", "MAILGUN_API_KEY": "key"},
+            ["MAILGUN_SENDER_DOMAIN"],
+        ),
+        ({"CARECORE_EMAIL_PROVIDER": "amazon_ses"}, ["region_name"]),
+        (
+            {
+                "CARECORE_EMAIL_PROVIDER": "amazon_ses",
+                "AMAZON_SES_REGION": "us-east-1",
+                "AMAZON_SES_ACCESS_KEY_ID": "AKID",
+            },
+            ["AMAZON_SES_SECRET_ACCESS_KEY"],
+        ),
+        ({"CARECORE_EMAIL_PROVIDER": "sendmail"}, ["CARECORE_EMAIL_PROVIDER must be one of"]),
+        ({"CARECORE_SMS_BACKEND": TWILIO_BACKEND}, ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"]),
+        (
+            {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+1"},
+            ["CARECORE_SMS_BACKEND is not"],
+        ),
+        (
+            {"CARECORE_WEBPUSH_VAPID_PRIVATE_KEY": "key"},
+            ["CARECORE_WEBPUSH_VAPID_PUBLIC_KEY", "CARECORE_WEBPUSH_VAPID_SUBJECT"],
+        ),
+        (
+            {"CARECORE_VIDEO_PROVIDER": JITSI, "CARECORE_JITSI_URL": "https://meet.example"},
+            ["CARECORE_JITSI_APP_ID", "CARECORE_JITSI_APP_SECRET"],
+        ),
+        (
+            {
+                "CARECORE_VIDEO_PROVIDER": JITSI,
+                "CARECORE_JITSI_URL": "https://meet.example",
+                "CARECORE_JITSI_APP_ID": "carecore",
+                "CARECORE_JITSI_APP_SECRET": "short",
+            },
+            ["32+ random characters"],
+        ),
+    ],
+)
+def test_production_refuses_a_half_configured_provider(overrides, missing):
+    result = run_python("import django; django.setup()", production_env(**overrides))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    for name in missing:
+        assert name in result.stderr
+
+
+def test_production_starts_with_every_provider_fully_configured_and_no_smtp_host():
+    env = production_env(
+        EMAIL_HOST=None,
+        CARECORE_EMAIL_PROVIDER="postmark",
+        POSTMARK_SERVER_TOKEN="pm-token",
+        CARECORE_SMS_BACKEND=TWILIO_BACKEND,
+        TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+        TWILIO_AUTH_TOKEN="token",
+        TWILIO_MESSAGING_SERVICE_SID="MG" + "0" * 32,
+        CARECORE_WEBPUSH_VAPID_PRIVATE_KEY="private",
+        CARECORE_WEBPUSH_VAPID_PUBLIC_KEY="public",
+        CARECORE_WEBPUSH_VAPID_SUBJECT="mailto:ops@carecore.example",
+        CARECORE_VIDEO_PROVIDER=JITSI,
+        CARECORE_JITSI_URL="https://meet.carecore.example",
+        CARECORE_JITSI_APP_ID="carecore",
+        CARECORE_JITSI_APP_SECRET=JITSI_SECRET,
+    )
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.EMAIL_BACKEND)"
+    )
+    result = run_python(code, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "anymail.backends.postmark.EmailBackend"
 
 
 @pytest.mark.parametrize(

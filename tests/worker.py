@@ -63,8 +63,11 @@ class WorkerProcess:
 
 
 @contextmanager
-def running_worker(*, concurrency: int = 1, log_name: str = "worker") -> Iterator[WorkerProcess]:
-    """Start `celery worker` against the test database and broker; stop it afterwards."""
+def running_worker(
+    *, concurrency: int = 1, log_name: str = "worker", include: tuple[str, ...] = ()
+) -> Iterator[WorkerProcess]:
+    """Start `celery worker` against the test database and broker; stop it afterwards.
+    `include`: extra task modules to load (e.g. test-only tasks)."""
     log_dir = ROOT / "var" / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{log_name}-{os.getpid()}.log"
@@ -87,6 +90,7 @@ def running_worker(*, concurrency: int = 1, log_name: str = "worker") -> Iterato
                 "--without-mingle",
                 "--hostname",
                 f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+                *(f"--include={module}" for module in include),
             ],
             cwd=ROOT,
             env=env,

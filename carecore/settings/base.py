@@ -15,6 +15,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from .providers import email_backend_for
 from .redis_urls import (
     channel_layer_host,
     checked_redis_url,
@@ -112,6 +113,10 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
     "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
     "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
 }
+# With the pool on, Django passes this to psycopg's pool as its `check`: every connection handed
+# out is checked first (one empty query), so a connection the server dropped (restart, failover,
+# pg_terminate_backend) is replaced instead of failing a request or a Celery task.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- read replicas (docs/scaling.md, "Read replicas"): none unless listed ----------------------
@@ -330,10 +335,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS.update(
 )
 CELERY_TIMEZONE = "UTC"
 # Celery's Django fixup closes every database connection before and after each task, and with
-# Django's connection pool under prefork the whole pool, so each task opens a new PostgreSQL
-# connection (~10 ms, most of a notification delivery). N > 0 reuses connections for about 2N
-# tasks per process instead (docs/benchmarks.md, Notifications). 0 keeps Celery's default.
-CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=0)
+# Django's connection pool under prefork the whole pool, so each task would open a new
+# PostgreSQL connection (~10 ms, most of a notification delivery). N > 0 keeps the pool for
+# about 2N tasks per process; carecore/celery.py hands each task's connection back to the pool
+# when it ends, and the pool checks it before the next task uses it (CONN_HEALTH_CHECKS above), so
+# a dropped connection is replaced, not used (docs/benchmarks.md, Notifications). 0 restores
+# Celery's close-everything behaviour.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # Queues by urgency, so a backlog of routine e-mail never delays an urgent page
 # (docs/scaling.md, "Celery queues"). Compose and Kubernetes run a worker per queue; `make run`
 # runs one worker that consumes all of them. A task not listed here goes to `celery`.
@@ -358,6 +366,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "notifications.sweep",
         "schedule": env.float("CARECORE_NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", default=30.0),
     },
+}
+
+CELERY_BEAT_SCHEDULE["notifications-prune"] = {
+    "task": "notifications.prune",
+    "schedule": env.float("CARECORE_NOTIFICATIONS_PRUNE_INTERVAL_SECONDS", default=3600.0),
 }
 
 # --- internationalisation and time -----------------------------------------------------------
@@ -389,9 +402,63 @@ CARECORE_FHIR_EXPORT_ROOT = env("CARECORE_FHIR_EXPORT_ROOT", default=str(VAR_DIR
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="CareCore <no-reply@carecore.invalid>")
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+# A transactional e-mail provider through django-anymail instead of EMAIL_BACKEND (SMTP):
+# postmark, amazon_ses, mailgun or sendgrid (docs/notifications.md, "Providers"). Production
+# refuses to start with a provider chosen but not fully configured.
+CARECORE_EMAIL_PROVIDER = env("CARECORE_EMAIL_PROVIDER", default="")
+ANYMAIL = {
+    key: value
+    for key, value in {
+        "POSTMARK_SERVER_TOKEN": env("POSTMARK_SERVER_TOKEN", default=""),
+        "POSTMARK_API_URL": env("POSTMARK_API_URL", default=""),
+        "MAILGUN_API_KEY": env("MAILGUN_API_KEY", default=""),
+        "MAILGUN_SENDER_DOMAIN": env("MAILGUN_SENDER_DOMAIN", default=""),
+        "MAILGUN_API_URL": env("MAILGUN_API_URL", default=""),
+        "SENDGRID_API_KEY": env("SENDGRID_API_KEY", default=""),
+        "SENDGRID_API_URL": env("SENDGRID_API_URL", default=""),
+        "AMAZON_SES_CLIENT_PARAMS": {
+            key: value
+            for key, value in {
+                "region_name": env("AMAZON_SES_REGION", default=""),
+                "aws_access_key_id": env("AMAZON_SES_ACCESS_KEY_ID", default=""),
+                "aws_secret_access_key": env("AMAZON_SES_SECRET_ACCESS_KEY", default=""),
+                "endpoint_url": env("AMAZON_SES_ENDPOINT_URL", default=""),
+            }.items()
+            if value
+        },
+    }.items()
+    if value
+}
+if CARECORE_EMAIL_PROVIDER:
+    EMAIL_BACKEND = email_backend_for(CARECORE_EMAIL_PROVIDER)
 # Dotted path of an SMS backend (carecore/notifications/sms.py); empty: no SMS is sent or queued.
+# Twilio: carecore.notifications.sms.TwilioSmsBackend with the TWILIO_* variables below.
 CARECORE_SMS_BACKEND = env("CARECORE_SMS_BACKEND", default="")
 CARECORE_SMS_FILE_PATH = env("CARECORE_SMS_FILE_PATH", default=str(VAR_DIR / "sms"))
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+# The sender: a Messaging Service (preferred: number pools, opt-out handling) or one number.
+TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+# Web push (docs/notifications.md): VAPID keys as from `vapid --gen` (private key PEM or its
+# base64url DER; public key base64url, handed to browsers). No private key: no push rows.
+CARECORE_WEBPUSH_VAPID_PRIVATE_KEY = env("CARECORE_WEBPUSH_VAPID_PRIVATE_KEY", default="")
+CARECORE_WEBPUSH_VAPID_PUBLIC_KEY = env("CARECORE_WEBPUSH_VAPID_PUBLIC_KEY", default="")
+CARECORE_WEBPUSH_VAPID_SUBJECT = env("CARECORE_WEBPUSH_VAPID_SUBJECT", default="")
+CARECORE_WEBPUSH_TTL_SECONDS = env.int("CARECORE_WEBPUSH_TTL_SECONDS", default=86400)
+CARECORE_WEBPUSH_TIMEOUT_SECONDS = env.float("CARECORE_WEBPUSH_TIMEOUT_SECONDS", default=10.0)
+# Hosts (and their subdomains) a subscription endpoint may point at: the browsers' push
+# services. The worker POSTs to the endpoint, so anything else is refused (no SSRF).
+CARECORE_WEBPUSH_ALLOWED_HOSTS = env.list(
+    "CARECORE_WEBPUSH_ALLOWED_HOSTS",
+    default=[
+        "fcm.googleapis.com",
+        "updates.push.services.mozilla.com",
+        "push.apple.com",
+        "notify.windows.com",
+    ],
+)
 
 # --- notifications (docs/notifications.md) ------------------------------------------------------
 # Links in e-mail and SMS point here, followed by an in-app path made of opaque ids.
@@ -423,6 +490,13 @@ CARECORE_NOTIFICATIONS_ENQUEUE_HORIZON_SECONDS = env.int(
     "CARECORE_NOTIFICATIONS_ENQUEUE_HORIZON_SECONDS", default=900
 )
 CARECORE_NOTIFICATIONS_SWEEP_BATCH = env.int("CARECORE_NOTIFICATIONS_SWEEP_BATCH", default=2000)
+# Retention: sent and expired rows (in-app ones once read) and their delivery attempts are
+# deleted this many days after creation, by the `notifications.prune` beat task, in batches.
+CARECORE_NOTIFICATIONS_RETENTION_DAYS = env.int("CARECORE_NOTIFICATIONS_RETENTION_DAYS", default=90)
+CARECORE_NOTIFICATIONS_PRUNE_BATCH = env.int("CARECORE_NOTIFICATIONS_PRUNE_BATCH", default=1000)
+CARECORE_NOTIFICATIONS_PRUNE_MAX_BATCHES = env.int(
+    "CARECORE_NOTIFICATIONS_PRUNE_MAX_BATCHES", default=100
+)
 # Publishing happens after the event committed; with the broker down, give up quickly and let
 # the sweeper publish later rather than hold the request.
 CARECORE_NOTIFICATIONS_PUBLISH_RETRY_POLICY = {
@@ -496,10 +570,19 @@ CARECORE_BOOKING_MIN_NOTICE_MINUTES = env.int("CARECORE_BOOKING_MIN_NOTICE_MINUT
 CARECORE_BOOKING_WINDOW_DAYS = env.int("CARECORE_BOOKING_WINDOW_DAYS", default=14)
 CARECORE_UPCOMING_APPOINTMENT_CAP = env.int("CARECORE_UPCOMING_APPOINTMENT_CAP", default=2)
 CARECORE_LATE_CANCEL_HOURS = env.int("CARECORE_LATE_CANCEL_HOURS", default=24)
+# portal.video.LocalVideoProvider (make run, tests) or portal.video.JitsiVideoProvider: a
+# self-hosted Jitsi Meet with JWT authentication (docs/portal.md, "Video visits").
 CARECORE_VIDEO_PROVIDER = env("CARECORE_VIDEO_PROVIDER", default="portal.video.LocalVideoProvider")
 CARECORE_VIDEO_BASE_URL = env(
     "CARECORE_VIDEO_BASE_URL", default="https://video.carecore.invalid/v/"
 )
+# Jitsi: the Meet server's public URL, and the app id and secret its prosody token auth shares
+# with us (JWT_APP_ID / JWT_APP_SECRET in docker-jitsi-meet).
+CARECORE_JITSI_URL = env("CARECORE_JITSI_URL", default="")
+CARECORE_JITSI_APP_ID = env("CARECORE_JITSI_APP_ID", default="")
+CARECORE_JITSI_APP_SECRET = env("CARECORE_JITSI_APP_SECRET", default="")
+# Participants may join this many minutes before the start (tokens are valid from then).
+CARECORE_JITSI_EARLY_JOIN_MINUTES = env.int("CARECORE_JITSI_EARLY_JOIN_MINUTES", default=10)
 # Reminders (24 h and 1 h before, patients) and the pre-visit summary (clinicians) are sent by
 # the `portal.send_appointment_reminders` beat task. A reminder whose moment passed more than the
 # grace period ago (beat was down, or the visit was booked or moved inside it) is skipped.
