@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -68,6 +68,9 @@ from .policy import default_enabled, default_quiet_hours, quiet_hours_end
 from .push import PushMessage, PushSubscriptionGone, PushTarget, push_enabled, send_push
 from .rendering import check_link_path, render
 from .sms import SmsMessage, get_sms_backend, sms_enabled
+
+# The Celery queue urgent deliveries go to (CARECORE_CELERY_QUEUES in settings).
+URGENT_QUEUE = "urgent"
 
 logger = logging.getLogger("carecore.notifications")
 
@@ -230,7 +233,7 @@ def notify(
     )
     _publish_in_app(created)
     to_enqueue = [
-        (row.id, row.due_at)
+        PendingDelivery(row.id, row.due_at, row.urgent)
         for row in created
         if row.channel != Channel.IN_APP and row.enqueued_at is not None
     ]
@@ -262,23 +265,34 @@ def _users_with_push_subscriptions(users: dict[Any, User]) -> set[Any]:
     return set(PushSubscription.objects.filter(user_id__in=users).values_list("user_id", flat=True))
 
 
-def enqueue_deliveries(items: list[tuple[UUID, datetime]]) -> int:
+class PendingDelivery(NamedTuple):
+    """A row to publish a delivery task for."""
+
+    notification_id: UUID
+    due_at: datetime
+    urgent: bool
+
+
+def enqueue_deliveries(items: list[PendingDelivery]) -> int:
     """Publish one delivery task per row; returns how many were published.
 
     Runs after commit. If the broker is down the rows stay `pending` and the sweeper publishes
     them later, so this gives up at the first failure instead of stalling the caller's request.
+    Urgent rows go to the `urgent` queue, so a backlog of routine e-mail never delays a page
+    (docs/scaling.md, "Celery queues"); routine rows take the task's route (`deliveries`).
     """
     from .tasks import deliver_notification
 
     now = timezone.now()
     published = 0
-    for notification_id, due_at in items:
+    for notification_id, due_at, urgent in items:
         countdown = max(0.0, (due_at - now).total_seconds())
         try:
             deliver_notification.apply_async(
                 args=[str(notification_id)],
                 countdown=countdown or None,
                 retry_policy=settings.CARECORE_NOTIFICATIONS_PUBLISH_RETRY_POLICY,
+                **({"queue": URGENT_QUEUE} if urgent else {}),
             )
         except Exception as error:
             logger.warning(
@@ -559,8 +573,8 @@ def _record_error(claim: Claim, error: BaseException) -> str:
     if mine.update(
         status=Status.PENDING, due_at=due_at, enqueued_at=due_at, last_error=description
     ):
-        notification_id = claim.notification_id
-        transaction.on_commit(lambda: enqueue_deliveries([(notification_id, due_at)]), robust=True)
+        retry = PendingDelivery(claim.notification_id, due_at, claim.urgent)
+        transaction.on_commit(lambda: enqueue_deliveries([retry]), robust=True)
     return Status.PENDING
 
 
@@ -625,17 +639,29 @@ def _release_stale_claims(now: datetime, batch: int) -> int:
 
 @transaction.atomic
 def _enqueue_due(now: datetime, batch: int) -> int:
-    requeue_before = now - timedelta(seconds=settings.CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS)
-    due = list(
-        Notification.objects.select_for_update(skip_locked=True)
-        .filter(status=Status.PENDING, due_at__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=requeue_before))
-        .order_by("due_at")
-        .values_list("id", "due_at")[:batch]
+    """Publish due rows whose task never ran: never published (deferred), or published long
+    enough ago that the broker must have lost it. Urgent rows are given up on sooner, so a page
+    whose task was lost goes out again within CARECORE_NOTIFICATIONS_URGENT_REQUEUE_AFTER_SECONDS
+    plus one sweep interval."""
+    routine_before = now - timedelta(seconds=settings.CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS)
+    urgent_before = now - timedelta(
+        seconds=settings.CARECORE_NOTIFICATIONS_URGENT_REQUEUE_AFTER_SECONDS
     )
+    due = [
+        PendingDelivery(*row)
+        for row in Notification.objects.select_for_update(skip_locked=True)
+        .filter(status=Status.PENDING, due_at__lte=now)
+        .filter(
+            Q(enqueued_at__isnull=True)
+            | Q(enqueued_at__lte=routine_before)
+            | Q(urgent=True, enqueued_at__lte=urgent_before)
+        )
+        .order_by("-urgent", "due_at")
+        .values_list("id", "due_at", "urgent")[:batch]
+    ]
     if not due:
         return 0
-    Notification.objects.filter(id__in=[notification_id for notification_id, _ in due]).update(
+    Notification.objects.filter(id__in=[item.notification_id for item in due]).update(
         enqueued_at=now
     )
     transaction.on_commit(lambda: enqueue_deliveries(due), robust=True)
@@ -736,7 +762,10 @@ def notification_resend(*, actor: User | None, notification_ids: Iterable[UUID |
             detail={"resend": True},
         )
     if rows:
-        items = [(notification_id, now) for notification_id in rows]
+        urgent = set(
+            Notification.objects.filter(id__in=rows, urgent=True).values_list("id", flat=True)
+        )
+        items = [PendingDelivery(row, now, row in urgent) for row in rows]
         transaction.on_commit(lambda: enqueue_deliveries(items), robust=True)
     return len(rows)
 

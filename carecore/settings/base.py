@@ -364,7 +364,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Publishes deferred notifications when quiet hours end and whatever the broker lost.
     "notifications-sweep": {
         "task": "notifications.sweep",
-        "schedule": env.float("CARECORE_NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", default=30.0),
+        "schedule": env.float("CARECORE_NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", default=10.0),
     },
 }
 
@@ -484,6 +484,10 @@ CARECORE_NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = env.int(
 # A published task that has not run after this long is published again (the broker lost it).
 CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS = env.int(
     "CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS", default=120
+)
+# Sooner for urgent rows: with the sweep every 10 s, a lost page goes out again within 30 s.
+CARECORE_NOTIFICATIONS_URGENT_REQUEUE_AFTER_SECONDS = env.int(
+    "CARECORE_NOTIFICATIONS_URGENT_REQUEUE_AFTER_SECONDS", default=15
 )
 # Deliveries due later than this are not published with a countdown but by the sweeper.
 CARECORE_NOTIFICATIONS_ENQUEUE_HORIZON_SECONDS = env.int(
