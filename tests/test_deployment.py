@@ -663,6 +663,17 @@ def test_make_test_stops_with_how_to_install_chromium_when_it_cannot_install_it(
     assert "never skipped" in str(stopped.value)
 
 
+def test_make_test_stops_with_how_to_install_haproxy_when_it_cannot_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    dev = load_script("dev.py")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(dev, "_haproxy", lambda: None)  # none on this machine's sbin either
+    with pytest.raises(SystemExit) as stopped:
+        dev.ensure_haproxy()
+    assert "apt-get install haproxy" in str(stopped.value)
+
+
 def test_make_test_uses_the_chromium_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     dev = load_script("dev.py")
     monkeypatch.setenv("CARECORE_CHROMIUM", "/opt/chromium/chrome")
