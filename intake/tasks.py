@@ -1,4 +1,4 @@
-"""Celery tasks for intake: check-in reminders and red-flag safety nets. Each is idempotent."""
+"""Celery tasks for intake: the red-flag safety nets. Each is idempotent."""
 
 from __future__ import annotations
 
@@ -8,15 +8,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from . import services
-from .careplans import check_ins_remind
 
 logger = logging.getLogger("carecore.intake")
-
-
-@shared_task(name="intake.remind_due_check_ins")
-def remind_due_check_ins() -> int:
-    """Beat: remind patients whose goal check-ins are due (idempotent; see check_ins_remind)."""
-    return check_ins_remind(now=timezone.now())
 
 
 @shared_task(name="intake.escalate_unanswered_pages")

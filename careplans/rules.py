@@ -14,7 +14,7 @@ fibre, no bran or high-FODMAP foods, no prebiotic foods; BSG 2021, NICE CG61), a
 trial runs only with a dietitian and never removes gluten before coeliac testing (NICE NG20).
 Goal wording names the instrument that fired the goal and the patient's own condition.
 
-`docs/care-plan-rules.md` is generated from this module (`python -m intake.careplan_rules`), and a
+`docs/care-plan-rules.md` is generated from this module (`python -m careplans.rules`), and a
 test fails when it drifts.
 """
 
@@ -736,7 +736,7 @@ def rules_markdown() -> str:
     lines = [
         "# Care-plan rules",
         "",
-        "Generated from `intake/careplan_rules.py` by `python -m intake.careplan_rules`; do not",
+        "Generated from `careplans/rules.py` by `python -m careplans.rules`; do not",
         "edit by hand (a test fails when this file and the code disagree). A rule whose inputs",
         "were not answered does not fire.",
         "",

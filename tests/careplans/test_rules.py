@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import pytest
 
-from intake.careplan_rules import (
+from careplans.rules import (
     REFERENCES,
     RULES,
     IntakeFacts,
@@ -218,7 +218,7 @@ def test_the_rules_document_is_generated_from_the_code():
     document = Path(__file__).resolve().parents[2] / "docs" / "care-plan-rules.md"
 
     assert document.read_text() == rules_markdown(), (
-        "docs/care-plan-rules.md is stale: run `python -m intake.careplan_rules`"
+        "docs/care-plan-rules.md is stale: run `python -m careplans.rules`"
     )
 
 
