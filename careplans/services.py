@@ -2,8 +2,8 @@
 and the follow-up check-ins that goals schedule.
 
 Drafts belong to the care team; only publishing shows a plan to the patient. Publishing is
-refused while any urgent intake review of the patient is pending. Published plans and their
-contents never change (the database enforces it with triggers).
+refused while any intake review of the patient with a red flag is pending. Published plans and
+their contents never change (the database enforces it with triggers).
 
 Intake's data is read through intake's selectors; intake tells this app that a response was
 completed through its `response_completed` hook (careplans/receivers.py).

@@ -25,6 +25,7 @@ from .selectors import (
     previous_completed_response,
     questionnaire_current,
     questionnaire_current_list,
+    response_guidance,
 )
 from .selectors import review_queue as review_queue_selector
 
@@ -92,7 +93,8 @@ class ResponseOutput(serializers.Serializer):
     )
     guidance = serializers.SerializerMethodField(
         help_text="What the patient should do now, for the worst red flag (e.g. call 911, or "
-        "call or text 988); null without red flags. Show it at once."
+        "call or text 988); null without red flags. Show it at once. While in progress, also "
+        "for answers not submitted yet (then it asks the patient to submit)."
     )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -103,8 +105,7 @@ class ResponseOutput(serializers.Serializer):
         return severity.value if severity else None
 
     def get_guidance(self, response: QuestionnaireResponse) -> str | None:
-        severity = worst_severity(response.red_flags)
-        return severity.patient_guidance if severity else None
+        return response_guidance(response)
 
 
 class ResponseCreateApi(APIView):

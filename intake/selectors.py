@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from carecore.accounts.access import Purpose, patient_visibility
 from carecore.accounts.models import Patient, User
@@ -21,6 +22,7 @@ from .models import (
     ResponseStatus,
     ReviewStatus,
 )
+from .red_flags import red_flags, worst_severity
 
 # The gut-skin intake's slug: red flags, care-plan drafts and intake reminders key on it.
 INTAKE_SLUG = "gut-skin-intake"
@@ -32,6 +34,38 @@ def questionnaire_current_list() -> QuerySet[QuestionnaireVersion]:
 
 def questionnaire_current(*, slug: str) -> QuestionnaireVersion | None:
     return questionnaire_current_list().filter(questionnaire__slug=slug).first()
+
+
+def red_flags_in_answers(response: QuestionnaireResponse) -> list[dict[str, str]]:
+    """The red flags the response's current answers raise (gut-skin intake only), as stored:
+    `[{"code", "label", "severity"}]`. Needs the version's questionnaire and the patient's
+    user loaded (the date is the patient's today)."""
+    if response.version.questionnaire.slug != INTAKE_SLUG:
+        return []
+    today = timezone.localdate(timezone=response.patient.user.zone)
+    return [
+        flag.as_dict()
+        for flag in red_flags(
+            response.answers, date_of_birth=response.patient.date_of_birth, today=today
+        )
+    ]
+
+
+def response_guidance(response: QuestionnaireResponse) -> str | None:
+    """What the patient should do now, for the worst red flag (null without one).
+
+    Raised flags (a submitted intake, or one the abandoned-intake sweep raised) get the
+    severity's guidance, which says the care team has been alerted. An in-progress intake whose
+    current answers raise a worse flag not raised yet gets the same advice worded for a care
+    team not yet alerted (`guidance_before_alert`): the patient who ticks "self-harm" sees 988
+    at the first save, not an hour later.
+    """
+    raised = worst_severity(response.red_flags)
+    if response.status == ResponseStatus.IN_PROGRESS:
+        pending = worst_severity(red_flags_in_answers(response))
+        if pending is not None and (raised is None or pending.rank > raised.rank):
+            return pending.guidance_before_alert
+    return raised.patient_guidance if raised else None
 
 
 def review_queue(

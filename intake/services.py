@@ -50,8 +50,7 @@ from .models import (
     ReviewStatus,
 )
 from .red_flags import CODES, worst_severity
-from .red_flags import red_flags as screen_red_flags
-from .selectors import INTAKE_SLUG, questionnaire_current
+from .selectors import INTAKE_SLUG, questionnaire_current, red_flags_in_answers
 
 
 class VersionChanged(Conflict):
@@ -113,19 +112,6 @@ def _validate(version: QuestionnaireVersion, answers: dict[str, Any], *, complet
         raise ValidationFailed("Some answers are not valid.", fields=errors)
 
 
-def _screen(response: QuestionnaireResponse) -> list[dict[str, str]]:
-    """The red flags the response's current answers raise (gut-skin intake only)."""
-    if response.version.questionnaire.slug != INTAKE_SLUG:
-        return []
-    today = timezone.localdate(timezone=response.patient.user.zone)
-    return [
-        flag.as_dict()
-        for flag in screen_red_flags(
-            response.answers, date_of_birth=response.patient.date_of_birth, today=today
-        )
-    ]
-
-
 def _with_flags_raised_before(
     raised: list[dict[str, str]], screened: list[dict[str, str]]
 ) -> list[dict[str, str]]:
@@ -144,7 +130,9 @@ def _complete(response: QuestionnaireResponse, *, now: datetime) -> IntakeReview
     """
     definition = engine.parse_definition(response.version.definition)
     response.scores = engine.score(definition, response.answers)
-    response.red_flags = _with_flags_raised_before(response.red_flags, _screen(response))
+    response.red_flags = _with_flags_raised_before(
+        response.red_flags, red_flags_in_answers(response)
+    )
     response.status = ResponseStatus.COMPLETED
     response.completed_at = now
     return _review_raise(response, now=now)
@@ -485,7 +473,7 @@ def response_raise_abandoned_red_flags(
     if response is None:
         return None
     response.red_flags_screened_at = now
-    flags = _with_flags_raised_before(response.red_flags, _screen(response))
+    flags = _with_flags_raised_before(response.red_flags, red_flags_in_answers(response))
     raised = flags != response.red_flags
     response.red_flags = flags
     response.save(update_fields=["red_flags", "red_flags_screened_at"])

@@ -1,4 +1,4 @@
-"""Celery tasks for intake: red-flag safety nets. Each is idempotent."""
+"""Celery tasks for intake: the red-flag safety nets. Each is idempotent."""
 
 from __future__ import annotations
 

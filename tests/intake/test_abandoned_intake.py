@@ -230,3 +230,57 @@ def test_other_questionnaires_are_not_screened(client_for, patient):
 
     assert sweep(120) == 0
     assert QuestionnaireResponse.objects.get().red_flags_screened_at is None
+
+
+# --- guidance before the care team is alerted -------------------------------------------------
+
+
+def test_a_self_harm_answer_saved_in_progress_shows_988_at_once_and_asks_to_submit(
+    client_for, patient
+):
+    with time_machine.travel(at(0), tick=False):
+        saved = submit(
+            client_for(patient.user),
+            "gut-skin-intake",
+            {"rf-self-harm-thoughts": True},
+            status="in_progress",
+        ).json()
+
+    assert saved["guidance"] == Severity.CRISIS.guidance_before_alert
+    assert "988" in saved["guidance"]
+    assert "submit your answers" in saved["guidance"]
+    # Nothing is raised yet: no flag on record, no review, no page.
+    assert (saved["red_flags"], saved["severity"]) == ([], None)
+    assert not IntakeReview.objects.exists()
+    assert pages() == []
+
+
+def test_once_raised_the_guidance_says_the_care_team_was_alerted(client_for, patient):
+    client = client_for(patient.user)
+    response_id = save_in_progress(client, 0, {"rf-self-harm-thoughts": True})
+    sweep(60)
+
+    body = client.get(response_url(response_id)).json()
+
+    assert (body["severity"], body["guidance"]) == ("crisis", Severity.CRISIS.patient_guidance)
+
+
+def test_a_worse_answer_after_a_raise_gets_its_own_guidance_before_it_is_raised(
+    client_for, patient
+):
+    client = client_for(patient.user)
+    response_id = save_in_progress(client, 0, {"rf-weight-loss": True})
+    sweep(60)
+
+    body = patch(
+        client, 70, response_id, answers={"rf-weight-loss": True, "rf-angioedema": True}
+    ).json()
+
+    assert body["severity"] == "soon"  # what has been raised so far
+    assert body["guidance"] == Severity.EMERGENCY.guidance_before_alert
+
+
+def test_an_in_progress_answer_without_a_flag_has_no_guidance(client_for, patient):
+    response_id = save_in_progress(client_for(patient.user), 0, {"rf-weight-loss": False})
+
+    assert client_for(patient.user).get(response_url(response_id)).json()["guidance"] is None

@@ -1,4 +1,4 @@
-"""Migration 0005 gives the red flags stored before it their severity, and each review its worst
+"""Migration 0006 gives the red flags stored before it their severity, and each review its worst
 one (urgent or expedited), without paging anyone for old reviews."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from django.db.migrations.executor import MigrationExecutor
 
 from ..factories import PatientFactory
 
-BEFORE = [("intake", "0004_published_care_plans_are_immutable")]
-AFTER = [("intake", "0005_red_flag_severity_and_pages")]
+BEFORE = [("intake", "0005_care_plans_move_to_careplans")]
+AFTER = [("intake", "0006_red_flag_severity_and_pages")]
 
 
 def migrate(targets: list[tuple[str, str]]):

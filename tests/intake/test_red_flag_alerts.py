@@ -173,7 +173,7 @@ def test_the_queue_lists_urgent_then_expedited_then_routine(client_for, patient,
 
 
 def test_an_expedited_review_also_holds_back_the_care_plan(client_for, patient, clinician):
-    from tests.careplans.test_apis import draft, plan_url
+    from ..careplans.test_apis import draft, plan_url
 
     submit_at(client_for(patient.user), T0, **{"rf-family-history-gi": True})
     staff = client_for(clinician.user)

@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('intake', '0004_published_care_plans_are_immutable'),
+        ('intake', '0005_care_plans_move_to_careplans'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
