@@ -6,7 +6,8 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_prerun
+from celery.signals import task_postrun, task_prerun
+from multidb.pinning import pin_this_thread, unpin_this_thread
 
 from carecore.common.logging import install_task_failure_filter
 
@@ -32,3 +33,15 @@ def hand_back_database_connections(task: Any = None, **kwargs: Any) -> None:
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()
+
+
+# With read replicas configured, a task reads the primary for its whole run: it was queued by a
+# commit it must see (docs/scaling.md, "Read replicas"). Without replicas this changes nothing.
+@task_prerun.connect
+def _read_the_primary_during_tasks(**_: Any) -> None:
+    pin_this_thread()
+
+
+@task_postrun.connect
+def _unpin_after_tasks(**_: Any) -> None:
+    unpin_this_thread()
