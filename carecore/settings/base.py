@@ -495,6 +495,9 @@ CARECORE_VIDEO_BASE_URL = env(
 CARECORE_JITSI_URL = env("CARECORE_JITSI_URL", default="")
 CARECORE_JITSI_APP_ID = env("CARECORE_JITSI_APP_ID", default="")
 CARECORE_JITSI_APP_SECRET = env("CARECORE_JITSI_APP_SECRET", default="")
+# The tokens' `sub`: the XMPP domain prosody serves (`meet.jitsi` in docker-jitsi-meet), a tenant,
+# or "*". Empty: the host name of CARECORE_JITSI_URL (a deployment whose XMPP domain is its host).
+CARECORE_JITSI_SUBJECT = env("CARECORE_JITSI_SUBJECT", default="")
 # Participants may join this many minutes before the start (tokens are valid from then).
 CARECORE_JITSI_EARLY_JOIN_MINUTES = env.int("CARECORE_JITSI_EARLY_JOIN_MINUTES", default=10)
 # Reminders (24 h and 1 h before, patients) and the pre-visit summary (clinicians) are sent by
