@@ -88,7 +88,7 @@ class JitsiVideoProvider:
         claims = {
             "iss": self.app_id,
             "aud": self.app_id,
-            "sub": urlsplit(self.url).hostname,
+            "sub": settings.CARECORE_JITSI_SUBJECT or urlsplit(self.url).hostname,
             "room": room,
             "iat": int(timezone.now().timestamp()),
             "nbf": int((participant.starts_at - early).timestamp()),

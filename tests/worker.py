@@ -70,10 +70,12 @@ def running_worker(
     log_name: str = "worker",
     include: tuple[str, ...] = (),
     queues: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[WorkerProcess]:
     """Start `celery worker` against the test database and broker; stop it afterwards.
     `include`: extra task modules to load (e.g. test-only tasks); `queues`: the queues it
-    consumes (default: every queue, as `make run`'s worker)."""
+    consumes (default: every queue, as `make run`'s worker); `extra_env`: variables for the
+    worker only (e.g. PGAPPNAME, to find its database connections)."""
     log_dir = ROOT / "var" / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{log_name}-{os.getpid()}.log"
@@ -82,6 +84,7 @@ def running_worker(
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "carecore.settings.test",
         "CARECORE_WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
+        **(extra_env or {}),
     }
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(

@@ -78,6 +78,9 @@ def send_push(target: PushTarget, message: PushMessage, *, session: requests.Ses
             timeout=settings.CARECORE_WEBPUSH_TIMEOUT_SECONDS,
             requests_session=session,
         )
+    except requests.RequestException as error:
+        # The message would quote the endpoint, a capability URL: the type is enough.
+        raise RuntimeError(f"push service unreachable ({type(error).__name__})") from None
     except WebPushException as error:
         status = getattr(error.response, "status_code", None)
         # The exception text quotes the response body; only the status code is kept.

@@ -468,46 +468,53 @@ def _send_push(claim: Claim, key: str) -> None:
     raise errors[0] if errors else PermanentDeliveryError("every push subscription is gone")
 
 
+def _send_email(claim: Claim, key: str) -> None:
+    text = render(event=claim.event, channel=Channel.EMAIL, link_path=claim.link_path)
+    message = EmailMessage(
+        subject=text.subject,
+        body=text.body,
+        to=[claim.email],
+        headers={
+            IDEMPOTENCY_HEADER: key,
+            # A stable Message-ID lets mail systems drop a re-sent duplicate.
+            "Message-ID": f"<{key}@{settings.CARECORE_NOTIFICATIONS_MESSAGE_ID_DOMAIN}>",
+        },
+    )
+    # Anymail sends this to the provider as message metadata (Postmark Metadata, Mailgun user
+    # variables, SendGrid custom_args, SES headers): the provider's copy names the row.
+    message.metadata = {"notification_id": key}  # type: ignore[attr-defined]
+    try:
+        message.send(fail_silently=False)
+    except (AnymailRecipientsRefused, AnymailInvalidAddress):
+        raise PermanentDeliveryError("the e-mail provider refused the recipient") from None
+    except AnymailAPIError as error:
+        # The provider's text quotes addresses: keep the status code only.
+        status = getattr(error, "status_code", None)
+        if status is not None and 400 <= status < 500 and status not in {408, 429}:
+            raise PermanentDeliveryError(f"the e-mail provider answered {status}") from None
+        raise RuntimeError(f"the e-mail provider answered {status or 'nothing'}") from None
+
+
+def _send_sms(claim: Claim, key: str) -> None:
+    if not claim.phone:
+        raise PermanentDeliveryError("recipient has no phone number")
+    if not sms_enabled():
+        raise PermanentDeliveryError("no SMS backend is configured")
+    text = render(event=claim.event, channel=Channel.SMS, link_path=claim.link_path)
+    get_sms_backend().send(SmsMessage(to=claim.phone, body=text.body, idempotency_key=key))
+
+
+_SENDERS = {Channel.EMAIL: _send_email, Channel.SMS: _send_sms, Channel.PUSH: _send_push}
+
+
 def _send(claim: Claim) -> None:
     if not claim.recipient_active:
         raise PermanentDeliveryError("recipient account is inactive")
-    text = render(event=claim.event, channel=claim.channel, link_path=claim.link_path)
-    key = str(claim.notification_id)
-    if claim.channel == Channel.EMAIL:
-        message = EmailMessage(
-            subject=text.subject,
-            body=text.body,
-            to=[claim.email],
-            headers={
-                IDEMPOTENCY_HEADER: key,
-                # A stable Message-ID lets mail systems drop a re-sent duplicate.
-                "Message-ID": f"<{key}@{settings.CARECORE_NOTIFICATIONS_MESSAGE_ID_DOMAIN}>",
-            },
-        )
-        # Anymail sends this to the provider as message metadata (Postmark Metadata, Mailgun
-        # user variables, SendGrid custom_args, SES tags): deliveries can be traced to the row.
-        message.metadata = {"notification_id": key}  # type: ignore[attr-defined]
-        try:
-            message.send(fail_silently=False)
-        except (AnymailRecipientsRefused, AnymailInvalidAddress):
-            raise PermanentDeliveryError("the e-mail provider refused the recipient") from None
-        except AnymailAPIError as error:
-            status = getattr(error, "status_code", None)
-            if status is not None and 400 <= status < 500 and status not in {408, 429}:
-                raise PermanentDeliveryError(f"the e-mail provider answered {status}") from None
-            raise
-        return
-    if claim.channel == Channel.SMS:
-        if not claim.phone:
-            raise PermanentDeliveryError("recipient has no phone number")
-        if not sms_enabled():
-            raise PermanentDeliveryError("no SMS backend is configured")
-        get_sms_backend().send(SmsMessage(to=claim.phone, body=text.body, idempotency_key=key))
-        return
-    if claim.channel == Channel.PUSH:
-        _send_push(claim, key)
-        return
-    raise PermanentDeliveryError(f"channel {claim.channel} is not delivered by workers")
+    sender = _SENDERS.get(claim.channel)
+    if sender is None:
+        raise PermanentDeliveryError(f"channel {claim.channel} is not delivered by workers")
+    # The notification id is the idempotency key every backend receives.
+    sender(claim, str(claim.notification_id))
 
 
 def _describe(error: BaseException) -> str:

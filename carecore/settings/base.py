@@ -131,6 +131,7 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), st
         "ENGINE": "django.db.backends.postgresql",
         "HOST": unquote(_replica.get("HOST", "")),
         "ATOMIC_REQUESTS": False,
+        "CONN_HEALTH_CHECKS": True,  # as for the primary: a dropped connection is replaced
         "OPTIONS": {**_replica.get("OPTIONS", {}), "pool": DATABASES["default"]["OPTIONS"]["pool"]},
         # Tests see one database: a replica alias is the primary's connection there.
         "TEST": {"MIRROR": "default"},
@@ -585,6 +586,9 @@ CARECORE_VIDEO_BASE_URL = env(
 CARECORE_JITSI_URL = env("CARECORE_JITSI_URL", default="")
 CARECORE_JITSI_APP_ID = env("CARECORE_JITSI_APP_ID", default="")
 CARECORE_JITSI_APP_SECRET = env("CARECORE_JITSI_APP_SECRET", default="")
+# The tokens' `sub`: the XMPP domain prosody serves (`meet.jitsi` in docker-jitsi-meet), a tenant,
+# or "*". Empty: the host name of CARECORE_JITSI_URL (a deployment whose XMPP domain is its host).
+CARECORE_JITSI_SUBJECT = env("CARECORE_JITSI_SUBJECT", default="")
 # Participants may join this many minutes before the start (tokens are valid from then).
 CARECORE_JITSI_EARLY_JOIN_MINUTES = env.int("CARECORE_JITSI_EARLY_JOIN_MINUTES", default=10)
 # Reminders (24 h and 1 h before, patients) and the pre-visit summary (clinicians) are sent by

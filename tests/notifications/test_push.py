@@ -223,3 +223,16 @@ def test_no_push_rows_without_vapid_keys_or_without_a_subscription(
 
     settings.CARECORE_WEBPUSH_VAPID_PRIVATE_KEY = "configured"
     assert _push_row(other_patient.user) is None
+
+
+@time_machine.travel(NOON_NY, tick=False)
+def test_an_unreachable_push_service_is_retried_without_its_url_in_the_outbox(patient, vapid):
+    with stub_server() as server:
+        dead_endpoint = f"{server.url}/push/capability-secret"
+    _register(patient.user, dead_endpoint)  # the server is gone: connection refused
+    row = _push_row(patient.user)
+
+    assert notification_deliver(notification_id=row.id) == "pending"
+
+    row.refresh_from_db()
+    assert row.last_error == "RuntimeError: push service unreachable (ConnectionError)"

@@ -48,15 +48,24 @@ def _emails(user, count: int) -> list[Notification]:
     return [row for row in rows if row.channel == Channel.EMAIL]
 
 
-def _terminate_other_backends() -> int:
-    """Kill every other client connection to the test database: the worker's."""
+# libpq names every connection the worker opens after this (application_name), so the test
+# kills the worker's connections and nobody else's.
+WORKER_APP_NAME = "carecore-test-worker"
+
+
+def _worker(**options):  # type: ignore[no-untyped-def]
+    return running_worker(extra_env={"PGAPPNAME": WORKER_APP_NAME}, **options)
+
+
+def _terminate_worker_backends() -> int:
+    """Kill the worker's connections to the test database, as a database restart would."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-            WHERE datname = current_database() AND pid <> pg_backend_pid()
-                AND backend_type = 'client backend'
-            """
+            WHERE datname = current_database() AND application_name = %s
+            """,
+            [WORKER_APP_NAME],
         )
         return int(cursor.fetchone()[0])
 
@@ -75,11 +84,11 @@ def test_connection_reuse_is_the_default_and_checked():
 
 
 def test_a_task_after_its_connection_was_killed_runs_on_a_fresh_one(patient, _setup):
-    with running_worker(log_name="reuse-worker") as worker:
+    with _worker(log_name="reuse-worker") as worker:
         first = _emails(patient.user, 1)
         assert wait_until(lambda: _all_sent(first))
 
-        assert _terminate_other_backends() >= 1  # the idle worker's pooled connection
+        assert _terminate_worker_backends() >= 1  # the idle worker's pooled connection
         second = _emails(patient.user, 1)
 
         # Delivered by its own task, first time: no error, no sweeper needed.
@@ -100,13 +109,12 @@ def test_killing_the_workers_connections_mid_run_loses_and_duplicates_nothing(
     rows = _emails(patient.user, 300)
     kills = 0
 
-    with running_worker(concurrency=2, log_name="killed-connections-worker"):
+    with _worker(concurrency=2, log_name="killed-connections-worker"):
         deadline = time.monotonic() + 120
         while not _all_sent(rows) and time.monotonic() < deadline:
             if kills < 10:
-                kills += _terminate_other_backends() and 1
+                kills += _terminate_worker_backends() and 1
             time.sleep(0.3)
-            connection.close()  # our own may have gone too; reconnect
             notifications_sweep()
 
     assert kills >= 1

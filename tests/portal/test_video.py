@@ -80,6 +80,16 @@ def test_the_patient_and_clinician_each_get_their_own_token_for_that_room_only(
     assert clinician_claims["context"]["user"]["id"] == str(clinician.user_id)
 
 
+def test_the_subject_is_the_configured_xmpp_domain(
+    client_for, jitsi_appointment, patient, settings
+):
+    settings.CARECORE_JITSI_SUBJECT = "meet.jitsi"  # docker-jitsi-meet's internal domain
+
+    _, claims = _decode(_link(client_for(patient.user), jitsi_appointment))
+
+    assert claims["sub"] == "meet.jitsi"
+
+
 def test_the_clinician_is_the_moderator_and_the_patient_is_not(
     client_for, jitsi_appointment, patient, clinician
 ):
