@@ -42,7 +42,7 @@ def seed(messages: int, responses: int) -> None:
     from django.utils import timezone
 
     from carecore.accounts import services as accounts
-    from intake import careplans
+    from careplans import services as careplans
     from intake import services as intake
     from messaging import services as messaging
     from messaging.models import Message, SenderKind, Thread

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from carecore.common import errors, health
 from interop.apis import not_found as fhir_not_found
@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("carecore.accounts.urls")),
     path("", include("carecore.audit.urls")),
     path("", include("intake.urls")),
+    path("", include("careplans.urls")),
     path("", include("portal.urls")),
     path("", include("carecore.notifications.urls")),
     path("", include("messaging.urls")),
@@ -21,7 +22,9 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script, so the
+    # strict Content-Security-Policy holds on the docs page too.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
     path("fhir/R4/", include("interop.urls")),
     # Unknown FHIR paths answer as an OperationOutcome, even with DEBUG on.

@@ -10,8 +10,10 @@ from carecore.accounts.access import Purpose, access_care_team, access_patient
 from carecore.accounts.models import User
 from carecore.accounts.selectors import clinician_list, patient_with_care_team
 from carecore.common.errors import NotFound
-from intake.access import access_care_plan, access_care_plan_goal, access_response
-from intake.selectors import care_plan_with_items, questionnaire_current
+from careplans.access import access_care_plan, access_care_plan_goal
+from careplans.selectors import care_plan_with_items
+from intake.access import access_response
+from intake.selectors import questionnaire_current
 from messaging.access import access_public_message
 from messaging.selectors import public_thread_places
 from portal.access import access_appointment, can_see_reason

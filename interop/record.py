@@ -22,15 +22,13 @@ from django.db.models.functions import Greatest
 from carecore.accounts.access import Purpose
 from carecore.accounts.models import Role, User
 from carecore.accounts.selectors import clinician_list, patient_list, patients_for_export
-from intake.selectors import (
+from careplans.selectors import (
     care_plan_goal_list,
     care_plan_goals_for_export,
     care_plan_list,
     care_plans_for_export,
-    questionnaire_current_list,
-    response_list,
-    responses_for_export,
 )
+from intake.selectors import questionnaire_current_list, response_list, responses_for_export
 from messaging.selectors import (
     public_message_list,
     public_messages_for_export,

@@ -529,6 +529,24 @@ def test_the_embedded_database_url_reaches_psycopg_as_a_socket_directory(tmp_pat
     assert config["HOST"] == ""
 
 
+def test_make_test_stops_with_how_to_install_chromium_when_it_cannot_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    dev = load_script("dev.py")
+    monkeypatch.delenv("CARECORE_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no chromium, no apt-get
+    with pytest.raises(SystemExit) as stopped:
+        dev.ensure_chromium()
+    assert "apt-get install chromium" in str(stopped.value)
+    assert "never skipped" in str(stopped.value)
+
+
+def test_make_test_uses_the_chromium_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    dev = load_script("dev.py")
+    monkeypatch.setenv("CARECORE_CHROMIUM", "/opt/chromium/chrome")
+    assert dev.ensure_chromium() == "/opt/chromium/chrome"
+
+
 def _free_port() -> int:
     with closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 from .redis_urls import checked_redis_url, redis_database_url, redis_server_url
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "carecore.common",
     "carecore.accounts",
     "carecore.audit",
@@ -47,6 +49,7 @@ INSTALLED_APPS = [
     "portal",
     "messaging",
     "intake",
+    "careplans",
     "interop",
     "demo",
 ]
@@ -62,6 +65,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, so it sees the outcome of authentication in the admin login form.
     "axes.middleware.AxesMiddleware",
 ]
@@ -99,6 +103,35 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
     "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- read replicas (docs/scaling.md, "Read replicas"): none unless listed ----------------------
+# Each URL is a streaming replica of DATABASE_URL. Reads that tolerate lag go to a healthy
+# replica; reads that must see a fresh write go to the primary (carecore/common/replicas.py).
+REPLICA_DATABASES: list[str] = []
+for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    _alias = f"replica{_number}"
+    _replica = environ.Env.db_url_config(_url)
+    DATABASES[_alias] = {
+        **_replica,
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": unquote(_replica.get("HOST", "")),
+        "ATOMIC_REQUESTS": False,
+        "OPTIONS": {**_replica.get("OPTIONS", {}), "pool": DATABASES["default"]["OPTIONS"]["pool"]},
+        # Tests see one database: a replica alias is the primary's connection there.
+        "TEST": {"MIRROR": "default"},
+    }
+    REPLICA_DATABASES.append(_alias)
+if REPLICA_DATABASES:
+    DATABASE_ROUTERS = ["carecore.common.replicas.PrimaryWhenItMattersRouter"]
+    # Before anything reads the database (sessions, authentication, the views).
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+        "carecore.common.replicas.ReplicaPinningMiddleware",
+    )
+MULTIDB_PINNING_SECONDS = env.int("CARECORE_REPLICA_PIN_SECONDS", default=15)
+MULTIDB_PINNING_COOKIE_HTTPONLY = True
+CARECORE_REPLICA_MAX_LAG_SECONDS = env.float("CARECORE_REPLICA_MAX_LAG_SECONDS", default=10.0)
+CARECORE_REPLICA_LAG_CHECK_SECONDS = env.float("CARECORE_REPLICA_LAG_CHECK_SECONDS", default=5.0)
 
 # --- Redis: one server, separate logical databases for broker and cache ----------------------
 REDIS_URL = redis_server_url(env("REDIS_URL"))
@@ -206,7 +239,7 @@ SPECTACULAR_SETTINGS = {
         "AppointmentStatusEnum": "portal.models.AppointmentStatus",
         "QuestionnaireResponseStatusEnum": "intake.models.ResponseStatus",
         "IntakeReviewStatusEnum": "intake.models.ReviewStatus",
-        "CarePlanStatusEnum": "intake.models.CarePlanStatus",
+        "CarePlanStatusEnum": "careplans.models.CarePlanStatus",
     },
 }
 
@@ -258,6 +291,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Vendored front-end assets (scripts/vendor_assets.py): served by WhiteNoise, never a CDN.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -321,6 +356,27 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 8
+
+# A strict Content-Security-Policy on every response (django-csp): our own origin only, scripts
+# and <style> elements only from our files or with the request's nonce, no inline handlers, no
+# eval, no framing. `'self'` in connect-src covers the same-origin WebSocket feed. See
+# docs/security.md.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "manifest-src": [SELF],
+        "worker-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
 
 # --- logging: structured, and never with patient data (see carecore/common/logging.py) --------
 LOGGING = {
@@ -417,7 +473,7 @@ CELERY_BEAT_SCHEDULE["messaging-delete-unsent-attachments"] = {
     "task": "messaging.delete_unsent_attachments",
     "schedule": 3600.0,
 }
-CELERY_BEAT_SCHEDULE["intake-remind-due-check-ins"] = {
-    "task": "intake.remind_due_check_ins",
+CELERY_BEAT_SCHEDULE["careplans-remind-due-check-ins"] = {
+    "task": "careplans.remind_due_check_ins",
     "schedule": 900.0,
 }

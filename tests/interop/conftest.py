@@ -20,7 +20,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from rest_framework.test import APIClient
 
 from carecore.accounts.models import Clinician, Patient, User
-from intake import careplans
+from careplans import services as careplans
 from messaging import services as messaging
 from tests.intake.test_intake_apis import healthy_intake, poem, submit
 from tests.portal.conftest import NEW_YORK, at, book_directly, give_availability
