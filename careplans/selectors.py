@@ -53,6 +53,25 @@ def care_plan_with_items(*, plan_id: UUID) -> CarePlan:
     return CarePlan.objects.prefetch_related(*_PLAN_ITEMS).get(pk=plan_id)
 
 
+def care_plan_goal_list(*, user: User, patient_id: UUID | None = None) -> QuerySet[CarePlanGoal]:
+    """Goals of the plans `user` may see (patients: published plans only), plan loaded."""
+    goals = care_plan_goals_visible_to(user).select_related("plan")
+    if patient_id is not None:
+        goals = goals.filter(plan__patient_id=patient_id)
+    return goals
+
+
+# Bulk export (interop): the caller has passed the admin-only, audited export gate.
+
+
+def care_plans_for_export() -> QuerySet[CarePlan]:
+    return CarePlan.objects.prefetch_related(*_PLAN_ITEMS)
+
+
+def care_plan_goals_for_export() -> QuerySet[CarePlanGoal]:
+    return CarePlanGoal.objects.select_related("plan")
+
+
 def active_goal(*, patient: Patient, instrument: str) -> CarePlanGoal | None:
     """The active plan's goal on `instrument`, if the patient has one."""
     return (
@@ -167,26 +186,3 @@ def previsit_summary(*, user: User, appointment_id: UUID | str) -> PrevisitSumma
             _unread_messages(patient=patient, viewer=user) if viewer_on_care_team else None
         ),
     )
-
-
-# --- record reads for FHIR (interop) -------------------------------------------------------------
-
-
-def care_plan_goal_list(*, user: User, patient_id: UUID | None = None) -> QuerySet[CarePlanGoal]:
-    """Goals of the plans `user` may see (patients: published plans only), plan loaded."""
-    goals = care_plan_goals_visible_to(user).select_related("plan")
-    if patient_id is not None:
-        goals = goals.filter(plan__patient_id=patient_id)
-    return goals
-
-
-# Bulk export: the caller (interop's export task) has already passed `access_bulk_export`, the
-# admin-only, audited gate for moving a clinic's records; these read every patient's rows.
-
-
-def care_plans_for_export() -> QuerySet[CarePlan]:
-    return CarePlan.objects.prefetch_related(*_PLAN_ITEMS)
-
-
-def care_plan_goals_for_export() -> QuerySet[CarePlanGoal]:
-    return CarePlanGoal.objects.select_related("plan")

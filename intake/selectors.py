@@ -253,7 +253,7 @@ def open_red_flag_reviews(*, patient: Patient) -> list[IntakeReview]:
     )
 
 
-# --- record reads for FHIR (interop): one patient's responses -----------------------------------
+# --- record reads for FHIR (interop) -------------------------------------------------------------
 
 
 def response_list(*, user: User, patient_id: UUID | None = None) -> QuerySet[QuestionnaireResponse]:
@@ -266,9 +266,6 @@ def response_list(*, user: User, patient_id: UUID | None = None) -> QuerySet[Que
     return responses
 
 
-# Bulk export: the caller (interop's export task) has already passed `access_bulk_export`, the
-# admin-only, audited gate for moving a clinic's records; this reads every patient's rows.
-
-
 def responses_for_export() -> QuerySet[QuestionnaireResponse]:
+    """Every response, for the admin bulk export (interop's export gate decided access)."""
     return QuestionnaireResponse.objects.select_related("version__questionnaire")

@@ -7,14 +7,16 @@ OperationOutcomes; anything but GET answers 405 before authentication is even lo
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 from django.http import FileResponse, HttpRequest, JsonResponse
 from django.urls import reverse
 from rest_framework import exceptions, status
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -50,19 +52,20 @@ class FhirJsonRenderer(JSONRenderer):
 class AlwaysFhirJson(BaseContentNegotiation):
     """One representation: FHIR JSON (the Accept header and `_format` cannot change it)."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
-        return parsers[0] if parsers else None
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
 
     def select_renderer(
-        self, request: Request, renderers: list[Any], format_suffix: str | None = None
-    ) -> tuple[Any, str]:
-        return renderers[0], renderers[0].media_type
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class FhirApi(APIView):
     renderer_classes = [FhirJsonRenderer]
     content_negotiation_class = AlwaysFhirJson
-    read_methods = ("GET", "HEAD")
+    read_methods: tuple[str, ...] = ("GET", "HEAD")
     # FHIR is described by its CapabilityStatement (/fhir/R4/metadata), not the OpenAPI schema.
     schema = None
 
@@ -72,11 +75,16 @@ class FhirApi(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if request.method not in self.read_methods:
             # Read-only: a write is refused as such, whoever sends it (no body is parsed).
-            raise exceptions.MethodNotAllowed(request.method)
+            raise exceptions.MethodNotAllowed(request.method or "")
         super().initial(request, *args, **kwargs)
 
     def base_url(self, request: Request) -> str:
         return request.build_absolute_uri(reverse("fhir-metadata")).removesuffix("/metadata")
+
+
+def _caller(request: Request) -> User:
+    """The signed-in user (every view but metadata requires authentication first)."""
+    return cast(User, request.user)
 
 
 def _require_type_role(user: User, type_name: str) -> None:
@@ -102,25 +110,27 @@ class MetadataApi(FhirApi):
 class ReadApi(FhirApi):
     def get(self, request: Request, type_name: str, resource_id: str) -> Response:
         _unknown_type(type_name)
-        _require_type_role(request.user, type_name)
-        resource = reads.read(user=request.user, type_name=type_name, resource_id=resource_id)
+        user = _caller(request)
+        _require_type_role(user, type_name)
+        resource = reads.read(user=user, type_name=type_name, resource_id=resource_id)
         return Response(resource)
 
 
 class SearchApi(FhirApi):
     def get(self, request: Request, type_name: str) -> Response:
         _unknown_type(type_name)
-        _require_type_role(request.user, type_name)
+        user = _caller(request)
+        _require_type_role(user, type_name)
         params, cursor = _params_and_cursor(request)
         filters = search.search_filters(SPECS[type_name], params)
         page = bundles.collect(
-            ViewerScope(request.user),
+            ViewerScope(user),
             [type_name],
             filters={type_name: filters},
             cursor=cursor,
             limit=search.page_size(params),
         )
-        bundles.audit_page(request.user, page.entries)
+        bundles.audit_page(user, page.entries)
         url = request.build_absolute_uri(request.path)
         return Response(self.bundle(request, url, params, page))
 
@@ -154,14 +164,14 @@ class EverythingApi(SearchApi):
     permission_classes = [has_role(*SPECS["Patient"].readers)]
 
     def get(self, request: Request, resource_id: str) -> Response:  # type: ignore[override]
-        user = request.user
+        user = _caller(request)
         params, cursor = _params_and_cursor(request)
         unknown = sorted(set(params) - _EVERYTHING_PARAMS)
         if unknown:
             raise FhirBadRequest(f"Unsupported $everything parameter(s): {', '.join(unknown)}.")
         search.check_format(params)
         patient = access_patient(
-            user=user, patient_id=reads._uuid(resource_id), purpose=Purpose.DEMOGRAPHICS
+            user=user, patient_id=reads.uuid_or_404(resource_id), purpose=Purpose.DEMOGRAPHICS
         )
         readable = [name for name in COMPARTMENT_TYPES if user.role in SPECS[name].readers]
         type_names = search.types(params, readable)
@@ -207,7 +217,7 @@ class ExportKickOffApi(FhirApi):
         if any(value not in _OUTPUT_FORMATS for value in params.get("_outputFormat", [])):
             raise FhirBadRequest("_outputFormat must be application/fhir+ndjson.")
         job = export.export_start(
-            user=request.user,
+            user=_caller(request),
             types=search.types(params, export.EXPORT_TYPES),
             since=search.since(params),
             request_url=request.build_absolute_uri(),
@@ -229,7 +239,7 @@ class ExportStatusApi(FhirApi):
     read_methods = ("GET", "HEAD", "DELETE")
 
     def get(self, request: Request, job_id: str) -> Response:
-        job = export.access_export_job(user=request.user, job_id=reads._uuid(job_id))
+        job = export.access_export_job(user=_caller(request), job_id=reads.uuid_or_404(job_id))
         if job.status in (export.ExportStatus.ACCEPTED, export.ExportStatus.IN_PROGRESS):
             return Response(
                 status=status.HTTP_202_ACCEPTED,
@@ -245,7 +255,7 @@ class ExportStatusApi(FhirApi):
         return Response(body, content_type="application/json")
 
     def delete(self, request: Request, job_id: str) -> Response:
-        export.export_cancel(user=request.user, job_id=reads._uuid(job_id))
+        export.export_cancel(user=_caller(request), job_id=reads.uuid_or_404(job_id))
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
@@ -253,7 +263,9 @@ class ExportFileApi(FhirApi):
     permission_classes = [has_role(Role.ADMIN)]
 
     def get(self, request: Request, job_id: str, name: str) -> FileResponse:  # type: ignore[override]
-        found = export.export_file(user=request.user, job_id=reads._uuid(job_id), name=name)
+        found = export.export_file(
+            user=_caller(request), job_id=reads.uuid_or_404(job_id), name=name
+        )
         return FileResponse(found.path.open("rb"), content_type=NDJSON, as_attachment=False)
 
 

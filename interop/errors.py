@@ -72,8 +72,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         headers: dict[str, str] = {}
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
             headers["WWW-Authenticate"] = 'Bearer realm="fhir"'
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        wait = getattr(exc, "wait", None)
+        if isinstance(exc, exceptions.Throttled) and wait is not None:
+            headers["Retry-After"] = str(max(1, int(wait + 0.999)))
         status_code = exc.status_code
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
             status_code = status.HTTP_401_UNAUTHORIZED

@@ -22,7 +22,7 @@ from . import record, resources
 from .resources import Resource
 
 
-def _uuid(value: str) -> str:
+def uuid_or_404(value: str) -> str:
     """Ids that cannot be UUIDs are missing rows; the helpers would fail on them."""
     try:
         return str(UUID(value))
@@ -31,26 +31,28 @@ def _uuid(value: str) -> str:
 
 
 def _patient(user: User, resource_id: str) -> Resource:
-    patient = access_patient(user=user, patient_id=_uuid(resource_id), purpose=Purpose.DEMOGRAPHICS)
+    patient = access_patient(
+        user=user, patient_id=uuid_or_404(resource_id), purpose=Purpose.DEMOGRAPHICS
+    )
     return resources.patient_resource(patient_with_care_team(patient=patient))
 
 
 def _practitioner(user: User, resource_id: str) -> Resource:
     # Public clinician profiles (the REST /clinicians/ list): not patient data, not audited.
-    clinician = clinician_list().filter(pk=_uuid(resource_id)).first()
+    clinician = clinician_list().filter(pk=uuid_or_404(resource_id)).first()
     if clinician is None:
         raise NotFound()
     return resources.practitioner_resource(clinician)
 
 
 def _care_team(user: User, resource_id: str) -> Resource:
-    care_team = access_care_team(user=user, care_team_id=_uuid(resource_id))
+    care_team = access_care_team(user=user, care_team_id=uuid_or_404(resource_id))
     patient = patient_with_care_team(patient=care_team.patient)
     return resources.care_team_resource(patient.care_team)
 
 
 def _appointment(user: User, resource_id: str) -> Resource:
-    appointment = access_appointment(user=user, appointment_id=_uuid(resource_id))
+    appointment = access_appointment(user=user, appointment_id=uuid_or_404(resource_id))
     return resources.appointment_resource(appointment, with_reason=can_see_reason(user))
 
 
@@ -62,7 +64,7 @@ def _questionnaire(user: User, resource_id: str) -> Resource:
 
 
 def _questionnaire_response(user: User, resource_id: str) -> Resource:
-    response = access_response(user=user, response_id=_uuid(resource_id))
+    response = access_response(user=user, response_id=uuid_or_404(resource_id))
     return resources.questionnaire_response_resource(response)
 
 
@@ -78,16 +80,18 @@ def _observation(user: User, resource_id: str) -> Resource:
 
 
 def _care_plan(user: User, resource_id: str) -> Resource:
-    plan = access_care_plan(user=user, plan_id=_uuid(resource_id))
+    plan = access_care_plan(user=user, plan_id=uuid_or_404(resource_id))
     return resources.care_plan_resource(care_plan_with_items(plan_id=plan.id))
 
 
 def _goal(user: User, resource_id: str) -> Resource:
-    return resources.goal_resource(access_care_plan_goal(user=user, goal_id=_uuid(resource_id)))
+    return resources.goal_resource(
+        access_care_plan_goal(user=user, goal_id=uuid_or_404(resource_id))
+    )
 
 
 def _communication(user: User, resource_id: str) -> Resource:
-    message = access_public_message(user=user, message_id=_uuid(resource_id))
+    message = access_public_message(user=user, message_id=uuid_or_404(resource_id))
     places = public_thread_places([message])
     return record.communication_of(message, places[message.id])
 

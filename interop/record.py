@@ -13,7 +13,7 @@ import abc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.db.models import F, Q, QuerySet
@@ -308,7 +308,7 @@ def _on(condition: Q, field_name: str) -> Q:
         if isinstance(child, Q):
             moved.children.append(_on(child, field_name))
         else:
-            lookup, value = child
+            lookup, value = cast(tuple[str, Any], child)
             _, _, rest = lookup.partition("__")
             moved.children.append((f"{field_name}__{rest}" if rest else field_name, value))
     return moved

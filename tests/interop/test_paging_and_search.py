@@ -166,3 +166,31 @@ def test_unsupported_parameters_are_refused_not_ignored(client_for, patient, rec
         response = client.get(f"{FHIR}/{path}", params)
         assert response.status_code == 400, (path, params)
         assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_an_everything_page_costs_the_same_queries_whatever_the_record_size(
+    client_for, patient, clinician, record
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from messaging import services as messaging
+
+    client = client_for(patient.user)
+    url = f"{FHIR}/Patient/{record.patient.id}/$everything?_count=200"
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    before = queries()
+    for n in range(10):
+        messaging.message_send(actor=clinician.user, thread_id=record.thread, body=f"More {n}")
+    after = queries()
+
+    # knox token (2); access_patient (the caller's own patient row, the patient) + its audit
+    # row; per type: Patient and CareTeam (row + members each), Appointment,
+    # QuestionnaireResponse, Observation, CarePlan (+ goals, activities), Goal, Communication
+    # (+ attachments, thread places); the list audit INSERT.
+    assert before == after == 20

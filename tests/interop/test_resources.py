@@ -184,3 +184,26 @@ def test_a_scheduler_sees_the_appointment_without_the_patients_reason(
     appointment = read(client_for(scheduler), f"Appointment/{record.appointment}")
 
     assert "reasonCode" not in appointment
+
+
+def test_an_attachment_is_a_link_to_the_authenticated_download(client_for, patient, record):
+    from messaging import services as messaging
+
+    from ..messaging.test_attachments import PDF
+
+    attachment = messaging.attachment_upload(actor=patient.user, data=PDF)
+    sent = messaging.message_send(
+        actor=patient.user,
+        thread_id=record.thread,
+        body="My letter",
+        attachment_ids=[attachment.id],
+    ).message
+
+    communication = read(client_for(patient.user), f"Communication/{sent.id}")
+
+    assert_valid_r4(communication)
+    text, file = communication["payload"]
+    assert text == {"contentString": "My letter"}
+    assert file["contentAttachment"]["url"] == f"/api/v1/attachments/{attachment.id}/"
+    assert file["contentAttachment"]["contentType"] == "application/pdf"
+    assert client_for(patient.user).get(file["contentAttachment"]["url"]).status_code == 200
