@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import OuterRef, Subquery
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,20 +15,24 @@ from carecore.accounts.access import Purpose, access_patient
 from carecore.accounts.models import Role
 from carecore.audit.services import AuditTarget, audit_record_many
 from carecore.common.errors import Forbidden, NotFound
+from carecore.common.fields import ChoiceField
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
 from . import careplans, services
-from .access import access_care_plan, access_response
+from .access import access_care_plan, access_response, access_review
+from .instruments import INSTRUMENTS
 from .models import CarePlanStatus, QuestionnaireResponse, ResponseStatus, ReviewStatus
 from .selectors import (
     active_goal,
+    answers_with_questions,
     care_plan_list,
     care_plan_with_items,
     measures_timeline,
     previous_completed_response,
     questionnaire_current,
     questionnaire_current_list,
+    response_list,
 )
 from .selectors import review_queue as review_queue_selector
 
@@ -94,16 +98,52 @@ class ResponseOutput(serializers.Serializer):
     completed_at = serializers.DateTimeField(allow_null=True)
 
 
-class ResponseCreateApi(APIView):
-    permission_classes = [has_role(Role.PATIENT)]
+class ResponsePagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class ResponseListApi(APIView):
+    """GET: responses the caller may see (a patient their own, the care team their patients'),
+    newest first. POST: a patient starts or submits a response."""
+
+    permission_classes = [has_role(*CLINICAL_READERS)]
+
+    class FilterSerializer(serializers.Serializer):
+        questionnaire = serializers.SlugField(max_length=64, required=False)
+        patient = serializers.UUIDField(required=False, help_text="Care team: one patient's.")
+        status = ChoiceField(choices=ResponseStatus.choices, required=False)
 
     class InputSerializer(serializers.Serializer):
         questionnaire = serializers.SlugField(max_length=64)
         answers = serializers.DictField(child=serializers.JSONField(), allow_empty=True)
-        status = serializers.ChoiceField(choices=ResponseStatus.choices)
+        status = ChoiceField(choices=ResponseStatus.choices)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: ResponseOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        query = filters.validated_data
+        paginator = ResponsePagination()
+        page = paginator.paginate_queryset(
+            response_list(
+                user=request.user,
+                questionnaire=query.get("questionnaire"),
+                patient_id=query.get("patient"),
+                status=query.get("status"),
+            ),
+            request,
+            view=self,
+        )
+        audit_record_many(
+            actor=request.user,
+            targets=[AuditTarget("questionnaire_response", str(r.id), r.patient_id) for r in page],
+        )
+        return paginator.get_paginated_response(ResponseOutput(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: ResponseOutput})
     def post(self, request: Request) -> Response:
+        if request.user.role != Role.PATIENT:
+            raise Forbidden("Only patients answer questionnaires.")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         response = services.response_create(
@@ -120,7 +160,7 @@ class ResponseDetailApi(APIView):
 
     class PatchSerializer(serializers.Serializer):
         answers = serializers.DictField(child=serializers.JSONField(), required=False)
-        status = serializers.ChoiceField(choices=ResponseStatus.choices, required=False)
+        status = ChoiceField(choices=ResponseStatus.choices, required=False)
 
     @extend_schema(responses={200: ResponseOutput})
     def get(self, request: Request, response_id: str) -> Response:
@@ -154,7 +194,7 @@ class MeasuresApi(APIView):
     permission_classes = [has_role(*CLINICAL_READERS)]
 
     class FilterSerializer(serializers.Serializer):
-        instrument = serializers.SlugField(max_length=64)
+        instrument = ChoiceField(choices=sorted(INSTRUMENTS))
 
     class PointOutput(serializers.Serializer):
         response_id = serializers.UUIDField()
@@ -208,69 +248,109 @@ class ReviewPagination(CursorPagination):
     ordering = ("-urgent", "created_at", "id")
 
 
+class AnsweredQuestionOutput(serializers.Serializer):
+    link_id = serializers.CharField()
+    question = serializers.CharField(help_text="The question as the patient saw it.")
+    answer = serializers.JSONField()
+    answer_display = serializers.CharField(
+        allow_null=True, help_text="The chosen options' words; null for items without options."
+    )
+
+
+class ReviewOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    patient_id = serializers.UUIDField()
+    patient_name = serializers.CharField(source="patient.user.full_name")
+    response_id = serializers.UUIDField()
+    questionnaire = serializers.CharField(source="response.version.questionnaire.slug")
+    questionnaire_title = serializers.CharField(source="response.version.questionnaire.title")
+    urgent = serializers.BooleanField()
+    red_flags = serializers.JSONField(source="response.red_flags")
+    status = ChoiceField(choices=ReviewStatus.choices)
+    scores = serializers.JSONField(source="response.scores")
+    changes_since_last = serializers.SerializerMethodField()
+    answers = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    note = serializers.CharField()
+
+    @extend_schema_field(serializers.DictField(child=serializers.FloatField(allow_null=True)))
+    def get_changes_since_last(self, review: Any) -> dict[str, Any]:
+        return _score_changes(review.response.scores, review.previous_scores)
+
+    @extend_schema_field(AnsweredQuestionOutput(many=True))
+    def get_answers(self, review: Any) -> Any:
+        return AnsweredQuestionOutput(answers_with_questions(review.response), many=True).data
+
+
+def _previous_scores_subquery() -> Subquery:
+    previous = QuestionnaireResponse.objects.filter(
+        patient_id=OuterRef("patient_id"),
+        version__questionnaire_id=OuterRef("response__version__questionnaire_id"),
+        status=ResponseStatus.COMPLETED,
+        completed_at__lt=OuterRef("response__completed_at"),
+    ).order_by("-completed_at")
+    return Subquery(previous.values("scores")[:1])
+
+
+def _with_previous_scores(review: Any) -> Any:
+    previous = previous_completed_response(review.response)
+    review.previous_scores = previous.scores if previous else None
+    return review
+
+
 class ReviewQueueApi(APIView):
-    """Pending reviews of the caller's patients, urgent first (`?status=completed` for done)."""
+    """Pending reviews of the caller's patients, urgent first (`?status=completed` for done),
+    each with the patient's name, scores, changes and every answer with its question."""
 
     permission_classes = [has_role(*CARE_TEAM)]
 
     class FilterSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=ReviewStatus.choices, required=False)
+        status = ChoiceField(choices=ReviewStatus.choices, required=False)
 
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.UUIDField()
-        patient_id = serializers.UUIDField()
-        response_id = serializers.UUIDField()
-        questionnaire = serializers.CharField(source="response.version.questionnaire.slug")
-        urgent = serializers.BooleanField()
-        red_flags = serializers.JSONField(source="response.red_flags")
-        status = serializers.CharField()
-        scores = serializers.JSONField(source="response.scores")
-        changes_since_last = serializers.SerializerMethodField()
-        created_at = serializers.DateTimeField()
-        completed_at = serializers.DateTimeField(allow_null=True)
-        note = serializers.CharField()
-
-        def get_changes_since_last(self, review: Any) -> dict[str, Any]:
-            return _score_changes(review.response.scores, review.previous_scores)
-
-    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True)})
+    @extend_schema(parameters=[FilterSerializer], responses={200: ReviewOutput(many=True)})
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        previous = QuestionnaireResponse.objects.filter(
-            patient_id=OuterRef("patient_id"),
-            version__questionnaire_id=OuterRef("response__version__questionnaire_id"),
-            status=ResponseStatus.COMPLETED,
-            completed_at__lt=OuterRef("response__completed_at"),
-        ).order_by("-completed_at")
         reviews = review_queue_selector(
             user=request.user, status=filters.validated_data.get("status", ReviewStatus.PENDING)
-        ).annotate(previous_scores=Subquery(previous.values("scores")[:1]))
+        ).annotate(previous_scores=_previous_scores_subquery())
         paginator = ReviewPagination()
         page = paginator.paginate_queryset(reviews, request, view=self)
         audit_record_many(
             actor=request.user,
             targets=[AuditTarget("intake_review", str(r.id), r.patient_id) for r in page],
         )
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        return paginator.get_paginated_response(ReviewOutput(page, many=True).data)
+
+
+class ReviewDetailApi(APIView):
+    """One review: the patient, every answer with its question, scores and red flags."""
+
+    permission_classes = [has_role(*CARE_TEAM)]
+
+    @extend_schema(responses={200: ReviewOutput})
+    def get(self, request: Request, review_id: str) -> Response:
+        review = access_review(user=request.user, review_id=review_id)
+        return Response(ReviewOutput(_with_previous_scores(review)).data)
 
 
 class ReviewCompleteApi(APIView):
     permission_classes = [has_role(Role.CLINICIAN)]
 
     class InputSerializer(serializers.Serializer):
-        note = serializers.CharField(max_length=5000, allow_blank=True)
+        note = serializers.CharField(
+            max_length=5000, required=False, allow_blank=True, default="", help_text="Optional."
+        )
 
-    @extend_schema(request=InputSerializer, responses={200: ReviewQueueApi.OutputSerializer})
+    @extend_schema(request=InputSerializer, responses={200: ReviewOutput})
     def post(self, request: Request, review_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         review = services.review_complete(
             user=request.user, review_id=review_id, note=data.validated_data["note"]
         )
-        previous = previous_completed_response(review.response)
-        review.previous_scores = previous.scores if previous else None  # type: ignore[attr-defined]
-        return Response(ReviewQueueApi.OutputSerializer(review).data)
+        return Response(ReviewOutput(_with_previous_scores(review)).data)
 
 
 # --- care plans ----------------------------------------------------------------------------
@@ -318,6 +398,15 @@ def _plan_payload(plan: Any) -> dict[str, Any]:
     return CarePlanOutput(care_plan_with_items(plan_id=plan.id)).data
 
 
+def _require_for_new_item(attrs: dict[str, Any], required: tuple[str, ...]) -> dict[str, Any]:
+    """A kept item (with `id`) changes only the fields sent; a new one needs these."""
+    if attrs.get("id") is None:
+        missing = {name: ["Required for a new item."] for name in required if name not in attrs}
+        if missing:
+            raise serializers.ValidationError(missing)
+    return attrs
+
+
 class CarePlanDraftApi(APIView):
     permission_classes = [has_role(Role.CLINICIAN)]
 
@@ -338,7 +427,7 @@ class CarePlanListApi(APIView):
 
     class FilterSerializer(serializers.Serializer):
         patient = serializers.UUIDField(required=False)
-        status = serializers.ChoiceField(choices=CarePlanStatus.choices, required=False)
+        status = ChoiceField(choices=CarePlanStatus.choices, required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: CarePlanOutput(many=True)})
     def get(self, request: Request) -> Response:
@@ -363,25 +452,36 @@ class CarePlanDetailApi(APIView):
 
     class PatchSerializer(serializers.Serializer):
         class GoalInput(serializers.Serializer):
-            id = serializers.UUIDField(required=False)
-            title = serializers.CharField(max_length=200)
-            instrument = serializers.SlugField(max_length=64)
+            id = serializers.UUIDField(required=False, help_text="Omit for a new goal.")
+            title = serializers.CharField(max_length=200, required=False)
+            instrument = serializers.SlugField(max_length=64, required=False)
             baseline = serializers.FloatField(required=False, allow_null=True)
-            target_change = serializers.FloatField(min_value=0)
+            target_change = serializers.FloatField(min_value=0, required=False)
             due_date = serializers.DateField(required=False, allow_null=True)
             repeat_every_weeks = serializers.IntegerField(
                 required=False, allow_null=True, min_value=1, max_value=52
             )
 
+            def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+                return _require_for_new_item(attrs, ("title", "instrument", "target_change"))
+
         class ActivityInput(serializers.Serializer):
-            id = serializers.UUIDField(required=False)
-            category = serializers.CharField(max_length=32, required=False, default="custom")
-            title = serializers.CharField(max_length=200)
-            instructions = serializers.CharField(max_length=5000)
+            id = serializers.UUIDField(required=False, help_text="Omit for a new activity.")
+            category = serializers.CharField(
+                max_length=32,
+                required=False,
+                help_text="The rule set's categories (nutrition, sleep, ...) or the clinician's "
+                "own word; a new activity without one is `custom`, a kept one keeps its own.",
+            )
+            title = serializers.CharField(max_length=200, required=False)
+            instructions = serializers.CharField(max_length=5000, required=False)
             rationale = serializers.CharField(max_length=2000, required=False, allow_blank=True)
             evidence = serializers.ListField(
                 child=serializers.CharField(max_length=500), required=False, max_length=50
             )
+
+            def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+                return _require_for_new_item(attrs, ("title", "instructions"))
 
         summary = serializers.CharField(max_length=5000, required=False, allow_blank=True)
         goals = GoalInput(many=True, required=False)
@@ -405,6 +505,14 @@ class CarePlanDetailApi(APIView):
             activities=data.validated_data.get("activities"),
         )
         return Response(_plan_payload(plan))
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, plan_id: str) -> Response:
+        """Discard a draft (clinicians on the care team). A published plan is part of the
+        patient's record and stays: 409 `plan_not_draft`."""
+        access_care_plan(user=request.user, plan_id=plan_id)  # 404 before 403 for outsiders
+        careplans.care_plan_discard(user=request.user, plan_id=plan_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CarePlanPublishApi(APIView):

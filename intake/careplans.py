@@ -25,7 +25,7 @@ from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFail
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
 
-from .careplan_rules import Activity, draft_activities, facts_from_intake
+from .careplan_rules import Activity, Category, draft_activities, facts_from_intake
 from .models import (
     CarePlan,
     CarePlanActivity,
@@ -57,7 +57,7 @@ class UnreviewedRedFlag(Conflict):
 
 class NotADraft(Conflict):
     code = "plan_not_draft"
-    default_message = "Only a draft plan can be changed or published."
+    default_message = "Only a draft plan can be changed, published or discarded."
 
 
 def _require_clinician(user: User) -> None:
@@ -121,8 +121,14 @@ def care_plan_draft(*, user: User, patient_id: UUID | str) -> CarePlan:
     )
     # Serialise drafting per patient (the number sequence and the one-draft rule).
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
-    if CarePlan.objects.filter(patient=patient, status=CarePlanStatus.DRAFT).exists():
-        raise DraftExists()
+    open_draft = (
+        CarePlan.objects.filter(patient=patient, status=CarePlanStatus.DRAFT)
+        .values_list("id", flat=True)
+        .first()
+    )
+    if open_draft is not None:
+        # Named, so the client can open it, or discard it (DELETE) to draft afresh.
+        raise DraftExists(fields={"draft_id": str(open_draft)})
     intake = _latest_completed(patient, INTAKE_SLUG)
     if intake is None:
         raise NoCompletedIntake()
@@ -187,6 +193,7 @@ def _replace_items(
     for position, fields in enumerate(items):
         values = {key: value for key, value in fields.items() if key != "id"}
         if fields.get("id"):
+            # Only the fields sent change; omitted ones keep their value.
             row = existing[fields["id"]]
             for key, value in values.items():
                 setattr(row, key, value)
@@ -194,6 +201,8 @@ def _replace_items(
             row.save()
         else:
             values.setdefault("code", "custom")
+            if model is CarePlanActivity:
+                values.setdefault("category", Category.CUSTOM)
             model.objects.create(plan=plan, position=position, **values)
 
 
@@ -224,6 +233,20 @@ def care_plan_edit(
         action=Action.UPDATE,
     )
     return plan
+
+
+@transaction.atomic
+def care_plan_discard(*, user: User, plan_id: UUID | str) -> None:
+    """Delete a draft with its goals and activities (409 `plan_not_draft` once published)."""
+    plan = _locked_draft(user, plan_id)
+    audit_record(
+        actor=user,
+        object_type="care_plan",
+        object_id=plan.id,
+        patient_id=plan.patient_id,
+        action=Action.DELETE,
+    )
+    plan.delete()
 
 
 # --- publishing --------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from carecore.accounts.models import Role, User
 from carecore.audit.services import AuditTarget, audit_record_many
 from carecore.common.errors import Forbidden, ValidationFailed
+from carecore.common.fields import ChoiceField
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
@@ -59,7 +60,7 @@ class MessageOutput(serializers.Serializer):
     id = serializers.UUIDField()
     thread_id = serializers.UUIDField()
     sender = MessagingPersonOutput(allow_null=True, help_text="Null for automatic replies.")
-    sender_kind = serializers.ChoiceField(choices=["patient", "staff", "system"])
+    sender_kind = ChoiceField(choices=["patient", "staff", "system"])
     body = serializers.CharField()
     internal = serializers.BooleanField()
     created_at = serializers.DateTimeField()
@@ -84,9 +85,9 @@ class ThreadOutput(serializers.Serializer):
     id = serializers.UUIDField()
     patient_id = serializers.UUIDField()
     subject = serializers.CharField()
-    category = serializers.ChoiceField(choices=Category.choices)
-    status = serializers.ChoiceField(choices=ThreadStatus.choices)
-    priority = serializers.ChoiceField(choices=["routine", "urgent"])
+    category = ChoiceField(choices=Category.choices)
+    status = ChoiceField(choices=ThreadStatus.choices)
+    priority = ChoiceField(choices=["routine", "urgent"])
     assignee = MessagingPersonOutput(allow_null=True)
     unread_count = serializers.IntegerField()
     first_response_due_at = serializers.DateTimeField(allow_null=True)
@@ -96,6 +97,7 @@ class ThreadOutput(serializers.Serializer):
     patient_read_at = serializers.DateTimeField(
         required=False, allow_null=True, help_text="Staff only: when the patient last read."
     )
+    patient_name = serializers.CharField(required=False, help_text="Staff only.")
 
 
 def person_payload(user: User | None) -> dict[str, Any] | None:
@@ -165,6 +167,8 @@ def thread_payload(thread: Thread, *, viewer: User) -> dict[str, Any]:
             else None
         ),
     }
+    if _is_staff_reader(viewer):
+        payload["patient_name"] = thread.patient.user.full_name
     if _is_staff_reader(viewer) and hasattr(thread, "patient_read_state"):
         state = thread.patient_read_state
         payload["patient_read_at"] = state.read_at.isoformat() if state else None
@@ -190,15 +194,15 @@ class ThreadListApi(APIView):
     permission_classes = [has_role(*_READERS)]
 
     class FilterSerializer(serializers.Serializer):
-        assigned = serializers.ChoiceField(choices=["me", "none"], required=False)
-        status = serializers.ChoiceField(choices=ThreadStatus.choices, required=False)
+        assigned = ChoiceField(choices=["me", "none"], required=False)
+        status = ChoiceField(choices=ThreadStatus.choices, required=False)
         urgent = serializers.BooleanField(required=False, allow_null=True, default=None)
         overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
         patient = serializers.UUIDField(required=False)
 
     class InputSerializer(serializers.Serializer):
         subject = serializers.CharField(max_length=200)
-        category = serializers.ChoiceField(choices=Category.choices)
+        category = ChoiceField(choices=Category.choices)
         body = serializers.CharField(max_length=20000)
         patient = serializers.UUIDField(required=False, help_text="Staff only: the patient.")
         client_id = serializers.CharField(max_length=64, required=False)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -33,6 +34,7 @@ from carecore.accounts.models import Role, User
 from carecore.audit.models import Action
 from carecore.audit.services import AuditTarget, audit_record_many
 from carecore.common.errors import ValidationFailed
+from carecore.common.fields import AllErrorsSerializer, ChoiceField
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 from intake.apis import GoalOutput
@@ -84,19 +86,36 @@ class TimeOffOutput(serializers.Serializer):
     note = serializers.CharField()
 
 
-class RuleInput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["rule"])
-    weekday = serializers.ChoiceField(choices=Weekday.values)
-    start = serializers.TimeField()
-    end = serializers.TimeField()
-    visit_types = serializers.ListField(child=serializers.CharField(max_length=32), min_length=1)
+def visit_type_field(**options: Any) -> ChoiceField:
+    """The configured visit types (CARECORE_VISIT_DURATIONS) as an enum."""
+    return ChoiceField(choices=sorted(settings.CARECORE_VISIT_DURATIONS), **options)
 
 
-class TimeOffInput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["time_off"])
+def _end_after_start(values: dict[str, Any], message: str) -> dict[str, list[str]]:
+    if "start" in values and "end" in values and values["end"] <= values["start"]:
+        return {"end": [message]}
+    return {}
+
+
+class RuleInput(AllErrorsSerializer):
+    kind = ChoiceField(choices=["rule"])
+    weekday = ChoiceField(choices=Weekday.choices, help_text="0 = Monday ... 6 = Sunday")
+    start = serializers.TimeField(help_text="Wall-clock time in the clinician's zone.")
+    end = serializers.TimeField(help_text="After `start`; a window cannot cross midnight.")
+    visit_types = serializers.ListField(child=visit_type_field(), min_length=1)
+
+    def errors_between_fields(self, values: dict[str, Any]) -> dict[str, list[str]]:
+        return _end_after_start(values, "Must be after the start; a window cannot cross midnight.")
+
+
+class TimeOffInput(AllErrorsSerializer):
+    kind = ChoiceField(choices=["time_off"])
     start = AwareDateTimeField()
     end = AwareDateTimeField()
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def errors_between_fields(self, values: dict[str, Any]) -> dict[str, list[str]]:
+        return _end_after_start(values, "Must be after the start.")
 
 
 class TimeOffCreatedOutput(TimeOffOutput):
@@ -185,12 +204,10 @@ class AvailabilityRuleDetailApi(APIView):
     permission_classes = [has_role(Role.CLINICIAN, Role.SCHEDULER)]
 
     class InputSerializer(serializers.Serializer):
-        weekday = serializers.ChoiceField(choices=Weekday.values, required=False)
+        weekday = ChoiceField(choices=Weekday.choices, required=False)
         start = serializers.TimeField(required=False)
         end = serializers.TimeField(required=False)
-        visit_types = serializers.ListField(
-            child=serializers.CharField(max_length=32), min_length=1, required=False
-        )
+        visit_types = serializers.ListField(child=visit_type_field(), min_length=1, required=False)
 
     @extend_schema(request=InputSerializer, responses={200: RuleOutput})
     def patch(self, request: Request, clinician_id: UUID, rule_id: UUID) -> Response:
@@ -262,7 +279,7 @@ class SlotListApi(APIView):
 
     class FilterSerializer(serializers.Serializer):
         date = serializers.DateField()
-        visit_type = serializers.CharField(max_length=32)
+        visit_type = visit_type_field()
         clinician = serializers.UUIDField(required=False)
         patient = serializers.UUIDField(required=False)
         cursor = serializers.CharField(required=False)
@@ -280,7 +297,6 @@ class SlotListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
-        _check_visit_type(query["visit_type"])
         user: User = request.user
         patient = None
         if user.role == Role.PATIENT or "patient" in query:
@@ -318,11 +334,6 @@ class SlotListApi(APIView):
             )
 
 
-def _check_visit_type(visit_type: str) -> None:
-    if selectors.visit_duration(visit_type) is None:
-        raise ValidationFailed(fields={"visit_type": ["Unknown visit type."]})
-
-
 class EarliestSlotApi(APIView):
     """The earliest slot the patient may book (rule in docs/portal.md). Staff pass `patient`.
     With nothing open, the slot fields are null and `message` says why."""
@@ -330,7 +341,7 @@ class EarliestSlotApi(APIView):
     permission_classes = [has_role(*ALL_ROLES)]
 
     class FilterSerializer(serializers.Serializer):
-        visit_type = serializers.CharField(max_length=32)
+        visit_type = visit_type_field()
         patient = serializers.UUIDField(required=False)
 
     class OutputSerializer(serializers.Serializer):
@@ -348,7 +359,6 @@ class EarliestSlotApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         visit_type = filters.validated_data["visit_type"]
-        _check_visit_type(visit_type)
         patient = access_booking_patient(
             user=request.user, patient_id=filters.validated_data.get("patient")
         )
@@ -379,11 +389,14 @@ class AppointmentOutput(serializers.Serializer):
     clinician = serializers.UUIDField(source="clinician_id")
     clinician_name = serializers.CharField(source="clinician.user.full_name")
     visit_type = serializers.CharField()
-    status = serializers.ChoiceField(choices=AppointmentStatus.choices)
+    status = ChoiceField(choices=AppointmentStatus.choices)
     start = serializers.DateTimeField(source="start_at")
     end = serializers.DateTimeField(source="end_at")
     reason = serializers.SerializerMethodField(
         help_text="The patient's own words; null for schedulers (minimum necessary)."
+    )
+    has_reason = serializers.SerializerMethodField(
+        help_text="Whether the patient gave a reason (shown to everyone, schedulers included)."
     )
     join_url = serializers.URLField()
     late_cancel = serializers.BooleanField()
@@ -393,6 +406,9 @@ class AppointmentOutput(serializers.Serializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_reason(self, appointment: Any) -> str | None:
         return appointment.reason if self.context.get("show_reason") else None
+
+    def get_has_reason(self, appointment: Any) -> bool:
+        return bool(appointment.reason)
 
 
 def _appointment_body(user: User, appointment: Any, *, many: bool = False) -> Any:
@@ -414,16 +430,28 @@ class AppointmentListApi(APIView):
 
     permission_classes = [has_role(*ALL_ROLES)]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(AllErrorsSerializer):
         patient = serializers.UUIDField(required=False)
-        clinician = serializers.UUIDField(required=False)
-        status = serializers.ChoiceField(choices=AppointmentStatus.choices, required=False)
+        clinician = serializers.UUIDField(required=False, help_text="Clinician id.")
+        status = ChoiceField(choices=AppointmentStatus.choices, required=False)
         upcoming = serializers.BooleanField(required=False, allow_null=True, default=None)
+        date_from = serializers.DateField(
+            required=False, help_text="Visits starting on or after this day (caller's zone)."
+        )
+        date_to = serializers.DateField(
+            required=False, help_text="Visits starting on or before this day (caller's zone)."
+        )
+
+        def errors_between_fields(self, values: dict[str, Any]) -> dict[str, list[str]]:
+            first, last = values.get("date_from"), values.get("date_to")
+            if first and last and last < first:
+                return {"date_to": ["Must be on or after date_from."]}
+            return {}
 
     class InputSerializer(serializers.Serializer):
         clinician = serializers.UUIDField()
         start = AwareDateTimeField()
-        visit_type = serializers.CharField(max_length=32)
+        visit_type = visit_type_field()
         reason = serializers.CharField(
             max_length=2000, required=False, allow_blank=True, default=""
         )
@@ -442,6 +470,9 @@ class AppointmentListApi(APIView):
                 clinician_id=query.get("clinician"),
                 status=query.get("status"),
                 upcoming=query.get("upcoming"),
+                date_from=query.get("date_from"),
+                date_to=query.get("date_to"),
+                zone=request.user.zone,
             ),
             request,
             view=self,
@@ -558,9 +589,11 @@ class AppointmentIcsApi(APIView):
 class PrevisitVisitOutput(serializers.Serializer):
     id = serializers.UUIDField()
     patient = serializers.UUIDField(source="patient_id")
+    patient_name = serializers.CharField(source="patient.user.full_name")
     clinician = serializers.UUIDField(source="clinician_id")
     visit_type = serializers.CharField()
-    status = serializers.ChoiceField(choices=AppointmentStatus.choices)
+    reason = serializers.CharField(help_text="Why the patient booked, in their own words.")
+    status = ChoiceField(choices=AppointmentStatus.choices)
     start = serializers.DateTimeField(source="start_at")
     end = serializers.DateTimeField(source="end_at")
 

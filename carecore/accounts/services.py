@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
+from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -33,6 +34,7 @@ from .models import (
     Role,
     User,
 )
+from .staff_groups import group_for_role
 from .validators import is_valid_timezone
 
 
@@ -110,7 +112,15 @@ def _create_user(
         raise ValidationFailed(
             fields={"email": ["An account with this email already exists."]}
         ) from error
+    _join_role_group(user)
     return user
+
+
+def _join_role_group(user: User) -> None:
+    """Admin permissions come with the role (carecore/accounts/staff_groups.py)."""
+    name = group_for_role(user.role)
+    if name is not None:
+        user.groups.add(Group.objects.get(name=name))
 
 
 @transaction.atomic
