@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import OuterRef, Subquery
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,7 +20,7 @@ from carecore.accounts.access import Purpose, access_patient
 from carecore.accounts.models import Role
 from carecore.audit.services import AuditTarget, audit_record_many
 from carecore.common.errors import Forbidden, NotFound
-from carecore.common.fields import ChoiceField
+from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
@@ -74,6 +79,8 @@ class QuestionnaireDetailApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request: Request, slug: str) -> Response:
+        """The current published version of one questionnaire: items (`linkId`, type, options,
+        `enableWhen`), citation and licence."""
         version = questionnaire_current(slug=slug)
         if version is None:
             raise NotFound()
@@ -108,19 +115,19 @@ class ResponseListApi(APIView):
 
     permission_classes = [has_role(*CLINICAL_READERS)]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(AllErrorsSerializer):
         questionnaire = serializers.SlugField(max_length=64, required=False)
         patient = serializers.UUIDField(required=False, help_text="Care team: one patient's.")
         status = ChoiceField(choices=ResponseStatus.choices, required=False)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         questionnaire = serializers.SlugField(max_length=64)
         answers = serializers.DictField(child=serializers.JSONField(), allow_empty=True)
         status = ChoiceField(choices=ResponseStatus.choices)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: ResponseOutput(many=True)})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
         paginator = ResponsePagination()
@@ -140,7 +147,29 @@ class ResponseListApi(APIView):
         )
         return paginator.get_paginated_response(ResponseOutput(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: ResponseOutput})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: ResponseOutput},
+        examples=[
+            OpenApiExample(
+                "Submit a POEM",
+                value={
+                    "questionnaire": "poem",
+                    "status": "completed",
+                    "answers": {
+                        "poem-1": 2,
+                        "poem-2": 1,
+                        "poem-3": 0,
+                        "poem-4": 3,
+                        "poem-5": 1,
+                        "poem-6": 0,
+                        "poem-7": 2,
+                    },
+                },
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         if request.user.role != Role.PATIENT:
             raise Forbidden("Only patients answer questionnaires.")
@@ -158,12 +187,14 @@ class ResponseListApi(APIView):
 class ResponseDetailApi(APIView):
     permission_classes = [has_role(*CLINICAL_READERS)]
 
-    class PatchSerializer(serializers.Serializer):
+    class PatchSerializer(StrictInput):
         answers = serializers.DictField(child=serializers.JSONField(), required=False)
         status = ChoiceField(choices=ResponseStatus.choices, required=False)
 
     @extend_schema(responses={200: ResponseOutput})
     def get(self, request: Request, response_id: str) -> Response:
+        """One questionnaire response with answers, scores and red flags: its patient and the
+        care team; anyone else 404."""
         response = access_response(user=request.user, response_id=response_id)
         return Response(ResponseOutput(response).data)
 
@@ -188,26 +219,48 @@ class ResponseDetailApi(APIView):
 # --- measures ------------------------------------------------------------------------------
 
 
+class GoalOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    code = serializers.CharField()
+    title = serializers.CharField()
+    instrument = serializers.CharField()
+    baseline = serializers.FloatField(allow_null=True)
+    target_change = serializers.FloatField()
+    target_value = serializers.FloatField(allow_null=True)
+    due_date = serializers.DateField(allow_null=True)
+    repeat_every_weeks = serializers.IntegerField(allow_null=True)
+
+
+class MeasurePointOutput(serializers.Serializer):
+    response_id = serializers.UUIDField()
+    completed_at = serializers.DateTimeField()
+    total = serializers.FloatField(allow_null=True)
+    band = serializers.CharField(allow_null=True)
+    subscales = serializers.JSONField()
+    change_since_first = serializers.FloatField(allow_null=True)
+    change_since_previous = serializers.FloatField(allow_null=True)
+
+
 class MeasuresApi(APIView):
     """A patient's scores on one instrument over time, with change since first and previous."""
 
     permission_classes = [has_role(*CLINICAL_READERS)]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(AllErrorsSerializer):
         instrument = ChoiceField(choices=sorted(INSTRUMENTS))
 
-    class PointOutput(serializers.Serializer):
-        response_id = serializers.UUIDField()
-        completed_at = serializers.DateTimeField()
-        total = serializers.FloatField(allow_null=True)
-        band = serializers.CharField(allow_null=True)
-        subscales = serializers.JSONField()
-        change_since_first = serializers.FloatField(allow_null=True)
-        change_since_previous = serializers.FloatField(allow_null=True)
+    class OutputSerializer(serializers.Serializer):
+        instrument = serializers.CharField()
+        goal = GoalOutput(
+            allow_null=True, help_text="The active plan's goal for this instrument, if any."
+        )
+        results = MeasurePointOutput(many=True, help_text="Oldest first; the whole timeline.")
+        next = serializers.URLField(allow_null=True, help_text="Always null: one page.")
+        previous = serializers.URLField(allow_null=True, help_text="Always null: one page.")
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: PointOutput(many=True)})
+    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
     def get(self, request: Request, patient_id: str) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         patient = access_patient(
             user=request.user,
@@ -223,7 +276,7 @@ class MeasuresApi(APIView):
                 "instrument": instrument,
                 # Progress is read against the active plan's goal: target_value by due_date.
                 "goal": GoalOutput(goal).data if goal else None,
-                "results": self.PointOutput(points, many=True).data,
+                "results": MeasurePointOutput(points, many=True).data,
                 "next": None,
                 "previous": None,
             }
@@ -305,12 +358,12 @@ class ReviewQueueApi(APIView):
 
     permission_classes = [has_role(*CARE_TEAM)]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(AllErrorsSerializer):
         status = ChoiceField(choices=ReviewStatus.choices, required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: ReviewOutput(many=True)})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         reviews = review_queue_selector(
             user=request.user, status=filters.validated_data.get("status", ReviewStatus.PENDING)
@@ -338,13 +391,25 @@ class ReviewDetailApi(APIView):
 class ReviewCompleteApi(APIView):
     permission_classes = [has_role(Role.CLINICIAN)]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         note = serializers.CharField(
             max_length=5000, required=False, allow_blank=True, default="", help_text="Optional."
         )
 
-    @extend_schema(request=InputSerializer, responses={200: ReviewOutput})
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: ReviewOutput},
+        examples=[
+            OpenApiExample(
+                "With a note",
+                value={"note": "Discussed at visit; no referral needed."},
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request, review_id: str) -> Response:
+        """Mark a review done (clinicians on the care team), with an optional `note`. Completing an
+        urgent review clears the care-plan publish gate. Already completed: 409."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         review = services.review_complete(
@@ -354,18 +419,6 @@ class ReviewCompleteApi(APIView):
 
 
 # --- care plans ----------------------------------------------------------------------------
-
-
-class GoalOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    code = serializers.CharField()
-    title = serializers.CharField()
-    instrument = serializers.CharField()
-    baseline = serializers.FloatField(allow_null=True)
-    target_change = serializers.FloatField()
-    target_value = serializers.FloatField(allow_null=True)
-    due_date = serializers.DateField(allow_null=True)
-    repeat_every_weeks = serializers.IntegerField(allow_null=True)
 
 
 class ActivityOutput(serializers.Serializer):
@@ -410,8 +463,21 @@ def _require_for_new_item(attrs: dict[str, Any], required: tuple[str, ...]) -> d
 class CarePlanDraftApi(APIView):
     permission_classes = [has_role(Role.CLINICIAN)]
 
-    @extend_schema(request=None, responses={201: CarePlanOutput})
+    class InputSerializer(StrictInput):
+        """No fields: the rule set drafts from the latest intake. Send `{}` or no body."""
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: CarePlanOutput},
+        examples=[OpenApiExample("No choices to make", value={}, request_only=True)],
+    )
     def post(self, request: Request, patient_id: str) -> Response:
+        """Draft a care plan from the patient's latest completed gut-skin intake and latest
+        instrument scores (clinicians on the care team). The body is an empty object (or none):
+        nothing to choose, the rule set drafts. 409 `draft_exists` while a draft is open, with
+        its id in `fields.draft_id` (edit it, or DELETE it to draft afresh); 409
+        `intake_missing` without a completed intake."""
+        self.InputSerializer(data=request.data).is_valid(raise_exception=True)
         plan = careplans.care_plan_draft(user=request.user, patient_id=patient_id)
         return Response(_plan_payload(plan), status=status.HTTP_201_CREATED)
 
@@ -425,13 +491,13 @@ class CarePlanListApi(APIView):
 
     permission_classes = [has_role(*CLINICAL_READERS)]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(AllErrorsSerializer):
         patient = serializers.UUIDField(required=False)
         status = ChoiceField(choices=CarePlanStatus.choices, required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: CarePlanOutput(many=True)})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         plans = care_plan_list(
             user=request.user,
@@ -450,8 +516,8 @@ class CarePlanListApi(APIView):
 class CarePlanDetailApi(APIView):
     permission_classes = [has_role(*CLINICAL_READERS)]
 
-    class PatchSerializer(serializers.Serializer):
-        class GoalInput(serializers.Serializer):
+    class PatchSerializer(StrictInput):
+        class GoalInput(StrictInput):
             id = serializers.UUIDField(required=False, help_text="Omit for a new goal.")
             title = serializers.CharField(max_length=200, required=False)
             instrument = serializers.SlugField(max_length=64, required=False)
@@ -462,10 +528,13 @@ class CarePlanDetailApi(APIView):
                 required=False, allow_null=True, min_value=1, max_value=52
             )
 
-            def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-                return _require_for_new_item(attrs, ("title", "instrument", "target_change"))
+            NEW_ITEM_NEEDS = ("title", "instrument", "target_change")
+            schema_required_any_of = (("id",), NEW_ITEM_NEEDS)
 
-        class ActivityInput(serializers.Serializer):
+            def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+                return _require_for_new_item(attrs, self.NEW_ITEM_NEEDS)
+
+        class ActivityInput(StrictInput):
             id = serializers.UUIDField(required=False, help_text="Omit for a new activity.")
             category = serializers.CharField(
                 max_length=32,
@@ -480,8 +549,11 @@ class CarePlanDetailApi(APIView):
                 child=serializers.CharField(max_length=500), required=False, max_length=50
             )
 
+            NEW_ITEM_NEEDS = ("title", "instructions")
+            schema_required_any_of = (("id",), NEW_ITEM_NEEDS)
+
             def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-                return _require_for_new_item(attrs, ("title", "instructions"))
+                return _require_for_new_item(attrs, self.NEW_ITEM_NEEDS)
 
         summary = serializers.CharField(max_length=5000, required=False, allow_blank=True)
         goals = GoalInput(many=True, required=False)
@@ -489,11 +561,40 @@ class CarePlanDetailApi(APIView):
 
     @extend_schema(responses={200: CarePlanOutput})
     def get(self, request: Request, plan_id: str) -> Response:
+        """One care plan with goals and activities. The care team sees drafts too; a patient only
+        their own published plans (anything else 404)."""
         plan = access_care_plan(user=request.user, plan_id=plan_id)
         return Response(_plan_payload(plan))
 
-    @extend_schema(request=PatchSerializer, responses={200: CarePlanOutput})
+    @extend_schema(
+        request=PatchSerializer,
+        responses={200: CarePlanOutput},
+        examples=[
+            OpenApiExample(
+                "Keep one activity, add one",
+                value={
+                    "summary": "Start with fibre and water.",
+                    "activities": [
+                        {
+                            "id": "2a3b4c5d-6e7f-4801-9a2b-3c4d5e6f7a8b",
+                            "title": "Raise fibre slowly",
+                        },
+                        {
+                            "title": "Moisturise twice daily",
+                            "instructions": "After bathing.",
+                            "category": "skin",
+                        },
+                    ],
+                },
+                request_only=True,
+            )
+        ],
+    )
     def patch(self, request: Request, plan_id: str) -> Response:
+        """Edit a draft (clinicians on the care team): `summary`, and the full new lists of
+        `goals` and `activities`. An item with `id` is kept and only the fields sent change (an
+        omitted `category` keeps its value); an item without `id` is new; a kept item missing
+        from the list is removed. A published plan: 409 `plan_not_draft`."""
         access_care_plan(user=request.user, plan_id=plan_id)  # 404 before 403 for outsiders
         data = self.PatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -520,6 +621,9 @@ class CarePlanPublishApi(APIView):
 
     @extend_schema(request=None, responses={200: CarePlanOutput})
     def post(self, request: Request, plan_id: str) -> Response:
+        """Publish a draft: it becomes the patient's active plan, supersedes the previous one and
+        schedules the goals' check-ins. 409 `unreviewed_red_flag` while an urgent intake review
+        of the patient is pending; 409 `plan_not_draft` when already published."""
         access_care_plan(user=request.user, plan_id=plan_id)
         plan = careplans.care_plan_publish(user=request.user, plan_id=plan_id)
         return Response(_plan_payload(plan))
@@ -530,7 +634,7 @@ class CarePlanDiffApi(APIView):
 
     permission_classes = [has_role(*CLINICAL_READERS)]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(AllErrorsSerializer):
         against = serializers.UUIDField()
 
     class ChangesOutput(serializers.Serializer):
@@ -560,7 +664,7 @@ class CarePlanDiffApi(APIView):
         },
     )
     def get(self, request: Request, plan_id: str) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         newer = access_care_plan(user=request.user, plan_id=plan_id)
         older = access_care_plan(user=request.user, plan_id=filters.validated_data["against"])

@@ -18,6 +18,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
@@ -33,8 +34,8 @@ from rest_framework.views import APIView
 from carecore.accounts.models import Role, User
 from carecore.audit.models import Action
 from carecore.audit.services import AuditTarget, audit_record_many
-from carecore.common.errors import ValidationFailed
-from carecore.common.fields import AllErrorsSerializer, ChoiceField
+from carecore.common.errors import NotFound, ValidationFailed
+from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput, WallClockTimeField
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 from intake.apis import GoalOutput
@@ -74,8 +75,8 @@ def _has_offset(value: str) -> bool:
 class RuleOutput(serializers.Serializer):
     id = serializers.UUIDField()
     weekday = serializers.IntegerField(help_text="0 = Monday ... 6 = Sunday")
-    start = serializers.TimeField(source="start_time", format="%H:%M")
-    end = serializers.TimeField(source="end_time", format="%H:%M")
+    start = WallClockTimeField(source="start_time")
+    end = WallClockTimeField(source="end_time")
     visit_types = serializers.ListField(child=serializers.CharField())
 
 
@@ -86,9 +87,12 @@ class TimeOffOutput(serializers.Serializer):
     note = serializers.CharField()
 
 
+# The configured visit types (CARECORE_VISIT_DURATIONS), one enum in the schema.
+VISIT_TYPES = sorted(settings.CARECORE_VISIT_DURATIONS)
+
+
 def visit_type_field(**options: Any) -> ChoiceField:
-    """The configured visit types (CARECORE_VISIT_DURATIONS) as an enum."""
-    return ChoiceField(choices=sorted(settings.CARECORE_VISIT_DURATIONS), **options)
+    return ChoiceField(choices=VISIT_TYPES, **options)
 
 
 def _end_after_start(values: dict[str, Any], message: str) -> dict[str, list[str]]:
@@ -97,18 +101,18 @@ def _end_after_start(values: dict[str, Any], message: str) -> dict[str, list[str
     return {}
 
 
-class RuleInput(AllErrorsSerializer):
+class RuleInput(StrictInput):
     kind = ChoiceField(choices=["rule"])
     weekday = ChoiceField(choices=Weekday.choices, help_text="0 = Monday ... 6 = Sunday")
-    start = serializers.TimeField(help_text="Wall-clock time in the clinician's zone.")
-    end = serializers.TimeField(help_text="After `start`; a window cannot cross midnight.")
+    start = WallClockTimeField(help_text="Wall-clock time in the clinician's zone.")
+    end = WallClockTimeField(help_text="After `start`; a window cannot cross midnight.")
     visit_types = serializers.ListField(child=visit_type_field(), min_length=1)
 
     def errors_between_fields(self, values: dict[str, Any]) -> dict[str, list[str]]:
         return _end_after_start(values, "Must be after the start; a window cannot cross midnight.")
 
 
-class TimeOffInput(AllErrorsSerializer):
+class TimeOffInput(StrictInput):
     kind = ChoiceField(choices=["time_off"])
     start = AwareDateTimeField()
     end = AwareDateTimeField()
@@ -165,6 +169,19 @@ class ClinicianAvailabilityApi(APIView):
                 resource_type_field_name=None,
             )
         },
+        examples=[
+            OpenApiExample(
+                "A weekly rule",
+                value={
+                    "kind": "rule",
+                    "weekday": 0,
+                    "start": "09:00",
+                    "end": "17:00",
+                    "visit_types": ["new", "follow_up"],
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request, clinician_id: UUID) -> Response:
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
@@ -203,14 +220,16 @@ class ClinicianAvailabilityApi(APIView):
 class AvailabilityRuleDetailApi(APIView):
     permission_classes = [has_role(Role.CLINICIAN, Role.SCHEDULER)]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         weekday = ChoiceField(choices=Weekday.choices, required=False)
-        start = serializers.TimeField(required=False)
-        end = serializers.TimeField(required=False)
+        start = WallClockTimeField(required=False)
+        end = WallClockTimeField(required=False)
         visit_types = serializers.ListField(child=visit_type_field(), min_length=1, required=False)
 
     @extend_schema(request=InputSerializer, responses={200: RuleOutput})
     def patch(self, request: Request, clinician_id: UUID, rule_id: UUID) -> Response:
+        """Change a weekly rule (only the fields sent). Visits already booked outside the new
+        window stay booked."""
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         rule = selectors.availability_rule_get(clinician=clinician, rule_id=rule_id)
         data = self.InputSerializer(data=request.data)
@@ -227,6 +246,7 @@ class AvailabilityRuleDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, clinician_id: UUID, rule_id: UUID) -> Response:
+        """Remove a weekly rule. Visits already booked in it stay booked."""
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         services.availability_rule_delete(
             actor=request.user,
@@ -240,6 +260,7 @@ class TimeOffDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, clinician_id: UUID, time_off_id: UUID) -> Response:
+        """Remove a time off; its hours become bookable again where a rule allows."""
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         time_off = selectors.time_off_get(clinician=clinician, time_off_id=time_off_id)
         services.time_off_delete(actor=request.user, time_off=time_off)
@@ -267,7 +288,8 @@ def _after_cursor(cursor: str) -> tuple[datetime, str]:
         start, clinician_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
         return datetime.fromisoformat(start), clinician_id
     except (ValueError, binascii.Error, UnicodeDecodeError) as error:
-        raise ValidationFailed(fields={"cursor": ["Invalid cursor."]}) from error
+        # Like every other list's cursor (DRF's CursorPagination): not one of ours is a 404.
+        raise NotFound("Invalid cursor.") from error
 
 
 class SlotListApi(APIView):
@@ -277,7 +299,7 @@ class SlotListApi(APIView):
 
     permission_classes = [has_role(*ALL_ROLES)]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(AllErrorsSerializer):
         date = serializers.DateField()
         visit_type = visit_type_field()
         clinician = serializers.UUIDField(required=False)
@@ -294,7 +316,7 @@ class SlotListApi(APIView):
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
         user: User = request.user
@@ -340,7 +362,7 @@ class EarliestSlotApi(APIView):
 
     permission_classes = [has_role(*ALL_ROLES)]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(AllErrorsSerializer):
         visit_type = visit_type_field()
         patient = serializers.UUIDField(required=False)
 
@@ -356,7 +378,7 @@ class EarliestSlotApi(APIView):
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         visit_type = filters.validated_data["visit_type"]
         patient = access_booking_patient(
@@ -448,7 +470,7 @@ class AppointmentListApi(APIView):
                 return {"date_to": ["Must be on or after date_from."]}
             return {}
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         clinician = serializers.UUIDField()
         start = AwareDateTimeField()
         visit_type = visit_type_field()
@@ -459,7 +481,7 @@ class AppointmentListApi(APIView):
 
     @extend_schema(parameters=[FilterSerializer], responses={200: AppointmentOutput(many=True)})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
         paginator = AppointmentPagination()
@@ -483,7 +505,22 @@ class AppointmentListApi(APIView):
         )
         return paginator.get_paginated_response(_appointment_body(request.user, page, many=True))
 
-    @extend_schema(request=InputSerializer, responses={201: AppointmentOutput})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: AppointmentOutput},
+        examples=[
+            OpenApiExample(
+                "Book a new-patient visit",
+                value={
+                    "clinician": "6f1c2e9a-1b7e-4c55-9a37-1f7b7f0b2d11",
+                    "start": "2026-03-09T14:00:00-05:00",
+                    "visit_type": "new",
+                    "reason": "Eczema flare on both hands",
+                },
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -510,6 +547,9 @@ class AppointmentDetailApi(APIView):
 
     @extend_schema(responses={200: AppointmentOutput})
     def get(self, request: Request, appointment_id: UUID) -> Response:
+        """One appointment with its status, times in the caller's zone and the video `join_url`.
+        Participants and staff who may see it; anyone else 404. `reason` is null for schedulers
+        (`has_reason` tells them one exists)."""
         appointment = access_appointment(user=request.user, appointment_id=appointment_id)
         return Response(_appointment_body(request.user, appointment))
 
@@ -534,10 +574,20 @@ class AppointmentRescheduleApi(APIView):
 
     permission_classes = [has_role(*ALL_ROLES)]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         start = AwareDateTimeField()
 
-    @extend_schema(request=InputSerializer, responses={200: AppointmentOutput})
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: AppointmentOutput},
+        examples=[
+            OpenApiExample(
+                "Move to another slot",
+                value={"start": "2026-03-10T15:30:00-05:00"},
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request, appointment_id: UUID) -> Response:
         appointment = access_appointment(
             user=request.user, appointment_id=appointment_id, for_write=True
@@ -562,8 +612,17 @@ class CalendarRenderer(BaseRenderer):
 
 
 class AppointmentIcsApi(APIView):
+    """The visit as an iCalendar file (RFC 5545) for the caller's calendar app; no reason and
+    no patient text in it. Re-download after a change: SEQUENCE goes up."""
+
     permission_classes = [has_role(*ALL_ROLES)]
     renderer_classes = [JSONRenderer, CalendarRenderer]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # An error is JSON in the contract's shape even when a calendar was asked for.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
 
     @extend_schema(
         responses={

@@ -6,9 +6,10 @@ from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from .access import Purpose, patients_visible_to
-from .models import CareTeamMember, Clinician, Patient, User
+from .models import CareTeamMember, Clinician, Patient, PhoneChange, User
 
 _MEMBERS = Prefetch(
     "care_team__memberships",
@@ -83,3 +84,13 @@ def on_call_user_ids(*, patient_id: UUID) -> list[UUID]:
 def active_users(user_ids: Iterable[UUID]) -> list[User]:
     """The active accounts among `user_ids`, in one query."""
     return list(User.objects.filter(id__in=list(user_ids), is_active=True).order_by("id"))
+
+
+def pending_phone_change(*, user: User) -> PhoneChange | None:
+    return (
+        PhoneChange.objects.filter(
+            user=user, confirmed_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .order_by("-created_at")
+        .first()
+    )

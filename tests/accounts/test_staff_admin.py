@@ -1,0 +1,163 @@
+"""The admin is a back office for schedulers and admins: permissions come with the role (groups
+made by a migration), and everyone else is told plainly that it is not for them."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from carecore.accounts import services
+from carecore.accounts.models import Role, User
+from carecore.accounts.staff_groups import ADMINS, SCHEDULERS
+from carecore.common.admin_site import STAFF_ONLY_MESSAGE
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a-long-staff-passphrase"
+
+
+def staff(role: str, email: str) -> User:
+    return services.staff_user_create(
+        actor=None,
+        email=email,
+        password=PASSWORD,
+        first_name="Staff",
+        last_name=role.title(),
+        role=role,
+    )
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_migration_made_both_groups_with_their_permissions() -> None:
+    schedulers = set(
+        Group.objects.get(name=SCHEDULERS).permissions.values_list("codename", flat=True)
+    )
+    admins = set(Group.objects.get(name=ADMINS).permissions.values_list("codename", flat=True))
+
+    assert {"add_availabilityrule", "change_availabilityrule", "delete_availabilityrule"} <= (
+        schedulers
+    )
+    assert {"add_timeoff", "delete_timeoff", "view_appointment", "view_clinician"} <= schedulers
+    assert {"add_user", "change_user", "change_careteam", "view_notification"} <= admins
+    assert {"change_notification", "view_deliveryattempt", "view_auditevent"} <= admins
+    # Staff groups never delete records that are part of the audit trail or the outbox.
+    assert not {"delete_user", "delete_notification", "delete_auditevent"} & admins
+    assert not {"view_user", "view_notification", "view_auditevent"} & schedulers
+
+
+@pytest.mark.parametrize(("role", "group"), [(Role.SCHEDULER, SCHEDULERS), (Role.ADMIN, ADMINS)])
+def test_staff_join_their_roles_group_when_created(role: str, group: str) -> None:
+    user = staff(role, f"{role}@example.test")
+
+    assert list(user.groups.values_list("name", flat=True)) == [group]
+    assert user.is_staff
+
+
+@pytest.mark.parametrize("role", [Role.CLINICIAN, Role.COORDINATOR])
+def test_clinical_staff_get_no_admin_group(role: str) -> None:
+    user = staff(role, f"{role}@example.test")
+
+    assert not user.groups.exists()
+    assert not user.is_staff
+
+
+def test_a_patient_gets_no_admin_group(patient) -> None:
+    assert not patient.user.groups.exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/",
+        "/admin/portal/availabilityrule/",
+        "/admin/portal/availabilityrule/add/",
+        "/admin/portal/timeoff/",
+        "/admin/accounts/clinician/",
+    ],
+)
+def test_a_scheduler_keeps_calendars_in_the_admin(path: str) -> None:
+    response = signed_in(staff(Role.SCHEDULER, "scheduler@example.test")).get(path)
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/admin/accounts/user/", "/admin/notifications/notification/", "/admin/audit/auditevent/"],
+)
+def test_a_scheduler_does_not_see_users_the_outbox_or_the_audit_trail(path: str) -> None:
+    response = signed_in(staff(Role.SCHEDULER, "scheduler@example.test")).get(path)
+
+    # Django's own HTML page for the admin, not the API's JSON shape.
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/",
+        "/admin/accounts/user/",
+        "/admin/accounts/user/add/",
+        "/admin/accounts/careteam/",
+        "/admin/notifications/notification/",
+        "/admin/notifications/deliveryattempt/",
+        "/admin/audit/auditevent/",
+    ],
+)
+def test_an_admin_manages_users_care_teams_and_the_outbox(path: str) -> None:
+    response = signed_in(staff(Role.ADMIN, "admin@example.test")).get(path)
+
+    assert response.status_code == 200
+
+
+def test_the_admin_index_lists_what_the_role_may_use() -> None:
+    page = signed_in(staff(Role.SCHEDULER, "scheduler@example.test")).get("/admin/")
+
+    body = page.content.decode()
+    assert "availability rules" in body.lower()
+    assert "permission to view or edit anything" not in body
+    assert "/admin/accounts/user/" not in body
+
+
+@pytest.mark.parametrize("role", [Role.CLINICIAN, Role.COORDINATOR])
+def test_clinical_staff_are_told_the_admin_is_for_staff_only(role: str) -> None:
+    staff(role, f"{role}@example.test")
+
+    response = Client().post(
+        "/admin/login/", {"username": f"{role}@example.test", "password": PASSWORD}
+    )
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "for operations and front-desk staff only" in body
+    assert "correct email" not in body.lower()
+
+
+def test_a_patient_is_told_the_admin_is_for_staff_only(patient) -> None:
+    patient.user.set_password(PASSWORD)
+    patient.user.save(update_fields=["password"])
+
+    response = Client().post(
+        "/admin/login/", {"username": patient.user.email, "password": PASSWORD}
+    )
+
+    assert STAFF_ONLY_MESSAGE.split(".")[0] in response.content.decode()
+
+
+def test_a_wrong_password_still_says_only_that_the_credentials_are_wrong() -> None:
+    staff(Role.CLINICIAN, "clinician@example.test")
+
+    response = Client().post(
+        "/admin/login/", {"username": "clinician@example.test", "password": "not-it-at-all"}
+    )
+
+    body = response.content.decode()
+    assert "staff only" not in body
+    assert "correct" in body.lower()
