@@ -14,6 +14,7 @@ already running (say, `make run` in another terminal) are left alone.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -247,8 +248,32 @@ def manage(*args: str) -> None:
     subprocess.run([str(BIN / "python"), "manage.py", *args], cwd=ROOT, check=True)
 
 
+CHROMIUM_MISSING = """\
+The browser tests need Chromium, and it is not installed (nor is CARECORE_CHROMIUM set).
+Install Debian's or Ubuntu's package as root:   apt-get install chromium
+or point CARECORE_CHROMIUM at a Chromium binary, then run `make test` again.
+(Playwright cannot download its own browser here; the browser tests are never skipped.)"""
+
+
+def ensure_chromium() -> str:
+    """The Chromium the browser tests drive: found, installed with apt as root, or a clear stop."""
+    found = os.environ.get("CARECORE_CHROMIUM") or shutil.which("chromium")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("installing Chromium for the browser tests (apt-get install chromium)")
+        apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=apt_env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=apt_env)
+        found = shutil.which("chromium")
+    if not found:
+        raise SystemExit(CHROMIUM_MISSING)
+    return found
+
+
 def command_test(extra: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecore.settings.test")
+    os.environ["CARECORE_CHROMIUM"] = ensure_chromium()
     subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT, check=True)
     subprocess.run([str(BIN / "ruff"), "format", "--check", "."], cwd=ROOT, check=True)
     manage("makemigrations", "--check", "--dry-run")

@@ -31,6 +31,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import Resolver404, resolve
 
+from carecore.settings.redis_urls import redis_database_url, redis_server_url
 from demo.management.commands import seed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -528,6 +529,24 @@ def test_the_embedded_database_url_reaches_psycopg_as_a_socket_directory(tmp_pat
     assert config["HOST"] == ""
 
 
+def test_make_test_stops_with_how_to_install_chromium_when_it_cannot_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    dev = load_script("dev.py")
+    monkeypatch.delenv("CARECORE_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no chromium, no apt-get
+    with pytest.raises(SystemExit) as stopped:
+        dev.ensure_chromium()
+    assert "apt-get install chromium" in str(stopped.value)
+    assert "never skipped" in str(stopped.value)
+
+
+def test_make_test_uses_the_chromium_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    dev = load_script("dev.py")
+    monkeypatch.setenv("CARECORE_CHROMIUM", "/opt/chromium/chrome")
+    assert dev.ensure_chromium() == "/opt/chromium/chrome"
+
+
 def _free_port() -> int:
     with closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -566,8 +585,8 @@ def test_make_run_serves_and_stops_web_worker_and_beat_on_a_signal(stop_signal, 
         "PORT": str(port),
         marker.split("=")[0]: marker.split("=")[1],
         # Its own Redis databases: the suite's broker and cache stay untouched.
-        "CELERY_BROKER_URL": f"{os.environ['REDIS_URL'].rstrip('/')}/12",
-        "CACHE_URL": f"{os.environ['REDIS_URL'].rstrip('/')}/13",
+        "CELERY_BROKER_URL": redis_database_url(redis_server_url(os.environ["REDIS_URL"]), 12),
+        "CACHE_URL": redis_database_url(redis_server_url(os.environ["REDIS_URL"]), 13),
     }
     log_path = tmp_path / "run.log"
     with log_path.open("wb") as log:

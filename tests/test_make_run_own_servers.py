@@ -81,7 +81,7 @@ def own_redis(tmp_path: Path) -> Iterator[str]:
                 break
             assert time.monotonic() < deadline, "Redis did not start"
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -11,6 +11,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from csp.constants import NONCE, NONE, SELF
+
+from .redis_urls import checked_redis_url, redis_database_url, redis_server_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -39,6 +42,7 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "carecore.common",
     "carecore.accounts",
     "carecore.audit",
@@ -60,6 +64,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, so it sees the outcome of authentication in the admin login form.
     "axes.middleware.AxesMiddleware",
 ]
@@ -99,11 +104,13 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: one server, separate logical databases for broker and cache ----------------------
-REDIS_URL = env("REDIS_URL").rstrip("/")
+REDIS_URL = redis_server_url(env("REDIS_URL"))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env("CACHE_URL", default=f"{REDIS_URL}/1"),
+        "LOCATION": checked_redis_url(
+            env("CACHE_URL", default=redis_database_url(REDIS_URL, 1)), setting="CACHE_URL"
+        ),
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="carecore"),
     }
 }
@@ -206,7 +213,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ------------------------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=f"{REDIS_URL}/0")
+CELERY_BROKER_URL = checked_redis_url(
+    env("CELERY_BROKER_URL", default=redis_database_url(REDIS_URL, 0)), setting="CELERY_BROKER_URL"
+)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -251,6 +260,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Vendored front-end assets (scripts/vendor_assets.py): served by WhiteNoise, never a CDN.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -310,6 +321,27 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 8
+
+# A strict Content-Security-Policy on every response (django-csp): our own origin only, scripts
+# and <style> elements only from our files or with the request's nonce, no inline handlers, no
+# eval, no framing. `'self'` in connect-src covers the same-origin WebSocket feed. See
+# docs/security.md.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "manifest-src": [SELF],
+        "worker-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
 
 # --- logging: structured, and never with patient data (see carecore/common/logging.py) --------
 LOGGING = {

@@ -14,14 +14,15 @@ os.environ.setdefault("CARECORE_THROTTLE_AUTH", "100000/min")
 
 from .base import *  # noqa: F403
 from .base import CACHES, REDIS_URL, VAR_DIR
+from .redis_urls import redis_database_url
 
 # Argon2 is deliberately slow; the suite creates hundreds of users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Tests use their own Redis databases so a running `make run` is not disturbed.
-CACHES["default"]["LOCATION"] = os.environ.get("TEST_CACHE_URL", f"{REDIS_URL}/11")
+CACHES["default"]["LOCATION"] = os.environ.get("TEST_CACHE_URL", redis_database_url(REDIS_URL, 11))
 CACHES["default"]["KEY_PREFIX"] = "carecore-test"
-CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", f"{REDIS_URL}/10")
+CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", redis_database_url(REDIS_URL, 10))
 CELERY_TASK_ALWAYS_EAGER = False
 
 # In-memory by default; a worker process started by a test writes files the test can read.
