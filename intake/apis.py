@@ -464,10 +464,16 @@ class CarePlanDraftApi(APIView):
     permission_classes = [has_role(Role.CLINICIAN)]
 
     class InputSerializer(StrictInput):
-        """No fields: the rule set drafts from the latest intake. Send `{}` or no body."""
+        """No fields: the rule set drafts from the latest intake."""
 
     @extend_schema(
-        request=InputSerializer,
+        # An empty serializer would leave the body out of the schema; say what is sent.
+        request={
+            "application/json": {
+                "type": "object",
+                "description": "Empty (`{}`) or no body: the rule set decides what is drafted.",
+            }
+        },
         responses={201: CarePlanOutput},
         examples=[OpenApiExample("No choices to make", value={}, request_only=True)],
     )

@@ -651,7 +651,6 @@ class PrevisitVisitOutput(serializers.Serializer):
     patient_name = serializers.CharField(source="patient.user.full_name")
     clinician = serializers.UUIDField(source="clinician_id")
     visit_type = serializers.CharField()
-    reason = serializers.CharField(help_text="Why the patient booked, in their own words.")
     status = ChoiceField(choices=AppointmentStatus.choices)
     start = serializers.DateTimeField(source="start_at")
     end = serializers.DateTimeField(source="end_at")

@@ -161,3 +161,71 @@ def test_a_wrong_password_still_says_only_that_the_credentials_are_wrong() -> No
     body = response.content.decode()
     assert "staff only" not in body
     assert "correct" in body.lower()
+
+
+# --- appointments in the scheduler's back office ----------------------------------------------
+
+
+@pytest.fixture
+def booked_visit(patient, clinician):
+    from datetime import time, timedelta
+
+    from django.utils import timezone
+
+    from portal import services as portal_services
+
+    portal_services.availability_weekly_ensure(
+        actor=None, clinician=clinician, weekdays=range(7), start_time=time(0), end_time=time(23)
+    )
+    start = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    return portal_services.appointment_book(
+        actor=patient.user,
+        patient=patient,
+        clinician=clinician,
+        start=start,
+        visit_type="new",
+        reason="Private words about a rash",
+    )
+
+
+def test_a_scheduler_lists_appointments_without_the_reason_and_it_is_audited(booked_visit):
+    from carecore.audit.models import AuditEvent
+
+    scheduler = staff(Role.SCHEDULER, "scheduler@example.test")
+    client = signed_in(scheduler)
+
+    listing = client.get("/admin/portal/appointment/")
+    detail = client.get(f"/admin/portal/appointment/{booked_visit.id}/change/")
+
+    assert listing.status_code == detail.status_code == 200
+    assert booked_visit.patient.user.full_name in listing.content.decode()
+    assert "Private words" not in listing.content.decode() + detail.content.decode()
+    actions = AuditEvent.objects.filter(
+        actor_id=scheduler.id, object_type="appointment", object_id=str(booked_visit.id)
+    ).values_list("action", flat=True)
+    assert set(actions) == {"list", "read"}
+
+
+def test_a_scheduler_cancels_from_the_admin_through_the_service(booked_visit):
+    from carecore.audit.models import AuditEvent
+
+    scheduler = staff(Role.SCHEDULER, "scheduler@example.test")
+
+    signed_in(scheduler).post(
+        "/admin/portal/appointment/",
+        {"action": "cancel", "_selected_action": [str(booked_visit.id)]},
+    )
+
+    booked_visit.refresh_from_db()
+    assert booked_visit.status == "cancelled"
+    assert booked_visit.cancelled_by == scheduler
+    assert AuditEvent.objects.filter(
+        object_id=str(booked_visit.id), action="update", actor_id=scheduler.id
+    ).exists()
+
+
+def test_an_admin_never_sees_appointments_in_the_admin(booked_visit):
+    client = signed_in(staff(Role.ADMIN, "admin@example.test"))
+
+    assert client.get("/admin/portal/appointment/").status_code == 403
+    assert booked_visit.patient.user.full_name not in client.get("/admin/").content.decode()
