@@ -516,12 +516,20 @@ def break_glass_open(*, user: User, patient_id: Any, reason: str) -> BreakGlassG
 
 PHONE_CODE_VALID_FOR = timedelta(minutes=10)
 PHONE_CODE_MAX_ATTEMPTS = 5
+# Codes cost an SMS each: a few an hour is plenty for a typo or two.
+PHONE_CODES_PER_HOUR = 5
 
 
 class SmsUnavailable(ApplicationError):
     code = "sms_unavailable"
     status_code = status.HTTP_409_CONFLICT
     default_message = "This clinic does not send SMS, so a phone number cannot be confirmed."
+
+
+class TooManyPhoneCodes(ApplicationError):
+    code = "throttled"
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_message = "Too many codes were sent to new numbers. Try again in an hour."
 
 
 class InvalidPhoneCode(ApplicationError):
@@ -561,7 +569,7 @@ def user_profile_update(
     if phone == "" and user.phone:
         user.phone = ""
         changed.append("phone")
-        PhoneChange.objects.filter(user=user, confirmed_at__isnull=True).delete()
+        _phone_changes_void(user)
     elif phone and phone != str(user.phone):
         pending = _phone_change_start(user, phone)
     if changed:
@@ -586,7 +594,12 @@ def _phone_code_hash(change_id: Any, code: str) -> str:
 def _phone_change_start(user: User, phone: str) -> PhoneChange:
     if not sms_enabled():
         raise SmsUnavailable()
-    PhoneChange.objects.filter(user=user, confirmed_at__isnull=True).delete()
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    if PhoneChange.objects.filter(user=user, created_at__gte=an_hour_ago).count() >= (
+        PHONE_CODES_PER_HOUR
+    ):
+        raise TooManyPhoneCodes()
+    _phone_changes_void(user)
     code = f"{secrets.randbelow(10**6):06d}"
     change = PhoneChange(user=user, phone=phone, expires_at=timezone.now() + PHONE_CODE_VALID_FOR)
     change.code_hash = _phone_code_hash(change.id, code)
@@ -601,6 +614,13 @@ def _phone_change_start(user: User, phone: str) -> PhoneChange:
     # the outbox, a task queue or a log); if sending fails, asking again sends a new code.
     transaction.on_commit(lambda: _send_phone_code(message))
     return change
+
+
+def _phone_changes_void(user: User) -> None:
+    """Earlier codes stop working (kept, expired, so they still count towards the hourly cap)."""
+    PhoneChange.objects.filter(
+        user=user, confirmed_at__isnull=True, expires_at__gt=timezone.now()
+    ).update(expires_at=timezone.now())
 
 
 def _send_phone_code(message: SmsMessage) -> None:

@@ -18,12 +18,6 @@ class ChoiceField(serializers.ChoiceField):
 
     default_error_messages = {"invalid_choice": '"{input}" is not valid. Use one of: {valid}.'}
 
-    def get_value(self, dictionary: Any) -> Any:
-        # DRF reads `?status=` (an empty query value) as "not sent"; it is a mistake, not "any".
-        if not self.allow_blank and dictionary.get(self.field_name, None) == "":
-            return ""
-        return super().get_value(dictionary)
-
     def to_internal_value(self, data: Any) -> Any:
         if data == "" and self.allow_blank:
             return ""

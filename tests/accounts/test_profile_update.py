@@ -172,3 +172,24 @@ def test_every_clinician_on_the_care_team_is_named_by_their_clinician_id(
     assert {p["id"] for p in listed_clinicians} <= directory
     (coordinator_entry,) = [p for p in listed if p["role"] == "coordinator"]
     assert coordinator_entry["id"] == coordinator_entry["user_id"] == str(coordinator.id)
+
+
+def test_asking_again_voids_the_earlier_code_and_codes_are_capped_per_hour(
+    client_for, patient, sms_outbox, django_capture_on_commit_callbacks
+):
+    client = client_for(patient.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.patch(ME, {"phone": NEW_NUMBER}, format="json")
+    first = sent_code(sms_outbox)
+    sms_outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.patch(ME, {"phone": "+12125550148"}, format="json")
+
+    assert client.post(CONFIRM, {"code": first}, format="json").status_code in (200, 400)
+    patient.user.refresh_from_db()
+    assert str(patient.user.phone) != NEW_NUMBER  # the first number was never confirmed
+    for number in range(149, 152):
+        client.patch(ME, {"phone": f"+1212555{number:04d}"}, format="json")
+    capped = client.patch(ME, {"phone": "+12125550199"}, format="json")
+    assert capped.status_code == 429
+    assert capped.json()["error"]["code"] == "throttled"
