@@ -1,50 +1,34 @@
-"""HTTP for intake: definitions, responses, the measures timeline and the review queue."""
+"""HTTP for intake: definitions, responses and the review queue."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import OuterRef, Subquery
-from drf_spectacular.utils import (
-    OpenApiExample,
-    extend_schema,
-    extend_schema_field,
-    inline_serializer,
-)
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carecore.accounts.access import Purpose, access_patient
-from carecore.accounts.models import Role
+from carecore.accounts.models import CLINICAL_READER_ROLES, CLINICAL_STAFF_ROLES, Role
 from carecore.audit.services import AuditTarget, audit_record_many
 from carecore.common.errors import Forbidden, NotFound
 from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
-from . import careplans, services
-from .access import access_care_plan, access_response, access_review
-from .instruments import INSTRUMENTS
-from .models import CarePlanStatus, QuestionnaireResponse, ResponseStatus, ReviewStatus
+from . import services
+from .access import access_response, access_review
+from .models import QuestionnaireResponse, ResponseStatus, ReviewStatus
 from .selectors import (
-    active_goal,
     answers_with_questions,
-    care_plan_list,
-    care_plan_with_items,
-    measures_timeline,
     previous_completed_response,
     questionnaire_current,
     questionnaire_current_list,
     response_list,
 )
 from .selectors import review_queue as review_queue_selector
-
-# Schedulers never see answers, scores or reviews (minimum necessary): 403 by role.
-CLINICAL_READERS = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN)
-CARE_TEAM = (Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN)
-
 
 # --- questionnaires ------------------------------------------------------------------------
 
@@ -113,7 +97,7 @@ class ResponseListApi(APIView):
     """GET: responses the caller may see (a patient their own, the care team their patients'),
     newest first. POST: a patient starts or submits a response."""
 
-    permission_classes = [has_role(*CLINICAL_READERS)]
+    permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
     class FilterSerializer(AllErrorsSerializer):
         questionnaire = serializers.SlugField(max_length=64, required=False)
@@ -185,7 +169,7 @@ class ResponseListApi(APIView):
 
 
 class ResponseDetailApi(APIView):
-    permission_classes = [has_role(*CLINICAL_READERS)]
+    permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
     class PatchSerializer(StrictInput):
         answers = serializers.DictField(child=serializers.JSONField(), required=False)
@@ -214,73 +198,6 @@ class ResponseDetailApi(APIView):
             status=data.validated_data.get("status"),
         )
         return Response(ResponseOutput(response).data)
-
-
-# --- measures ------------------------------------------------------------------------------
-
-
-class GoalOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    code = serializers.CharField()
-    title = serializers.CharField()
-    instrument = serializers.CharField()
-    baseline = serializers.FloatField(allow_null=True)
-    target_change = serializers.FloatField()
-    target_value = serializers.FloatField(allow_null=True)
-    due_date = serializers.DateField(allow_null=True)
-    repeat_every_weeks = serializers.IntegerField(allow_null=True)
-
-
-class MeasurePointOutput(serializers.Serializer):
-    response_id = serializers.UUIDField()
-    completed_at = serializers.DateTimeField()
-    total = serializers.FloatField(allow_null=True)
-    band = serializers.CharField(allow_null=True)
-    subscales = serializers.JSONField()
-    change_since_first = serializers.FloatField(allow_null=True)
-    change_since_previous = serializers.FloatField(allow_null=True)
-
-
-class MeasuresApi(APIView):
-    """A patient's scores on one instrument over time, with change since first and previous."""
-
-    permission_classes = [has_role(*CLINICAL_READERS)]
-
-    class FilterSerializer(AllErrorsSerializer):
-        instrument = ChoiceField(choices=sorted(INSTRUMENTS))
-
-    class OutputSerializer(serializers.Serializer):
-        instrument = serializers.CharField()
-        goal = GoalOutput(
-            allow_null=True, help_text="The active plan's goal for this instrument, if any."
-        )
-        results = MeasurePointOutput(many=True, help_text="Oldest first; the whole timeline.")
-        next = serializers.URLField(allow_null=True, help_text="Always null: one page.")
-        previous = serializers.URLField(allow_null=True, help_text="Always null: one page.")
-
-    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
-    def get(self, request: Request, patient_id: str) -> Response:
-        filters = self.FilterSerializer(data=request.query_params.dict())
-        filters.is_valid(raise_exception=True)
-        patient = access_patient(
-            user=request.user,
-            patient_id=patient_id,
-            purpose=Purpose.CLINICAL,
-            object_type="measures",
-        )
-        instrument = filters.validated_data["instrument"]
-        points = measures_timeline(patient=patient, instrument=instrument)
-        goal = active_goal(patient=patient, instrument=instrument)
-        return Response(
-            {
-                "instrument": instrument,
-                # Progress is read against the active plan's goal: target_value by due_date.
-                "goal": GoalOutput(goal).data if goal else None,
-                "results": MeasurePointOutput(points, many=True).data,
-                "next": None,
-                "previous": None,
-            }
-        )
 
 
 # --- review queue --------------------------------------------------------------------------
@@ -356,7 +273,7 @@ class ReviewQueueApi(APIView):
     """Pending reviews of the caller's patients, urgent first (`?status=completed` for done),
     each with the patient's name, scores, changes and every answer with its question."""
 
-    permission_classes = [has_role(*CARE_TEAM)]
+    permission_classes = [has_role(*CLINICAL_STAFF_ROLES)]
 
     class FilterSerializer(AllErrorsSerializer):
         status = ChoiceField(choices=ReviewStatus.choices, required=False)
@@ -380,7 +297,7 @@ class ReviewQueueApi(APIView):
 class ReviewDetailApi(APIView):
     """One review: the patient, every answer with its question, scores and red flags."""
 
-    permission_classes = [has_role(*CARE_TEAM)]
+    permission_classes = [has_role(*CLINICAL_STAFF_ROLES)]
 
     @extend_schema(responses={200: ReviewOutput})
     def get(self, request: Request, review_id: str) -> Response:
@@ -416,264 +333,3 @@ class ReviewCompleteApi(APIView):
             user=request.user, review_id=review_id, note=data.validated_data["note"]
         )
         return Response(ReviewOutput(_with_previous_scores(review)).data)
-
-
-# --- care plans ----------------------------------------------------------------------------
-
-
-class ActivityOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    code = serializers.CharField()
-    rule_version = serializers.IntegerField(allow_null=True)
-    category = serializers.CharField()
-    title = serializers.CharField()
-    instructions = serializers.CharField()
-    rationale = serializers.CharField()
-    evidence = serializers.ListField(child=serializers.CharField())
-
-
-class CarePlanOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    patient_id = serializers.UUIDField()
-    number = serializers.IntegerField()
-    status = serializers.CharField()
-    summary = serializers.CharField()
-    goals = GoalOutput(many=True, source="goals.all")
-    activities = ActivityOutput(many=True, source="activities.all")
-    supersedes = serializers.UUIDField(source="supersedes_id", allow_null=True)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    published_at = serializers.DateTimeField(allow_null=True)
-    superseded_at = serializers.DateTimeField(allow_null=True)
-
-
-def _plan_payload(plan: Any) -> dict[str, Any]:
-    return CarePlanOutput(care_plan_with_items(plan_id=plan.id)).data
-
-
-def _require_for_new_item(attrs: dict[str, Any], required: tuple[str, ...]) -> dict[str, Any]:
-    """A kept item (with `id`) changes only the fields sent; a new one needs these."""
-    if attrs.get("id") is None:
-        missing = {name: ["Required for a new item."] for name in required if name not in attrs}
-        if missing:
-            raise serializers.ValidationError(missing)
-    return attrs
-
-
-class CarePlanDraftApi(APIView):
-    permission_classes = [has_role(Role.CLINICIAN)]
-
-    class InputSerializer(StrictInput):
-        """No fields: the rule set drafts from the latest intake."""
-
-    @extend_schema(
-        # An empty serializer would leave the body out of the schema; say what is sent.
-        request={
-            "application/json": {
-                "type": "object",
-                "description": "Empty (`{}`) or no body: the rule set decides what is drafted.",
-            }
-        },
-        responses={201: CarePlanOutput},
-        examples=[OpenApiExample("No choices to make", value={}, request_only=True)],
-    )
-    def post(self, request: Request, patient_id: str) -> Response:
-        """Draft a care plan from the patient's latest completed gut-skin intake and latest
-        instrument scores (clinicians on the care team). The body is an empty object (or none):
-        nothing to choose, the rule set drafts. 409 `draft_exists` while a draft is open, with
-        its id in `fields.draft_id` (edit it, or DELETE it to draft afresh); 409
-        `intake_missing` without a completed intake."""
-        self.InputSerializer(data=request.data).is_valid(raise_exception=True)
-        plan = careplans.care_plan_draft(user=request.user, patient_id=patient_id)
-        return Response(_plan_payload(plan), status=status.HTTP_201_CREATED)
-
-
-class CarePlanPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-
-
-class CarePlanListApi(APIView):
-    """Care team: every plan of their patients; patients: their own published plans."""
-
-    permission_classes = [has_role(*CLINICAL_READERS)]
-
-    class FilterSerializer(AllErrorsSerializer):
-        patient = serializers.UUIDField(required=False)
-        status = ChoiceField(choices=CarePlanStatus.choices, required=False)
-
-    @extend_schema(parameters=[FilterSerializer], responses={200: CarePlanOutput(many=True)})
-    def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params.dict())
-        filters.is_valid(raise_exception=True)
-        plans = care_plan_list(
-            user=request.user,
-            patient_id=filters.validated_data.get("patient"),
-            status=filters.validated_data.get("status"),
-        )
-        paginator = CarePlanPagination()
-        page = paginator.paginate_queryset(plans, request, view=self)
-        audit_record_many(
-            actor=request.user,
-            targets=[AuditTarget("care_plan", str(p.id), p.patient_id) for p in page],
-        )
-        return paginator.get_paginated_response(CarePlanOutput(page, many=True).data)
-
-
-class CarePlanDetailApi(APIView):
-    permission_classes = [has_role(*CLINICAL_READERS)]
-
-    class PatchSerializer(StrictInput):
-        class GoalInput(StrictInput):
-            id = serializers.UUIDField(required=False, help_text="Omit for a new goal.")
-            title = serializers.CharField(max_length=200, required=False)
-            instrument = serializers.SlugField(max_length=64, required=False)
-            baseline = serializers.FloatField(required=False, allow_null=True)
-            target_change = serializers.FloatField(min_value=0, required=False)
-            due_date = serializers.DateField(required=False, allow_null=True)
-            repeat_every_weeks = serializers.IntegerField(
-                required=False, allow_null=True, min_value=1, max_value=52
-            )
-
-            NEW_ITEM_NEEDS = ("title", "instrument", "target_change")
-            schema_required_any_of = (("id",), NEW_ITEM_NEEDS)
-
-            def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-                return _require_for_new_item(attrs, self.NEW_ITEM_NEEDS)
-
-        class ActivityInput(StrictInput):
-            id = serializers.UUIDField(required=False, help_text="Omit for a new activity.")
-            category = serializers.CharField(
-                max_length=32,
-                required=False,
-                help_text="The rule set's categories (nutrition, sleep, ...) or the clinician's "
-                "own word; a new activity without one is `custom`, a kept one keeps its own.",
-            )
-            title = serializers.CharField(max_length=200, required=False)
-            instructions = serializers.CharField(max_length=5000, required=False)
-            rationale = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-            evidence = serializers.ListField(
-                child=serializers.CharField(max_length=500), required=False, max_length=50
-            )
-
-            NEW_ITEM_NEEDS = ("title", "instructions")
-            schema_required_any_of = (("id",), NEW_ITEM_NEEDS)
-
-            def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-                return _require_for_new_item(attrs, self.NEW_ITEM_NEEDS)
-
-        summary = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-        goals = GoalInput(many=True, required=False)
-        activities = ActivityInput(many=True, required=False)
-
-    @extend_schema(responses={200: CarePlanOutput})
-    def get(self, request: Request, plan_id: str) -> Response:
-        """One care plan with goals and activities. The care team sees drafts too; a patient only
-        their own published plans (anything else 404)."""
-        plan = access_care_plan(user=request.user, plan_id=plan_id)
-        return Response(_plan_payload(plan))
-
-    @extend_schema(
-        request=PatchSerializer,
-        responses={200: CarePlanOutput},
-        examples=[
-            OpenApiExample(
-                "Keep one activity, add one",
-                value={
-                    "summary": "Start with fibre and water.",
-                    "activities": [
-                        {
-                            "id": "2a3b4c5d-6e7f-4801-9a2b-3c4d5e6f7a8b",
-                            "title": "Raise fibre slowly",
-                        },
-                        {
-                            "title": "Moisturise twice daily",
-                            "instructions": "After bathing.",
-                            "category": "skin",
-                        },
-                    ],
-                },
-                request_only=True,
-            )
-        ],
-    )
-    def patch(self, request: Request, plan_id: str) -> Response:
-        """Edit a draft (clinicians on the care team): `summary`, and the full new lists of
-        `goals` and `activities`. An item with `id` is kept and only the fields sent change (an
-        omitted `category` keeps its value); an item without `id` is new; a kept item missing
-        from the list is removed. A published plan: 409 `plan_not_draft`."""
-        access_care_plan(user=request.user, plan_id=plan_id)  # 404 before 403 for outsiders
-        data = self.PatchSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        plan = careplans.care_plan_edit(
-            user=request.user,
-            plan_id=plan_id,
-            summary=data.validated_data.get("summary"),
-            goals=data.validated_data.get("goals"),
-            activities=data.validated_data.get("activities"),
-        )
-        return Response(_plan_payload(plan))
-
-    @extend_schema(request=None, responses={204: None})
-    def delete(self, request: Request, plan_id: str) -> Response:
-        """Discard a draft (clinicians on the care team). A published plan is part of the
-        patient's record and stays: 409 `plan_not_draft`."""
-        access_care_plan(user=request.user, plan_id=plan_id)  # 404 before 403 for outsiders
-        careplans.care_plan_discard(user=request.user, plan_id=plan_id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class CarePlanPublishApi(APIView):
-    permission_classes = [has_role(*CLINICAL_READERS)]
-
-    @extend_schema(request=None, responses={200: CarePlanOutput})
-    def post(self, request: Request, plan_id: str) -> Response:
-        """Publish a draft: it becomes the patient's active plan, supersedes the previous one and
-        schedules the goals' check-ins. 409 `unreviewed_red_flag` while an urgent intake review
-        of the patient is pending; 409 `plan_not_draft` when already published."""
-        access_care_plan(user=request.user, plan_id=plan_id)
-        plan = careplans.care_plan_publish(user=request.user, plan_id=plan_id)
-        return Response(_plan_payload(plan))
-
-
-class CarePlanDiffApi(APIView):
-    """What changed between this plan and another version of the same patient's plan."""
-
-    permission_classes = [has_role(*CLINICAL_READERS)]
-
-    class FilterSerializer(AllErrorsSerializer):
-        against = serializers.UUIDField()
-
-    class ChangesOutput(serializers.Serializer):
-        class FieldChange(serializers.Serializer):
-            code = serializers.CharField()
-            field = serializers.CharField()
-            before = serializers.JSONField(allow_null=True)
-            after = serializers.JSONField(allow_null=True)
-
-        added = serializers.ListField(child=serializers.CharField())
-        removed = serializers.ListField(child=serializers.CharField())
-        changed = FieldChange(many=True)
-
-    @extend_schema(
-        parameters=[FilterSerializer],
-        responses={
-            200: inline_serializer(
-                name="CarePlanDiff",
-                fields={
-                    "from": serializers.UUIDField(),
-                    "to": serializers.UUIDField(),
-                    "summary_changed": serializers.BooleanField(),
-                    "activities": ChangesOutput(),
-                    "goals": ChangesOutput(),
-                },
-            )
-        },
-    )
-    def get(self, request: Request, plan_id: str) -> Response:
-        filters = self.FilterSerializer(data=request.query_params.dict())
-        filters.is_valid(raise_exception=True)
-        newer = access_care_plan(user=request.user, plan_id=plan_id)
-        older = access_care_plan(user=request.user, plan_id=filters.validated_data["against"])
-        if older.number > newer.number:
-            older, newer = newer, older
-        return Response(careplans.care_plan_diff(older=older, newer=newer))
