@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from carecore.common import errors, health
@@ -31,7 +32,8 @@ urlpatterns = [
     # Unknown FHIR paths answer as an OperationOutcome, even with DEBUG on.
     re_path(r"^fhir/", fhir_not_found),
     # Unknown API paths answer in the contract's JSON shape, even with DEBUG on.
-    re_path(r"^(api|fhir)/", errors.handler404),
+    # (csrf_exempt: an unknown path is a 404 whatever the method, never a CSRF 403.)
+    re_path(r"^(api|fhir)/", csrf_exempt(errors.handler404)),
 ]
 
 handler400 = "carecore.common.errors.handler400"

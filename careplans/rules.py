@@ -36,6 +36,8 @@ class Category:
     ELIMINATION_TRIAL = "elimination_trial"
     FOLLOW_UP = "follow_up"
     REFERRAL = "referral"
+    # What the clinician adds by hand without choosing one of the above.
+    CUSTOM = "custom"
 
 
 @dataclass(frozen=True)

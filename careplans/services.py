@@ -36,7 +36,7 @@ from intake.selectors import (
 )
 
 from .models import CarePlan, CarePlanActivity, CarePlanGoal, CarePlanStatus, CheckIn
-from .rules import Activity, draft_activities, facts_from_intake
+from .rules import Activity, Category, draft_activities, facts_from_intake
 
 if TYPE_CHECKING:
     from intake.models import QuestionnaireResponse
@@ -61,7 +61,7 @@ class UnreviewedRedFlag(Conflict):
 
 class NotADraft(Conflict):
     code = "plan_not_draft"
-    default_message = "Only a draft plan can be changed or published."
+    default_message = "Only a draft plan can be changed, published or discarded."
 
 
 def _require_clinician(user: User) -> None:
@@ -115,8 +115,14 @@ def care_plan_draft(*, user: User, patient_id: UUID | str) -> CarePlan:
     )
     # Serialise drafting per patient (the number sequence and the one-draft rule).
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
-    if CarePlan.objects.filter(patient=patient, status=CarePlanStatus.DRAFT).exists():
-        raise DraftExists()
+    open_draft = (
+        CarePlan.objects.filter(patient=patient, status=CarePlanStatus.DRAFT)
+        .values_list("id", flat=True)
+        .first()
+    )
+    if open_draft is not None:
+        # Named, so the client can open it, or discard it (DELETE) to draft afresh.
+        raise DraftExists(fields={"draft_id": str(open_draft)})
     intake = latest_completed_response(patient_id=patient.id, slug=INTAKE_SLUG)
     if intake is None:
         raise NoCompletedIntake()
@@ -184,6 +190,7 @@ def _replace_items(
     for position, fields in enumerate(items):
         values = {key: value for key, value in fields.items() if key != "id"}
         if fields.get("id"):
+            # Only the fields sent change; omitted ones keep their value.
             row = existing[fields["id"]]
             for key, value in values.items():
                 setattr(row, key, value)
@@ -191,6 +198,8 @@ def _replace_items(
             row.save()
         else:
             values.setdefault("code", "custom")
+            if model is CarePlanActivity:
+                values.setdefault("category", Category.CUSTOM)
             model.objects.create(plan=plan, position=position, **values)
 
 
@@ -221,6 +230,20 @@ def care_plan_edit(
         action=Action.UPDATE,
     )
     return plan
+
+
+@transaction.atomic
+def care_plan_discard(*, user: User, plan_id: UUID | str) -> None:
+    """Delete a draft with its goals and activities (409 `plan_not_draft` once published)."""
+    plan = _locked_draft(user, plan_id)
+    audit_record(
+        actor=user,
+        object_type="care_plan",
+        object_id=plan.id,
+        patient_id=plan.patient_id,
+        action=Action.DELETE,
+    )
+    plan.delete()
 
 
 # --- publishing --------------------------------------------------------------------------

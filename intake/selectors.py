@@ -75,10 +75,67 @@ def review_queue(
     expedited, then oldest first)."""
     reviews = IntakeReview.objects.filter(
         patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
-    ).select_related("response__version__questionnaire")
+    ).select_related("response__version__questionnaire", "patient__user")
     if status:
         reviews = reviews.filter(status=status)
     return reviews
+
+
+def response_list(
+    *,
+    user: User,
+    questionnaire: str | None = None,
+    patient_id: UUID | None = None,
+    status: str | None = None,
+) -> QuerySet[QuestionnaireResponse]:
+    """Responses `user` may see clinically: a patient their own, the care team their patients'."""
+    responses = QuestionnaireResponse.objects.filter(
+        patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
+    ).select_related("version__questionnaire")
+    if questionnaire:
+        responses = responses.filter(version__questionnaire__slug=questionnaire)
+    if patient_id is not None:
+        responses = responses.filter(patient_id=patient_id)
+    if status:
+        responses = responses.filter(status=status)
+    return responses
+
+
+@dataclass(frozen=True)
+class AnsweredQuestion:
+    link_id: str
+    question: str
+    answer: Any
+    answer_display: str | None
+
+
+def answers_with_questions(response: QuestionnaireResponse) -> list[AnsweredQuestion]:
+    """Each answer with the question as the patient saw it (the pinned version's wording), in
+    the questionnaire's order; for a choice, also the option's display text."""
+    answered = []
+    for item in response.version.definition.get("items", []):
+        link_id = item["linkId"]
+        if link_id not in response.answers:
+            continue
+        value = response.answers[link_id]
+        answered.append(
+            AnsweredQuestion(
+                link_id=link_id,
+                question=item["text"],
+                answer=value,
+                answer_display=_option_display(item, value),
+            )
+        )
+    return answered
+
+
+def _option_display(item: dict[str, Any], value: Any) -> str | None:
+    """The chosen options' words ("Eczema, Dry skin"); None for items without options."""
+    displays = {str(option["code"]): option["display"] for option in item.get("options", [])}
+    if not displays:
+        return None
+    chosen = value if isinstance(value, list) else [value]
+    return ", ".join(displays.get(str(code), str(code)) for code in chosen)
 
 
 def latest_completed_response(*, patient_id: UUID, slug: str) -> QuestionnaireResponse | None:
@@ -254,16 +311,6 @@ def open_red_flag_reviews(*, patient: Patient) -> list[IntakeReview]:
 
 
 # --- record reads for FHIR (interop) -------------------------------------------------------------
-
-
-def response_list(*, user: User, patient_id: UUID | None = None) -> QuerySet[QuestionnaireResponse]:
-    """Responses `user` may see clinically (schedulers: none), questionnaire version loaded."""
-    responses = QuestionnaireResponse.objects.filter(
-        patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
-    ).select_related("version__questionnaire")
-    if patient_id is not None:
-        responses = responses.filter(patient_id=patient_id)
-    return responses
 
 
 def responses_for_export() -> QuerySet[QuestionnaireResponse]:

@@ -80,7 +80,8 @@ def thread_list(
         threads = threads.filter(patient_id=patient_id)
     return (
         _with_my_read_state(threads, user)
-        .select_related("assignee")
+        # The patient's name for staff: joined by primary key, so no extra query per page.
+        .select_related("assignee", "patient__user")
         .prefetch_related("last_public_message")
     )
 

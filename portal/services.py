@@ -323,6 +323,7 @@ def appointment_book(
         reason=reason.strip(),
         booked_by=actor,
         created_at=now,
+        scheduled_at=now,
     )
     appointment.join_url = video_provider().create_join_url(appointment_id=appointment.id)
     _save_claiming_time(appointment, update_fields=None)
@@ -339,6 +340,15 @@ def appointment_book(
     ):
         _remind_intake(appointment, occurrence="intake")
     return appointment
+
+
+def is_late_cancellation(appointment: Appointment, *, now: datetime) -> bool:
+    """Late: inside the late-cancel window before the start, for a visit that was already at
+    this time when the window opened. A visit booked (or moved) inside the window, as next-day
+    visits usually are, was never cancellable "in time", so cancelling it is not late
+    (docs/portal.md)."""
+    window_opens = appointment.start_at - timedelta(hours=settings.CARECORE_LATE_CANCEL_HOURS)
+    return now >= window_opens and appointment.scheduled_at < window_opens
 
 
 @transaction.atomic
@@ -361,9 +371,7 @@ def appointment_cancel(*, actor: User, appointment: Appointment) -> Appointment:
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancelled_at = now
     appointment.cancelled_by = actor
-    appointment.late_cancel = appointment.start_at - now < timedelta(
-        hours=settings.CARECORE_LATE_CANCEL_HOURS
-    )
+    appointment.late_cancel = is_late_cancellation(appointment, now=now)
     appointment.sequence += 1
     appointment.save(
         update_fields=[
@@ -417,14 +425,25 @@ def appointment_reschedule(
     previous = (appointment.start_at, appointment.end_at, appointment.during)
     appointment.start_at, appointment.end_at = start, end
     appointment.during = _time_range(start, end)
+    previous_scheduled_at = appointment.scheduled_at
+    appointment.scheduled_at = timezone.now()
     appointment.sequence += 1
     try:
         _save_claiming_time(
-            appointment, update_fields=["start_at", "end_at", "during", "sequence", "updated_at"]
+            appointment,
+            update_fields=[
+                "start_at",
+                "end_at",
+                "during",
+                "scheduled_at",
+                "sequence",
+                "updated_at",
+            ],
         )
     except SlotTaken:
         # The row in the database never changed; keep the caller's object truthful too.
         appointment.start_at, appointment.end_at, appointment.during = previous
+        appointment.scheduled_at = previous_scheduled_at
         appointment.sequence -= 1
         raise
     audit_record(

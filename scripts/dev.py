@@ -312,9 +312,25 @@ def local_portal_url(*, host: str, port: str) -> str:
     return f"http://{public_host}:{port}"
 
 
+def prepare_writable_dirs() -> None:
+    """Create every directory `make run` writes to, whichever servers are used.
+
+    The embedded servers create var/ as a side effect; with DATABASE_URL and REDIS_URL set they
+    never start, and beat (var/celerybeat-schedule) would die on a missing directory.
+    """
+    for path in (
+        VAR,
+        Path(os.environ.get("EMAIL_FILE_PATH", VAR / "mail")),
+        Path(os.environ.get("CARECORE_SMS_FILE_PATH", VAR / "sms")),
+        Path(os.environ.get("CARECORE_MEDIA_ROOT", VAR / "media")),
+    ):
+        path.mkdir(parents=True, exist_ok=True)
+
+
 def command_run() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecore.settings.local")
     os.environ.setdefault("PORT", "8000")
+    prepare_writable_dirs()
     manage("migrate", "--no-input")
     manage("sync_questionnaires")
     manage("seed_demo")

@@ -6,11 +6,12 @@ from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from carecore.clinical.escalation import LadderStep
 
 from .access import Purpose, patients_visible_to
-from .models import CareTeamMember, Clinician, Patient, Role, User
+from .models import CareTeamMember, Clinician, Patient, PhoneChange, Role, User
 
 _MEMBERS = Prefetch(
     "care_team__memberships",
@@ -108,3 +109,13 @@ def escalation_ladder_user_ids(
 def active_users(user_ids: Iterable[UUID]) -> list[User]:
     """The active accounts among `user_ids`, in one query."""
     return list(User.objects.filter(id__in=list(user_ids), is_active=True).order_by("id"))
+
+
+def pending_phone_change(*, user: User) -> PhoneChange | None:
+    return (
+        PhoneChange.objects.filter(
+            user=user, confirmed_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .order_by("-created_at")
+        .first()
+    )

@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.common.fields import AllErrorsSerializer, StrictInput
 from carecore.common.pagination import CursorPagination
 
 from . import services
@@ -40,12 +41,12 @@ class NotificationPagination(CursorPagination):
 class NotificationListApi(APIView):
     """The caller's in-app notifications, newest first; `?unread=true` for unread ones only."""
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(AllErrorsSerializer):
         unread = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: NotificationOutput(many=True)})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         paginator = NotificationPagination()
         page = paginator.paginate_queryset(
@@ -64,6 +65,7 @@ class NotificationListApi(APIView):
 class NotificationReadApi(APIView):
     @extend_schema(request=None, responses={200: NotificationOutput})
     def post(self, request: Request, notification_id: str) -> Response:
+        """Mark one of the caller's in-app notifications read."""
         notification = access_notification(
             user=request.user, notification_id=notification_id, for_write=True
         )
@@ -77,10 +79,12 @@ class NotificationReadAllApi(APIView):
 
     @extend_schema(request=None, responses={200: OutputSerializer})
     def post(self, request: Request) -> Response:
+        """Mark all of the caller's in-app notifications read."""
         marked = services.notification_mark_all_read(user=request.user)
         return Response({"marked": marked}, status=status.HTTP_200_OK)
 
 
+@extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"})
 class _TimeOfDay(serializers.CharField):
     """ "HH:MM" (24-hour), in the user's own time zone."""
 
@@ -92,7 +96,7 @@ class _TimeOfDay(serializers.CharField):
             raise serializers.ValidationError("Use 24-hour HH:MM, e.g. 22:00.") from error
 
 
-class QuietHoursWindow(serializers.Serializer):
+class QuietHoursWindow(StrictInput):
     start = _TimeOfDay()
     end = _TimeOfDay()
 
@@ -102,7 +106,7 @@ class QuietHoursWindow(serializers.Serializer):
         return attrs
 
 
-class NotificationPreferenceItem(serializers.Serializer):
+class NotificationPreferenceItem(StrictInput):
     event = serializers.ChoiceField(choices=Event.choices)
     channel = serializers.ChoiceField(choices=Channel.choices)
     enabled = serializers.BooleanField()
@@ -131,7 +135,7 @@ class NotificationPreferencesApi(APIView):
     turns them off.
     """
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         preferences = NotificationPreferenceItem(many=True, required=False, default=list)
         quiet_hours = QuietHoursWindow(required=False, allow_null=True)
 

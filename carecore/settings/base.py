@@ -34,6 +34,7 @@ SECRET_KEY = env("DJANGO_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "carecore.common.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "carecore.common.apps.CareCoreAdminConfig",
@@ -242,6 +243,9 @@ AXES_USERNAME_FORM_FIELD = "email"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_IPWARE_PROXY_COUNT = env.int("CARECORE_PROXY_COUNT", default=0)
 AXES_VERBOSE = False
+# The audit trail records every sign-in; axes' own access log would also open a server-side
+# session (and set a session cookie) on every API login, which a token client never uses.
+AXES_DISABLE_ACCESS_LOG = True
 AXES_LOCKOUT_CALLABLE = "carecore.accounts.lockout.lockout_response"
 
 CARECORE_REQUIRE_STAFF_MFA = env.bool("CARECORE_REQUIRE_STAFF_MFA", default=True)
@@ -262,10 +266,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only; the attachment upload declares multipart itself. (Form encodings cannot say
+    # null and turn "" into "not sent", so they would let malformed input through.)
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "carecore.common.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -293,18 +296,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "bearerAuth": {"type": "http", "scheme": "bearer"},
-        }
-    },
-    "SECURITY": [{"bearerAuth": []}],
+    # API clients send `Authorization: Bearer <token>`; session auth exists for the admin only.
+    "AUTHENTICATION_WHITELIST": ["knox.auth.TokenAuthentication"],
     # Several resources have a `status`; give each set of choices its own schema name.
     "ENUM_NAME_OVERRIDES": {
         "AppointmentStatusEnum": "portal.models.AppointmentStatus",
         "QuestionnaireResponseStatusEnum": "intake.models.ResponseStatus",
         "IntakeReviewStatusEnum": "intake.models.ReviewStatus",
         "CarePlanStatusEnum": "careplans.models.CarePlanStatus",
+        "VisitTypeEnum": "portal.apis.VISIT_TYPES",
     },
 }
 
