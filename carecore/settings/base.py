@@ -211,6 +211,11 @@ CARECORE_REALTIME_PUBLISH_TIMEOUT_SECONDS = env.float(
     "CARECORE_REALTIME_PUBLISH_TIMEOUT_SECONDS", default=2.0
 )
 
+# --- message triage (docs/triage.md) -------------------------------------------------------------
+# Build the medspaCy pipeline in the background when a process starts, so that the first patient
+# message screened after a deploy does not wait for it.
+CARECORE_TRIAGE_WARM_UP = env.bool("CARECORE_TRIAGE_WARM_UP", default=True)
+
 # --- accounts and authentication ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
