@@ -51,24 +51,24 @@ def buried(size: int) -> str:
     return "".join(everyday(chunk) + flag for flag in RED_FLAGS) + everyday(chunk)
 
 
-def negations(size: int) -> str:
-    sentences, total, day = [], 0, 0
+def numbered_sentences(size: int, template: str) -> str:
+    """`size` characters of different sentences: `template` filled with a counter and a
+    symptom, so none repeats (repeated sentences are analysed once and would cost nothing)."""
+    sentences, total, number = [], 0, 0
     while total < size:
-        day += 1
-        sentence = f"No {SYMPTOMS[day % len(SYMPTOMS)]} on day {day}, not even a little. "
+        number += 1
+        sentence = template.format(number=number, symptom=SYMPTOMS[number % len(SYMPTOMS)])
         sentences.append(sentence)
         total += len(sentence)
     return "".join(sentences)[:size]
+
+
+def negations(size: int) -> str:
+    return numbered_sentences(size, "No {symptom} on day {number}, not even a little. ")
 
 
 def all_flags(size: int) -> str:
-    sentences, total, hour = [], 0, 0
-    while total < size:
-        hour += 1
-        sentence = f"At {hour} o'clock I had {SYMPTOMS[hour % len(SYMPTOMS)]} again. "
-        sentences.append(sentence)
-        total += len(sentence)
-    return "".join(sentences)[:size]
+    return numbered_sentences(size, "At {number} o'clock I had {symptom} again. ")
 
 
 CASES: dict[str, Callable[[], str]] = {
