@@ -505,12 +505,15 @@ def _add_upper_case_exceptions(nlp: Language) -> None:
     add the upper-case form of every lower-case exception, so messages in capitals tokenize
     (and match) like the rest."""
     from spacy.symbols import ORTH
+    from spacy.tokenizer import Tokenizer
 
-    for text, pieces in list(nlp.tokenizer.rules.items()):
-        if text.islower() and text.upper() not in nlp.tokenizer.rules:
+    tokenizer = nlp.tokenizer
+    assert isinstance(tokenizer, Tokenizer)  # medspaCy's tokenizer is a spaCy Tokenizer
+    for text, pieces in list(tokenizer.rules.items()):
+        if text.islower() and text.upper() not in tokenizer.rules:
             upper = [{ORTH: piece[ORTH].upper()} for piece in pieces]
             if "".join(piece[ORTH] for piece in upper) == text.upper():
-                nlp.tokenizer.add_special_case(text.upper(), upper)
+                tokenizer.add_special_case(text.upper(), upper)
 
 
 def _set_lemmas(doc: Doc) -> Doc:
