@@ -425,7 +425,8 @@ _pipeline_lock = threading.Lock()
 
 def pipeline() -> Language:
     """The medspaCy pipeline, built on first use (about a second) and shared by all threads:
-    spaCy pipelines are safe to call concurrently once built."""
+    the components keep no state between calls (each Doc carries its own results), and
+    `_analyse` disables components per call instead of changing the pipeline."""
     global _pipeline
     if _pipeline is None:
         with _pipeline_lock:
