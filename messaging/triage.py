@@ -424,7 +424,7 @@ _pipeline_lock = threading.Lock()
 
 
 def pipeline() -> Language:
-    """The medspaCy pipeline, built on first use (about a second) and shared by all threads:
+    """The medspaCy pipeline, built on first use (a few seconds) and shared by all threads:
     the components keep no state between calls (each Doc carries its own results), and
     `_analyse` disables components per call instead of changing the pipeline."""
     global _pipeline
