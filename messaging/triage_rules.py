@@ -273,6 +273,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "swollen ~2 throat|tongue|lip|lips|face|mouth",
             "throat ~3 feel|feels|like ~3 close|closing|shut|tight",
             "eye|eyes ~2 swollen ~1 shut",
+            "tongue|lip|lips|throat ~3 thick|tingle|tingling|tingly|huge|fat|massive",
             "anaphylaxis|anaphylactic|angioedema|angio",
             "allergic reaction|shock",
             "epipen|epi|adrenaline",
@@ -301,7 +302,7 @@ CONCEPTS: tuple[Concept, ...] = (
         (
             "chest ~3 pain|tight|pressure|burn|burning|kill|weird|funny|discomfort|stab|"
             "stabbing|squeeze|weight|elephant",
-            "pain|tight|pressure|discomfort|stab|stabbing|burn ~3 chest",
+            "pain|tight|pressure|discomfort|stab|stabbing|burn ~5 chest",
             "heart attack|attacks",
             "angina|cardiac",
             "pain ~4 left arm|jaw ~3 chest|sweat|sweaty|sick",
@@ -410,7 +411,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "kms|unalive|killmyself",
             "want|going|plan|planning|ready|try|tried|wish ~3 die|dead",
             "kill|end ~1 my ~1 self",
-            "better ~1 off ~1 die|without",
+            "better ~1 off ~4 die|without|gone|here",
+            "want|wish ~2 it|everything ~2 all? ~2 end|over",
             "end it|everything|myself",
             "end ~1 my ~1 life|lives",
             "end ~1 it ~1 all",
@@ -439,6 +441,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "arm|arms|wrist|wrists|thigh|thighs|legs ~4 razor|blade|blades|knife|scissors",
             "relapse|relapsed ~3 self|cut|cutting|sh",
             "=cutting ~1 again|myself|arms|legs|wrists",
+            "cut|slit|slash|slashed ~2 wrist|wrists",
             "start|started|been|keep ~1 =cutting",
         ),
     ),
@@ -447,7 +450,7 @@ CONCEPTS: tuple[Concept, ...] = (
         (
             "overdose",
             "took|swallow|taken|necked|downed ~6 all|whole|entire|lot|bunch|handful|handfuls|"
-            "loads|lots|box|boxes|packet|packets|pack|bottle|many|extra|strip ~3 pill",
+            "load|loads|lots|box|boxes|packet|packets|pack|bottle|many|extra|strip ~4 pill",
             "took|swallow|taken|necked|downed ~3 #num ~3 pill",
             "took|swallow|taken|necked|downed ~1 everything ~4 cabinet|cupboard|drawer|pill",
             "take ~2 all ~2 my|the ~1 pill",
@@ -511,6 +514,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "10 / 10",
             "stomach ~2 pain ~5 $severe|ever|unbearable",
             "stomach ~3 kill|agony|excruciating|unbearable",
+            "really|very|so|extremely|super ~1 bad ~2 stomach ~2 pain?",
+            "stomach ~2 pain ~6 not ~2 stand|walk|move",
             "double|doubled|doubling|curled ~1 over|up ~4 pain|stomach|agony",
             "stomach ~3 rigid",
             "stomach ~3 hard ~2 board|rock",
