@@ -274,6 +274,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "throat ~3 feel|feels|like ~3 close|closing|shut|tight",
             "eye|eyes ~2 swollen ~1 shut",
             "tongue|lip|lips|throat ~3 thick|tingle|tingling|tingly|huge|fat|massive",
+            "face|lip|lips|tongue|throat|eye|eyes ~2 blown ~1 up",
             "anaphylaxis|anaphylactic|angioedema|angio",
             "allergic reaction|shock",
             "epipen|epi|adrenaline",
@@ -295,6 +296,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "breathe ~3 difficult|hard|laboured|labored|fast|rapid|shallow|weird|noisy|tight",
             "lips|lip|face|fingers ~3 blue|grey|gray",
             "sob",
+            "asthma ~1 attack",
+            "inhaler ~4 not ~2 work|help|touch",
         ),
     ),
     Concept(
@@ -428,6 +431,11 @@ CONCEPTS: tuple[Concept, ...] = (
             "jump ~3 bridge|building|roof|train|off|front",
             "hang ~1 myself|rope|noose",
             "noose",
+            "done ~2 life|living",
+            "rope|noose|bridge ~4 plan",
+            "plan ~4 rope|noose|bridge",
+            "want|wish ~3 disappear|vanish",
+            "want|wish|hope|pray ~4 never ~1 wake",
         ),
     ),
     Concept(
@@ -469,6 +477,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "pass|passing|passed ~2 blood|clots",
             "blood ~3 when ~2 i ~1 wipe|poo|go",
             "haematochezia|hematochezia|colitis",
+            "bright ~1 red ~1 blood",
         ),
     ),
     Concept(
@@ -598,6 +607,7 @@ CONCEPTS: tuple[Concept, ...] = (
         "nocturnal",
         (
             "have|get ~1 up ~3 night|#num ~4 $poo|toilet|loo",
+            "up ~3 night ~4 $poo|toilet|loo|pain|cramp",
             "wake|woke|woken|waking ~9 $poo|pain|cramp|cramps|stomach|itch|itching|"
             "scratch|scratching|sweat|sweats|run|rush|dash",
             "$poo|pain|cramp|stomach|rush|run ~6 at|every|each|all|through|most|in|during "
