@@ -310,6 +310,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "angina|cardiac",
             "pain ~4 left arm|jaw ~3 chest|sweat|sweaty|sick",
             "elephant ~3 chest",
+            "heartburn|indigestion|chest ~6 arm|jaw",
         ),
     ),
     Concept(
@@ -542,6 +543,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "stomach ~3 kill|agony|excruciating|unbearable",
             "really|very|so|extremely|super ~1 bad ~2 stomach ~2 pain?",
             "stomach ~2 pain ~6 not ~2 stand|walk|move",
+            "not ~2 straighten",
             "double|doubled|doubling|curled ~1 over|up ~4 pain|stomach|agony",
             "stomach ~3 rigid",
             "stomach ~3 hard ~2 board|rock",
@@ -572,6 +574,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "catches|caught|jam|jammed",
             "trouble|hard|struggle ~3 getting ~2 food|it|things|anything ~1 down",
             "lodge|lodged|stuck ~4 breastbone|gullet",
+            "food|eat|meal|meals|things ~4 not ~2 go|going|stay ~1 down",
             "stuck ~4 throat|chest|gullet|oesophagus|esophagus|swallow",
             "trouble|difficulty|difficult|hard|problem|problems|pain|struggle|struggling|"
             "unable|can|cant|hurt|hurts ~3 swallow",
@@ -592,6 +595,9 @@ CONCEPTS: tuple[Concept, ...] = (
             "vision|sight ~4 gone|went|black|dark|blurry|blurred|blurring|blur|curtain|shadow|"
             "double|lose|lost|losing|loss|weird|funny|fuzzy|cloudy",
             "can not ~2 see",
+            "eye|eyes ~3 went|gone|go|turned|turn ~2 dark|black|blank|blurry|grey|gray|cloudy",
+            "see|seeing ~1 double|stars|flashes",
+            "eye|eyes ~4 agony|agonising|agonizing|excruciating|unbearable|killing",
             "blind|blindness|curtain|flash|flashes|floaters",
             "sudden|suddenly ~4 blurry|blurred|blur|double|blind",
         ),
@@ -616,7 +622,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "#num ~1 kilo ~1 lighter",
             "lighter|thinner ~3 than",
             "weight ~4 lose|fall|falling|drop|loss|down|off",
-            "clothes|trousers|jeans|pants|belt ~4 loose|baggy|falling|fall",
+            "clothes|trousers|jeans|pants|belt|dress|dresses ~4 loose|baggy|falling|fall|"
+            "hanging|hang",
             "wasting|cachexia|skinny|thinner|thin ~3 without",
         ),
     ),
@@ -630,6 +637,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "$poo|pain|cramp|stomach|rush|run ~6 at|every|each|all|through|most|in|during "
             "~1 the? night",
             "night ~1 sweat|sweats|sweating",
+            "wake|waking|woke ~3 drench|drenched|soaked|soaking|sweating|sweaty",
             "drench|drenched|drenching|soak|soaked|soaking ~4 sweat|sweats|sheets|bed|pyjamas|"
             "pajamas",
             "sweat|sweating ~4 night|bed|sheets",
