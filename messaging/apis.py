@@ -64,7 +64,9 @@ class TriageHitOutput(serializers.Serializer):
     modifiers = serializers.ListField(
         child=serializers.CharField(), help_text="ConText modifiers considered, e.g. uncertainty."
     )
-    sources = serializers.ListField(child=serializers.ChoiceField(choices=["subject", "body"]))
+    sources = serializers.ListField(
+        child=serializers.CharField(), help_text='Where the words were: "subject", "body".'
+    )
 
 
 class TriageDiscountedOutput(serializers.Serializer):
@@ -73,7 +75,7 @@ class TriageDiscountedOutput(serializers.Serializer):
     modifiers = serializers.ListField(
         child=serializers.CharField(), help_text="e.g. NEGATED_EXISTENCE, FAMILY, HISTORICAL."
     )
-    source = serializers.ChoiceField(choices=["subject", "body"])
+    source = serializers.CharField(help_text='"subject" or "body".')
 
 
 class MessageOutput(serializers.Serializer):
