@@ -574,7 +574,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "catches|caught|jam|jammed",
             "trouble|hard|struggle ~3 getting ~2 food|it|things|anything ~1 down",
             "lodge|lodged|stuck ~4 breastbone|gullet",
-            "food|eat|meal|meals|things ~4 not ~2 go|going|stay ~1 down",
+            "food|drink|things ~4 not ~2 go|going|stay ~1 down",
             "stuck ~4 throat|chest|gullet|oesophagus|esophagus|swallow",
             "trouble|difficulty|difficult|hard|problem|problems|pain|struggle|struggling|"
             "unable|can|cant|hurt|hurts ~3 swallow",
