@@ -66,7 +66,9 @@ class TriageHitOutput(serializers.Serializer):
     modifiers = serializers.ListField(
         child=serializers.CharField(), help_text="ConText modifiers considered, e.g. uncertainty."
     )
-    sources = serializers.ListField(child=serializers.ChoiceField(choices=["subject", "body"]))
+    sources = serializers.ListField(
+        child=serializers.CharField(), help_text='Where the words were: "subject", "body".'
+    )
 
 
 class TriageDiscountedOutput(serializers.Serializer):
@@ -75,7 +77,7 @@ class TriageDiscountedOutput(serializers.Serializer):
     modifiers = serializers.ListField(
         child=serializers.CharField(), help_text="e.g. NEGATED_EXISTENCE, FAMILY, HISTORICAL."
     )
-    source = serializers.ChoiceField(choices=["subject", "body"])
+    source = serializers.CharField(help_text='"subject" or "body".')
 
 
 class MessageOutput(serializers.Serializer):

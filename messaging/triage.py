@@ -424,8 +424,9 @@ _pipeline_lock = threading.Lock()
 
 
 def pipeline() -> Language:
-    """The medspaCy pipeline, built on first use (about a second) and shared by all threads:
-    spaCy pipelines are safe to call concurrently once built."""
+    """The medspaCy pipeline, built on first use (a few seconds) and shared by all threads:
+    the components keep no state between calls (each Doc carries its own results), and
+    `_analyse` disables components per call instead of changing the pipeline."""
     global _pipeline
     if _pipeline is None:
         with _pipeline_lock:
@@ -505,12 +506,15 @@ def _add_upper_case_exceptions(nlp: Language) -> None:
     add the upper-case form of every lower-case exception, so messages in capitals tokenize
     (and match) like the rest."""
     from spacy.symbols import ORTH
+    from spacy.tokenizer import Tokenizer
 
-    for text, pieces in list(nlp.tokenizer.rules.items()):
-        if text.islower() and text.upper() not in nlp.tokenizer.rules:
+    tokenizer = nlp.tokenizer
+    assert isinstance(tokenizer, Tokenizer)  # medspaCy's tokenizer is a spaCy Tokenizer
+    for text, pieces in list(tokenizer.rules.items()):
+        if text.islower() and text.upper() not in tokenizer.rules:
             upper = [{ORTH: piece[ORTH].upper()} for piece in pieces]
             if "".join(piece[ORTH] for piece in upper) == text.upper():
-                nlp.tokenizer.add_special_case(text.upper(), upper)
+                tokenizer.add_special_case(text.upper(), upper)
 
 
 def _set_lemmas(doc: Doc) -> Doc:

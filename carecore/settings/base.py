@@ -310,8 +310,6 @@ SPECTACULAR_SETTINGS = {
         "IntakeReviewStatusEnum": "intake.models.ReviewStatus",
         "CarePlanStatusEnum": "careplans.models.CarePlanStatus",
         "VisitTypeEnum": "portal.apis.VISIT_TYPES",
-        # Where a triage hit was found: a message's subject or its body.
-        "TriageSourceEnum": [("subject", "subject"), ("body", "body")],
     },
 }
 

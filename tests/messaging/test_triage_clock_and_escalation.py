@@ -142,6 +142,33 @@ def test_a_soon_flag_at_night_waits_for_working_hours_and_pages_nobody(patient, 
     assert not Notification.objects.filter(event="triage_urgent").exists()
 
 
+def test_an_overdue_soon_thread_escalates_without_urgent_notifications(patient, coordinator):
+    thread = open_thread(patient, body="I've lost 8 kilos without trying")
+
+    recorded = services.thread_escalate(thread_id=thread.id, now=at(12, 0))
+
+    assert [step.step for step in recorded] == [1]
+    escalated = Notification.objects.filter(event="thread_escalated")
+    assert escalated.exists() and not escalated.filter(urgent=True).exists()
+    # The next rung comes one routine gap (60 minutes) later, not the urgent 10.
+    assert services.thread_escalate(thread_id=thread.id, now=at(12, 30)) == []
+
+
+def test_the_inbox_filters_soon_threads(client_for, patient, clinician, thread):
+    services.message_send(
+        actor=patient.user, thread_id=thread.id, body="I've lost 8 kilos without trying"
+    )
+    staff = client_for(clinician.user)
+
+    soon = staff.get(f"{THREADS}?priority=soon").json()["results"]
+    not_urgent = staff.get(f"{THREADS}?urgent=false").json()["results"]
+    urgent = staff.get(f"{THREADS}?urgent=true").json()["results"]
+
+    assert [(t["id"], t["priority"]) for t in soon] == [(str(thread.id), "soon")]
+    assert [t["id"] for t in not_urgent] == [str(thread.id)]
+    assert urgent == []
+
+
 def test_a_soon_flag_never_lowers_an_urgent_thread(patient, thread):
     services.message_send(actor=patient.user, thread_id=thread.id, body="chest pain")
     services.message_send(
