@@ -7,22 +7,21 @@ from typing import Any
 from uuid import UUID
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carecore.accounts.models import CLINICAL_READER_ROLES, CLINICAL_STAFF_ROLES, Role
-from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.audit.lists import audited_list_response
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 from portal.models import AppointmentStatus
 
 from . import selectors, services
-from .access import access_care_plan
-from .models import CarePlanStatus
-from .selectors import care_plan_list, care_plan_with_items
+from .models import CarePlan, CarePlanStatus
+from .selectors import care_plan_with_items
 
 # --- care plans ----------------------------------------------------------------------------
 
@@ -65,8 +64,8 @@ class CarePlanOutput(serializers.Serializer):
     superseded_at = serializers.DateTimeField(allow_null=True)
 
 
-def _plan_payload(plan: Any) -> dict[str, Any]:
-    return CarePlanOutput(care_plan_with_items(plan_id=plan.id)).data
+def _plan_body(plan: CarePlan) -> Any:
+    return CarePlanOutput(care_plan_with_items(plan=plan)).data
 
 
 class CarePlanDraftApi(APIView):
@@ -75,7 +74,7 @@ class CarePlanDraftApi(APIView):
     @extend_schema(request=None, responses={201: CarePlanOutput})
     def post(self, request: Request, patient_id: str) -> Response:
         plan = services.care_plan_draft(user=request.user, patient_id=patient_id)
-        return Response(_plan_payload(plan), status=status.HTTP_201_CREATED)
+        return Response(_plan_body(plan), status=status.HTTP_201_CREATED)
 
 
 class CarePlanPagination(CursorPagination):
@@ -95,18 +94,19 @@ class CarePlanListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        plans = care_plan_list(
+        plans = selectors.care_plan_list(
             user=request.user,
             patient_id=filters.validated_data.get("patient"),
             status=filters.validated_data.get("status"),
         )
-        paginator = CarePlanPagination()
-        page = paginator.paginate_queryset(plans, request, view=self)
-        audit_record_many(
-            actor=request.user,
-            targets=[AuditTarget("care_plan", str(p.id), p.patient_id) for p in page],
+        return audited_list_response(
+            request=request,
+            view=self,
+            rows=plans,
+            pagination_class=CarePlanPagination,
+            serializer_class=CarePlanOutput,
+            object_type="care_plan",
         )
-        return paginator.get_paginated_response(CarePlanOutput(page, many=True).data)
 
 
 class CarePlanDetailApi(APIView):
@@ -140,12 +140,11 @@ class CarePlanDetailApi(APIView):
 
     @extend_schema(responses={200: CarePlanOutput})
     def get(self, request: Request, plan_id: str) -> Response:
-        plan = access_care_plan(user=request.user, plan_id=plan_id)
-        return Response(_plan_payload(plan))
+        plan = selectors.care_plan_get(user=request.user, plan_id=plan_id)
+        return Response(CarePlanOutput(plan).data)
 
     @extend_schema(request=PatchSerializer, responses={200: CarePlanOutput})
     def patch(self, request: Request, plan_id: str) -> Response:
-        access_care_plan(user=request.user, plan_id=plan_id)  # 404 before 403 for outsiders
         data = self.PatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         plan = services.care_plan_edit(
@@ -155,7 +154,7 @@ class CarePlanDetailApi(APIView):
             goals=data.validated_data.get("goals"),
             activities=data.validated_data.get("activities"),
         )
-        return Response(_plan_payload(plan))
+        return Response(_plan_body(plan))
 
 
 class CarePlanPublishApi(APIView):
@@ -163,9 +162,34 @@ class CarePlanPublishApi(APIView):
 
     @extend_schema(request=None, responses={200: CarePlanOutput})
     def post(self, request: Request, plan_id: str) -> Response:
-        access_care_plan(user=request.user, plan_id=plan_id)
         plan = services.care_plan_publish(user=request.user, plan_id=plan_id)
-        return Response(_plan_payload(plan))
+        return Response(_plan_body(plan))
+
+
+class PlanItemChangesOutput(serializers.Serializer):
+    class FieldChange(serializers.Serializer):
+        code = serializers.CharField()
+        field = serializers.CharField()
+        before = serializers.JSONField(allow_null=True)
+        after = serializers.JSONField(allow_null=True)
+
+    added = serializers.ListField(child=serializers.CharField())
+    removed = serializers.ListField(child=serializers.CharField())
+    changed = FieldChange(many=True)
+
+
+# `from` is a Python keyword, so this serializer's fields are given as a mapping.
+CarePlanDiffOutput: Any = type(
+    "CarePlanDiff",
+    (serializers.Serializer,),
+    {
+        "from": serializers.UUIDField(),
+        "to": serializers.UUIDField(),
+        "summary_changed": serializers.BooleanField(),
+        "activities": PlanItemChangesOutput(),
+        "goals": PlanItemChangesOutput(),
+    },
+)
 
 
 class CarePlanDiffApi(APIView):
@@ -176,40 +200,14 @@ class CarePlanDiffApi(APIView):
     class FilterSerializer(serializers.Serializer):
         against = serializers.UUIDField()
 
-    class ChangesOutput(serializers.Serializer):
-        class FieldChange(serializers.Serializer):
-            code = serializers.CharField()
-            field = serializers.CharField()
-            before = serializers.JSONField(allow_null=True)
-            after = serializers.JSONField(allow_null=True)
-
-        added = serializers.ListField(child=serializers.CharField())
-        removed = serializers.ListField(child=serializers.CharField())
-        changed = FieldChange(many=True)
-
-    @extend_schema(
-        parameters=[FilterSerializer],
-        responses={
-            200: inline_serializer(
-                name="CarePlanDiff",
-                fields={
-                    "from": serializers.UUIDField(),
-                    "to": serializers.UUIDField(),
-                    "summary_changed": serializers.BooleanField(),
-                    "activities": ChangesOutput(),
-                    "goals": ChangesOutput(),
-                },
-            )
-        },
-    )
+    @extend_schema(parameters=[FilterSerializer], responses={200: CarePlanDiffOutput})
     def get(self, request: Request, plan_id: str) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        newer = access_care_plan(user=request.user, plan_id=plan_id)
-        older = access_care_plan(user=request.user, plan_id=filters.validated_data["against"])
-        if older.number > newer.number:
-            older, newer = newer, older
-        return Response(services.care_plan_diff(older=older, newer=newer))
+        diff = selectors.care_plan_diff(
+            user=request.user, plan_id=plan_id, against_id=filters.validated_data["against"]
+        )
+        return Response(CarePlanDiffOutput(diff).data)
 
 
 # --- measures ------------------------------------------------------------------------------

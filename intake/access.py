@@ -23,12 +23,17 @@ def _clinically_visible(user: User) -> Q:
 
 
 def access_response(
-    *, user: User, response_id: UUID | str, for_write: bool = False
+    *, user: User, response_id: UUID | str, for_write: bool = False, lock: bool = False
 ) -> QuestionnaireResponse:
+    """The response if `user` may see it; else NotFound. Audited. `lock=True` takes the
+    response row (only) FOR UPDATE; the caller must be in a transaction."""
+    responses = QuestionnaireResponse.objects.filter(_clinically_visible(user)).select_related(
+        "version__questionnaire", "patient__user"
+    )
+    if lock:
+        responses = responses.select_for_update(of=("self",))
     return audited_get(
-        QuestionnaireResponse.objects.filter(_clinically_visible(user)).select_related(
-            "version__questionnaire", "patient__user"
-        ),
+        responses,
         user=user,
         object_id=response_id,
         object_type="questionnaire_response",
@@ -36,11 +41,18 @@ def access_response(
     )
 
 
-def access_review(*, user: User, review_id: UUID | str, for_write: bool = False) -> IntakeReview:
+def access_review(
+    *, user: User, review_id: UUID | str, for_write: bool = False, lock: bool = False
+) -> IntakeReview:
+    """The review if `user` may see it; else NotFound. Audited. `lock=True` takes the review
+    row (only) FOR UPDATE; the caller must be in a transaction."""
+    reviews = IntakeReview.objects.filter(_clinically_visible(user)).select_related(
+        "response__version__questionnaire"
+    )
+    if lock:
+        reviews = reviews.select_for_update(of=("self",))
     return audited_get(
-        IntakeReview.objects.filter(_clinically_visible(user)).select_related(
-            "response__version__questionnaire"
-        ),
+        reviews,
         user=user,
         object_id=review_id,
         object_type="intake_review",

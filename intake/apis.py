@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -12,20 +11,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carecore.accounts.models import CLINICAL_READER_ROLES, CLINICAL_STAFF_ROLES, Role
-from carecore.audit.services import AuditTarget, audit_record_many
-from carecore.common.errors import Forbidden, NotFound
+from carecore.audit.lists import audited_list_response
+from carecore.common.errors import NotFound
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
-from . import services
-from .access import access_response
-from .models import QuestionnaireResponse, ResponseStatus, ReviewStatus
-from .selectors import (
-    previous_completed_response,
-    questionnaire_current,
-    questionnaire_current_list,
-)
-from .selectors import review_queue as review_queue_selector
+from . import selectors, services
+from .models import ResponseStatus, ReviewStatus
 
 # --- questionnaires ------------------------------------------------------------------------
 
@@ -48,7 +40,9 @@ class QuestionnaireListApi(APIView):
     @extend_schema(responses={200: QuestionnaireSummaryOutput(many=True)})
     def get(self, request: Request) -> Response:
         paginator = QuestionnairePagination()
-        page = paginator.paginate_queryset(questionnaire_current_list(), request, view=self)
+        page = paginator.paginate_queryset(
+            selectors.questionnaire_current_list(), request, view=self
+        )
         return paginator.get_paginated_response(QuestionnaireSummaryOutput(page, many=True).data)
 
 
@@ -60,7 +54,7 @@ class QuestionnaireDetailApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request: Request, slug: str) -> Response:
-        version = questionnaire_current(slug=slug)
+        version = selectors.questionnaire_current(slug=slug)
         if version is None:
             raise NotFound()
         return Response(self.OutputSerializer(version).data)
@@ -114,16 +108,12 @@ class ResponseDetailApi(APIView):
 
     @extend_schema(responses={200: ResponseOutput})
     def get(self, request: Request, response_id: str) -> Response:
-        response = access_response(user=request.user, response_id=response_id)
+        response = selectors.response_get(user=request.user, response_id=response_id)
         return Response(ResponseOutput(response).data)
 
     @extend_schema(request=PatchSerializer, responses={200: ResponseOutput})
     def patch(self, request: Request, response_id: str) -> Response:
         """Only the patient who owns it, only while in progress (409 once completed)."""
-        if request.user.role != Role.PATIENT:
-            # Staff may read a response but never change what the patient answered.
-            access_response(user=request.user, response_id=response_id)
-            raise Forbidden("Only the patient can change their answers.")
         data = self.PatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         response = services.response_update(
@@ -182,22 +172,17 @@ class ReviewQueueApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        previous = QuestionnaireResponse.objects.filter(
-            patient_id=OuterRef("patient_id"),
-            version__questionnaire_id=OuterRef("response__version__questionnaire_id"),
-            status=ResponseStatus.COMPLETED,
-            completed_at__lt=OuterRef("response__completed_at"),
-        ).order_by("-completed_at")
-        reviews = review_queue_selector(
+        reviews = selectors.review_queue(
             user=request.user, status=filters.validated_data.get("status", ReviewStatus.PENDING)
-        ).annotate(previous_scores=Subquery(previous.values("scores")[:1]))
-        paginator = ReviewPagination()
-        page = paginator.paginate_queryset(reviews, request, view=self)
-        audit_record_many(
-            actor=request.user,
-            targets=[AuditTarget("intake_review", str(r.id), r.patient_id) for r in page],
         )
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        return audited_list_response(
+            request=request,
+            view=self,
+            rows=reviews,
+            pagination_class=ReviewPagination,
+            serializer_class=self.OutputSerializer,
+            object_type="intake_review",
+        )
 
 
 class ReviewCompleteApi(APIView):
@@ -213,6 +198,5 @@ class ReviewCompleteApi(APIView):
         review = services.review_complete(
             user=request.user, review_id=review_id, note=data.validated_data["note"]
         )
-        previous = previous_completed_response(review.response)
-        review.previous_scores = previous.scores if previous else None  # type: ignore[attr-defined]
+        review = selectors.review_with_previous_scores(review=review)
         return Response(ReviewQueueApi.OutputSerializer(review).data)

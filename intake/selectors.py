@@ -9,11 +9,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from carecore.accounts.access import Purpose, patient_visibility
 from carecore.accounts.models import Patient, User
 
+from .access import access_response
 from .models import (
     IntakeReview,
     QuestionnaireResponse,
@@ -34,16 +35,39 @@ def questionnaire_current(*, slug: str) -> QuestionnaireVersion | None:
     return questionnaire_current_list().filter(questionnaire__slug=slug).first()
 
 
+def response_get(*, user: User, response_id: UUID | str) -> QuestionnaireResponse:
+    """One response `user` may see clinically (audited)."""
+    return access_response(user=user, response_id=response_id)
+
+
 def review_queue(
     *, user: User, status: str | None = ReviewStatus.PENDING
 ) -> QuerySet[IntakeReview]:
-    """Reviews of patients `user` may see clinically: urgent first, then oldest first."""
-    reviews = IntakeReview.objects.filter(
-        patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
-    ).select_related("response__version__questionnaire")
+    """Reviews of patients `user` may see clinically, each annotated with `previous_scores`
+    (the scores of the patient's response to the same questionnaire just before it)."""
+    previous = QuestionnaireResponse.objects.filter(
+        patient_id=OuterRef("patient_id"),
+        version__questionnaire_id=OuterRef("response__version__questionnaire_id"),
+        status=ResponseStatus.COMPLETED,
+        completed_at__lt=OuterRef("response__completed_at"),
+    ).order_by("-completed_at")
+    reviews = (
+        IntakeReview.objects.filter(
+            patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
+        )
+        .select_related("response__version__questionnaire")
+        .annotate(previous_scores=Subquery(previous.values("scores")[:1]))
+    )
     if status:
         reviews = reviews.filter(status=status)
     return reviews
+
+
+def review_with_previous_scores(*, review: IntakeReview) -> IntakeReview:
+    """`review` (already access-checked) with `previous_scores`, as the queue shows it."""
+    previous = previous_completed_response(review.response)
+    review.previous_scores = previous.scores if previous else None  # type: ignore[attr-defined]
+    return review
 
 
 def latest_completed_response(*, patient_id: UUID, slug: str) -> QuestionnaireResponse | None:

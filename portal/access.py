@@ -12,9 +12,15 @@ from uuid import UUID
 
 from django.db.models import Q
 
-from carecore.accounts.access import Purpose, access_patient, audited_get, patient_visibility
+from carecore.accounts.access import (
+    Purpose,
+    access_patient,
+    audited_get,
+    deny,
+    patient_visibility,
+)
 from carecore.accounts.models import Clinician, Patient, Role, User
-from carecore.audit.models import Action, Outcome
+from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import NotFound, ValidationFailed
 
@@ -120,14 +126,12 @@ def access_previsit_summary(*, user: User, appointment_id: UUID | str) -> tuple[
         .first()
     )
     if appointment is None:
-        audit_record(
-            actor=user,
+        deny(
+            user=user,
             object_type="previsit_summary",
             object_id=appointment_id,
             action=Action.READ,
-            outcome=Outcome.DENIED,
         )
-        raise NotFound()
     on_care_team = Appointment.objects.filter(clinical, pk=appointment.pk).exists()
     audit_record(
         actor=user,

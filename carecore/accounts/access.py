@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 from uuid import UUID
 
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from carecore.audit.models import Action, Outcome
-from carecore.audit.services import audit_record
-from carecore.common.errors import NotFound
+from carecore.audit.models import Action
+from carecore.audit.services import audit_denied, audit_record
 
 from .models import BreakGlassGrant, CareTeamMember, Patient, Role, User
 
@@ -84,6 +83,14 @@ def active_break_glass(user: User, patient_id: UUID) -> BreakGlassGrant | None:
     )
 
 
+def deny(*, user: User, object_type: str, object_id: object, action: str) -> NoReturn:
+    """Missing and forbidden look the same: audit the denied attempt, then 404.
+
+    The one way every access helper refuses. The audit event survives the rollback of the
+    transaction the 404 leaves (`carecore.audit.services.DeniedNotFound`)."""
+    raise audit_denied(actor=user, object_type=object_type, object_id=object_id, action=action)
+
+
 def access_patient(
     *,
     user: User,
@@ -101,14 +108,7 @@ def access_patient(
         .first()
     )
     if patient is None:
-        audit_record(
-            actor=user,
-            object_type=object_type,
-            object_id=patient_id,
-            action=action,
-            outcome=Outcome.DENIED,
-        )
-        raise NotFound()
+        deny(user=user, object_type=object_type, object_id=patient_id, action=action)
     audit_record(
         actor=user,
         object_type=object_type,
@@ -138,6 +138,7 @@ def audited_get(
     object_type: str,
     action: str = Action.READ,
     patient_id_of: Callable[[_Row], UUID | None] = lambda row: row.patient_id,  # type: ignore[attr-defined]
+    detail: dict[str, object] | None = None,
 ) -> _Row:
     """One row of an access-filtered queryset, or NotFound; either way one audit event.
 
@@ -147,19 +148,13 @@ def audited_get(
     """
     row = queryset.filter(pk=object_id).first()
     if row is None:
-        audit_record(
-            actor=user,
-            object_type=object_type,
-            object_id=object_id,
-            action=action,
-            outcome=Outcome.DENIED,
-        )
-        raise NotFound()
+        deny(user=user, object_type=object_type, object_id=object_id, action=action)
     audit_record(
         actor=user,
         object_type=object_type,
         object_id=row.pk,
         patient_id=patient_id_of(row),
         action=action,
+        detail=detail,
     )
     return row

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from carecore.common import request_context
+from carecore.common.errors import NotFound
 
 from .models import Action, AuditEvent, Outcome
 
@@ -68,3 +69,39 @@ def audit_record_many(
     ]
     if events:
         AuditEvent.objects.bulk_create(events)
+
+
+class DeniedNotFound(NotFound):
+    """The 404 of a denied attempt, carrying its audit event.
+
+    Access helpers run inside the services' transactions, and this error rolls them back as it
+    leaves, taking the event with it. So the event is written twice over: at once (kept when no
+    transaction rolls back, e.g. a read in autocommit) and again by `after_rollback`, which the
+    exception handler calls after the rollback, only if the first write did not survive.
+    Sequences are not transactional, so a rolled-back event's id is never reused.
+    """
+
+    def __init__(self, event: AuditEvent) -> None:
+        super().__init__()
+        self.event = event
+
+    def after_rollback(self) -> None:
+        if AuditEvent.objects.filter(pk=self.event.pk).exists():
+            return
+        self.event.pk = None
+        self.event.save(force_insert=True)
+
+
+def audit_denied(
+    *, actor: User | None, object_type: str, object_id: object, action: str
+) -> DeniedNotFound:
+    """Record a denied attempt and return the 404 to raise. The event names the requested id
+    but no patient: a denial must not confirm who a row belongs to."""
+    event = audit_record(
+        actor=actor,
+        object_type=object_type,
+        object_id=object_id,
+        action=action,
+        outcome=Outcome.DENIED,
+    )
+    return DeniedNotFound(event)

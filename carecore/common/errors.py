@@ -34,6 +34,11 @@ class ApplicationError(Exception):
         self.fields = fields or {}
         super().__init__(self.message)
 
+    def after_rollback(self) -> None:
+        """Work that must happen although the transaction this error left was rolled back
+        (e.g. the audit event of a denied attempt). The exception handler calls it once the
+        error has left every atomic block; other callers that catch the error call it too."""
+
 
 class ValidationFailed(ApplicationError):
     code = "validation_error"
@@ -145,6 +150,7 @@ def log_unhandled(exc: BaseException) -> None:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every error leaves as the contract's shape."""
     if isinstance(exc, ApplicationError):
+        exc.after_rollback()
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
