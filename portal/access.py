@@ -53,21 +53,28 @@ def access_appointment(
     appointment_id: UUID | str,
     for_write: bool = False,
     action: str | None = None,
+    lock: bool = False,
+    detail: dict[str, object] | None = None,
 ) -> Appointment:
-    """The appointment, if `user` may see it; else NotFound. Audited either way.
+    """The appointment, if `user` may see it; else NotFound. Audited either way (a write's
+    access event is the write's one event, with `detail`).
 
     Whoever may see an appointment may also cancel or reschedule it (patients their own, care
-    team and schedulers theirs); `for_write` only records the attempt as an update. The services
-    take the row lock themselves.
+    team and schedulers theirs); `for_write` records the attempt as an update. `lock=True`
+    takes the appointment row (only) FOR UPDATE; the caller must be in a transaction.
     """
+    appointments = Appointment.objects.filter(appointment_visibility(user)).select_related(
+        "patient__user", "clinician__user"
+    )
+    if lock:
+        appointments = appointments.select_for_update(of=("self",))
     return audited_get(
-        Appointment.objects.filter(appointment_visibility(user)).select_related(
-            "patient__user", "clinician__user"
-        ),
+        appointments,
         user=user,
         object_id=appointment_id,
         object_type="appointment",
         action=action or (Action.UPDATE if for_write else Action.READ),
+        detail=detail,
     )
 
 

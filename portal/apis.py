@@ -30,16 +30,13 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from carecore.accounts.models import Role, User
-from carecore.audit.models import Action
-from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.audit.lists import audited_list_response
 from carecore.common.errors import ValidationFailed
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
 from . import selectors, services
 from .access import (
-    access_appointment,
-    access_booking_patient,
     access_clinician_availability,
     can_see_reason,
 )
@@ -279,18 +276,14 @@ class SlotListApi(APIView):
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
         _check_visit_type(query["visit_type"])
-        user: User = request.user
-        patient = None
-        if user.role == Role.PATIENT or "patient" in query:
-            patient = access_booking_patient(user=user, patient_id=query.get("patient"))
-        zone = patient.user.zone if patient is not None else user.zone
-        answer = selectors.slots_for_day(
+        day = selectors.slots_on_day(
+            user=request.user,
             day=query["date"],
-            zone=zone,
             visit_type=query["visit_type"],
-            patient=patient,
+            patient_id=query.get("patient"),
             clinician_id=query.get("clinician"),
         )
+        answer, zone = day.answer, day.zone
         found = answer.slots
         if "cursor" in query:
             after = _after_cursor(query["cursor"])
@@ -332,13 +325,15 @@ class EarliestSlotApi(APIView):
         patient = serializers.UUIDField(required=False)
 
     class OutputSerializer(serializers.Serializer):
-        clinician = serializers.UUIDField(allow_null=True)
-        clinician_name = serializers.CharField(allow_null=True)
-        start = serializers.DateTimeField(allow_null=True)
-        end = serializers.DateTimeField(allow_null=True)
+        clinician = serializers.UUIDField(source="slot.clinician.id", allow_null=True)
+        clinician_name = serializers.CharField(
+            source="slot.clinician.user.full_name", allow_null=True
+        )
+        start = serializers.DateTimeField(source="slot.start", allow_null=True)
+        end = serializers.DateTimeField(source="slot.end", allow_null=True)
         visit_type = serializers.CharField()
         on_care_team = serializers.BooleanField()
-        timezone = serializers.CharField()
+        timezone = serializers.CharField(source="patient.user.timezone")
         message = serializers.CharField()
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
@@ -347,24 +342,13 @@ class EarliestSlotApi(APIView):
         filters.is_valid(raise_exception=True)
         visit_type = filters.validated_data["visit_type"]
         _check_visit_type(visit_type)
-        patient = access_booking_patient(
-            user=request.user, patient_id=filters.validated_data.get("patient")
+        earliest = selectors.earliest_slot(
+            user=request.user,
+            visit_type=visit_type,
+            patient_id=filters.validated_data.get("patient"),
         )
-        slot, on_care_team, message = selectors.earliest_slot_for_patient(
-            patient=patient, visit_type=visit_type
-        )
-        body = {
-            "clinician": slot.clinician.id if slot else None,
-            "clinician_name": slot.clinician.user.full_name if slot else None,
-            "start": slot.start if slot else None,
-            "end": slot.end if slot else None,
-            "visit_type": visit_type,
-            "on_care_team": on_care_team,
-            "timezone": patient.user.timezone,
-            "message": message,
-        }
-        with timezone.override(patient.user.zone):
-            return Response(self.OutputSerializer(body).data)
+        with timezone.override(earliest.patient.user.zone):
+            return Response(self.OutputSerializer(earliest).data)
 
 
 # --- appointments ----------------------------------------------------------------------------
@@ -393,12 +377,14 @@ class AppointmentOutput(serializers.Serializer):
         return appointment.reason if self.context.get("show_reason") else None
 
 
-def _appointment_body(user: User, appointment: Any, *, many: bool = False) -> Any:
+def _appointment_context(user: User) -> dict[str, Any]:
+    return {"show_reason": can_see_reason(user)}
+
+
+def _appointment_body(user: User, appointment: Any) -> Any:
     """Times in the viewer's own zone; the reason only for those who may read it."""
     with timezone.override(user.zone):
-        return AppointmentOutput(
-            appointment, many=many, context={"show_reason": can_see_reason(user)}
-        ).data
+        return AppointmentOutput(appointment, context=_appointment_context(user)).data
 
 
 class AppointmentPagination(CursorPagination):
@@ -432,37 +418,33 @@ class AppointmentListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
-        paginator = AppointmentPagination()
-        page = paginator.paginate_queryset(
-            selectors.appointment_list(
-                user=request.user,
-                patient_id=query.get("patient"),
-                clinician_id=query.get("clinician"),
-                status=query.get("status"),
-                upcoming=query.get("upcoming"),
-            ),
-            request,
-            view=self,
+        appointments = selectors.appointment_list(
+            user=request.user,
+            patient_id=query.get("patient"),
+            clinician_id=query.get("clinician"),
+            status=query.get("status"),
+            upcoming=query.get("upcoming"),
         )
-        audit_record_many(
-            actor=request.user,
-            targets=[AuditTarget("appointment", str(a.id), a.patient_id) for a in page],
-        )
-        return paginator.get_paginated_response(_appointment_body(request.user, page, many=True))
+        with timezone.override(request.user.zone):
+            return audited_list_response(
+                request=request,
+                view=self,
+                rows=appointments,
+                pagination_class=AppointmentPagination,
+                serializer_class=AppointmentOutput,
+                object_type="appointment",
+                context=_appointment_context(request.user),
+            )
 
     @extend_schema(request=InputSerializer, responses={201: AppointmentOutput})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        patient = access_booking_patient(user=request.user, patient_id=fields.get("patient"))
-        clinician = selectors.clinician_get(clinician_id=fields["clinician"])
-        if clinician is None:
-            raise ValidationFailed(fields={"clinician": ["Unknown clinician."]})
         appointment = services.appointment_book(
             actor=request.user,
-            patient=patient,
-            clinician=clinician,
+            patient_id=fields.get("patient"),
+            clinician_id=fields["clinician"],
             start=fields["start"],
             visit_type=fields["visit_type"],
             reason=fields["reason"],
@@ -477,7 +459,7 @@ class AppointmentDetailApi(APIView):
 
     @extend_schema(responses={200: AppointmentOutput})
     def get(self, request: Request, appointment_id: UUID) -> Response:
-        appointment = access_appointment(user=request.user, appointment_id=appointment_id)
+        appointment = selectors.appointment_get(user=request.user, appointment_id=appointment_id)
         return Response(_appointment_body(request.user, appointment))
 
 
@@ -489,10 +471,7 @@ class AppointmentCancelApi(APIView):
 
     @extend_schema(request=None, responses={200: AppointmentOutput})
     def post(self, request: Request, appointment_id: UUID) -> Response:
-        appointment = access_appointment(
-            user=request.user, appointment_id=appointment_id, for_write=True
-        )
-        appointment = services.appointment_cancel(actor=request.user, appointment=appointment)
+        appointment = services.appointment_cancel(actor=request.user, appointment_id=appointment_id)
         return Response(_appointment_body(request.user, appointment))
 
 
@@ -506,13 +485,10 @@ class AppointmentRescheduleApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: AppointmentOutput})
     def post(self, request: Request, appointment_id: UUID) -> Response:
-        appointment = access_appointment(
-            user=request.user, appointment_id=appointment_id, for_write=True
-        )
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appointment = services.appointment_reschedule(
-            actor=request.user, appointment=appointment, start=data.validated_data["start"]
+            actor=request.user, appointment_id=appointment_id, start=data.validated_data["start"]
         )
         return Response(_appointment_body(request.user, appointment))
 
@@ -538,9 +514,7 @@ class AppointmentIcsApi(APIView):
         }
     )
     def get(self, request: Request, appointment_id: UUID) -> HttpResponse:
-        appointment = access_appointment(
-            user=request.user, appointment_id=appointment_id, action=Action.EXPORT
-        )
+        appointment = selectors.appointment_export(user=request.user, appointment_id=appointment_id)
         response = HttpResponse(
             appointment_ics(appointment, now=timezone.now()),
             content_type="text/calendar; charset=utf-8",

@@ -59,8 +59,8 @@ def book_directly(
     """Book through the service (the same write path as the API) for test set-up."""
     return services.appointment_book(
         actor=actor or patient.user,
-        patient=patient,
-        clinician=clinician,
+        patient_id=patient.id,
+        clinician_id=clinician.id,
         start=start,
         visit_type=visit_type,
         reason=REASON,

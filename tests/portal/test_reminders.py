@@ -138,7 +138,7 @@ def test_a_reminder_past_the_grace_period_is_skipped(
 def test_no_reminder_for_a_cancelled_visit(
     frozen: Any, patient: Patient, appointment: Appointment
 ) -> None:
-    services.appointment_cancel(actor=patient.user, appointment=appointment)
+    services.appointment_cancel(actor=patient.user, appointment_id=appointment.id)
 
     run_at(frozen, appointment.start_at - timedelta(hours=24))
     run_at(frozen, appointment.start_at - timedelta(hours=2))
@@ -155,7 +155,7 @@ def test_a_cancel_after_the_task_listed_the_visit_still_wins(
     """The per-visit step locks and re-reads the row, so a listing that is already stale
     cannot remind a visit that was cancelled in between."""
     frozen.move_to(appointment.start_at - timedelta(hours=24))
-    services.appointment_cancel(actor=patient.user, appointment=appointment)
+    services.appointment_cancel(actor=patient.user, appointment_id=appointment.id)
 
     kind = next(kind for kind in services.reminder_kinds() if kind.name == "24h")
     created = services.appointment_reminder_send(
@@ -172,7 +172,7 @@ def test_a_rescheduled_visit_gets_fresh_reminders_at_its_new_time(
     run_at(frozen, appointment.start_at - timedelta(hours=24))
     frozen.move_to(appointment.start_at - timedelta(hours=23))
     moved = services.appointment_reschedule(
-        actor=patient.user, appointment=appointment, start=at(TOMORROW + timedelta(days=1), 9)
+        actor=patient.user, appointment_id=appointment.id, start=at(TOMORROW + timedelta(days=1), 9)
     )
     new_start = "20260612T130000Z"
 
