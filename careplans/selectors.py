@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.db.models import QuerySet, prefetch_related_objects
@@ -18,7 +18,6 @@ from django.utils import timezone
 from carecore.accounts.access import Purpose, access_patient
 from carecore.accounts.models import Patient, User
 from carecore.common.errors import ValidationFailed
-from intake.models import IntakeReview
 from intake.selectors import (
     MeasurePoint,
     ScoreSummary,
@@ -29,11 +28,14 @@ from intake.selectors import (
 )
 from messaging.selectors import thread_list
 from portal.access import access_previsit_summary
-from portal.models import Appointment
 from portal.selectors import last_completed_visit
 
 from .access import access_care_plan, care_plans_visible_to
 from .models import CarePlan, CarePlanGoal, CarePlanStatus
+
+if TYPE_CHECKING:
+    from intake.models import IntakeReview
+    from portal.models import Appointment
 
 _PLAN_ITEMS = ("goals", "activities")
 

@@ -10,11 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.audit.lists import audited_list_response
 from carecore.common.pagination import CursorPagination
 
 from . import services
-from .access import access_notification, own_patient_id
+from .access import own_patient_id
 from .models import Channel, Event
 from .policy import parse_hhmm
 from .selectors import notification_inbox, notification_preferences_get
@@ -45,27 +45,26 @@ class NotificationListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = NotificationPagination()
-        page = paginator.paginate_queryset(
-            notification_inbox(user=request.user, unread_only=filters.validated_data["unread"]),
-            request,
-            view=self,
-        )
         patient_id = own_patient_id(request.user)
-        audit_record_many(
-            actor=request.user,
-            targets=[AuditTarget("notification", str(row.id), patient_id) for row in page],
+        return audited_list_response(
+            request=request,
+            view=self,
+            rows=notification_inbox(
+                user=request.user, unread_only=filters.validated_data["unread"]
+            ),
+            pagination_class=NotificationPagination,
+            serializer_class=NotificationOutput,
+            object_type="notification",
+            patient_id_of=lambda _notification: patient_id,
         )
-        return paginator.get_paginated_response(NotificationOutput(page, many=True).data)
 
 
 class NotificationReadApi(APIView):
     @extend_schema(request=None, responses={200: NotificationOutput})
     def post(self, request: Request, notification_id: str) -> Response:
-        notification = access_notification(
-            user=request.user, notification_id=notification_id, for_write=True
+        notification = services.notification_mark_read(
+            user=request.user, notification_id=notification_id
         )
-        notification = services.notification_mark_read(user=request.user, notification=notification)
         return Response(NotificationOutput(notification).data)
 
 
@@ -76,7 +75,7 @@ class NotificationReadAllApi(APIView):
     @extend_schema(request=None, responses={200: OutputSerializer})
     def post(self, request: Request) -> Response:
         marked = services.notification_mark_all_read(user=request.user)
-        return Response({"marked": marked}, status=status.HTTP_200_OK)
+        return Response(self.OutputSerializer({"marked": marked}).data, status=status.HTTP_200_OK)
 
 
 class _TimeOfDay(serializers.CharField):

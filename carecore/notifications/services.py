@@ -31,6 +31,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
@@ -42,7 +43,7 @@ from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import ValidationFailed
 
-from .access import own_patient_id
+from .access import access_notification, own_patient_id
 from .mail import IDEMPOTENCY_HEADER
 from .models import (
     AttemptOutcome,
@@ -57,6 +58,9 @@ from .models import (
 from .policy import default_enabled, default_quiet_hours, quiet_hours_end
 from .rendering import check_link_path, render
 from .sms import SmsMessage, get_sms_backend, sms_enabled
+
+# The Celery task that delivers one outbox row (tasks.deliver_notification).
+DELIVER_TASK = "notifications.deliver"
 
 logger = logging.getLogger("carecore.notifications")
 
@@ -227,8 +231,9 @@ def enqueue_deliveries(items: list[tuple[UUID, datetime]]) -> int:
     Runs after commit. If the broker is down the rows stay `pending` and the sweeper publishes
     them later, so this gives up at the first failure instead of stalling the caller's request.
     """
-    from .tasks import deliver_notification
-
+    # By name: tasks.py imports this module (tasks call services, never the other way round);
+    # the app config imports tasks.py at start-up, so the task is registered in every process.
+    deliver_notification = current_app.tasks[DELIVER_TASK]
     now = timezone.now()
     published = 0
     for notification_id, due_at in items:
@@ -570,8 +575,9 @@ def notification_resend(*, actor: User | None, notification_ids: Iterable[UUID |
 
 
 @transaction.atomic
-def notification_mark_read(*, user: User, notification: Notification) -> Notification:
-    """Expects a row already checked by `access_notification(for_write=True)`."""
+def notification_mark_read(*, user: User, notification_id: UUID | str) -> Notification:
+    """Mark one of `user`'s in-app notifications read (idempotent); anyone else's is a 404."""
+    notification = access_notification(user=user, notification_id=notification_id, for_write=True)
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
