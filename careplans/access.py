@@ -39,14 +39,12 @@ def access_care_plan(
     """The plan if `user` may see it; else NotFound. One query, one audit event (the write's
     own event when `for_write`, with `detail`). `lock=True` takes the plan row FOR UPDATE (the
     caller must be in a transaction)."""
-    plans = care_plans_visible_to(user)
-    if lock:
-        plans = plans.select_for_update(of=("self",))
     return audited_get(
-        plans,
+        care_plans_visible_to(user),
         user=user,
         object_id=plan_id,
         object_type="care_plan",
         action=Action.UPDATE if for_write else Action.READ,
         detail=detail,
+        lock=lock,
     )

@@ -27,17 +27,15 @@ def access_response(
 ) -> QuestionnaireResponse:
     """The response if `user` may see it; else NotFound. Audited. `lock=True` takes the
     response row (only) FOR UPDATE; the caller must be in a transaction."""
-    responses = QuestionnaireResponse.objects.filter(_clinically_visible(user)).select_related(
-        "version__questionnaire", "patient__user"
-    )
-    if lock:
-        responses = responses.select_for_update(of=("self",))
     return audited_get(
-        responses,
+        QuestionnaireResponse.objects.filter(_clinically_visible(user)).select_related(
+            "version__questionnaire", "patient__user"
+        ),
         user=user,
         object_id=response_id,
         object_type="questionnaire_response",
         action=Action.UPDATE if for_write else Action.READ,
+        lock=lock,
     )
 
 
@@ -46,15 +44,13 @@ def access_review(
 ) -> IntakeReview:
     """The review if `user` may see it; else NotFound. Audited. `lock=True` takes the review
     row (only) FOR UPDATE; the caller must be in a transaction."""
-    reviews = IntakeReview.objects.filter(_clinically_visible(user)).select_related(
-        "response__version__questionnaire"
-    )
-    if lock:
-        reviews = reviews.select_for_update(of=("self",))
     return audited_get(
-        reviews,
+        IntakeReview.objects.filter(_clinically_visible(user)).select_related(
+            "response__version__questionnaire"
+        ),
         user=user,
         object_id=review_id,
         object_type="intake_review",
         action=Action.UPDATE if for_write else Action.READ,
+        lock=lock,
     )

@@ -97,14 +97,13 @@ def access_thread(
     if for_write and user.role not in WRITER_ROLES:
         # Read-only roles (an admin under break-glass) cannot write: the same 404 and audit.
         threads = threads.none()
-    if lock:
-        threads = threads.select_for_update(of=("self",))
     return audited_get(
         threads,
         user=user,
         object_id=thread_id,
         object_type="message_thread",
         action=Action.UPDATE if for_write else Action.READ,
+        lock=lock,
     )
 
 

@@ -66,8 +66,6 @@ def access_appointment(
     appointments = Appointment.objects.filter(appointment_visibility(user)).select_related(
         "patient__user", "clinician__user"
     )
-    if lock:
-        appointments = appointments.select_for_update(of=("self",))
     return audited_get(
         appointments,
         user=user,
@@ -75,6 +73,7 @@ def access_appointment(
         object_type="appointment",
         action=action or (Action.UPDATE if for_write else Action.READ),
         detail=detail,
+        lock=lock,
     )
 
 

@@ -139,13 +139,20 @@ def audited_get(
     action: str = Action.READ,
     patient_id_of: Callable[[_Row], UUID | None] = lambda row: row.patient_id,  # type: ignore[attr-defined]
     detail: dict[str, object] | None = None,
+    lock: bool = False,
 ) -> _Row:
     """One row of an access-filtered queryset, or NotFound; either way one audit event.
+
+    `lock=True` takes that row (only, not the rows `select_related` joins) FOR UPDATE; the
+    caller must be in a transaction. A write's access event is the write's one audit event:
+    `detail` says what it did.
 
     `queryset` must already be narrowed to what `user` may see (built on `patient_visibility`),
     so a row outside it and a missing row are the same 404 and the same "denied" event, which
     names the requested id but no patient (a denial must not confirm who the row belongs to).
     """
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
     row = queryset.filter(pk=object_id).first()
     if row is None:
         deny(user=user, object_type=object_type, object_id=object_id, action=action)

@@ -15,60 +15,69 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.audit.lists import audited_list_response
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 from carecore.common.throttling import AuthRateThrottle
 
 from . import services
-from .access import Purpose, access_patient
-from .models import CareTeam, CareTeamMember, Patient, Role, User
-from .selectors import clinician_list, patient_list, patient_with_care_team
-from .unread import unread_count_for
+from .models import ALL_ROLES, CareTeam, CareTeamMember, Role, User
+from .selectors import clinician_list, me_get, patient_get, patient_list, patient_with_care_team
 from .us_states import US_STATE_CHOICES
 
 # --- shared output shapes ----------------------------------------------------------------------
+
+
+class _OmitNone(serializers.Serializer):
+    """Leaves out the `omit_when_none` fields whose value is None (keys shown only when they
+    apply, e.g. `patient_id` for patients)."""
+
+    omit_when_none: tuple[str, ...] = ()
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)
+        for name in self.omit_when_none:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+
+def _clinician_of(user: User) -> Any:
+    return getattr(user, "clinician", None) if user.role == Role.CLINICIAN else None
+
+
+def _patient_of(user: User) -> Any:
+    return getattr(user, "patient", None) if user.role == Role.PATIENT else None
 
 
 class PersonOutput(serializers.Serializer):
     """A care-team person. `id` is the clinician id for clinicians (the FHIR Practitioner id)
     and the user id for everyone else; `user_id` is always the user id (to assign threads)."""
 
-    id = serializers.UUIDField()
-    user_id = serializers.UUIDField()
-    name = serializers.CharField()
+    id = serializers.SerializerMethodField()
+    user_id = serializers.UUIDField(source="id")
+    name = serializers.CharField(source="full_name")
     role = serializers.CharField()
+
+    @extend_schema_field(serializers.UUIDField())
+    def get_id(self, user: User) -> str:
+        clinician = _clinician_of(user)
+        return str(clinician.id if clinician else user.id)
 
 
 class CareTeamOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    lead = PersonOutput(allow_null=True)
-    members = PersonOutput(many=True)
-
-
-def person_payload(user: User) -> dict[str, Any]:
-    clinician = getattr(user, "clinician", None) if user.role == Role.CLINICIAN else None
-    return {
-        "id": str(clinician.id) if clinician else str(user.id),
-        "user_id": str(user.id),
-        "name": user.full_name,
-        "role": user.role,
-    }
-
-
-def care_team_payload(care_team: CareTeam | None) -> dict[str, Any] | None:
     """Expects memberships prefetched (see selectors) so a list costs no extra queries."""
-    if care_team is None:
-        return None
-    lead_user_id = care_team.lead.user_id if care_team.lead else None
-    memberships: list[CareTeamMember] = list(care_team.memberships.all())
-    return {
-        "id": str(care_team.id),
-        "lead": person_payload(care_team.lead.user) if care_team.lead else None,
-        "members": [
-            person_payload(member.user) for member in memberships if member.user_id != lead_user_id
-        ],
-    }
+
+    id = serializers.UUIDField()
+    lead = PersonOutput(source="lead.user", allow_null=True)
+    members = serializers.SerializerMethodField()
+
+    @extend_schema_field(PersonOutput(many=True))
+    def get_members(self, care_team: CareTeam) -> Any:
+        lead_user_id = care_team.lead.user_id if care_team.lead else None
+        memberships: list[CareTeamMember] = list(care_team.memberships.all())
+        others = [member.user for member in memberships if member.user_id != lead_user_id]
+        return PersonOutput(others, many=True).data
 
 
 class PatientOutput(serializers.Serializer):
@@ -80,42 +89,34 @@ class PatientOutput(serializers.Serializer):
     timezone = serializers.CharField(source="user.timezone")
     date_of_birth = serializers.DateField()
     state = serializers.CharField()
-    care_team = serializers.SerializerMethodField()
-
-    @extend_schema_field(CareTeamOutput(allow_null=True))
-    def get_care_team(self, patient: Patient) -> dict[str, Any] | None:
-        return care_team_payload(getattr(patient, "care_team", None))
+    care_team = CareTeamOutput(allow_null=True)
 
 
-class UserOutput(serializers.Serializer):
+class UserOutput(_OmitNone):
+    omit_when_none = ("patient_id", "clinician_id")
+
     id = serializers.UUIDField()
     email = serializers.EmailField()
     first_name = serializers.CharField()
     last_name = serializers.CharField()
     role = serializers.CharField()
     timezone = serializers.CharField()
-    phone = serializers.CharField()
-    patient_id = serializers.UUIDField(required=False)
-    clinician_id = serializers.UUIDField(required=False)
+    phone = serializers.SerializerMethodField()
+    patient_id = serializers.SerializerMethodField(help_text="Patients only.")
+    clinician_id = serializers.SerializerMethodField(help_text="Clinicians only.")
 
+    def get_phone(self, user: User) -> str:
+        return str(user.phone) if user.phone else ""
 
-def user_payload(user: User) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "id": str(user.id),
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "role": user.role,
-        "timezone": user.timezone,
-        "phone": str(user.phone) if user.phone else "",
-    }
-    patient = getattr(user, "patient", None) if user.role == Role.PATIENT else None
-    if patient is not None:
-        payload["patient_id"] = str(patient.id)
-    clinician = getattr(user, "clinician", None) if user.role == Role.CLINICIAN else None
-    if clinician is not None:
-        payload["clinician_id"] = str(clinician.id)
-    return payload
+    @extend_schema_field(serializers.UUIDField(required=False))
+    def get_patient_id(self, user: User) -> str | None:
+        patient = _patient_of(user)
+        return str(patient.id) if patient is not None else None
+
+    @extend_schema_field(serializers.UUIDField(required=False))
+    def get_clinician_id(self, user: User) -> str | None:
+        clinician = _clinician_of(user)
+        return str(clinician.id) if clinician is not None else None
 
 
 class TokenOutput(serializers.Serializer):
@@ -160,7 +161,8 @@ class RegisterApi(APIView):
         )
         token = services.token_issue(user=patient.user)
         return Response(
-            {"token": token, "user": user_payload(patient.user)}, status=status.HTTP_201_CREATED
+            TokenOutput({"token": token, "user": patient.user}).data,
+            status=status.HTTP_201_CREATED,
         )
 
 
@@ -184,7 +186,7 @@ class LoginApi(APIView):
             password=data.validated_data["password"],
             otp=data.validated_data.get("otp") or None,
         )
-        return Response({"token": token, "user": user_payload(user)})
+        return Response(TokenOutput({"token": token, "user": user}).data)
 
 
 class LogoutApi(APIView):
@@ -213,7 +215,7 @@ class PasswordChangeApi(APIView):
             current_password=data.validated_data["current_password"],
             new_password=data.validated_data["new_password"],
         )
-        return Response({"token": token})
+        return Response(self.OutputSerializer({"token": token}).data)
 
 
 class MfaEnrollApi(APIView):
@@ -235,7 +237,9 @@ class MfaEnrollApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         uri = services.mfa_enrollment_start(request=request._request, **data.validated_data)
-        return Response({"otpauth_uri": uri}, status=status.HTTP_201_CREATED)
+        return Response(
+            self.OutputSerializer({"otpauth_uri": uri}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class MfaConfirmApi(APIView):
@@ -263,29 +267,24 @@ class MfaConfirmApi(APIView):
 
 class MeApi(APIView):
     class OutputSerializer(UserOutput):
+        omit_when_none = ("patient_id", "clinician_id", "profile")
+
         unread_count = serializers.IntegerField()
-        care_team = CareTeamOutput(required=False, allow_null=True)
-        profile = serializers.DictField(required=False)
+        care_team = CareTeamOutput(required=False, allow_null=True, help_text="Patients only.")
+        profile = serializers.DictField(required=False, help_text="Patients and clinicians.")
+
+        def to_representation(self, me: Any) -> Any:
+            data = super().to_representation(me)
+            if me.patient is None:
+                data.pop("care_team", None)  # a patient's key (null without a team)
+            return data
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request: Request) -> Response:
-        user: User = request.user
-        payload = user_payload(user)
-        payload["unread_count"] = unread_count_for(user)
-        if user.role == Role.PATIENT and "patient_id" in payload:
-            # A patient reading their own record is still a read of patient data.
-            patient = access_patient(
-                user=user, patient_id=payload["patient_id"], purpose=Purpose.DEMOGRAPHICS
-            )
-            patient = patient_with_care_team(patient=patient)
-            payload["care_team"] = care_team_payload(patient.care_team)
-            payload["profile"] = {
-                "date_of_birth": patient.date_of_birth.isoformat(),
-                "state": patient.state,
-            }
-        elif user.role == Role.CLINICIAN and "clinician_id" in payload:
-            payload["profile"] = ClinicianOutput(user.clinician).data
-        return Response(payload)
+        me = me_get(user=request.user)
+        if me.clinician is not None:
+            me.profile = ClinicianOutput(me.clinician).data
+        return Response(self.OutputSerializer(me).data)
 
 
 # --- clinicians ------------------------------------------------------------------------------
@@ -330,34 +329,31 @@ class PatientPagination(CursorPagination):
     ordering = ("-created_at", "-id")
 
 
-_PATIENT_READERS = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
-
-
 class PatientListApi(APIView):
     """Patients the caller may see: their care teams' (schedulers: all, demographics only)."""
 
-    permission_classes = [has_role(*_PATIENT_READERS)]
+    permission_classes = [has_role(*ALL_ROLES)]
 
     @extend_schema(responses={200: PatientOutput(many=True)})
     def get(self, request: Request) -> Response:
-        paginator = PatientPagination()
-        page = paginator.paginate_queryset(patient_list(user=request.user), request, view=self)
-        audit_record_many(
-            actor=request.user,
-            targets=[AuditTarget("patient", str(patient.id), patient.id) for patient in page],
+        return audited_list_response(
+            request=request,
+            view=self,
+            rows=patient_list(user=request.user),
+            pagination_class=PatientPagination,
+            serializer_class=PatientOutput,
+            object_type="patient",
+            patient_id_of=lambda patient: patient.id,
         )
-        return paginator.get_paginated_response(PatientOutput(page, many=True).data)
 
 
 class PatientDetailApi(APIView):
-    permission_classes = [has_role(*_PATIENT_READERS)]
+    permission_classes = [has_role(*ALL_ROLES)]
 
     @extend_schema(responses={200: PatientOutput})
     def get(self, request: Request, patient_id: str) -> Response:
-        patient = access_patient(
-            user=request.user, patient_id=patient_id, purpose=Purpose.DEMOGRAPHICS
-        )
-        return Response(PatientOutput(patient_with_care_team(patient=patient)).data)
+        patient = patient_get(user=request.user, patient_id=patient_id)
+        return Response(PatientOutput(patient).data)
 
 
 class CareTeamUpdateApi(APIView):
@@ -386,7 +382,7 @@ class CareTeamUpdateApi(APIView):
             member_user_ids=data.validated_data["members"],
         )
         patient = patient_with_care_team(patient=care_team.patient)
-        return Response(care_team_payload(patient.care_team))
+        return Response(CareTeamOutput(patient.care_team).data)
 
 
 class BreakGlassApi(APIView):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
 
-from .access import Purpose, patients_visible_to
-from .models import CareTeamMember, Clinician, Patient, User
+from .access import Purpose, access_patient, patients_visible_to
+from .models import CareTeamMember, Clinician, Patient, Role, User
+from .unread import unread_count_for
 
 _MEMBERS = Prefetch(
     "care_team__memberships",
@@ -32,6 +35,46 @@ def patient_with_care_team(*, patient: Patient) -> Patient:
         .prefetch_related(_MEMBERS)
         .get(pk=patient.pk)
     )
+
+
+def patient_get(*, user: User, patient_id: UUID | str) -> Patient:
+    """One patient `user` may see (demographics; audited), with the care team."""
+    patient = access_patient(user=user, patient_id=patient_id, purpose=Purpose.DEMOGRAPHICS)
+    return patient_with_care_team(patient=patient)
+
+
+@dataclass
+class Me:
+    """What /me shows: the user, unread messages, and the role's own profile."""
+
+    user: User
+    unread_count: int
+    patient: Patient | None = None  # with the care team
+    clinician: Clinician | None = None
+    profile: dict[str, Any] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # The user's own fields (id, email, role...) read through, as UserOutput expects.
+        return getattr(self.user, name)
+
+    @property
+    def care_team(self) -> Any:
+        return self.patient.care_team if self.patient is not None else None
+
+
+def me_get(*, user: User) -> Me:
+    me = Me(user=user, unread_count=unread_count_for(user))
+    own = getattr(user, "patient", None) if user.role == Role.PATIENT else None
+    if own is not None:
+        # A patient reading their own record is still a read of patient data.
+        me.patient = patient_get(user=user, patient_id=own.id)
+        me.profile = {
+            "date_of_birth": me.patient.date_of_birth.isoformat(),
+            "state": me.patient.state,
+        }
+    if user.role == Role.CLINICIAN:
+        me.clinician = getattr(user, "clinician", None)
+    return me
 
 
 def clinician_list(*, state: str | None = None) -> QuerySet[Clinician]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.db import transaction
 
 from carecore.accounts.access import deny
@@ -68,9 +67,8 @@ def test_publishing_someone_elses_plan_is_a_404_with_a_denied_event(
 
 
 def test_completing_someone_elses_review_is_a_404_with_a_denied_event(
-    client_for: Any, clinician: Clinician, other_patient: Patient
+    client_for: Any, clinician: Clinician, other_patient: Patient, questionnaires: None
 ) -> None:
-    call_command("sync_questionnaires", verbosity=0)
     intake_services.response_create(
         user=other_patient.user, slug="poem", answers=poem(1, 1, 1, 1, 1, 1, 1), status="completed"
     )

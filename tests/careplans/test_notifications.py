@@ -6,30 +6,16 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.management import call_command
 from django.utils import timezone
 
-from carecore.notifications.models import Notification
 from careplans.models import CheckIn
 from careplans.services import check_ins_remind
 
 from ..intake.test_intake_apis import healthy_intake, poem, submit
+from ..outbox import recipients, rows
 from .test_apis import _complete_reviews, draft, plan_url
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def questionnaires(db):
-    call_command("sync_questionnaires", verbosity=0)
-
-
-def rows(event: str):
-    return Notification.objects.filter(event=event)
-
-
-def recipients(event: str) -> set:
-    return set(rows(event).values_list("recipient_id", flat=True))
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("questionnaires")]
 
 
 def test_publishing_a_plan_notifies_the_patient(client_for, patient, clinician):

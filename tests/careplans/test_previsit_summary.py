@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from carecore.accounts import services as account_services
 from carecore.accounts.models import Clinician, Patient
@@ -26,11 +25,6 @@ pytestmark = pytest.mark.django_db
 
 def summary_url(appointment: Appointment | str) -> str:
     return appointment_url(appointment, "previsit-summary")
-
-
-@pytest.fixture
-def questionnaires(db: None) -> None:
-    call_command("sync_questionnaires", verbosity=0)
 
 
 def answer(patient: Patient, slug: str, answers: dict[str, Any]) -> Any:

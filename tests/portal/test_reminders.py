@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 
 from carecore.accounts.models import Patient
@@ -47,11 +46,6 @@ def texting_patient(patient: Patient) -> Patient:
     patient.user.phone = "+12125550100"
     patient.user.save(update_fields=["phone"])
     return patient
-
-
-@pytest.fixture
-def questionnaires(db: None) -> None:
-    call_command("sync_questionnaires", verbosity=0)
 
 
 def complete_intake(patient: Patient) -> None:
