@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from django.db import router
+
 from carecore.common import request_context
 from carecore.common.errors import NotFound
 
@@ -86,7 +88,9 @@ class DeniedNotFound(NotFound):
         self.event = event
 
     def after_rollback(self) -> None:
-        if AuditEvent.objects.filter(pk=self.event.pk).exists():
+        # Asked of the database the event was written to: a replica may not have it yet.
+        written_to = router.db_for_write(AuditEvent)
+        if AuditEvent.objects.using(written_to).filter(pk=self.event.pk).exists():
             return
         self.event.pk = None
         self.event.save(force_insert=True)
