@@ -39,7 +39,7 @@ def prepare(clients: int) -> list[dict[str, str]]:
 
     rows = []
     for patient in Patient.objects.select_related("user").order_by("id")[:clients]:
-        thread = Thread.objects.filter(patient=patient).order_by("id").first()
+        thread = Thread.objects.filter(patient=patient).order_by("id")[0]
         rows.append({"token": token_issue(user=patient.user), "thread": str(thread.id)})
     return rows
 

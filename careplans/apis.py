@@ -9,11 +9,11 @@ from uuid import UUID
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carecore.accounts.models import CLINICAL_READER_ROLES, CLINICAL_STAFF_ROLES, Role
+from carecore.accounts.requests import AuthenticatedRequest
 from carecore.audit.lists import audited_list_response
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
@@ -72,7 +72,7 @@ class CarePlanDraftApi(APIView):
     permission_classes = [has_role(Role.CLINICIAN)]
 
     @extend_schema(request=None, responses={201: CarePlanOutput})
-    def post(self, request: Request, patient_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, patient_id: str) -> Response:
         plan = services.care_plan_draft(user=request.user, patient_id=patient_id)
         return Response(_plan_body(plan), status=status.HTTP_201_CREATED)
 
@@ -91,7 +91,7 @@ class CarePlanListApi(APIView):
         status = serializers.ChoiceField(choices=CarePlanStatus.choices, required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: CarePlanOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         plans = selectors.care_plan_list(
@@ -139,12 +139,12 @@ class CarePlanDetailApi(APIView):
         activities = ActivityInput(many=True, required=False)
 
     @extend_schema(responses={200: CarePlanOutput})
-    def get(self, request: Request, plan_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, plan_id: str) -> Response:
         plan = selectors.care_plan_get(user=request.user, plan_id=plan_id)
         return Response(CarePlanOutput(plan).data)
 
     @extend_schema(request=PatchSerializer, responses={200: CarePlanOutput})
-    def patch(self, request: Request, plan_id: str) -> Response:
+    def patch(self, request: AuthenticatedRequest, plan_id: str) -> Response:
         data = self.PatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         plan = services.care_plan_edit(
@@ -161,7 +161,7 @@ class CarePlanPublishApi(APIView):
     permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
     @extend_schema(request=None, responses={200: CarePlanOutput})
-    def post(self, request: Request, plan_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, plan_id: str) -> Response:
         plan = services.care_plan_publish(user=request.user, plan_id=plan_id)
         return Response(_plan_body(plan))
 
@@ -201,7 +201,7 @@ class CarePlanDiffApi(APIView):
         against = serializers.UUIDField()
 
     @extend_schema(parameters=[FilterSerializer], responses={200: CarePlanDiffOutput})
-    def get(self, request: Request, plan_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, plan_id: str) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         diff = selectors.care_plan_diff(
@@ -242,7 +242,7 @@ class MeasuresApi(APIView):
         previous = serializers.CharField(allow_null=True)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
-    def get(self, request: Request, patient_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, patient_id: str) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         progress = selectors.measures_progress(
@@ -341,7 +341,7 @@ class PrevisitSummaryApi(APIView):
         )
 
     @extend_schema(responses={200: OutputSerializer})
-    def get(self, request: Request, appointment_id: UUID) -> Response:
+    def get(self, request: AuthenticatedRequest, appointment_id: UUID) -> Response:
         summary = selectors.previsit_summary(user=request.user, appointment_id=appointment_id)
         with timezone.override(request.user.zone):
             return Response(self.OutputSerializer(summary).data)

@@ -170,7 +170,8 @@ def _replace_items(
     existing = {item.id: item for item in model.objects.filter(plan=plan)}
     unknown = [str(i["id"]) for i in items if i.get("id") and i["id"] not in existing]
     if unknown:
-        raise ValidationFailed(fields={model._meta.model_name: [f"Unknown id {unknown[0]}."]})
+        field = str(model._meta.model_name)
+        raise ValidationFailed(fields={field: [f"Unknown id {unknown[0]}."]})
     kept = {item["id"] for item in items if item.get("id")}
     model.objects.filter(plan=plan).exclude(id__in=kept).delete()
     for position, fields in enumerate(items):

@@ -6,11 +6,11 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carecore.accounts.models import CLINICAL_READER_ROLES, CLINICAL_STAFF_ROLES, Role
+from carecore.accounts.requests import AuthenticatedRequest
 from carecore.audit.lists import audited_list_response
 from carecore.common.errors import NotFound
 from carecore.common.pagination import CursorPagination
@@ -38,7 +38,7 @@ class QuestionnaireListApi(APIView):
     """The current published version of every questionnaire (definitions are not patient data)."""
 
     @extend_schema(responses={200: QuestionnaireSummaryOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         paginator = QuestionnairePagination()
         page = paginator.paginate_queryset(
             selectors.questionnaire_current_list(), request, view=self
@@ -53,7 +53,7 @@ class QuestionnaireDetailApi(APIView):
         )
 
     @extend_schema(responses={200: OutputSerializer})
-    def get(self, request: Request, slug: str) -> Response:
+    def get(self, request: AuthenticatedRequest, slug: str) -> Response:
         version = selectors.questionnaire_current(slug=slug)
         if version is None:
             raise NotFound()
@@ -87,7 +87,7 @@ class ResponseCreateApi(APIView):
         status = serializers.ChoiceField(choices=ResponseStatus.choices)
 
     @extend_schema(request=InputSerializer, responses={201: ResponseOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         response = services.response_create(
@@ -107,12 +107,12 @@ class ResponseDetailApi(APIView):
         status = serializers.ChoiceField(choices=ResponseStatus.choices, required=False)
 
     @extend_schema(responses={200: ResponseOutput})
-    def get(self, request: Request, response_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, response_id: str) -> Response:
         response = selectors.response_get(user=request.user, response_id=response_id)
         return Response(ResponseOutput(response).data)
 
     @extend_schema(request=PatchSerializer, responses={200: ResponseOutput})
-    def patch(self, request: Request, response_id: str) -> Response:
+    def patch(self, request: AuthenticatedRequest, response_id: str) -> Response:
         """Only the patient who owns it, only while in progress (409 once completed)."""
         data = self.PatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -169,7 +169,7 @@ class ReviewQueueApi(APIView):
             return _score_changes(review.response.scores, review.previous_scores)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         reviews = selectors.review_queue(
@@ -192,7 +192,7 @@ class ReviewCompleteApi(APIView):
         note = serializers.CharField(max_length=5000, allow_blank=True)
 
     @extend_schema(request=InputSerializer, responses={200: ReviewQueueApi.OutputSerializer})
-    def post(self, request: Request, review_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, review_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         review = services.review_complete(

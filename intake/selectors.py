@@ -204,7 +204,8 @@ def score_summaries(*, patient: Patient, last_visit_end: datetime | None) -> lis
             if total is None:
                 continue
             scored_total[instrument] = total
-            if last_visit_end is not None and response.completed_at <= last_visit_end:
+            completed_at = response.completed_at
+            if last_visit_end is not None and completed_at and completed_at <= last_visit_end:
                 at_last_visit[instrument] = total
     summaries = []
     for instrument in sorted(latest):

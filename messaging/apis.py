@@ -15,11 +15,11 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carecore.accounts.models import CARE_TEAM_ROLES, CLINICAL_READER_ROLES, Role, User
+from carecore.accounts.requests import AuthenticatedRequest
 from carecore.audit.lists import audited_list_response
 from carecore.common.errors import Forbidden
 from carecore.common.pagination import CursorPagination
@@ -142,7 +142,7 @@ class ThreadOutput(_StaffOnlyFields):
         return data
 
 
-def _viewer(request: Request, **extra: Any) -> dict[str, Any]:
+def _viewer(request: AuthenticatedRequest, **extra: Any) -> dict[str, Any]:
     return {"viewer": request.user, **extra}
 
 
@@ -175,7 +175,7 @@ class ThreadListApi(APIView):
         )
 
     @extend_schema(parameters=[FilterSerializer], responses={200: ThreadOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         fields = filters.validated_data
@@ -198,7 +198,7 @@ class ThreadListApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={201: ThreadOutput, 200: ThreadOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         if request.user.role not in WRITER_ROLES:
             raise Forbidden("Only patients and their care team open threads.")
         data = self.InputSerializer(data=request.data)
@@ -224,7 +224,7 @@ class ThreadDetailApi(APIView):
     permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
     @extend_schema(responses={200: ThreadOutput})
-    def get(self, request: Request, thread_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         thread = selectors.thread_get(user=request.user, thread_id=thread_id)
         return Response(ThreadOutput(thread, context=_viewer(request)).data)
 
@@ -247,7 +247,7 @@ class MessageListApi(APIView):
         )
 
     @extend_schema(responses={200: MessageOutput(many=True)})
-    def get(self, request: Request, thread_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         listing = selectors.thread_messages(user=request.user, thread_id=thread_id)
         return audited_list_response(
             request=request,
@@ -261,7 +261,7 @@ class MessageListApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={201: MessageOutput, 200: MessageOutput})
-    def post(self, request: Request, thread_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         if request.user.role not in WRITER_ROLES:
             # Admins read under break-glass; they do not write to patients.
             raise Forbidden("Admins cannot send messages.")
@@ -294,7 +294,7 @@ class ThreadReadApi(APIView):
         unread_count = serializers.IntegerField(default=0)
 
     @extend_schema(request=None, responses={200: OutputSerializer})
-    def post(self, request: Request, thread_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         state = services.thread_mark_read(actor=request.user, thread_id=thread_id)
         return Response(self.OutputSerializer(state).data)
 
@@ -306,7 +306,7 @@ class ThreadAssignApi(APIView):
         assignee = serializers.UUIDField(allow_null=True, help_text="User id; null unassigns.")
 
     @extend_schema(request=InputSerializer, responses={200: ThreadOutput})
-    def post(self, request: Request, thread_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         thread = services.thread_assign(
@@ -320,7 +320,7 @@ class ThreadCloseApi(APIView):
     permission_classes = [has_role(*CARE_TEAM_ROLES)]
 
     @extend_schema(request=None, responses={200: ThreadOutput})
-    def post(self, request: Request, thread_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         thread = services.thread_close(actor=request.user, thread_id=thread_id)
         thread = selectors.thread_detail(thread=thread, user=request.user)
         return Response(ThreadOutput(thread, context=_viewer(request)).data)
@@ -330,7 +330,7 @@ class ThreadReopenApi(APIView):
     permission_classes = [has_role(*CARE_TEAM_ROLES)]
 
     @extend_schema(request=None, responses={200: ThreadOutput})
-    def post(self, request: Request, thread_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         thread = services.thread_reopen(actor=request.user, thread_id=thread_id)
         thread = selectors.thread_detail(thread=thread, user=request.user)
         return Response(ThreadOutput(thread, context=_viewer(request)).data)
@@ -347,7 +347,7 @@ class AttachmentUploadApi(APIView):
         file = serializers.FileField()
 
     @extend_schema(request=InputSerializer, responses={201: MessageAttachmentOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         attachment = services.attachment_upload(
@@ -360,7 +360,7 @@ class AttachmentDownloadApi(APIView):
     permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
-    def get(self, request: Request, attachment_id: str) -> FileResponse:
+    def get(self, request: AuthenticatedRequest, attachment_id: str) -> FileResponse:
         attachment = selectors.attachment_get(user=request.user, attachment_id=attachment_id)
         response = FileResponse(
             services.attachment_open(attachment=attachment),

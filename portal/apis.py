@@ -24,12 +24,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.renderers import BaseRenderer, JSONRenderer
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from carecore.accounts.models import Role, User
+from carecore.accounts.requests import AuthenticatedRequest
 from carecore.audit.lists import audited_list_response
 from carecore.common.errors import ValidationFailed
 from carecore.common.pagination import CursorPagination
@@ -95,9 +95,13 @@ class TimeOffInput(serializers.Serializer):
 
 
 class TimeOffCreatedOutput(TimeOffOutput):
-    conflicting_appointments = serializers.IntegerField(
+    conflicting_appointments = serializers.SerializerMethodField(
         help_text="Booked visits inside this time off; they stay booked until moved."
     )
+
+    def get_conflicting_appointments(self, time_off: Any) -> int:
+        count: int = self.context["conflicting_appointments"]
+        return count
 
 
 class ClinicianAvailabilityApi(APIView):
@@ -113,7 +117,7 @@ class ClinicianAvailabilityApi(APIView):
         time_off = TimeOffOutput(many=True)
 
     @extend_schema(responses={200: OutputSerializer})
-    def get(self, request: Request, clinician_id: UUID) -> Response:
+    def get(self, request: AuthenticatedRequest, clinician_id: UUID) -> Response:
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         rules, time_off = selectors.availability_for(clinician=clinician)
         with timezone.override(clinician.user.zone):
@@ -142,19 +146,19 @@ class ClinicianAvailabilityApi(APIView):
             )
         },
     )
-    def post(self, request: Request, clinician_id: UUID) -> Response:
+    def post(self, request: AuthenticatedRequest, clinician_id: UUID) -> Response:
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         kind = request.data.get("kind") if isinstance(request.data, dict) else None
         if kind == "rule":
-            data = RuleInput(data=request.data)
-            data.is_valid(raise_exception=True)
+            rule_data = RuleInput(data=request.data)
+            rule_data.is_valid(raise_exception=True)
             rule = services.availability_rule_create(
                 actor=request.user,
                 clinician=clinician,
-                weekday=data.validated_data["weekday"],
-                start_time=data.validated_data["start"],
-                end_time=data.validated_data["end"],
-                visit_types=data.validated_data["visit_types"],
+                weekday=rule_data.validated_data["weekday"],
+                start_time=rule_data.validated_data["start"],
+                end_time=rule_data.validated_data["end"],
+                visit_types=rule_data.validated_data["visit_types"],
             )
             return Response(RuleOutput(rule).data, status=status.HTTP_201_CREATED)
         if kind == "time_off":
@@ -167,11 +171,13 @@ class ClinicianAvailabilityApi(APIView):
                 ends_at=data.validated_data["end"],
                 note=data.validated_data["note"],
             )
-            time_off.conflicting_appointments = selectors.appointments_overlapping_count(
+            conflicting = selectors.appointments_overlapping_count(
                 clinician=clinician, start=time_off.starts_at, end=time_off.ends_at
             )
             with timezone.override(clinician.user.zone):
-                body = TimeOffCreatedOutput(time_off).data
+                body = TimeOffCreatedOutput(
+                    time_off, context={"conflicting_appointments": conflicting}
+                ).data
             return Response(body, status=status.HTTP_201_CREATED)
         raise ValidationFailed(fields={"kind": ['Use "rule" or "time_off".']})
 
@@ -188,7 +194,7 @@ class AvailabilityRuleDetailApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={200: RuleOutput})
-    def patch(self, request: Request, clinician_id: UUID, rule_id: UUID) -> Response:
+    def patch(self, request: AuthenticatedRequest, clinician_id: UUID, rule_id: UUID) -> Response:
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         rule = selectors.availability_rule_get(clinician=clinician, rule_id=rule_id)
         data = self.InputSerializer(data=request.data)
@@ -204,7 +210,7 @@ class AvailabilityRuleDetailApi(APIView):
         return Response(RuleOutput(rule).data)
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, clinician_id: UUID, rule_id: UUID) -> Response:
+    def delete(self, request: AuthenticatedRequest, clinician_id: UUID, rule_id: UUID) -> Response:
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         services.availability_rule_delete(
             actor=request.user,
@@ -217,7 +223,9 @@ class TimeOffDetailApi(APIView):
     permission_classes = [has_role(Role.CLINICIAN, Role.SCHEDULER)]
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, clinician_id: UUID, time_off_id: UUID) -> Response:
+    def delete(
+        self, request: AuthenticatedRequest, clinician_id: UUID, time_off_id: UUID
+    ) -> Response:
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         time_off = selectors.time_off_get(clinician=clinician, time_off_id=time_off_id)
         services.time_off_delete(actor=request.user, time_off=time_off)
@@ -271,7 +279,7 @@ class SlotListApi(APIView):
         message = serializers.CharField()
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
@@ -337,7 +345,7 @@ class EarliestSlotApi(APIView):
         message = serializers.CharField()
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         visit_type = filters.validated_data["visit_type"]
@@ -414,7 +422,7 @@ class AppointmentListApi(APIView):
         patient = serializers.UUIDField(required=False, help_text="Staff: whom to book for.")
 
     @extend_schema(parameters=[FilterSerializer], responses={200: AppointmentOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
@@ -437,7 +445,7 @@ class AppointmentListApi(APIView):
             )
 
     @extend_schema(request=InputSerializer, responses={201: AppointmentOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
@@ -458,7 +466,7 @@ class AppointmentDetailApi(APIView):
     permission_classes = [has_role(*ALL_ROLES)]
 
     @extend_schema(responses={200: AppointmentOutput})
-    def get(self, request: Request, appointment_id: UUID) -> Response:
+    def get(self, request: AuthenticatedRequest, appointment_id: UUID) -> Response:
         appointment = selectors.appointment_get(user=request.user, appointment_id=appointment_id)
         return Response(_appointment_body(request.user, appointment))
 
@@ -470,7 +478,7 @@ class AppointmentCancelApi(APIView):
     permission_classes = [has_role(*ALL_ROLES)]
 
     @extend_schema(request=None, responses={200: AppointmentOutput})
-    def post(self, request: Request, appointment_id: UUID) -> Response:
+    def post(self, request: AuthenticatedRequest, appointment_id: UUID) -> Response:
         appointment = services.appointment_cancel(actor=request.user, appointment_id=appointment_id)
         return Response(_appointment_body(request.user, appointment))
 
@@ -484,7 +492,7 @@ class AppointmentRescheduleApi(APIView):
         start = AwareDateTimeField()
 
     @extend_schema(request=InputSerializer, responses={200: AppointmentOutput})
-    def post(self, request: Request, appointment_id: UUID) -> Response:
+    def post(self, request: AuthenticatedRequest, appointment_id: UUID) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appointment = services.appointment_reschedule(
@@ -500,7 +508,9 @@ class CalendarRenderer(BaseRenderer):
     format = "ics"
     charset = "utf-8"
 
-    def render(self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None):  # type: ignore[no-untyped-def]
+    def render(
+        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
+    ) -> bytes:
         return data if isinstance(data, bytes) else json.dumps(data).encode()
 
 
@@ -513,7 +523,7 @@ class AppointmentIcsApi(APIView):
             (200, "text/calendar"): OpenApiResponse(OpenApiTypes.BINARY, description="RFC 5545")
         }
     )
-    def get(self, request: Request, appointment_id: UUID) -> HttpResponse:
+    def get(self, request: AuthenticatedRequest, appointment_id: UUID) -> HttpResponse:
         appointment = selectors.appointment_export(user=request.user, appointment_id=appointment_id)
         response = HttpResponse(
             appointment_ics(appointment, now=timezone.now()),

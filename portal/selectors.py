@@ -424,13 +424,22 @@ def earliest_slot_for_patient(
         return None, False, NO_CLINICIAN_IN_STATE
     team_ids = care_team_clinician_ids(patient=patient)
     window = booking_window(now=now)
-    schedule_args = {"visit_type": visit_type, "not_before": window.not_before}
     team = [clinician for clinician in clinicians if clinician.id in team_ids]
     others = [clinician for clinician in clinicians if clinician.id not in team_ids]
-    slot = earliest_open_slot(clinicians=team, before=window.before, **schedule_args)
+    slot = earliest_open_slot(
+        clinicians=team,
+        visit_type=visit_type,
+        not_before=window.not_before,
+        before=window.before,
+    )
     if slot is not None:
         return slot, True, ""
-    slot = earliest_open_slot(clinicians=others, before=window.before, **schedule_args)
+    slot = earliest_open_slot(
+        clinicians=others,
+        visit_type=visit_type,
+        not_before=window.not_before,
+        before=window.before,
+    )
     if slot is None:
         days = settings.CARECORE_BOOKING_WINDOW_DAYS
         return None, False, f"No open slots in the next {days} days. Please check back soon."

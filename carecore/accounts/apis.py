@@ -22,6 +22,7 @@ from carecore.common.throttling import AuthRateThrottle
 
 from . import services
 from .models import ALL_ROLES, CareTeam, CareTeamMember, Role, User
+from .requests import AuthenticatedRequest
 from .selectors import clinician_list, me_get, patient_get, patient_list, patient_with_care_team
 from .us_states import US_STATE_CHOICES
 
@@ -93,7 +94,7 @@ class PatientOutput(serializers.Serializer):
 
 
 class UserOutput(_OmitNone):
-    omit_when_none = ("patient_id", "clinician_id")
+    omit_when_none: tuple[str, ...] = ("patient_id", "clinician_id")
 
     id = serializers.UUIDField()
     email = serializers.EmailField()
@@ -191,7 +192,7 @@ class LoginApi(APIView):
 
 class LogoutApi(APIView):
     @extend_schema(request=None, responses={204: None})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         services.auth_logout(user=request.user, token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -207,7 +208,7 @@ class PasswordChangeApi(APIView):
         token = serializers.CharField()
 
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token = services.user_password_change(
@@ -280,7 +281,7 @@ class MeApi(APIView):
             return data
 
     @extend_schema(responses={200: OutputSerializer})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         me = me_get(user=request.user)
         if me.clinician is not None:
             me.profile = ClinicianOutput(me.clinician).data
@@ -312,7 +313,7 @@ class ClinicianListApi(APIView):
         state = serializers.ChoiceField(choices=US_STATE_CHOICES, required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: ClinicianOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         paginator = ClinicianPagination()
@@ -335,7 +336,7 @@ class PatientListApi(APIView):
     permission_classes = [has_role(*ALL_ROLES)]
 
     @extend_schema(responses={200: PatientOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return audited_list_response(
             request=request,
             view=self,
@@ -351,7 +352,7 @@ class PatientDetailApi(APIView):
     permission_classes = [has_role(*ALL_ROLES)]
 
     @extend_schema(responses={200: PatientOutput})
-    def get(self, request: Request, patient_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, patient_id: str) -> Response:
         patient = patient_get(user=request.user, patient_id=patient_id)
         return Response(PatientOutput(patient).data)
 
@@ -372,7 +373,7 @@ class CareTeamUpdateApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={200: CareTeamOutput})
-    def put(self, request: Request, patient_id: str) -> Response:
+    def put(self, request: AuthenticatedRequest, patient_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         care_team = services.care_team_change(
@@ -399,7 +400,7 @@ class BreakGlassApi(APIView):
         expires_at = serializers.DateTimeField()
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
-    def post(self, request: Request, patient_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, patient_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         grant = services.break_glass_open(

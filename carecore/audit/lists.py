@@ -6,10 +6,11 @@ count stays flat with the page size (the query-count pins in the tests rely on i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
+from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -20,14 +21,15 @@ from .services import AuditTarget, audit_record_many
 
 
 def _patient_id(row: Any) -> UUID | None:
-    return row.patient_id  # type: ignore[no-any-return]
+    patient_id: UUID | None = row.patient_id
+    return patient_id
 
 
 def audited_list_response(
     *,
     request: Request,
     view: APIView,
-    rows: Iterable[Any],
+    rows: QuerySet[Any] | Sequence[Any],
     pagination_class: type[BasePagination],
     serializer_class: type[serializers.BaseSerializer[Any]],
     object_type: str,
@@ -37,7 +39,7 @@ def audited_list_response(
     """The paginated response for `rows` (a queryset from a selector that already narrowed them
     to what the caller may see), with one audit event per row shown."""
     paginator = pagination_class()
-    page = paginator.paginate_queryset(rows, request, view=view) or []
+    page: list[Any] = paginator.paginate_queryset(rows, request, view=view) or []
     audit_record_many(
         actor=request.user,  # type: ignore[arg-type]
         targets=[AuditTarget(object_type, str(row.pk), patient_id_of(row)) for row in page],

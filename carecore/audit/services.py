@@ -29,10 +29,10 @@ def _event(
     *, actor: User | None, target: AuditTarget, action: str, outcome: str, detail: dict[str, Any]
 ) -> AuditEvent:
     context = request_context.current()
-    authenticated = actor is not None and actor.is_authenticated
+    known = actor if actor is not None and actor.is_authenticated else None
     return AuditEvent(
-        actor_id=actor.id if authenticated else None,
-        actor_role=actor.role if authenticated else "",
+        actor_id=known.id if known is not None else None,
+        actor_role=known.role if known is not None else "",
         patient_id=target.patient_id,
         object_type=target.object_type,
         object_id=target.object_id,

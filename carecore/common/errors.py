@@ -25,9 +25,9 @@ logger = logging.getLogger("carecore.errors")
 class ApplicationError(Exception):
     """A domain error with a stable, documented `code`; subclasses set code and status."""
 
-    code = "application_error"
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_message = "The request could not be completed."
+    code: str = "application_error"
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    default_message: str = "The request could not be completed."
 
     def __init__(self, message: str | None = None, *, fields: dict[str, Any] | None = None):
         self.message = message or self.default_message
@@ -129,8 +129,9 @@ def _render_api_exception(exc: exceptions.APIException) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, exceptions.Throttled):
         message = _DEFAULT_MESSAGES["throttled"]
-        if exc.wait is not None:
-            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        wait = getattr(exc, "wait", None)  # set by DRF; missing from the stubs
+        if wait is not None:
+            headers["Retry-After"] = str(max(1, int(wait + 0.999)))
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return Response(error_body(code, message, fields), status=exc.status_code, headers=headers)

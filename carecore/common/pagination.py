@@ -13,7 +13,7 @@ from rest_framework import pagination
 class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     # Views set `ordering`; a unique tail keeps cursors stable when timestamps tie.
-    ordering = ("-created_at", "-id")
+    ordering: tuple[str, ...] = ("-created_at", "-id")
 
     @property
     def max_page_size(self) -> int:  # type: ignore[override]

@@ -6,10 +6,10 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from carecore.accounts.requests import AuthenticatedRequest
 from carecore.audit.lists import audited_list_response
 from carecore.common.pagination import CursorPagination
 
@@ -42,7 +42,7 @@ class NotificationListApi(APIView):
         unread = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: NotificationOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         patient_id = own_patient_id(request.user)
@@ -61,7 +61,7 @@ class NotificationListApi(APIView):
 
 class NotificationReadApi(APIView):
     @extend_schema(request=None, responses={200: NotificationOutput})
-    def post(self, request: Request, notification_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, notification_id: str) -> Response:
         notification = services.notification_mark_read(
             user=request.user, notification_id=notification_id
         )
@@ -73,7 +73,7 @@ class NotificationReadAllApi(APIView):
         marked = serializers.IntegerField()
 
     @extend_schema(request=None, responses={200: OutputSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         marked = services.notification_mark_all_read(user=request.user)
         return Response(self.OutputSerializer({"marked": marked}).data, status=status.HTTP_200_OK)
 
@@ -137,11 +137,11 @@ class NotificationPreferencesApi(APIView):
         quiet_hours = QuietHoursWindow(allow_null=True)
 
     @extend_schema(responses={200: OutputSerializer})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(_preferences_payload(request.user))
 
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
-    def put(self, request: Request) -> Response:
+    def put(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data

@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from celery import current_app
@@ -337,7 +337,7 @@ def _claim(notification_id: UUID | str, worker: str) -> Claim | None:
     outer transaction (the task is the only caller), or the claim would not be committed first.
     """
     token = uuid.uuid4()
-    params = {
+    params: dict[str, Any] = {
         "id": str(notification_id),
         "now": timezone.now(),
         "token": token,
@@ -417,7 +417,7 @@ def _record_sent_sql() -> str:
 
 def _record_sent(claim: Claim) -> bool:
     """Mark the row sent if our claim is still the current one (one statement)."""
-    params = {
+    params: dict[str, Any] = {
         "now": timezone.now(),
         "attempt": claim.attempt_id,
         "id": str(claim.notification_id),
@@ -635,7 +635,8 @@ def notification_preferences_set(
         update_fields=["enabled", "updated_at"],
     )
     if quiet_hours is not KEEP:
-        start, end = quiet_hours if quiet_hours is not None else (None, None)  # type: ignore[misc]
+        window = cast("tuple[Any, Any] | None", quiet_hours)  # not KEEP: a window or None
+        start, end = window if window is not None else (None, None)
         if start is not None and start == end:
             raise ValidationFailed(fields={"quiet_hours": ["Start and end must differ."]})
         QuietHours.objects.update_or_create(user=user, defaults={"start": start, "end": end})

@@ -22,7 +22,8 @@ INSTRUMENTS: dict[str, Any] = {
 
 def score_instrument(slug: str, answers: Answers) -> ScoreResult:
     """Score ``answers`` with the instrument ``slug``; ``KeyError`` for an unknown slug."""
-    return INSTRUMENTS[slug].score(answers)
+    result: ScoreResult = INSTRUMENTS[slug].score(answers)
+    return result
 
 
 __all__ = ["INSTRUMENTS", "Answers", "InvalidAnswer", "ScoreResult", "score_instrument"]

@@ -60,7 +60,7 @@ class PerceivedStressScale:
     def TOTAL_MAX(self) -> int:
         return 4 * self.item_count
 
-    def band(self, total: int) -> None:
+    def band(self, total: int) -> str | None:
         """Always ``None``: the PSS has no published cut-offs."""
         if not 0 <= total <= self.TOTAL_MAX:
             raise ValueError(f"total {total!r} is outside 0-{self.TOTAL_MAX}")
