@@ -68,7 +68,7 @@ def rows(event: str, **filters: object) -> set[tuple[uuid.UUID, str]]:
 
 
 def patient_message(thread: Thread) -> Message:
-    return thread.messages.filter(sender_kind="patient").order_by("-position").first()
+    return thread.messages.filter(sender_kind="patient").latest("position")
 
 
 def at(hour: int, minute: int = 0, day: int = 10) -> datetime:
@@ -346,6 +346,7 @@ def test_an_urgent_threads_escalation_is_urgent_and_ignores_staff_quiet_hours(
 ):
     with time_machine.travel(at(23, 0), tick=False):
         thread = open_thread(patient, body="chest pain since this evening")
+        assert thread.first_response_due_at is not None
         recorded = services.thread_escalate(
             thread_id=thread.id, now=thread.first_response_due_at + timedelta(minutes=20)
         )

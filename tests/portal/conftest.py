@@ -79,7 +79,7 @@ def book(client: APIClient, clinician: Clinician, start: datetime, **extra: Any)
 
 
 @pytest.fixture
-def frozen() -> Iterator[time_machine.Coordinates]:
+def frozen() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
 
