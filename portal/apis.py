@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from carecore.accounts.models import Role, User
+from carecore.accounts.models import ALL_ROLES, Role, User
 from carecore.accounts.requests import AuthenticatedRequest
 from carecore.audit.lists import audited_list_response
 from carecore.common.errors import ValidationFailed
@@ -42,9 +42,6 @@ from .access import (
 )
 from .ics import appointment_ics
 from .models import AppointmentStatus, Weekday
-
-ALL_ROLES = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
-STAFF = (Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
 
 
 class AwareDateTimeField(serializers.DateTimeField):

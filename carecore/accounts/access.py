@@ -99,25 +99,17 @@ def access_patient(
     for_write: bool = False,
     object_type: str = "patient",
 ) -> Patient:
-    """The patient, if `user` may see their data for `purpose`; else NotFound. Audited."""
-    action = Action.UPDATE if for_write else Action.READ
-    patient = (
-        patients_visible_to(user, purpose=purpose)
-        .select_related("user", "care_team__lead__user")
-        .filter(pk=patient_id)
-        .first()
-    )
-    if patient is None:
-        deny(user=user, object_type=object_type, object_id=patient_id, action=action)
-    audit_record(
-        actor=user,
+    """The patient, if `user` may see their data for `purpose`; else NotFound. Audited, with
+    the grant named when only break-glass allowed the read."""
+    return audited_get(
+        patients_visible_to(user, purpose=purpose).select_related("user", "care_team__lead__user"),
+        user=user,
+        object_id=patient_id,
         object_type=object_type,
-        object_id=patient.id,
-        patient_id=patient.id,
-        action=action,
-        detail=_break_glass_detail(user, patient),
+        action=Action.UPDATE if for_write else Action.READ,
+        patient_id_of=lambda patient: patient.id,
+        detail_of=lambda patient: _break_glass_detail(user, patient),
     )
-    return patient
 
 
 def _break_glass_detail(user: User, patient: Patient) -> dict[str, object]:
@@ -140,9 +132,11 @@ def audited_get(
     patient_id_of: Callable[[_Row], UUID | None] = lambda row: row.patient_id,  # type: ignore[attr-defined]
     detail: dict[str, object] | None = None,
     lock: bool = False,
+    detail_of: Callable[[_Row], dict[str, object]] | None = None,
 ) -> _Row:
     """One row of an access-filtered queryset, or NotFound; either way one audit event.
 
+    `detail_of` computes the event's detail from the row when it depends on it.
     `lock=True` takes that row (only, not the rows `select_related` joins) FOR UPDATE; the
     caller must be in a transaction. A write's access event is the write's one audit event:
     `detail` says what it did.
@@ -162,6 +156,6 @@ def audited_get(
         object_id=row.pk,
         patient_id=patient_id_of(row),
         action=action,
-        detail=detail,
+        detail=detail_of(row) if detail_of is not None else detail,
     )
     return row

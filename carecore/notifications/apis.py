@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +17,7 @@ from . import services
 from .access import own_patient_id
 from .models import Channel, Event
 from .policy import parse_hhmm
-from .selectors import notification_inbox, notification_preferences_get
+from .selectors import Preferences, notification_inbox, notification_preferences_get
 
 
 class NotificationOutput(serializers.Serializer):
@@ -88,6 +88,9 @@ class _TimeOfDay(serializers.CharField):
         except ValueError as error:
             raise serializers.ValidationError("Use 24-hour HH:MM, e.g. 22:00.") from error
 
+    def to_representation(self, value: Any) -> str:
+        return str(value.strftime("%H:%M"))
+
 
 class QuietHoursWindow(serializers.Serializer):
     start = _TimeOfDay()
@@ -105,22 +108,6 @@ class NotificationPreferenceItem(serializers.Serializer):
     enabled = serializers.BooleanField()
 
 
-def _preferences_payload(user: Any) -> dict[str, Any]:
-    prefs = notification_preferences_get(user=user)
-    quiet = prefs.quiet_hours
-    return {
-        "preferences": [
-            {"event": row.event, "channel": row.channel, "enabled": row.enabled}
-            for row in prefs.rows
-        ],
-        "quiet_hours": (
-            {"start": quiet[0].strftime("%H:%M"), "end": quiet[1].strftime("%H:%M")}
-            if quiet
-            else None
-        ),
-    }
-
-
 class NotificationPreferencesApi(APIView):
     """Every event x channel with its effective value, and quiet hours in the user's time zone.
 
@@ -133,12 +120,23 @@ class NotificationPreferencesApi(APIView):
         quiet_hours = QuietHoursWindow(required=False, allow_null=True)
 
     class OutputSerializer(serializers.Serializer):
-        preferences = NotificationPreferenceItem(many=True)
-        quiet_hours = QuietHoursWindow(allow_null=True)
+        preferences = NotificationPreferenceItem(many=True, source="rows")
+        quiet_hours = serializers.SerializerMethodField()
+
+        @extend_schema_field(QuietHoursWindow(allow_null=True))
+        def get_quiet_hours(self, preferences: Preferences) -> Any:
+            if preferences.quiet_hours is None:
+                return None
+            start, end = preferences.quiet_hours
+            return QuietHoursWindow({"start": start, "end": end}).data
+
+    def _render(self, request: AuthenticatedRequest) -> Response:
+        preferences = notification_preferences_get(user=request.user)
+        return Response(self.OutputSerializer(preferences).data)
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request: AuthenticatedRequest) -> Response:
-        return Response(_preferences_payload(request.user))
+        return self._render(request)
 
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
     def put(self, request: AuthenticatedRequest) -> Response:
@@ -155,4 +153,4 @@ class NotificationPreferencesApi(APIView):
         services.notification_preferences_set(
             user=request.user, preferences=fields["preferences"], quiet_hours=quiet
         )
-        return Response(_preferences_payload(request.user))
+        return self._render(request)
