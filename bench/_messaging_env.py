@@ -11,23 +11,25 @@ import importlib.util
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 
 
-def _dev_module():
+def _dev_module() -> Any:
     spec = importlib.util.spec_from_file_location("carecore_dev", ROOT / "scripts" / "dev.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
     spec.loader.exec_module(module)
     return module
 
 
 @contextlib.contextmanager
-def services() -> object:
+def services() -> Iterator[Any]:
     """Start (or reuse) embedded PostgreSQL and Redis; stop them afterwards if we started them."""
     dev = _dev_module()
     with contextlib.ExitStack() as stack:

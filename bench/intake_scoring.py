@@ -20,6 +20,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -72,7 +73,7 @@ INTAKE = {
     "symptom-onset-age": 41,
     "gut-symptoms-new": False,
 }
-INSTRUMENT_ANSWERS = {
+INSTRUMENT_ANSWERS: dict[str, dict[str, Any]] = {
     "poem": {f"poem-{n}": s for n, s in enumerate((4, 2, 0, 1, 3, 2, 4), start=1)},
     "dlqi": {f"dlqi-{n}": 2 for n in range(1, 11)} | {"dlqi-7": "no", "dlqi-7a": 1},
     "ibs-sss": {

@@ -11,10 +11,15 @@ not depend on earlier responses. Reports median and 95th percentile in milliseco
 from __future__ import annotations
 
 import json
+import sys
 from contextlib import ExitStack
 from datetime import date
+from pathlib import Path
 
-from portal_common import bootstrap, machine, timed
+# Run as a script (python bench/<name>.py): the project root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.portal_common import bootstrap, machine, timed
 
 SAMPLES = 60
 

@@ -68,13 +68,13 @@ def measure(runs: int) -> dict[str, object]:
     from messaging.models import Thread
     from messaging.selectors import thread_list, unread_total
 
-    clinician = Clinician.objects.select_related("user").order_by("id").first()
+    clinician = Clinician.objects.select_related("user").order_by("id")[0]
     patient = (
         Patient.objects.select_related("user")
         .filter(care_team__lead=clinician)
         .order_by("id")[Patient.objects.filter(care_team__lead=clinician).count() // 2]
     )
-    thread = Thread.objects.filter(patient=patient).order_by("id").first()
+    thread = Thread.objects.filter(patient=patient).order_by("id")[0]
 
     def client(user):
         c = APIClient()

@@ -6,7 +6,7 @@ same run with a bare endpoint that authenticates and inserts one row (docs/bench
 Needs the seeded database of bench/messaging_reads.py (carecore_bench_full). Each client is a
 different patient posting to their own thread with a fresh client_id per message (a real send:
 access check, row lock, triage screen, response clock, read state, audit). The bare endpoint is
-mounted only with CARECORE_BENCH_ENDPOINTS=1, which this script sets for its own server.
+mounted only by bench/settings.py, which this script uses for its own server.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def prepare(clients: int) -> list[dict[str, str]]:
 
     rows = []
     for patient in Patient.objects.select_related("user").order_by("id")[:clients]:
-        thread = Thread.objects.filter(patient=patient).order_by("id").first()
+        thread = Thread.objects.filter(patient=patient).order_by("id")[0]
         rows.append({"token": token_issue(user=patient.user), "thread": str(thread.id)})
     return rows
 
@@ -140,7 +140,8 @@ def main() -> int:
         port = _free_port()
         env = benv.env_for(
             DATABASE,
-            CARECORE_BENCH_ENDPOINTS="true",
+            # The bench URLconf adds the baseline endpoint (bench/bare_insert.py).
+            DJANGO_SETTINGS_MODULE="bench.settings",
             DATABASE_POOL_MAX_SIZE=str(args.clients),
         )
         server = subprocess.Popen(

@@ -28,13 +28,17 @@ from collections import Counter
 from contextlib import ExitStack, closing
 from datetime import UTC, datetime, timedelta
 from datetime import time as wall_time
+from pathlib import Path
 
-from portal_common import ROOT, bootstrap, machine
+# Run as a script (python bench/<name>.py): the project root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.portal_common import ROOT, bootstrap, machine
 
 CLIENTS = 20
 
 
-def seed(slot_count: int):  # type: ignore[no-untyped-def]
+def seed(slot_count: int):
     from django.db import transaction
     from django.utils import timezone
 
@@ -130,7 +134,7 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
     raise SystemExit("the bench server did not start")
 
 
-def run_clients(port: int, tokens: list[str], clinician_id: str, starts: list[datetime]):  # type: ignore[no-untyped-def]
+def run_clients(port: int, tokens: list[str], clinician_id: str, starts: list[datetime]):
     barrier = threading.Barrier(len(tokens) + 1)
     outcomes: list[tuple[int, str, float]] = []
     lock = threading.Lock()

@@ -39,7 +39,7 @@ def bootstrap(stack: ExitStack) -> None:
     call_command("migrate", verbosity=0)
 
 
-def _recreate_database(parts) -> None:  # type: ignore[no-untyped-def]
+def _recreate_database(parts) -> None:
     import environ
     import psycopg
 

@@ -16,10 +16,17 @@ from __future__ import annotations
 import json
 import random
 import secrets
+import sys
 from contextlib import ExitStack
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
 
-from portal_common import bootstrap, machine, timed
+# Run as a script (python bench/<name>.py): the project root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.portal_common import bootstrap, machine, timed
 
 CLINICIANS = 50
 APPOINTMENTS = 5_000
@@ -28,7 +35,7 @@ FILLER_PATIENTS = 250
 STATE_REACH = {"NY": 10, "NJ": 25, "PA": 50}
 
 
-def seed():  # type: ignore[no-untyped-def]
+def seed():
     from django.db import transaction
     from django.utils import timezone
 
@@ -115,6 +122,7 @@ def seed():  # type: ignore[no-untyped-def]
         Appointment.objects.bulk_create(rows, batch_size=1000)
         # Worst case for "earliest": the NY patient's care-team lead has no time at all.
         team_lead = patients["NY"].care_team.lead
+        assert team_lead is not None  # every seeded patient joins a licensed lead's team
         portal.time_off_create(
             actor=None, clinician=team_lead, starts_at=now, ends_at=now + timedelta(days=30)
         )
@@ -146,7 +154,8 @@ def main() -> None:
                 HTTP_AUTHORIZATION=f"Bearer {token_issue(user=patients[state].user)}"
             )
             full_window = timed(
-                lambda subset=subset: selectors.open_slot_list(
+                partial(
+                    selectors.open_slot_list,
                     clinicians=subset,
                     visit_type="new",
                     not_before=window.not_before,
@@ -162,17 +171,15 @@ def main() -> None:
                 )
             )
             day = timed(
-                lambda client=client: _ok(
-                    client.get(
-                        "/api/v1/slots/",
-                        {"date": tomorrow.date().isoformat(), "visit_type": "new"},
-                    )
+                partial(
+                    _get_ok,
+                    client,
+                    "/api/v1/slots/",
+                    {"date": tomorrow.date().isoformat(), "visit_type": "new"},
                 )
             )
             earliest = timed(
-                lambda client=client: _ok(
-                    client.get("/api/v1/slots/earliest/", {"visit_type": "new"})
-                )
+                partial(_get_ok, client, "/api/v1/slots/earliest/", {"visit_type": "new"})
             )
             results["rows"].append(  # type: ignore[attr-defined]
                 {
@@ -186,7 +193,11 @@ def main() -> None:
         print(json.dumps(results, indent=2))
 
 
-def _ok(response):  # type: ignore[no-untyped-def]
+def _get_ok(client: Any, path: str, params: dict[str, str]) -> None:
+    _ok(client.get(path, params))
+
+
+def _ok(response):
     assert response.status_code == 200, response.content
     return response
 

@@ -28,13 +28,25 @@ def care_plans_visible_to(user: User) -> QuerySet[CarePlan]:
     return plans
 
 
-def access_care_plan(*, user: User, plan_id: UUID | str, for_write: bool = False) -> CarePlan:
+def access_care_plan(
+    *,
+    user: User,
+    plan_id: UUID | str,
+    for_write: bool = False,
+    lock: bool = False,
+    detail: dict[str, object] | None = None,
+) -> CarePlan:
+    """The plan if `user` may see it; else NotFound. One query, one audit event (the write's
+    own event when `for_write`, with `detail`). `lock=True` takes the plan row FOR UPDATE (the
+    caller must be in a transaction)."""
     return audited_get(
         care_plans_visible_to(user),
         user=user,
         object_id=plan_id,
         object_type="care_plan",
         action=Action.UPDATE if for_write else Action.READ,
+        detail=detail,
+        lock=lock,
     )
 
 

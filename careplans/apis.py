@@ -7,14 +7,14 @@ from typing import Any
 from uuid import UUID
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carecore.accounts.models import CLINICAL_READER_ROLES, CLINICAL_STAFF_ROLES, Role
-from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.accounts.requests import AuthenticatedRequest
+from carecore.audit.lists import audited_list_response
 from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
@@ -22,9 +22,8 @@ from intake.instruments import INSTRUMENTS
 from portal.models import AppointmentStatus
 
 from . import selectors, services
-from .access import access_care_plan
-from .models import CarePlanStatus
-from .selectors import care_plan_list, care_plan_with_items
+from .models import CarePlan, CarePlanStatus
+from .selectors import care_plan_with_items
 
 # --- care plans ----------------------------------------------------------------------------
 
@@ -67,8 +66,8 @@ class CarePlanOutput(serializers.Serializer):
     superseded_at = serializers.DateTimeField(allow_null=True)
 
 
-def _plan_payload(plan: Any) -> dict[str, Any]:
-    return CarePlanOutput(care_plan_with_items(plan_id=plan.id)).data
+def _plan_body(plan: CarePlan) -> Any:
+    return CarePlanOutput(care_plan_with_items(plan=plan)).data
 
 
 def _require_for_new_item(attrs: dict[str, Any], required: tuple[str, ...]) -> dict[str, Any]:
@@ -97,7 +96,7 @@ class CarePlanDraftApi(APIView):
         responses={201: CarePlanOutput},
         examples=[OpenApiExample("No choices to make", value={}, request_only=True)],
     )
-    def post(self, request: Request, patient_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, patient_id: str) -> Response:
         """Draft a care plan from the patient's latest completed gut-skin intake and latest
         instrument scores (clinicians on the care team). The body is an empty object (or none):
         nothing to choose, the rule set drafts. 409 `draft_exists` while a draft is open, with
@@ -105,7 +104,7 @@ class CarePlanDraftApi(APIView):
         `intake_missing` without a completed intake."""
         self.InputSerializer(data=request.data).is_valid(raise_exception=True)
         plan = services.care_plan_draft(user=request.user, patient_id=patient_id)
-        return Response(_plan_payload(plan), status=status.HTTP_201_CREATED)
+        return Response(_plan_body(plan), status=status.HTTP_201_CREATED)
 
 
 class CarePlanPagination(CursorPagination):
@@ -122,21 +121,22 @@ class CarePlanListApi(APIView):
         status = ChoiceField(choices=CarePlanStatus.choices, required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: CarePlanOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        plans = care_plan_list(
+        plans = selectors.care_plan_list(
             user=request.user,
             patient_id=filters.validated_data.get("patient"),
             status=filters.validated_data.get("status"),
         )
-        paginator = CarePlanPagination()
-        page = paginator.paginate_queryset(plans, request, view=self)
-        audit_record_many(
-            actor=request.user,
-            targets=[AuditTarget("care_plan", str(p.id), p.patient_id) for p in page],
+        return audited_list_response(
+            request=request,
+            view=self,
+            rows=plans,
+            pagination_class=CarePlanPagination,
+            serializer_class=CarePlanOutput,
+            object_type="care_plan",
         )
-        return paginator.get_paginated_response(CarePlanOutput(page, many=True).data)
 
 
 class CarePlanDetailApi(APIView):
@@ -186,11 +186,11 @@ class CarePlanDetailApi(APIView):
         activities = ActivityInput(many=True, required=False)
 
     @extend_schema(responses={200: CarePlanOutput})
-    def get(self, request: Request, plan_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, plan_id: str) -> Response:
         """One care plan with goals and activities. The care team sees drafts too; a patient
         only their own published plans (anything else 404)."""
-        plan = access_care_plan(user=request.user, plan_id=plan_id)
-        return Response(_plan_payload(plan))
+        plan = selectors.care_plan_get(user=request.user, plan_id=plan_id)
+        return Response(CarePlanOutput(plan).data)
 
     @extend_schema(
         request=PatchSerializer,
@@ -213,12 +213,11 @@ class CarePlanDetailApi(APIView):
             )
         ],
     )
-    def patch(self, request: Request, plan_id: str) -> Response:
+    def patch(self, request: AuthenticatedRequest, plan_id: str) -> Response:
         """Edit a draft (clinicians on the care team): `summary`, and the full new lists of
         `goals` and `activities`. An item with `id` is kept and only the fields sent change (an
         omitted `category` keeps its value); an item without `id` is new; a kept item missing
         from the list is removed. A published plan: 409 `plan_not_draft`."""
-        access_care_plan(user=request.user, plan_id=plan_id)  # 404 before 403 for outsiders
         data = self.PatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         plan = services.care_plan_edit(
@@ -228,13 +227,12 @@ class CarePlanDetailApi(APIView):
             goals=data.validated_data.get("goals"),
             activities=data.validated_data.get("activities"),
         )
-        return Response(_plan_payload(plan))
+        return Response(_plan_body(plan))
 
     @extend_schema(request=None, responses={204: None})
-    def delete(self, request: Request, plan_id: str) -> Response:
+    def delete(self, request: AuthenticatedRequest, plan_id: str) -> Response:
         """Discard a draft (clinicians on the care team). A published plan is part of the
         patient's record and stays: 409 `plan_not_draft`."""
-        access_care_plan(user=request.user, plan_id=plan_id)  # 404 before 403 for outsiders
         services.care_plan_discard(user=request.user, plan_id=plan_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -243,13 +241,38 @@ class CarePlanPublishApi(APIView):
     permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
     @extend_schema(request=None, responses={200: CarePlanOutput})
-    def post(self, request: Request, plan_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, plan_id: str) -> Response:
         """Publish a draft: it becomes the patient's active plan, supersedes the previous one and
         schedules the goals' check-ins. 409 `unreviewed_red_flag` while an urgent intake review
         of the patient is pending; 409 `plan_not_draft` when already published."""
-        access_care_plan(user=request.user, plan_id=plan_id)
         plan = services.care_plan_publish(user=request.user, plan_id=plan_id)
-        return Response(_plan_payload(plan))
+        return Response(_plan_body(plan))
+
+
+class PlanItemChangesOutput(serializers.Serializer):
+    class FieldChange(serializers.Serializer):
+        code = serializers.CharField()
+        field = serializers.CharField()
+        before = serializers.JSONField(allow_null=True)
+        after = serializers.JSONField(allow_null=True)
+
+    added = serializers.ListField(child=serializers.CharField())
+    removed = serializers.ListField(child=serializers.CharField())
+    changed = FieldChange(many=True)
+
+
+# `from` is a Python keyword, so this serializer's fields are given as a mapping.
+CarePlanDiffOutput: Any = type(
+    "CarePlanDiff",
+    (serializers.Serializer,),
+    {
+        "from": serializers.UUIDField(),
+        "to": serializers.UUIDField(),
+        "summary_changed": serializers.BooleanField(),
+        "activities": PlanItemChangesOutput(),
+        "goals": PlanItemChangesOutput(),
+    },
+)
 
 
 class CarePlanDiffApi(APIView):
@@ -260,40 +283,14 @@ class CarePlanDiffApi(APIView):
     class FilterSerializer(AllErrorsSerializer):
         against = serializers.UUIDField()
 
-    class ChangesOutput(serializers.Serializer):
-        class FieldChange(serializers.Serializer):
-            code = serializers.CharField()
-            field = serializers.CharField()
-            before = serializers.JSONField(allow_null=True)
-            after = serializers.JSONField(allow_null=True)
-
-        added = serializers.ListField(child=serializers.CharField())
-        removed = serializers.ListField(child=serializers.CharField())
-        changed = FieldChange(many=True)
-
-    @extend_schema(
-        parameters=[FilterSerializer],
-        responses={
-            200: inline_serializer(
-                name="CarePlanDiff",
-                fields={
-                    "from": serializers.UUIDField(),
-                    "to": serializers.UUIDField(),
-                    "summary_changed": serializers.BooleanField(),
-                    "activities": ChangesOutput(),
-                    "goals": ChangesOutput(),
-                },
-            )
-        },
-    )
-    def get(self, request: Request, plan_id: str) -> Response:
+    @extend_schema(parameters=[FilterSerializer], responses={200: CarePlanDiffOutput})
+    def get(self, request: AuthenticatedRequest, plan_id: str) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        newer = access_care_plan(user=request.user, plan_id=plan_id)
-        older = access_care_plan(user=request.user, plan_id=filters.validated_data["against"])
-        if older.number > newer.number:
-            older, newer = newer, older
-        return Response(services.care_plan_diff(older=older, newer=newer))
+        diff = selectors.care_plan_diff(
+            user=request.user, plan_id=plan_id, against_id=filters.validated_data["against"]
+        )
+        return Response(CarePlanDiffOutput(diff).data)
 
 
 # --- measures ------------------------------------------------------------------------------
@@ -328,7 +325,7 @@ class MeasuresApi(APIView):
         previous = serializers.URLField(allow_null=True, help_text="Always null: one page.")
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
-    def get(self, request: Request, patient_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, patient_id: str) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         progress = selectors.measures_progress(
@@ -428,7 +425,7 @@ class PrevisitSummaryApi(APIView):
         )
 
     @extend_schema(responses={200: OutputSerializer})
-    def get(self, request: Request, appointment_id: UUID) -> Response:
+    def get(self, request: AuthenticatedRequest, appointment_id: UUID) -> Response:
         summary = selectors.previsit_summary(user=request.user, appointment_id=appointment_id)
         with timezone.override(request.user.zone):
             return Response(self.OutputSerializer(summary).data)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from carecore.accounts.access import Purpose, access_patient
 from carecore.accounts.models import Patient, User
-from intake.models import IntakeReview
+from carecore.common.errors import ValidationFailed
 from intake.selectors import (
     MeasurePoint,
     ScoreSummary,
@@ -27,11 +28,14 @@ from intake.selectors import (
 )
 from messaging.selectors import thread_list
 from portal.access import access_previsit_summary
-from portal.models import Appointment
 from portal.selectors import last_completed_visit
 
-from .access import care_plan_goals_visible_to, care_plans_visible_to
+from .access import access_care_plan, care_plan_goals_visible_to, care_plans_visible_to
 from .models import CarePlan, CarePlanGoal, CarePlanStatus
+
+if TYPE_CHECKING:
+    from intake.models import IntakeReview
+    from portal.models import Appointment
 
 _PLAN_ITEMS = ("goals", "activities")
 
@@ -48,9 +52,15 @@ def care_plan_list(
     return plans
 
 
-def care_plan_with_items(*, plan_id: UUID) -> CarePlan:
-    """Reload one (already access-checked) plan with its goals and activities."""
-    return CarePlan.objects.prefetch_related(*_PLAN_ITEMS).get(pk=plan_id)
+def care_plan_get(*, user: User, plan_id: UUID | str) -> CarePlan:
+    """One plan `user` may see (audited), with its goals and activities."""
+    return care_plan_with_items(plan=access_care_plan(user=user, plan_id=plan_id))
+
+
+def care_plan_with_items(*, plan: CarePlan) -> CarePlan:
+    """`plan` (already access-checked, e.g. just written) with its goals and activities loaded."""
+    prefetch_related_objects([plan], *_PLAN_ITEMS)
+    return plan
 
 
 def care_plan_goal_list(*, user: User, patient_id: UUID | None = None) -> QuerySet[CarePlanGoal]:
@@ -114,6 +124,62 @@ def measures_progress(*, user: User, patient_id: UUID | str, instrument: str) ->
     )
 
 
+# --- comparing versions ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    code: str
+    field: str
+    before: Any
+    after: Any
+
+
+def _items_by_key(items: list[Any]) -> dict[str, Any]:
+    # Rule-made items match by rule code; custom ones by their title.
+    return {item.code if item.code != "custom" else f"custom:{item.title}": item for item in items}
+
+
+def _diff_items(old: list[Any], new: list[Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    before, after = _items_by_key(old), _items_by_key(new)
+    changed = [
+        ItemChange(key, name, getattr(before[key], name), getattr(after[key], name))
+        for key in before.keys() & after.keys()
+        for name in fields
+        if getattr(before[key], name) != getattr(after[key], name)
+    ]
+    return {
+        "added": sorted(after.keys() - before.keys()),
+        "removed": sorted(before.keys() - after.keys()),
+        "changed": [change.__dict__ for change in sorted(changed, key=lambda c: (c.code, c.field))],
+    }
+
+
+def care_plan_diff(*, user: User, plan_id: UUID | str, against_id: UUID | str) -> dict[str, Any]:
+    """What changed between two plans of one patient that `user` may see, older to newer."""
+    newer = access_care_plan(user=user, plan_id=plan_id)
+    older = access_care_plan(user=user, plan_id=against_id)
+    if older.number > newer.number:
+        older, newer = newer, older
+    if older.patient_id != newer.patient_id:
+        raise ValidationFailed(fields={"against": ["Plans of different patients."]})
+    return {
+        "from": str(older.id),
+        "to": str(newer.id),
+        "summary_changed": older.summary != newer.summary,
+        "activities": _diff_items(
+            list(older.activities.all()),
+            list(newer.activities.all()),
+            ("title", "instructions", "category"),
+        ),
+        "goals": _diff_items(
+            list(older.goals.all()),
+            list(newer.goals.all()),
+            ("title", "instrument", "target_change", "due_date", "repeat_every_weeks"),
+        ),
+    }
+
+
 # --- the pre-visit summary ---------------------------------------------------------------------
 
 
@@ -151,7 +217,8 @@ def _unread_messages(*, patient: Patient, viewer: User) -> UnreadMessages:
     of colleagues included). Two queries for staff: their visible patients, then the threads."""
     rows = (
         thread_list(user=viewer, patient_id=patient.id)
-        .filter(unread_count__gt=0)
+        # `unread_count` is annotated by thread_list, which the stubs' plugin cannot follow.
+        .filter(unread_count__gt=0)  # type: ignore[misc]
         .prefetch_related(None)  # no message previews: only counts are shown
         .order_by("-last_message_at", "id")
         .values_list("id", "unread_count", "priority", "status")

@@ -11,7 +11,6 @@ completed through its `response_completed` hook (careplans/receivers.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -24,7 +23,7 @@ from carecore.accounts.access import Purpose, access_patient
 from carecore.accounts.models import Patient, Role, User
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
-from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from carecore.common.errors import Conflict, Forbidden, ValidationFailed
 from carecore.notifications import links
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
@@ -35,6 +34,7 @@ from intake.selectors import (
     patient_has_unreviewed_red_flag,
 )
 
+from .access import access_care_plan
 from .models import CarePlan, CarePlanActivity, CarePlanGoal, CarePlanStatus, CheckIn
 from .rules import Activity, Category, draft_activities, facts_from_intake
 
@@ -107,11 +107,7 @@ def care_plan_draft(*, user: User, patient_id: UUID | str) -> CarePlan:
     """Draft a plan from the patient's latest completed intake and latest instrument scores."""
     _require_clinician(user)
     patient = access_patient(
-        user=user,
-        patient_id=patient_id,
-        purpose=Purpose.CLINICAL,
-        for_write=True,
-        object_type="care_plan",
+        user=user, patient_id=patient_id, purpose=Purpose.CLINICAL, for_write=True
     )
     # Serialise drafting per patient (the number sequence and the one-draft rule).
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
@@ -159,18 +155,16 @@ def care_plan_draft(*, user: User, patient_id: UUID | str) -> CarePlan:
 # --- editing ------------------------------------------------------------------------------
 
 
-def _locked_draft(user: User, plan_id: UUID | str) -> CarePlan:
-    _require_clinician(user)
-    plan = CarePlan.objects.select_for_update().filter(pk=plan_id).first()
-    if plan is None:
-        raise NotFound()
-    access_patient(
+def _locked_draft(user: User, plan_id: UUID | str, *, published: bool = False) -> CarePlan:
+    """The draft `user` changes, locked; its access event is the change's one audit event."""
+    plan = access_care_plan(
         user=user,
-        patient_id=plan.patient_id,
-        purpose=Purpose.CLINICAL,
+        plan_id=plan_id,
         for_write=True,
-        object_type="care_plan",
+        lock=True,
+        detail={"published": True} if published else None,
     )
+    _require_clinician(user)  # after access: outsiders get 404 whatever their role
     if plan.status != CarePlanStatus.DRAFT:
         raise NotADraft()
     return plan
@@ -184,7 +178,8 @@ def _replace_items(
     existing = {item.id: item for item in model.objects.filter(plan=plan)}
     unknown = [str(i["id"]) for i in items if i.get("id") and i["id"] not in existing]
     if unknown:
-        raise ValidationFailed(fields={model._meta.model_name: [f"Unknown id {unknown[0]}."]})
+        field = str(model._meta.model_name)
+        raise ValidationFailed(fields={field: [f"Unknown id {unknown[0]}."]})
     kept = {item["id"] for item in items if item.get("id")}
     model.objects.filter(plan=plan).exclude(id__in=kept).delete()
     for position, fields in enumerate(items):
@@ -222,13 +217,6 @@ def care_plan_edit(
         _replace_items(plan, CarePlanGoal, goals)
     plan.updated_at = timezone.now()
     plan.save(update_fields=["summary", "updated_at"])
-    audit_record(
-        actor=user,
-        object_type="care_plan",
-        object_id=plan.id,
-        patient_id=plan.patient_id,
-        action=Action.UPDATE,
-    )
     return plan
 
 
@@ -288,7 +276,7 @@ def _supersede_active(plan: CarePlan, now: Any) -> CarePlan | None:
 @transaction.atomic
 def care_plan_publish(*, user: User, plan_id: UUID | str) -> CarePlan:
     """Make a draft the patient's active plan; refused while an intake red flag is unreviewed."""
-    plan = _locked_draft(user, plan_id)
+    plan = _locked_draft(user, plan_id, published=True)
     if patient_has_unreviewed_red_flag(patient_id=plan.patient_id):
         raise UnreviewedRedFlag()
     now = timezone.now()
@@ -320,67 +308,7 @@ def care_plan_publish(*, user: User, plan_id: UUID | str) -> CarePlan:
         subject_id=plan.id,
         link_path=links.care_plan_page(),
     )
-    audit_record(
-        actor=user,
-        object_type="care_plan",
-        object_id=plan.id,
-        patient_id=plan.patient_id,
-        action=Action.UPDATE,
-        detail={"published": True},
-    )
     return plan
-
-
-# --- comparing versions ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ItemChange:
-    code: str
-    field: str
-    before: Any
-    after: Any
-
-
-def _items_by_key(items: list[Any]) -> dict[str, Any]:
-    # Rule-made items match by rule code; custom ones by their title.
-    return {item.code if item.code != "custom" else f"custom:{item.title}": item for item in items}
-
-
-def _diff_items(old: list[Any], new: list[Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    before, after = _items_by_key(old), _items_by_key(new)
-    changed = [
-        ItemChange(key, name, getattr(before[key], name), getattr(after[key], name))
-        for key in before.keys() & after.keys()
-        for name in fields
-        if getattr(before[key], name) != getattr(after[key], name)
-    ]
-    return {
-        "added": sorted(after.keys() - before.keys()),
-        "removed": sorted(before.keys() - after.keys()),
-        "changed": [change.__dict__ for change in sorted(changed, key=lambda c: (c.code, c.field))],
-    }
-
-
-def care_plan_diff(*, older: CarePlan, newer: CarePlan) -> dict[str, Any]:
-    """What changed between two (access-checked) plans of one patient."""
-    if older.patient_id != newer.patient_id:
-        raise ValidationFailed(fields={"against": ["Plans of different patients."]})
-    return {
-        "from": str(older.id),
-        "to": str(newer.id),
-        "summary_changed": older.summary != newer.summary,
-        "activities": _diff_items(
-            list(older.activities.all()),
-            list(newer.activities.all()),
-            ("title", "instructions", "category"),
-        ),
-        "goals": _diff_items(
-            list(older.goals.all()),
-            list(newer.goals.all()),
-            ("title", "instrument", "target_change", "due_date", "repeat_every_weeks"),
-        ),
-    }
 
 
 # --- check-ins ---------------------------------------------------------------------------------

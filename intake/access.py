@@ -23,8 +23,10 @@ def _clinically_visible(user: User) -> Q:
 
 
 def access_response(
-    *, user: User, response_id: UUID | str, for_write: bool = False
+    *, user: User, response_id: UUID | str, for_write: bool = False, lock: bool = False
 ) -> QuestionnaireResponse:
+    """The response if `user` may see it; else NotFound. Audited. `lock=True` takes the
+    response row (only) FOR UPDATE; the caller must be in a transaction."""
     return audited_get(
         QuestionnaireResponse.objects.filter(_clinically_visible(user)).select_related(
             "version__questionnaire", "patient__user"
@@ -33,10 +35,15 @@ def access_response(
         object_id=response_id,
         object_type="questionnaire_response",
         action=Action.UPDATE if for_write else Action.READ,
+        lock=lock,
     )
 
 
-def access_review(*, user: User, review_id: UUID | str, for_write: bool = False) -> IntakeReview:
+def access_review(
+    *, user: User, review_id: UUID | str, for_write: bool = False, lock: bool = False
+) -> IntakeReview:
+    """The review if `user` may see it; else NotFound. Audited. `lock=True` takes the review
+    row (only) FOR UPDATE; the caller must be in a transaction."""
     return audited_get(
         IntakeReview.objects.filter(_clinically_visible(user)).select_related(
             "response__version__questionnaire", "patient__user"
@@ -45,4 +52,5 @@ def access_review(*, user: User, review_id: UUID | str, for_write: bool = False)
         object_id=review_id,
         object_type="intake_review",
         action=Action.UPDATE if for_write else Action.READ,
+        lock=lock,
     )

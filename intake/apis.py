@@ -4,33 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carecore.accounts.models import CLINICAL_READER_ROLES, CLINICAL_STAFF_ROLES, Role
-from carecore.audit.services import AuditTarget, audit_record_many
-from carecore.common.errors import Forbidden, NotFound
+from carecore.accounts.requests import AuthenticatedRequest
+from carecore.audit.lists import audited_list_response
+from carecore.common.errors import NotFound
 from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
-from . import services
-from .access import access_response, access_review
+from . import selectors, services
 from .models import SEVERITY_CHOICES, QuestionnaireResponse, ResponseStatus, ReviewStatus
 from .red_flags import worst_severity
-from .selectors import (
-    answers_with_questions,
-    previous_completed_response,
-    questionnaire_current,
-    questionnaire_current_list,
-    response_guidance,
-    response_list,
-)
-from .selectors import review_queue as review_queue_selector
 
 # --- questionnaires ------------------------------------------------------------------------
 
@@ -51,9 +40,11 @@ class QuestionnaireListApi(APIView):
     """The current published version of every questionnaire (definitions are not patient data)."""
 
     @extend_schema(responses={200: QuestionnaireSummaryOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         paginator = QuestionnairePagination()
-        page = paginator.paginate_queryset(questionnaire_current_list(), request, view=self)
+        page = paginator.paginate_queryset(
+            selectors.questionnaire_current_list(), request, view=self
+        )
         return paginator.get_paginated_response(QuestionnaireSummaryOutput(page, many=True).data)
 
 
@@ -64,10 +55,10 @@ class QuestionnaireDetailApi(APIView):
         )
 
     @extend_schema(responses={200: OutputSerializer})
-    def get(self, request: Request, slug: str) -> Response:
+    def get(self, request: AuthenticatedRequest, slug: str) -> Response:
         """The current published version of one questionnaire: items (`linkId`, type, options,
         `enableWhen`), citation and licence."""
-        version = questionnaire_current(slug=slug)
+        version = selectors.questionnaire_current(slug=slug)
         if version is None:
             raise NotFound()
         return Response(self.OutputSerializer(version).data)
@@ -110,7 +101,7 @@ class ResponseOutput(serializers.Serializer):
         return severity.value if severity else None
 
     def get_guidance(self, response: QuestionnaireResponse) -> str | None:
-        return response_guidance(response)
+        return selectors.response_guidance(response)
 
 
 class ResponsePagination(CursorPagination):
@@ -134,26 +125,23 @@ class ResponseListApi(APIView):
         status = ChoiceField(choices=ResponseStatus.choices)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: ResponseOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
-        paginator = ResponsePagination()
-        page = paginator.paginate_queryset(
-            response_list(
+        return audited_list_response(
+            request=request,
+            view=self,
+            rows=selectors.response_list(
                 user=request.user,
                 questionnaire=query.get("questionnaire"),
                 patient_id=query.get("patient"),
                 status=query.get("status"),
             ),
-            request,
-            view=self,
+            pagination_class=ResponsePagination,
+            serializer_class=ResponseOutput,
+            object_type="questionnaire_response",
         )
-        audit_record_many(
-            actor=request.user,
-            targets=[AuditTarget("questionnaire_response", str(r.id), r.patient_id) for r in page],
-        )
-        return paginator.get_paginated_response(ResponseOutput(page, many=True).data)
 
     @extend_schema(
         request=InputSerializer,
@@ -178,9 +166,8 @@ class ResponseListApi(APIView):
             )
         ],
     )
-    def post(self, request: Request) -> Response:
-        if request.user.role != Role.PATIENT:
-            raise Forbidden("Only patients answer questionnaires.")
+    def post(self, request: AuthenticatedRequest) -> Response:
+        """A patient starts or submits a response (anyone else: 403, from the service)."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         response = services.response_create(
@@ -200,19 +187,15 @@ class ResponseDetailApi(APIView):
         status = ChoiceField(choices=ResponseStatus.choices, required=False)
 
     @extend_schema(responses={200: ResponseOutput})
-    def get(self, request: Request, response_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, response_id: str) -> Response:
         """One questionnaire response with answers, scores and red flags: its patient and the
         care team; anyone else 404."""
-        response = access_response(user=request.user, response_id=response_id)
+        response = selectors.response_get(user=request.user, response_id=response_id)
         return Response(ResponseOutput(response).data)
 
     @extend_schema(request=PatchSerializer, responses={200: ResponseOutput})
-    def patch(self, request: Request, response_id: str) -> Response:
+    def patch(self, request: AuthenticatedRequest, response_id: str) -> Response:
         """Only the patient who owns it, only while in progress (409 once completed)."""
-        if request.user.role != Role.PATIENT:
-            # Staff may read a response but never change what the patient answered.
-            access_response(user=request.user, response_id=response_id)
-            raise Forbidden("Only the patient can change their answers.")
         data = self.PatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         response = services.response_update(
@@ -288,23 +271,9 @@ class ReviewOutput(serializers.Serializer):
 
     @extend_schema_field(AnsweredQuestionOutput(many=True))
     def get_answers(self, review: Any) -> Any:
-        return AnsweredQuestionOutput(answers_with_questions(review.response), many=True).data
-
-
-def _previous_scores_subquery() -> Subquery:
-    previous = QuestionnaireResponse.objects.filter(
-        patient_id=OuterRef("patient_id"),
-        version__questionnaire_id=OuterRef("response__version__questionnaire_id"),
-        status=ResponseStatus.COMPLETED,
-        completed_at__lt=OuterRef("response__completed_at"),
-    ).order_by("-completed_at")
-    return Subquery(previous.values("scores")[:1])
-
-
-def _with_previous_scores(review: Any) -> Any:
-    previous = previous_completed_response(review.response)
-    review.previous_scores = previous.scores if previous else None
-    return review
+        return AnsweredQuestionOutput(
+            selectors.answers_with_questions(review.response), many=True
+        ).data
 
 
 class ReviewQueueApi(APIView):
@@ -318,19 +287,20 @@ class ReviewQueueApi(APIView):
         status = ChoiceField(choices=ReviewStatus.choices, required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: ReviewOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        reviews = review_queue_selector(
+        reviews = selectors.review_queue(
             user=request.user, status=filters.validated_data.get("status", ReviewStatus.PENDING)
-        ).annotate(previous_scores=_previous_scores_subquery())
-        paginator = ReviewPagination()
-        page = paginator.paginate_queryset(reviews, request, view=self)
-        audit_record_many(
-            actor=request.user,
-            targets=[AuditTarget("intake_review", str(r.id), r.patient_id) for r in page],
         )
-        return paginator.get_paginated_response(ReviewOutput(page, many=True).data)
+        return audited_list_response(
+            request=request,
+            view=self,
+            rows=reviews,
+            pagination_class=ReviewPagination,
+            serializer_class=ReviewOutput,
+            object_type="intake_review",
+        )
 
 
 class ReviewDetailApi(APIView):
@@ -339,9 +309,9 @@ class ReviewDetailApi(APIView):
     permission_classes = [has_role(*CLINICAL_STAFF_ROLES)]
 
     @extend_schema(responses={200: ReviewOutput})
-    def get(self, request: Request, review_id: str) -> Response:
-        review = access_review(user=request.user, review_id=review_id)
-        return Response(ReviewOutput(_with_previous_scores(review)).data)
+    def get(self, request: AuthenticatedRequest, review_id: str) -> Response:
+        review = selectors.review_get(user=request.user, review_id=review_id)
+        return Response(ReviewOutput(review).data)
 
 
 class ReviewCompleteApi(APIView):
@@ -363,7 +333,7 @@ class ReviewCompleteApi(APIView):
             )
         ],
     )
-    def post(self, request: Request, review_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, review_id: str) -> Response:
         """Mark a review done (clinicians on the care team), with an optional `note`. Completing an
         urgent review clears the care-plan publish gate. Already completed: 409."""
         data = self.InputSerializer(data=request.data)
@@ -371,4 +341,5 @@ class ReviewCompleteApi(APIView):
         review = services.review_complete(
             user=request.user, review_id=review_id, note=data.validated_data["note"]
         )
-        return Response(ReviewOutput(_with_previous_scores(review)).data)
+        review = selectors.review_with_previous_scores(review=review)
+        return Response(ReviewOutput(review).data)

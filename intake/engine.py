@@ -28,7 +28,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 from intake.instruments import INSTRUMENTS, score_instrument
 
@@ -262,7 +262,8 @@ def _parse_item(
         return None
     where = link_id
     before = len(problems)
-    item_type = raw.get("type")
+    raw_type = raw.get("type")
+    item_type = raw_type if isinstance(raw_type, str) else ""
     if item_type not in ITEM_TYPES:
         problems.append(f"{where}: type must be one of {sorted(ITEM_TYPES)}")
     if not isinstance(raw.get("text"), str) or not raw["text"].strip():
@@ -345,7 +346,7 @@ def _parse_condition(
         problems.append(f"{where}: each enableWhen must be an object")
         return None
     question, operator, answer = raw.get("question"), raw.get("operator"), raw.get("answer")
-    if question not in earlier:
+    if not isinstance(question, str) or question not in earlier:
         problems.append(f"{where}: enableWhen refers to {question!r}, which is not an earlier item")
         return None
     if operator not in OPERATORS:
@@ -441,18 +442,21 @@ def _condition_holds(condition: EnableWhen, value: Any) -> bool:
         return equal if condition.operator == "=" else not equal
     if not answered:
         return False
+    left: Any
+    right: Any
     if _is_number(value) and _is_number(condition.answer):
         left, right = value, condition.answer
     elif _is_iso_date(value) and _is_iso_date(condition.answer):
         left, right = date.fromisoformat(value), date.fromisoformat(condition.answer)
     else:
         return False
-    return {
+    comparisons: dict[str, bool] = {
         ">": left > right,
         ">=": left >= right,
         "<": left < right,
         "<=": left <= right,
-    }[condition.operator]
+    }
+    return comparisons[condition.operator]
 
 
 # --- answer validation ----------------------------------------------------------------------------
@@ -551,11 +555,11 @@ def _codes(item: Item) -> str:
     return ", ".join(json.dumps(code) for code in item.option_codes)
 
 
-def _is_code(value: Any) -> bool:
+def _is_code(value: Any) -> TypeGuard[int | str]:
     return (type(value) is int) or (isinstance(value, str) and bool(value))
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     if type(value) is int:
         return True
     return type(value) is float and math.isfinite(value)
@@ -566,7 +570,7 @@ def _same(left: Any, right: Any) -> bool:
     return type(left) is type(right) and left == right
 
 
-def _is_iso_date(value: Any) -> bool:
+def _is_iso_date(value: Any) -> TypeGuard[str]:
     if not isinstance(value, str) or not DATE_RE.match(value):
         return False
     try:

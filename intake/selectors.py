@@ -9,12 +9,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from carecore.accounts.access import Purpose, patient_visibility
 from carecore.accounts.models import Patient, User
 
+from .access import access_response, access_review
 from .models import (
     IntakeReview,
     QuestionnaireResponse,
@@ -68,14 +69,29 @@ def response_guidance(response: QuestionnaireResponse) -> str | None:
     return raised.patient_guidance if raised else None
 
 
+def response_get(*, user: User, response_id: UUID | str) -> QuestionnaireResponse:
+    """One response `user` may see clinically (audited)."""
+    return access_response(user=user, response_id=response_id)
+
+
 def review_queue(
     *, user: User, status: str | None = ReviewStatus.PENDING
 ) -> QuerySet[IntakeReview]:
-    """Reviews of patients `user` may see clinically (the API orders them: urgent first, then
-    expedited, then oldest first)."""
-    reviews = IntakeReview.objects.filter(
-        patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
-    ).select_related("response__version__questionnaire", "patient__user")
+    """Reviews of patients `user` may see clinically, each annotated with `previous_scores`
+    (the scores of the patient's response to the same questionnaire just before it)."""
+    previous = QuestionnaireResponse.objects.filter(
+        patient_id=OuterRef("patient_id"),
+        version__questionnaire_id=OuterRef("response__version__questionnaire_id"),
+        status=ResponseStatus.COMPLETED,
+        completed_at__lt=OuterRef("response__completed_at"),
+    ).order_by("-completed_at")
+    reviews = (
+        IntakeReview.objects.filter(
+            patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
+        )
+        .select_related("response__version__questionnaire", "patient__user")
+        .annotate(previous_scores=Subquery(previous.values("scores")[:1]))
+    )
     if status:
         reviews = reviews.filter(status=status)
     return reviews
@@ -136,6 +152,18 @@ def _option_display(item: dict[str, Any], value: Any) -> str | None:
         return None
     chosen = value if isinstance(value, list) else [value]
     return ", ".join(displays.get(str(code), str(code)) for code in chosen)
+
+
+def review_get(*, user: User, review_id: UUID | str) -> IntakeReview:
+    """One review `user` may see clinically (audited), with `previous_scores` as in the queue."""
+    return review_with_previous_scores(review=access_review(user=user, review_id=review_id))
+
+
+def review_with_previous_scores(*, review: IntakeReview) -> IntakeReview:
+    """`review` (already access-checked) with `previous_scores`, as the queue shows it."""
+    previous = previous_completed_response(review.response)
+    review.previous_scores = previous.scores if previous else None  # type: ignore[attr-defined]
+    return review
 
 
 def latest_completed_response(*, patient_id: UUID, slug: str) -> QuestionnaireResponse | None:
@@ -276,7 +304,8 @@ def score_summaries(*, patient: Patient, last_visit_end: datetime | None) -> lis
             if total is None:
                 continue
             scored_total[instrument] = total
-            if last_visit_end is not None and response.completed_at <= last_visit_end:
+            completed_at = response.completed_at
+            if last_visit_end is not None and completed_at and completed_at <= last_visit_end:
                 at_last_visit[instrument] = total
     summaries = []
     for instrument in sorted(latest):

@@ -21,7 +21,6 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from carecore.accounts.access import Purpose, access_patient
 from carecore.accounts.models import Patient, Role, User
 from carecore.accounts.selectors import (
     active_users,
@@ -33,13 +32,14 @@ from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.clinical.escalation import LAST_STEP, clock_stamp, step_occurrence, steps_due
 from carecore.clinical.severity import Severity
-from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from carecore.common.errors import Conflict, Forbidden, ValidationFailed
 from carecore.notifications import links
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
 from carecore.realtime.services import EventType, NewEvent, event_publish_for_patient
 
 from . import engine
+from .access import access_response, access_review
 from .hooks import response_completed
 from .models import (
     IntakeReview,
@@ -292,16 +292,14 @@ def response_update(
     """Save-and-resume: the owner replaces answers while in progress, and may complete it.
 
     Takes a row lock so two tabs submitting at once cannot both complete (and double-queue).
+    Staff may read a response but never change what the patient answered: 403 once access
+    is shown (404 for anyone who may not see it at all).
     """
-    patient = _own_patient(user)
-    response = (
-        QuestionnaireResponse.objects.select_for_update()
-        .select_related("version__questionnaire", "patient__user")
-        .filter(pk=response_id, patient=patient)
-        .first()
-    )
-    if response is None:
-        raise NotFound()
+    if user.role != Role.PATIENT:
+        access_response(user=user, response_id=response_id)
+        raise Forbidden("Only the patient can change their answers.")
+    # Its access event is the update's one audit event; a patient only ever sees their own.
+    response = access_response(user=user, response_id=response_id, for_write=True, lock=True)
     if response.status == ResponseStatus.COMPLETED:
         raise ResponseNotEditable()
     if answers is not None:
@@ -317,13 +315,6 @@ def response_update(
     if review is not None:
         response_completed.send(sender=QuestionnaireResponse, response=response)
         _announce_completed(response, review)
-    audit_record(
-        actor=user,
-        object_type="questionnaire_response",
-        object_id=response.id,
-        patient_id=patient.id,
-        action=Action.UPDATE,
-    )
     return response
 
 
@@ -333,19 +324,10 @@ def response_update(
 @transaction.atomic
 def review_complete(*, user: User, review_id: UUID | str, note: str) -> IntakeReview:
     """A clinician on the care team marks a review done (this clears the care-plan gate)."""
+    # Its access event (the review's id and patient) is the completion's one audit event.
+    review = access_review(user=user, review_id=review_id, for_write=True, lock=True)
     if user.role != Role.CLINICIAN:
         raise Forbidden("Only clinicians complete intake reviews.")
-    review = IntakeReview.objects.select_for_update().filter(pk=review_id).first()
-    if review is None:
-        raise NotFound()
-    # Checks (and audits) that the clinician may see this patient: 404 otherwise.
-    access_patient(
-        user=user,
-        patient_id=review.patient_id,
-        purpose=Purpose.CLINICAL,
-        for_write=True,
-        object_type="intake_review",
-    )
     if review.status == ReviewStatus.COMPLETED:
         raise Conflict("This review is already completed.")
     review.status = ReviewStatus.COMPLETED

@@ -8,24 +8,30 @@ forbidden both raise NotFound, and every call writes one audit event (denied one
 
 from __future__ import annotations
 
+from typing import NoReturn
 from uuid import UUID
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from carecore.accounts.access import Purpose, audited_get, patient_visibility
-from carecore.accounts.models import BreakGlassGrant, CareTeamMember, Patient, Role, User
-from carecore.audit.models import Action, Outcome
+from carecore.accounts.access import Purpose, audited_get, deny, patient_visibility
+from carecore.accounts.models import (
+    CARE_TEAM_ROLES,
+    CLINICAL_STAFF_ROLES,
+    BreakGlassGrant,
+    CareTeamMember,
+    Patient,
+    Role,
+    User,
+)
+from carecore.audit.models import Action
 from carecore.audit.services import audit_record
-from carecore.common.errors import NotFound
 
 from .models import Attachment, Message, Thread
 
-# Roles that may write in a thread (admins read under break-glass only, never write).
-WRITER_ROLES = frozenset({Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR})
-STAFF_WRITER_ROLES = frozenset({Role.CLINICIAN, Role.COORDINATOR})
-# Staff who may read threads at all (admins only ever through break-glass).
-STAFF_READER_ROLES = frozenset({Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN})
+# Roles that may write in a thread: the patient and their care team (admins read under
+# break-glass only, never write; staff who may read at all are CLINICAL_STAFF_ROLES).
+WRITER_ROLES = frozenset({Role.PATIENT, *CARE_TEAM_ROLES})
 
 
 def visible_threads(user: User) -> QuerySet[Thread]:
@@ -68,7 +74,7 @@ def visible_threads_for_list(user: User) -> QuerySet[Thread]:
     if user.role == Role.PATIENT:
         # Already a plain equality on patient_id.
         return visible_threads(user)
-    if user.role not in STAFF_READER_ROLES:
+    if user.role not in CLINICAL_STAFF_ROLES:
         return Thread.objects.none()
     return Thread.objects.filter(patient_id__in=visible_patient_ids(user))
 
@@ -78,17 +84,6 @@ def message_visibility(user: User) -> Q:
     if user.role == Role.PATIENT:
         return Q(internal=False)
     return Q()
-
-
-def _denied(user: User, object_type: str, object_id: object, action: str) -> NotFound:
-    audit_record(
-        actor=user,
-        object_type=object_type,
-        object_id=object_id,
-        action=action,
-        outcome=Outcome.DENIED,
-    )
-    return NotFound()
 
 
 def access_thread(
@@ -102,14 +97,22 @@ def access_thread(
     if for_write and user.role not in WRITER_ROLES:
         # Read-only roles (an admin under break-glass) cannot write: the same 404 and audit.
         threads = threads.none()
-    if lock:
-        threads = threads.select_for_update(of=("self",))
     return audited_get(
         threads,
         user=user,
         object_id=thread_id,
         object_type="message_thread",
         action=Action.UPDATE if for_write else Action.READ,
+        lock=lock,
+    )
+
+
+def _deny_attachment(user: User, attachment_id: UUID | str) -> NoReturn:
+    deny(
+        user=user,
+        object_type="message_attachment",
+        object_id=attachment_id,
+        action=Action.DOWNLOAD,
     )
 
 
@@ -120,11 +123,11 @@ def access_attachment(*, user: User, attachment_id: UUID | str) -> Attachment:
         Attachment.objects.select_related("message__thread").filter(pk=attachment_id).first()
     )
     if attachment is None:
-        raise _denied(user, "message_attachment", attachment_id, Action.DOWNLOAD)
+        _deny_attachment(user, attachment_id)
     message: Message | None = attachment.message
     if message is None:
         if attachment.uploaded_by_id != user.id:
-            raise _denied(user, "message_attachment", attachment_id, Action.DOWNLOAD)
+            _deny_attachment(user, attachment_id)
         patient_id = None
     else:
         readable = (
@@ -134,7 +137,7 @@ def access_attachment(*, user: User, attachment_id: UUID | str) -> Attachment:
             .exists()
         )
         if not readable:
-            raise _denied(user, "message_attachment", attachment_id, Action.DOWNLOAD)
+            _deny_attachment(user, attachment_id)
         patient_id = message.thread.patient_id
     audit_record(
         actor=user,

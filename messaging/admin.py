@@ -19,7 +19,13 @@ from .models import EscalationStep
 class EscalationStepAdmin(admin.ModelAdmin):
     list_display = ["created_at", "thread_id", "step", "awaiting_since"]
     list_filter = ["step"]
-    fields = ["thread_id", "awaiting_since", "step", "recipient_ids", "created_at"]
+    fields = (
+        "thread_id",
+        "awaiting_since",
+        "step",
+        "recipient_ids",
+        "created_at",
+    )
     readonly_fields = fields
     show_full_result_count = False
 

@@ -1,6 +1,7 @@
 """HTTP for messaging: threads, messages, read state, the shared inbox and attachments.
 
-Views parse, check the role, call a service or selector, audit list reads and serialise.
+Views parse, check the role, call a service or selector, and render its output serializer
+(lists through `audited_list_response`, which audits each row shown).
 Schedulers get 403 on every endpoint here (minimum necessary); admins read only under
 break-glass (the access helpers decide) and never write.
 """
@@ -9,32 +10,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carecore.accounts.models import Role, User
-from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.accounts.models import CARE_TEAM_ROLES, CLINICAL_READER_ROLES, Role, User
+from carecore.accounts.requests import AuthenticatedRequest
+from carecore.audit.lists import audited_list_response
 from carecore.clinical.severity import Severity
-from carecore.common.errors import Forbidden, ValidationFailed
+from carecore.common.errors import Forbidden
 from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
 from . import selectors, services
-from .access import access_attachment, access_thread
-from .models import Category, Message, Priority, Thread, ThreadReadState, ThreadStatus
+from .access import WRITER_ROLES
+from .models import Attachment, Category, Message, Priority, ThreadReadState, ThreadStatus
 
-_READERS = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN)
-_WRITERS = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR)
-_CARE_TEAM = (Role.CLINICIAN, Role.COORDINATOR)
 PREVIEW_CHARS = 140
 
 
@@ -43,11 +45,14 @@ def _is_staff_reader(user: User) -> bool:
 
 
 # --- output shapes ----------------------------------------------------------------------------
+#
+# Serializers take the viewer in their context ("viewer"): fields marked staff-only are left out
+# for a patient, and a message's client_id is shown only to its sender.
 
 
 class MessagingPersonOutput(serializers.Serializer):
     id = serializers.UUIDField(help_text="User id.")
-    name = serializers.CharField()
+    name = serializers.CharField(source="full_name")
     role = serializers.CharField()
 
 
@@ -55,7 +60,10 @@ class MessageAttachmentOutput(serializers.Serializer):
     id = serializers.UUIDField()
     content_type = serializers.CharField()
     size = serializers.IntegerField()
-    url = serializers.CharField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, attachment: Attachment) -> str:
+        return reverse("attachment-detail", kwargs={"attachment_id": attachment.id})
 
 
 class TriageHitOutput(serializers.Serializer):
@@ -80,7 +88,22 @@ class TriageDiscountedOutput(serializers.Serializer):
     source = serializers.CharField(help_text='"subject" or "body".')
 
 
-class MessageOutput(serializers.Serializer):
+class _StaffOnlyFields(serializers.Serializer):
+    """Leaves out `staff_only` fields when the viewer is a patient."""
+
+    staff_only: tuple[str, ...] = ()
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)
+        if not _is_staff_reader(self.context["viewer"]):
+            for name in self.staff_only:
+                data.pop(name, None)
+        return data
+
+
+class MessageOutput(_StaffOnlyFields):
+    staff_only = ("triage_flags", "triage_hits", "triage_discounted", "read_by_patient")
+
     id = serializers.UUIDField()
     thread_id = serializers.UUIDField()
     sender = MessagingPersonOutput(allow_null=True, help_text="Null for automatic replies.")
@@ -88,8 +111,8 @@ class MessageOutput(serializers.Serializer):
     body = serializers.CharField()
     internal = serializers.BooleanField()
     created_at = serializers.DateTimeField()
-    attachments = MessageAttachmentOutput(many=True)
-    client_id = serializers.CharField(allow_null=True, help_text="Only shown to its sender.")
+    attachments = MessageAttachmentOutput(many=True, source="attachments.all")
+    client_id = serializers.SerializerMethodField(help_text="Only shown to its sender.")
     triage_flags = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="Staff only: flag codes."
     )
@@ -101,19 +124,34 @@ class MessageOutput(serializers.Serializer):
         required=False,
         help_text="Staff only: mentions not flagged because a modifier discounted them.",
     )
-    read_by_patient = serializers.BooleanField(
-        required=False, help_text="Staff only: read receipt."
-    )
+    read_by_patient = serializers.SerializerMethodField(help_text="Staff only: read receipt.")
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_client_id(self, message: Message) -> str | None:
+        return message.client_id if message.sender_id == self.context["viewer"].id else None
+
+    def get_read_by_patient(self, message: Message) -> bool:
+        patient_read: ThreadReadState | None = self.context.get("patient_read")
+        return bool(
+            not message.internal
+            and patient_read is not None
+            and message.public_position <= patient_read.read_public_position
+        )
 
 
 class MessagePreviewOutput(serializers.Serializer):
     id = serializers.UUIDField()
     sender_kind = serializers.CharField()
-    body = serializers.CharField()
+    body = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
 
+    def get_body(self, message: Message) -> str:
+        return message.body[:PREVIEW_CHARS]
 
-class ThreadOutput(serializers.Serializer):
+
+class ThreadOutput(_StaffOnlyFields):
+    staff_only = ("patient_read_at", "patient_name")
+
     id = serializers.UUIDField()
     patient_id = serializers.UUIDField()
     subject = serializers.CharField()
@@ -121,99 +159,32 @@ class ThreadOutput(serializers.Serializer):
     status = ChoiceField(choices=ThreadStatus.choices)
     priority = ChoiceField(choices=Priority.choices)
     assignee = MessagingPersonOutput(allow_null=True)
-    unread_count = serializers.IntegerField()
+    unread_count = serializers.IntegerField(default=0)
     first_response_due_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     last_message_at = serializers.DateTimeField()
-    last_message = MessagePreviewOutput(allow_null=True)
+    # Only ever a message the patient can see: internal notes never become a preview.
+    last_message = MessagePreviewOutput(source="last_public_message", allow_null=True)
     patient_read_at = serializers.DateTimeField(
-        required=False, allow_null=True, help_text="Staff only: when the patient last read."
+        source="patient_read_state.read_at",
+        required=False,
+        allow_null=True,
+        help_text="Staff only, on one thread: when the patient last read.",
     )
-    patient_name = serializers.CharField(required=False, help_text="Staff only.")
-
-
-def person_payload(user: User | None) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    return {"id": str(user.id), "name": user.full_name, "role": user.role}
-
-
-def attachment_payload(attachment: Any) -> dict[str, Any]:
-    return {
-        "id": str(attachment.id),
-        "content_type": attachment.content_type,
-        "size": attachment.size,
-        "url": reverse("attachment-detail", kwargs={"attachment_id": attachment.id}),
-    }
-
-
-def message_payload(
-    message: Message, *, viewer: User, patient_read: ThreadReadState | None = None
-) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "id": str(message.id),
-        "thread_id": str(message.thread_id),
-        "sender": person_payload(message.sender),
-        "sender_kind": message.sender_kind,
-        "body": message.body,
-        "internal": message.internal,
-        "created_at": message.created_at.isoformat(),
-        "attachments": [attachment_payload(a) for a in message.attachments.all()],
-        "client_id": message.client_id if message.sender_id == viewer.id else None,
-    }
-    if _is_staff_reader(viewer):
-        payload["triage_flags"] = list(message.triage_flags)
-        payload["triage_hits"] = list(message.triage_hits)
-        payload["triage_discounted"] = list(message.triage_discounted)
-        payload["read_by_patient"] = bool(
-            not message.internal
-            and patient_read is not None
-            and message.public_position <= patient_read.read_public_position
-        )
-    return payload
-
-
-def thread_payload(thread: Thread, *, viewer: User) -> dict[str, Any]:
-    preview = thread.last_public_message
-    payload: dict[str, Any] = {
-        "id": str(thread.id),
-        "patient_id": str(thread.patient_id),
-        "subject": thread.subject,
-        "category": thread.category,
-        "status": thread.status,
-        "priority": thread.priority,
-        "assignee": person_payload(thread.assignee),
-        "unread_count": int(getattr(thread, "unread_count", 0)),
-        "first_response_due_at": (
-            thread.first_response_due_at.isoformat() if thread.first_response_due_at else None
-        ),
-        "created_at": thread.created_at.isoformat(),
-        "last_message_at": thread.last_message_at.isoformat(),
-        # Only ever a message the patient can see: internal notes never become a preview.
-        "last_message": (
-            {
-                "id": str(preview.id),
-                "sender_kind": preview.sender_kind,
-                "body": preview.body[:PREVIEW_CHARS],
-                "created_at": preview.created_at.isoformat(),
-            }
-            if preview
-            else None
-        ),
-    }
-    if _is_staff_reader(viewer):
-        payload["patient_name"] = thread.patient.user.full_name
-    if _is_staff_reader(viewer) and hasattr(thread, "patient_read_state"):
-        state = thread.patient_read_state
-        payload["patient_read_at"] = state.read_at.isoformat() if state else None
-    return payload
-
-
-def _audit_threads(user: User, threads: list[Thread]) -> None:
-    audit_record_many(
-        actor=user,
-        targets=[AuditTarget("message_thread", str(t.id), t.patient_id) for t in threads],
+    patient_name = serializers.CharField(
+        source="patient.user.full_name", required=False, help_text="Staff only."
     )
+
+    def to_representation(self, thread: Any) -> Any:
+        data = super().to_representation(thread)
+        if not hasattr(thread, "patient_read_state"):
+            # Lists do not load read receipts; only a single thread shows one.
+            data.pop("patient_read_at", None)
+        return data
+
+
+def _viewer(request: AuthenticatedRequest, **extra: Any) -> dict[str, Any]:
+    return {"viewer": request.user, **extra}
 
 
 # --- threads -----------------------------------------------------------------------------------
@@ -225,7 +196,7 @@ class ThreadPagination(CursorPagination):
 
 
 class ThreadListApi(APIView):
-    permission_classes = [has_role(*_READERS)]
+    permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
     class FilterSerializer(AllErrorsSerializer):
         assigned = ChoiceField(choices=["me", "none"], required=False)
@@ -254,7 +225,7 @@ class ThreadListApi(APIView):
         )
 
     @extend_schema(parameters=[FilterSerializer], responses={200: ThreadOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         """Threads the caller may see, most recent activity first: a patient their own, the care
         team their patients' (the shared inbox). Filters: `assigned` (me, none), `status`,
         `urgent`, `overdue`, `patient`. Staff also see `patient_name` and `patient_read_at`."""
@@ -270,11 +241,14 @@ class ThreadListApi(APIView):
             overdue=fields.get("overdue"),
             patient_id=fields.get("patient"),
         )
-        paginator = ThreadPagination()
-        page = paginator.paginate_queryset(threads, request, view=self)
-        _audit_threads(request.user, page)
-        return paginator.get_paginated_response(
-            [thread_payload(thread, viewer=request.user) for thread in page]
+        return audited_list_response(
+            request=request,
+            view=self,
+            rows=threads,
+            pagination_class=ThreadPagination,
+            serializer_class=ThreadOutput,
+            object_type="message_thread",
+            context=_viewer(request),
         )
 
     @extend_schema(
@@ -294,12 +268,12 @@ class ThreadListApi(APIView):
             )
         ],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Open a thread with its first message: a patient with their care team, or a care-team
         member with a patient (`patient`). Send files by uploading them first (POST
         /api/v1/attachments/) and listing their ids in `attachments`. A repeated `client_id`
         returns the original thread (200) instead of a new one (201)."""
-        if request.user.role not in _WRITERS:
+        if request.user.role not in WRITER_ROLES:
             raise Forbidden("Only patients and their care team open threads.")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -315,21 +289,20 @@ class ThreadListApi(APIView):
         )
         thread = selectors.thread_detail(thread=result.thread, user=request.user)
         return Response(
-            thread_payload(thread, viewer=request.user),
+            ThreadOutput(thread, context=_viewer(request)).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 
 
 class ThreadDetailApi(APIView):
-    permission_classes = [has_role(*_READERS)]
+    permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
     @extend_schema(responses={200: ThreadOutput})
-    def get(self, request: Request, thread_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         """One thread with `priority`, `status`, `assignee`, `unread_count` and
         `first_response_due_at`; the patient and their care team, anyone else 404."""
-        thread = access_thread(user=request.user, thread_id=thread_id)
-        thread = selectors.thread_detail(thread=thread, user=request.user)
-        return Response(thread_payload(thread, viewer=request.user))
+        thread = selectors.thread_get(user=request.user, thread_id=thread_id)
+        return Response(ThreadOutput(thread, context=_viewer(request)).data)
 
 
 class MessagePagination(CursorPagination):
@@ -339,7 +312,7 @@ class MessagePagination(CursorPagination):
 
 
 class MessageListApi(APIView):
-    permission_classes = [has_role(*_READERS)]
+    permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
     class InputSerializer(StrictInput):
         body = serializers.CharField(max_length=20000)
@@ -353,24 +326,19 @@ class MessageListApi(APIView):
         )
 
     @extend_schema(responses={200: MessageOutput(many=True)})
-    def get(self, request: Request, thread_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         """Messages of the thread, oldest first (follow `next`). Internal notes only for staff.
         Staff also see `triage_flags` and `read_by_patient`."""
-        user = request.user
-        thread = access_thread(user=user, thread_id=thread_id)
-        patient_read = (
-            selectors.patient_read_state(thread=thread) if _is_staff_reader(user) else None
-        )
-        paginator = MessagePagination()
-        page = paginator.paginate_queryset(
-            selectors.message_list(thread=thread, user=user), request, view=self
-        )
-        audit_record_many(
-            actor=user,
-            targets=[AuditTarget("message", str(m.id), thread.patient_id) for m in page],
-        )
-        return paginator.get_paginated_response(
-            [message_payload(m, viewer=user, patient_read=patient_read) for m in page]
+        listing = selectors.thread_messages(user=request.user, thread_id=thread_id)
+        return audited_list_response(
+            request=request,
+            view=self,
+            rows=listing.messages,
+            pagination_class=MessagePagination,
+            serializer_class=MessageOutput,
+            object_type="message",
+            patient_id_of=lambda _message: listing.thread.patient_id,
+            context=_viewer(request, patient_read=listing.patient_read),
         )
 
     @extend_schema(
@@ -384,11 +352,11 @@ class MessageListApi(APIView):
             )
         ],
     )
-    def post(self, request: Request, thread_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         """Send a message: `body`, optional `internal` (staff notes the patient never sees),
         `client_id` (a retry with the same one returns the original message, 200) and
         `attachments` (ids from POST /api/v1/attachments/, uploaded first)."""
-        if request.user.role not in _WRITERS:
+        if request.user.role not in WRITER_ROLES:
             # Admins read under break-glass; they do not write to patients.
             raise Forbidden("Admins cannot send messages.")
         data = self.InputSerializer(data=request.data)
@@ -402,47 +370,38 @@ class MessageListApi(APIView):
             client_id=fields.get("client_id"),
             attachment_ids=fields.get("attachments", []),
         )
-        message = (
-            Message.objects.select_related("sender")
-            .prefetch_related("attachments")
-            .get(pk=result.message.pk)
-        )
+        message = selectors.message_detail(message=result.message)
         return Response(
-            message_payload(message, viewer=request.user),
+            MessageOutput(message, context=_viewer(request)).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 
 
 class ThreadReadApi(APIView):
     # Read state belongs to participants; a break-glass admin reads without leaving one.
-    permission_classes = [has_role(*_WRITERS)]
+    permission_classes = [has_role(*WRITER_ROLES)]
 
     class OutputSerializer(serializers.Serializer):
         thread_id = serializers.UUIDField()
         read_at = serializers.DateTimeField()
-        unread_count = serializers.IntegerField()
+        # Everything is read once the caller has marked it so.
+        unread_count = serializers.IntegerField(default=0)
 
     @extend_schema(request=None, responses={200: OutputSerializer})
-    def post(self, request: Request, thread_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         """Mark everything in the thread read for the caller, up to now."""
         state = services.thread_mark_read(actor=request.user, thread_id=thread_id)
-        return Response(
-            {
-                "thread_id": str(state.thread_id),
-                "read_at": state.read_at.isoformat(),
-                "unread_count": 0,
-            }
-        )
+        return Response(self.OutputSerializer(state).data)
 
 
 class ThreadAssignApi(APIView):
-    permission_classes = [has_role(*_CARE_TEAM)]
+    permission_classes = [has_role(*CARE_TEAM_ROLES)]
 
     class InputSerializer(StrictInput):
         assignee = serializers.UUIDField(allow_null=True, help_text="User id; null unassigns.")
 
     @extend_schema(request=InputSerializer, responses={200: ThreadOutput})
-    def post(self, request: Request, thread_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         """Assign the thread to a care-team member (`assignee`: their user id) or unassign it
         (null)."""
         data = self.InputSerializer(data=request.data)
@@ -451,59 +410,57 @@ class ThreadAssignApi(APIView):
             actor=request.user, thread_id=thread_id, assignee_id=data.validated_data["assignee"]
         )
         thread = selectors.thread_detail(thread=thread, user=request.user)
-        return Response(thread_payload(thread, viewer=request.user))
+        return Response(ThreadOutput(thread, context=_viewer(request)).data)
 
 
 class ThreadCloseApi(APIView):
-    permission_classes = [has_role(*_CARE_TEAM)]
+    permission_classes = [has_role(*CARE_TEAM_ROLES)]
 
     @extend_schema(request=None, responses={200: ThreadOutput})
-    def post(self, request: Request, thread_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         """Close the thread; a new patient message reopens it."""
         thread = services.thread_close(actor=request.user, thread_id=thread_id)
         thread = selectors.thread_detail(thread=thread, user=request.user)
-        return Response(thread_payload(thread, viewer=request.user))
+        return Response(ThreadOutput(thread, context=_viewer(request)).data)
 
 
 class ThreadReopenApi(APIView):
-    permission_classes = [has_role(*_CARE_TEAM)]
+    permission_classes = [has_role(*CARE_TEAM_ROLES)]
 
     @extend_schema(request=None, responses={200: ThreadOutput})
-    def post(self, request: Request, thread_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         """Reopen a closed thread."""
         thread = services.thread_reopen(actor=request.user, thread_id=thread_id)
         thread = selectors.thread_detail(thread=thread, user=request.user)
-        return Response(thread_payload(thread, viewer=request.user))
+        return Response(ThreadOutput(thread, context=_viewer(request)).data)
 
 
 # --- attachments ----------------------------------------------------------------------------
 
 
 class AttachmentUploadApi(APIView):
-    permission_classes = [has_role(*_WRITERS)]
+    permission_classes = [has_role(*WRITER_ROLES)]
     parser_classes = [MultiPartParser]
 
     class InputSerializer(StrictInput):
         file = serializers.FileField()
 
     @extend_schema(request=InputSerializer, responses={201: MessageAttachmentOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Step 1 of sending a file: upload it (multipart, field `file`; a JPEG, PNG or PDF,
         checked by content; image metadata such as EXIF/GPS is stripped). The answer's `id` is
         then sent in `attachments: [id]` of POST /threads/ or /threads/<id>/messages/ (step 2);
         an upload no message uses is never shown to anyone."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        upload = data.validated_data["file"]
-        limit = settings.CARECORE_MESSAGING_ATTACHMENT_MAX_BYTES
-        if upload.size > limit:
-            raise ValidationFailed(fields={"file": [f"Files may be at most {limit} bytes."]})
-        attachment = services.attachment_upload(actor=request.user, data=upload.read())
-        return Response(attachment_payload(attachment), status=status.HTTP_201_CREATED)
+        attachment = services.attachment_upload(
+            actor=request.user, upload=data.validated_data["file"]
+        )
+        return Response(MessageAttachmentOutput(attachment).data, status=status.HTTP_201_CREATED)
 
 
 class AttachmentDownloadApi(APIView):
-    permission_classes = [has_role(*_READERS)]
+    permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
     @extend_schema(
         responses={
@@ -511,10 +468,10 @@ class AttachmentDownloadApi(APIView):
             for media_type in ("image/jpeg", "image/png", "application/pdf")
         }
     )
-    def get(self, request: Request, attachment_id: str) -> FileResponse:
+    def get(self, request: AuthenticatedRequest, attachment_id: str) -> FileResponse:
         """Download an attachment: the uploader and whoever may read the message it was sent with;
         anyone else 404. Served as a download (`Content-Disposition: attachment`), never cached."""
-        attachment = access_attachment(user=request.user, attachment_id=attachment_id)
+        attachment = selectors.attachment_get(user=request.user, attachment_id=attachment_id)
         response = FileResponse(
             services.attachment_open(attachment=attachment),
             as_attachment=True,

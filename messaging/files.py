@@ -64,8 +64,9 @@ def _reencode(data: bytes, mime: str) -> bytes:
     else:
         clean = Image.new(upright.mode, upright.size)
         clean.paste(upright)
-        if upright.mode == "P" and upright.getpalette():
-            clean.putpalette(upright.getpalette())
+        palette = upright.getpalette() if upright.mode == "P" else None
+        if palette:
+            clean.putpalette(palette)
         clean.save(out, format="PNG", optimize=True)
     return out.getvalue()
 

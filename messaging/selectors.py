@@ -22,7 +22,13 @@ from django.utils import timezone
 
 from carecore.accounts.models import Role, User
 
-from .access import message_visibility, public_messages_visible_to, visible_threads_for_list
+from .access import (
+    access_attachment,
+    access_thread,
+    message_visibility,
+    public_messages_visible_to,
+    visible_threads_for_list,
+)
 from .models import Attachment, Message, Priority, Thread, ThreadReadState, ThreadStatus
 
 
@@ -86,6 +92,11 @@ def thread_list(
     )
 
 
+def thread_get(*, user: User, thread_id: UUID | str) -> Thread:
+    """One thread `user` may see (audited), as `thread_detail` shows it."""
+    return thread_detail(thread=access_thread(user=user, thread_id=thread_id), user=user)
+
+
 def thread_detail(*, thread: Thread, user: User) -> Thread:
     """The accessed thread again, with the caller's unread count and the patient's read state."""
     row = (
@@ -100,6 +111,35 @@ def thread_detail(*, thread: Thread, user: User) -> Thread:
 def patient_read_state(*, thread: Thread) -> ThreadReadState | None:
     """How far the patient has read (read receipts for staff)."""
     return ThreadReadState.objects.filter(thread=thread, user_id=thread.patient.user_id).first()
+
+
+@dataclass(frozen=True)
+class ThreadMessages:
+    thread: Thread
+    messages: QuerySet[Message]  # oldest first, attachments prefetched
+    patient_read: ThreadReadState | None  # for staff read receipts; None for the patient
+
+
+def thread_messages(*, user: User, thread_id: UUID | str) -> ThreadMessages:
+    """The messages `user` may read in a thread they may see (the thread read is audited)."""
+    thread = access_thread(user=user, thread_id=thread_id)
+    return ThreadMessages(
+        thread=thread,
+        messages=message_list(thread=thread, user=user),
+        patient_read=patient_read_state(thread=thread) if user.role != Role.PATIENT else None,
+    )
+
+
+def message_detail(*, message: Message) -> Message:
+    """A message just written, with its sender and attachments, as lists show it."""
+    return (
+        Message.objects.select_related("sender").prefetch_related("attachments").get(pk=message.pk)
+    )
+
+
+def attachment_get(*, user: User, attachment_id: UUID | str) -> Attachment:
+    """An attachment `user` may download (audited)."""
+    return access_attachment(user=user, attachment_id=attachment_id)
 
 
 def message_list(*, thread: Thread, user: User) -> QuerySet[Message]:

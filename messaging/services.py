@@ -28,11 +28,12 @@ from pathlib import Path
 from uuid import UUID
 
 from django.conf import settings
+from django.core.files import File
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from carecore.accounts.access import access_patient
-from carecore.accounts.models import Role, User
+from carecore.accounts.access import access_patient, deny
+from carecore.accounts.models import CARE_TEAM_ROLES, Role, User
 from carecore.accounts.selectors import (
     care_team_user_ids,
     escalation_ladder_user_ids,
@@ -42,7 +43,7 @@ from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.clinical.escalation import LadderStep, step_occurrence, steps_due
 from carecore.clinical.severity import Severity
-from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from carecore.common.errors import Conflict, Forbidden, ValidationFailed
 from carecore.notifications import links
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
@@ -55,7 +56,7 @@ from carecore.realtime.services import (
 )
 
 from . import policy, triage
-from .access import STAFF_WRITER_ROLES, access_thread
+from .access import WRITER_ROLES, access_thread
 from .files import sniff_and_clean
 from .models import (
     Attachment,
@@ -429,7 +430,7 @@ def _send_locked(
 ) -> MessageSendResult:
     """The body of `message_send`; the caller holds the thread's row lock and has already
     screened the text (`screen_patient_text`)."""
-    if internal and actor.role not in STAFF_WRITER_ROLES:
+    if internal and actor.role not in CARE_TEAM_ROLES:
         raise Forbidden("Only clinicians and coordinators can write internal notes.")
     thread_before = (thread.status, thread.priority)
     try:
@@ -598,9 +599,10 @@ def _thread_open_atomic(
     if actor.role == Role.PATIENT:
         own = getattr(actor, "patient", None)
         if own is None or (patient_id is not None and str(patient_id) != str(own.id)):
-            raise NotFound()
+            # A patient writes only to their own care team: naming anyone else is a denial.
+            deny(user=actor, object_type="patient", object_id=patient_id, action=Action.CREATE)
         patient_id = own.id
-    elif actor.role in STAFF_WRITER_ROLES:
+    elif actor.role in CARE_TEAM_ROLES:
         if patient_id is None:
             raise ValidationFailed(fields={"patient": ["Staff must name the patient."]})
     else:
@@ -665,7 +667,7 @@ def thread_mark_read(*, actor: User, thread_id: UUID | str) -> ThreadReadState:
 
 
 def _lock_for_staff(actor: User, thread_id: UUID | str) -> Thread:
-    if actor.role not in STAFF_WRITER_ROLES:
+    if actor.role not in CARE_TEAM_ROLES:
         raise Forbidden("Only the care team can do this.")
     return access_thread(user=actor, thread_id=thread_id, for_write=True, lock=True)
 
@@ -680,7 +682,7 @@ def thread_assign(*, actor: User, thread_id: UUID | str, assignee_id: UUID | str
         assignee = User.objects.filter(
             pk=assignee_id,
             is_active=True,
-            role__in=list(STAFF_WRITER_ROLES),
+            role__in=list(CARE_TEAM_ROLES),
             care_team_memberships__care_team__patient_id=thread.patient_id,
         ).first()
         if assignee is None:
@@ -832,14 +834,16 @@ def _media_dir() -> Path:
 
 
 @transaction.atomic
-def attachment_upload(*, actor: User, data: bytes) -> Attachment:
+def attachment_upload(*, actor: User, upload: File) -> Attachment:
     """Store an upload: type sniffed from the bytes, images re-encoded without metadata, a
-    random file name under MEDIA_ROOT. It stays private to the uploader until it is sent."""
-    if actor.role not in {Role.PATIENT, *STAFF_WRITER_ROLES}:
+    random file name under MEDIA_ROOT. It stays private to the uploader until it is sent.
+    The size limit is checked before the file is read into memory."""
+    if actor.role not in WRITER_ROLES:
         raise Forbidden()
     limit = settings.CARECORE_MESSAGING_ATTACHMENT_MAX_BYTES
-    if len(data) > limit:
+    if upload.size > limit:
         raise ValidationFailed(fields={"file": [f"Files may be at most {limit} bytes."]})
+    data = upload.read()
     if not data:
         raise ValidationFailed(fields={"file": ["The file is empty."]})
     content_type, clean = sniff_and_clean(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from uuid import UUID
 
 from celery import shared_task
 from django.conf import settings
@@ -17,7 +18,7 @@ logger = logging.getLogger("carecore.messaging")
 @shared_task(name="messaging.escalate_thread", acks_late=True)
 def escalate_thread(thread_id: str) -> int:
     """Record due ladder steps for one thread; a duplicate run records nothing new."""
-    return len(services.thread_escalate(thread_id=thread_id))
+    return len(services.thread_escalate(thread_id=UUID(thread_id)))
 
 
 @shared_task(name="messaging.escalate_overdue_threads")

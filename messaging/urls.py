@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.urls import path
 
 from . import apis
@@ -22,9 +21,3 @@ urlpatterns = [
         name="attachment-detail",
     ),
 ]
-
-if settings.CARECORE_BENCH_ENDPOINTS:
-    # Benchmark baseline only (bench/messaging_send_throughput.py); off unless the env var is set.
-    from .bench_views import BareInsertApi
-
-    urlpatterns.append(path("bench/bare-insert/", BareInsertApi.as_view(), name="bench-bare"))

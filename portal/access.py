@@ -12,9 +12,15 @@ from uuid import UUID
 
 from django.db.models import Q
 
-from carecore.accounts.access import Purpose, access_patient, audited_get, patient_visibility
+from carecore.accounts.access import (
+    Purpose,
+    access_patient,
+    audited_get,
+    deny,
+    patient_visibility,
+)
 from carecore.accounts.models import Clinician, Patient, Role, User
-from carecore.audit.models import Action, Outcome
+from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import NotFound, ValidationFailed
 
@@ -47,21 +53,27 @@ def access_appointment(
     appointment_id: UUID | str,
     for_write: bool = False,
     action: str | None = None,
+    lock: bool = False,
+    detail: dict[str, object] | None = None,
 ) -> Appointment:
-    """The appointment, if `user` may see it; else NotFound. Audited either way.
+    """The appointment, if `user` may see it; else NotFound. Audited either way (a write's
+    access event is the write's one event, with `detail`).
 
     Whoever may see an appointment may also cancel or reschedule it (patients their own, care
-    team and schedulers theirs); `for_write` only records the attempt as an update. The services
-    take the row lock themselves.
+    team and schedulers theirs); `for_write` records the attempt as an update. `lock=True`
+    takes the appointment row (only) FOR UPDATE; the caller must be in a transaction.
     """
+    appointments = Appointment.objects.filter(appointment_visibility(user)).select_related(
+        "patient__user", "clinician__user"
+    )
     return audited_get(
-        Appointment.objects.filter(appointment_visibility(user)).select_related(
-            "patient__user", "clinician__user"
-        ),
+        appointments,
         user=user,
         object_id=appointment_id,
         object_type="appointment",
         action=action or (Action.UPDATE if for_write else Action.READ),
+        detail=detail,
+        lock=lock,
     )
 
 
@@ -120,14 +132,12 @@ def access_previsit_summary(*, user: User, appointment_id: UUID | str) -> tuple[
         .first()
     )
     if appointment is None:
-        audit_record(
-            actor=user,
+        deny(
+            user=user,
             object_type="previsit_summary",
             object_id=appointment_id,
             action=Action.READ,
-            outcome=Outcome.DENIED,
         )
-        raise NotFound()
     on_care_team = Appointment.objects.filter(clinical, pk=appointment.pk).exists()
     audit_record(
         actor=user,

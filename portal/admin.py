@@ -31,7 +31,9 @@ class AvailabilityRuleAdmin(admin.ModelAdmin):
     list_select_related = ["clinician__user"]
     fields = ["clinician", "weekday", "start_time", "end_time", "visit_types"]
 
-    def save_model(self, request: HttpRequest, obj: AvailabilityRule, form: Any, change: bool):  # type: ignore[no-untyped-def]
+    def save_model(
+        self, request: HttpRequest, obj: AvailabilityRule, form: Any, change: bool
+    ) -> None:
         fields = form.cleaned_data
         if change:
             services.availability_rule_update(

@@ -26,14 +26,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.renderers import BaseRenderer, JSONRenderer
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from carecore.accounts.models import Role, User
-from carecore.audit.models import Action
-from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.accounts.models import ALL_ROLES, Role, User
+from carecore.accounts.requests import AuthenticatedRequest
+from carecore.audit.lists import audited_list_response
 from carecore.common.errors import NotFound, ValidationFailed
 from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput, WallClockTimeField
 from carecore.common.pagination import CursorPagination
@@ -41,17 +40,12 @@ from carecore.common.permissions import has_role
 
 from . import selectors, services
 from .access import (
-    access_appointment,
-    access_booking_patient,
     access_clinician_availability,
     can_see_reason,
 )
 from .ics import appointment_ics
 from .models import AppointmentStatus, Weekday
 from .video import join_url_for
-
-ALL_ROLES = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
-STAFF = (Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -122,9 +116,13 @@ class TimeOffInput(StrictInput):
 
 
 class TimeOffCreatedOutput(TimeOffOutput):
-    conflicting_appointments = serializers.IntegerField(
+    conflicting_appointments = serializers.SerializerMethodField(
         help_text="Booked visits inside this time off; they stay booked until moved."
     )
+
+    def get_conflicting_appointments(self, time_off: Any) -> int:
+        count: int = self.context["conflicting_appointments"]
+        return count
 
 
 class ClinicianAvailabilityApi(APIView):
@@ -140,7 +138,7 @@ class ClinicianAvailabilityApi(APIView):
         time_off = TimeOffOutput(many=True)
 
     @extend_schema(responses={200: OutputSerializer})
-    def get(self, request: Request, clinician_id: UUID) -> Response:
+    def get(self, request: AuthenticatedRequest, clinician_id: UUID) -> Response:
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         rules, time_off = selectors.availability_for(clinician=clinician)
         with timezone.override(clinician.user.zone):
@@ -182,19 +180,19 @@ class ClinicianAvailabilityApi(APIView):
             )
         ],
     )
-    def post(self, request: Request, clinician_id: UUID) -> Response:
+    def post(self, request: AuthenticatedRequest, clinician_id: UUID) -> Response:
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         kind = request.data.get("kind") if isinstance(request.data, dict) else None
         if kind == "rule":
-            data = RuleInput(data=request.data)
-            data.is_valid(raise_exception=True)
+            rule_data = RuleInput(data=request.data)
+            rule_data.is_valid(raise_exception=True)
             rule = services.availability_rule_create(
                 actor=request.user,
                 clinician=clinician,
-                weekday=data.validated_data["weekday"],
-                start_time=data.validated_data["start"],
-                end_time=data.validated_data["end"],
-                visit_types=data.validated_data["visit_types"],
+                weekday=rule_data.validated_data["weekday"],
+                start_time=rule_data.validated_data["start"],
+                end_time=rule_data.validated_data["end"],
+                visit_types=rule_data.validated_data["visit_types"],
             )
             return Response(RuleOutput(rule).data, status=status.HTTP_201_CREATED)
         if kind == "time_off":
@@ -207,11 +205,13 @@ class ClinicianAvailabilityApi(APIView):
                 ends_at=data.validated_data["end"],
                 note=data.validated_data["note"],
             )
-            time_off.conflicting_appointments = selectors.appointments_overlapping_count(
+            conflicting = selectors.appointments_overlapping_count(
                 clinician=clinician, start=time_off.starts_at, end=time_off.ends_at
             )
             with timezone.override(clinician.user.zone):
-                body = TimeOffCreatedOutput(time_off).data
+                body = TimeOffCreatedOutput(
+                    time_off, context={"conflicting_appointments": conflicting}
+                ).data
             return Response(body, status=status.HTTP_201_CREATED)
         raise ValidationFailed(fields={"kind": ['Use "rule" or "time_off".']})
 
@@ -226,7 +226,7 @@ class AvailabilityRuleDetailApi(APIView):
         visit_types = serializers.ListField(child=visit_type_field(), min_length=1, required=False)
 
     @extend_schema(request=InputSerializer, responses={200: RuleOutput})
-    def patch(self, request: Request, clinician_id: UUID, rule_id: UUID) -> Response:
+    def patch(self, request: AuthenticatedRequest, clinician_id: UUID, rule_id: UUID) -> Response:
         """Change a weekly rule (only the fields sent). Visits already booked outside the new
         window stay booked."""
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
@@ -244,7 +244,7 @@ class AvailabilityRuleDetailApi(APIView):
         return Response(RuleOutput(rule).data)
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, clinician_id: UUID, rule_id: UUID) -> Response:
+    def delete(self, request: AuthenticatedRequest, clinician_id: UUID, rule_id: UUID) -> Response:
         """Remove a weekly rule. Visits already booked in it stay booked."""
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         services.availability_rule_delete(
@@ -258,7 +258,9 @@ class TimeOffDetailApi(APIView):
     permission_classes = [has_role(Role.CLINICIAN, Role.SCHEDULER)]
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, clinician_id: UUID, time_off_id: UUID) -> Response:
+    def delete(
+        self, request: AuthenticatedRequest, clinician_id: UUID, time_off_id: UUID
+    ) -> Response:
         """Remove a time off; its hours become bookable again where a rule allows."""
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         time_off = selectors.time_off_get(clinician=clinician, time_off_id=time_off_id)
@@ -314,22 +316,18 @@ class SlotListApi(APIView):
         message = serializers.CharField()
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
-        user: User = request.user
-        patient = None
-        if user.role == Role.PATIENT or "patient" in query:
-            patient = access_booking_patient(user=user, patient_id=query.get("patient"))
-        zone = patient.user.zone if patient is not None else user.zone
-        answer = selectors.slots_for_day(
+        day = selectors.slots_on_day(
+            user=request.user,
             day=query["date"],
-            zone=zone,
             visit_type=query["visit_type"],
-            patient=patient,
+            patient_id=query.get("patient"),
             clinician_id=query.get("clinician"),
         )
+        answer, zone = day.answer, day.zone
         found = answer.slots
         if "cursor" in query:
             after = _after_cursor(query["cursor"])
@@ -366,38 +364,29 @@ class EarliestSlotApi(APIView):
         patient = serializers.UUIDField(required=False)
 
     class OutputSerializer(serializers.Serializer):
-        clinician = serializers.UUIDField(allow_null=True)
-        clinician_name = serializers.CharField(allow_null=True)
-        start = serializers.DateTimeField(allow_null=True)
-        end = serializers.DateTimeField(allow_null=True)
+        clinician = serializers.UUIDField(source="slot.clinician.id", allow_null=True)
+        clinician_name = serializers.CharField(
+            source="slot.clinician.user.full_name", allow_null=True
+        )
+        start = serializers.DateTimeField(source="slot.start", allow_null=True)
+        end = serializers.DateTimeField(source="slot.end", allow_null=True)
         visit_type = serializers.CharField()
         on_care_team = serializers.BooleanField()
-        timezone = serializers.CharField()
+        timezone = serializers.CharField(source="patient.user.timezone")
         message = serializers.CharField()
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         visit_type = filters.validated_data["visit_type"]
-        patient = access_booking_patient(
-            user=request.user, patient_id=filters.validated_data.get("patient")
+        earliest = selectors.earliest_slot(
+            user=request.user,
+            visit_type=visit_type,
+            patient_id=filters.validated_data.get("patient"),
         )
-        slot, on_care_team, message = selectors.earliest_slot_for_patient(
-            patient=patient, visit_type=visit_type
-        )
-        body = {
-            "clinician": slot.clinician.id if slot else None,
-            "clinician_name": slot.clinician.user.full_name if slot else None,
-            "start": slot.start if slot else None,
-            "end": slot.end if slot else None,
-            "visit_type": visit_type,
-            "on_care_team": on_care_team,
-            "timezone": patient.user.timezone,
-            "message": message,
-        }
-        with timezone.override(patient.user.zone):
-            return Response(self.OutputSerializer(body).data)
+        with timezone.override(earliest.patient.user.zone):
+            return Response(self.OutputSerializer(earliest).data)
 
 
 # --- appointments ----------------------------------------------------------------------------
@@ -439,12 +428,14 @@ class AppointmentOutput(serializers.Serializer):
         return bool(appointment.reason)
 
 
-def _appointment_body(user: User, appointment: Any, *, many: bool = False) -> Any:
+def _appointment_context(user: User) -> dict[str, Any]:
+    return {"show_reason": can_see_reason(user), "viewer": user}
+
+
+def _appointment_body(user: User, appointment: Any) -> Any:
     """Times in the viewer's own zone; the reason only for those who may read it."""
     with timezone.override(user.zone):
-        return AppointmentOutput(
-            appointment, many=many, context={"show_reason": can_see_reason(user), "viewer": user}
-        ).data
+        return AppointmentOutput(appointment, context=_appointment_context(user)).data
 
 
 class AppointmentPagination(CursorPagination):
@@ -486,30 +477,30 @@ class AppointmentListApi(APIView):
         patient = serializers.UUIDField(required=False, help_text="Staff: whom to book for.")
 
     @extend_schema(parameters=[FilterSerializer], responses={200: AppointmentOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
-        paginator = AppointmentPagination()
-        page = paginator.paginate_queryset(
-            selectors.appointment_list(
-                user=request.user,
-                patient_id=query.get("patient"),
-                clinician_id=query.get("clinician"),
-                status=query.get("status"),
-                upcoming=query.get("upcoming"),
-                date_from=query.get("date_from"),
-                date_to=query.get("date_to"),
-                zone=request.user.zone,
-            ),
-            request,
-            view=self,
+        appointments = selectors.appointment_list(
+            user=request.user,
+            patient_id=query.get("patient"),
+            clinician_id=query.get("clinician"),
+            status=query.get("status"),
+            upcoming=query.get("upcoming"),
+            date_from=query.get("date_from"),
+            date_to=query.get("date_to"),
+            zone=request.user.zone,
         )
-        audit_record_many(
-            actor=request.user,
-            targets=[AuditTarget("appointment", str(a.id), a.patient_id) for a in page],
-        )
-        return paginator.get_paginated_response(_appointment_body(request.user, page, many=True))
+        with timezone.override(request.user.zone):
+            return audited_list_response(
+                request=request,
+                view=self,
+                rows=appointments,
+                pagination_class=AppointmentPagination,
+                serializer_class=AppointmentOutput,
+                object_type="appointment",
+                context=_appointment_context(request.user),
+            )
 
     @extend_schema(
         request=InputSerializer,
@@ -527,18 +518,14 @@ class AppointmentListApi(APIView):
             )
         ],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        patient = access_booking_patient(user=request.user, patient_id=fields.get("patient"))
-        clinician = selectors.clinician_get(clinician_id=fields["clinician"])
-        if clinician is None:
-            raise ValidationFailed(fields={"clinician": ["Unknown clinician."]})
         appointment = services.appointment_book(
             actor=request.user,
-            patient=patient,
-            clinician=clinician,
+            patient_id=fields.get("patient"),
+            clinician_id=fields["clinician"],
             start=fields["start"],
             visit_type=fields["visit_type"],
             reason=fields["reason"],
@@ -552,11 +539,11 @@ class AppointmentDetailApi(APIView):
     permission_classes = [has_role(*ALL_ROLES)]
 
     @extend_schema(responses={200: AppointmentOutput})
-    def get(self, request: Request, appointment_id: UUID) -> Response:
+    def get(self, request: AuthenticatedRequest, appointment_id: UUID) -> Response:
         """One appointment with its status, times in the caller's zone and the video `join_url`.
         Participants and staff who may see it; anyone else 404. `reason` is null for schedulers
         (`has_reason` tells them one exists)."""
-        appointment = access_appointment(user=request.user, appointment_id=appointment_id)
+        appointment = selectors.appointment_get(user=request.user, appointment_id=appointment_id)
         return Response(_appointment_body(request.user, appointment))
 
 
@@ -567,11 +554,8 @@ class AppointmentCancelApi(APIView):
     permission_classes = [has_role(*ALL_ROLES)]
 
     @extend_schema(request=None, responses={200: AppointmentOutput})
-    def post(self, request: Request, appointment_id: UUID) -> Response:
-        appointment = access_appointment(
-            user=request.user, appointment_id=appointment_id, for_write=True
-        )
-        appointment = services.appointment_cancel(actor=request.user, appointment=appointment)
+    def post(self, request: AuthenticatedRequest, appointment_id: UUID) -> Response:
+        appointment = services.appointment_cancel(actor=request.user, appointment_id=appointment_id)
         return Response(_appointment_body(request.user, appointment))
 
 
@@ -594,14 +578,11 @@ class AppointmentRescheduleApi(APIView):
             )
         ],
     )
-    def post(self, request: Request, appointment_id: UUID) -> Response:
-        appointment = access_appointment(
-            user=request.user, appointment_id=appointment_id, for_write=True
-        )
+    def post(self, request: AuthenticatedRequest, appointment_id: UUID) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appointment = services.appointment_reschedule(
-            actor=request.user, appointment=appointment, start=data.validated_data["start"]
+            actor=request.user, appointment_id=appointment_id, start=data.validated_data["start"]
         )
         return Response(_appointment_body(request.user, appointment))
 
@@ -613,7 +594,9 @@ class CalendarRenderer(BaseRenderer):
     format = "ics"
     charset = "utf-8"
 
-    def render(self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None):  # type: ignore[no-untyped-def]
+    def render(
+        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
+    ) -> bytes:
         return data if isinstance(data, bytes) else json.dumps(data).encode()
 
 
@@ -635,10 +618,8 @@ class AppointmentIcsApi(APIView):
             (200, "text/calendar"): OpenApiResponse(OpenApiTypes.BINARY, description="RFC 5545")
         }
     )
-    def get(self, request: Request, appointment_id: UUID) -> HttpResponse:
-        appointment = access_appointment(
-            user=request.user, appointment_id=appointment_id, action=Action.EXPORT
-        )
+    def get(self, request: AuthenticatedRequest, appointment_id: UUID) -> HttpResponse:
+        appointment = selectors.appointment_export(user=request.user, appointment_id=appointment_id)
         response = HttpResponse(
             appointment_ics(appointment, now=timezone.now()),
             content_type="text/calendar; charset=utf-8",

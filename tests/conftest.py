@@ -15,10 +15,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from carecore.accounts import services
 from carecore.accounts.models import Clinician, Patient, Role, User
+from carecore.celery import app
+from carecore.notifications.sms import LocmemSmsBackend, SmsMessage
 
 from .factories import ClinicianFactory, PatientFactory, UserFactory
 
@@ -115,3 +118,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     thread from the first browser test to the end of the session (its fixtures are session
     scoped), and pytest-asyncio cannot start a test's loop while another one runs."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture
+def questionnaires(db: None) -> None:
+    """The published questionnaire definitions (intake/definitions/), as `make run` loads them."""
+    call_command("sync_questionnaires", verbosity=0)
+
+
+@pytest.fixture
+def sms_outbox() -> Iterator[list[SmsMessage]]:
+    """The text messages sent in this test (the test settings' in-memory SMS backend)."""
+    LocmemSmsBackend.outbox.clear()
+    yield LocmemSmsBackend.outbox
+    LocmemSmsBackend.outbox.clear()
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Tasks published on commit run inline, through the real services (in-process tests; the
+    worker tests start a real worker instead)."""
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous

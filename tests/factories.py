@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import factory
 from factory.django import DjangoModelFactory
@@ -12,8 +13,22 @@ from carecore.accounts.models import Clinician, Patient, Role, User
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
+_Model = TypeVar("_Model")
 
-class UserFactory(DjangoModelFactory):
+
+class ModelFactory(DjangoModelFactory[_Model]):
+    """Calling a factory creates a model row; factory_boy's stubs type the call as the factory."""
+
+    class Meta:
+        abstract = True
+
+    if TYPE_CHECKING:
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> _Model:  # type: ignore[misc]  # a row
+            ...
+
+
+class UserFactory(ModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -31,7 +46,7 @@ class UserFactory(DjangoModelFactory):
             obj.save()
 
 
-class ClinicianFactory(DjangoModelFactory):
+class ClinicianFactory(ModelFactory[Clinician]):
     class Meta:
         model = Clinician
 
@@ -42,7 +57,7 @@ class ClinicianFactory(DjangoModelFactory):
     visit_types = factory.LazyFunction(lambda: ["new", "follow_up"])
 
 
-class PatientFactory(DjangoModelFactory):
+class PatientFactory(ModelFactory[Patient]):
     """A patient whose care team is assigned by `care_team_assign_new_patient`."""
 
     class Meta:

@@ -32,6 +32,7 @@ def test_the_demo_patient_is_on_the_first_clinicians_team_with_the_coordinator()
     call_command("seed_demo", force=True)
 
     team = Patient.objects.get(user__email=f"patient@{DEMO}").care_team
+    assert team.lead is not None
     assert team.lead.user.email == f"clinician@{DEMO}"
     assert {m.user.email for m in team.memberships.all()} == {
         f"clinician@{DEMO}",
@@ -44,7 +45,7 @@ def test_every_new_york_demo_patient_joins_the_first_clinicians_team():
     call_command("seed_demo", force=True)
 
     leads = {
-        patient.care_team.lead.user.email
+        patient.care_team.lead.user.email if patient.care_team.lead else None
         for patient in Patient.objects.filter(state="NY").select_related("care_team__lead__user")
     }
     assert leads == {f"clinician@{DEMO}"}

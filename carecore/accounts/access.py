@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 from uuid import UUID
 
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from carecore.audit.models import Action, Outcome
-from carecore.audit.services import audit_record
-from carecore.common.errors import NotFound
+from carecore.audit.models import Action
+from carecore.audit.services import audit_denied, audit_record
 
 from .models import BreakGlassGrant, CareTeam, CareTeamMember, Patient, Role, User
 
@@ -84,6 +83,14 @@ def active_break_glass(user: User, patient_id: UUID) -> BreakGlassGrant | None:
     )
 
 
+def deny(*, user: User, object_type: str, object_id: object, action: str) -> NoReturn:
+    """Missing and forbidden look the same: audit the denied attempt, then 404.
+
+    The one way every access helper refuses. The audit event survives the rollback of the
+    transaction the 404 leaves (`carecore.audit.services.DeniedNotFound`)."""
+    raise audit_denied(actor=user, object_type=object_type, object_id=object_id, action=action)
+
+
 def access_patient(
     *,
     user: User,
@@ -92,32 +99,17 @@ def access_patient(
     for_write: bool = False,
     object_type: str = "patient",
 ) -> Patient:
-    """The patient, if `user` may see their data for `purpose`; else NotFound. Audited."""
-    action = Action.UPDATE if for_write else Action.READ
-    patient = (
-        patients_visible_to(user, purpose=purpose)
-        .select_related("user", "care_team__lead__user")
-        .filter(pk=patient_id)
-        .first()
-    )
-    if patient is None:
-        audit_record(
-            actor=user,
-            object_type=object_type,
-            object_id=patient_id,
-            action=action,
-            outcome=Outcome.DENIED,
-        )
-        raise NotFound()
-    audit_record(
-        actor=user,
+    """The patient, if `user` may see their data for `purpose`; else NotFound. Audited, with
+    the grant named when only break-glass allowed the read."""
+    return audited_get(
+        patients_visible_to(user, purpose=purpose).select_related("user", "care_team__lead__user"),
+        user=user,
+        object_id=patient_id,
         object_type=object_type,
-        object_id=patient.id,
-        patient_id=patient.id,
-        action=action,
-        detail=_break_glass_detail(user, patient),
+        action=Action.UPDATE if for_write else Action.READ,
+        patient_id_of=lambda patient: patient.id,
+        detail_of=lambda patient: _break_glass_detail(user, patient),
     )
-    return patient
 
 
 def _break_glass_detail(user: User, patient: Patient) -> dict[str, object]:
@@ -138,29 +130,33 @@ def audited_get(
     object_type: str,
     action: str = Action.READ,
     patient_id_of: Callable[[_Row], UUID | None] = lambda row: row.patient_id,  # type: ignore[attr-defined]
+    detail: dict[str, object] | None = None,
+    lock: bool = False,
+    detail_of: Callable[[_Row], dict[str, object]] | None = None,
 ) -> _Row:
     """One row of an access-filtered queryset, or NotFound; either way one audit event.
+
+    `detail_of` computes the event's detail from the row when it depends on it.
+    `lock=True` takes that row (only, not the rows `select_related` joins) FOR UPDATE; the
+    caller must be in a transaction. A write's access event is the write's one audit event:
+    `detail` says what it did.
 
     `queryset` must already be narrowed to what `user` may see (built on `patient_visibility`),
     so a row outside it and a missing row are the same 404 and the same "denied" event, which
     names the requested id but no patient (a denial must not confirm who the row belongs to).
     """
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
     row = queryset.filter(pk=object_id).first()
     if row is None:
-        audit_record(
-            actor=user,
-            object_type=object_type,
-            object_id=object_id,
-            action=action,
-            outcome=Outcome.DENIED,
-        )
-        raise NotFound()
+        deny(user=user, object_type=object_type, object_id=object_id, action=action)
     audit_record(
         actor=user,
         object_type=object_type,
         object_id=row.pk,
         patient_id=patient_id_of(row),
         action=action,
+        detail=detail_of(row) if detail_of is not None else detail,
     )
     return row
 

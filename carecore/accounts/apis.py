@@ -15,66 +15,71 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.audit.lists import audited_list_response
 from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput, TimeZoneField
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 from carecore.common.throttling import AuthRateThrottle
 
 from . import services
-from .access import Purpose, access_patient
-from .models import CareTeam, CareTeamMember, Patient, Role, User
-from .selectors import (
-    clinician_list,
-    patient_list,
-    patient_with_care_team,
-    pending_phone_change,
-)
-from .unread import unread_count_for
+from .models import ALL_ROLES, CareTeam, CareTeamMember, Role, User
+from .requests import AuthenticatedRequest
+from .selectors import clinician_list, me_get, patient_get, patient_list, patient_with_care_team
 from .us_states import US_STATE_CHOICES
 
 # --- shared output shapes ----------------------------------------------------------------------
+
+
+class _OmitNone(serializers.Serializer):
+    """Leaves out the `omit_when_none` fields whose value is None (keys shown only when they
+    apply, e.g. `patient_id` for patients)."""
+
+    omit_when_none: tuple[str, ...] = ()
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)
+        for name in self.omit_when_none:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+
+def _clinician_of(user: User) -> Any:
+    return getattr(user, "clinician", None) if user.role == Role.CLINICIAN else None
+
+
+def _patient_of(user: User) -> Any:
+    return getattr(user, "patient", None) if user.role == Role.PATIENT else None
 
 
 class PersonOutput(serializers.Serializer):
     """A care-team person. `id` is the clinician id for clinicians (the FHIR Practitioner id)
     and the user id for everyone else; `user_id` is always the user id (to assign threads)."""
 
-    id = serializers.UUIDField()
-    user_id = serializers.UUIDField()
-    name = serializers.CharField()
+    id = serializers.SerializerMethodField()
+    user_id = serializers.UUIDField(source="id")
+    name = serializers.CharField(source="full_name")
     role = serializers.CharField()
+
+    @extend_schema_field(serializers.UUIDField())
+    def get_id(self, user: User) -> str:
+        clinician = _clinician_of(user)
+        return str(clinician.id if clinician else user.id)
 
 
 class CareTeamOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    lead = PersonOutput(allow_null=True)
-    members = PersonOutput(many=True)
-
-
-def person_payload(user: User) -> dict[str, Any]:
-    clinician = getattr(user, "clinician", None) if user.role == Role.CLINICIAN else None
-    return {
-        "id": str(clinician.id) if clinician else str(user.id),
-        "user_id": str(user.id),
-        "name": user.full_name,
-        "role": user.role,
-    }
-
-
-def care_team_payload(care_team: CareTeam | None) -> dict[str, Any] | None:
     """Expects memberships prefetched (see selectors) so a list costs no extra queries."""
-    if care_team is None:
-        return None
-    lead_user_id = care_team.lead.user_id if care_team.lead else None
-    memberships: list[CareTeamMember] = list(care_team.memberships.all())
-    return {
-        "id": str(care_team.id),
-        "lead": person_payload(care_team.lead.user) if care_team.lead else None,
-        "members": [
-            person_payload(member.user) for member in memberships if member.user_id != lead_user_id
-        ],
-    }
+
+    id = serializers.UUIDField()
+    lead = PersonOutput(source="lead.user", allow_null=True)
+    members = serializers.SerializerMethodField()
+
+    @extend_schema_field(PersonOutput(many=True))
+    def get_members(self, care_team: CareTeam) -> Any:
+        lead_user_id = care_team.lead.user_id if care_team.lead else None
+        memberships: list[CareTeamMember] = list(care_team.memberships.all())
+        others = [member.user for member in memberships if member.user_id != lead_user_id]
+        return PersonOutput(others, many=True).data
 
 
 class PatientOutput(serializers.Serializer):
@@ -86,44 +91,37 @@ class PatientOutput(serializers.Serializer):
     timezone = serializers.CharField(source="user.timezone")
     date_of_birth = serializers.DateField()
     state = serializers.CharField()
-    care_team = serializers.SerializerMethodField()
-
-    @extend_schema_field(CareTeamOutput(allow_null=True))
-    def get_care_team(self, patient: Patient) -> dict[str, Any] | None:
-        return care_team_payload(getattr(patient, "care_team", None))
+    care_team = CareTeamOutput(allow_null=True)
 
 
-class UserOutput(serializers.Serializer):
+class UserOutput(_OmitNone):
+    omit_when_none: tuple[str, ...] = ("patient_id", "clinician_id")
+
     id = serializers.UUIDField()
     email = serializers.EmailField()
     first_name = serializers.CharField()
     last_name = serializers.CharField()
     role = serializers.CharField()
     timezone = serializers.CharField()
-    phone = serializers.CharField(help_text="Confirmed number SMS go to; empty for none.")
+    phone = serializers.SerializerMethodField(
+        help_text="Confirmed number SMS go to; empty for none."
+    )
     preferred_name = serializers.CharField()
-    patient_id = serializers.UUIDField(required=False)
-    clinician_id = serializers.UUIDField(required=False)
+    patient_id = serializers.SerializerMethodField(help_text="Patients only.")
+    clinician_id = serializers.SerializerMethodField(help_text="Clinicians only.")
 
+    def get_phone(self, user: User) -> str:
+        return str(user.phone) if user.phone else ""
 
-def user_payload(user: User) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "id": str(user.id),
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "role": user.role,
-        "timezone": user.timezone,
-        "phone": str(user.phone) if user.phone else "",
-        "preferred_name": user.preferred_name,
-    }
-    patient = getattr(user, "patient", None) if user.role == Role.PATIENT else None
-    if patient is not None:
-        payload["patient_id"] = str(patient.id)
-    clinician = getattr(user, "clinician", None) if user.role == Role.CLINICIAN else None
-    if clinician is not None:
-        payload["clinician_id"] = str(clinician.id)
-    return payload
+    @extend_schema_field(serializers.UUIDField(required=False))
+    def get_patient_id(self, user: User) -> str | None:
+        patient = _patient_of(user)
+        return str(patient.id) if patient is not None else None
+
+    @extend_schema_field(serializers.UUIDField(required=False))
+    def get_clinician_id(self, user: User) -> str | None:
+        clinician = _clinician_of(user)
+        return str(clinician.id) if clinician is not None else None
 
 
 class TokenOutput(serializers.Serializer):
@@ -186,7 +184,8 @@ class RegisterApi(APIView):
         )
         token = services.token_issue(user=patient.user)
         return Response(
-            {"token": token, "user": user_payload(patient.user)}, status=status.HTTP_201_CREATED
+            TokenOutput({"token": token, "user": patient.user}).data,
+            status=status.HTTP_201_CREATED,
         )
 
 
@@ -223,12 +222,12 @@ class LoginApi(APIView):
             password=data.validated_data["password"],
             otp=data.validated_data.get("otp") or None,
         )
-        return Response({"token": token, "user": user_payload(user)})
+        return Response(TokenOutput({"token": token, "user": user}).data)
 
 
 class LogoutApi(APIView):
     @extend_schema(request=None, responses={204: None})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Revoke the token this request was made with."""
         services.auth_logout(user=request.user, token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -245,7 +244,7 @@ class PasswordChangeApi(APIView):
         token = serializers.CharField()
 
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token = services.user_password_change(
@@ -253,7 +252,7 @@ class PasswordChangeApi(APIView):
             current_password=data.validated_data["current_password"],
             new_password=data.validated_data["new_password"],
         )
-        return Response({"token": token})
+        return Response(self.OutputSerializer({"token": token}).data)
 
 
 class MfaEnrollApi(APIView):
@@ -275,7 +274,9 @@ class MfaEnrollApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         uri = services.mfa_enrollment_start(request=request._request, **data.validated_data)
-        return Response({"otpauth_uri": uri}, status=status.HTTP_201_CREATED)
+        return Response(
+            self.OutputSerializer({"otpauth_uri": uri}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class MfaConfirmApi(APIView):
@@ -301,39 +302,26 @@ class MfaConfirmApi(APIView):
 # --- me ------------------------------------------------------------------------------------
 
 
-def me_payload(user: User) -> dict[str, Any]:
-    payload = user_payload(user)
-    payload["unread_count"] = unread_count_for(user)
-    pending = pending_phone_change(user=user)
-    payload["pending_phone"] = str(pending.phone) if pending else None
-    if user.role == Role.PATIENT and "patient_id" in payload:
-        # A patient reading their own record is still a read of patient data.
-        patient = access_patient(
-            user=user, patient_id=payload["patient_id"], purpose=Purpose.DEMOGRAPHICS
-        )
-        patient = patient_with_care_team(patient=patient)
-        payload["care_team"] = care_team_payload(patient.care_team)
-        payload["profile"] = {
-            "date_of_birth": patient.date_of_birth.isoformat(),
-            "state": patient.state,
-        }
-    elif user.role == Role.CLINICIAN and "clinician_id" in payload:
-        payload["profile"] = ClinicianOutput(user.clinician).data
-    return payload
-
-
 class MeApi(APIView):
     """The caller's own account. PATCH changes their time zone, preferred name and phone; a new
     phone number is used only once confirmed with the code sent to it by SMS
     (POST /api/v1/me/phone/confirm/); until then `pending_phone` shows it."""
 
     class OutputSerializer(UserOutput):
+        omit_when_none = ("patient_id", "clinician_id", "profile")
+
         unread_count = serializers.IntegerField()
         pending_phone = serializers.CharField(
             allow_null=True, help_text="A new number waiting for its code; null if none."
         )
-        care_team = CareTeamOutput(required=False, allow_null=True)
-        profile = serializers.DictField(required=False)
+        care_team = CareTeamOutput(required=False, allow_null=True, help_text="Patients only.")
+        profile = serializers.DictField(required=False, help_text="Patients and clinicians.")
+
+        def to_representation(self, me: Any) -> Any:
+            data = super().to_representation(me)
+            if me.patient is None:
+                data.pop("care_team", None)  # a patient's key (null without a team)
+            return data
 
     class InputSerializer(StrictInput):
         timezone = TimeZoneField(required=False)
@@ -346,8 +334,8 @@ class MeApi(APIView):
         )
 
     @extend_schema(responses={200: OutputSerializer})
-    def get(self, request: Request) -> Response:
-        return Response(me_payload(request.user))
+    def get(self, request: AuthenticatedRequest) -> Response:
+        return render_me(request.user)
 
     @extend_schema(
         request=InputSerializer,
@@ -364,7 +352,7 @@ class MeApi(APIView):
             )
         ],
     )
-    def patch(self, request: Request) -> Response:
+    def patch(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
@@ -375,7 +363,15 @@ class MeApi(APIView):
             preferred_name=fields.get("preferred_name"),
             phone=None if phone is None else str(phone),
         )
-        return Response(me_payload(update.user))
+        return render_me(update.user)
+
+
+def render_me(user: User) -> Response:
+    """/me as GET, PATCH and the phone confirmation answer it."""
+    me = me_get(user=user)
+    if me.clinician is not None:
+        me.profile = ClinicianOutput(me.clinician).data
+    return Response(MeApi.OutputSerializer(me).data)
 
 
 class MePhoneConfirmApi(APIView):
@@ -385,11 +381,11 @@ class MePhoneConfirmApi(APIView):
         code = serializers.RegexField(r"^\s*\d{6}\s*$", max_length=12)
 
     @extend_schema(request=InputSerializer, responses={200: MeApi.OutputSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_phone_confirm(user=request.user, code=data.validated_data["code"])
-        return Response(me_payload(user))
+        return render_me(user)
 
 
 # --- clinicians ------------------------------------------------------------------------------
@@ -417,7 +413,7 @@ class ClinicianListApi(APIView):
         state = ChoiceField(choices=US_STATE_CHOICES, required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: ClinicianOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         paginator = ClinicianPagination()
@@ -434,36 +430,33 @@ class PatientPagination(CursorPagination):
     ordering = ("-created_at", "-id")
 
 
-_PATIENT_READERS = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
-
-
 class PatientListApi(APIView):
     """Patients the caller may see: their care teams' (schedulers: all, demographics only)."""
 
-    permission_classes = [has_role(*_PATIENT_READERS)]
+    permission_classes = [has_role(*ALL_ROLES)]
 
     @extend_schema(responses={200: PatientOutput(many=True)})
-    def get(self, request: Request) -> Response:
-        paginator = PatientPagination()
-        page = paginator.paginate_queryset(patient_list(user=request.user), request, view=self)
-        audit_record_many(
-            actor=request.user,
-            targets=[AuditTarget("patient", str(patient.id), patient.id) for patient in page],
+    def get(self, request: AuthenticatedRequest) -> Response:
+        return audited_list_response(
+            request=request,
+            view=self,
+            rows=patient_list(user=request.user),
+            pagination_class=PatientPagination,
+            serializer_class=PatientOutput,
+            object_type="patient",
+            patient_id_of=lambda patient: patient.id,
         )
-        return paginator.get_paginated_response(PatientOutput(page, many=True).data)
 
 
 class PatientDetailApi(APIView):
-    permission_classes = [has_role(*_PATIENT_READERS)]
+    permission_classes = [has_role(*ALL_ROLES)]
 
     @extend_schema(responses={200: PatientOutput})
-    def get(self, request: Request, patient_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, patient_id: str) -> Response:
         """One patient with demographics and care team: the care team (clinical roles) and
         schedulers (demographics only); anyone else 404."""
-        patient = access_patient(
-            user=request.user, patient_id=patient_id, purpose=Purpose.DEMOGRAPHICS
-        )
-        return Response(PatientOutput(patient_with_care_team(patient=patient)).data)
+        patient = patient_get(user=request.user, patient_id=patient_id)
+        return Response(PatientOutput(patient).data)
 
 
 class CareTeamUpdateApi(APIView):
@@ -482,7 +475,7 @@ class CareTeamUpdateApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={200: CareTeamOutput})
-    def put(self, request: Request, patient_id: str) -> Response:
+    def put(self, request: AuthenticatedRequest, patient_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         care_team = services.care_team_change(
@@ -492,7 +485,7 @@ class CareTeamUpdateApi(APIView):
             member_user_ids=data.validated_data["members"],
         )
         patient = patient_with_care_team(patient=care_team.patient)
-        return Response(care_team_payload(patient.care_team))
+        return Response(CareTeamOutput(patient.care_team).data)
 
 
 class BreakGlassApi(APIView):
@@ -513,7 +506,7 @@ class BreakGlassApi(APIView):
         expires_at = serializers.DateTimeField()
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
-    def post(self, request: Request, patient_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, patient_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         grant = services.break_glass_open(

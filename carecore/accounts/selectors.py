@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
@@ -10,8 +12,9 @@ from django.utils import timezone
 
 from carecore.clinical.escalation import LadderStep
 
-from .access import Purpose, patients_visible_to
+from .access import Purpose, access_patient, patients_visible_to
 from .models import CareTeamMember, Clinician, Patient, PhoneChange, Role, User
+from .unread import unread_count_for
 
 _MEMBERS = Prefetch(
     "care_team__memberships",
@@ -43,6 +46,52 @@ def patients_for_export() -> QuerySet[Patient]:
     return Patient.objects.select_related("user", "care_team__lead__user").prefetch_related(
         _MEMBERS
     )
+
+
+def patient_get(*, user: User, patient_id: UUID | str) -> Patient:
+    """One patient `user` may see (demographics; audited), with the care team."""
+    patient = access_patient(user=user, patient_id=patient_id, purpose=Purpose.DEMOGRAPHICS)
+    return patient_with_care_team(patient=patient)
+
+
+@dataclass
+class Me:
+    """What /me shows: the user, unread messages, and the role's own profile."""
+
+    user: User
+    unread_count: int
+    pending_phone: str | None = None  # a new number waiting for its code
+    patient: Patient | None = None  # with the care team
+    clinician: Clinician | None = None
+    profile: dict[str, Any] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # The user's own fields (id, email, role...) read through, as UserOutput expects.
+        return getattr(self.user, name)
+
+    @property
+    def care_team(self) -> Any:
+        return self.patient.care_team if self.patient is not None else None
+
+
+def me_get(*, user: User) -> Me:
+    pending = pending_phone_change(user=user)
+    me = Me(
+        user=user,
+        unread_count=unread_count_for(user),
+        pending_phone=str(pending.phone) if pending else None,
+    )
+    own = getattr(user, "patient", None) if user.role == Role.PATIENT else None
+    if own is not None:
+        # A patient reading their own record is still a read of patient data.
+        me.patient = patient_get(user=user, patient_id=own.id)
+        me.profile = {
+            "date_of_birth": me.patient.date_of_birth.isoformat(),
+            "state": me.patient.state,
+        }
+    if user.role == Role.CLINICIAN:
+        me.clinician = getattr(user, "clinician", None)
+    return me
 
 
 def clinician_list(*, state: str | None = None) -> QuerySet[Clinician]:

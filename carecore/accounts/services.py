@@ -378,7 +378,7 @@ def _authenticate_password(request: HttpRequest, email: str, password: str) -> U
             actor=None, object_type="session", action=Action.LOGIN_FAILED, outcome=Outcome.FAILED
         )
         raise InvalidCredentials()
-    return user  # type: ignore[return-value]
+    return user
 
 
 def staff_mfa_required(user: User) -> bool:

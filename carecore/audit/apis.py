@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carecore.accounts.models import Role
+from carecore.accounts.requests import AuthenticatedRequest
 from carecore.common.fields import AllErrorsSerializer
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
@@ -51,7 +51,7 @@ class AuditEventListApi(APIView):
             ]
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         data = filters.validated_data

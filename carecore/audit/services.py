@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from django.db import router
+
 from carecore.common import request_context
+from carecore.common.errors import NotFound
 
 from .models import Action, AuditEvent, Outcome
 
@@ -26,10 +29,10 @@ def _event(
     *, actor: User | None, target: AuditTarget, action: str, outcome: str, detail: dict[str, Any]
 ) -> AuditEvent:
     context = request_context.current()
-    authenticated = actor is not None and actor.is_authenticated
+    known = actor if actor is not None and actor.is_authenticated else None
     return AuditEvent(
-        actor_id=actor.id if authenticated else None,
-        actor_role=actor.role if authenticated else "",
+        actor_id=known.id if known is not None else None,
+        actor_role=known.role if known is not None else "",
         patient_id=target.patient_id,
         object_type=target.object_type,
         object_id=target.object_id,
@@ -68,3 +71,41 @@ def audit_record_many(
     ]
     if events:
         AuditEvent.objects.bulk_create(events)
+
+
+class DeniedNotFound(NotFound):
+    """The 404 of a denied attempt, carrying its audit event.
+
+    Access helpers run inside the services' transactions, and this error rolls them back as it
+    leaves, taking the event with it. So the event is written twice over: at once (kept when no
+    transaction rolls back, e.g. a read in autocommit) and again by `after_rollback`, which the
+    exception handler calls after the rollback, only if the first write did not survive.
+    Sequences are not transactional, so a rolled-back event's id is never reused.
+    """
+
+    def __init__(self, event: AuditEvent) -> None:
+        super().__init__()
+        self.event = event
+
+    def after_rollback(self) -> None:
+        # Asked of the database the event was written to: a replica may not have it yet.
+        written_to = router.db_for_write(AuditEvent)
+        if AuditEvent.objects.using(written_to).filter(pk=self.event.pk).exists():
+            return
+        self.event.pk = None
+        self.event.save(force_insert=True)
+
+
+def audit_denied(
+    *, actor: User | None, object_type: str, object_id: object, action: str
+) -> DeniedNotFound:
+    """Record a denied attempt and return the 404 to raise. The event names the requested id
+    but no patient: a denial must not confirm who a row belongs to."""
+    event = audit_record(
+        actor=actor,
+        object_type=object_type,
+        object_id=object_id,
+        action=action,
+        outcome=Outcome.DENIED,
+    )
+    return DeniedNotFound(event)

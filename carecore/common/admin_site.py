@@ -49,13 +49,13 @@ class CareCoreAdminSite(OTPAdminSite):
         super().__init__(name)
 
     @property
-    def login_form(self) -> Any:  # type: ignore[override]
+    def login_form(self) -> Any:
         if settings.CARECORE_REQUIRE_STAFF_MFA:
             return StaffOtpLoginForm
         return StaffLoginForm
 
     @property
-    def login_template(self) -> Any:  # type: ignore[override]
+    def login_template(self) -> Any:
         return OTPAdminSite.login_template if settings.CARECORE_REQUIRE_STAFF_MFA else None
 
     def has_permission(self, request: HttpRequest) -> bool:

@@ -27,14 +27,19 @@ logger = logging.getLogger("carecore.errors")
 class ApplicationError(Exception):
     """A domain error with a stable, documented `code`; subclasses set code and status."""
 
-    code = "application_error"
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_message = "The request could not be completed."
+    code: str = "application_error"
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    default_message: str = "The request could not be completed."
 
     def __init__(self, message: str | None = None, *, fields: dict[str, Any] | None = None):
         self.message = message or self.default_message
         self.fields = fields or {}
         super().__init__(self.message)
+
+    def after_rollback(self) -> None:
+        """Work that must happen although the transaction this error left was rolled back
+        (e.g. the audit event of a denied attempt). The exception handler calls it once the
+        error has left every atomic block; other callers that catch the error call it too."""
 
 
 class ValidationFailed(ApplicationError):
@@ -126,8 +131,9 @@ def _render_api_exception(exc: exceptions.APIException) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, exceptions.Throttled):
         message = _DEFAULT_MESSAGES["throttled"]
-        if exc.wait is not None:
-            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        wait = getattr(exc, "wait", None)  # set by DRF; missing from the stubs
+        if wait is not None:
+            headers["Retry-After"] = str(max(1, int(wait + 0.999)))
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return Response(error_body(code, message, fields), status=exc.status_code, headers=headers)
@@ -147,6 +153,7 @@ def log_unhandled(exc: BaseException) -> None:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every error leaves as the contract's shape."""
     if isinstance(exc, ApplicationError):
+        exc.after_rollback()
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

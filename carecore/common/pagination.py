@@ -19,7 +19,7 @@ from .errors import ValidationFailed
 class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     # Views set `ordering`; a unique tail keeps cursors stable when timestamps tie.
-    ordering = ("-created_at", "-id")
+    ordering: tuple[str, ...] = ("-created_at", "-id")
     cursor_query_description = (
         "Opaque; copy it from `next` or `previous`. An unknown cursor answers 404."
     )

@@ -22,7 +22,7 @@ class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = ["number", "outcome", "started_at", "finished_at", "worker", "error"]
+    fields = ("number", "outcome", "started_at", "finished_at", "worker", "error")
     readonly_fields = fields
     ordering = ["number"]
 

@@ -8,19 +8,24 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.accounts.requests import AuthenticatedRequest
+from carecore.audit.lists import audited_list_response
 from carecore.common.fields import AllErrorsSerializer, StrictInput
 from carecore.common.pagination import CursorPagination
 
 from . import services
-from .access import access_notification, access_push_subscription, own_patient_id
+from .access import own_patient_id
 from .models import Channel, Event
 from .policy import parse_hhmm
-from .selectors import notification_inbox, notification_preferences_get, push_subscriptions_of
+from .selectors import (
+    Preferences,
+    notification_inbox,
+    notification_preferences_get,
+    push_subscriptions_of,
+)
 
 
 class NotificationOutput(serializers.Serializer):
@@ -45,31 +50,30 @@ class NotificationListApi(APIView):
         unread = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: NotificationOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        paginator = NotificationPagination()
-        page = paginator.paginate_queryset(
-            notification_inbox(user=request.user, unread_only=filters.validated_data["unread"]),
-            request,
-            view=self,
-        )
         patient_id = own_patient_id(request.user)
-        audit_record_many(
-            actor=request.user,
-            targets=[AuditTarget("notification", str(row.id), patient_id) for row in page],
+        return audited_list_response(
+            request=request,
+            view=self,
+            rows=notification_inbox(
+                user=request.user, unread_only=filters.validated_data["unread"]
+            ),
+            pagination_class=NotificationPagination,
+            serializer_class=NotificationOutput,
+            object_type="notification",
+            patient_id_of=lambda _notification: patient_id,
         )
-        return paginator.get_paginated_response(NotificationOutput(page, many=True).data)
 
 
 class NotificationReadApi(APIView):
     @extend_schema(request=None, responses={200: NotificationOutput})
-    def post(self, request: Request, notification_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, notification_id: str) -> Response:
         """Mark one of the caller's in-app notifications read."""
-        notification = access_notification(
-            user=request.user, notification_id=notification_id, for_write=True
+        notification = services.notification_mark_read(
+            user=request.user, notification_id=notification_id
         )
-        notification = services.notification_mark_read(user=request.user, notification=notification)
         return Response(NotificationOutput(notification).data)
 
 
@@ -78,10 +82,10 @@ class NotificationReadAllApi(APIView):
         marked = serializers.IntegerField()
 
     @extend_schema(request=None, responses={200: OutputSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Mark all of the caller's in-app notifications read."""
         marked = services.notification_mark_all_read(user=request.user)
-        return Response({"marked": marked}, status=status.HTTP_200_OK)
+        return Response(self.OutputSerializer({"marked": marked}).data, status=status.HTTP_200_OK)
 
 
 @extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"})
@@ -94,6 +98,9 @@ class _TimeOfDay(serializers.CharField):
             return parse_hhmm(value[:6])
         except ValueError as error:
             raise serializers.ValidationError("Use 24-hour HH:MM, e.g. 22:00.") from error
+
+    def to_representation(self, value: Any) -> str:
+        return str(value.strftime("%H:%M"))
 
 
 class QuietHoursWindow(StrictInput):
@@ -112,22 +119,6 @@ class NotificationPreferenceItem(StrictInput):
     enabled = serializers.BooleanField()
 
 
-def _preferences_payload(user: Any) -> dict[str, Any]:
-    prefs = notification_preferences_get(user=user)
-    quiet = prefs.quiet_hours
-    return {
-        "preferences": [
-            {"event": row.event, "channel": row.channel, "enabled": row.enabled}
-            for row in prefs.rows
-        ],
-        "quiet_hours": (
-            {"start": quiet[0].strftime("%H:%M"), "end": quiet[1].strftime("%H:%M")}
-            if quiet
-            else None
-        ),
-    }
-
-
 class NotificationPreferencesApi(APIView):
     """Every event x channel with its effective value, and quiet hours in the user's time zone.
 
@@ -140,15 +131,26 @@ class NotificationPreferencesApi(APIView):
         quiet_hours = QuietHoursWindow(required=False, allow_null=True)
 
     class OutputSerializer(serializers.Serializer):
-        preferences = NotificationPreferenceItem(many=True)
-        quiet_hours = QuietHoursWindow(allow_null=True)
+        preferences = NotificationPreferenceItem(many=True, source="rows")
+        quiet_hours = serializers.SerializerMethodField()
+
+        @extend_schema_field(QuietHoursWindow(allow_null=True))
+        def get_quiet_hours(self, preferences: Preferences) -> Any:
+            if preferences.quiet_hours is None:
+                return None
+            start, end = preferences.quiet_hours
+            return QuietHoursWindow({"start": start, "end": end}).data
+
+    def _render(self, request: AuthenticatedRequest) -> Response:
+        preferences = notification_preferences_get(user=request.user)
+        return Response(self.OutputSerializer(preferences).data)
 
     @extend_schema(responses={200: OutputSerializer})
-    def get(self, request: Request) -> Response:
-        return Response(_preferences_payload(request.user))
+    def get(self, request: AuthenticatedRequest) -> Response:
+        return self._render(request)
 
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
-    def put(self, request: Request) -> Response:
+    def put(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
@@ -162,7 +164,7 @@ class NotificationPreferencesApi(APIView):
         services.notification_preferences_set(
             user=request.user, preferences=fields["preferences"], quiet_hours=quiet
         )
-        return Response(_preferences_payload(request.user))
+        return self._render(request)
 
 
 class PushSubscriptionOutput(serializers.Serializer):
@@ -191,7 +193,7 @@ class PushSubscriptionListApi(APIView):
         subscriptions = PushSubscriptionOutput(many=True)
 
     @extend_schema(responses={200: OutputSerializer})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         subscriptions = list(push_subscriptions_of(user=request.user))
         return Response(
             {
@@ -201,7 +203,7 @@ class PushSubscriptionListApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={201: PushSubscriptionOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -216,9 +218,6 @@ class PushSubscriptionListApi(APIView):
 
 class PushSubscriptionDetailApi(APIView):
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, subscription_id: str) -> Response:
-        subscription = access_push_subscription(
-            user=request.user, subscription_id=subscription_id, for_write=True
-        )
-        services.push_subscription_delete(user=request.user, subscription=subscription)
+    def delete(self, request: AuthenticatedRequest, subscription_id: str) -> Response:
+        services.push_subscription_delete(user=request.user, subscription_id=subscription_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

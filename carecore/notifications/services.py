@@ -31,12 +31,13 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 from urllib.parse import urlsplit
 from uuid import UUID
 
 import requests
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
+from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
@@ -49,7 +50,7 @@ from carecore.audit.services import audit_record
 from carecore.common.errors import ValidationFailed
 from carecore.realtime.services import EventType, NewEvent, event_publish_each
 
-from .access import own_patient_id
+from .access import access_notification, access_push_subscription, own_patient_id
 from .errors import PermanentDeliveryError
 from .links import absolute_url
 from .mail import IDEMPOTENCY_HEADER
@@ -71,6 +72,8 @@ from .sms import SmsMessage, get_sms_backend, sms_enabled
 
 # The Celery queue urgent deliveries go to (CARECORE_CELERY_QUEUES in settings).
 URGENT_QUEUE = "urgent"
+# The Celery task that delivers one outbox row (tasks.deliver_notification).
+DELIVER_TASK = "notifications.deliver"
 
 logger = logging.getLogger("carecore.notifications")
 
@@ -281,8 +284,9 @@ def enqueue_deliveries(items: list[PendingDelivery]) -> int:
     Urgent rows go to the `urgent` queue, so a backlog of routine e-mail never delays a page
     (docs/scaling.md, "Celery queues"); routine rows take the task's route (`deliveries`).
     """
-    from .tasks import deliver_notification
-
+    # By name: tasks.py imports this module (tasks call services, never the other way round);
+    # the app config imports tasks.py at start-up, so the task is registered in every process.
+    deliver_notification = current_app.tasks[DELIVER_TASK]
     now = timezone.now()
     published = 0
     for notification_id, due_at, urgent in items:
@@ -392,7 +396,7 @@ def _claim(notification_id: UUID | str, worker: str) -> Claim | None:
     outer transaction (the task is the only caller), or the claim would not be committed first.
     """
     token = uuid.uuid4()
-    params = {
+    params: dict[str, Any] = {
         "id": str(notification_id),
         "now": timezone.now(),
         "token": token,
@@ -543,7 +547,7 @@ def _record_sent_sql() -> str:
 
 def _record_sent(claim: Claim) -> bool:
     """Mark the row sent if our claim is still the current one (one statement)."""
-    params = {
+    params: dict[str, Any] = {
         "now": timezone.now(),
         "attempt": claim.attempt_id,
         "id": str(claim.notification_id),
@@ -781,8 +785,9 @@ def notification_resend(*, actor: User | None, notification_ids: Iterable[UUID |
 
 
 @transaction.atomic
-def notification_mark_read(*, user: User, notification: Notification) -> Notification:
-    """Expects a row already checked by `access_notification(for_write=True)`."""
+def notification_mark_read(*, user: User, notification_id: UUID | str) -> Notification:
+    """Mark one of `user`'s in-app notifications read (idempotent); anyone else's is a 404."""
+    notification = access_notification(user=user, notification_id=notification_id, for_write=True)
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
@@ -840,7 +845,8 @@ def notification_preferences_set(
         update_fields=["enabled", "updated_at"],
     )
     if quiet_hours is not KEEP:
-        start, end = quiet_hours if quiet_hours is not None else (None, None)  # type: ignore[misc]
+        window = cast("tuple[Any, Any] | None", quiet_hours)  # not KEEP: a window or None
+        start, end = window if window is not None else (None, None)
         if start is not None and start == end:
             raise ValidationFailed(fields={"quiet_hours": ["Start and end must differ."]})
         QuietHours.objects.update_or_create(user=user, defaults={"start": start, "end": end})
@@ -901,6 +907,6 @@ def push_subscription_register(
 
 
 @transaction.atomic
-def push_subscription_delete(*, user: User, subscription: PushSubscription) -> None:
-    """Expects a row already checked by `access_push_subscription(for_write=True)`."""
-    subscription.delete()
+def push_subscription_delete(*, user: User, subscription_id: UUID | str) -> None:
+    """Forget one of `user`'s browser subscriptions; anyone else's is a 404 (audited)."""
+    access_push_subscription(user=user, subscription_id=subscription_id, for_write=True).delete()

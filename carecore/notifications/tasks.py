@@ -13,7 +13,7 @@ from . import services
 # is what must not be lost. A message lost with a dying worker is re-published by the sweeper
 # (a claimed row after the claim timeout, an unclaimed one after the requeue delay), and early
 # acks let the worker fetch the next message while it delivers this one.
-@shared_task(name="notifications.deliver", ignore_result=True, acks_late=False)
+@shared_task(name=services.DELIVER_TASK, ignore_result=True, acks_late=False)
 def deliver_notification(notification_id: str) -> str:
     hostname = getattr(deliver_notification.request, "hostname", None) or ""
     return services.notification_deliver(notification_id=notification_id, worker=hostname)

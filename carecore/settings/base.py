@@ -644,8 +644,6 @@ CARECORE_MESSAGING_ATTACHMENT_MAX_BYTES = env.int(
 CARECORE_MESSAGING_UNSENT_ATTACHMENT_HOURS = env.int(
     "CARECORE_MESSAGING_UNSENT_ATTACHMENT_HOURS", default=24
 )
-# Bench-only endpoint that inserts one row (bench/messaging_send_throughput.py); never in prod.
-CARECORE_BENCH_ENDPOINTS = env.bool("CARECORE_BENCH_ENDPOINTS", default=False)
 
 CELERY_BEAT_SCHEDULE["messaging-escalate-overdue-threads"] = {
     "task": "messaging.escalate_overdue_threads",

@@ -35,7 +35,7 @@ class ScoreResult:
 
     total: Number | None
     band: str | None
-    subscales: dict[str, Number | None] = field(default_factory=dict)
+    subscales: Mapping[str, Number | None] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The API shape: ``{"total": ..., "band": ..., "subscales": {...}}``."""

@@ -77,7 +77,7 @@ SUBSCALES: dict[str, tuple[int, ...]] = {
 MAX_UNANSWERED = 1
 
 
-def band(total: int) -> str:
+def band(total: float) -> str:
     return band_for(total, BANDS)
 
 

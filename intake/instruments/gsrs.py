@@ -59,7 +59,7 @@ SYNDROMES: dict[str, tuple[int, ...]] = {
 DECIMALS = 2
 
 
-def band(total: float) -> None:
+def band(total: float) -> str | None:
     """Always ``None``: the GSRS has no published severity bands."""
     if not TOTAL_MIN <= total <= TOTAL_MAX:
         raise ValueError(f"total {total!r} is outside {TOTAL_MIN}-{TOTAL_MAX}")

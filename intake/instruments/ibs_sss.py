@@ -87,7 +87,7 @@ def _gated(
     if present is False:
         return dict.fromkeys(dependants, 0)
     return {
-        link_id: None if values[link_id] is None else values[link_id] * multiplier
+        link_id: None if (value := values[link_id]) is None else value * multiplier
         for link_id, (_, _, multiplier) in dependants.items()
     }
 

@@ -45,7 +45,7 @@ BANDS = (
 )
 
 
-def band(total: int) -> str:
+def band(total: float) -> str:
     return band_for(total, BANDS)
 
 

@@ -47,7 +47,7 @@ BANDS = (
 MAX_UNANSWERED = 1
 
 
-def band(total: int) -> str:
+def band(total: float) -> str:
     return band_for(total, BANDS)
 
 

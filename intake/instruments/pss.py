@@ -1,4 +1,4 @@
-"""PSS: Perceived Stress Scale, 10-item (PSS-10) and 4-item (PSS-4) versions.
+"""PSS: Perceived Stress Scale, 10-item (PSS-10) and 4-item (PSS-4) versions, one scorer.
 
 Citation
     Cohen S, Kamarck T, Mermelstein R. A global measure of perceived stress. J Health Soc Behav.
@@ -40,29 +40,37 @@ ITEM_CODES = (0, 1, 2, 3, 4)
 
 @dataclass(frozen=True)
 class PerceivedStressScale:
-    slug: str
+    """One PSS version. It offers the interface every instrument module offers (``SLUG``,
+    ``LINK_IDS``, ``ITEM_CODES``, ``TOTAL_MIN``, ``TOTAL_MAX``, ``BANDS``, ``band``, ``score``), so
+    the two versions are two instances of one scorer rather than two copied modules."""
+
+    SLUG: str
     item_count: int
-    reversed_items: frozenset[int]
+    REVERSED_ITEMS: frozenset[int]
+    ITEM_CODES: tuple[int, ...] = ITEM_CODES
+    TOTAL_MIN: int = 0
+    BANDS: tuple[Band, ...] = ()  # no published cut-offs
+
+    # Upper-case like the other instruments' module constants: the interface is shared.
+    @property
+    def LINK_IDS(self) -> tuple[str, ...]:
+        return link_ids(self.SLUG, self.item_count)
 
     @property
-    def link_ids(self) -> tuple[str, ...]:
-        return link_ids(self.slug, self.item_count)
-
-    @property
-    def total_max(self) -> int:
+    def TOTAL_MAX(self) -> int:
         return 4 * self.item_count
 
-    def band(self, total: int) -> None:
+    def band(self, total: int) -> str | None:
         """Always ``None``: the PSS has no published cut-offs."""
-        if not 0 <= total <= self.total_max:
-            raise ValueError(f"total {total!r} is outside 0-{self.total_max}")
+        if not 0 <= total <= self.TOTAL_MAX:
+            raise ValueError(f"total {total!r} is outside 0-{self.TOTAL_MAX}")
         return None
 
     def item_score(self, number: int, response: int) -> int:
-        return 4 - response if number in self.reversed_items else response
+        return 4 - response if number in self.REVERSED_ITEMS else response
 
     def score(self, answers: Answers) -> ScoreResult:
-        responses = [read_code(answers, link_id, ITEM_CODES) for link_id in self.link_ids]
+        responses = [read_code(answers, link_id, ITEM_CODES) for link_id in self.LINK_IDS]
         if any(response is None for response in responses):
             return ScoreResult(total=None, band=None)
         total = sum(
@@ -71,6 +79,7 @@ class PerceivedStressScale:
         return ScoreResult(total=total, band=self.band(total))
 
 
-PSS10 = PerceivedStressScale("pss-10", 10, frozenset({4, 5, 7, 8}))
-PSS4 = PerceivedStressScale("pss-4", 4, frozenset({2, 3}))
-BANDS: tuple[Band, ...] = ()  # no published cut-offs
+# PSS-10: items 4, 5, 7 and 8 (the positively worded ones) are reverse-scored; total 0-40.
+pss_10 = PerceivedStressScale("pss-10", 10, frozenset({4, 5, 7, 8}))
+# PSS-4 (PSS-10 items 2, 4, 5 and 10): its items 2 and 3 are reverse-scored; total 0-16.
+pss_4 = PerceivedStressScale("pss-4", 4, frozenset({2, 3}))

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.management import call_command
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
@@ -17,14 +16,9 @@ from intake.models import IntakeReview
 
 from ..intake.test_intake_apis import healthy_intake, poem, submit
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("questionnaires")]
 
 PLANS = "/api/v1/care-plans/"
-
-
-@pytest.fixture(autouse=True)
-def questionnaires(db):
-    call_command("sync_questionnaires", verbosity=0)
 
 
 def draft(client, patient_id):
@@ -271,7 +265,7 @@ def test_a_poem_answered_when_due_completes_the_check_in(
     with time_machine.travel(timezone.now() + timedelta(days=14, hours=1)):
         response = submit(client_for(patient.user), "poem", poem(1, 1, 1, 1, 1, 1, 1))
 
-    first = CheckIn.objects.order_by("due_at").first()
+    first = CheckIn.objects.order_by("due_at")[0]
     assert str(first.response_id) == response.json()["id"]
 
 

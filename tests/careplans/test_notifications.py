@@ -6,30 +6,16 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.management import call_command
 from django.utils import timezone
 
-from carecore.notifications.models import Notification
 from careplans.models import CheckIn
 from careplans.services import check_ins_remind
 
 from ..intake.test_intake_apis import healthy_intake, poem, submit
+from ..outbox import recipients, rows
 from .test_apis import _complete_reviews, draft, plan_url
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def questionnaires(db):
-    call_command("sync_questionnaires", verbosity=0)
-
-
-def rows(event: str):
-    return Notification.objects.filter(event=event)
-
-
-def recipients(event: str) -> set:
-    return set(rows(event).values_list("recipient_id", flat=True))
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("questionnaires")]
 
 
 def test_publishing_a_plan_notifies_the_patient(client_for, patient, clinician):
@@ -60,7 +46,7 @@ def published_skin_plan(client_for, patient, clinician):
 
 
 def test_a_due_check_in_is_reminded_once(patient, published_skin_plan):
-    first_due = CheckIn.objects.order_by("due_at").first().due_at
+    first_due = CheckIn.objects.order_by("due_at")[0].due_at
 
     assert check_ins_remind(now=first_due - timedelta(minutes=1)) == 0
     with time_machine.travel(first_due + timedelta(minutes=5)):
@@ -73,7 +59,7 @@ def test_a_due_check_in_is_reminded_once(patient, published_skin_plan):
 
 
 def test_an_answered_check_in_is_not_reminded(client_for, patient, published_skin_plan):
-    first_due = CheckIn.objects.order_by("due_at").first().due_at
+    first_due = CheckIn.objects.order_by("due_at")[0].due_at
     with time_machine.travel(first_due - timedelta(days=1)):
         submit(client_for(patient.user), "poem", poem(1, 1, 1, 1, 1, 1, 1))
 

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from carecore.accounts import services as account_services
 from carecore.accounts.models import Clinician, Patient
@@ -28,11 +27,6 @@ def summary_url(appointment: Appointment | str) -> str:
     return appointment_url(appointment, "previsit-summary")
 
 
-@pytest.fixture
-def questionnaires(db: None) -> None:
-    call_command("sync_questionnaires", verbosity=0)
-
-
 def answer(patient: Patient, slug: str, answers: dict[str, Any]) -> Any:
     return intake_services.response_create(
         user=patient.user, slug=slug, answers=answers, status="completed"
@@ -52,7 +46,9 @@ def history(
     answer(patient, "poem", poem(3, 3, 3, 3, 3, 3, 2))
     first = book_directly(patient=patient, clinician=clinician, start=at(TOMORROW, 10))
     frozen.move_to(first.start_at + timedelta(minutes=20))
-    services.appointment_status_set(actor=clinician.user, appointment=first, status="completed")
+    services.appointment_status_set(
+        actor=clinician.user, appointment_id=first.id, status="completed"
+    )
     frozen.move_to(datetime.fromisoformat("2026-06-12T12:00:00+00:00"))
     answer(patient, "poem", poem(2, 2, 2, 2, 2, 2, 2))
     plan = careplans.care_plan_draft(user=clinician.user, patient_id=patient.id)
@@ -205,7 +201,7 @@ def test_the_visits_own_clinician_from_outside_the_team_reads_it_without_message
     ).get()
     assert event.detail == {"basis": "treating_clinician"}
 
-    services.appointment_cancel(actor=patient.user, appointment=visit)
+    services.appointment_cancel(actor=patient.user, appointment_id=visit.id)
     assert client.get(summary_url(visit)).status_code == 404
 
 

@@ -198,7 +198,7 @@ def _call(
         return int(error.code), json.loads(error.read() or b"null")
 
 
-def _thread_ids(base: str, token: str, patient_id: str) -> set[str]:
+def _thread_ids(base: str, token: str, patient_id: object) -> set[str]:
     status, page = _call(base, token, "GET", f"/api/v1/threads/?patient={patient_id}")
     assert status == 200
     return {thread["id"] for thread in page["results"]}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from celery import shared_task
 from django.db import transaction
@@ -13,7 +15,7 @@ from messaging.models import Thread
 
 
 @pytest.fixture
-def one_replica(settings: pytest.FixtureRequest) -> None:
+def one_replica(settings: Any) -> None:
     settings.REPLICA_DATABASES = ["default"]  # any alias that answers stands in for a replica
     settings.CARECORE_REPLICA_LAG_CHECK_SECONDS = 0.0
 

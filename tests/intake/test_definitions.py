@@ -259,7 +259,7 @@ def _value(item: Item) -> st.SearchStrategy[Any]:
     if item.type == "boolean":
         return st.booleans()
     if item.type == "integer":
-        return st.integers(item.min if item.min is not None else -1000, item.max or 1000)
+        return st.integers(int(item.min) if item.min is not None else -1000, int(item.max or 1000))
     if item.type == "decimal":
         return st.floats(item.min or 0, item.max or 1000, allow_nan=False)
     if item.type == "choice":

@@ -130,16 +130,18 @@ def test_means_stay_in_range_and_rounding_never_crosses_a_whole_number(
         assert result.total is None
         return
     exact = sum(answered) / len(answered)
+    assert result.total is not None
     assert 1 <= result.total <= 7
     assert abs(result.total - exact) <= 0.005 + 1e-9
     for threshold in range(1, 8):
         assert (result.total >= threshold) == (exact >= threshold)
     for name, numbers in gsrs.SYNDROMES.items():
-        values = [ratings[n - 1] for n in numbers if ratings[n - 1] is not None]
+        values = [rating for n in numbers if (rating := ratings[n - 1]) is not None]
         mean = result.subscales[name]
         if not values:
             assert mean is None
         else:
+            assert mean is not None
             exact = sum(values) / len(values)
             assert 1 <= mean <= 7
             assert all((mean >= t) == (exact >= t) for t in range(1, 8))

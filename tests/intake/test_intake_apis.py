@@ -17,15 +17,10 @@ from carecore.audit.models import AuditEvent
 from intake import services
 from intake.models import IntakeReview, QuestionnaireResponse, QuestionnaireVersion
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("questionnaires")]
 
 RESPONSES = "/api/v1/questionnaire-responses/"
 REVIEWS = "/api/v1/intake-reviews/"
-
-
-@pytest.fixture(autouse=True)
-def questionnaires(db):
-    call_command("sync_questionnaires", verbosity=0)
 
 
 def poem(*values: int | None) -> dict[str, int]:

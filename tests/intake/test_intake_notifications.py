@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
 
 from carecore.notifications.models import Notification
 
+from ..outbox import recipients, rows
 from .test_intake_apis import healthy_intake, poem, submit
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("questionnaires")]
 
 CANARY = "canary-Zx81-perioral-dermatitis"
-
-
-@pytest.fixture(autouse=True)
-def questionnaires(db):
-    call_command("sync_questionnaires", verbosity=0)
-
-
-def rows(event: str):
-    return Notification.objects.filter(event=event)
-
-
-def recipients(event: str) -> set:
-    return set(rows(event).values_list("recipient_id", flat=True))
 
 
 def test_a_completed_response_tells_the_care_team(client_for, patient, clinician, coordinator):

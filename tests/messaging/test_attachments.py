@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from PIL import Image
@@ -215,4 +216,4 @@ def test_unsent_attachments_are_deleted_after_a_day(client_for, patient, thread,
 
 def test_the_service_refuses_empty_files(patient):
     with pytest.raises(ValidationFailed):
-        services.attachment_upload(actor=patient.user, data=b"")
+        services.attachment_upload(actor=patient.user, upload=ContentFile(b""))

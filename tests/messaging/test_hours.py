@@ -13,8 +13,8 @@ NY = ZoneInfo("America/New_York")
 HOURS = CareTeamHours.parse(opens="08:00", closes="18:00", weekdays="0,1,2,3,4", zone=NY.key)
 
 
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=NY)
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=NY)
 
 
 def test_it_is_open_on_weekdays_in_working_hours_only():

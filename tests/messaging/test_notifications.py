@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from unittest import mock
 
@@ -23,7 +22,6 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from carecore.accounts.models import CareTeamMember, Clinician, Role
-from carecore.celery import app
 from carecore.notifications.models import (
     Channel,
     DeliveryAttempt,
@@ -34,34 +32,17 @@ from carecore.notifications.models import (
     Status,
 )
 from carecore.notifications.services import notify
-from carecore.notifications.sms import LocmemSmsBackend, SmsMessage
+from carecore.notifications.sms import LocmemSmsBackend
 from messaging import services, tasks
 from messaging.models import EscalationStep, Message, Thread
 
 from ..factories import ClinicianFactory, UserFactory
 from .conftest import NEW_YORK, open_thread
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sms_outbox")]
 
 THREADS = "/api/v1/threads/"
 E, S, A = Channel.EMAIL, Channel.SMS, Channel.IN_APP
-
-
-@pytest.fixture(autouse=True)
-def sms_outbox() -> Iterator[list[SmsMessage]]:
-    LocmemSmsBackend.outbox.clear()
-    yield LocmemSmsBackend.outbox
-    LocmemSmsBackend.outbox.clear()
-
-
-@pytest.fixture
-def eager_celery() -> Iterator[None]:
-    """Delivery tasks published on commit run inline, through the real delivery service."""
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
 
 
 @pytest.fixture
@@ -87,7 +68,7 @@ def rows(event: str, **filters: object) -> set[tuple[uuid.UUID, str]]:
 
 
 def patient_message(thread: Thread) -> Message:
-    return thread.messages.filter(sender_kind="patient").order_by("-position").first()
+    return thread.messages.filter(sender_kind="patient").latest("position")
 
 
 def at(hour: int, minute: int = 0, day: int = 10) -> datetime:
@@ -365,6 +346,7 @@ def test_an_urgent_threads_escalation_is_urgent_and_ignores_staff_quiet_hours(
 ):
     with time_machine.travel(at(23, 0), tick=False):
         thread = open_thread(patient, body="chest pain since this evening")
+        assert thread.first_response_due_at is not None
         recorded = services.thread_escalate(
             thread_id=thread.id, now=thread.first_response_due_at + timedelta(minutes=20)
         )

@@ -150,7 +150,7 @@ def test_listing_threads_audits_one_event_per_thread(client_for, clinician, thre
 
     client_for(clinician.user).get(THREADS)
 
-    event = AuditEvent.objects.order_by("-id").first()
+    event = AuditEvent.objects.latest("id")
     assert AuditEvent.objects.count() == before + 1
     assert (event.action, event.object_type, event.object_id) == (
         "list",
@@ -291,7 +291,7 @@ def test_a_missing_thread_looks_exactly_like_a_forbidden_one(client_for, other_c
 def test_a_denied_read_is_audited(client_for, other_clinician, thread):
     client_for(other_clinician.user).get(detail(thread.id))
 
-    event = AuditEvent.objects.order_by("-id").first()
+    event = AuditEvent.objects.latest("id")
     assert (event.outcome, event.object_type, event.object_id) == (
         "denied",
         "message_thread",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -62,7 +63,7 @@ def test_it_writes_one_row_per_recipient_and_enabled_channel_by_role(patient, cl
 
 def test_it_creates_nothing_new_for_the_same_occurrence(patient):
     subject = uuid.uuid4()
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "event": Event.APPOINTMENT_REMINDER,
         "recipients": [patient.user],
         "subject_type": "appointment",

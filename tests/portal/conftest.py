@@ -59,8 +59,8 @@ def book_directly(
     """Book through the service (the same write path as the API) for test set-up."""
     return services.appointment_book(
         actor=actor or patient.user,
-        patient=patient,
-        clinician=clinician,
+        patient_id=patient.id,
+        clinician_id=clinician.id,
         start=start,
         visit_type=visit_type,
         reason=REASON,
@@ -79,7 +79,7 @@ def book(client: APIClient, clinician: Clinician, start: datetime, **extra: Any)
 
 
 @pytest.fixture
-def frozen() -> Iterator[time_machine.Coordinates]:
+def frozen() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
 

@@ -147,8 +147,8 @@ def test_a_reschedule_onto_a_taken_slot_leaves_no_notification(
     rival = PatientFactory(user__email="rival@example.test", state="NY")
     services.appointment_book(
         actor=rival.user,
-        patient=rival,
-        clinician=clinician,
+        patient_id=rival.id,
+        clinician_id=clinician.id,
         start=at(TOMORROW, 11),
         visit_type="new",
     )

@@ -122,7 +122,7 @@ def test_a_clinician_cannot_touch_another_clinicians_availability(
     client_for, clinician, other_clinician, schedules
 ):
     client = client_for(other_clinician.user)
-    rule = AvailabilityRule.objects.filter(clinician=clinician).first()
+    rule = AvailabilityRule.objects.filter(clinician=clinician)[0]
 
     assert client.get(availability_url(clinician)).status_code == 404
     assert client.post(availability_url(clinician), RULE, format="json").status_code == 404
@@ -219,7 +219,7 @@ def test_rule_and_time_off_changes_are_refused_to_everyone_else(
 ):
     from portal import services
 
-    rule = AvailabilityRule.objects.filter(clinician=clinician).first()
+    rule = AvailabilityRule.objects.filter(clinician=clinician)[0]
     time_off = services.time_off_create(
         actor=None, clinician=clinician, starts_at=at(TOMORROW, 9), ends_at=at(TOMORROW, 10)
     )

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 
 from carecore.accounts.models import Patient
@@ -47,11 +46,6 @@ def texting_patient(patient: Patient) -> Patient:
     patient.user.phone = "+12125550100"
     patient.user.save(update_fields=["phone"])
     return patient
-
-
-@pytest.fixture
-def questionnaires(db: None) -> None:
-    call_command("sync_questionnaires", verbosity=0)
 
 
 def complete_intake(patient: Patient) -> None:
@@ -138,7 +132,7 @@ def test_a_reminder_past_the_grace_period_is_skipped(
 def test_no_reminder_for_a_cancelled_visit(
     frozen: Any, patient: Patient, appointment: Appointment
 ) -> None:
-    services.appointment_cancel(actor=patient.user, appointment=appointment)
+    services.appointment_cancel(actor=patient.user, appointment_id=appointment.id)
 
     run_at(frozen, appointment.start_at - timedelta(hours=24))
     run_at(frozen, appointment.start_at - timedelta(hours=2))
@@ -155,7 +149,7 @@ def test_a_cancel_after_the_task_listed_the_visit_still_wins(
     """The per-visit step locks and re-reads the row, so a listing that is already stale
     cannot remind a visit that was cancelled in between."""
     frozen.move_to(appointment.start_at - timedelta(hours=24))
-    services.appointment_cancel(actor=patient.user, appointment=appointment)
+    services.appointment_cancel(actor=patient.user, appointment_id=appointment.id)
 
     kind = next(kind for kind in services.reminder_kinds() if kind.name == "24h")
     created = services.appointment_reminder_send(
@@ -172,7 +166,7 @@ def test_a_rescheduled_visit_gets_fresh_reminders_at_its_new_time(
     run_at(frozen, appointment.start_at - timedelta(hours=24))
     frozen.move_to(appointment.start_at - timedelta(hours=23))
     moved = services.appointment_reschedule(
-        actor=patient.user, appointment=appointment, start=at(TOMORROW + timedelta(days=1), 9)
+        actor=patient.user, appointment_id=appointment.id, start=at(TOMORROW + timedelta(days=1), 9)
     )
     new_start = "20260612T130000Z"
 

@@ -25,7 +25,9 @@ pytestmark = pytest.mark.django_db
 def test_a_started_visit_is_marked_completed_or_missed(appointment, clinician, frozen, outcome):
     frozen.move_to(appointment.start_at + timedelta(minutes=1))
 
-    services.appointment_status_set(actor=clinician.user, appointment=appointment, status=outcome)
+    services.appointment_status_set(
+        actor=clinician.user, appointment_id=appointment.id, status=outcome
+    )
 
     appointment.refresh_from_db()
     assert appointment.status == outcome
@@ -35,7 +37,7 @@ def test_a_started_visit_is_marked_completed_or_missed(appointment, clinician, f
 def test_a_future_visit_cannot_be_marked_completed(appointment, clinician):
     with pytest.raises(ValidationFailed):
         services.appointment_status_set(
-            actor=clinician.user, appointment=appointment, status=AppointmentStatus.COMPLETED
+            actor=clinician.user, appointment_id=appointment.id, status=AppointmentStatus.COMPLETED
         )
 
 
@@ -43,7 +45,7 @@ def test_a_future_visit_cannot_be_marked_completed(appointment, clinician):
 def test_a_completed_visit_still_holds_its_time(appointment, clinician, frozen):
     frozen.move_to(appointment.start_at + timedelta(minutes=1))
     services.appointment_status_set(
-        actor=clinician.user, appointment=appointment, status=AppointmentStatus.COMPLETED
+        actor=clinician.user, appointment_id=appointment.id, status=AppointmentStatus.COMPLETED
     )
     rival = Appointment(
         patient=PatientFactory(state="NY"),

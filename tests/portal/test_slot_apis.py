@@ -90,7 +90,7 @@ def test_a_cancelled_visit_frees_its_slot(client_for, patient, clinician):
     visit = book_directly(
         patient=PatientFactory(state="NY"), clinician=clinician, start=at(TOMORROW, 10)
     )
-    services.appointment_cancel(actor=visit.patient.user, appointment=visit)
+    services.appointment_cancel(actor=visit.patient.user, appointment_id=visit.id)
 
     assert "2026-06-11T10:00:00-04:00" in starts(slots(client_for(patient.user), date="2026-06-11"))
 

@@ -1,0 +1,48 @@
+"""The one way an API renders a list of patient data: paginate, audit each row shown, serialize.
+
+Each row on the page gets one LIST audit event, all written in one INSERT, so a list's query
+count stays flat with the page size (the query-count pins in the tests rely on it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+from django.db.models import QuerySet
+from rest_framework import serializers
+from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .services import AuditTarget, audit_record_many
+
+
+def _patient_id(row: Any) -> UUID | None:
+    patient_id: UUID | None = row.patient_id
+    return patient_id
+
+
+def audited_list_response(
+    *,
+    request: Request,
+    view: APIView,
+    rows: QuerySet[Any] | Sequence[Any],
+    pagination_class: type[BasePagination],
+    serializer_class: type[serializers.BaseSerializer[Any]],
+    object_type: str,
+    patient_id_of: Callable[[Any], UUID | None] = _patient_id,
+    context: dict[str, Any] | None = None,
+) -> Response:
+    """The paginated response for `rows` (a queryset from a selector that already narrowed them
+    to what the caller may see), with one audit event per row shown."""
+    paginator = pagination_class()
+    page: list[Any] = paginator.paginate_queryset(rows, request, view=view) or []
+    audit_record_many(
+        actor=request.user,  # type: ignore[arg-type]
+        targets=[AuditTarget(object_type, str(row.pk), patient_id_of(row)) for row in page],
+    )
+    data = serializer_class(page, many=True, context=context or {}).data
+    return paginator.get_paginated_response(data)

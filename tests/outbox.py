@@ -1,0 +1,17 @@
+"""Reading the notification outbox in tests: the rows of one event, and who they go to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from carecore.notifications.models import Notification
+
+
+def rows(event: str) -> QuerySet[Notification]:
+    return Notification.objects.filter(event=event)
+
+
+def recipients(event: str) -> set[Any]:
+    return set(rows(event).values_list("recipient_id", flat=True))
