@@ -160,7 +160,9 @@ def measure(runs: int) -> dict[str, object]:
     for who, user in (("patient", patient.user), ("clinician", lead)):
         client = APIClient(SERVER_NAME="testserver")
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_issue(user=user)}")
-        pages, target, total = [], url, 0
+        pages: list[str] = []
+        target: str | None = url
+        total = 0
         while target:  # the page links, once, to find the middle one
             _, bundle = timed(client, target)
             total += len(bundle.get("entry", []))

@@ -64,7 +64,7 @@ Rules (answers are the intake's booleans; only ``true`` raises a flag)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -207,6 +207,6 @@ def red_flags(answers: Mapping[str, Any], *, date_of_birth: date, today: date) -
     return [rule.flag for rule in RULES if rule.fires(answers, date_of_birth, today)]
 
 
-def worst_severity(flags: list[Mapping[str, Any]]) -> Severity | None:
+def worst_severity(flags: Sequence[Mapping[str, Any]]) -> Severity | None:
     """The worst severity among stored flags (``{"code", "label", "severity"}``), or None."""
     return worst([Severity(flag["severity"]) for flag in flags])

@@ -163,7 +163,7 @@ class EverythingApi(SearchApi):
 
     permission_classes = [has_role(*SPECS["Patient"].readers)]
 
-    def get(self, request: Request, resource_id: str) -> Response:  # type: ignore[override]
+    def get(self, request: Request, resource_id: str) -> Response:
         user = _caller(request)
         params, cursor = _params_and_cursor(request)
         unknown = sorted(set(params) - _EVERYTHING_PARAMS)
@@ -262,7 +262,7 @@ class ExportStatusApi(FhirApi):
 class ExportFileApi(FhirApi):
     permission_classes = [has_role(Role.ADMIN)]
 
-    def get(self, request: Request, job_id: str, name: str) -> FileResponse:  # type: ignore[override]
+    def get(self, request: Request, job_id: str, name: str) -> FileResponse:
         found = export.export_file(
             user=_caller(request), job_id=reads.uuid_or_404(job_id), name=name
         )

@@ -10,8 +10,8 @@ from carecore.accounts.access import Purpose, access_care_team, access_patient
 from carecore.accounts.models import User
 from carecore.accounts.selectors import clinician_list, patient_with_care_team
 from carecore.common.errors import NotFound
-from careplans.access import access_care_plan, access_care_plan_goal
-from careplans.selectors import care_plan_with_items
+from careplans.access import access_care_plan_goal
+from careplans.selectors import care_plan_get
 from intake.access import access_response
 from intake.selectors import questionnaire_current
 from messaging.access import access_public_message
@@ -80,8 +80,7 @@ def _observation(user: User, resource_id: str) -> Resource:
 
 
 def _care_plan(user: User, resource_id: str) -> Resource:
-    plan = access_care_plan(user=user, plan_id=uuid_or_404(resource_id))
-    return resources.care_plan_resource(care_plan_with_items(plan_id=plan.id))
+    return resources.care_plan_resource(care_plan_get(user=user, plan_id=uuid_or_404(resource_id)))
 
 
 def _goal(user: User, resource_id: str) -> Resource:

@@ -68,7 +68,8 @@ class MessageAttachmentOutput(serializers.Serializer):
 
 class TriageHitOutput(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.CharField()
+    # DRF takes declared fields off the class, so this does not shadow Field.label at run time.
+    label = serializers.CharField()  # type: ignore[assignment]
     severity = serializers.ChoiceField(choices=[s.value for s in Severity])
     words = serializers.ListField(child=serializers.CharField(), help_text="What matched.")
     modifiers = serializers.ListField(
@@ -85,7 +86,8 @@ class TriageDiscountedOutput(serializers.Serializer):
     modifiers = serializers.ListField(
         child=serializers.CharField(), help_text="e.g. NEGATED_EXISTENCE, FAMILY, HISTORICAL."
     )
-    source = serializers.CharField(help_text='"subject" or "body".')
+    # DRF takes declared fields off the class, so this does not shadow Field.source at run time.
+    source = serializers.CharField(help_text='"subject" or "body".')  # type: ignore[assignment]
 
 
 class _StaffOnlyFields(serializers.Serializer):

@@ -447,16 +447,17 @@ def _silence_library_logging() -> None:
 def _build_pipeline() -> Language:
     _silence_library_logging()
     import medspacy
-    from medspacy.context import ConTextRule
-    from medspacy.target_matcher import TargetRule
+    from medspacy.context import ConText, ConTextRule
+    from medspacy.target_matcher import TargetMatcher, TargetRule
     from spacy.language import Language
 
     if not Language.has_factory("carecore_patient_lemmas"):
         Language.component("carecore_patient_lemmas", func=_set_lemmas)
-    nlp = medspacy.load(medspacy_enable=["medspacy_tokenizer"])
+    nlp: Language = medspacy.load(medspacy_enable=["medspacy_tokenizer"])
     _add_upper_case_exceptions(nlp)
     nlp.add_pipe("carecore_patient_lemmas")
-    matcher = nlp.add_pipe(
+    # add_pipe is typed as returning a plain callable; these components are the classes.
+    matcher: TargetMatcher = nlp.add_pipe(
         "medspacy_target_matcher",
         config={"result_type": "group", "span_group_name": SPAN_GROUP, "prune": False},
     )
@@ -469,7 +470,7 @@ def _build_pipeline() -> Language:
         ]
     )
     nlp.add_pipe(PYRUSH, config={"rules_path": str(SENTENCE_RULES)})
-    context = nlp.add_pipe(
+    context: ConText = nlp.add_pipe(
         CONTEXT,
         config={
             "rules": None,

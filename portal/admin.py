@@ -112,7 +112,7 @@ class AppointmentAdmin(admin.ModelAdmin):
     date_hierarchy = "start_at"
     ordering = ["start_at"]
     # Never `reason`: the patient's own words are for the clinician.
-    fields = [
+    fields = (
         "patient_name",
         "clinician",
         "visit_type",
@@ -122,7 +122,7 @@ class AppointmentAdmin(admin.ModelAdmin):
         "late_cancel",
         "cancelled_at",
         "created_at",
-    ]
+    )
     readonly_fields = fields
     actions = ["cancel", "mark_completed", "mark_no_show"]
 
@@ -185,7 +185,10 @@ class AppointmentAdmin(admin.ModelAdmin):
         self._each(
             request,
             queryset,
-            lambda a: services.appointment_cancel(actor=request.user, appointment=a),  # type: ignore[arg-type]
+            lambda a: services.appointment_cancel(
+                actor=request.user,  # type: ignore[arg-type]
+                appointment_id=a.id,
+            ),
             "cancelled",
         )
 
@@ -195,7 +198,7 @@ class AppointmentAdmin(admin.ModelAdmin):
             queryset,
             lambda a: services.appointment_status_set(
                 actor=request.user,  # type: ignore[arg-type]
-                appointment=a,
+                appointment_id=a.id,
                 status=status,
             ),
             done,

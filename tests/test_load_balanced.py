@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,7 +114,7 @@ def test_two_web_servers_behind_haproxy_with_a_worker_per_queue_and_one_beat(
             )
             for number in range(4)
         ]
-        events = []  # every event up to the last reply's message.created
+        events: list[dict[str, Any]] = []  # every event up to the last reply's message.created
         while sum(event["type"] == "message.created" for event in events) < len(replies):
             events.append(next_event(feed))
 

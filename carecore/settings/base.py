@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import environ
@@ -176,7 +177,7 @@ if is_sentinel(CACHES["default"]["LOCATION"]):
 CARECORE_REALTIME_REDIS_URL = checked_redis_url(
     env("CHANNEL_LAYER_URL", default=redis_database_url(REDIS_URL, 2)), setting="CHANNEL_LAYER_URL"
 )
-CHANNEL_LAYERS = {
+CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {

@@ -29,7 +29,9 @@ def sms_outbox():
 
 def sent_code(outbox) -> str:
     (message,) = outbox
-    return re.search(r"\b(\d{6})\b", message.body).group(1)
+    found = re.search(r"\b(\d{6})\b", message.body)
+    assert found is not None
+    return found.group(1)
 
 
 @pytest.mark.parametrize("actor", ["patient", "clinician", "coordinator", "scheduler", "admin"])

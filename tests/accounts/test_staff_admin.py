@@ -180,8 +180,8 @@ def booked_visit(patient, clinician):
     start = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
     return portal_services.appointment_book(
         actor=patient.user,
-        patient=patient,
-        clinician=clinician,
+        patient_id=patient.id,
+        clinician_id=clinician.id,
         start=start,
         visit_type="new",
         reason="Private words about a rash",

@@ -9,7 +9,7 @@ import pytest
 from carecore.audit.models import AuditEvent
 from careplans.models import CarePlan, CarePlanActivity
 
-from .test_apis import clinician_client, draft, intake_done, plan_url, questionnaires  # noqa: F401
+from .test_apis import clinician_client, draft, intake_done, plan_url  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

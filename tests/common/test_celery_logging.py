@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 import pytest
 from django.db import transaction
@@ -42,7 +43,7 @@ def test_a_failing_task_puts_no_patient_data_in_the_worker_log(clinician):
     assert WITHHELD in log
 
 
-def _record(**overrides) -> logging.LogRecord:  # type: ignore[no-untyped-def]
+def _record(**overrides: Any) -> logging.LogRecord:
     record = logging.LogRecord("celery.app.trace", logging.ERROR, __file__, 1, "m", None, None)
     record.__dict__.update(overrides)
     return record

@@ -68,6 +68,12 @@ class Record:
         return f"{response_id}-{instrument}"
 
 
+def _first_goal_id(plan: Any) -> str:
+    goal = plan.goals.first()
+    assert goal is not None
+    return str(goal.id)
+
+
 def _completed(client: APIClient, slug: str, answers: dict[str, Any]) -> str:
     response = submit(client, slug, answers)
     assert response.status_code == 201, response.json()
@@ -122,8 +128,8 @@ def record(
         old_plan=str(old.id),
         active_plan=str(active.id),
         draft_plan=str(draft.id),
-        active_goal=str(active.goals.first().id),
-        draft_goal=str(draft.goals.first().id),
+        active_goal=_first_goal_id(active),
+        draft_goal=_first_goal_id(draft),
         thread=str(thread.id),
         opening=str(opened.send.message.id),
         reply=str(reply.message.id),

@@ -72,6 +72,7 @@ def test_next_links_are_opaque(client_for, clinician, record):
 def test_a_tampered_page_token_is_a_400_outcome(client_for, clinician, record):
     client = client_for(clinician.user)
     url = next_link(client.get(f"{FHIR}/Communication", {"_count": 1}).json())
+    assert url is not None
 
     response = client.get(url[:-3] + "xyz")
 

@@ -187,11 +187,15 @@ def test_a_scheduler_sees_the_appointment_without_the_patients_reason(
 
 
 def test_an_attachment_is_a_link_to_the_authenticated_download(client_for, patient, record):
+    from django.core.files.base import ContentFile
+
     from messaging import services as messaging
 
     from ..messaging.test_attachments import PDF
 
-    attachment = messaging.attachment_upload(actor=patient.user, data=PDF)
+    attachment = messaging.attachment_upload(
+        actor=patient.user, upload=ContentFile(PDF, name="letter.pdf")
+    )
     sent = messaging.message_send(
         actor=patient.user,
         thread_id=record.thread,

@@ -101,6 +101,7 @@ def test_the_auto_reply_names_the_action_for_the_severity(
     assert thread.priority == "urgent"
     assert result.page_user_ids == [clinician.user_id]
     (reply,) = system_messages(thread)
+    assert severity is not None
     assert reply == severity.patient_guidance
     assert action in reply
     assert body not in reply

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core import mail
@@ -19,7 +20,7 @@ from .helpers import notify_one
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _dev_script():  # type: ignore[no-untyped-def]
+def _dev_script() -> Any:
     spec = importlib.util.spec_from_file_location("carecore_dev_script", ROOT / "scripts/dev.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

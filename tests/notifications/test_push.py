@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from typing import Any
 
 import http_ece
 import jwt
@@ -47,7 +48,7 @@ class Browser:
         self.auth = os.urandom(16)
         self.endpoint = endpoint
 
-    def subscription_json(self) -> dict[str, object]:
+    def subscription_json(self) -> dict[str, Any]:
         return {
             "endpoint": self.endpoint,
             "keys": {"p256dh": b64url(public_point(self.key)), "auth": b64url(self.auth)},
@@ -149,12 +150,12 @@ def _register(user, endpoint: str) -> Browser:
         user=user,
         endpoint=endpoint,
         p256dh=keys["p256dh"],
-        auth=keys["auth"],  # type: ignore[index]
+        auth=keys["auth"],
     )
     return browser
 
 
-def _push_row(user):  # type: ignore[no-untyped-def]
+def _push_row(user: Any) -> Any:
     return notify_one(user, Channel.PUSH)
 
 

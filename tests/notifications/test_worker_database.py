@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -53,7 +54,7 @@ def _emails(user, count: int) -> list[Notification]:
 WORKER_APP_NAME = "carecore-test-worker"
 
 
-def _worker(**options):  # type: ignore[no-untyped-def]
+def _worker(**options: Any) -> Any:
     return running_worker(extra_env={"PGAPPNAME": WORKER_APP_NAME}, **options)
 
 

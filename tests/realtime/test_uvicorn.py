@@ -22,6 +22,7 @@ import pytest
 from django.db import connection
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
+from websockets.typing import Origin, Subprotocol
 
 from carecore.accounts.services import token_issue
 
@@ -106,8 +107,8 @@ def open_feed(host: str, token: str) -> Iterator[ClientConnection]:
     ticket = api_post(host, "/api/v1/realtime/tickets/", token)["ticket"]
     with ws_connect(
         f"ws://{host}/ws/events/",
-        subprotocols=["carecore.v1", f"ticket.{ticket}"],
-        origin=f"http://{host}",
+        subprotocols=[Subprotocol("carecore.v1"), Subprotocol(f"ticket.{ticket}")],
+        origin=Origin(f"http://{host}"),
         open_timeout=10,
     ) as feed:
         assert feed.subprotocol == "carecore.v1"  # and only that: the ticket is never echoed
