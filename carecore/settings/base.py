@@ -118,6 +118,22 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
 # out is checked first (one empty query), so a connection the server dropped (restart, failover,
 # pg_terminate_backend) is replaced instead of failing a request or a Celery task.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind PgBouncer in transaction mode (docs/scaling.md, "Connection pooling"): a server
+# connection serves one transaction, then another client's. So no second pool in front of it, no
+# server-side cursors (they live in a session) and no prepared statements (psycopg prepares a
+# query on its connection after five runs; the next transaction may land on another one).
+DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
+
+
+def _behind_pgbouncer(database: dict) -> None:
+    database["OPTIONS"].pop("pool", None)
+    database["OPTIONS"]["prepare_threshold"] = None
+    database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    database["CONN_MAX_AGE"] = 0
+
+
+if DATABASE_PGBOUNCER:
+    _behind_pgbouncer(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- read replicas (docs/scaling.md, "Read replicas"): none unless listed ----------------------
@@ -137,6 +153,8 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), st
         # Tests see one database: a replica alias is the primary's connection there.
         "TEST": {"MIRROR": "default"},
     }
+    if DATABASE_PGBOUNCER:
+        _behind_pgbouncer(DATABASES[_alias])
     REPLICA_DATABASES.append(_alias)
 if REPLICA_DATABASES:
     DATABASE_ROUTERS = ["carecore.common.replicas.PrimaryWhenItMattersRouter"]
