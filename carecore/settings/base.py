@@ -477,3 +477,10 @@ CELERY_BEAT_SCHEDULE["careplans-remind-due-check-ins"] = {
     "task": "careplans.remind_due_check_ins",
     "schedule": 900.0,
 }
+
+# FHIR bulk export files hold whole patient records: deleted this long after the export finished.
+CARECORE_FHIR_EXPORT_RETENTION_HOURS = env.int("CARECORE_FHIR_EXPORT_RETENTION_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["interop-expire-exports"] = {
+    "task": "interop.expire_exports",
+    "schedule": 3600.0,
+}
