@@ -704,3 +704,9 @@ CELERY_BEAT_SCHEDULE["intake-raise-abandoned-red-flags"] = {
     "task": "intake.raise_abandoned_red_flags",
     "schedule": 300.0,
 }
+# FHIR bulk export files hold whole patient records: deleted this long after the export finished.
+CARECORE_FHIR_EXPORT_RETENTION_HOURS = env.int("CARECORE_FHIR_EXPORT_RETENTION_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["interop-expire-exports"] = {
+    "task": "interop.expire_exports",
+    "schedule": 3600.0,
+}
