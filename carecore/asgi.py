@@ -1,9 +1,16 @@
-"""ASGI entry point (uvicorn in `make run`, the web service in docker compose)."""
+"""ASGI entry point (uvicorn in `make run`, the web service in docker compose): HTTP goes to
+Django, WebSockets (`/ws/events/`) to Channels, on the same host and port."""
 
 import os
 
+from channels.routing import ProtocolTypeRouter
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecore.settings.local")
 
-application = get_asgi_application()
+# Loads the apps first: the WebSocket routes import models.
+django_application = get_asgi_application()
+
+from carecore.realtime.routing import websocket_application  # noqa: E402
+
+application = ProtocolTypeRouter({"http": django_application, "websocket": websocket_application})

@@ -6,6 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from carecore.common import errors, health
+from interop.apis import not_found as fhir_not_found
 
 api_v1 = [
     path("", include("carecore.accounts.urls")),
@@ -14,6 +15,7 @@ api_v1 = [
     path("", include("careplans.urls")),
     path("", include("portal.urls")),
     path("", include("carecore.notifications.urls")),
+    path("", include("carecore.realtime.urls")),
     path("", include("messaging.urls")),
 ]
 
@@ -26,6 +28,9 @@ urlpatterns = [
     # strict Content-Security-Policy holds on the docs page too.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    path("fhir/R4/", include("interop.urls")),
+    # Unknown FHIR paths answer as an OperationOutcome, even with DEBUG on.
+    re_path(r"^fhir/", fhir_not_found),
     # Unknown API paths answer in the contract's JSON shape, even with DEBUG on.
     # (csrf_exempt: an unknown path is a 404 whatever the method, never a CSRF 403.)
     re_path(r"^(api|fhir)/", csrf_exempt(errors.handler404)),

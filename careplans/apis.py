@@ -405,7 +405,7 @@ class PrevisitUnreadOutput(serializers.Serializer):
 class PrevisitSummaryApi(APIView):
     """What the clinician should know before a visit: whether the gut-skin intake is still
     missing, the latest score per instrument with its change since the previous one and since
-    the last completed visit, open red flags (pending urgent intake reviews), the active care
+    the last completed visit, open red flags (pending flagged intake reviews), the active care
     plan, and the caller's unread messages in the patient's threads (docs/portal.md).
 
     Clinical: clinicians, coordinators and admins (break-glass) only; patients and schedulers

@@ -2,8 +2,8 @@
 and the follow-up check-ins that goals schedule.
 
 Drafts belong to the care team; only publishing shows a plan to the patient. Publishing is
-refused while any urgent intake review of the patient is pending. Published plans and their
-contents never change (the database enforces it with triggers).
+refused while any intake review of the patient with a red flag is pending. Published plans and
+their contents never change (the database enforces it with triggers).
 
 Intake's data is read through intake's selectors; intake tells this app that a response was
 completed through its `response_completed` hook (careplans/receivers.py).
@@ -25,8 +25,10 @@ from carecore.accounts.models import Patient, Role, User
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from carecore.notifications import links
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
+from carecore.realtime.services import EventType, NewEvent, event_publish_for_patient
 from intake.selectors import (
     INTAKE_SLUG,
     latest_completed_response,
@@ -298,12 +300,25 @@ def care_plan_publish(*, user: User, plan_id: UUID | str) -> CarePlan:
     plan.updated_at = now
     plan.save(update_fields=["status", "published_at", "published_by", "supersedes", "updated_at"])
     _schedule_check_ins(plan, now)
+    event_publish_for_patient(
+        patient=plan.patient,
+        events=[
+            NewEvent(
+                EventType.CARE_PLAN_PUBLISHED,
+                {
+                    "care_plan_id": plan.id,
+                    "patient_id": plan.patient_id,
+                    "supersedes_id": plan.supersedes_id,
+                },
+            )
+        ],
+    )
     notify(
         event=Event.CARE_PLAN_PUBLISHED,
         recipients=[plan.patient.user],
         subject_type="care_plan",
         subject_id=plan.id,
-        link_path=f"/care-plans/{plan.id}",
+        link_path=links.care_plan_page(),
     )
     audit_record(
         actor=user,
@@ -418,7 +433,7 @@ def check_ins_remind(*, now: Any, limit: int = 500) -> int:
             recipients=[check_in.patient.user],
             subject_type="check_in",
             subject_id=check_in.id,
-            link_path=f"/questionnaires/{check_in.instrument}",
+            link_path=links.questionnaire_page(check_in.instrument),
         )
     CheckIn.objects.filter(id__in=[c.id for c in due]).update(reminded_at=now)
     return len(due)

@@ -20,12 +20,14 @@ from carecore.common.permissions import has_role
 
 from . import services
 from .access import access_response, access_review
-from .models import QuestionnaireResponse, ResponseStatus, ReviewStatus
+from .models import SEVERITY_CHOICES, QuestionnaireResponse, ResponseStatus, ReviewStatus
+from .red_flags import worst_severity
 from .selectors import (
     answers_with_questions,
     previous_completed_response,
     questionnaire_current,
     questionnaire_current_list,
+    response_guidance,
     response_list,
 )
 from .selectors import review_queue as review_queue_selector
@@ -74,6 +76,13 @@ class QuestionnaireDetailApi(APIView):
 # --- responses ---------------------------------------------------------------------------
 
 
+class RedFlagOutput(serializers.Serializer):
+    code = serializers.CharField()
+    # DRF takes declared fields off the class, so this does not shadow Field.label at run time.
+    label = serializers.CharField()  # type: ignore[assignment]
+    severity = serializers.ChoiceField(choices=SEVERITY_CHOICES)
+
+
 class ResponseOutput(serializers.Serializer):
     id = serializers.UUIDField()
     patient_id = serializers.UUIDField()
@@ -83,10 +92,25 @@ class ResponseOutput(serializers.Serializer):
     status = serializers.CharField()
     answers = serializers.JSONField()
     scores = serializers.JSONField()
-    red_flags = serializers.JSONField()
+    red_flags = RedFlagOutput(many=True)
+    severity = serializers.SerializerMethodField(
+        help_text="The worst red flag's severity: emergency, crisis, urgent, soon; null if none."
+    )
+    guidance = serializers.SerializerMethodField(
+        help_text="What the patient should do now, for the worst red flag (e.g. call 911, or "
+        "call or text 988); null without red flags. Show it at once. While in progress, also "
+        "for answers not submitted yet (then it asks the patient to submit)."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_severity(self, response: QuestionnaireResponse) -> str | None:
+        severity = worst_severity(response.red_flags)
+        return severity.value if severity else None
+
+    def get_guidance(self, response: QuestionnaireResponse) -> str | None:
+        return response_guidance(response)
 
 
 class ResponsePagination(CursorPagination):
@@ -214,8 +238,8 @@ def _score_changes(scores: dict[str, Any], previous: dict[str, Any] | None) -> d
 
 
 class ReviewPagination(CursorPagination):
-    # Urgent first, then oldest first; the cursor keeps the order stable across pages.
-    ordering = ("-urgent", "created_at", "id")
+    # Urgent first, expedited next, then oldest first; the cursor keeps the order stable.
+    ordering = ("-urgent", "-expedited", "created_at", "id")
 
 
 class AnsweredQuestionOutput(serializers.Serializer):
@@ -234,8 +258,18 @@ class ReviewOutput(serializers.Serializer):
     response_id = serializers.UUIDField()
     questionnaire = serializers.CharField(source="response.version.questionnaire.slug")
     questionnaire_title = serializers.CharField(source="response.version.questionnaire.title")
+    response_status = serializers.CharField(
+        source="response.status",
+        help_text="in_progress when the flags were raised from an abandoned, unsubmitted intake.",
+    )
     urgent = serializers.BooleanField()
-    red_flags = serializers.JSONField(source="response.red_flags")
+    expedited = serializers.BooleanField()
+    severity = serializers.SerializerMethodField(
+        help_text="The worst red flag's severity; null without red flags."
+    )
+    paged_at = serializers.DateTimeField(allow_null=True)
+    escalation_step = serializers.IntegerField()
+    red_flags = RedFlagOutput(source="response.red_flags", many=True)
     status = ChoiceField(choices=ReviewStatus.choices)
     scores = serializers.JSONField(source="response.scores")
     changes_since_last = serializers.SerializerMethodField()
@@ -243,6 +277,10 @@ class ReviewOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
     note = serializers.CharField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=SEVERITY_CHOICES, allow_null=True))
+    def get_severity(self, review: Any) -> str | None:
+        return review.severity or None
 
     @extend_schema_field(serializers.DictField(child=serializers.FloatField(allow_null=True)))
     def get_changes_since_last(self, review: Any) -> dict[str, Any]:
@@ -270,8 +308,9 @@ def _with_previous_scores(review: Any) -> Any:
 
 
 class ReviewQueueApi(APIView):
-    """Pending reviews of the caller's patients, urgent first (`?status=completed` for done),
-    each with the patient's name, scores, changes and every answer with its question."""
+    """Pending reviews of the caller's patients, urgent first, expedited next
+    (`?status=completed` for done ones), each with the patient's name, scores, changes and every
+    answer with its question."""
 
     permission_classes = [has_role(*CLINICAL_STAFF_ROLES)]
 

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from carecore.accounts.models import Role, User
 from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.clinical.severity import Severity
 from carecore.common.errors import Forbidden, ValidationFailed
 from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput
 from carecore.common.pagination import CursorPagination
@@ -57,6 +58,28 @@ class MessageAttachmentOutput(serializers.Serializer):
     url = serializers.CharField()
 
 
+class TriageHitOutput(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    severity = serializers.ChoiceField(choices=[s.value for s in Severity])
+    words = serializers.ListField(child=serializers.CharField(), help_text="What matched.")
+    modifiers = serializers.ListField(
+        child=serializers.CharField(), help_text="ConText modifiers considered, e.g. uncertainty."
+    )
+    sources = serializers.ListField(
+        child=serializers.CharField(), help_text='Where the words were: "subject", "body".'
+    )
+
+
+class TriageDiscountedOutput(serializers.Serializer):
+    concept = serializers.CharField()
+    words = serializers.CharField()
+    modifiers = serializers.ListField(
+        child=serializers.CharField(), help_text="e.g. NEGATED_EXISTENCE, FAMILY, HISTORICAL."
+    )
+    source = serializers.CharField(help_text='"subject" or "body".')
+
+
 class MessageOutput(serializers.Serializer):
     id = serializers.UUIDField()
     thread_id = serializers.UUIDField()
@@ -68,7 +91,15 @@ class MessageOutput(serializers.Serializer):
     attachments = MessageAttachmentOutput(many=True)
     client_id = serializers.CharField(allow_null=True, help_text="Only shown to its sender.")
     triage_flags = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="Staff only."
+        child=serializers.CharField(), required=False, help_text="Staff only: flag codes."
+    )
+    triage_hits = TriageHitOutput(
+        many=True, required=False, help_text="Staff only: what raised each flag."
+    )
+    triage_discounted = TriageDiscountedOutput(
+        many=True,
+        required=False,
+        help_text="Staff only: mentions not flagged because a modifier discounted them.",
     )
     read_by_patient = serializers.BooleanField(
         required=False, help_text="Staff only: read receipt."
@@ -132,6 +163,8 @@ def message_payload(
     }
     if _is_staff_reader(viewer):
         payload["triage_flags"] = list(message.triage_flags)
+        payload["triage_hits"] = list(message.triage_hits)
+        payload["triage_discounted"] = list(message.triage_discounted)
         payload["read_by_patient"] = bool(
             not message.internal
             and patient_read is not None
@@ -197,7 +230,13 @@ class ThreadListApi(APIView):
     class FilterSerializer(AllErrorsSerializer):
         assigned = ChoiceField(choices=["me", "none"], required=False)
         status = ChoiceField(choices=ThreadStatus.choices, required=False)
-        urgent = serializers.BooleanField(required=False, allow_null=True, default=None)
+        urgent = serializers.BooleanField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="true: priority urgent; false: routine or soon.",
+        )
+        priority = ChoiceField(choices=Priority.choices, required=False)
         overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
         patient = serializers.UUIDField(required=False)
 
@@ -227,6 +266,7 @@ class ThreadListApi(APIView):
             assigned=fields.get("assigned"),
             status=fields.get("status"),
             urgent=fields.get("urgent"),
+            priority=fields.get("priority"),
             overdue=fields.get("overdue"),
             patient_id=fields.get("patient"),
         )

@@ -48,6 +48,7 @@ from .access import (
 )
 from .ics import appointment_ics
 from .models import AppointmentStatus, Weekday
+from .video import join_url_for
 
 ALL_ROLES = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
 STAFF = (Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
@@ -418,7 +419,10 @@ class AppointmentOutput(serializers.Serializer):
     has_reason = serializers.SerializerMethodField(
         help_text="Whether the patient gave a reason (shown to everyone, schedulers included)."
     )
-    join_url = serializers.URLField()
+    join_url = serializers.SerializerMethodField(
+        help_text="The caller's own link to the video visit (with their token where the video "
+        "provider uses tokens)."
+    )
     late_cancel = serializers.BooleanField()
     cancelled_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -426,6 +430,10 @@ class AppointmentOutput(serializers.Serializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_reason(self, appointment: Any) -> str | None:
         return appointment.reason if self.context.get("show_reason") else None
+
+    @extend_schema_field(serializers.URLField())
+    def get_join_url(self, appointment: Any) -> str:
+        return join_url_for(appointment, self.context["viewer"])
 
     def get_has_reason(self, appointment: Any) -> bool:
         return bool(appointment.reason)
@@ -435,7 +443,7 @@ def _appointment_body(user: User, appointment: Any, *, many: bool = False) -> An
     """Times in the viewer's own zone; the reason only for those who may read it."""
     with timezone.override(user.zone):
         return AppointmentOutput(
-            appointment, many=many, context={"show_reason": can_see_reason(user)}
+            appointment, many=many, context={"show_reason": can_see_reason(user), "viewer": user}
         ).data
 
 

@@ -319,6 +319,11 @@ def appointment_list(
     return appointments
 
 
+def appointments_for_export() -> QuerySet[Appointment]:
+    """Every appointment, for the admin bulk export (the caller passed its gate)."""
+    return Appointment.objects.select_related("patient__user", "clinician__user")
+
+
 def _start_of_day(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone)
 

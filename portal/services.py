@@ -28,8 +28,10 @@ from carecore.accounts.models import Clinician, Patient, User
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import ApplicationError, Conflict, ValidationFailed
+from carecore.notifications import links
 from carecore.notifications.models import Event, Notification
 from carecore.notifications.services import notify
+from carecore.realtime.services import EventType, NewEvent, event_publish, patient_audience
 from intake.selectors import INTAKE_SLUG, patients_missing_intake
 
 from . import selectors
@@ -462,7 +464,7 @@ def appointment_reschedule(
 
 
 def _link(appointment: Appointment) -> str:
-    return f"/appointments/{appointment.id}"
+    return links.visit_page(appointment.id)
 
 
 def _stamp(moment: datetime) -> str:
@@ -470,10 +472,28 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _publish_appointment(appointment: Appointment, *, change: str) -> None:
+    """appointment.updated to the patient, their care team and the visit's clinician (who may
+    be outside the team), in the caller's transaction (docs/realtime.md)."""
+    audience = {*patient_audience(patient=appointment.patient), appointment.clinician.user_id}
+    event = NewEvent(
+        EventType.APPOINTMENT_UPDATED,
+        {
+            "appointment_id": appointment.id,
+            "patient_id": appointment.patient_id,
+            "clinician_id": appointment.clinician_id,
+            "status": appointment.status,
+            "change": change,
+        },
+    )
+    event_publish(user_ids=audience, events=[event])
+
+
 def _announce(appointment: Appointment, *, event: str) -> None:
     """Booked / cancelled / rescheduled, to the patient and the visit's clinician, in the
     caller's transaction. The occurrence is the sequence after the change, so every change is
     announced once (a retried request that changes nothing announces nothing)."""
+    _publish_appointment(appointment, change=event.removeprefix("appointment_"))
     notify(
         event=event,
         recipients=[appointment.patient.user, appointment.clinician.user],
@@ -484,7 +504,7 @@ def _announce(appointment: Appointment, *, event: str) -> None:
     )
 
 
-INTAKE_LINK = f"/questionnaires/{INTAKE_SLUG}"
+INTAKE_LINK = links.questionnaire_page(INTAKE_SLUG)
 
 
 def _remind_intake(appointment: Appointment, *, occurrence: str) -> list[Notification]:
@@ -543,8 +563,9 @@ def appointment_reminder_send(*, appointment_id: UUID, kind: ReminderKind, now: 
     names the kind and the start ("24h:20260611T140000Z"), so a second run, a duplicate beat
     message or a restarted worker creates nothing, and a rescheduled visit gets fresh ones.
 
-    - "24h", "1h": `appointment_reminder` to the patient. The clinician gets the pre-visit
-      summary instead (their schedule is their reminder; see docs/portal.md).
+    - "24h", "1h": `appointment_reminder` to the patient, not delivered after the visit's start
+      (it ends `expired`). The clinician gets the pre-visit summary instead (their schedule is
+      their reminder; see docs/portal.md).
     - "intake-24h": `checkin_due` to the patient of a new-patient visit whose gut-skin intake
       is still missing (occurrence "intake-24h", once per visit).
     - "previsit": `previsit_summary` to the visit's clinician, in the app and by e-mail.
@@ -571,7 +592,7 @@ def appointment_reminder_send(*, appointment_id: UUID, kind: ReminderKind, now: 
                 subject_type="appointment",
                 subject_id=appointment.id,
                 occurrence=f"previsit:{_stamp(appointment.start_at)}",
-                link_path=f"{_link(appointment)}/previsit-summary",
+                link_path=links.previsit_summary_page(appointment.id),
             )
         )
     return len(
@@ -582,6 +603,9 @@ def appointment_reminder_send(*, appointment_id: UUID, kind: ReminderKind, now: 
             subject_id=appointment.id,
             occurrence=f"{kind.name}:{_stamp(appointment.start_at)}",
             link_path=_link(appointment),
+            # A reminder held by quiet hours or retrying is dropped once the visit has started,
+            # not sent late.
+            expires_at=appointment.start_at,
         )
     )
 
@@ -637,6 +661,7 @@ def appointment_status_set(*, actor: User, appointment: Appointment, status: str
         raise ValidationFailed(fields={"status": ["The visit has not started yet."]})
     appointment.status = status
     appointment.save(update_fields=["status", "updated_at"])
+    _publish_appointment(appointment, change=status)
     audit_record(
         actor=actor,
         object_type="appointment",

@@ -114,7 +114,7 @@ def test_opening_a_thread_tells_the_care_team_by_email_and_in_app(
         assert row.subject_type == "thread"
         assert row.subject_id == str(thread.id)
         assert row.occurrence == str(first.id)
-        assert row.link_path == f"/threads/{thread.id}"
+        assert row.link_path == f"/messages/{thread.id}/"
         assert row.urgent is False
 
 
@@ -504,7 +504,7 @@ def test_a_committed_send_delivers_the_email_on_commit(
     (message,) = mail.outbox
     assert message.to == [patient.user.email]
     assert message.subject == "CareCore: New secure message"
-    assert f"/threads/{thread.id}" in message.body
+    assert f"http://localhost:8000/messages/{thread.id}/" in message.body
     assert "Answer" not in message.body
 
 
@@ -524,13 +524,15 @@ def test_a_patient_send_costs_the_same_queries_whatever_the_size_of_the_care_tea
     # New with notifications (8): the recipients' active User rows (one query for everyone),
     # then notify's savepoint (+2) around preferences, quiet hours, the outbox INSERT, the
     # re-read of the rows it created, and the in-app rows' delivery-record INSERT.
-    with django_assert_num_queries(19):
+    # New with the real-time feed (5): message.created's audience (the care-team ids), the
+    # sequence upsert and the event INSERT; notification.created's sequence upsert and INSERT.
+    with django_assert_num_queries(24):
         send()
     for _ in range(3):
         CareTeamMember.objects.create(
             care_team=patient.care_team, user=UserFactory(role=Role.COORDINATOR)
         )
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(24):
         send()
 
     assert Notification.objects.filter(channel=A, recipient__role=Role.COORDINATOR).count() == (

