@@ -217,6 +217,8 @@ class PushSubscriptionListApi(APIView):
 class PushSubscriptionDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, subscription_id: str) -> Response:
+        """Remove one of the caller's web-push subscriptions (e.g. on sign-out in that browser);
+        someone else's is a 404."""
         subscription = access_push_subscription(
             user=request.user, subscription_id=subscription_id, for_write=True
         )
