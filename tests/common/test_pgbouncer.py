@@ -8,18 +8,15 @@ succeed, and writes are read back.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.db import connection
@@ -27,6 +24,7 @@ from django.db import connection
 from carecore.accounts.models import Patient
 from carecore.accounts.services import token_issue
 from tests.notifications.helpers import free_port
+from tests.servers import api_call, running_web
 from tests.worker import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,52 +112,13 @@ def _accepts(port: int) -> bool:
 
 
 @pytest.fixture
-def web_through_pgbouncer(pgbouncer: int, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "carecore.settings.test",
+def web_through_pgbouncer(pgbouncer: int) -> Iterator[str]:
+    through_pgbouncer = {
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:{pgbouncer}/postgres",
-        "CARECORE_WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
         "DATABASE_PGBOUNCER": "true",
     }
-    with (tmp_path / "web.log").open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "carecore.asgi:application", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        assert wait_until(lambda: _status(f"{base}/healthz") == 200, timeout=60)
+    with running_web("pgbouncer", through_pgbouncer) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-
-
-def _status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
-            return int(response.status)
-    except OSError:
-        return None
-
-
-def _call(base: str, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    request = urllib.request.Request(  # noqa: S310
-        f"{base}{path}",
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return int(response.status), json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return int(error.code), None
 
 
 def test_requests_through_pgbouncer_in_transaction_mode_all_succeed(
@@ -167,13 +126,15 @@ def test_requests_through_pgbouncer_in_transaction_mode_all_succeed(
 ) -> None:
     base, token = web_through_pgbouncer, token_issue(user=patient.user)
     new_thread = {"subject": "Rash", "category": "clinical", "body": "Red patches again."}
-    created = [_call(base, token, "POST", "/api/v1/threads/", new_thread) for _ in range(3)]
+    created = [api_call(base, token, "POST", "/api/v1/threads/", new_thread) for _ in range(3)]
     assert [status for status, _ in created] == [201, 201, 201]
 
     # Each read runs the same queries again and again (past psycopg's prepare threshold of 5),
     # from 8 clients at once over 3 server connections.
     with ThreadPoolExecutor(max_workers=8) as pool:
-        pages = list(pool.map(lambda _: _call(base, token, "GET", "/api/v1/threads/"), range(40)))
+        pages = list(
+            pool.map(lambda _: api_call(base, token, "GET", "/api/v1/threads/"), range(40))
+        )
 
     assert {status for status, _ in pages} == {200}
     assert all(
