@@ -135,7 +135,9 @@ class Client:
                 self.types.append(message["type"])
 
 
-async def _load(host: str, server_pid: int, rows: dict[str, Any], args: argparse.Namespace) -> dict:
+async def _load(
+    host: str, api_host: str, server_pid: int, rows: dict[str, Any], args: argparse.Namespace
+) -> dict:
     tokens = [row["token"] for row in rows["clinicians"]] + [
         row["token"] for row in rows["patients"]
     ]
@@ -156,7 +158,7 @@ async def _load(host: str, server_pid: int, rows: dict[str, Any], args: argparse
         started = time.perf_counter()
         await asyncio.to_thread(
             _post,
-            host,
+            api_host,
             f"/api/v1/threads/{patient['thread']}/messages/",
             rows["clinicians"][patient["team"]]["token"],
             {"body": "Bench: keep going with the cream."},
@@ -203,12 +205,42 @@ async def _load(host: str, server_pid: int, rows: dict[str, Any], args: argparse
     }
 
 
+def _uvicorn(channel_layer: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            str(benv.ROOT / ".venv/bin/uvicorn"),
+            "carecore.asgi:application",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=benv.ROOT,
+        env=benv.env_for(DATABASE, CHANNEL_LAYER_URL=channel_layer),
+    )
+    for _ in range(150):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    return server, port
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--teams", type=int, default=10)
     parser.add_argument("--patients-per-team", type=int, default=49)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--interval", type=float, default=0.1)
+    parser.add_argument(
+        "--api-server",
+        action="store_true",
+        help="send the replies to a second uvicorn process (as with several web processes), "
+        "so the sockets' server does only the feed",
+    )
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.prepare:
@@ -234,31 +266,19 @@ def main() -> int:
                 CHANNEL_LAYER_URL=channel_layer,
             )
         )
-        port = _free_port()
-        server = subprocess.Popen(
-            [
-                str(benv.ROOT / ".venv/bin/uvicorn"),
-                "carecore.asgi:application",
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            cwd=benv.ROOT,
-            env=benv.env_for(DATABASE, CHANNEL_LAYER_URL=channel_layer),
-        )
+        feed_server, feed_port = _uvicorn(channel_layer)
+        api_server, api_port = _uvicorn(channel_layer) if args.api_server else (None, feed_port)
         try:
-            for _ in range(150):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            results = asyncio.run(_load(f"127.0.0.1:{port}", server.pid, rows, args))
+            results = asyncio.run(
+                _load(
+                    f"127.0.0.1:{feed_port}", f"127.0.0.1:{api_port}", feed_server.pid, rows, args
+                )
+            )
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            for server in (feed_server, api_server):
+                if server is not None:
+                    server.terminate()
+                    server.wait(timeout=30)
     print(json.dumps(results, indent=2))
     return 0
 

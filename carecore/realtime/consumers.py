@@ -87,7 +87,7 @@ class EventFeedConsumer(AsyncWebsocketConsumer):
         self._heartbeat: asyncio.Task[None] | None = None
         try:
             await super().__call__(scope, receive, send)
-        except (redis.RedisError, OSError) as error:
+        except redis.RedisError as error:
             # The channel layer lost Redis: end the socket in order; the client reconnects with
             # `after` and the replay covers whatever was published meanwhile.
             logger.warning(
@@ -142,7 +142,7 @@ class EventFeedConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         self._stop_heartbeat()
         if self.user_id is not None:
-            with contextlib.suppress(redis.RedisError, OSError):
+            with contextlib.suppress(redis.RedisError):
                 await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
 
     # --- events --------------------------------------------------------------------------
@@ -196,12 +196,12 @@ class EventFeedConsumer(AsyncWebsocketConsumer):
                     await self._send_json({"type": "heartbeat", "at": _now(), "data": {}})
                     await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
                     await self._catch_up()
-        except asyncio.CancelledError:
-            raise
-        except (redis.RedisError, OSError) as error:
+        except redis.RedisError as error:
             logger.warning("real-time heartbeat lost Redis (%s); closing", type(error).__name__)
             with contextlib.suppress(Exception):
                 await self.close(code=CLOSE_TRY_AGAIN_LATER)
+        except OSError:
+            return  # the client went away mid-send; its disconnect ends the consumer
 
     def _stop_heartbeat(self) -> None:
         if self._heartbeat is not None:
