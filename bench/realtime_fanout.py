@@ -278,7 +278,11 @@ def main() -> int:
             for server in (feed_server, api_server):
                 if server is not None:
                     server.terminate()
-                    server.wait(timeout=30)
+                    try:
+                        server.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        server.kill()
+                        server.wait(timeout=10)
     print(json.dumps(results, indent=2))
     return 0
 
