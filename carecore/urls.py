@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("carecore.accounts.urls")),
     path("", include("carecore.audit.urls")),
     path("", include("intake.urls")),
+    path("", include("careplans.urls")),
     path("", include("portal.urls")),
     path("", include("carecore.notifications.urls")),
     path("", include("carecore.realtime.urls")),

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from carecore.accounts.access import Purpose, audited_get, patient_visibility
-from carecore.accounts.models import Role, User
+from carecore.accounts.models import User
 from carecore.audit.models import Action
 
-from .models import CarePlan, CarePlanStatus, IntakeReview, QuestionnaireResponse
+from .models import IntakeReview, QuestionnaireResponse
 
 
 def _clinically_visible(user: User) -> Q:
@@ -45,18 +45,4 @@ def access_review(*, user: User, review_id: UUID | str, for_write: bool = False)
         object_id=review_id,
         object_type="intake_review",
         action=Action.UPDATE if for_write else Action.READ,
-    )
-
-
-def care_plans_visible_to(user: User) -> QuerySet[CarePlan]:
-    """Plans of patients `user` may see clinically; a patient never sees a draft."""
-    plans = CarePlan.objects.filter(_clinically_visible(user))
-    if user.role == Role.PATIENT:
-        plans = plans.exclude(status=CarePlanStatus.DRAFT)
-    return plans
-
-
-def access_care_plan(*, user: User, plan_id: UUID | str) -> CarePlan:
-    return audited_get(
-        care_plans_visible_to(user), user=user, object_id=plan_id, object_type="care_plan"
     )

@@ -1,41 +1,31 @@
-"""HTTP for intake: definitions, responses, the measures timeline and the review queue."""
+"""HTTP for intake: definitions, responses and the review queue."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import OuterRef, Subquery
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carecore.accounts.access import Purpose, access_patient
-from carecore.accounts.models import Role
+from carecore.accounts.models import CLINICAL_READER_ROLES, CLINICAL_STAFF_ROLES, Role
 from carecore.audit.services import AuditTarget, audit_record_many
 from carecore.common.errors import Forbidden, NotFound
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
-from . import careplans, services
-from .access import access_care_plan, access_response
-from .models import CarePlanStatus, QuestionnaireResponse, ResponseStatus, ReviewStatus
+from . import services
+from .access import access_response
+from .models import QuestionnaireResponse, ResponseStatus, ReviewStatus
 from .selectors import (
-    active_goal,
-    care_plan_list,
-    care_plan_with_items,
-    measures_timeline,
     previous_completed_response,
     questionnaire_current,
     questionnaire_current_list,
 )
 from .selectors import review_queue as review_queue_selector
-
-# Schedulers never see answers, scores or reviews (minimum necessary): 403 by role.
-CLINICAL_READERS = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN)
-CARE_TEAM = (Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN)
-
 
 # --- questionnaires ------------------------------------------------------------------------
 
@@ -116,7 +106,7 @@ class ResponseCreateApi(APIView):
 
 
 class ResponseDetailApi(APIView):
-    permission_classes = [has_role(*CLINICAL_READERS)]
+    permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
     class PatchSerializer(serializers.Serializer):
         answers = serializers.DictField(child=serializers.JSONField(), required=False)
@@ -145,51 +135,6 @@ class ResponseDetailApi(APIView):
         return Response(ResponseOutput(response).data)
 
 
-# --- measures ------------------------------------------------------------------------------
-
-
-class MeasuresApi(APIView):
-    """A patient's scores on one instrument over time, with change since first and previous."""
-
-    permission_classes = [has_role(*CLINICAL_READERS)]
-
-    class FilterSerializer(serializers.Serializer):
-        instrument = serializers.SlugField(max_length=64)
-
-    class PointOutput(serializers.Serializer):
-        response_id = serializers.UUIDField()
-        completed_at = serializers.DateTimeField()
-        total = serializers.FloatField(allow_null=True)
-        band = serializers.CharField(allow_null=True)
-        subscales = serializers.JSONField()
-        change_since_first = serializers.FloatField(allow_null=True)
-        change_since_previous = serializers.FloatField(allow_null=True)
-
-    @extend_schema(parameters=[FilterSerializer], responses={200: PointOutput(many=True)})
-    def get(self, request: Request, patient_id: str) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        patient = access_patient(
-            user=request.user,
-            patient_id=patient_id,
-            purpose=Purpose.CLINICAL,
-            object_type="measures",
-        )
-        instrument = filters.validated_data["instrument"]
-        points = measures_timeline(patient=patient, instrument=instrument)
-        goal = active_goal(patient=patient, instrument=instrument)
-        return Response(
-            {
-                "instrument": instrument,
-                # Progress is read against the active plan's goal: target_value by due_date.
-                "goal": GoalOutput(goal).data if goal else None,
-                "results": self.PointOutput(points, many=True).data,
-                "next": None,
-                "previous": None,
-            }
-        )
-
-
 # --- review queue --------------------------------------------------------------------------
 
 
@@ -211,7 +156,7 @@ class ReviewPagination(CursorPagination):
 class ReviewQueueApi(APIView):
     """Pending reviews of the caller's patients, urgent first (`?status=completed` for done)."""
 
-    permission_classes = [has_role(*CARE_TEAM)]
+    permission_classes = [has_role(*CLINICAL_STAFF_ROLES)]
 
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=ReviewStatus.choices, required=False)
@@ -271,191 +216,3 @@ class ReviewCompleteApi(APIView):
         previous = previous_completed_response(review.response)
         review.previous_scores = previous.scores if previous else None  # type: ignore[attr-defined]
         return Response(ReviewQueueApi.OutputSerializer(review).data)
-
-
-# --- care plans ----------------------------------------------------------------------------
-
-
-class GoalOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    code = serializers.CharField()
-    title = serializers.CharField()
-    instrument = serializers.CharField()
-    baseline = serializers.FloatField(allow_null=True)
-    target_change = serializers.FloatField()
-    target_value = serializers.FloatField(allow_null=True)
-    due_date = serializers.DateField(allow_null=True)
-    repeat_every_weeks = serializers.IntegerField(allow_null=True)
-
-
-class ActivityOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    code = serializers.CharField()
-    rule_version = serializers.IntegerField(allow_null=True)
-    category = serializers.CharField()
-    title = serializers.CharField()
-    instructions = serializers.CharField()
-    rationale = serializers.CharField()
-    evidence = serializers.ListField(child=serializers.CharField())
-
-
-class CarePlanOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    patient_id = serializers.UUIDField()
-    number = serializers.IntegerField()
-    status = serializers.CharField()
-    summary = serializers.CharField()
-    goals = GoalOutput(many=True, source="goals.all")
-    activities = ActivityOutput(many=True, source="activities.all")
-    supersedes = serializers.UUIDField(source="supersedes_id", allow_null=True)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    published_at = serializers.DateTimeField(allow_null=True)
-    superseded_at = serializers.DateTimeField(allow_null=True)
-
-
-def _plan_payload(plan: Any) -> dict[str, Any]:
-    return CarePlanOutput(care_plan_with_items(plan_id=plan.id)).data
-
-
-class CarePlanDraftApi(APIView):
-    permission_classes = [has_role(Role.CLINICIAN)]
-
-    @extend_schema(request=None, responses={201: CarePlanOutput})
-    def post(self, request: Request, patient_id: str) -> Response:
-        plan = careplans.care_plan_draft(user=request.user, patient_id=patient_id)
-        return Response(_plan_payload(plan), status=status.HTTP_201_CREATED)
-
-
-class CarePlanPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-
-
-class CarePlanListApi(APIView):
-    """Care team: every plan of their patients; patients: their own published plans."""
-
-    permission_classes = [has_role(*CLINICAL_READERS)]
-
-    class FilterSerializer(serializers.Serializer):
-        patient = serializers.UUIDField(required=False)
-        status = serializers.ChoiceField(choices=CarePlanStatus.choices, required=False)
-
-    @extend_schema(parameters=[FilterSerializer], responses={200: CarePlanOutput(many=True)})
-    def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        plans = care_plan_list(
-            user=request.user,
-            patient_id=filters.validated_data.get("patient"),
-            status=filters.validated_data.get("status"),
-        )
-        paginator = CarePlanPagination()
-        page = paginator.paginate_queryset(plans, request, view=self)
-        audit_record_many(
-            actor=request.user,
-            targets=[AuditTarget("care_plan", str(p.id), p.patient_id) for p in page],
-        )
-        return paginator.get_paginated_response(CarePlanOutput(page, many=True).data)
-
-
-class CarePlanDetailApi(APIView):
-    permission_classes = [has_role(*CLINICAL_READERS)]
-
-    class PatchSerializer(serializers.Serializer):
-        class GoalInput(serializers.Serializer):
-            id = serializers.UUIDField(required=False)
-            title = serializers.CharField(max_length=200)
-            instrument = serializers.SlugField(max_length=64)
-            baseline = serializers.FloatField(required=False, allow_null=True)
-            target_change = serializers.FloatField(min_value=0)
-            due_date = serializers.DateField(required=False, allow_null=True)
-            repeat_every_weeks = serializers.IntegerField(
-                required=False, allow_null=True, min_value=1, max_value=52
-            )
-
-        class ActivityInput(serializers.Serializer):
-            id = serializers.UUIDField(required=False)
-            category = serializers.CharField(max_length=32, required=False, default="custom")
-            title = serializers.CharField(max_length=200)
-            instructions = serializers.CharField(max_length=5000)
-            rationale = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-            evidence = serializers.ListField(
-                child=serializers.CharField(max_length=500), required=False, max_length=50
-            )
-
-        summary = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-        goals = GoalInput(many=True, required=False)
-        activities = ActivityInput(many=True, required=False)
-
-    @extend_schema(responses={200: CarePlanOutput})
-    def get(self, request: Request, plan_id: str) -> Response:
-        plan = access_care_plan(user=request.user, plan_id=plan_id)
-        return Response(_plan_payload(plan))
-
-    @extend_schema(request=PatchSerializer, responses={200: CarePlanOutput})
-    def patch(self, request: Request, plan_id: str) -> Response:
-        access_care_plan(user=request.user, plan_id=plan_id)  # 404 before 403 for outsiders
-        data = self.PatchSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        plan = careplans.care_plan_edit(
-            user=request.user,
-            plan_id=plan_id,
-            summary=data.validated_data.get("summary"),
-            goals=data.validated_data.get("goals"),
-            activities=data.validated_data.get("activities"),
-        )
-        return Response(_plan_payload(plan))
-
-
-class CarePlanPublishApi(APIView):
-    permission_classes = [has_role(*CLINICAL_READERS)]
-
-    @extend_schema(request=None, responses={200: CarePlanOutput})
-    def post(self, request: Request, plan_id: str) -> Response:
-        access_care_plan(user=request.user, plan_id=plan_id)
-        plan = careplans.care_plan_publish(user=request.user, plan_id=plan_id)
-        return Response(_plan_payload(plan))
-
-
-class CarePlanDiffApi(APIView):
-    """What changed between this plan and another version of the same patient's plan."""
-
-    permission_classes = [has_role(*CLINICAL_READERS)]
-
-    class FilterSerializer(serializers.Serializer):
-        against = serializers.UUIDField()
-
-    class ChangesOutput(serializers.Serializer):
-        class FieldChange(serializers.Serializer):
-            code = serializers.CharField()
-            field = serializers.CharField()
-            before = serializers.JSONField(allow_null=True)
-            after = serializers.JSONField(allow_null=True)
-
-        added = serializers.ListField(child=serializers.CharField())
-        removed = serializers.ListField(child=serializers.CharField())
-        changed = FieldChange(many=True)
-
-    @extend_schema(
-        parameters=[FilterSerializer],
-        responses={
-            200: inline_serializer(
-                name="CarePlanDiff",
-                fields={
-                    "from": serializers.UUIDField(),
-                    "to": serializers.UUIDField(),
-                    "summary_changed": serializers.BooleanField(),
-                    "activities": ChangesOutput(),
-                    "goals": ChangesOutput(),
-                },
-            )
-        },
-    )
-    def get(self, request: Request, plan_id: str) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        newer = access_care_plan(user=request.user, plan_id=plan_id)
-        older = access_care_plan(user=request.user, plan_id=filters.validated_data["against"])
-        if older.number > newer.number:
-            older, newer = newer, older
-        return Response(careplans.care_plan_diff(older=older, newer=newer))

@@ -1,4 +1,5 @@
-"""Reads for intake: current definitions, the review queue, the measures timeline."""
+"""Reads for intake: current definitions, the review queue, the measures timeline, and the
+intake data the apps above read (latest responses, score summaries, open red flags)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,7 @@ from django.db.models import QuerySet
 from carecore.accounts.access import Purpose, patient_visibility
 from carecore.accounts.models import Patient, User
 
-from .access import care_plans_visible_to
 from .models import (
-    CarePlan,
-    CarePlanGoal,
-    CarePlanStatus,
     IntakeReview,
     QuestionnaireResponse,
     QuestionnaireVersion,
@@ -47,6 +44,19 @@ def review_queue(
     if status:
         reviews = reviews.filter(status=status)
     return reviews
+
+
+def latest_completed_response(*, patient_id: UUID, slug: str) -> QuestionnaireResponse | None:
+    """The patient's most recently completed response to questionnaire `slug`, if any."""
+    return (
+        QuestionnaireResponse.objects.filter(
+            patient_id=patient_id,
+            status=ResponseStatus.COMPLETED,
+            version__questionnaire__slug=slug,
+        )
+        .order_by("-completed_at")
+        .first()
+    )
 
 
 def previous_completed_response(response: QuestionnaireResponse) -> QuestionnaireResponse | None:
@@ -116,38 +126,7 @@ def patient_has_unreviewed_red_flag(*, patient_id: UUID) -> bool:
     ).exists()
 
 
-_PLAN_ITEMS = ("goals", "activities")
-
-
-def care_plan_list(
-    *, user: User, patient_id: UUID | None = None, status: str | None = None
-) -> QuerySet[CarePlan]:
-    """Plans `user` may see (patients: published only), goals and activities prefetched."""
-    plans = care_plans_visible_to(user).prefetch_related(*_PLAN_ITEMS)
-    if patient_id is not None:
-        plans = plans.filter(patient_id=patient_id)
-    if status:
-        plans = plans.filter(status=status)
-    return plans
-
-
-def care_plan_with_items(*, plan_id: UUID) -> CarePlan:
-    """Reload one (already access-checked) plan with its goals and activities."""
-    return CarePlan.objects.prefetch_related(*_PLAN_ITEMS).get(pk=plan_id)
-
-
-def active_goal(*, patient: Patient, instrument: str) -> CarePlanGoal | None:
-    """The active plan's goal on `instrument`, if the patient has one."""
-    return (
-        CarePlanGoal.objects.filter(
-            plan__patient=patient, plan__status=CarePlanStatus.ACTIVE, instrument=instrument
-        )
-        .order_by("position")
-        .first()
-    )
-
-
-# --- what a clinician reviews before a visit (portal's pre-visit summary) ------------------------
+# --- what a clinician reviews before a visit (careplans' pre-visit summary) ---------------------
 
 
 def patients_missing_intake(*, patient_ids: Iterable[UUID]) -> set[UUID]:
@@ -231,12 +210,4 @@ def open_red_flag_reviews(*, patient: Patient) -> list[IntakeReview]:
         IntakeReview.objects.filter(patient=patient, status=ReviewStatus.PENDING, urgent=True)
         .select_related("response__version__questionnaire")
         .order_by("created_at", "id")
-    )
-
-
-def active_care_plan(*, patient: Patient) -> CarePlan | None:
-    return (
-        CarePlan.objects.filter(patient=patient, status=CarePlanStatus.ACTIVE)
-        .prefetch_related("goals")
-        .first()
     )

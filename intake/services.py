@@ -23,7 +23,7 @@ from carecore.notifications.services import notify
 from carecore.realtime.services import EventType, NewEvent, event_publish_for_patient
 
 from . import engine
-from .careplans import check_in_attach_response
+from .hooks import response_completed
 from .models import (
     IntakeReview,
     Questionnaire,
@@ -184,7 +184,7 @@ def response_create(
     if status == ResponseStatus.COMPLETED:
         review = _complete(response)
         response.save(update_fields=["status", "completed_at", "scores", "red_flags"])
-        check_in_attach_response(response=response)
+        response_completed.send(sender=QuestionnaireResponse, response=response)
         _announce_completed(response, review)
     audit_record(
         actor=user,
@@ -225,7 +225,7 @@ def response_update(
         update_fields=["answers", "status", "completed_at", "scores", "red_flags", "updated_at"]
     )
     if review is not None:
-        check_in_attach_response(response=response)
+        response_completed.send(sender=QuestionnaireResponse, response=response)
         _announce_completed(response, review)
     audit_record(
         actor=user,

@@ -35,14 +35,12 @@ from carecore.audit.services import AuditTarget, audit_record_many
 from carecore.common.errors import ValidationFailed
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
-from intake.apis import GoalOutput
 
 from . import selectors, services
 from .access import (
     access_appointment,
     access_booking_patient,
     access_clinician_availability,
-    access_previsit_summary,
     can_see_reason,
 )
 from .ics import appointment_ics
@@ -550,102 +548,3 @@ class AppointmentIcsApi(APIView):
         response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
         response["Cache-Control"] = "no-store"
         return response
-
-
-# --- pre-visit summary ---------------------------------------------------------------------------
-
-
-class PrevisitVisitOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    patient = serializers.UUIDField(source="patient_id")
-    clinician = serializers.UUIDField(source="clinician_id")
-    visit_type = serializers.CharField()
-    status = serializers.ChoiceField(choices=AppointmentStatus.choices)
-    start = serializers.DateTimeField(source="start_at")
-    end = serializers.DateTimeField(source="end_at")
-
-
-class PrevisitLastVisitOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    start = serializers.DateTimeField(source="start_at")
-    end = serializers.DateTimeField(source="end_at")
-
-
-class PrevisitScoreOutput(serializers.Serializer):
-    instrument = serializers.CharField()
-    response_id = serializers.UUIDField()
-    completed_at = serializers.DateTimeField()
-    total = serializers.FloatField(allow_null=True)
-    band = serializers.CharField(allow_null=True)
-    previous_total = serializers.FloatField(allow_null=True)
-    change_since_previous = serializers.FloatField(allow_null=True)
-    total_at_last_visit = serializers.FloatField(
-        allow_null=True, help_text="The last score completed by the end of the last visit."
-    )
-    change_since_last_visit = serializers.FloatField(allow_null=True)
-
-
-class PrevisitRedFlagOutput(serializers.Serializer):
-    review_id = serializers.UUIDField(source="id")
-    response_id = serializers.UUIDField()
-    questionnaire = serializers.CharField(source="response.version.questionnaire.slug")
-    red_flags = serializers.JSONField(source="response.red_flags")
-    created_at = serializers.DateTimeField()
-
-
-class PrevisitCarePlanOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    number = serializers.IntegerField()
-    summary = serializers.CharField()
-    published_at = serializers.DateTimeField(allow_null=True)
-    # The same goal shape as the care-plan API (intake owns it).
-    goals = GoalOutput(many=True, source="goals.all")
-
-
-class PrevisitThreadOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    unread_count = serializers.IntegerField()
-    priority = serializers.CharField()
-    status = serializers.CharField()
-
-
-class PrevisitUnreadOutput(serializers.Serializer):
-    total = serializers.IntegerField()
-    threads = PrevisitThreadOutput(many=True)
-
-
-class PrevisitSummaryApi(APIView):
-    """What the clinician should know before a visit: whether the gut-skin intake is still
-    missing, the latest score per instrument with its change since the previous one and since
-    the last completed visit, open red flags (pending urgent intake reviews), the active care
-    plan, and the caller's unread messages in the patient's threads (docs/portal.md).
-
-    Clinical: clinicians, coordinators and admins (break-glass) only; patients and schedulers
-    get 403 like the other staff-only clinical endpoints. Of those, the patient's care team and
-    the visit's own clinician; anyone else 404. Times in the caller's zone."""
-
-    permission_classes = [has_role(Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN)]
-
-    class OutputSerializer(serializers.Serializer):
-        appointment = PrevisitVisitOutput()
-        generated_at = serializers.DateTimeField()
-        intake_missing = serializers.BooleanField()
-        last_visit = PrevisitLastVisitOutput(allow_null=True)
-        scores = PrevisitScoreOutput(many=True)
-        red_flags = PrevisitRedFlagOutput(many=True)
-        care_plan = PrevisitCarePlanOutput(allow_null=True)
-        unread_messages = PrevisitUnreadOutput(
-            allow_null=True,
-            help_text="Null when the caller is the visit's clinician from outside the care team.",
-        )
-
-    @extend_schema(responses={200: OutputSerializer})
-    def get(self, request: Request, appointment_id: UUID) -> Response:
-        appointment, on_care_team = access_previsit_summary(
-            user=request.user, appointment_id=appointment_id
-        )
-        summary = selectors.previsit_summary(
-            appointment=appointment, viewer=request.user, viewer_on_care_team=on_care_team
-        )
-        with timezone.override(request.user.zone):
-            return Response(self.OutputSerializer(summary).data)

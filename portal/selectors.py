@@ -22,15 +22,6 @@ from django.utils import timezone
 
 from carecore.accounts.models import Clinician, Patient, Role, User
 from carecore.common.errors import NotFound
-from intake.models import CarePlan, IntakeReview
-from intake.selectors import (
-    ScoreSummary,
-    active_care_plan,
-    open_red_flag_reviews,
-    patients_missing_intake,
-    score_summaries,
-)
-from messaging.selectors import thread_list
 
 from . import slots
 from .access import appointment_visibility
@@ -407,8 +398,8 @@ def appointments_overlapping_count(*, clinician: Clinician, start: datetime, end
 
 # --- reminders and the pre-visit summary (docs/portal.md, "Notifications") ---------------------
 #
-# The intake and messaging reads below are on a patient whose access the caller has already
-# checked (`access_previsit_summary`); they go through intake's and messaging's selectors.
+# The summary itself is careplans' (it gathers intake, messaging and plan data); portal offers
+# the appointment reads it needs.
 
 # The visit type that is a new-patient visit (the one the intake prepares).
 NEW_PATIENT_VISIT_TYPE = "new"
@@ -428,78 +419,12 @@ def booked_appointment_ids_starting(
     return list(appointments.order_by("start_at", "id").values_list("id", flat=True))
 
 
-@dataclass(frozen=True)
-class ThreadUnread:
-    id: UUID
-    unread_count: int
-    priority: str
-    status: str
-
-
-@dataclass(frozen=True)
-class UnreadMessages:
-    total: int
-    threads: list[ThreadUnread]
-
-
-@dataclass(frozen=True)
-class PrevisitSummary:
-    appointment: Appointment
-    generated_at: datetime
-    intake_missing: bool
-    last_visit: Appointment | None
-    scores: list[ScoreSummary]
-    red_flags: list[IntakeReview]  # pending and urgent, response and questionnaire loaded
-    care_plan: CarePlan | None  # the active plan, goals prefetched
-    # None when the viewer is not on the care team (a treating clinician from outside it):
-    # the patient's threads are the care team's, and messaging does not show them to others.
-    unread_messages: UnreadMessages | None
-
-
-def _unread_messages(*, patient: Patient, viewer: User) -> UnreadMessages:
-    """The viewer's own unread counts in the patient's threads, exactly as their inbox shows
-    them (messaging's `thread_list`: for staff every message they have not read, internal notes
-    of colleagues included). Two queries for staff: their visible patients, then the threads."""
-    rows = (
-        thread_list(user=viewer, patient_id=patient.id)
-        .filter(unread_count__gt=0)
-        .prefetch_related(None)  # no message previews: only counts are shown
-        .order_by("-last_message_at", "id")
-        .values_list("id", "unread_count", "priority", "status")
-    )
-    threads = [ThreadUnread(*row) for row in rows]
-    return UnreadMessages(total=sum(thread.unread_count for thread in threads), threads=threads)
-
-
-def previsit_summary(
-    *, appointment: Appointment, viewer: User, viewer_on_care_team: bool
-) -> PrevisitSummary:
-    """What the clinician should know before the visit, for an (access-checked) appointment.
-    Queries: last visit, intake, scores, open red flags, active plan + goals, and the unread
-    counts (two, only for a care-team viewer): seven or eight whatever the patient's history."""
-    patient = appointment.patient
-    last_visit = (
+def last_completed_visit(*, patient_id: UUID, before: datetime) -> Appointment | None:
+    """The patient's last completed visit that started before `before` (one query)."""
+    return (
         Appointment.objects.filter(
-            patient=patient,
-            status=AppointmentStatus.COMPLETED,
-            start_at__lt=appointment.start_at,
+            patient_id=patient_id, status=AppointmentStatus.COMPLETED, start_at__lt=before
         )
         .order_by("-start_at", "-id")
         .first()
-    )
-    red_flags = open_red_flag_reviews(patient=patient)
-    care_plan = active_care_plan(patient=patient)
-    return PrevisitSummary(
-        appointment=appointment,
-        generated_at=timezone.now(),
-        intake_missing=bool(patients_missing_intake(patient_ids=[patient.id])),
-        last_visit=last_visit,
-        scores=score_summaries(
-            patient=patient, last_visit_end=last_visit.end_at if last_visit else None
-        ),
-        red_flags=red_flags,
-        care_plan=care_plan,
-        unread_messages=(
-            _unread_messages(patient=patient, viewer=viewer) if viewer_on_care_team else None
-        ),
     )

@@ -41,9 +41,4 @@ urlpatterns = [
         apis.AppointmentIcsApi.as_view(),
         name="appointment-ics",
     ),
-    path(
-        "appointments/<uuid:appointment_id>/previsit-summary/",
-        apis.PrevisitSummaryApi.as_view(),
-        name="appointment-previsit-summary",
-    ),
 ]

@@ -28,8 +28,14 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
 
 
+# The role sets endpoints and services admit; declared once, here.
+ALL_ROLES = frozenset(Role)
 STAFF_ROLES = frozenset({Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN})
 CARE_TEAM_ROLES = frozenset({Role.CLINICIAN, Role.COORDINATOR})
+# Who may read clinical data (answers, scores, plans) at all: schedulers never do (minimum
+# necessary), whatever rows the access helpers would show them.
+CLINICAL_READER_ROLES = frozenset({Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN})
+CLINICAL_STAFF_ROLES = frozenset({Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN})
 
 
 class UserManager(BaseUserManager["User"]):

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "portal",
     "messaging",
     "intake",
+    "careplans",
     "demo",
 ]
 
@@ -103,6 +104,35 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
     "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- read replicas (docs/scaling.md, "Read replicas"): none unless listed ----------------------
+# Each URL is a streaming replica of DATABASE_URL. Reads that tolerate lag go to a healthy
+# replica; reads that must see a fresh write go to the primary (carecore/common/replicas.py).
+REPLICA_DATABASES: list[str] = []
+for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    _alias = f"replica{_number}"
+    _replica = environ.Env.db_url_config(_url)
+    DATABASES[_alias] = {
+        **_replica,
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": unquote(_replica.get("HOST", "")),
+        "ATOMIC_REQUESTS": False,
+        "OPTIONS": {**_replica.get("OPTIONS", {}), "pool": DATABASES["default"]["OPTIONS"]["pool"]},
+        # Tests see one database: a replica alias is the primary's connection there.
+        "TEST": {"MIRROR": "default"},
+    }
+    REPLICA_DATABASES.append(_alias)
+if REPLICA_DATABASES:
+    DATABASE_ROUTERS = ["carecore.common.replicas.PrimaryWhenItMattersRouter"]
+    # Before anything reads the database (sessions, authentication, the views).
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+        "carecore.common.replicas.ReplicaPinningMiddleware",
+    )
+MULTIDB_PINNING_SECONDS = env.int("CARECORE_REPLICA_PIN_SECONDS", default=15)
+MULTIDB_PINNING_COOKIE_HTTPONLY = True
+CARECORE_REPLICA_MAX_LAG_SECONDS = env.float("CARECORE_REPLICA_MAX_LAG_SECONDS", default=10.0)
+CARECORE_REPLICA_LAG_CHECK_SECONDS = env.float("CARECORE_REPLICA_LAG_CHECK_SECONDS", default=5.0)
 
 # --- Redis: one server, separate logical databases for broker and cache ----------------------
 REDIS_URL = redis_server_url(env("REDIS_URL"))
@@ -249,7 +279,7 @@ SPECTACULAR_SETTINGS = {
         "AppointmentStatusEnum": "portal.models.AppointmentStatus",
         "QuestionnaireResponseStatusEnum": "intake.models.ResponseStatus",
         "IntakeReviewStatusEnum": "intake.models.ReviewStatus",
-        "CarePlanStatusEnum": "intake.models.CarePlanStatus",
+        "CarePlanStatusEnum": "careplans.models.CarePlanStatus",
     },
 }
 
@@ -483,7 +513,7 @@ CELERY_BEAT_SCHEDULE["realtime-prune-events"] = {
     "task": "realtime.prune_events",
     "schedule": 3600.0,
 }
-CELERY_BEAT_SCHEDULE["intake-remind-due-check-ins"] = {
-    "task": "intake.remind_due_check_ins",
+CELERY_BEAT_SCHEDULE["careplans-remind-due-check-ins"] = {
+    "task": "careplans.remind_due_check_ins",
     "schedule": 900.0,
 }

@@ -8,7 +8,7 @@ scores that fired it ("fibre-rich foods: 1 serving a day").
 A rule whose inputs are unanswered does not fire: a draft never claims a problem the patient did
 not report. The clinician edits the draft before anything reaches the patient.
 
-`docs/care-plan-rules.md` is generated from this module (`python -m intake.careplan_rules`), and a
+`docs/care-plan-rules.md` is generated from this module (`python -m careplans.rules`), and a
 test fails when it drifts.
 """
 
@@ -390,7 +390,7 @@ def rules_markdown() -> str:
     lines = [
         "# Care-plan rules",
         "",
-        "Generated from `intake/careplan_rules.py` by `python -m intake.careplan_rules`; do not",
+        "Generated from `careplans/rules.py` by `python -m careplans.rules`; do not",
         "edit by hand (a test fails when this file and the code disagree). A rule whose inputs",
         "were not answered does not fire.",
         "",

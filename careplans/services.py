@@ -3,14 +3,17 @@ and the follow-up check-ins that goals schedule.
 
 Drafts belong to the care team; only publishing shows a plan to the patient. Publishing is
 refused while any urgent intake review of the patient is pending. Published plans and their
-contents never change (the database enforces it, migration 0004).
+contents never change (the database enforces it with triggers).
+
+Intake's data is read through intake's selectors; intake tells this app that a response was
+completed through its `response_completed` hook (careplans/receivers.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.db import transaction
@@ -25,18 +28,17 @@ from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFail
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
 from carecore.realtime.services import EventType, NewEvent, event_publish_for_patient
-
-from .careplan_rules import Activity, draft_activities, facts_from_intake
-from .models import (
-    CarePlan,
-    CarePlanActivity,
-    CarePlanGoal,
-    CarePlanStatus,
-    CheckIn,
-    QuestionnaireResponse,
-    ResponseStatus,
+from intake.selectors import (
+    INTAKE_SLUG,
+    latest_completed_response,
+    patient_has_unreviewed_red_flag,
 )
-from .selectors import INTAKE_SLUG, patient_has_unreviewed_red_flag
+
+from .models import CarePlan, CarePlanActivity, CarePlanGoal, CarePlanStatus, CheckIn
+from .rules import Activity, draft_activities, facts_from_intake
+
+if TYPE_CHECKING:
+    from intake.models import QuestionnaireResponse
 
 SCORED_INSTRUMENTS = ("poem", "dlqi", "gsrs", "ibs-sss", "isi", "pss-10", "pss-4")
 
@@ -67,16 +69,6 @@ def _require_clinician(user: User) -> None:
 
 
 # --- drafting -------------------------------------------------------------------------------
-
-
-def _latest_completed(patient: Patient, slug: str) -> QuestionnaireResponse | None:
-    return (
-        QuestionnaireResponse.objects.filter(
-            patient=patient, status=ResponseStatus.COMPLETED, version__questionnaire__slug=slug
-        )
-        .order_by("-completed_at")
-        .first()
-    )
 
 
 def _add_activity(plan: CarePlan, position: int, activity: Activity) -> None:
@@ -124,10 +116,13 @@ def care_plan_draft(*, user: User, patient_id: UUID | str) -> CarePlan:
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
     if CarePlan.objects.filter(patient=patient, status=CarePlanStatus.DRAFT).exists():
         raise DraftExists()
-    intake = _latest_completed(patient, INTAKE_SLUG)
+    intake = latest_completed_response(patient_id=patient.id, slug=INTAKE_SLUG)
     if intake is None:
         raise NoCompletedIntake()
-    latest = {slug: _latest_completed(patient, slug) for slug in SCORED_INSTRUMENTS}
+    latest = {
+        slug: latest_completed_response(patient_id=patient.id, slug=slug)
+        for slug in SCORED_INSTRUMENTS
+    }
     scores = {slug: r.scores.get(slug, {}) for slug, r in latest.items() if r is not None}
     facts = facts_from_intake(
         intake_answers=intake.answers, scores=scores, red_flags=intake.red_flags

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from intake.careplan_rules import RULES, IntakeFacts, draft_activities, rules_markdown
+from careplans.rules import RULES, IntakeFacts, draft_activities, rules_markdown
 
 HEALTHY = IntakeFacts(
     fibre_servings_daily=6,
@@ -181,5 +181,5 @@ def test_the_rules_document_is_generated_from_the_code():
     document = Path(__file__).resolve().parents[2] / "docs" / "care-plan-rules.md"
 
     assert document.read_text() == rules_markdown(), (
-        "docs/care-plan-rules.md is stale: run `python -m intake.careplan_rules`"
+        "docs/care-plan-rules.md is stale: run `python -m careplans.rules`"
     )

@@ -12,9 +12,10 @@ from django.core.management import call_command
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from intake.models import CarePlan, CarePlanActivity, CheckIn, IntakeReview
+from careplans.models import CarePlan, CarePlanActivity, CheckIn
+from intake.models import IntakeReview
 
-from .test_intake_apis import healthy_intake, poem, submit
+from ..intake.test_intake_apis import healthy_intake, poem, submit
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from carecore.accounts import services as account_services
 from carecore.accounts.models import Clinician, Patient
 from carecore.audit.models import Action, AuditEvent, Outcome
-from intake import careplans
+from careplans import services as careplans
 from intake import services as intake_services
 from messaging import services as messaging_services
 from portal import services
@@ -19,7 +19,7 @@ from portal.models import Appointment
 
 from ..factories import ClinicianFactory
 from ..intake.test_intake_apis import healthy_intake, poem
-from .conftest import TOMORROW, appointment_url, at, book_directly, give_availability
+from ..portal.conftest import TOMORROW, appointment_url, at, book_directly, give_availability
 
 pytestmark = pytest.mark.django_db
 

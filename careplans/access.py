@@ -1,0 +1,38 @@
+"""Who may read which care plan.
+
+Built on `patient_visibility` (care team, break-glass, the patient themselves) with the clinical
+purpose: schedulers never see plans. A patient never sees a draft. Missing and forbidden are the
+same 404, and every call writes one audit event (denied ones included).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import QuerySet
+
+from carecore.accounts.access import Purpose, audited_get, patient_visibility
+from carecore.accounts.models import Role, User
+from carecore.audit.models import Action
+
+from .models import CarePlan, CarePlanStatus
+
+
+def care_plans_visible_to(user: User) -> QuerySet[CarePlan]:
+    """Plans of patients `user` may see clinically; a patient never sees a draft."""
+    plans = CarePlan.objects.filter(
+        patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
+    )
+    if user.role == Role.PATIENT:
+        plans = plans.exclude(status=CarePlanStatus.DRAFT)
+    return plans
+
+
+def access_care_plan(*, user: User, plan_id: UUID | str, for_write: bool = False) -> CarePlan:
+    return audited_get(
+        care_plans_visible_to(user),
+        user=user,
+        object_id=plan_id,
+        object_type="care_plan",
+        action=Action.UPDATE if for_write else Action.READ,
+    )

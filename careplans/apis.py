@@ -1,0 +1,349 @@
+"""HTTP for care plans: drafting, editing, publishing and comparing plans, the measures
+timeline with the active plan's goal, and the pre-visit summary."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from carecore.accounts.models import CLINICAL_READER_ROLES, CLINICAL_STAFF_ROLES, Role
+from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.common.pagination import CursorPagination
+from carecore.common.permissions import has_role
+from portal.models import AppointmentStatus
+
+from . import selectors, services
+from .access import access_care_plan
+from .models import CarePlanStatus
+from .selectors import care_plan_list, care_plan_with_items
+
+# --- care plans ----------------------------------------------------------------------------
+
+
+class GoalOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    code = serializers.CharField()
+    title = serializers.CharField()
+    instrument = serializers.CharField()
+    baseline = serializers.FloatField(allow_null=True)
+    target_change = serializers.FloatField()
+    target_value = serializers.FloatField(allow_null=True)
+    due_date = serializers.DateField(allow_null=True)
+    repeat_every_weeks = serializers.IntegerField(allow_null=True)
+
+
+class ActivityOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    code = serializers.CharField()
+    rule_version = serializers.IntegerField(allow_null=True)
+    category = serializers.CharField()
+    title = serializers.CharField()
+    instructions = serializers.CharField()
+    rationale = serializers.CharField()
+    evidence = serializers.ListField(child=serializers.CharField())
+
+
+class CarePlanOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    patient_id = serializers.UUIDField()
+    number = serializers.IntegerField()
+    status = serializers.CharField()
+    summary = serializers.CharField()
+    goals = GoalOutput(many=True, source="goals.all")
+    activities = ActivityOutput(many=True, source="activities.all")
+    supersedes = serializers.UUIDField(source="supersedes_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    superseded_at = serializers.DateTimeField(allow_null=True)
+
+
+def _plan_payload(plan: Any) -> dict[str, Any]:
+    return CarePlanOutput(care_plan_with_items(plan_id=plan.id)).data
+
+
+class CarePlanDraftApi(APIView):
+    permission_classes = [has_role(Role.CLINICIAN)]
+
+    @extend_schema(request=None, responses={201: CarePlanOutput})
+    def post(self, request: Request, patient_id: str) -> Response:
+        plan = services.care_plan_draft(user=request.user, patient_id=patient_id)
+        return Response(_plan_payload(plan), status=status.HTTP_201_CREATED)
+
+
+class CarePlanPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class CarePlanListApi(APIView):
+    """Care team: every plan of their patients; patients: their own published plans."""
+
+    permission_classes = [has_role(*CLINICAL_READER_ROLES)]
+
+    class FilterSerializer(serializers.Serializer):
+        patient = serializers.UUIDField(required=False)
+        status = serializers.ChoiceField(choices=CarePlanStatus.choices, required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: CarePlanOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        plans = care_plan_list(
+            user=request.user,
+            patient_id=filters.validated_data.get("patient"),
+            status=filters.validated_data.get("status"),
+        )
+        paginator = CarePlanPagination()
+        page = paginator.paginate_queryset(plans, request, view=self)
+        audit_record_many(
+            actor=request.user,
+            targets=[AuditTarget("care_plan", str(p.id), p.patient_id) for p in page],
+        )
+        return paginator.get_paginated_response(CarePlanOutput(page, many=True).data)
+
+
+class CarePlanDetailApi(APIView):
+    permission_classes = [has_role(*CLINICAL_READER_ROLES)]
+
+    class PatchSerializer(serializers.Serializer):
+        class GoalInput(serializers.Serializer):
+            id = serializers.UUIDField(required=False)
+            title = serializers.CharField(max_length=200)
+            instrument = serializers.SlugField(max_length=64)
+            baseline = serializers.FloatField(required=False, allow_null=True)
+            target_change = serializers.FloatField(min_value=0)
+            due_date = serializers.DateField(required=False, allow_null=True)
+            repeat_every_weeks = serializers.IntegerField(
+                required=False, allow_null=True, min_value=1, max_value=52
+            )
+
+        class ActivityInput(serializers.Serializer):
+            id = serializers.UUIDField(required=False)
+            category = serializers.CharField(max_length=32, required=False, default="custom")
+            title = serializers.CharField(max_length=200)
+            instructions = serializers.CharField(max_length=5000)
+            rationale = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+            evidence = serializers.ListField(
+                child=serializers.CharField(max_length=500), required=False, max_length=50
+            )
+
+        summary = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+        goals = GoalInput(many=True, required=False)
+        activities = ActivityInput(many=True, required=False)
+
+    @extend_schema(responses={200: CarePlanOutput})
+    def get(self, request: Request, plan_id: str) -> Response:
+        plan = access_care_plan(user=request.user, plan_id=plan_id)
+        return Response(_plan_payload(plan))
+
+    @extend_schema(request=PatchSerializer, responses={200: CarePlanOutput})
+    def patch(self, request: Request, plan_id: str) -> Response:
+        access_care_plan(user=request.user, plan_id=plan_id)  # 404 before 403 for outsiders
+        data = self.PatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = services.care_plan_edit(
+            user=request.user,
+            plan_id=plan_id,
+            summary=data.validated_data.get("summary"),
+            goals=data.validated_data.get("goals"),
+            activities=data.validated_data.get("activities"),
+        )
+        return Response(_plan_payload(plan))
+
+
+class CarePlanPublishApi(APIView):
+    permission_classes = [has_role(*CLINICAL_READER_ROLES)]
+
+    @extend_schema(request=None, responses={200: CarePlanOutput})
+    def post(self, request: Request, plan_id: str) -> Response:
+        access_care_plan(user=request.user, plan_id=plan_id)
+        plan = services.care_plan_publish(user=request.user, plan_id=plan_id)
+        return Response(_plan_payload(plan))
+
+
+class CarePlanDiffApi(APIView):
+    """What changed between this plan and another version of the same patient's plan."""
+
+    permission_classes = [has_role(*CLINICAL_READER_ROLES)]
+
+    class FilterSerializer(serializers.Serializer):
+        against = serializers.UUIDField()
+
+    class ChangesOutput(serializers.Serializer):
+        class FieldChange(serializers.Serializer):
+            code = serializers.CharField()
+            field = serializers.CharField()
+            before = serializers.JSONField(allow_null=True)
+            after = serializers.JSONField(allow_null=True)
+
+        added = serializers.ListField(child=serializers.CharField())
+        removed = serializers.ListField(child=serializers.CharField())
+        changed = FieldChange(many=True)
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses={
+            200: inline_serializer(
+                name="CarePlanDiff",
+                fields={
+                    "from": serializers.UUIDField(),
+                    "to": serializers.UUIDField(),
+                    "summary_changed": serializers.BooleanField(),
+                    "activities": ChangesOutput(),
+                    "goals": ChangesOutput(),
+                },
+            )
+        },
+    )
+    def get(self, request: Request, plan_id: str) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        newer = access_care_plan(user=request.user, plan_id=plan_id)
+        older = access_care_plan(user=request.user, plan_id=filters.validated_data["against"])
+        if older.number > newer.number:
+            older, newer = newer, older
+        return Response(services.care_plan_diff(older=older, newer=newer))
+
+
+# --- measures ------------------------------------------------------------------------------
+
+
+class MeasurePointOutput(serializers.Serializer):
+    response_id = serializers.UUIDField()
+    completed_at = serializers.DateTimeField()
+    total = serializers.FloatField(allow_null=True)
+    band = serializers.CharField(allow_null=True)
+    subscales = serializers.JSONField()
+    change_since_first = serializers.FloatField(allow_null=True)
+    change_since_previous = serializers.FloatField(allow_null=True)
+
+
+class MeasuresApi(APIView):
+    """A patient's scores on one instrument over time, with change since first and previous."""
+
+    permission_classes = [has_role(*CLINICAL_READER_ROLES)]
+
+    class FilterSerializer(serializers.Serializer):
+        instrument = serializers.SlugField(max_length=64)
+
+    class OutputSerializer(serializers.Serializer):
+        instrument = serializers.CharField()
+        goal = GoalOutput(
+            allow_null=True, help_text="The active plan's goal on this instrument, if any."
+        )
+        results = MeasurePointOutput(many=True)
+        # The timeline is one page; the list envelope keeps the contract's shape.
+        next = serializers.CharField(allow_null=True)
+        previous = serializers.CharField(allow_null=True)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
+    def get(self, request: Request, patient_id: str) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        progress = selectors.measures_progress(
+            user=request.user,
+            patient_id=patient_id,
+            instrument=filters.validated_data["instrument"],
+        )
+        return Response(self.OutputSerializer(progress).data)
+
+
+# --- pre-visit summary ---------------------------------------------------------------------------
+
+
+class PrevisitVisitOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    patient = serializers.UUIDField(source="patient_id")
+    clinician = serializers.UUIDField(source="clinician_id")
+    visit_type = serializers.CharField()
+    status = serializers.ChoiceField(choices=AppointmentStatus.choices)
+    start = serializers.DateTimeField(source="start_at")
+    end = serializers.DateTimeField(source="end_at")
+
+
+class PrevisitLastVisitOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    start = serializers.DateTimeField(source="start_at")
+    end = serializers.DateTimeField(source="end_at")
+
+
+class PrevisitScoreOutput(serializers.Serializer):
+    instrument = serializers.CharField()
+    response_id = serializers.UUIDField()
+    completed_at = serializers.DateTimeField()
+    total = serializers.FloatField(allow_null=True)
+    band = serializers.CharField(allow_null=True)
+    previous_total = serializers.FloatField(allow_null=True)
+    change_since_previous = serializers.FloatField(allow_null=True)
+    total_at_last_visit = serializers.FloatField(
+        allow_null=True, help_text="The last score completed by the end of the last visit."
+    )
+    change_since_last_visit = serializers.FloatField(allow_null=True)
+
+
+class PrevisitRedFlagOutput(serializers.Serializer):
+    review_id = serializers.UUIDField(source="id")
+    response_id = serializers.UUIDField()
+    questionnaire = serializers.CharField(source="response.version.questionnaire.slug")
+    red_flags = serializers.JSONField(source="response.red_flags")
+    created_at = serializers.DateTimeField()
+
+
+class PrevisitCarePlanOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    number = serializers.IntegerField()
+    summary = serializers.CharField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    # The same goal shape as the care-plan API.
+    goals = GoalOutput(many=True, source="goals.all")
+
+
+class PrevisitThreadOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    unread_count = serializers.IntegerField()
+    priority = serializers.CharField()
+    status = serializers.CharField()
+
+
+class PrevisitUnreadOutput(serializers.Serializer):
+    total = serializers.IntegerField()
+    threads = PrevisitThreadOutput(many=True)
+
+
+class PrevisitSummaryApi(APIView):
+    """What the clinician should know before a visit: whether the gut-skin intake is still
+    missing, the latest score per instrument with its change since the previous one and since
+    the last completed visit, open red flags (pending urgent intake reviews), the active care
+    plan, and the caller's unread messages in the patient's threads (docs/portal.md).
+
+    Clinical: clinicians, coordinators and admins (break-glass) only; patients and schedulers
+    get 403 like the other staff-only clinical endpoints. Of those, the patient's care team and
+    the visit's own clinician; anyone else 404. Times in the caller's zone."""
+
+    permission_classes = [has_role(*CLINICAL_STAFF_ROLES)]
+
+    class OutputSerializer(serializers.Serializer):
+        appointment = PrevisitVisitOutput()
+        generated_at = serializers.DateTimeField()
+        intake_missing = serializers.BooleanField()
+        last_visit = PrevisitLastVisitOutput(allow_null=True)
+        scores = PrevisitScoreOutput(many=True)
+        red_flags = PrevisitRedFlagOutput(many=True)
+        care_plan = PrevisitCarePlanOutput(allow_null=True)
+        unread_messages = PrevisitUnreadOutput(
+            allow_null=True,
+            help_text="Null when the caller is the visit's clinician from outside the care team.",
+        )
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request: Request, appointment_id: UUID) -> Response:
+        summary = selectors.previsit_summary(user=request.user, appointment_id=appointment_id)
+        with timezone.override(request.user.zone):
+            return Response(self.OutputSerializer(summary).data)
