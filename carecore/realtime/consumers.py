@@ -63,7 +63,9 @@ async def ticket_redeem(ticket: str) -> str | None:
         value = await client.getdel(f"{TICKET_PREFIX}{ticket}")
     finally:
         await client.aclose()
-    return value.decode() if value else None
+    if not value:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _active_user_id(user_id: str) -> UUID | None:

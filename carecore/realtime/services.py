@@ -130,7 +130,7 @@ def _record(events_by_user: Mapping[UUID, Sequence[NewEvent]]) -> list[FeedEvent
     if not wanted:
         return []
     numbers = _take_numbers({user: len(events) for user, events in wanted.items()})
-    rows = []
+    rows: list[FeedEvent] = []
     for user, events in wanted.items():
         last, at = numbers[user]
         first = last - len(events) + 1
