@@ -1,5 +1,19 @@
-"""CareCore: the project package and what every app shares (accounts, audit, errors, outbox)."""
+"""CareCore: the project package and what every app shares (accounts, audit, errors, outbox).
 
-from .celery import app as celery_app
+The Celery app (`carecore.celery`) is loaded when Django starts (`CommonConfig.ready`), and by
+`celery -A carecore`, which finds `carecore.celery` itself; it is not imported with this
+package, so the pure modules under `carecore/clinical/` can be imported without Django.
+"""
 
-__all__ = ["celery_app"]
+from __future__ import annotations
+
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:
+    # `carecore.celery_app`, for code written against the usual Celery project layout.
+    if name == "celery_app":
+        from .celery import app
+
+        return app
+    raise AttributeError(name)

@@ -9,11 +9,30 @@ from celery import Celery
 from celery.signals import task_postrun, task_prerun
 from multidb.pinning import pin_this_thread, unpin_this_thread
 
+from carecore.common.logging import install_task_failure_filter
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecore.settings.local")
 
 app = Celery("carecore")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+install_task_failure_filter()
+
+
+@task_prerun.connect
+def hand_back_database_connections(task: Any = None, **kwargs: Any) -> None:
+    """With CELERY_DB_REUSE_MAX (the default) Celery keeps a worker's connection pool open
+    between tasks instead of closing it around every task. This returns each task's leftover
+    connection to the pool as a finished request would; the pool checks a connection before
+    handing it out again (CONN_HEALTH_CHECKS), so a task never starts on a connection the
+    server dropped (restart, failover, pg_terminate_backend)."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # runs inside the caller's connection and transaction
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
 
 
 # With read replicas configured, a task reads the primary for its whole run: it was queued by a

@@ -2,9 +2,11 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from carecore.common import errors, health
+from interop.apis import not_found as fhir_not_found
 
 api_v1 = [
     path("", include("carecore.accounts.urls")),
@@ -26,8 +28,12 @@ urlpatterns = [
     # strict Content-Security-Policy holds on the docs page too.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    path("fhir/R4/", include("interop.urls")),
+    # Unknown FHIR paths answer as an OperationOutcome, even with DEBUG on.
+    re_path(r"^fhir/", fhir_not_found),
     # Unknown API paths answer in the contract's JSON shape, even with DEBUG on.
-    re_path(r"^(api|fhir)/", errors.handler404),
+    # (csrf_exempt: an unknown path is a 404 whatever the method, never a CSRF 403.)
+    re_path(r"^(api|fhir)/", csrf_exempt(errors.handler404)),
 ]
 
 handler400 = "carecore.common.errors.handler400"

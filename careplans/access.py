@@ -15,7 +15,7 @@ from carecore.accounts.access import Purpose, audited_get, patient_visibility
 from carecore.accounts.models import Role, User
 from carecore.audit.models import Action
 
-from .models import CarePlan, CarePlanStatus
+from .models import CarePlan, CarePlanGoal, CarePlanStatus
 
 
 def care_plans_visible_to(user: User) -> QuerySet[CarePlan]:
@@ -35,4 +35,19 @@ def access_care_plan(*, user: User, plan_id: UUID | str, for_write: bool = False
         object_id=plan_id,
         object_type="care_plan",
         action=Action.UPDATE if for_write else Action.READ,
+    )
+
+
+def care_plan_goals_visible_to(user: User) -> QuerySet[CarePlanGoal]:
+    """Goals of the plans `user` may see (so a patient never sees a draft plan's goals)."""
+    return CarePlanGoal.objects.filter(plan__in=care_plans_visible_to(user))
+
+
+def access_care_plan_goal(*, user: User, goal_id: UUID | str) -> CarePlanGoal:
+    return audited_get(
+        care_plan_goals_visible_to(user).select_related("plan"),
+        user=user,
+        object_id=goal_id,
+        object_type="care_plan_goal",
+        patient_id_of=lambda goal: goal.plan.patient_id,
     )

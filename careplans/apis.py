@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,8 +15,10 @@ from rest_framework.views import APIView
 
 from carecore.accounts.models import CLINICAL_READER_ROLES, CLINICAL_STAFF_ROLES, Role
 from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
+from intake.instruments import INSTRUMENTS
 from portal.models import AppointmentStatus
 
 from . import selectors, services
@@ -69,11 +71,39 @@ def _plan_payload(plan: Any) -> dict[str, Any]:
     return CarePlanOutput(care_plan_with_items(plan_id=plan.id)).data
 
 
+def _require_for_new_item(attrs: dict[str, Any], required: tuple[str, ...]) -> dict[str, Any]:
+    """A kept item (with `id`) changes only the fields sent; a new one needs these."""
+    if attrs.get("id") is None:
+        missing = {name: ["Required for a new item."] for name in required if name not in attrs}
+        if missing:
+            raise serializers.ValidationError(missing)
+    return attrs
+
+
 class CarePlanDraftApi(APIView):
     permission_classes = [has_role(Role.CLINICIAN)]
 
-    @extend_schema(request=None, responses={201: CarePlanOutput})
+    class InputSerializer(StrictInput):
+        """No fields: the rule set drafts from the latest intake."""
+
+    @extend_schema(
+        # An empty serializer would leave the body out of the schema; say what is sent.
+        request={
+            "application/json": {
+                "type": "object",
+                "description": "Empty (`{}`) or no body: the rule set decides what is drafted.",
+            }
+        },
+        responses={201: CarePlanOutput},
+        examples=[OpenApiExample("No choices to make", value={}, request_only=True)],
+    )
     def post(self, request: Request, patient_id: str) -> Response:
+        """Draft a care plan from the patient's latest completed gut-skin intake and latest
+        instrument scores (clinicians on the care team). The body is an empty object (or none):
+        nothing to choose, the rule set drafts. 409 `draft_exists` while a draft is open, with
+        its id in `fields.draft_id` (edit it, or DELETE it to draft afresh); 409
+        `intake_missing` without a completed intake."""
+        self.InputSerializer(data=request.data).is_valid(raise_exception=True)
         plan = services.care_plan_draft(user=request.user, patient_id=patient_id)
         return Response(_plan_payload(plan), status=status.HTTP_201_CREATED)
 
@@ -87,13 +117,13 @@ class CarePlanListApi(APIView):
 
     permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(AllErrorsSerializer):
         patient = serializers.UUIDField(required=False)
-        status = serializers.ChoiceField(choices=CarePlanStatus.choices, required=False)
+        status = ChoiceField(choices=CarePlanStatus.choices, required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: CarePlanOutput(many=True)})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         plans = care_plan_list(
             user=request.user,
@@ -112,27 +142,44 @@ class CarePlanListApi(APIView):
 class CarePlanDetailApi(APIView):
     permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
-    class PatchSerializer(serializers.Serializer):
-        class GoalInput(serializers.Serializer):
-            id = serializers.UUIDField(required=False)
-            title = serializers.CharField(max_length=200)
-            instrument = serializers.SlugField(max_length=64)
+    class PatchSerializer(StrictInput):
+        class GoalInput(StrictInput):
+            id = serializers.UUIDField(required=False, help_text="Omit for a new goal.")
+            title = serializers.CharField(max_length=200, required=False)
+            instrument = serializers.SlugField(max_length=64, required=False)
             baseline = serializers.FloatField(required=False, allow_null=True)
-            target_change = serializers.FloatField(min_value=0)
+            target_change = serializers.FloatField(min_value=0, required=False)
             due_date = serializers.DateField(required=False, allow_null=True)
             repeat_every_weeks = serializers.IntegerField(
                 required=False, allow_null=True, min_value=1, max_value=52
             )
 
-        class ActivityInput(serializers.Serializer):
-            id = serializers.UUIDField(required=False)
-            category = serializers.CharField(max_length=32, required=False, default="custom")
-            title = serializers.CharField(max_length=200)
-            instructions = serializers.CharField(max_length=5000)
+            NEW_ITEM_NEEDS = ("title", "instrument", "target_change")
+            schema_required_any_of = (("id",), NEW_ITEM_NEEDS)
+
+            def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+                return _require_for_new_item(attrs, self.NEW_ITEM_NEEDS)
+
+        class ActivityInput(StrictInput):
+            id = serializers.UUIDField(required=False, help_text="Omit for a new activity.")
+            category = serializers.CharField(
+                max_length=32,
+                required=False,
+                help_text="The rule set's categories (nutrition, sleep, ...) or the clinician's "
+                "own word; a new activity without one is `custom`, a kept one keeps its own.",
+            )
+            title = serializers.CharField(max_length=200, required=False)
+            instructions = serializers.CharField(max_length=5000, required=False)
             rationale = serializers.CharField(max_length=2000, required=False, allow_blank=True)
             evidence = serializers.ListField(
                 child=serializers.CharField(max_length=500), required=False, max_length=50
             )
+
+            NEW_ITEM_NEEDS = ("title", "instructions")
+            schema_required_any_of = (("id",), NEW_ITEM_NEEDS)
+
+            def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+                return _require_for_new_item(attrs, self.NEW_ITEM_NEEDS)
 
         summary = serializers.CharField(max_length=5000, required=False, allow_blank=True)
         goals = GoalInput(many=True, required=False)
@@ -140,11 +187,37 @@ class CarePlanDetailApi(APIView):
 
     @extend_schema(responses={200: CarePlanOutput})
     def get(self, request: Request, plan_id: str) -> Response:
+        """One care plan with goals and activities. The care team sees drafts too; a patient
+        only their own published plans (anything else 404)."""
         plan = access_care_plan(user=request.user, plan_id=plan_id)
         return Response(_plan_payload(plan))
 
-    @extend_schema(request=PatchSerializer, responses={200: CarePlanOutput})
+    @extend_schema(
+        request=PatchSerializer,
+        responses={200: CarePlanOutput},
+        examples=[
+            OpenApiExample(
+                "Keep one activity, add one",
+                value={
+                    "summary": "Start with fibre and water.",
+                    "activities": [
+                        {"id": "2a3b4c5d-6e7f-4801-9a2b-3c4d5e6f7a8b", "title": "Raise fibre"},
+                        {
+                            "title": "Moisturise",
+                            "instructions": "After bathing.",
+                            "category": "skin",
+                        },
+                    ],
+                },
+                request_only=True,
+            )
+        ],
+    )
     def patch(self, request: Request, plan_id: str) -> Response:
+        """Edit a draft (clinicians on the care team): `summary`, and the full new lists of
+        `goals` and `activities`. An item with `id` is kept and only the fields sent change (an
+        omitted `category` keeps its value); an item without `id` is new; a kept item missing
+        from the list is removed. A published plan: 409 `plan_not_draft`."""
         access_care_plan(user=request.user, plan_id=plan_id)  # 404 before 403 for outsiders
         data = self.PatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -157,12 +230,23 @@ class CarePlanDetailApi(APIView):
         )
         return Response(_plan_payload(plan))
 
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, plan_id: str) -> Response:
+        """Discard a draft (clinicians on the care team). A published plan is part of the
+        patient's record and stays: 409 `plan_not_draft`."""
+        access_care_plan(user=request.user, plan_id=plan_id)  # 404 before 403 for outsiders
+        services.care_plan_discard(user=request.user, plan_id=plan_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class CarePlanPublishApi(APIView):
     permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
     @extend_schema(request=None, responses={200: CarePlanOutput})
     def post(self, request: Request, plan_id: str) -> Response:
+        """Publish a draft: it becomes the patient's active plan, supersedes the previous one and
+        schedules the goals' check-ins. 409 `unreviewed_red_flag` while an urgent intake review
+        of the patient is pending; 409 `plan_not_draft` when already published."""
         access_care_plan(user=request.user, plan_id=plan_id)
         plan = services.care_plan_publish(user=request.user, plan_id=plan_id)
         return Response(_plan_payload(plan))
@@ -173,7 +257,7 @@ class CarePlanDiffApi(APIView):
 
     permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(AllErrorsSerializer):
         against = serializers.UUIDField()
 
     class ChangesOutput(serializers.Serializer):
@@ -203,7 +287,7 @@ class CarePlanDiffApi(APIView):
         },
     )
     def get(self, request: Request, plan_id: str) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         newer = access_care_plan(user=request.user, plan_id=plan_id)
         older = access_care_plan(user=request.user, plan_id=filters.validated_data["against"])
@@ -230,22 +314,22 @@ class MeasuresApi(APIView):
 
     permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
-    class FilterSerializer(serializers.Serializer):
-        instrument = serializers.SlugField(max_length=64)
+    class FilterSerializer(AllErrorsSerializer):
+        instrument = ChoiceField(choices=sorted(INSTRUMENTS))
 
     class OutputSerializer(serializers.Serializer):
         instrument = serializers.CharField()
         goal = GoalOutput(
             allow_null=True, help_text="The active plan's goal on this instrument, if any."
         )
-        results = MeasurePointOutput(many=True)
+        results = MeasurePointOutput(many=True, help_text="Oldest first; the whole timeline.")
         # The timeline is one page; the list envelope keeps the contract's shape.
-        next = serializers.CharField(allow_null=True)
-        previous = serializers.CharField(allow_null=True)
+        next = serializers.URLField(allow_null=True, help_text="Always null: one page.")
+        previous = serializers.URLField(allow_null=True, help_text="Always null: one page.")
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
     def get(self, request: Request, patient_id: str) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         progress = selectors.measures_progress(
             user=request.user,
@@ -261,9 +345,10 @@ class MeasuresApi(APIView):
 class PrevisitVisitOutput(serializers.Serializer):
     id = serializers.UUIDField()
     patient = serializers.UUIDField(source="patient_id")
+    patient_name = serializers.CharField(source="patient.user.full_name")
     clinician = serializers.UUIDField(source="clinician_id")
     visit_type = serializers.CharField()
-    status = serializers.ChoiceField(choices=AppointmentStatus.choices)
+    status = ChoiceField(choices=AppointmentStatus.choices)
     start = serializers.DateTimeField(source="start_at")
     end = serializers.DateTimeField(source="end_at")
 
@@ -320,7 +405,7 @@ class PrevisitUnreadOutput(serializers.Serializer):
 class PrevisitSummaryApi(APIView):
     """What the clinician should know before a visit: whether the gut-skin intake is still
     missing, the latest score per instrument with its change since the previous one and since
-    the last completed visit, open red flags (pending urgent intake reviews), the active care
+    the last completed visit, open red flags (pending flagged intake reviews), the active care
     plan, and the caller's unread messages in the patient's threads (docs/portal.md).
 
     Clinical: clinicians, coordinators and admins (break-glass) only; patients and schedulers

@@ -30,7 +30,7 @@ from portal.access import access_previsit_summary
 from portal.models import Appointment
 from portal.selectors import last_completed_visit
 
-from .access import care_plans_visible_to
+from .access import care_plan_goals_visible_to, care_plans_visible_to
 from .models import CarePlan, CarePlanGoal, CarePlanStatus
 
 _PLAN_ITEMS = ("goals", "activities")
@@ -51,6 +51,25 @@ def care_plan_list(
 def care_plan_with_items(*, plan_id: UUID) -> CarePlan:
     """Reload one (already access-checked) plan with its goals and activities."""
     return CarePlan.objects.prefetch_related(*_PLAN_ITEMS).get(pk=plan_id)
+
+
+def care_plan_goal_list(*, user: User, patient_id: UUID | None = None) -> QuerySet[CarePlanGoal]:
+    """Goals of the plans `user` may see (patients: published plans only), plan loaded."""
+    goals = care_plan_goals_visible_to(user).select_related("plan")
+    if patient_id is not None:
+        goals = goals.filter(plan__patient_id=patient_id)
+    return goals
+
+
+# Bulk export (interop): the caller has passed the admin-only, audited export gate.
+
+
+def care_plans_for_export() -> QuerySet[CarePlan]:
+    return CarePlan.objects.prefetch_related(*_PLAN_ITEMS)
+
+
+def care_plan_goals_for_export() -> QuerySet[CarePlanGoal]:
+    return CarePlanGoal.objects.select_related("plan")
 
 
 def active_goal(*, patient: Patient, instrument: str) -> CarePlanGoal | None:
@@ -119,7 +138,7 @@ class PrevisitSummary:
     intake_missing: bool
     last_visit: Appointment | None
     scores: list[ScoreSummary]
-    red_flags: list[IntakeReview]  # pending and urgent, response and questionnaire loaded
+    red_flags: list[IntakeReview]  # pending, with red flags; response and questionnaire loaded
     care_plan: CarePlan | None  # the active plan, goals prefetched
     # None when the viewer is not on the care team (a treating clinician from outside it):
     # the patient's threads are the care team's, and messaging does not show them to others.

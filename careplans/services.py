@@ -2,8 +2,8 @@
 and the follow-up check-ins that goals schedule.
 
 Drafts belong to the care team; only publishing shows a plan to the patient. Publishing is
-refused while any urgent intake review of the patient is pending. Published plans and their
-contents never change (the database enforces it with triggers).
+refused while any intake review of the patient with a red flag is pending. Published plans and
+their contents never change (the database enforces it with triggers).
 
 Intake's data is read through intake's selectors; intake tells this app that a response was
 completed through its `response_completed` hook (careplans/receivers.py).
@@ -25,6 +25,7 @@ from carecore.accounts.models import Patient, Role, User
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from carecore.notifications import links
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
 from carecore.realtime.services import EventType, NewEvent, event_publish_for_patient
@@ -35,7 +36,7 @@ from intake.selectors import (
 )
 
 from .models import CarePlan, CarePlanActivity, CarePlanGoal, CarePlanStatus, CheckIn
-from .rules import Activity, draft_activities, facts_from_intake
+from .rules import Activity, Category, draft_activities, facts_from_intake
 
 if TYPE_CHECKING:
     from intake.models import QuestionnaireResponse
@@ -60,7 +61,7 @@ class UnreviewedRedFlag(Conflict):
 
 class NotADraft(Conflict):
     code = "plan_not_draft"
-    default_message = "Only a draft plan can be changed or published."
+    default_message = "Only a draft plan can be changed, published or discarded."
 
 
 def _require_clinician(user: User) -> None:
@@ -114,8 +115,14 @@ def care_plan_draft(*, user: User, patient_id: UUID | str) -> CarePlan:
     )
     # Serialise drafting per patient (the number sequence and the one-draft rule).
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
-    if CarePlan.objects.filter(patient=patient, status=CarePlanStatus.DRAFT).exists():
-        raise DraftExists()
+    open_draft = (
+        CarePlan.objects.filter(patient=patient, status=CarePlanStatus.DRAFT)
+        .values_list("id", flat=True)
+        .first()
+    )
+    if open_draft is not None:
+        # Named, so the client can open it, or discard it (DELETE) to draft afresh.
+        raise DraftExists(fields={"draft_id": str(open_draft)})
     intake = latest_completed_response(patient_id=patient.id, slug=INTAKE_SLUG)
     if intake is None:
         raise NoCompletedIntake()
@@ -183,6 +190,7 @@ def _replace_items(
     for position, fields in enumerate(items):
         values = {key: value for key, value in fields.items() if key != "id"}
         if fields.get("id"):
+            # Only the fields sent change; omitted ones keep their value.
             row = existing[fields["id"]]
             for key, value in values.items():
                 setattr(row, key, value)
@@ -190,6 +198,8 @@ def _replace_items(
             row.save()
         else:
             values.setdefault("code", "custom")
+            if model is CarePlanActivity:
+                values.setdefault("category", Category.CUSTOM)
             model.objects.create(plan=plan, position=position, **values)
 
 
@@ -220,6 +230,20 @@ def care_plan_edit(
         action=Action.UPDATE,
     )
     return plan
+
+
+@transaction.atomic
+def care_plan_discard(*, user: User, plan_id: UUID | str) -> None:
+    """Delete a draft with its goals and activities (409 `plan_not_draft` once published)."""
+    plan = _locked_draft(user, plan_id)
+    audit_record(
+        actor=user,
+        object_type="care_plan",
+        object_id=plan.id,
+        patient_id=plan.patient_id,
+        action=Action.DELETE,
+    )
+    plan.delete()
 
 
 # --- publishing --------------------------------------------------------------------------
@@ -294,7 +318,7 @@ def care_plan_publish(*, user: User, plan_id: UUID | str) -> CarePlan:
         recipients=[plan.patient.user],
         subject_type="care_plan",
         subject_id=plan.id,
-        link_path=f"/care-plans/{plan.id}",
+        link_path=links.care_plan_page(),
     )
     audit_record(
         actor=user,
@@ -409,7 +433,7 @@ def check_ins_remind(*, now: Any, limit: int = 500) -> int:
             recipients=[check_in.patient.user],
             subject_type="check_in",
             subject_id=check_in.id,
-            link_path=f"/questionnaires/{check_in.instrument}",
+            link_path=links.questionnaire_page(check_in.instrument),
         )
     CheckIn.objects.filter(id__in=[c.id for c in due]).update(reminded_at=now)
     return len(due)

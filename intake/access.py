@@ -39,7 +39,7 @@ def access_response(
 def access_review(*, user: User, review_id: UUID | str, for_write: bool = False) -> IntakeReview:
     return audited_get(
         IntakeReview.objects.filter(_clinically_visible(user)).select_related(
-            "response__version__questionnaire"
+            "response__version__questionnaire", "patient__user"
         ),
         user=user,
         object_id=review_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import OuterRef, Subquery
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,16 +14,21 @@ from rest_framework.views import APIView
 from carecore.accounts.models import CLINICAL_READER_ROLES, CLINICAL_STAFF_ROLES, Role
 from carecore.audit.services import AuditTarget, audit_record_many
 from carecore.common.errors import Forbidden, NotFound
+from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
 from . import services
-from .access import access_response
-from .models import QuestionnaireResponse, ResponseStatus, ReviewStatus
+from .access import access_response, access_review
+from .models import SEVERITY_CHOICES, QuestionnaireResponse, ResponseStatus, ReviewStatus
+from .red_flags import worst_severity
 from .selectors import (
+    answers_with_questions,
     previous_completed_response,
     questionnaire_current,
     questionnaire_current_list,
+    response_guidance,
+    response_list,
 )
 from .selectors import review_queue as review_queue_selector
 
@@ -60,6 +65,8 @@ class QuestionnaireDetailApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request: Request, slug: str) -> Response:
+        """The current published version of one questionnaire: items (`linkId`, type, options,
+        `enableWhen`), citation and licence."""
         version = questionnaire_current(slug=slug)
         if version is None:
             raise NotFound()
@@ -67,6 +74,13 @@ class QuestionnaireDetailApi(APIView):
 
 
 # --- responses ---------------------------------------------------------------------------
+
+
+class RedFlagOutput(serializers.Serializer):
+    code = serializers.CharField()
+    # DRF takes declared fields off the class, so this does not shadow Field.label at run time.
+    label = serializers.CharField()  # type: ignore[assignment]
+    severity = serializers.ChoiceField(choices=SEVERITY_CHOICES)
 
 
 class ResponseOutput(serializers.Serializer):
@@ -78,22 +92,95 @@ class ResponseOutput(serializers.Serializer):
     status = serializers.CharField()
     answers = serializers.JSONField()
     scores = serializers.JSONField()
-    red_flags = serializers.JSONField()
+    red_flags = RedFlagOutput(many=True)
+    severity = serializers.SerializerMethodField(
+        help_text="The worst red flag's severity: emergency, crisis, urgent, soon; null if none."
+    )
+    guidance = serializers.SerializerMethodField(
+        help_text="What the patient should do now, for the worst red flag (e.g. call 911, or "
+        "call or text 988); null without red flags. Show it at once. While in progress, also "
+        "for answers not submitted yet (then it asks the patient to submit)."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
 
+    def get_severity(self, response: QuestionnaireResponse) -> str | None:
+        severity = worst_severity(response.red_flags)
+        return severity.value if severity else None
 
-class ResponseCreateApi(APIView):
-    permission_classes = [has_role(Role.PATIENT)]
+    def get_guidance(self, response: QuestionnaireResponse) -> str | None:
+        return response_guidance(response)
 
-    class InputSerializer(serializers.Serializer):
+
+class ResponsePagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class ResponseListApi(APIView):
+    """GET: responses the caller may see (a patient their own, the care team their patients'),
+    newest first. POST: a patient starts or submits a response."""
+
+    permission_classes = [has_role(*CLINICAL_READER_ROLES)]
+
+    class FilterSerializer(AllErrorsSerializer):
+        questionnaire = serializers.SlugField(max_length=64, required=False)
+        patient = serializers.UUIDField(required=False, help_text="Care team: one patient's.")
+        status = ChoiceField(choices=ResponseStatus.choices, required=False)
+
+    class InputSerializer(StrictInput):
         questionnaire = serializers.SlugField(max_length=64)
         answers = serializers.DictField(child=serializers.JSONField(), allow_empty=True)
-        status = serializers.ChoiceField(choices=ResponseStatus.choices)
+        status = ChoiceField(choices=ResponseStatus.choices)
 
-    @extend_schema(request=InputSerializer, responses={201: ResponseOutput})
+    @extend_schema(parameters=[FilterSerializer], responses={200: ResponseOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        query = filters.validated_data
+        paginator = ResponsePagination()
+        page = paginator.paginate_queryset(
+            response_list(
+                user=request.user,
+                questionnaire=query.get("questionnaire"),
+                patient_id=query.get("patient"),
+                status=query.get("status"),
+            ),
+            request,
+            view=self,
+        )
+        audit_record_many(
+            actor=request.user,
+            targets=[AuditTarget("questionnaire_response", str(r.id), r.patient_id) for r in page],
+        )
+        return paginator.get_paginated_response(ResponseOutput(page, many=True).data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: ResponseOutput},
+        examples=[
+            OpenApiExample(
+                "Submit a POEM",
+                value={
+                    "questionnaire": "poem",
+                    "status": "completed",
+                    "answers": {
+                        "poem-1": 2,
+                        "poem-2": 1,
+                        "poem-3": 0,
+                        "poem-4": 3,
+                        "poem-5": 1,
+                        "poem-6": 0,
+                        "poem-7": 2,
+                    },
+                },
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
+        if request.user.role != Role.PATIENT:
+            raise Forbidden("Only patients answer questionnaires.")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         response = services.response_create(
@@ -108,12 +195,14 @@ class ResponseCreateApi(APIView):
 class ResponseDetailApi(APIView):
     permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
-    class PatchSerializer(serializers.Serializer):
+    class PatchSerializer(StrictInput):
         answers = serializers.DictField(child=serializers.JSONField(), required=False)
-        status = serializers.ChoiceField(choices=ResponseStatus.choices, required=False)
+        status = ChoiceField(choices=ResponseStatus.choices, required=False)
 
     @extend_schema(responses={200: ResponseOutput})
     def get(self, request: Request, response_id: str) -> Response:
+        """One questionnaire response with answers, scores and red flags: its patient and the
+        care team; anyone else 404."""
         response = access_response(user=request.user, response_id=response_id)
         return Response(ResponseOutput(response).data)
 
@@ -149,70 +238,137 @@ def _score_changes(scores: dict[str, Any], previous: dict[str, Any] | None) -> d
 
 
 class ReviewPagination(CursorPagination):
-    # Urgent first, then oldest first; the cursor keeps the order stable across pages.
-    ordering = ("-urgent", "created_at", "id")
+    # Urgent first, expedited next, then oldest first; the cursor keeps the order stable.
+    ordering = ("-urgent", "-expedited", "created_at", "id")
+
+
+class AnsweredQuestionOutput(serializers.Serializer):
+    link_id = serializers.CharField()
+    question = serializers.CharField(help_text="The question as the patient saw it.")
+    answer = serializers.JSONField()
+    answer_display = serializers.CharField(
+        allow_null=True, help_text="The chosen options' words; null for items without options."
+    )
+
+
+class ReviewOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    patient_id = serializers.UUIDField()
+    patient_name = serializers.CharField(source="patient.user.full_name")
+    response_id = serializers.UUIDField()
+    questionnaire = serializers.CharField(source="response.version.questionnaire.slug")
+    questionnaire_title = serializers.CharField(source="response.version.questionnaire.title")
+    response_status = serializers.CharField(
+        source="response.status",
+        help_text="in_progress when the flags were raised from an abandoned, unsubmitted intake.",
+    )
+    urgent = serializers.BooleanField()
+    expedited = serializers.BooleanField()
+    severity = serializers.SerializerMethodField(
+        help_text="The worst red flag's severity; null without red flags."
+    )
+    paged_at = serializers.DateTimeField(allow_null=True)
+    escalation_step = serializers.IntegerField()
+    red_flags = RedFlagOutput(source="response.red_flags", many=True)
+    status = ChoiceField(choices=ReviewStatus.choices)
+    scores = serializers.JSONField(source="response.scores")
+    changes_since_last = serializers.SerializerMethodField()
+    answers = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    note = serializers.CharField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=SEVERITY_CHOICES, allow_null=True))
+    def get_severity(self, review: Any) -> str | None:
+        return review.severity or None
+
+    @extend_schema_field(serializers.DictField(child=serializers.FloatField(allow_null=True)))
+    def get_changes_since_last(self, review: Any) -> dict[str, Any]:
+        return _score_changes(review.response.scores, review.previous_scores)
+
+    @extend_schema_field(AnsweredQuestionOutput(many=True))
+    def get_answers(self, review: Any) -> Any:
+        return AnsweredQuestionOutput(answers_with_questions(review.response), many=True).data
+
+
+def _previous_scores_subquery() -> Subquery:
+    previous = QuestionnaireResponse.objects.filter(
+        patient_id=OuterRef("patient_id"),
+        version__questionnaire_id=OuterRef("response__version__questionnaire_id"),
+        status=ResponseStatus.COMPLETED,
+        completed_at__lt=OuterRef("response__completed_at"),
+    ).order_by("-completed_at")
+    return Subquery(previous.values("scores")[:1])
+
+
+def _with_previous_scores(review: Any) -> Any:
+    previous = previous_completed_response(review.response)
+    review.previous_scores = previous.scores if previous else None
+    return review
 
 
 class ReviewQueueApi(APIView):
-    """Pending reviews of the caller's patients, urgent first (`?status=completed` for done)."""
+    """Pending reviews of the caller's patients, urgent first, expedited next
+    (`?status=completed` for done ones), each with the patient's name, scores, changes and every
+    answer with its question."""
 
     permission_classes = [has_role(*CLINICAL_STAFF_ROLES)]
 
-    class FilterSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=ReviewStatus.choices, required=False)
+    class FilterSerializer(AllErrorsSerializer):
+        status = ChoiceField(choices=ReviewStatus.choices, required=False)
 
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.UUIDField()
-        patient_id = serializers.UUIDField()
-        response_id = serializers.UUIDField()
-        questionnaire = serializers.CharField(source="response.version.questionnaire.slug")
-        urgent = serializers.BooleanField()
-        red_flags = serializers.JSONField(source="response.red_flags")
-        status = serializers.CharField()
-        scores = serializers.JSONField(source="response.scores")
-        changes_since_last = serializers.SerializerMethodField()
-        created_at = serializers.DateTimeField()
-        completed_at = serializers.DateTimeField(allow_null=True)
-        note = serializers.CharField()
-
-        def get_changes_since_last(self, review: Any) -> dict[str, Any]:
-            return _score_changes(review.response.scores, review.previous_scores)
-
-    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True)})
+    @extend_schema(parameters=[FilterSerializer], responses={200: ReviewOutput(many=True)})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        previous = QuestionnaireResponse.objects.filter(
-            patient_id=OuterRef("patient_id"),
-            version__questionnaire_id=OuterRef("response__version__questionnaire_id"),
-            status=ResponseStatus.COMPLETED,
-            completed_at__lt=OuterRef("response__completed_at"),
-        ).order_by("-completed_at")
         reviews = review_queue_selector(
             user=request.user, status=filters.validated_data.get("status", ReviewStatus.PENDING)
-        ).annotate(previous_scores=Subquery(previous.values("scores")[:1]))
+        ).annotate(previous_scores=_previous_scores_subquery())
         paginator = ReviewPagination()
         page = paginator.paginate_queryset(reviews, request, view=self)
         audit_record_many(
             actor=request.user,
             targets=[AuditTarget("intake_review", str(r.id), r.patient_id) for r in page],
         )
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        return paginator.get_paginated_response(ReviewOutput(page, many=True).data)
+
+
+class ReviewDetailApi(APIView):
+    """One review: the patient, every answer with its question, scores and red flags."""
+
+    permission_classes = [has_role(*CLINICAL_STAFF_ROLES)]
+
+    @extend_schema(responses={200: ReviewOutput})
+    def get(self, request: Request, review_id: str) -> Response:
+        review = access_review(user=request.user, review_id=review_id)
+        return Response(ReviewOutput(_with_previous_scores(review)).data)
 
 
 class ReviewCompleteApi(APIView):
     permission_classes = [has_role(Role.CLINICIAN)]
 
-    class InputSerializer(serializers.Serializer):
-        note = serializers.CharField(max_length=5000, allow_blank=True)
+    class InputSerializer(StrictInput):
+        note = serializers.CharField(
+            max_length=5000, required=False, allow_blank=True, default="", help_text="Optional."
+        )
 
-    @extend_schema(request=InputSerializer, responses={200: ReviewQueueApi.OutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: ReviewOutput},
+        examples=[
+            OpenApiExample(
+                "With a note",
+                value={"note": "Discussed at visit; no referral needed."},
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request, review_id: str) -> Response:
+        """Mark a review done (clinicians on the care team), with an optional `note`. Completing an
+        urgent review clears the care-plan publish gate. Already completed: 409."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         review = services.review_complete(
             user=request.user, review_id=review_id, note=data.validated_data["note"]
         )
-        previous = previous_completed_response(review.response)
-        review.previous_scores = previous.scores if previous else None  # type: ignore[attr-defined]
-        return Response(ReviewQueueApi.OutputSerializer(review).data)
+        return Response(ReviewOutput(_with_previous_scores(review)).data)

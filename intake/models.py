@@ -15,6 +15,9 @@ from django.db.models import Q
 from django.utils.timezone import now
 
 from carecore.accounts.models import Patient, User
+from carecore.clinical.severity import Severity
+
+SEVERITY_CHOICES = [(severity.value, severity.value) for severity in Severity]
 
 
 class Questionnaire(models.Model):
@@ -75,15 +78,26 @@ class QuestionnaireResponse(models.Model):
     answers = models.JSONField(default=dict)
     # Computed once, at completion, against the pinned version; never recomputed silently.
     scores = models.JSONField(default=dict)
+    # [{"code", "label", "severity"}]: set at completion, or earlier by the abandoned-intake
+    # sweep (a flag once raised stays on the record, even if the answer is later changed).
     red_flags = models.JSONField(default=list)
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # When the abandoned-intake sweep last screened the in-progress answers; a later
+    # `updated_at` means the answers changed since and are screened again.
+    red_flags_screened_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(
                 fields=["patient", "status", "-completed_at"], name="response_patient_completed"
+            ),
+            # The abandoned-intake sweep: in-progress responses by last change.
+            models.Index(
+                fields=["updated_at"],
+                name="response_in_progress_updated",
+                condition=Q(status="in_progress"),
             ),
         ]
         constraints = [
@@ -104,7 +118,13 @@ class ReviewStatus(models.TextChoices):
 
 
 class IntakeReview(models.Model):
-    """One per completed response: the care team's clinician reviews it. Urgent = red flags."""
+    """One per completed response (or per abandoned intake whose answers raised a red flag):
+    the care team's clinician reviews it.
+
+    `severity` is the worst red flag's (blank: none). Emergency, crisis and urgent make it
+    `urgent` (top of the queue, on-call paged at `paged_at`, escalated step by step while
+    pending); soon makes it `expedited` (next in the queue, no page). docs/intake.md.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     response = models.OneToOneField(
@@ -112,6 +132,12 @@ class IntakeReview(models.Model):
     )
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="intake_reviews")
     urgent = models.BooleanField(default=False)
+    expedited = models.BooleanField(default=False)
+    severity = models.CharField(max_length=16, choices=SEVERITY_CHOICES, blank=True, default="")
+    # The on-call page: when it went out (the escalation clock's start) and the last ladder
+    # step recorded since (0: none yet). Each step is recorded once, under the review's lock.
+    paged_at = models.DateTimeField(null=True, blank=True)
+    escalation_step = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(
         max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
     )
@@ -124,9 +150,18 @@ class IntakeReview(models.Model):
 
     class Meta:
         indexes = [
-            # The queue: pending first, urgent first, oldest first.
-            models.Index(fields=["status", "-urgent", "created_at"], name="review_queue_order"),
-            models.Index(fields=["patient", "status", "urgent"], name="review_patient_gate"),
+            # The queue: pending first, urgent first, expedited next, oldest first.
+            models.Index(
+                fields=["status", "-urgent", "-expedited", "created_at"],
+                name="review_queue_order",
+            ),
+            models.Index(fields=["patient", "status", "severity"], name="review_patient_gate"),
+            # The escalation sweep: pending pages by the time they went out.
+            models.Index(
+                fields=["paged_at"],
+                name="review_page_unanswered",
+                condition=Q(status="pending", paged_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from carecore.accounts.access import Purpose, patient_visibility
 from carecore.accounts.models import Patient, User
@@ -21,6 +22,7 @@ from .models import (
     ResponseStatus,
     ReviewStatus,
 )
+from .red_flags import red_flags, worst_severity
 
 # The gut-skin intake's slug: red flags, care-plan drafts and intake reminders key on it.
 INTAKE_SLUG = "gut-skin-intake"
@@ -34,16 +36,106 @@ def questionnaire_current(*, slug: str) -> QuestionnaireVersion | None:
     return questionnaire_current_list().filter(questionnaire__slug=slug).first()
 
 
+def red_flags_in_answers(response: QuestionnaireResponse) -> list[dict[str, str]]:
+    """The red flags the response's current answers raise (gut-skin intake only), as stored:
+    `[{"code", "label", "severity"}]`. Needs the version's questionnaire and the patient's
+    user loaded (the date is the patient's today)."""
+    if response.version.questionnaire.slug != INTAKE_SLUG:
+        return []
+    today = timezone.localdate(timezone=response.patient.user.zone)
+    return [
+        flag.as_dict()
+        for flag in red_flags(
+            response.answers, date_of_birth=response.patient.date_of_birth, today=today
+        )
+    ]
+
+
+def response_guidance(response: QuestionnaireResponse) -> str | None:
+    """What the patient should do now, for the worst red flag (null without one).
+
+    Raised flags (a submitted intake, or one the abandoned-intake sweep raised) get the
+    severity's guidance, which says the care team has been alerted. An in-progress intake whose
+    current answers raise a worse flag not raised yet gets the same advice worded for a care
+    team not yet alerted (`guidance_before_alert`): the patient who ticks "self-harm" sees 988
+    at the first save, not an hour later.
+    """
+    raised = worst_severity(response.red_flags)
+    if response.status == ResponseStatus.IN_PROGRESS:
+        pending = worst_severity(red_flags_in_answers(response))
+        if pending is not None and (raised is None or pending.rank > raised.rank):
+            return pending.guidance_before_alert
+    return raised.patient_guidance if raised else None
+
+
 def review_queue(
     *, user: User, status: str | None = ReviewStatus.PENDING
 ) -> QuerySet[IntakeReview]:
-    """Reviews of patients `user` may see clinically: urgent first, then oldest first."""
+    """Reviews of patients `user` may see clinically (the API orders them: urgent first, then
+    expedited, then oldest first)."""
     reviews = IntakeReview.objects.filter(
         patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
-    ).select_related("response__version__questionnaire")
+    ).select_related("response__version__questionnaire", "patient__user")
     if status:
         reviews = reviews.filter(status=status)
     return reviews
+
+
+def response_list(
+    *,
+    user: User,
+    questionnaire: str | None = None,
+    patient_id: UUID | None = None,
+    status: str | None = None,
+) -> QuerySet[QuestionnaireResponse]:
+    """Responses `user` may see clinically: a patient their own, the care team their patients'."""
+    responses = QuestionnaireResponse.objects.filter(
+        patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
+    ).select_related("version__questionnaire")
+    if questionnaire:
+        responses = responses.filter(version__questionnaire__slug=questionnaire)
+    if patient_id is not None:
+        responses = responses.filter(patient_id=patient_id)
+    if status:
+        responses = responses.filter(status=status)
+    return responses
+
+
+@dataclass(frozen=True)
+class AnsweredQuestion:
+    link_id: str
+    question: str
+    answer: Any
+    answer_display: str | None
+
+
+def answers_with_questions(response: QuestionnaireResponse) -> list[AnsweredQuestion]:
+    """Each answer with the question as the patient saw it (the pinned version's wording), in
+    the questionnaire's order; for a choice, also the option's display text."""
+    answered = []
+    for item in response.version.definition.get("items", []):
+        link_id = item["linkId"]
+        if link_id not in response.answers:
+            continue
+        value = response.answers[link_id]
+        answered.append(
+            AnsweredQuestion(
+                link_id=link_id,
+                question=item["text"],
+                answer=value,
+                answer_display=_option_display(item, value),
+            )
+        )
+    return answered
+
+
+def _option_display(item: dict[str, Any], value: Any) -> str | None:
+    """The chosen options' words ("Eczema, Dry skin"); None for items without options."""
+    displays = {str(option["code"]): option["display"] for option in item.get("options", [])}
+    if not displays:
+        return None
+    chosen = value if isinstance(value, list) else [value]
+    return ", ".join(displays.get(str(code), str(code)) for code in chosen)
 
 
 def latest_completed_response(*, patient_id: UUID, slug: str) -> QuestionnaireResponse | None:
@@ -119,11 +211,15 @@ def measures_timeline(*, patient: Patient, instrument: str) -> list[MeasurePoint
     return points
 
 
+def _pending_red_flag_reviews() -> QuerySet[IntakeReview]:
+    """Pending reviews with any red flag, whatever its severity (a `soon` flag also needs a
+    clinician's eyes before a plan goes out)."""
+    return IntakeReview.objects.filter(status=ReviewStatus.PENDING).exclude(severity="")
+
+
 def patient_has_unreviewed_red_flag(*, patient_id: UUID) -> bool:
-    """The care-plan publish gate: any pending urgent review of this patient."""
-    return IntakeReview.objects.filter(
-        patient_id=patient_id, status=ReviewStatus.PENDING, urgent=True
-    ).exists()
+    """The care-plan publish gate: any pending review of this patient with a red flag."""
+    return _pending_red_flag_reviews().filter(patient_id=patient_id).exists()
 
 
 # --- what a clinician reviews before a visit (careplans' pre-visit summary) ---------------------
@@ -205,9 +301,18 @@ def score_summaries(*, patient: Patient, last_visit_end: datetime | None) -> lis
 
 
 def open_red_flag_reviews(*, patient: Patient) -> list[IntakeReview]:
-    """The patient's pending urgent reviews (red flags nobody has reviewed yet), oldest first."""
+    """The patient's pending reviews with red flags nobody has reviewed yet, oldest first."""
     return list(
-        IntakeReview.objects.filter(patient=patient, status=ReviewStatus.PENDING, urgent=True)
+        _pending_red_flag_reviews()
+        .filter(patient=patient)
         .select_related("response__version__questionnaire")
         .order_by("created_at", "id")
     )
+
+
+# --- record reads for FHIR (interop) -------------------------------------------------------------
+
+
+def responses_for_export() -> QuerySet[QuestionnaireResponse]:
+    """Every response, for the admin bulk export (interop's export gate decided access)."""
+    return QuestionnaireResponse.objects.select_related("version__questionnaire")

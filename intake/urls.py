@@ -11,7 +11,7 @@ urlpatterns = [
     ),
     path(
         "questionnaire-responses/",
-        apis.ResponseCreateApi.as_view(),
+        apis.ResponseListApi.as_view(),
         name="questionnaire-response-create",
     ),
     path(
@@ -20,6 +20,11 @@ urlpatterns = [
         name="questionnaire-response-detail",
     ),
     path("intake-reviews/", apis.ReviewQueueApi.as_view(), name="intake-review-list"),
+    path(
+        "intake-reviews/<uuid:review_id>/",
+        apis.ReviewDetailApi.as_view(),
+        name="intake-review-detail",
+    ),
     path(
         "intake-reviews/<uuid:review_id>/complete/",
         apis.ReviewCompleteApi.as_view(),

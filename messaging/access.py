@@ -144,3 +144,22 @@ def access_attachment(*, user: User, attachment_id: UUID | str) -> Attachment:
         action=Action.DOWNLOAD,
     )
     return attachment
+
+
+def public_messages_visible_to(user: User) -> QuerySet[Message]:
+    """Messages the patient could see (never an internal note, whoever asks) in threads `user`
+    may see: what leaves CareCore as a patient's record (FHIR Communication)."""
+    return Message.objects.filter(internal=False, thread__in=visible_threads(user))
+
+
+def access_public_message(*, user: User, message_id: UUID | str) -> Message:
+    """One patient-visible message of a thread `user` may see; else NotFound. Audited."""
+    return audited_get(
+        public_messages_visible_to(user).select_related(
+            "thread__patient__care_team", "sender__clinician"
+        ),
+        user=user,
+        object_id=message_id,
+        object_type="message",
+        patient_id_of=lambda message: message.thread.patient_id,
+    )

@@ -12,7 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.http import FileResponse
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -21,13 +22,15 @@ from rest_framework.views import APIView
 
 from carecore.accounts.models import Role, User
 from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.clinical.severity import Severity
 from carecore.common.errors import Forbidden, ValidationFailed
+from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
 from . import selectors, services
 from .access import access_attachment, access_thread
-from .models import Category, Message, Thread, ThreadReadState, ThreadStatus
+from .models import Category, Message, Priority, Thread, ThreadReadState, ThreadStatus
 
 _READERS = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN)
 _WRITERS = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR)
@@ -55,18 +58,48 @@ class MessageAttachmentOutput(serializers.Serializer):
     url = serializers.CharField()
 
 
+class TriageHitOutput(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    severity = serializers.ChoiceField(choices=[s.value for s in Severity])
+    words = serializers.ListField(child=serializers.CharField(), help_text="What matched.")
+    modifiers = serializers.ListField(
+        child=serializers.CharField(), help_text="ConText modifiers considered, e.g. uncertainty."
+    )
+    sources = serializers.ListField(
+        child=serializers.CharField(), help_text='Where the words were: "subject", "body".'
+    )
+
+
+class TriageDiscountedOutput(serializers.Serializer):
+    concept = serializers.CharField()
+    words = serializers.CharField()
+    modifiers = serializers.ListField(
+        child=serializers.CharField(), help_text="e.g. NEGATED_EXISTENCE, FAMILY, HISTORICAL."
+    )
+    source = serializers.CharField(help_text='"subject" or "body".')
+
+
 class MessageOutput(serializers.Serializer):
     id = serializers.UUIDField()
     thread_id = serializers.UUIDField()
     sender = MessagingPersonOutput(allow_null=True, help_text="Null for automatic replies.")
-    sender_kind = serializers.ChoiceField(choices=["patient", "staff", "system"])
+    sender_kind = ChoiceField(choices=["patient", "staff", "system"])
     body = serializers.CharField()
     internal = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     attachments = MessageAttachmentOutput(many=True)
     client_id = serializers.CharField(allow_null=True, help_text="Only shown to its sender.")
     triage_flags = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="Staff only."
+        child=serializers.CharField(), required=False, help_text="Staff only: flag codes."
+    )
+    triage_hits = TriageHitOutput(
+        many=True, required=False, help_text="Staff only: what raised each flag."
+    )
+    triage_discounted = TriageDiscountedOutput(
+        many=True,
+        required=False,
+        help_text="Staff only: mentions not flagged because a modifier discounted them.",
     )
     read_by_patient = serializers.BooleanField(
         required=False, help_text="Staff only: read receipt."
@@ -84,9 +117,9 @@ class ThreadOutput(serializers.Serializer):
     id = serializers.UUIDField()
     patient_id = serializers.UUIDField()
     subject = serializers.CharField()
-    category = serializers.ChoiceField(choices=Category.choices)
-    status = serializers.ChoiceField(choices=ThreadStatus.choices)
-    priority = serializers.ChoiceField(choices=["routine", "urgent"])
+    category = ChoiceField(choices=Category.choices)
+    status = ChoiceField(choices=ThreadStatus.choices)
+    priority = ChoiceField(choices=Priority.choices)
     assignee = MessagingPersonOutput(allow_null=True)
     unread_count = serializers.IntegerField()
     first_response_due_at = serializers.DateTimeField(allow_null=True)
@@ -96,6 +129,7 @@ class ThreadOutput(serializers.Serializer):
     patient_read_at = serializers.DateTimeField(
         required=False, allow_null=True, help_text="Staff only: when the patient last read."
     )
+    patient_name = serializers.CharField(required=False, help_text="Staff only.")
 
 
 def person_payload(user: User | None) -> dict[str, Any] | None:
@@ -129,6 +163,8 @@ def message_payload(
     }
     if _is_staff_reader(viewer):
         payload["triage_flags"] = list(message.triage_flags)
+        payload["triage_hits"] = list(message.triage_hits)
+        payload["triage_discounted"] = list(message.triage_discounted)
         payload["read_by_patient"] = bool(
             not message.internal
             and patient_read is not None
@@ -165,6 +201,8 @@ def thread_payload(thread: Thread, *, viewer: User) -> dict[str, Any]:
             else None
         ),
     }
+    if _is_staff_reader(viewer):
+        payload["patient_name"] = thread.patient.user.full_name
     if _is_staff_reader(viewer) and hasattr(thread, "patient_read_state"):
         state = thread.patient_read_state
         payload["patient_read_at"] = state.read_at.isoformat() if state else None
@@ -189,26 +227,38 @@ class ThreadPagination(CursorPagination):
 class ThreadListApi(APIView):
     permission_classes = [has_role(*_READERS)]
 
-    class FilterSerializer(serializers.Serializer):
-        assigned = serializers.ChoiceField(choices=["me", "none"], required=False)
-        status = serializers.ChoiceField(choices=ThreadStatus.choices, required=False)
-        urgent = serializers.BooleanField(required=False, allow_null=True, default=None)
+    class FilterSerializer(AllErrorsSerializer):
+        assigned = ChoiceField(choices=["me", "none"], required=False)
+        status = ChoiceField(choices=ThreadStatus.choices, required=False)
+        urgent = serializers.BooleanField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="true: priority urgent; false: routine or soon.",
+        )
+        priority = ChoiceField(choices=Priority.choices, required=False)
         overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
         patient = serializers.UUIDField(required=False)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         subject = serializers.CharField(max_length=200)
-        category = serializers.ChoiceField(choices=Category.choices)
+        category = ChoiceField(choices=Category.choices)
         body = serializers.CharField(max_length=20000)
         patient = serializers.UUIDField(required=False, help_text="Staff only: the patient.")
         client_id = serializers.CharField(max_length=64, required=False)
         attachments = serializers.ListField(
-            child=serializers.UUIDField(), required=False, max_length=10
+            child=serializers.UUIDField(),
+            required=False,
+            max_length=10,
+            help_text="Ids of files uploaded first with POST /api/v1/attachments/ (up to 10).",
         )
 
     @extend_schema(parameters=[FilterSerializer], responses={200: ThreadOutput(many=True)})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        """Threads the caller may see, most recent activity first: a patient their own, the care
+        team their patients' (the shared inbox). Filters: `assigned` (me, none), `status`,
+        `urgent`, `overdue`, `patient`. Staff also see `patient_name` and `patient_read_at`."""
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         fields = filters.validated_data
         threads = selectors.thread_list(
@@ -216,6 +266,7 @@ class ThreadListApi(APIView):
             assigned=fields.get("assigned"),
             status=fields.get("status"),
             urgent=fields.get("urgent"),
+            priority=fields.get("priority"),
             overdue=fields.get("overdue"),
             patient_id=fields.get("patient"),
         )
@@ -226,8 +277,28 @@ class ThreadListApi(APIView):
             [thread_payload(thread, viewer=request.user) for thread in page]
         )
 
-    @extend_schema(request=InputSerializer, responses={201: ThreadOutput, 200: ThreadOutput})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: ThreadOutput, 200: ThreadOutput},
+        examples=[
+            OpenApiExample(
+                "Open a thread with a photo",
+                value={
+                    "subject": "Rash after new cream",
+                    "category": "clinical",
+                    "body": "Photo attached.",
+                    "attachments": ["0b7d3f0e-5a3c-4f35-9c0e-2d4f5e6a7b8c"],
+                    "client_id": "c-2026-03-09-001",
+                },
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
+        """Open a thread with its first message: a patient with their care team, or a care-team
+        member with a patient (`patient`). Send files by uploading them first (POST
+        /api/v1/attachments/) and listing their ids in `attachments`. A repeated `client_id`
+        returns the original thread (200) instead of a new one (201)."""
         if request.user.role not in _WRITERS:
             raise Forbidden("Only patients and their care team open threads.")
         data = self.InputSerializer(data=request.data)
@@ -254,6 +325,8 @@ class ThreadDetailApi(APIView):
 
     @extend_schema(responses={200: ThreadOutput})
     def get(self, request: Request, thread_id: str) -> Response:
+        """One thread with `priority`, `status`, `assignee`, `unread_count` and
+        `first_response_due_at`; the patient and their care team, anyone else 404."""
         thread = access_thread(user=request.user, thread_id=thread_id)
         thread = selectors.thread_detail(thread=thread, user=request.user)
         return Response(thread_payload(thread, viewer=request.user))
@@ -268,16 +341,21 @@ class MessagePagination(CursorPagination):
 class MessageListApi(APIView):
     permission_classes = [has_role(*_READERS)]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         body = serializers.CharField(max_length=20000)
         internal = serializers.BooleanField(required=False, default=False)
         client_id = serializers.CharField(max_length=64, required=False)
         attachments = serializers.ListField(
-            child=serializers.UUIDField(), required=False, max_length=10
+            child=serializers.UUIDField(),
+            required=False,
+            max_length=10,
+            help_text="Ids of files uploaded first with POST /api/v1/attachments/ (up to 10).",
         )
 
     @extend_schema(responses={200: MessageOutput(many=True)})
     def get(self, request: Request, thread_id: str) -> Response:
+        """Messages of the thread, oldest first (follow `next`). Internal notes only for staff.
+        Staff also see `triage_flags` and `read_by_patient`."""
         user = request.user
         thread = access_thread(user=user, thread_id=thread_id)
         patient_read = (
@@ -295,8 +373,21 @@ class MessageListApi(APIView):
             [message_payload(m, viewer=user, patient_read=patient_read) for m in page]
         )
 
-    @extend_schema(request=InputSerializer, responses={201: MessageOutput, 200: MessageOutput})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: MessageOutput, 200: MessageOutput},
+        examples=[
+            OpenApiExample(
+                "Reply",
+                value={"body": "Thanks, that helps.", "client_id": "c-2026-03-09-002"},
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request, thread_id: str) -> Response:
+        """Send a message: `body`, optional `internal` (staff notes the patient never sees),
+        `client_id` (a retry with the same one returns the original message, 200) and
+        `attachments` (ids from POST /api/v1/attachments/, uploaded first)."""
         if request.user.role not in _WRITERS:
             # Admins read under break-glass; they do not write to patients.
             raise Forbidden("Admins cannot send messages.")
@@ -333,6 +424,7 @@ class ThreadReadApi(APIView):
 
     @extend_schema(request=None, responses={200: OutputSerializer})
     def post(self, request: Request, thread_id: str) -> Response:
+        """Mark everything in the thread read for the caller, up to now."""
         state = services.thread_mark_read(actor=request.user, thread_id=thread_id)
         return Response(
             {
@@ -346,11 +438,13 @@ class ThreadReadApi(APIView):
 class ThreadAssignApi(APIView):
     permission_classes = [has_role(*_CARE_TEAM)]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         assignee = serializers.UUIDField(allow_null=True, help_text="User id; null unassigns.")
 
     @extend_schema(request=InputSerializer, responses={200: ThreadOutput})
     def post(self, request: Request, thread_id: str) -> Response:
+        """Assign the thread to a care-team member (`assignee`: their user id) or unassign it
+        (null)."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         thread = services.thread_assign(
@@ -365,6 +459,7 @@ class ThreadCloseApi(APIView):
 
     @extend_schema(request=None, responses={200: ThreadOutput})
     def post(self, request: Request, thread_id: str) -> Response:
+        """Close the thread; a new patient message reopens it."""
         thread = services.thread_close(actor=request.user, thread_id=thread_id)
         thread = selectors.thread_detail(thread=thread, user=request.user)
         return Response(thread_payload(thread, viewer=request.user))
@@ -375,6 +470,7 @@ class ThreadReopenApi(APIView):
 
     @extend_schema(request=None, responses={200: ThreadOutput})
     def post(self, request: Request, thread_id: str) -> Response:
+        """Reopen a closed thread."""
         thread = services.thread_reopen(actor=request.user, thread_id=thread_id)
         thread = selectors.thread_detail(thread=thread, user=request.user)
         return Response(thread_payload(thread, viewer=request.user))
@@ -387,11 +483,15 @@ class AttachmentUploadApi(APIView):
     permission_classes = [has_role(*_WRITERS)]
     parser_classes = [MultiPartParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         file = serializers.FileField()
 
     @extend_schema(request=InputSerializer, responses={201: MessageAttachmentOutput})
     def post(self, request: Request) -> Response:
+        """Step 1 of sending a file: upload it (multipart, field `file`; a JPEG, PNG or PDF,
+        checked by content; image metadata such as EXIF/GPS is stripped). The answer's `id` is
+        then sent in `attachments: [id]` of POST /threads/ or /threads/<id>/messages/ (step 2);
+        an upload no message uses is never shown to anyone."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
@@ -405,8 +505,15 @@ class AttachmentUploadApi(APIView):
 class AttachmentDownloadApi(APIView):
     permission_classes = [has_role(*_READERS)]
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(
+        responses={
+            (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")
+            for media_type in ("image/jpeg", "image/png", "application/pdf")
+        }
+    )
     def get(self, request: Request, attachment_id: str) -> FileResponse:
+        """Download an attachment: the uploader and whoever may read the message it was sent with;
+        anyone else 404. Served as a download (`Content-Disposition: attachment`), never cached."""
         attachment = access_attachment(user=request.user, attachment_id=attachment_id)
         response = FileResponse(
             services.attachment_open(attachment=attachment),

@@ -32,8 +32,18 @@ class ThreadStatus(models.TextChoices):
 
 
 class Priority(models.TextChoices):
+    """How fast the care team must answer. Ordered: a thread's priority only ever goes up."""
+
     ROUTINE = "routine"
+    SOON = "soon"  # a "soon" triage flag: same-day review in working hours, no night page
     URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        return _PRIORITY_RANK[self]
+
+
+_PRIORITY_RANK = {Priority.ROUTINE: 0, Priority.SOON: 1, Priority.URGENT: 2}
 
 
 class SenderKind(models.TextChoices):
@@ -123,8 +133,14 @@ class Message(models.Model):
     # (equal to the previous public message's for an internal note).
     position = models.PositiveIntegerField()
     public_position = models.PositiveIntegerField()
-    # Red-flag codes from messaging/triage.py (staff-visible), empty when none.
+    # Red-flag category codes from messaging/triage.py (staff-visible), empty when none.
     triage_flags = models.JSONField(default=list, blank=True)
+    # Staff-visible detail of each flag: code, label, severity, the matched words and the ConText
+    # modifiers considered (`triage.Hit.as_json`); and the mentions a modifier discounted
+    # (negated, family, hypothetical, resolved, ...). Patient text: never in logs or
+    # notifications, never shown to the patient.
+    triage_hits = models.JSONField(default=list, blank=True)
+    triage_discounted = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [

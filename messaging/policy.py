@@ -11,21 +11,28 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
+from carecore.clinical.severity import Severity
+
 from .hours import CareTeamHours
 from .models import Priority
-
-EMERGENCY_REPLY = (
-    "Your message mentions symptoms that can be serious. If this is an emergency, call 911 or go "
-    "to the nearest emergency department now. If you are having thoughts of harming yourself, "
-    "call or text 988 (Suicide & Crisis Lifeline). Your care team has been alerted and will "
-    "reply as soon as possible."
-)
 
 AFTER_HOURS_REPLY = (
     "Thanks for your message. Our care team is outside working hours right now "
     "({hours}). You can expect a reply by {expected}. If this is an emergency, call 911 or go "
     "to the nearest emergency department."
 )
+
+
+def triage_reply(*, severity: Severity, codes: list[str]) -> str:
+    """The system reply to a message that raised an emergency, crisis or urgent flag: the action
+    for the worst severity (911, 988, a clinician within 15 minutes), plus the crisis line when a
+    crisis flag came with a worse one (an overdose with trouble breathing needs both). The same
+    words for everyone: no patient data."""
+    text = severity.patient_guidance
+    crisis_codes = {"suicidal", "self_harm", "overdose"}
+    if severity is not Severity.CRISIS and crisis_codes.intersection(codes):
+        text = f"{text} {Severity.CRISIS.patient_guidance}"
+    return text
 
 
 def care_team_hours() -> CareTeamHours:
@@ -38,11 +45,16 @@ def care_team_hours() -> CareTeamHours:
 
 
 def response_due_at(*, received_at: datetime, priority: str) -> datetime:
-    """Urgent: minutes around the clock. Routine: hours counted in care-team working hours."""
+    """Urgent: minutes around the clock. Soon and routine: hours counted in care-team working
+    hours, so a "soon" flag at night is reviewed early the next working day and pages nobody."""
     if priority == Priority.URGENT:
         return received_at + timedelta(minutes=settings.CARECORE_MESSAGING_URGENT_RESPONSE_MINUTES)
-    duration = timedelta(hours=settings.CARECORE_MESSAGING_ROUTINE_RESPONSE_HOURS)
-    return care_team_hours().add_working_time(received_at, duration)
+    hours = (
+        settings.CARECORE_MESSAGING_SOON_RESPONSE_HOURS
+        if priority == Priority.SOON
+        else settings.CARECORE_MESSAGING_ROUTINE_RESPONSE_HOURS
+    )
+    return care_team_hours().add_working_time(received_at, timedelta(hours=hours))
 
 
 def escalation_step_gap(priority: str) -> timedelta:

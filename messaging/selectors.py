@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -20,7 +22,7 @@ from django.utils import timezone
 
 from carecore.accounts.models import Role, User
 
-from .access import message_visibility, visible_threads_for_list
+from .access import message_visibility, public_messages_visible_to, visible_threads_for_list
 from .models import Attachment, Message, Priority, Thread, ThreadReadState, ThreadStatus
 
 
@@ -45,6 +47,7 @@ def thread_list(
     assigned: str | None = None,
     status: str | None = None,
     urgent: bool | None = None,
+    priority: str | None = None,
     overdue: bool | None = None,
     patient_id: UUID | None = None,
     now: datetime | None = None,
@@ -66,7 +69,10 @@ def thread_list(
     if status:
         threads = threads.filter(status=status)
     if urgent is not None:
-        threads = threads.filter(priority=Priority.URGENT if urgent else Priority.ROUTINE)
+        urgent_only = Q(priority=Priority.URGENT)
+        threads = threads.filter(urgent_only) if urgent else threads.exclude(urgent_only)
+    if priority:
+        threads = threads.filter(priority=priority)
     if overdue is not None:
         due = Q(first_response_due_at__lte=now or timezone.now()) & ~Q(status=ThreadStatus.CLOSED)
         threads = threads.filter(due) if overdue else threads.exclude(due)
@@ -74,7 +80,8 @@ def thread_list(
         threads = threads.filter(patient_id=patient_id)
     return (
         _with_my_read_state(threads, user)
-        .select_related("assignee")
+        # The patient's name for staff: joined by primary key, so no extra query per page.
+        .select_related("assignee", "patient__user")
         .prefetch_related("last_public_message")
     )
 
@@ -118,3 +125,68 @@ def unread_total(user: User) -> int:
         threads = threads.exclude(status=ThreadStatus.CLOSED)
     total = _with_my_read_state(threads, user).aggregate(total=Sum("unread_count"))["total"]
     return int(total or 0)
+
+
+# --- record reads for FHIR (interop) ------------------------------------------------------------
+
+
+def public_message_list(*, user: User, patient_id: UUID | None = None) -> QuerySet[Message]:
+    """Patient-visible messages of the threads `user` may see (never internal notes), with
+    thread, sender and attachments loaded."""
+    messages = public_messages_visible_to(user)
+    if patient_id is not None:
+        messages = messages.filter(thread__patient_id=patient_id)
+    return _for_record(messages)
+
+
+def public_messages_for_export() -> QuerySet[Message]:
+    """Every patient-visible message, for the admin bulk export (the caller passed its gate)."""
+    return _for_record(Message.objects.filter(internal=False))
+
+
+def _for_record(messages: QuerySet[Message]) -> QuerySet[Message]:
+    return messages.select_related(
+        "thread__patient__care_team", "sender__clinician"
+    ).prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "id"))
+    )
+
+
+@dataclass(frozen=True)
+class ThreadPlace:
+    """Where a patient-visible message sits in its thread, among patient-visible messages."""
+
+    first_message_id: UUID
+    previous_message_id: UUID | None
+    previous_sender_kind: str | None
+
+
+def public_thread_places(messages: Iterable[Message]) -> dict[UUID, ThreadPlace]:
+    """For patient-visible `messages` (already read through an access helper or selector): the
+    first and the previous patient-visible message of each one's thread. One query per batch.
+
+    `public_position` numbers the messages a patient sees 1, 2, 3... per thread (an internal
+    note repeats the number before it, so it is excluded by `internal=False`)."""
+    messages = list(messages)
+    positions: dict[UUID, set[int]] = {}
+    for message in messages:
+        positions.setdefault(message.thread_id, {1}).add(max(message.public_position - 1, 1))
+    if not positions:
+        return {}
+    lookup = Q()
+    for thread_id, wanted in positions.items():
+        lookup |= Q(thread_id=thread_id, public_position__in=sorted(wanted))
+    rows = Message.objects.filter(lookup, internal=False).values_list(
+        "thread_id", "public_position", "id", "sender_kind"
+    )
+    by_place = {(thread_id, position): (pk, kind) for thread_id, position, pk, kind in rows}
+    places: dict[UUID, ThreadPlace] = {}
+    for message in messages:
+        first_id, _ = by_place.get((message.thread_id, 1), (message.id, None))
+        previous = by_place.get((message.thread_id, message.public_position - 1))
+        places[message.id] = ThreadPlace(
+            first_message_id=first_id,
+            previous_message_id=previous[0] if previous else None,
+            previous_sender_kind=previous[1] if previous else None,
+        )
+    return places

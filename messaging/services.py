@@ -12,6 +12,8 @@ Locking: every function that changes a thread takes that thread's row lock (SELE
 UPDATE: `access_thread(lock=True)` for user actions, a plain `select_for_update()` in
 `thread_escalate` and for the new row in `thread_open`) before reading its counters, so
 positions, counters, status and the response clock change in one serial order per thread.
+Triage (medspaCy, milliseconds to tens of milliseconds) runs before the transaction starts, so
+no lock is held while a patient's text is screened.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import io
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -33,13 +35,15 @@ from carecore.accounts.access import access_patient
 from carecore.accounts.models import Role, User
 from carecore.accounts.selectors import (
     care_team_user_ids,
-    clinical_lead_user_ids,
-    lead_clinician_user_ids,
+    escalation_ladder_user_ids,
     on_call_user_ids,
 )
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
+from carecore.clinical.escalation import LadderStep, step_occurrence, steps_due
+from carecore.clinical.severity import Severity
 from carecore.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from carecore.notifications import links
 from carecore.notifications.models import Event
 from carecore.notifications.services import notify
 from carecore.realtime.services import (
@@ -80,9 +84,11 @@ class MessageSendResult:
     # Told `message_received`: the care team for a patient message, the patient for a staff
     # reply; nobody for internal notes, system auto-replies and idempotent replays.
     notify_user_ids: list[UUID] = field(default_factory=list)
-    # Paged `triage_urgent` (the on-call clinician) when triage fired.
+    # Paged `triage_urgent` (the on-call clinician) when triage raised an emergency, crisis or
+    # urgent flag (never for "soon").
     page_user_ids: list[UUID] = field(default_factory=list)
     triage_flags: list[str] = field(default_factory=list)
+    triage_severity: Severity | None = None
     auto_replies: list[Message] = field(default_factory=list)
 
 
@@ -90,13 +96,9 @@ class MessageSendResult:
 
 
 def escalation_recipient_ids(*, thread: Thread, step: int) -> list[UUID]:
-    if step == EscalationStep.Step.ASSIGNEE_AND_COORDINATORS:
-        coordinators = care_team_user_ids(patient_id=thread.patient_id, roles=[Role.COORDINATOR])
-        assignee = [thread.assignee_id] if thread.assignee_id else []
-        return sorted(set(assignee) | set(coordinators), key=str)
-    if step == EscalationStep.Step.LEAD_CLINICIAN:
-        return lead_clinician_user_ids(patient_id=thread.patient_id)
-    return clinical_lead_user_ids()
+    return escalation_ladder_user_ids(
+        patient_id=thread.patient_id, step=step, assignee_id=thread.assignee_id
+    )
 
 
 # --- notifications ----------------------------------------------------------------------------
@@ -116,7 +118,7 @@ def _pick(users: dict[str, User], user_ids: Iterable[UUID | str]) -> list[User]:
 
 
 def _thread_link(thread: Thread) -> str:
-    return f"/threads/{thread.id}"
+    return links.thread_page(thread.id)
 
 
 def _announce_send(*, thread: Thread, result: MessageSendResult) -> None:
@@ -217,11 +219,9 @@ def _publish_read(*, thread: Thread, reader: User) -> None:
 
 
 def escalation_occurrence(escalation: EscalationStep) -> str:
-    """`step-<n>:<awaiting_since in UTC>`: the step is recorded once per response clock, so the
-    clock's start tells a new clock's steps apart from the last one's (e.g.
-    "step-1:20260310T150000.000000Z", 30 characters; the outbox allows 40)."""
-    clock = escalation.awaiting_since.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    return f"step-{escalation.step}:{clock}"
+    """`step-<n>:<awaiting_since in UTC>`, e.g. "step-1:20260310T150000.000000Z": the step is
+    recorded once per response clock (carecore/clinical/escalation.py)."""
+    return step_occurrence(escalation.step, escalation.awaiting_since)
 
 
 # --- sending ----------------------------------------------------------------------------------
@@ -310,21 +310,54 @@ def _link_attachments(
     return attachments
 
 
-def _after_patient_message(
-    *, thread: Thread, message: Message, now: datetime, result: MessageSendResult
+def screen_patient_text(*, actor: User, body: str, subject: str = "") -> triage.Screening:
+    """Triage what a patient writes (nothing for staff). Called before any transaction or lock:
+    screening a long message takes tens of milliseconds, which no row lock should wait for."""
+    if actor.role != Role.PATIENT:
+        return triage.Screening()
+    return triage.screen_message(subject=subject, body=body)
+
+
+def _record_triage(
+    *, thread: Thread, message: Message, screening: triage.Screening, result: MessageSendResult
 ) -> None:
-    """Reopen, triage, start the response clock and post the automatic replies."""
+    """Store what triage found on the message, raise the thread's priority (never lower it) and
+    page on-call for emergency, crisis and urgent flags."""
+    severity = screening.severity
+    if severity is None:
+        return
+    message.triage_flags = screening.codes
+    message.triage_hits = screening.hits_json()
+    message.triage_discounted = screening.discounted_json()
+    message.save(update_fields=["triage_flags", "triage_hits", "triage_discounted"])
+    result.triage_flags = screening.codes
+    result.triage_severity = severity
+    wanted = Priority.URGENT if severity.pages_on_call else Priority.SOON
+    if wanted.rank > Priority(thread.priority).rank:
+        thread.priority = wanted
+    if severity.pages_on_call:
+        # Paged by `_announce_send` (urgent: staff quiet hours do not hold it back).
+        result.page_user_ids = on_call_user_ids(patient_id=thread.patient_id)
+
+
+def _after_patient_message(
+    *,
+    thread: Thread,
+    message: Message,
+    screening: triage.Screening,
+    now: datetime,
+    result: MessageSendResult,
+) -> None:
+    """Reopen, record triage, start the response clock and post the automatic replies."""
     if thread.status == ThreadStatus.CLOSED:
         thread.closed_at = None
     thread.status = ThreadStatus.OPEN
-    flags = [flag.code for flag in triage.screen(message.body)]
-    if flags:
-        message.triage_flags = flags
-        message.save(update_fields=["triage_flags"])
-        thread.priority = Priority.URGENT
-        result.triage_flags = flags
-        # Paged by `_announce_send` (urgent: staff quiet hours do not hold it back).
-        result.page_user_ids = on_call_user_ids(patient_id=thread.patient_id)
+    if screening.hits:
+        _record_triage(thread=thread, message=message, screening=screening, result=result)
+    elif screening.discounted:
+        # Nothing raised, but the clinician still sees what was discounted and why.
+        message.triage_discounted = screening.discounted_json()
+        message.save(update_fields=["triage_discounted"])
     due = policy.response_due_at(received_at=now, priority=thread.priority)
     if thread.awaiting_since is None:
         thread.awaiting_since = now
@@ -332,9 +365,10 @@ def _after_patient_message(
     elif thread.first_response_due_at is None or due < thread.first_response_due_at:
         # A red flag on an already waiting thread pulls the promise forward, never back.
         thread.first_response_due_at = due
-    if flags:
-        reply = _append(thread=thread, sender=None, body=policy.EMERGENCY_REPLY, now=now)
-        result.auto_replies.append(reply)
+    severity = screening.severity
+    if severity is not None and severity.pages_on_call:
+        text = policy.triage_reply(severity=severity, codes=screening.codes)
+        result.auto_replies.append(_append(thread=thread, sender=None, body=text, now=now))
         return
     hours = policy.care_team_hours()
     already_told = (
@@ -390,9 +424,11 @@ def _send_locked(
     internal: bool,
     client_id: str | None,
     attachment_ids: Sequence[UUID],
+    screening: triage.Screening,
     now: datetime,
 ) -> MessageSendResult:
-    """The body of `message_send`; the caller holds the thread's row lock."""
+    """The body of `message_send`; the caller holds the thread's row lock and has already
+    screened the text (`screen_patient_text`)."""
     if internal and actor.role not in STAFF_WRITER_ROLES:
         raise Forbidden("Only clinicians and coordinators can write internal notes.")
     thread_before = (thread.status, thread.priority)
@@ -417,7 +453,9 @@ def _send_locked(
     _link_attachments(message=message, sender=actor, attachment_ids=attachment_ids)
     result = MessageSendResult(message=message, created=True)
     if actor.role == Role.PATIENT:
-        _after_patient_message(thread=thread, message=message, now=now, result=result)
+        _after_patient_message(
+            thread=thread, message=message, screening=screening, now=now, result=result
+        )
         result.notify_user_ids = care_team_user_ids(patient_id=thread.patient_id)
     elif not internal:
         _after_staff_reply(thread=thread)
@@ -440,7 +478,6 @@ def _send_locked(
     return result
 
 
-@transaction.atomic
 def message_send(
     *,
     actor: User,
@@ -452,9 +489,33 @@ def message_send(
 ) -> MessageSendResult:
     """Send a message in a thread; a repeated (actor, client_id) returns the original.
 
-    Takes the thread's row lock. A patient message reopens a closed thread, is triaged and starts
-    the first-response clock; a staff reply (not an internal note) stops it.
+    A patient message is triaged first, outside the transaction and before any lock; then the
+    send takes the thread's row lock, reopens a closed thread and starts the first-response
+    clock. A staff reply (not an internal note) stops it.
     """
+    screening = screen_patient_text(actor=actor, body=body)
+    return _message_send_atomic(
+        actor=actor,
+        thread_id=thread_id,
+        body=body,
+        internal=internal,
+        client_id=client_id,
+        attachment_ids=attachment_ids,
+        screening=screening,
+    )
+
+
+@transaction.atomic
+def _message_send_atomic(
+    *,
+    actor: User,
+    thread_id: UUID | str,
+    body: str,
+    internal: bool,
+    client_id: str | None,
+    attachment_ids: Sequence[UUID],
+    screening: triage.Screening,
+) -> MessageSendResult:
     thread = access_thread(user=actor, thread_id=thread_id, for_write=True, lock=True)
     # Checked under the lock: a concurrent retry of the same send waits for us, then replays.
     existing = _existing_by_client_id(sender=actor, client_id=client_id)
@@ -467,6 +528,7 @@ def message_send(
         internal=internal,
         client_id=client_id,
         attachment_ids=attachment_ids,
+        screening=screening,
         now=timezone.now(),
     )
 
@@ -478,7 +540,6 @@ class ThreadOpenResult:
     send: MessageSendResult
 
 
-@transaction.atomic
 def thread_open(
     *,
     actor: User,
@@ -490,7 +551,33 @@ def thread_open(
     attachment_ids: Sequence[UUID] = (),
 ) -> ThreadOpenResult:
     """Open a thread with its first message. Patients open their own; care-team staff open one
-    for a patient they may see (`patient_id`). A repeated `client_id` returns the original."""
+    for a patient they may see (`patient_id`). A repeated `client_id` returns the original.
+    A patient's subject and body are triaged together first, before any transaction or lock."""
+    screening = screen_patient_text(actor=actor, subject=subject, body=body)
+    return _thread_open_atomic(
+        actor=actor,
+        subject=subject,
+        category=category,
+        body=body,
+        patient_id=patient_id,
+        client_id=client_id,
+        attachment_ids=attachment_ids,
+        screening=screening,
+    )
+
+
+@transaction.atomic
+def _thread_open_atomic(
+    *,
+    actor: User,
+    subject: str,
+    category: str,
+    body: str,
+    patient_id: UUID | str | None,
+    client_id: str | None,
+    attachment_ids: Sequence[UUID],
+    screening: triage.Screening,
+) -> ThreadOpenResult:
     if category not in Category.values:
         raise ValidationFailed(fields={"category": ["Unknown category."]})
     if client_id:
@@ -551,6 +638,7 @@ def thread_open(
         internal=False,
         client_id=client_id,
         attachment_ids=attachment_ids,
+        screening=screening,
         now=now,
     )
     return ThreadOpenResult(thread=thread, created=True, send=send)
@@ -660,15 +748,12 @@ def thread_reopen(*, actor: User, thread_id: UUID | str) -> Thread:
 # --- escalation -------------------------------------------------------------------------------
 
 
-def _steps_due(thread: Thread, now: datetime) -> list[int]:
-    if thread.first_response_due_at is None or now < thread.first_response_due_at:
-        return []
-    gap = policy.escalation_step_gap(thread.priority)
-    return [
-        step
-        for step in EscalationStep.Step.values
-        if now >= thread.first_response_due_at + gap * (step - 1)
-    ]
+def _steps_due(thread: Thread, now: datetime) -> list[LadderStep]:
+    return steps_due(
+        due_at=thread.first_response_due_at,
+        gap=policy.escalation_step_gap(thread.priority),
+        now=now,
+    )
 
 
 @transaction.atomic

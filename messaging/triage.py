@@ -1,126 +1,561 @@
-"""Red-flag phrase screen for patient messages. Plain Python: no Django, no database.
+"""Red-flag triage of patient messages with medspaCy on a blank spaCy English pipeline.
 
-This is a deliberately small, documented, conservative screen, not a diagnosis. A hit makes the
-thread urgent, posts the emergency-guidance auto-reply and pages the on-call clinician. Missing a
-red flag is worse than a false alarm, so patterns are broad within each topic; only simple
-negations immediately before the phrase ("no blood", "not bleeding", "without chest pain",
-"denies fever") suppress a hit. The phrase set is listed in docs/messaging.md and each entry is
-tested in tests/messaging/test_triage.py with hits and non-hits.
+Plain Python: no Django, no database. The rules (what patients write, and what changes its
+meaning) are data in `messaging/triage_rules.py`; this module builds the pipeline once per
+process and runs it. See docs/triage.md.
+
+How a message is screened, in time linear in its length:
+1. A cheap pass cuts the text into rough sentences (at most `MAX_SEGMENT_CHARS` each) and keeps
+   only those containing an anchor word of some target phrase (a word every match of that phrase
+   must contain). Most of a long message is everyday text and stops here; this is what keeps a
+   100 KB body far below 50 ms, because PyRuSH is pure Python and costs about 0.1 ms per char.
+2. Each kept sentence goes through medspaCy: the medspaCy tokenizer, our lemmas, PyRuSH
+   sentence splitting, the TargetMatcher (concept mentions) and ConText (negation, historical,
+   resolved, hypothetical, family, uncertainty, idiom). ConText's scope is the sentence, cut
+   further at clause breaks ("I'm not OK, I'm suicidal": the "not" stops at the comma).
+3. A category is raised when every concept of one of its triggers has a mention that no
+   suppressing modifier touches (uncertainty is recorded but never suppresses).
+
+Nothing here logs: the text is patient data. PyRuSH logs every token through loguru at DEBUG;
+`_silence_library_logging` turns that off when the pipeline is built.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from carecore.clinical.severity import Severity, worst
+
+from . import triage_rules as rules
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span
+
+# A rough sentence longer than this is cut at whitespace: PyRuSH and ConText then never see more
+# than this much text at once, so their cost per sentence is bounded and the total is linear.
+MAX_SEGMENT_CHARS = 600
+# How many matched words a hit keeps for the clinician.
+MAX_WORDS_PER_HIT = 5
+SPAN_GROUP = "triage_mentions"
+PYRUSH = "medspacy_pyrush"
+CONTEXT = "medspacy_context"
+# PyRuSH rules for patient prose (see the file's header for why not medspaCy's defaults).
+SENTENCE_RULES = Path(__file__).with_name("triage_sentence_rules.tsv")
+
+_ROUGH_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# Words as the anchor check sees them: runs of letters or of digits, so "vision's" gives
+# "vision" and "8kg" gives "8" and "kg", as the tokenizer splits them.
+_WORD = re.compile(r"[^\W\d_]+|\d+")
 
 
 @dataclass(frozen=True)
-class RedFlag:
+class Mention:
+    """One concept mention found by the TargetMatcher, with the ConText modifiers touching it."""
+
+    concept: str
+    words: str
+    modifiers: tuple[str, ...]
+    source: str
+    position: int
+
+    @property
+    def asserted(self) -> bool:
+        return not rules.SUPPRESSING.intersection(self.modifiers)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A raised red flag: what the clinician sees next to the message."""
+
     code: str
     label: str
-    patterns: tuple[str, ...]
+    severity: Severity
+    words: tuple[str, ...]
+    modifiers: tuple[str, ...]
+    sources: tuple[str, ...]
+    position: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "label": self.label,
+            "severity": self.severity.value,
+            "words": list(self.words),
+            "modifiers": list(self.modifiers),
+            "sources": list(self.sources),
+        }
 
 
-# Each pattern is a regular expression matched against lower-cased text with single spaces.
-RED_FLAGS: tuple[RedFlag, ...] = (
-    RedFlag(
-        "gi_bleeding",
-        "Blood in stool or rectal bleeding",
-        (
-            r"blood(?:y)? (?:in|on|with) (?:my |the )?(?:stool|stools|poo|poop|bowel movements?)",
-            r"bloody (?:stool|stools|poo|poop|diarrh(?:o)?ea|bowel movements?)",
-            r"rectal bleeding",
-            r"bleeding from (?:my |the )?(?:rectum|bottom|back passage|anus)",
-            r"black,? tarry stools?",
-        ),
-    ),
-    RedFlag(
-        "spreading_blisters",
-        "Spreading painful blisters",
-        (
-            r"blisters? (?:\w+ ){0,3}(?:are |is )?spreading",
-            r"spreading (?:\w+ ){0,2}blisters?",
-            r"painful blisters?",
-        ),
-    ),
-    RedFlag(
-        "facial_swelling",
-        "Facial, lip or tongue swelling",
-        (
-            r"(?:face|facial|lips?|tongue|throat|eyelids?) "
-            r"(?:is |are |has |have |looks? |feels? )?(?:\w+ )?(?:swell(?:ing|ed|s)?|swollen)",
-            r"swell(?:ing|ed|s)? (?:\w+ ){0,2}(?:face|lips?|tongue|throat)",
-            r"swollen (?:face|lips?|tongue|throat)",
-        ),
-    ),
-    RedFlag(
-        "chest_pain",
-        "Chest pain",
-        (r"chest (?:pain|pains|tightness|pressure)", r"pain in (?:my |the )?chest"),
-    ),
-    RedFlag(
-        "breathing",
-        "Trouble breathing",
-        (
-            r"(?:trouble|difficulty|hard|struggling|problems?) (?:\w+ )?breath(?:e|ing)",
-            r"can(?:no|')?t (?:catch my )?breath(?:e)?",
-            r"short(?:ness)? of breath",
-            r"wheezing",
-        ),
-    ),
-    RedFlag(
-        "fever_with_rash",
-        "Fever with a rash",
-        (
-            r"fever (?:\w+ ){0,6}rash",
-            r"rash (?:\w+ ){0,6}fever",
-        ),
-    ),
-    RedFlag(
-        "self_harm",
-        "Thoughts of self-harm or suicide",
-        (
-            r"(?:hurt|harm|kill)(?:ing)? myself",
-            r"self[- ]?harm",
-            r"suicid(?:e|al)",
-            r"end (?:my|it) (?:life|all)",
-            r"don'?t want to (?:live|be alive)",
-        ),
-    ),
+@dataclass(frozen=True)
+class Screening:
+    hits: tuple[Hit, ...] = ()
+    # Mentions a modifier discounted (negated, family, hypothetical, ...), for the clinician.
+    discounted: tuple[Mention, ...] = field(default=())
+
+    @property
+    def severity(self) -> Severity | None:
+        return worst([hit.severity for hit in self.hits])
+
+    @property
+    def codes(self) -> list[str]:
+        return [hit.code for hit in self.hits]
+
+    def hits_json(self) -> list[dict[str, Any]]:
+        return [hit.as_json() for hit in self.hits]
+
+    def discounted_json(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "concept": mention.concept,
+                "words": mention.words,
+                "modifiers": list(mention.modifiers),
+                "source": mention.source,
+            }
+            for mention in self.discounted
+        ]
+
+
+def screen(text: str) -> list[Hit]:
+    """The red flags `text` raises, in the order they first appear; each at most once."""
+    return list(screen_message(body=text).hits)
+
+
+def screen_message(*, body: str, subject: str = "") -> Screening:
+    """Screen a patient message's subject and body together (one trigger can combine a rash in
+    the subject with a fever in the body)."""
+    mentions = find_mentions({"subject": subject, "body": body})
+    return categorise(mentions)
+
+
+# --- step 1: rough sentences and anchors ------------------------------------------------------
+
+
+def rough_sentences(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, sentence) pieces of `text`, each at most MAX_SEGMENT_CHARS long. Linear."""
+    start = 0
+    for match in _ROUGH_SENTENCE_END.finditer(text):
+        yield from _capped(start, text[start : match.start()])
+        start = match.end()
+    yield from _capped(start, text[start:])
+
+
+def _capped(offset: int, piece: str) -> Iterator[tuple[int, str]]:
+    while len(piece) > MAX_SEGMENT_CHARS:
+        cut = piece.rfind(" ", 0, MAX_SEGMENT_CHARS)
+        cut = cut if cut > 0 else MAX_SEGMENT_CHARS
+        yield offset, piece[:cut]
+        offset, piece = offset + cut, piece[cut:]
+    if piece.strip():
+        yield offset, piece
+
+
+# Never anchors: a slot containing one of these is too common to tell sentences apart.
+_COMMON = frozenset(
+    [
+        "i",
+        "be",
+        "have",
+        "not",
+        "my",
+        "to",
+        "a",
+        "the",
+        "can",
+        "in",
+        "on",
+        "of",
+        "up",
+        "do",
+        "will",
+        "it",
+        "and",
+        "all",
+        "go",
+        "me",
+        "out",
+        "off",
+        "over",
+        "down",
+        "like",
+        "so",
+        "too",
+        "very",
+        "really",
+        "when",
+        "from",
+        "for",
+        "with",
+        "at",
+        "by",
+        "this",
+        "that",
+    ]
 )
 
-# A negation word within the three words before a match cancels it ("no blood in my stool",
-# "I have not had any chest pain"). Deliberately simple: "no ... but now blood in stool" still
-# fires because the negation is more than three words away.
-_NEGATION = re.compile(
-    r"(?:\b(?:no|not|never|without|denies|deny|nor|isn'?t|aren'?t|don'?t|didn'?t|haven'?t|"
-    r"hasn'?t|wasn'?t|free of|zero)\b)(?:\s+\S+){0,3}\s*$"
-)
-_COMPILED = tuple(
-    (flag, tuple(re.compile(r"\b" + pattern + r"\b") for pattern in flag.patterns))
-    for flag in RED_FLAGS
-)
+
+def _anchors() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """Per concept, (lemmas, exact words): for every phrase of the concept, the alternatives of
+    one required slot, so any match of the phrase contains one of them and a sentence with none
+    cannot match. Of the eligible slots, the one with the fewest everyday words, so routine
+    sentences rarely reach medspaCy ("$severe ~4 stomach" anchors on "severe", "worst", ...
+    rather than on "stomach")."""
+    everyday = {rules.lemma(word) for word in rules.EVERYDAY}
+    anchors: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+    for concept in rules.CONCEPTS:
+        lemmas: set[str] = set()
+        exact: set[str] = set()
+        for phrase in concept.phrases:
+            slots = [
+                {
+                    word if word.startswith(rules.EXACT) else rules.lemma(word)
+                    for word in rules.expand_groups(slot)
+                }
+                for slot in phrase.split()
+                if not slot.endswith(rules.OPTIONAL)
+                and not slot.startswith((rules.GAP, "!"))
+                and rules.NUMBER not in slot.split("|")
+            ]
+            eligible = [slot for slot in slots if not slot & _COMMON]
+            if not eligible:
+                raise ValueError(f"Phrase {phrase!r} has no uncommon required word to anchor on.")
+            best = min(eligible, key=lambda slot: (len(slot & everyday), len(slot)))
+            exact |= {word[1:] for word in best if word.startswith(rules.EXACT)}
+            lemmas |= {word for word in best if not word.startswith(rules.EXACT)}
+        anchors[concept.code] = (frozenset(lemmas), frozenset(exact))
+    return anchors
 
 
-def _normalise(text: str) -> str:
-    text = text.lower().replace("\u2019", "'")
-    return re.sub(r"\s+", " ", text)
+_ANCHORS = _anchors()
+_lemma_memo: dict[str, str] = {}
 
 
-def _negated(text: str, start: int) -> bool:
-    # Only the words of the same sentence before the match can negate it.
-    sentence_start = max(text.rfind(mark, 0, start) for mark in ".!?;\n")
-    before = text[sentence_start + 1 : start]
-    return bool(_NEGATION.search(before))
+def _lemma(word: str) -> str:
+    known = _lemma_memo.get(word)
+    if known is None:
+        known = rules.lemma(word)
+        if len(_lemma_memo) < 100_000:  # bounded: the distinct words of all messages seen
+            _lemma_memo[word] = known
+    return known
 
 
-def screen(text: str) -> list[RedFlag]:
-    """The red flags `text` raises, in RED_FLAGS order; each flag at most once."""
-    normalised = _normalise(text)
-    hits: list[RedFlag] = []
-    for flag, patterns in _COMPILED:
-        for pattern in patterns:
-            if any(not _negated(normalised, m.start()) for m in pattern.finditer(normalised)):
-                hits.append(flag)
-                break
-    return hits
+def _concepts_anchored(words: set[str]) -> dict[str, set[str]]:
+    """For each concept with an anchor among `words`, those words."""
+    found: dict[str, set[str]] = {}
+    for word in words:
+        lemma = _lemma(word)
+        for concept, (lemmas, exact) in _ANCHORS.items():
+            if lemma in lemmas or word in exact:
+                found.setdefault(concept, set()).add(word)
+    return found
+
+
+def _words_worth_analysing(words: set[str]) -> set[str]:
+    """The anchor words of the concepts that can still raise a flag: a concept that only counts
+    together with another (a rash with a fever) is not worth a sentence's analysis unless the
+    message also has an anchor of its partner."""
+    anchored = _concepts_anchored(words)
+    wanted: set[str] = set()
+    for category in rules.CATEGORIES:
+        for trigger in category.triggers:
+            if all(concept in anchored for concept in trigger):
+                for concept in trigger:
+                    wanted |= anchored[concept]
+    return wanted
+
+
+def _word_pattern(words: Iterable[str]) -> re.Pattern[str]:
+    """Any of `words` as a whole word in the sense of `_WORD` (letters and digits apart)."""
+    alternatives = []
+    for word in sorted(words, key=len, reverse=True):
+        kind = r"\d" if word.isdigit() else r"[^\W\d_]"
+        alternatives.append(f"(?<!{kind}){re.escape(word)}(?!{kind})")
+    return re.compile("|".join(alternatives))
+
+
+def candidate_sentences(text: str) -> list[tuple[int, str]]:
+    """The rough sentences of `text` that contain an anchor word worth analysing, with their
+    offsets: those of `rough_sentences(text)` that may contribute to a flag. The words are
+    found by regular expressions over the whole text (C speed); Python loops over the hits."""
+    lowered = text.lower()
+    present = _words_worth_analysing(set(_WORD.findall(lowered)))
+    if not present:
+        return []
+    ends = [(m.start(), m.end()) for m in _ROUGH_SENTENCE_END.finditer(text)]
+    separator_starts = [start for start, _ in ends]
+    pieces: dict[int, str] = {}
+    covered_until = -1
+    for hit in _word_pattern(present).finditer(lowered):
+        if hit.start() < covered_until:
+            continue  # another anchor of a sentence already kept
+        index = bisect.bisect_right(separator_starts, hit.start())
+        start = ends[index - 1][1] if index else 0
+        stop = ends[index][0] if index < len(ends) else len(text)
+        for offset, piece in _capped(start, text[start:stop]):
+            if offset <= hit.start() < offset + len(piece):
+                pieces[offset] = piece
+                covered_until = offset + len(piece)
+    return sorted(pieces.items())
+
+
+# --- step 2: medspaCy ------------------------------------------------------------------------
+
+
+def find_mentions(parts: dict[str, str], *, prefilter: bool = True) -> list[Mention]:
+    """Concept mentions in each named part of a message, with their ConText modifiers.
+    `prefilter=False` runs every sentence through medspaCy (tests prove both agree)."""
+    nlp = pipeline()
+    pieces: list[tuple[str, int, str]] = []
+    for part_index, (source, text) in enumerate(parts.items()):
+        sentences = candidate_sentences(text) if prefilter else list(rough_sentences(text))
+        # Subject mentions sort before body ones; within a part, by where they are.
+        base = part_index * 10**9
+        pieces.extend((source, base + offset, sentence) for offset, sentence in sentences)
+    # Repeated sentences (pasted twice, a signature) are analysed once.
+    unique = list(dict.fromkeys(sentence for _, _, sentence in pieces))
+    docs = dict(zip(unique, _analyse(nlp, unique), strict=True))
+    return [
+        _mention(span, source=source, position=position + span.start_char)
+        for source, position, sentence in pieces
+        for span in docs[sentence].spans.get(SPAN_GROUP, [])
+    ]
+
+
+def _analyse(nlp: Language, sentences: list[str]) -> Iterator[Doc]:
+    """Tokens, lemmas and target mentions for every sentence; sentence splitting and ConText
+    only where a target was found (most sentences with an anchor word have none, and PyRuSH
+    is the slowest step)."""
+    sentencizer = nlp.get_pipe(PYRUSH)
+    context = nlp.get_pipe(CONTEXT)
+    for doc in nlp.pipe(sentences, disable=[PYRUSH, CONTEXT]):
+        if doc.spans.get(SPAN_GROUP):
+            doc = context(sentencizer(doc))
+        yield doc
+
+
+def _mention(span: Span, *, source: str, position: int) -> Mention:
+    # medspaCy only skips a modifier that overlaps a target's edge; one inside the target ("ca
+    # n't breathe", "won't stop bleeding") is part of the symptom, not a modifier of it.
+    modifiers = tuple(
+        sorted(
+            {
+                modifier.category
+                for modifier in span._.modifiers
+                if not _inside(modifier.modifier_span, (span.start, span.end))
+            }
+        )
+    )
+    return Mention(
+        concept=span.label_,
+        words=span.text,
+        modifiers=modifiers,
+        source=source,
+        position=position,
+    )
+
+
+def _inside(inner: tuple[int, int], outer: tuple[int, int]) -> bool:
+    return outer[0] <= inner[0] and inner[1] <= outer[1]
+
+
+# --- step 3: categories ----------------------------------------------------------------------
+
+
+def categorise(mentions: list[Mention]) -> Screening:
+    asserted: dict[str, list[Mention]] = {}
+    for mention in mentions:
+        if mention.asserted:
+            asserted.setdefault(mention.concept, []).append(mention)
+    hits = [hit for category in rules.CATEGORIES if (hit := _raise(category, asserted))]
+    hits.sort(key=lambda hit: hit.position)
+    discounted = tuple(mention for mention in _unique(mentions) if not mention.asserted)
+    return Screening(hits=tuple(hits), discounted=discounted)
+
+
+def _raise(category: rules.Category, asserted: dict[str, list[Mention]]) -> Hit | None:
+    for trigger in category.triggers:
+        if all(concept in asserted for concept in trigger):
+            found = [mention for concept in trigger for mention in asserted[concept]]
+            return Hit(
+                code=category.code,
+                label=category.label,
+                severity=category.severity,
+                words=_distinct_words(found),
+                modifiers=tuple(sorted({mod for m in found for mod in m.modifiers})),
+                sources=tuple(dict.fromkeys(m.source for m in found)),
+                position=min(m.position for m in found),
+            )
+    return None
+
+
+def _distinct_words(mentions: list[Mention]) -> tuple[str, ...]:
+    """The matched words, without those inside a longer match ("chest pain" in "bad chest
+    pain"), at most MAX_WORDS_PER_HIT."""
+    words = sorted({m.words for m in mentions}, key=len, reverse=True)
+    kept: list[str] = []
+    for word in words:
+        if not any(word in longer for longer in kept):
+            kept.append(word)
+    return tuple(kept[:MAX_WORDS_PER_HIT])
+
+
+def _unique(mentions: Iterable[Mention]) -> list[Mention]:
+    seen: set[tuple[str, str, tuple[str, ...]]] = set()
+    kept = []
+    for mention in mentions:
+        key = (mention.concept, mention.words, mention.modifiers)
+        if key not in seen:
+            seen.add(key)
+            kept.append(mention)
+    return kept
+
+
+# --- the pipeline, built once per process -----------------------------------------------------
+
+_pipeline: Language | None = None
+_pipeline_lock = threading.Lock()
+
+
+def pipeline() -> Language:
+    """The medspaCy pipeline, built on first use (a few seconds) and shared by all threads:
+    the components keep no state between calls (each Doc carries its own results), and
+    `_analyse` disables components per call instead of changing the pipeline."""
+    global _pipeline
+    if _pipeline is None:
+        with _pipeline_lock:
+            if _pipeline is None:
+                _pipeline = _build_pipeline()
+    return _pipeline
+
+
+def _silence_library_logging() -> None:
+    """PyRuSH (and PyFastNER) log each token's text through loguru at DEBUG, to stderr by
+    default: patient text in the logs. Disable those loggers for the whole process."""
+    from loguru import logger
+
+    for library in ("PyRuSH", "PyFastNER", "medspacy", "quickumls"):
+        logger.disable(library)
+
+
+def _build_pipeline() -> Language:
+    _silence_library_logging()
+    import medspacy
+    from medspacy.context import ConTextRule
+    from medspacy.target_matcher import TargetRule
+    from spacy.language import Language
+
+    if not Language.has_factory("carecore_patient_lemmas"):
+        Language.component("carecore_patient_lemmas", func=_set_lemmas)
+    nlp = medspacy.load(medspacy_enable=["medspacy_tokenizer"])
+    _add_upper_case_exceptions(nlp)
+    nlp.add_pipe("carecore_patient_lemmas")
+    matcher = nlp.add_pipe(
+        "medspacy_target_matcher",
+        config={"result_type": "group", "span_group_name": SPAN_GROUP, "prune": False},
+    )
+    matcher.add(
+        [
+            TargetRule(phrase, concept.code, pattern=pattern)
+            for concept in rules.CONCEPTS
+            for phrase in concept.phrases
+            for pattern in spacy_patterns(phrase)
+        ]
+    )
+    nlp.add_pipe(PYRUSH, config={"rules_path": str(SENTENCE_RULES)})
+    context = nlp.add_pipe(
+        CONTEXT,
+        config={
+            "rules": None,
+            "input_span_type": "group",
+            "span_group_name": SPAN_GROUP,
+            # We read each mention's modifiers ourselves (see _mention), not the is_* flags.
+            "span_attrs": None,
+        },
+    )
+    context.add(
+        [
+            ConTextRule(
+                phrase,
+                modifier.category,
+                pattern=pattern,
+                direction=modifier.direction,
+                max_scope=modifier.max_scope,
+                allowed_types=set(modifier.allowed) if modifier.allowed else None,
+                excluded_types=set(modifier.excluded) if modifier.excluded else None,
+                # Set per rule: ConText's `terminating_types` config reaches only the first rule
+                # of each category (spaCy hands the lists over as one-shot iterators).
+                terminated_by=set(rules.TERMINATED_BY.get(modifier.category, ())),
+            )
+            for modifier in rules.MODIFIERS
+            for phrase in modifier.phrases
+            for pattern in spacy_patterns(phrase)
+        ]
+    )
+    return nlp
+
+
+def _add_upper_case_exceptions(nlp: Language) -> None:
+    """spaCy splits "can't", "cant" and "Can't" into "ca" + "n't", but not "CAN'T" or "CANT":
+    add the upper-case form of every lower-case exception, so messages in capitals tokenize
+    (and match) like the rest."""
+    from spacy.symbols import ORTH
+    from spacy.tokenizer import Tokenizer
+
+    tokenizer = nlp.tokenizer
+    assert isinstance(tokenizer, Tokenizer)  # medspaCy's tokenizer is a spaCy Tokenizer
+    for text, pieces in list(tokenizer.rules.items()):
+        if text.islower() and text.upper() not in tokenizer.rules:
+            upper = [{ORTH: piece[ORTH].upper()} for piece in pieces]
+            if "".join(piece[ORTH] for piece in upper) == text.upper():
+                tokenizer.add_special_case(text.upper(), upper)
+
+
+def _set_lemmas(doc: Doc) -> Doc:
+    for token in doc:
+        token.lemma_ = rules.lemma(token.lower_)
+    return doc
+
+
+def spacy_patterns(phrase: str) -> list[list[dict[str, Any]]]:
+    """spaCy Matcher patterns for one phrase of the rule syntax (see triage_rules)."""
+    per_slot: list[list[dict[str, Any]]] = []
+    for slot in phrase.split():
+        optional = slot.endswith(rules.OPTIONAL) and len(slot) > 1
+        slot = slot.rstrip(rules.OPTIONAL) if optional else slot
+        if slot.startswith(rules.GAP):
+            # A gap never swallows a negation: "the rash is not spreading" is not "rash ...
+            # spreading" with a modifier inside it.
+            gap: dict[str, Any] = {
+                "LEMMA": {"NOT_IN": ["not", "no"]},
+                "OP": f"{{0,{int(slot[1:])}}}",
+            }
+            per_slot.append([gap])
+            continue
+        if slot.startswith("!"):
+            words = sorted({rules.lemma(w) for w in rules.expand_groups(slot[1:])})
+            per_slot.append([{"LEMMA": {"NOT_IN": words}}])
+            continue
+        alternatives = rules.expand_groups(slot)
+        choices: list[dict[str, Any]] = []
+        if rules.NUMBER in alternatives:
+            choices.append({"LIKE_NUM": True})
+        exact = sorted(w[1:] for w in alternatives if w.startswith(rules.EXACT))
+        if exact:
+            choices.append({"LOWER": {"IN": exact}})
+        words = sorted(
+            {rules.lemma(w) for w in alternatives if w != rules.NUMBER and w[:1] != rules.EXACT}
+        )
+        if words:
+            choices.append({"LEMMA": {"IN": words}})
+        if optional:
+            for choice in choices:
+                choice["OP"] = "?"
+        per_slot.append(choices)
+    return [list(combination) for combination in product(*per_slot)]

@@ -13,10 +13,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
@@ -32,7 +34,8 @@ from rest_framework.views import APIView
 from carecore.accounts.models import Role, User
 from carecore.audit.models import Action
 from carecore.audit.services import AuditTarget, audit_record_many
-from carecore.common.errors import ValidationFailed
+from carecore.common.errors import NotFound, ValidationFailed
+from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput, WallClockTimeField
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
@@ -45,6 +48,7 @@ from .access import (
 )
 from .ics import appointment_ics
 from .models import AppointmentStatus, Weekday
+from .video import join_url_for
 
 ALL_ROLES = (Role.PATIENT, Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
 STAFF = (Role.CLINICIAN, Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN)
@@ -70,8 +74,8 @@ def _has_offset(value: str) -> bool:
 class RuleOutput(serializers.Serializer):
     id = serializers.UUIDField()
     weekday = serializers.IntegerField(help_text="0 = Monday ... 6 = Sunday")
-    start = serializers.TimeField(source="start_time", format="%H:%M")
-    end = serializers.TimeField(source="end_time", format="%H:%M")
+    start = WallClockTimeField(source="start_time")
+    end = WallClockTimeField(source="end_time")
     visit_types = serializers.ListField(child=serializers.CharField())
 
 
@@ -82,19 +86,39 @@ class TimeOffOutput(serializers.Serializer):
     note = serializers.CharField()
 
 
-class RuleInput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["rule"])
-    weekday = serializers.ChoiceField(choices=Weekday.values)
-    start = serializers.TimeField()
-    end = serializers.TimeField()
-    visit_types = serializers.ListField(child=serializers.CharField(max_length=32), min_length=1)
+# The configured visit types (CARECORE_VISIT_DURATIONS), one enum in the schema.
+VISIT_TYPES = sorted(settings.CARECORE_VISIT_DURATIONS)
 
 
-class TimeOffInput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["time_off"])
+def visit_type_field(**options: Any) -> ChoiceField:
+    return ChoiceField(choices=VISIT_TYPES, **options)
+
+
+def _end_after_start(values: dict[str, Any], message: str) -> dict[str, list[str]]:
+    if "start" in values and "end" in values and values["end"] <= values["start"]:
+        return {"end": [message]}
+    return {}
+
+
+class RuleInput(StrictInput):
+    kind = ChoiceField(choices=["rule"])
+    weekday = ChoiceField(choices=Weekday.choices, help_text="0 = Monday ... 6 = Sunday")
+    start = WallClockTimeField(help_text="Wall-clock time in the clinician's zone.")
+    end = WallClockTimeField(help_text="After `start`; a window cannot cross midnight.")
+    visit_types = serializers.ListField(child=visit_type_field(), min_length=1)
+
+    def errors_between_fields(self, values: dict[str, Any]) -> dict[str, list[str]]:
+        return _end_after_start(values, "Must be after the start; a window cannot cross midnight.")
+
+
+class TimeOffInput(StrictInput):
+    kind = ChoiceField(choices=["time_off"])
     start = AwareDateTimeField()
     end = AwareDateTimeField()
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def errors_between_fields(self, values: dict[str, Any]) -> dict[str, list[str]]:
+        return _end_after_start(values, "Must be after the start.")
 
 
 class TimeOffCreatedOutput(TimeOffOutput):
@@ -144,6 +168,19 @@ class ClinicianAvailabilityApi(APIView):
                 resource_type_field_name=None,
             )
         },
+        examples=[
+            OpenApiExample(
+                "A weekly rule",
+                value={
+                    "kind": "rule",
+                    "weekday": 0,
+                    "start": "09:00",
+                    "end": "17:00",
+                    "visit_types": ["new", "follow_up"],
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request, clinician_id: UUID) -> Response:
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
@@ -182,16 +219,16 @@ class ClinicianAvailabilityApi(APIView):
 class AvailabilityRuleDetailApi(APIView):
     permission_classes = [has_role(Role.CLINICIAN, Role.SCHEDULER)]
 
-    class InputSerializer(serializers.Serializer):
-        weekday = serializers.ChoiceField(choices=Weekday.values, required=False)
-        start = serializers.TimeField(required=False)
-        end = serializers.TimeField(required=False)
-        visit_types = serializers.ListField(
-            child=serializers.CharField(max_length=32), min_length=1, required=False
-        )
+    class InputSerializer(StrictInput):
+        weekday = ChoiceField(choices=Weekday.choices, required=False)
+        start = WallClockTimeField(required=False)
+        end = WallClockTimeField(required=False)
+        visit_types = serializers.ListField(child=visit_type_field(), min_length=1, required=False)
 
     @extend_schema(request=InputSerializer, responses={200: RuleOutput})
     def patch(self, request: Request, clinician_id: UUID, rule_id: UUID) -> Response:
+        """Change a weekly rule (only the fields sent). Visits already booked outside the new
+        window stay booked."""
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         rule = selectors.availability_rule_get(clinician=clinician, rule_id=rule_id)
         data = self.InputSerializer(data=request.data)
@@ -208,6 +245,7 @@ class AvailabilityRuleDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, clinician_id: UUID, rule_id: UUID) -> Response:
+        """Remove a weekly rule. Visits already booked in it stay booked."""
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         services.availability_rule_delete(
             actor=request.user,
@@ -221,6 +259,7 @@ class TimeOffDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, clinician_id: UUID, time_off_id: UUID) -> Response:
+        """Remove a time off; its hours become bookable again where a rule allows."""
         clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         time_off = selectors.time_off_get(clinician=clinician, time_off_id=time_off_id)
         services.time_off_delete(actor=request.user, time_off=time_off)
@@ -248,7 +287,8 @@ def _after_cursor(cursor: str) -> tuple[datetime, str]:
         start, clinician_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
         return datetime.fromisoformat(start), clinician_id
     except (ValueError, binascii.Error, UnicodeDecodeError) as error:
-        raise ValidationFailed(fields={"cursor": ["Invalid cursor."]}) from error
+        # Like every other list's cursor (DRF's CursorPagination): not one of ours is a 404.
+        raise NotFound("Invalid cursor.") from error
 
 
 class SlotListApi(APIView):
@@ -258,9 +298,9 @@ class SlotListApi(APIView):
 
     permission_classes = [has_role(*ALL_ROLES)]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(AllErrorsSerializer):
         date = serializers.DateField()
-        visit_type = serializers.CharField(max_length=32)
+        visit_type = visit_type_field()
         clinician = serializers.UUIDField(required=False)
         patient = serializers.UUIDField(required=False)
         cursor = serializers.CharField(required=False)
@@ -275,10 +315,9 @@ class SlotListApi(APIView):
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
-        _check_visit_type(query["visit_type"])
         user: User = request.user
         patient = None
         if user.role == Role.PATIENT or "patient" in query:
@@ -316,19 +355,14 @@ class SlotListApi(APIView):
             )
 
 
-def _check_visit_type(visit_type: str) -> None:
-    if selectors.visit_duration(visit_type) is None:
-        raise ValidationFailed(fields={"visit_type": ["Unknown visit type."]})
-
-
 class EarliestSlotApi(APIView):
     """The earliest slot the patient may book (rule in docs/portal.md). Staff pass `patient`.
     With nothing open, the slot fields are null and `message` says why."""
 
     permission_classes = [has_role(*ALL_ROLES)]
 
-    class FilterSerializer(serializers.Serializer):
-        visit_type = serializers.CharField(max_length=32)
+    class FilterSerializer(AllErrorsSerializer):
+        visit_type = visit_type_field()
         patient = serializers.UUIDField(required=False)
 
     class OutputSerializer(serializers.Serializer):
@@ -343,10 +377,9 @@ class EarliestSlotApi(APIView):
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         visit_type = filters.validated_data["visit_type"]
-        _check_visit_type(visit_type)
         patient = access_booking_patient(
             user=request.user, patient_id=filters.validated_data.get("patient")
         )
@@ -377,13 +410,19 @@ class AppointmentOutput(serializers.Serializer):
     clinician = serializers.UUIDField(source="clinician_id")
     clinician_name = serializers.CharField(source="clinician.user.full_name")
     visit_type = serializers.CharField()
-    status = serializers.ChoiceField(choices=AppointmentStatus.choices)
+    status = ChoiceField(choices=AppointmentStatus.choices)
     start = serializers.DateTimeField(source="start_at")
     end = serializers.DateTimeField(source="end_at")
     reason = serializers.SerializerMethodField(
         help_text="The patient's own words; null for schedulers (minimum necessary)."
     )
-    join_url = serializers.URLField()
+    has_reason = serializers.SerializerMethodField(
+        help_text="Whether the patient gave a reason (shown to everyone, schedulers included)."
+    )
+    join_url = serializers.SerializerMethodField(
+        help_text="The caller's own link to the video visit (with their token where the video "
+        "provider uses tokens)."
+    )
     late_cancel = serializers.BooleanField()
     cancelled_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -392,12 +431,19 @@ class AppointmentOutput(serializers.Serializer):
     def get_reason(self, appointment: Any) -> str | None:
         return appointment.reason if self.context.get("show_reason") else None
 
+    @extend_schema_field(serializers.URLField())
+    def get_join_url(self, appointment: Any) -> str:
+        return join_url_for(appointment, self.context["viewer"])
+
+    def get_has_reason(self, appointment: Any) -> bool:
+        return bool(appointment.reason)
+
 
 def _appointment_body(user: User, appointment: Any, *, many: bool = False) -> Any:
     """Times in the viewer's own zone; the reason only for those who may read it."""
     with timezone.override(user.zone):
         return AppointmentOutput(
-            appointment, many=many, context={"show_reason": can_see_reason(user)}
+            appointment, many=many, context={"show_reason": can_see_reason(user), "viewer": user}
         ).data
 
 
@@ -412,16 +458,28 @@ class AppointmentListApi(APIView):
 
     permission_classes = [has_role(*ALL_ROLES)]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(AllErrorsSerializer):
         patient = serializers.UUIDField(required=False)
-        clinician = serializers.UUIDField(required=False)
-        status = serializers.ChoiceField(choices=AppointmentStatus.choices, required=False)
+        clinician = serializers.UUIDField(required=False, help_text="Clinician id.")
+        status = ChoiceField(choices=AppointmentStatus.choices, required=False)
         upcoming = serializers.BooleanField(required=False, allow_null=True, default=None)
+        date_from = serializers.DateField(
+            required=False, help_text="Visits starting on or after this day (caller's zone)."
+        )
+        date_to = serializers.DateField(
+            required=False, help_text="Visits starting on or before this day (caller's zone)."
+        )
 
-    class InputSerializer(serializers.Serializer):
+        def errors_between_fields(self, values: dict[str, Any]) -> dict[str, list[str]]:
+            first, last = values.get("date_from"), values.get("date_to")
+            if first and last and last < first:
+                return {"date_to": ["Must be on or after date_from."]}
+            return {}
+
+    class InputSerializer(StrictInput):
         clinician = serializers.UUIDField()
         start = AwareDateTimeField()
-        visit_type = serializers.CharField(max_length=32)
+        visit_type = visit_type_field()
         reason = serializers.CharField(
             max_length=2000, required=False, allow_blank=True, default=""
         )
@@ -429,7 +487,7 @@ class AppointmentListApi(APIView):
 
     @extend_schema(parameters=[FilterSerializer], responses={200: AppointmentOutput(many=True)})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
         paginator = AppointmentPagination()
@@ -440,6 +498,9 @@ class AppointmentListApi(APIView):
                 clinician_id=query.get("clinician"),
                 status=query.get("status"),
                 upcoming=query.get("upcoming"),
+                date_from=query.get("date_from"),
+                date_to=query.get("date_to"),
+                zone=request.user.zone,
             ),
             request,
             view=self,
@@ -450,7 +511,22 @@ class AppointmentListApi(APIView):
         )
         return paginator.get_paginated_response(_appointment_body(request.user, page, many=True))
 
-    @extend_schema(request=InputSerializer, responses={201: AppointmentOutput})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: AppointmentOutput},
+        examples=[
+            OpenApiExample(
+                "Book a new-patient visit",
+                value={
+                    "clinician": "6f1c2e9a-1b7e-4c55-9a37-1f7b7f0b2d11",
+                    "start": "2026-03-09T14:00:00-05:00",
+                    "visit_type": "new",
+                    "reason": "Eczema flare on both hands",
+                },
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -477,6 +553,9 @@ class AppointmentDetailApi(APIView):
 
     @extend_schema(responses={200: AppointmentOutput})
     def get(self, request: Request, appointment_id: UUID) -> Response:
+        """One appointment with its status, times in the caller's zone and the video `join_url`.
+        Participants and staff who may see it; anyone else 404. `reason` is null for schedulers
+        (`has_reason` tells them one exists)."""
         appointment = access_appointment(user=request.user, appointment_id=appointment_id)
         return Response(_appointment_body(request.user, appointment))
 
@@ -501,10 +580,20 @@ class AppointmentRescheduleApi(APIView):
 
     permission_classes = [has_role(*ALL_ROLES)]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         start = AwareDateTimeField()
 
-    @extend_schema(request=InputSerializer, responses={200: AppointmentOutput})
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: AppointmentOutput},
+        examples=[
+            OpenApiExample(
+                "Move to another slot",
+                value={"start": "2026-03-10T15:30:00-05:00"},
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request, appointment_id: UUID) -> Response:
         appointment = access_appointment(
             user=request.user, appointment_id=appointment_id, for_write=True
@@ -529,8 +618,17 @@ class CalendarRenderer(BaseRenderer):
 
 
 class AppointmentIcsApi(APIView):
+    """The visit as an iCalendar file (RFC 5545) for the caller's calendar app; no reason and
+    no patient text in it. Re-download after a change: SEQUENCE goes up."""
+
     permission_classes = [has_role(*ALL_ROLES)]
     renderer_classes = [JSONRenderer, CalendarRenderer]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # An error is JSON in the contract's shape even when a calendar was asked for.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
 
     @extend_schema(
         responses={

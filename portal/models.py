@@ -126,6 +126,9 @@ class Appointment(models.Model):
     booked_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # When the current start time was chosen (booked, or last rescheduled): a cancellation is
+    # late only if the visit was already at this time before the late-cancel window opened.
+    scheduled_at = models.DateTimeField(default=now)
     late_cancel = models.BooleanField(default=False)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(

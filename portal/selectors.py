@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from operator import attrgetter
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -290,8 +290,12 @@ def appointment_list(
     clinician_id: UUID | None = None,
     status: str | None = None,
     upcoming: bool | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    zone: ZoneInfo | None = None,
 ) -> QuerySet[Appointment]:
-    """Appointments `user` may see, with patient and clinician loaded (one query per page)."""
+    """Appointments `user` may see, with patient and clinician loaded (one query per page).
+    `date_from` and `date_to` are inclusive calendar days in `zone` (the caller's own)."""
     appointments = Appointment.objects.filter(appointment_visibility(user)).select_related(
         "patient__user", "clinician__user"
     )
@@ -305,7 +309,23 @@ def appointment_list(
         appointments = appointments.filter(end_at__gt=timezone.now())
     elif upcoming is False:
         appointments = appointments.filter(end_at__lte=timezone.now())
+    zone = zone or ZoneInfo("UTC")
+    if date_from is not None:
+        appointments = appointments.filter(start_at__gte=_start_of_day(date_from, zone))
+    if date_to is not None:
+        appointments = appointments.filter(
+            start_at__lt=_start_of_day(date_to + timedelta(days=1), zone)
+        )
     return appointments
+
+
+def appointments_for_export() -> QuerySet[Appointment]:
+    """Every appointment, for the admin bulk export (the caller passed its gate)."""
+    return Appointment.objects.select_related("patient__user", "clinician__user")
+
+
+def _start_of_day(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone)
 
 
 # --- what the slot endpoints ask -----------------------------------------------------------------

@@ -28,6 +28,7 @@ from carecore.accounts.models import Clinician, Patient, User
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import ApplicationError, Conflict, ValidationFailed
+from carecore.notifications import links
 from carecore.notifications.models import Event, Notification
 from carecore.notifications.services import notify
 from carecore.realtime.services import EventType, NewEvent, event_publish, patient_audience
@@ -322,6 +323,7 @@ def appointment_book(
         reason=reason.strip(),
         booked_by=actor,
         created_at=now,
+        scheduled_at=now,
     )
     appointment.join_url = video_provider().create_join_url(appointment_id=appointment.id)
     _save_claiming_time(appointment, update_fields=None)
@@ -338,6 +340,15 @@ def appointment_book(
     ):
         _remind_intake(appointment, occurrence="intake")
     return appointment
+
+
+def is_late_cancellation(appointment: Appointment, *, now: datetime) -> bool:
+    """Late: inside the late-cancel window before the start, for a visit that was already at
+    this time when the window opened. A visit booked (or moved) inside the window, as next-day
+    visits usually are, was never cancellable "in time", so cancelling it is not late
+    (docs/portal.md)."""
+    window_opens = appointment.start_at - timedelta(hours=settings.CARECORE_LATE_CANCEL_HOURS)
+    return now >= window_opens and appointment.scheduled_at < window_opens
 
 
 @transaction.atomic
@@ -360,9 +371,7 @@ def appointment_cancel(*, actor: User, appointment: Appointment) -> Appointment:
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancelled_at = now
     appointment.cancelled_by = actor
-    appointment.late_cancel = appointment.start_at - now < timedelta(
-        hours=settings.CARECORE_LATE_CANCEL_HOURS
-    )
+    appointment.late_cancel = is_late_cancellation(appointment, now=now)
     appointment.sequence += 1
     appointment.save(
         update_fields=[
@@ -416,14 +425,25 @@ def appointment_reschedule(
     previous = (appointment.start_at, appointment.end_at, appointment.during)
     appointment.start_at, appointment.end_at = start, end
     appointment.during = _time_range(start, end)
+    previous_scheduled_at = appointment.scheduled_at
+    appointment.scheduled_at = timezone.now()
     appointment.sequence += 1
     try:
         _save_claiming_time(
-            appointment, update_fields=["start_at", "end_at", "during", "sequence", "updated_at"]
+            appointment,
+            update_fields=[
+                "start_at",
+                "end_at",
+                "during",
+                "scheduled_at",
+                "sequence",
+                "updated_at",
+            ],
         )
     except SlotTaken:
         # The row in the database never changed; keep the caller's object truthful too.
         appointment.start_at, appointment.end_at, appointment.during = previous
+        appointment.scheduled_at = previous_scheduled_at
         appointment.sequence -= 1
         raise
     audit_record(
@@ -444,7 +464,7 @@ def appointment_reschedule(
 
 
 def _link(appointment: Appointment) -> str:
-    return f"/appointments/{appointment.id}"
+    return links.visit_page(appointment.id)
 
 
 def _stamp(moment: datetime) -> str:
@@ -484,7 +504,7 @@ def _announce(appointment: Appointment, *, event: str) -> None:
     )
 
 
-INTAKE_LINK = f"/questionnaires/{INTAKE_SLUG}"
+INTAKE_LINK = links.questionnaire_page(INTAKE_SLUG)
 
 
 def _remind_intake(appointment: Appointment, *, occurrence: str) -> list[Notification]:
@@ -543,8 +563,9 @@ def appointment_reminder_send(*, appointment_id: UUID, kind: ReminderKind, now: 
     names the kind and the start ("24h:20260611T140000Z"), so a second run, a duplicate beat
     message or a restarted worker creates nothing, and a rescheduled visit gets fresh ones.
 
-    - "24h", "1h": `appointment_reminder` to the patient. The clinician gets the pre-visit
-      summary instead (their schedule is their reminder; see docs/portal.md).
+    - "24h", "1h": `appointment_reminder` to the patient, not delivered after the visit's start
+      (it ends `expired`). The clinician gets the pre-visit summary instead (their schedule is
+      their reminder; see docs/portal.md).
     - "intake-24h": `checkin_due` to the patient of a new-patient visit whose gut-skin intake
       is still missing (occurrence "intake-24h", once per visit).
     - "previsit": `previsit_summary` to the visit's clinician, in the app and by e-mail.
@@ -571,7 +592,7 @@ def appointment_reminder_send(*, appointment_id: UUID, kind: ReminderKind, now: 
                 subject_type="appointment",
                 subject_id=appointment.id,
                 occurrence=f"previsit:{_stamp(appointment.start_at)}",
-                link_path=f"{_link(appointment)}/previsit-summary",
+                link_path=links.previsit_summary_page(appointment.id),
             )
         )
     return len(
@@ -582,6 +603,9 @@ def appointment_reminder_send(*, appointment_id: UUID, kind: ReminderKind, now: 
             subject_id=appointment.id,
             occurrence=f"{kind.name}:{_stamp(appointment.start_at)}",
             link_path=_link(appointment),
+            # A reminder held by quiet hours or retrying is dropped once the visit has started,
+            # not sent late.
+            expires_at=appointment.start_at,
         )
     )
 

@@ -1,22 +1,52 @@
 """Video visit links behind a small provider interface.
 
-A provider turns an appointment into a join URL. The URL must be unique and unguessable and carry
-no patient data (it ends up in e-mails and calendar files). The local backend builds one on a
-configurable base URL; a real vendor's backend would create a room through its API instead.
+A provider turns an appointment into a room URL when the visit is booked (stored as
+`Appointment.join_url`), and the room URL into the link one participant opens
+(`participant_join_url`). Both must be unguessable and carry no patient data: the room URL is in
+calendar files, the participant link in API responses.
+
+- `LocalVideoProvider` (make run, tests): a random room on CARECORE_VIDEO_BASE_URL; every
+  participant gets the room URL itself.
+- `JitsiVideoProvider`: a self-hosted Jitsi Meet with JWT authentication (prosody
+  `token` auth). Each participant's link carries their own token, valid from
+  CARECORE_JITSI_EARLY_JOIN_MINUTES before the start to the end of the visit, for that room
+  only; the visit's clinician is the moderator. Without a token the server lets nobody in.
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlencode, urlsplit
 from uuid import UUID
 
+import jwt
 from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from carecore.accounts.models import User
+
+    from .models import Appointment
+
+
+@dataclass(frozen=True)
+class VideoParticipant:
+    """Who opens the link, and when the visit is. Ids and role words only: no names."""
+
+    user_id: UUID
+    moderator: bool
+    starts_at: datetime
+    ends_at: datetime
 
 
 class VideoProvider(Protocol):
     def create_join_url(self, *, appointment_id: UUID) -> str: ...
+
+    def participant_join_url(self, *, join_url: str, participant: VideoParticipant) -> str: ...
 
 
 class LocalVideoProvider:
@@ -29,7 +59,76 @@ class LocalVideoProvider:
     def create_join_url(self, *, appointment_id: UUID) -> str:
         return f"{self.base_url.rstrip('/')}/{secrets.token_urlsafe(32)}"
 
+    def participant_join_url(self, *, join_url: str, participant: VideoParticipant) -> str:
+        return join_url
+
+
+class JitsiVideoProvider:
+    """Jitsi Meet rooms with per-participant JWTs (HS256, the app secret shared with prosody).
+
+    The room name is 160 random bits in lowercase hex (Jitsi lower-cases room names), so it is
+    unguessable and names nobody. Tokens are minted when a participant asks for the link, with
+    fixed validity (early-join time to the visit's end), so asking twice is harmless.
+    """
+
+    algorithm = "HS256"
+
+    def __init__(
+        self, *, url: str | None = None, app_id: str | None = None, app_secret: str | None = None
+    ) -> None:
+        self.url = (url or settings.CARECORE_JITSI_URL).rstrip("/")
+        self.app_id = app_id or settings.CARECORE_JITSI_APP_ID
+        self.app_secret = app_secret or settings.CARECORE_JITSI_APP_SECRET
+
+    def create_join_url(self, *, appointment_id: UUID) -> str:
+        return f"{self.url}/{secrets.token_hex(20)}"
+
+    def token(self, *, room: str, participant: VideoParticipant) -> str:
+        early = timedelta(minutes=settings.CARECORE_JITSI_EARLY_JOIN_MINUTES)
+        claims = {
+            "iss": self.app_id,
+            "aud": self.app_id,
+            "sub": settings.CARECORE_JITSI_SUBJECT or urlsplit(self.url).hostname,
+            "room": room,
+            "iat": int(timezone.now().timestamp()),
+            "nbf": int((participant.starts_at - early).timestamp()),
+            "exp": int(participant.ends_at.timestamp()),
+            "moderator": participant.moderator,
+            "context": {
+                "user": {
+                    "id": str(participant.user_id),
+                    # A role word, not a name: the token sits in a URL.
+                    "name": "Clinician" if participant.moderator else "Patient",
+                    "moderator": participant.moderator,
+                    "affiliation": "owner" if participant.moderator else "member",
+                },
+            },
+        }
+        return jwt.encode(claims, self.app_secret, algorithm=self.algorithm)
+
+    def participant_join_url(self, *, join_url: str, participant: VideoParticipant) -> str:
+        room = urlsplit(join_url).path.rstrip("/").rsplit("/", 1)[-1]
+        return f"{join_url}?{urlencode({'jwt': self.token(room=room, participant=participant)})}"
+
 
 def video_provider() -> VideoProvider:
     provider: VideoProvider = import_string(settings.CARECORE_VIDEO_PROVIDER)()
     return provider
+
+
+def join_url_for(appointment: Appointment, viewer: User) -> str:
+    """The link `viewer` opens to join: their own token for the visit's patient and clinician;
+    anyone else who may see the visit (schedulers, coordinators) gets the bare room URL, which
+    a JWT-protected server does not let in."""
+    roles = {appointment.patient.user_id: False, appointment.clinician.user_id: True}
+    if viewer.id not in roles:
+        return appointment.join_url
+    participant = VideoParticipant(
+        user_id=viewer.id,
+        moderator=roles[viewer.id],
+        starts_at=appointment.start_at,
+        ends_at=appointment.end_at,
+    )
+    return video_provider().participant_join_url(
+        join_url=appointment.join_url, participant=participant
+    )

@@ -254,26 +254,51 @@ Install Debian's or Ubuntu's package as root:   apt-get install chromium
 or point CARECORE_CHROMIUM at a Chromium binary, then run `make test` again.
 (Playwright cannot download its own browser here; the browser tests are never skipped.)"""
 
+HAPROXY_MISSING = """\
+The load-balancer test needs HAProxy, and it is not installed.
+Install Debian's or Ubuntu's package as root:   apt-get install haproxy
+then run `make test` again. (The test is never skipped.)"""
+
+
+def _apt_install(packages: list[str]) -> None:
+    """Install Debian packages when we may (root, apt-get present); otherwise do nothing."""
+    if not packages or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return
+    log(f"installing {', '.join(packages)} for the tests (apt-get install)")
+    apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=apt_env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, env=apt_env)
+
+
+def _haproxy() -> str | None:
+    return shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
+
 
 def ensure_chromium() -> str:
     """The Chromium the browser tests drive: found, installed with apt as root, or a clear stop."""
     found = os.environ.get("CARECORE_CHROMIUM") or shutil.which("chromium")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        log("installing Chromium for the browser tests (apt-get install chromium)")
-        apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=apt_env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=apt_env)
+    if not found:
+        _apt_install(["chromium"])
         found = shutil.which("chromium")
     if not found:
         raise SystemExit(CHROMIUM_MISSING)
     return found
 
 
+def ensure_haproxy() -> str:
+    """The HAProxy the load-balancer test runs: found, installed with apt as root, or a stop."""
+    if not _haproxy():
+        _apt_install(["haproxy"])
+    found = _haproxy()
+    if not found:
+        raise SystemExit(HAPROXY_MISSING)
+    return found
+
+
 def command_test(extra: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecore.settings.test")
     os.environ["CARECORE_CHROMIUM"] = ensure_chromium()
+    os.environ["CARECORE_HAPROXY"] = ensure_haproxy()
     subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT, check=True)
     subprocess.run([str(BIN / "ruff"), "format", "--check", "."], cwd=ROOT, check=True)
     manage("makemigrations", "--check", "--dry-run")
@@ -281,14 +306,38 @@ def command_test(extra: list[str]) -> int:
     return wait_forwarding_signals(subprocess.Popen([str(BIN / "pytest"), *extra], cwd=ROOT))
 
 
+def local_portal_url(*, host: str, port: str) -> str:
+    """The base of links in local e-mail and SMS: this server, by a name a browser can open."""
+    public_host = "localhost" if host in {"0.0.0.0", "::", "127.0.0.1"} else host  # noqa: S104
+    return f"http://{public_host}:{port}"
+
+
+def prepare_writable_dirs() -> None:
+    """Create every directory `make run` writes to, whichever servers are used.
+
+    The embedded servers create var/ as a side effect; with DATABASE_URL and REDIS_URL set they
+    never start, and beat (var/celerybeat-schedule) would die on a missing directory.
+    """
+    for path in (
+        VAR,
+        Path(os.environ.get("EMAIL_FILE_PATH", VAR / "mail")),
+        Path(os.environ.get("CARECORE_SMS_FILE_PATH", VAR / "sms")),
+        Path(os.environ.get("CARECORE_MEDIA_ROOT", VAR / "media")),
+    ):
+        path.mkdir(parents=True, exist_ok=True)
+
+
 def command_run() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecore.settings.local")
     os.environ.setdefault("PORT", "8000")
+    prepare_writable_dirs()
     manage("migrate", "--no-input")
     manage("sync_questionnaires")
     manage("seed_demo")
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ["PORT"]
+    # Links in e-mail and SMS (var/mail/, var/sms/) point at this server, whatever PORT is.
+    os.environ.setdefault("CARECORE_PORTAL_URL", local_portal_url(host=host, port=port))
     log(f"CareCore is starting at http://{host}:{port}/")
     log(f"  API docs  http://{host}:{port}/api/docs/")
     log(f"  admin     http://{host}:{port}/admin/")

@@ -43,7 +43,7 @@ def check_web(url: str, allowed_hosts: str, timeout: float = 5.0) -> bool:
 
 
 def beat_is_running(proc: Path = PROC) -> bool:
-    """Whether a `celery ... beat` process runs in this (container's) process namespace.
+    """Whether a beat process (`manage.py run_beat`, or plain `celery ... beat`) runs here.
 
     Read from /proc rather than a pidfile: after a container restart a stale pidfile names a pid
     that is alive again (the new PID 1), and celery beat would refuse to start.
@@ -53,6 +53,8 @@ def beat_is_running(proc: Path = PROC) -> bool:
             argv = [arg.decode(errors="replace") for arg in cmdline.read_bytes().split(b"\0")]
         except OSError:  # the process ended while we looked
             continue
+        if "run_beat" in argv and any(Path(arg).name == "manage.py" for arg in argv):
+            return True
         if "beat" in argv and any(Path(arg).name == "celery" for arg in argv):
             return True
     return False

@@ -108,3 +108,10 @@ def actors(
         "scheduler": scheduler,
         "admin": admin_user,
     }
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run last. Playwright's sync API keeps an event loop running in the main
+    thread from the first browser test to the end of the session (its fixtures are session
+    scoped), and pytest-asyncio cannot start a test's loop while another one runs."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

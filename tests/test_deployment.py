@@ -27,6 +27,7 @@ from pathlib import Path
 import environ
 import pytest
 import yaml
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import Resolver404, resolve
@@ -36,8 +37,9 @@ from demo.management.commands import seed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-APP_SERVICES = ("migrate", "web", "worker", "beat")
-LONG_RUNNING = ("postgres", "redis", "web", "worker", "beat")
+WORKERS = ("worker-urgent", "worker-deliveries", "worker-routine")
+APP_SERVICES = ("migrate", "web", *WORKERS, "beat")
+LONG_RUNNING = ("postgres", "redis", "web", *WORKERS, "beat")
 
 
 def load_script(name: str) -> types.ModuleType:
@@ -56,7 +58,21 @@ def production_env(**overrides: str | None) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         # Nothing from the suite's own configuration may leak into "production".
-        if not key.startswith(("DJANGO_", "CARECORE_", "DATABASE_", "REDIS_", "EMAIL_", "CELERY_"))
+        if not key.startswith(
+            (
+                "DJANGO_",
+                "CARECORE_",
+                "DATABASE_",
+                "REDIS_",
+                "EMAIL_",
+                "CELERY_",
+                "TWILIO_",
+                "POSTMARK_",
+                "MAILGUN_",
+                "SENDGRID_",
+                "AMAZON_SES_",
+            )
+        )
     }
     env.update(
         {
@@ -92,7 +108,7 @@ def compose() -> dict:
 
 
 def test_compose_has_the_database_broker_and_every_process(compose: dict) -> None:
-    assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", *WORKERS, "beat"}
 
 
 def test_web_worker_beat_and_migrate_run_one_image_built_from_the_dockerfile(compose: dict):
@@ -115,7 +131,8 @@ def test_every_long_running_service_has_a_healthcheck(compose: dict) -> None:
     assert "pg_isready" in check("postgres")
     assert "redis-cli ping" in check("redis")
     assert "scripts/healthcheck.py web" in check("web")  # GET /healthz, see below
-    assert "celery -A carecore inspect ping" in check("worker")
+    for worker in WORKERS:
+        assert "celery -A carecore inspect ping" in check(worker)
     assert "scripts/healthcheck.py beat" in check("beat")
 
 
@@ -128,26 +145,43 @@ def test_the_one_off_migrate_step_runs_before_web_worker_and_beat(compose: dict)
     ]
     assert services["migrate"]["restart"] == "no"
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", *WORKERS, "beat"):
         depends_on = services[name]["depends_on"]
         assert depends_on["migrate"]["condition"] == "service_completed_successfully"
         assert depends_on["redis"]["condition"] == "service_healthy"
-    for name in ("web", "worker"):
+    for name in ("web", *WORKERS):
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
     # Nobody else migrates: scaling web must not run migrations concurrently.
-    for name in ("web", "worker", "beat"):
+    for name in ("web", *WORKERS, "beat"):
         assert "migrate" not in " ".join(services[name]["command"])
 
 
 def test_the_processes_run_uvicorn_celery_worker_and_a_single_beat(compose: dict) -> None:
     services = compose["services"]
     assert "uvicorn carecore.asgi:application" in " ".join(services["web"]["command"])
-    assert "celery -A carecore worker" in " ".join(services["worker"]["command"])
-    assert services["beat"]["command"][:4] == ["celery", "-A", "carecore", "beat"]
+    for worker in WORKERS:
+        assert "celery -A carecore worker" in " ".join(services[worker]["command"])
+    assert services["beat"]["command"][:3] == ["python", "manage.py", "run_beat"]
     assert services["beat"].get("deploy", {}).get("replicas", 1) == 1
     # uvicorn listens on $PORT, the port scripts/healthcheck.py probes, and that port is published.
     assert '--port "$${PORT:-8000}"' in services["web"]["command"][-1]
     assert services["web"]["ports"] == ["${WEB_PORT:-8000}:${PORT:-8000}"]
+
+
+def test_each_celery_queue_has_exactly_one_compose_worker(compose: dict) -> None:
+    consumed = []
+    for worker in WORKERS:
+        command = compose["services"][worker]["command"][-1]
+        consumed += command.split("--queues=")[1].split()[0].split(",")
+    assert sorted(consumed) == sorted(django_settings.CARECORE_CELERY_QUEUES)
+
+
+def test_the_procfile_worker_consumes_every_queue() -> None:
+    worker = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
+    )["worker"]
+    default_queues = worker.split("--queues=${CELERY_QUEUES:-")[1].split("}")[0].split(",")
+    assert sorted(default_queues) == sorted(django_settings.CARECORE_CELERY_QUEUES)
 
 
 def test_app_services_take_env_from_dotenv_and_point_at_the_compose_services(compose: dict):
@@ -220,7 +254,7 @@ def test_the_procfile_runs_web_worker_and_beat() -> None:
     assert set(entries) == {"web", "worker", "beat"}
     assert "uvicorn carecore.asgi:application" in entries["web"]
     assert "celery -A carecore worker" in entries["worker"]
-    assert "celery -A carecore beat" in entries["beat"]
+    assert "python manage.py run_beat" in entries["beat"]
 
 
 # --- production settings ---------------------------------------------------------------------
@@ -255,6 +289,87 @@ def test_production_settings_refuse_to_load_without_required_configuration(missi
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert missing in result.stderr
+
+
+TWILIO_BACKEND = "carecore.notifications.sms.TwilioSmsBackend"
+JITSI = "portal.video.JitsiVideoProvider"
+JITSI_SECRET = "a-jitsi-app-secret-of-more-than-32-characters"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "missing"),
+    [
+        ({"CARECORE_EMAIL_PROVIDER": "postmark"}, ["POSTMARK_SERVER_TOKEN"]),
+        (
+            {"CARECORE_EMAIL_PROVIDER": "mailgun", "MAILGUN_API_KEY": "key"},
+            ["MAILGUN_SENDER_DOMAIN"],
+        ),
+        ({"CARECORE_EMAIL_PROVIDER": "amazon_ses"}, ["region_name"]),
+        (
+            {
+                "CARECORE_EMAIL_PROVIDER": "amazon_ses",
+                "AMAZON_SES_REGION": "us-east-1",
+                "AMAZON_SES_ACCESS_KEY_ID": "AKID",
+            },
+            ["AMAZON_SES_SECRET_ACCESS_KEY"],
+        ),
+        ({"CARECORE_EMAIL_PROVIDER": "sendmail"}, ["CARECORE_EMAIL_PROVIDER must be one of"]),
+        ({"CARECORE_SMS_BACKEND": TWILIO_BACKEND}, ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"]),
+        (
+            {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+1"},
+            ["CARECORE_SMS_BACKEND is not"],
+        ),
+        (
+            {"CARECORE_WEBPUSH_VAPID_PRIVATE_KEY": "key"},
+            ["CARECORE_WEBPUSH_VAPID_PUBLIC_KEY", "CARECORE_WEBPUSH_VAPID_SUBJECT"],
+        ),
+        (
+            {"CARECORE_VIDEO_PROVIDER": JITSI, "CARECORE_JITSI_URL": "https://meet.example"},
+            ["CARECORE_JITSI_APP_ID", "CARECORE_JITSI_APP_SECRET"],
+        ),
+        (
+            {
+                "CARECORE_VIDEO_PROVIDER": JITSI,
+                "CARECORE_JITSI_URL": "https://meet.example",
+                "CARECORE_JITSI_APP_ID": "carecore",
+                "CARECORE_JITSI_APP_SECRET": "short",
+            },
+            ["32+ random characters"],
+        ),
+    ],
+)
+def test_production_refuses_a_half_configured_provider(overrides, missing):
+    result = run_python("import django; django.setup()", production_env(**overrides))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    for name in missing:
+        assert name in result.stderr
+
+
+def test_production_starts_with_every_provider_fully_configured_and_no_smtp_host():
+    env = production_env(
+        EMAIL_HOST=None,
+        CARECORE_EMAIL_PROVIDER="postmark",
+        POSTMARK_SERVER_TOKEN="pm-token",
+        CARECORE_SMS_BACKEND=TWILIO_BACKEND,
+        TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+        TWILIO_AUTH_TOKEN="token",
+        TWILIO_MESSAGING_SERVICE_SID="MG" + "0" * 32,
+        CARECORE_WEBPUSH_VAPID_PRIVATE_KEY="private",
+        CARECORE_WEBPUSH_VAPID_PUBLIC_KEY="public",
+        CARECORE_WEBPUSH_VAPID_SUBJECT="mailto:ops@carecore.example",
+        CARECORE_VIDEO_PROVIDER=JITSI,
+        CARECORE_JITSI_URL="https://meet.carecore.example",
+        CARECORE_JITSI_APP_ID="carecore",
+        CARECORE_JITSI_APP_SECRET=JITSI_SECRET,
+    )
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.EMAIL_BACKEND)"
+    )
+    result = run_python(code, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "anymail.backends.postmark.EmailBackend"
 
 
 @pytest.mark.parametrize(
@@ -357,6 +472,12 @@ def test_the_beat_check_looks_for_a_celery_beat_process(healthcheck, tmp_path: P
     (tmp_path / "7" / "cmdline").write_bytes(
         b"/usr/local/bin/python\0/usr/local/bin/celery\0-A\0carecore\0beat\0"
     )
+    assert healthcheck.beat_is_running(tmp_path)
+
+
+def test_the_beat_check_finds_beat_run_under_its_lock(healthcheck, tmp_path: Path) -> None:
+    (tmp_path / "9").mkdir()
+    (tmp_path / "9" / "cmdline").write_bytes(b"python\0manage.py\0run_beat\0--loglevel=INFO\0")
     assert healthcheck.beat_is_running(tmp_path)
 
 
@@ -540,6 +661,17 @@ def test_make_test_stops_with_how_to_install_chromium_when_it_cannot_install_it(
         dev.ensure_chromium()
     assert "apt-get install chromium" in str(stopped.value)
     assert "never skipped" in str(stopped.value)
+
+
+def test_make_test_stops_with_how_to_install_haproxy_when_it_cannot_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    dev = load_script("dev.py")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(dev, "_haproxy", lambda: None)  # none on this machine's sbin either
+    with pytest.raises(SystemExit) as stopped:
+        dev.ensure_haproxy()
+    assert "apt-get install haproxy" in str(stopped.value)
 
 
 def test_make_test_uses_the_chromium_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -74,3 +74,17 @@ def test_the_demo_patient_has_a_completed_intake_ready_for_a_plan():
     assert all(r.status == "completed" for r in responses)
     intake = responses.get(version__questionnaire__slug="gut-skin-intake")
     assert intake.red_flags == []
+
+
+def test_every_demo_user_has_a_fictional_phone_number_even_when_seeded_before():
+    call_command("seed_demo", force=True)
+    User.objects.filter(email=f"patient@{DEMO}").update(phone="")
+    User.objects.filter(email=f"clinician@{DEMO}").update(phone="+12125550188")
+
+    call_command("seed_demo", force=True)
+
+    phones = dict(User.objects.filter(email__endswith=DEMO).values_list("email", "phone"))
+    assert all(phones.values())
+    assert all(str(phone).startswith("+1") and "55501" in str(phone) for phone in phones.values())
+    assert str(phones[f"patient@{DEMO}"]) == "+12125550110"  # filled in again
+    assert str(phones[f"clinician@{DEMO}"]) == "+12125550188"  # a number someone set is kept

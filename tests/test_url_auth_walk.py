@@ -54,7 +54,29 @@ def api_routes():
     for route, _pattern in walk(get_resolver().url_patterns):
         if route.startswith("admin/") or route.startswith("^") or route in PUBLIC:
             continue
+        if route.startswith("fhir/"):
+            continue  # FHIR answers in its own error shape: walked below
         yield route
+
+
+# Regex routes under /fhir/R4/ with a sample value for each group.
+FHIR_SAMPLES = [
+    ("(?P<type_name>[A-Z][A-Za-z]+)", "Patient"),
+    ("(?P<resource_id>[A-Za-z0-9\\-\\.]{1,64})", str(uuid.uuid4())),
+    ("\\$", "$"),
+]
+
+
+def fhir_urls():
+    """Every FHIR URL pattern, made concrete."""
+    for route, _pattern in walk(get_resolver().url_patterns):
+        if not route.startswith("fhir/R4/"):
+            continue
+        if "^" in route:
+            route = route.replace("^", "").removesuffix("$")
+            for pattern, sample in FHIR_SAMPLES:
+                route = route.replace(pattern, sample)
+        yield concrete(route)
 
 
 def test_the_walk_finds_the_api():
@@ -68,6 +90,32 @@ def test_every_non_public_endpoint_requires_authentication(anon, route, method):
 
     assert response.status_code == 401, f"{method.upper()} {route} -> {response.status_code}"
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_the_walk_finds_the_fhir_api():
+    urls = set(fhir_urls())
+    assert {"/fhir/R4/metadata", "/fhir/R4/Patient", "/fhir/R4/Patient/$export"} <= urls
+    assert len(urls) == len(list(fhir_urls())) == 7
+
+
+@pytest.mark.parametrize("url", sorted(set(fhir_urls())))
+def test_every_fhir_endpoint_but_metadata_requires_authentication(anon, url):
+    response = anon.get(url)
+
+    if url == "/fhir/R4/metadata":  # the CapabilityStatement is public in FHIR
+        assert response.status_code == 200
+        return
+    assert response.status_code == 401, f"GET {url} -> {response.status_code}"
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.parametrize("url", sorted(set(fhir_urls())))
+@pytest.mark.parametrize("method", ["post", "put", "patch"])
+def test_fhir_refuses_every_write_before_looking_at_credentials(anon, url, method):
+    response = getattr(anon, method)(url)
+
+    assert response.status_code == 405, f"{method.upper()} {url} -> {response.status_code}"
+    assert response.json()["resourceType"] == "OperationOutcome"
 
 
 def test_the_admin_sends_anonymous_callers_to_its_login(anon):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -63,15 +64,27 @@ class WorkerProcess:
 
 
 @contextmanager
-def running_worker(*, concurrency: int = 1, log_name: str = "worker") -> Iterator[WorkerProcess]:
-    """Start `celery worker` against the test database and broker; stop it afterwards."""
+def running_worker(
+    *,
+    concurrency: int = 1,
+    log_name: str = "worker",
+    include: tuple[str, ...] = (),
+    queues: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[WorkerProcess]:
+    """Start `celery worker` against the test database and broker; stop it afterwards.
+    `include`: extra task modules to load (e.g. test-only tasks); `queues`: the queues it
+    consumes (default: every queue, as `make run`'s worker); `extra_env`: variables for the
+    worker only (e.g. PGAPPNAME, to find its database connections)."""
     log_dir = ROOT / "var" / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{log_name}-{os.getpid()}.log"
+    node_name = f"test-{os.getpid()}-{time.monotonic_ns()}@{socket.gethostname()}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "carecore.settings.test",
         "CARECORE_WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
+        **(extra_env or {}),
     }
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
@@ -82,10 +95,12 @@ def running_worker(*, concurrency: int = 1, log_name: str = "worker") -> Iterato
                 "worker",
                 "--loglevel=INFO",
                 f"--concurrency={concurrency}",
+                f"--queues={','.join(queues or settings.CARECORE_CELERY_QUEUES)}",
                 "--without-gossip",
                 "--without-mingle",
                 "--hostname",
-                f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+                node_name,
+                *(f"--include={module}" for module in include),
             ],
             cwd=ROOT,
             env=env,
@@ -95,7 +110,10 @@ def running_worker(*, concurrency: int = 1, log_name: str = "worker") -> Iterato
         )
     worker = WorkerProcess(process, log_path)
     try:
-        ready = wait_until(lambda: bool(app.control.ping(timeout=0.5)), timeout=60)
+        # Ping this worker by name: with several running, any other's answer proves nothing.
+        ready = wait_until(
+            lambda: bool(app.control.ping(destination=[node_name], timeout=0.5)), timeout=60
+        )
         assert ready, f"celery worker did not start:\n{worker.log}"
         yield worker
     finally:

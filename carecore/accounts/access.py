@@ -19,7 +19,7 @@ from carecore.audit.models import Action, Outcome
 from carecore.audit.services import audit_record
 from carecore.common.errors import NotFound
 
-from .models import BreakGlassGrant, CareTeamMember, Patient, Role, User
+from .models import BreakGlassGrant, CareTeam, CareTeamMember, Patient, Role, User
 
 _Row = TypeVar("_Row", bound=Model)
 
@@ -163,3 +163,16 @@ def audited_get(
         action=action,
     )
     return row
+
+
+def access_care_team(*, user: User, care_team_id: UUID | str) -> CareTeam:
+    """A patient's care team, to whoever may see that patient's demographics (the same rule as
+    `/me` and `/patients/<id>/`, which show it); else NotFound. Audited either way."""
+    return audited_get(
+        CareTeam.objects.filter(
+            patient_visibility(user, purpose=Purpose.DEMOGRAPHICS, patient_ref="patient_id")
+        ),
+        user=user,
+        object_id=care_team_id,
+        object_type="care_team",
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput, TimeZoneField
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 from carecore.common.throttling import AuthRateThrottle
@@ -23,7 +24,12 @@ from carecore.common.throttling import AuthRateThrottle
 from . import services
 from .access import Purpose, access_patient
 from .models import CareTeam, CareTeamMember, Patient, Role, User
-from .selectors import clinician_list, patient_list, patient_with_care_team
+from .selectors import (
+    clinician_list,
+    patient_list,
+    patient_with_care_team,
+    pending_phone_change,
+)
 from .unread import unread_count_for
 from .us_states import US_STATE_CHOICES
 
@@ -94,7 +100,8 @@ class UserOutput(serializers.Serializer):
     last_name = serializers.CharField()
     role = serializers.CharField()
     timezone = serializers.CharField()
-    phone = serializers.CharField()
+    phone = serializers.CharField(help_text="Confirmed number SMS go to; empty for none.")
+    preferred_name = serializers.CharField()
     patient_id = serializers.UUIDField(required=False)
     clinician_id = serializers.UUIDField(required=False)
 
@@ -108,6 +115,7 @@ def user_payload(user: User) -> dict[str, Any]:
         "role": user.role,
         "timezone": user.timezone,
         "phone": str(user.phone) if user.phone else "",
+        "preferred_name": user.preferred_name,
     }
     patient = getattr(user, "patient", None) if user.role == Role.PATIENT else None
     if patient is not None:
@@ -133,17 +141,35 @@ class RegisterApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [AuthRateThrottle]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         email = serializers.EmailField(max_length=254)
         password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
         first_name = serializers.CharField(max_length=150)
         last_name = serializers.CharField(max_length=150)
         date_of_birth = serializers.DateField()
-        state = serializers.ChoiceField(choices=US_STATE_CHOICES)
-        timezone = serializers.CharField(max_length=64)
+        state = ChoiceField(choices=US_STATE_CHOICES)
+        timezone = TimeZoneField()
         phone = PhoneNumberField(required=False, allow_blank=True, region="US")
 
-    @extend_schema(request=InputSerializer, responses={201: TokenOutput})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: TokenOutput},
+        examples=[
+            OpenApiExample(
+                "Sign up",
+                value={
+                    "email": "sam@example.com",
+                    "password": "a long passphrase 42",
+                    "first_name": "Samantha",
+                    "last_name": "Ortiz",
+                    "date_of_birth": "1990-04-02",
+                    "state": "NY",
+                    "timezone": "America/New_York",
+                },
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -169,13 +195,26 @@ class LoginApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [AuthRateThrottle]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         email = serializers.CharField(max_length=254)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
         otp = serializers.CharField(max_length=12, required=False, allow_blank=True)
 
-    @extend_schema(request=InputSerializer, responses={200: TokenOutput})
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: TokenOutput},
+        examples=[
+            OpenApiExample(
+                "Patient sign-in",
+                value={"email": "patient@demo.carecore.test", "password": "carecore-demo"},
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
+        """Sign in with email and password (and `otp` for staff when MFA is required): a bearer
+        token for `Authorization: Bearer <token>` and the user. Wrong credentials: 400
+        `invalid_credentials`; too many failures: 429."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user, token = services.auth_login(
@@ -190,6 +229,7 @@ class LoginApi(APIView):
 class LogoutApi(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
+        """Revoke the token this request was made with."""
         services.auth_logout(user=request.user, token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -197,7 +237,7 @@ class LogoutApi(APIView):
 class PasswordChangeApi(APIView):
     """Changing the password signs out every session; the response carries a fresh token."""
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         current_password = serializers.CharField(max_length=128, trim_whitespace=False)
         new_password = serializers.CharField(max_length=128, trim_whitespace=False)
 
@@ -223,7 +263,7 @@ class MfaEnrollApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [AuthRateThrottle]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         email = serializers.CharField(max_length=254)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
@@ -245,7 +285,7 @@ class MfaConfirmApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [AuthRateThrottle]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         email = serializers.CharField(max_length=254)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
         otp = serializers.CharField(max_length=12)
@@ -261,31 +301,95 @@ class MfaConfirmApi(APIView):
 # --- me ------------------------------------------------------------------------------------
 
 
+def me_payload(user: User) -> dict[str, Any]:
+    payload = user_payload(user)
+    payload["unread_count"] = unread_count_for(user)
+    pending = pending_phone_change(user=user)
+    payload["pending_phone"] = str(pending.phone) if pending else None
+    if user.role == Role.PATIENT and "patient_id" in payload:
+        # A patient reading their own record is still a read of patient data.
+        patient = access_patient(
+            user=user, patient_id=payload["patient_id"], purpose=Purpose.DEMOGRAPHICS
+        )
+        patient = patient_with_care_team(patient=patient)
+        payload["care_team"] = care_team_payload(patient.care_team)
+        payload["profile"] = {
+            "date_of_birth": patient.date_of_birth.isoformat(),
+            "state": patient.state,
+        }
+    elif user.role == Role.CLINICIAN and "clinician_id" in payload:
+        payload["profile"] = ClinicianOutput(user.clinician).data
+    return payload
+
+
 class MeApi(APIView):
+    """The caller's own account. PATCH changes their time zone, preferred name and phone; a new
+    phone number is used only once confirmed with the code sent to it by SMS
+    (POST /api/v1/me/phone/confirm/); until then `pending_phone` shows it."""
+
     class OutputSerializer(UserOutput):
         unread_count = serializers.IntegerField()
+        pending_phone = serializers.CharField(
+            allow_null=True, help_text="A new number waiting for its code; null if none."
+        )
         care_team = CareTeamOutput(required=False, allow_null=True)
         profile = serializers.DictField(required=False)
 
+    class InputSerializer(StrictInput):
+        timezone = TimeZoneField(required=False)
+        preferred_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+        phone = PhoneNumberField(
+            required=False,
+            allow_blank=True,
+            region="US",
+            help_text="E.164 or a US number. A code is sent to it; empty removes the phone.",
+        )
+
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request: Request) -> Response:
-        user: User = request.user
-        payload = user_payload(user)
-        payload["unread_count"] = unread_count_for(user)
-        if user.role == Role.PATIENT and "patient_id" in payload:
-            # A patient reading their own record is still a read of patient data.
-            patient = access_patient(
-                user=user, patient_id=payload["patient_id"], purpose=Purpose.DEMOGRAPHICS
+        return Response(me_payload(request.user))
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OutputSerializer},
+        examples=[
+            OpenApiExample(
+                "New phone and zone",
+                value={
+                    "phone": "+12125550147",
+                    "timezone": "America/Chicago",
+                    "preferred_name": "Sam",
+                },
+                request_only=True,
             )
-            patient = patient_with_care_team(patient=patient)
-            payload["care_team"] = care_team_payload(patient.care_team)
-            payload["profile"] = {
-                "date_of_birth": patient.date_of_birth.isoformat(),
-                "state": patient.state,
-            }
-        elif user.role == Role.CLINICIAN and "clinician_id" in payload:
-            payload["profile"] = ClinicianOutput(user.clinician).data
-        return Response(payload)
+        ],
+    )
+    def patch(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        phone = fields.get("phone")
+        update = services.user_profile_update(
+            user=request.user,
+            timezone_name=fields.get("timezone"),
+            preferred_name=fields.get("preferred_name"),
+            phone=None if phone is None else str(phone),
+        )
+        return Response(me_payload(update.user))
+
+
+class MePhoneConfirmApi(APIView):
+    """Confirm a new phone number with the 6-digit code sent to it; it becomes `phone`."""
+
+    class InputSerializer(StrictInput):
+        code = serializers.RegexField(r"^\s*\d{6}\s*$", max_length=12)
+
+    @extend_schema(request=InputSerializer, responses={200: MeApi.OutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_phone_confirm(user=request.user, code=data.validated_data["code"])
+        return Response(me_payload(user))
 
 
 # --- clinicians ------------------------------------------------------------------------------
@@ -309,12 +413,12 @@ class ClinicianPagination(CursorPagination):
 class ClinicianListApi(APIView):
     """Public clinician profiles (no patient data), optionally those licensed in `?state=`."""
 
-    class FilterSerializer(serializers.Serializer):
-        state = serializers.ChoiceField(choices=US_STATE_CHOICES, required=False)
+    class FilterSerializer(AllErrorsSerializer):
+        state = ChoiceField(choices=US_STATE_CHOICES, required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: ClinicianOutput(many=True)})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         paginator = ClinicianPagination()
         page = paginator.paginate_queryset(
@@ -354,6 +458,8 @@ class PatientDetailApi(APIView):
 
     @extend_schema(responses={200: PatientOutput})
     def get(self, request: Request, patient_id: str) -> Response:
+        """One patient with demographics and care team: the care team (clinical roles) and
+        schedulers (demographics only); anyone else 404."""
         patient = access_patient(
             user=request.user, patient_id=patient_id, purpose=Purpose.DEMOGRAPHICS
         )
@@ -369,7 +475,7 @@ class CareTeamUpdateApi(APIView):
 
     permission_classes = [has_role(Role.ADMIN, Role.CLINICIAN)]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         lead = serializers.UUIDField(allow_null=True, help_text="Clinician id of the new lead.")
         members = serializers.ListField(
             child=serializers.UUIDField(), max_length=50, help_text="User ids of members."
@@ -394,8 +500,12 @@ class BreakGlassApi(APIView):
 
     permission_classes = [has_role(Role.CLINICIAN, Role.ADMIN)]
 
-    class InputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=2000)
+    class InputSerializer(StrictInput):
+        reason = serializers.CharField(
+            min_length=20,
+            max_length=2000,
+            error_messages={"min_length": "Explain why in at least 20 characters."},
+        )
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()

@@ -63,6 +63,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         max_length=64, default="America/New_York", validators=[validate_timezone]
     )
     phone = PhoneNumberField(blank=True)
+    # What the person likes to be called (greetings); legal names stay in first/last name.
+    preferred_name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
     # Django admin access; granted to admins and schedulers by the services, never by sign-up.
     is_staff = models.BooleanField(default=False)
@@ -207,3 +209,24 @@ class BreakGlassGrant(models.Model):
 
     def __str__(self) -> str:
         return f"Break-glass grant {self.id}"
+
+
+class PhoneChange(models.Model):
+    """A new phone number waiting for its owner to type the code sent to it. Until then SMS
+    keep going to the old number (or none), so a typo never sends someone's messages to a
+    stranger. Only a keyed hash of the code is stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="phone_changes")
+    phone = PhoneNumberField()
+    code_hash = models.CharField(max_length=128)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Phone change {self.id}"

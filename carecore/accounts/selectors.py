@@ -6,9 +6,12 @@ from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from carecore.clinical.escalation import LadderStep
 
 from .access import Purpose, patients_visible_to
-from .models import CareTeamMember, Clinician, Patient, User
+from .models import CareTeamMember, Clinician, Patient, PhoneChange, Role, User
 
 _MEMBERS = Prefetch(
     "care_team__memberships",
@@ -31,6 +34,14 @@ def patient_with_care_team(*, patient: Patient) -> Patient:
         Patient.objects.select_related("user", "care_team__lead__user")
         .prefetch_related(_MEMBERS)
         .get(pk=patient.pk)
+    )
+
+
+def patients_for_export() -> QuerySet[Patient]:
+    """Every patient with user and care team loaded, for the admin bulk export (the caller
+    passed `access_bulk_export`)."""
+    return Patient.objects.select_related("user", "care_team__lead__user").prefetch_related(
+        _MEMBERS
     )
 
 
@@ -80,6 +91,31 @@ def on_call_user_ids(*, patient_id: UUID) -> list[UUID]:
     return lead_clinician_user_ids(patient_id=patient_id) or clinical_lead_user_ids()
 
 
+def escalation_ladder_user_ids(
+    *, patient_id: UUID, step: int, assignee_id: UUID | None = None
+) -> list[UUID]:
+    """Who holds a rung of the escalation ladder (carecore/clinical/escalation.py) for an alert
+    about this patient: 1, the assignee (if any) and the team's coordinators; 2, the lead
+    clinician; 3, the clinical lead(s)."""
+    if step == LadderStep.ASSIGNEE_AND_COORDINATORS:
+        coordinators = care_team_user_ids(patient_id=patient_id, roles=[Role.COORDINATOR])
+        assignee = [assignee_id] if assignee_id else []
+        return sorted(set(assignee) | set(coordinators), key=str)
+    if step == LadderStep.LEAD_CLINICIAN:
+        return lead_clinician_user_ids(patient_id=patient_id)
+    return clinical_lead_user_ids()
+
+
 def active_users(user_ids: Iterable[UUID]) -> list[User]:
     """The active accounts among `user_ids`, in one query."""
     return list(User.objects.filter(id__in=list(user_ids), is_active=True).order_by("id"))
+
+
+def pending_phone_change(*, user: User) -> PhoneChange | None:
+    return (
+        PhoneChange.objects.filter(
+            user=user, confirmed_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .order_by("-created_at")
+        .first()
+    )

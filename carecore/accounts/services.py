@@ -3,24 +3,35 @@ admin, commands and tests. Each function owns its transaction and its audit even
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
+from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 from rest_framework import status
 
 from carecore.audit.models import Action, Outcome
 from carecore.audit.services import audit_record
-from carecore.common.errors import ApplicationError, Forbidden, NotFound, ValidationFailed
+from carecore.common.errors import (
+    ApplicationError,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    log_unhandled,
+)
+from carecore.notifications.sms import SmsMessage, get_sms_backend, sms_enabled
 
 from .access import Purpose, access_patient
 from .models import (
@@ -30,9 +41,11 @@ from .models import (
     CareTeamMember,
     Clinician,
     Patient,
+    PhoneChange,
     Role,
     User,
 )
+from .staff_groups import group_for_role
 from .validators import is_valid_timezone
 
 
@@ -110,7 +123,15 @@ def _create_user(
         raise ValidationFailed(
             fields={"email": ["An account with this email already exists."]}
         ) from error
+    _join_role_group(user)
     return user
+
+
+def _join_role_group(user: User) -> None:
+    """Admin permissions come with the role (carecore/accounts/staff_groups.py)."""
+    name = group_for_role(user.role)
+    if name is not None:
+        user.groups.add(Group.objects.get(name=name))
 
 
 @transaction.atomic
@@ -489,3 +510,160 @@ def break_glass_open(*, user: User, patient_id: Any, reason: str) -> BreakGlassG
         action=Action.BREAK_GLASS,
     )
     return grant
+
+
+# --- own profile ---------------------------------------------------------------------------
+
+PHONE_CODE_VALID_FOR = timedelta(minutes=10)
+PHONE_CODE_MAX_ATTEMPTS = 5
+# Codes cost an SMS each: a few an hour is plenty for a typo or two.
+PHONE_CODES_PER_HOUR = 5
+
+
+class SmsUnavailable(ApplicationError):
+    code = "sms_unavailable"
+    status_code = status.HTTP_409_CONFLICT
+    default_message = "This clinic does not send SMS, so a phone number cannot be confirmed."
+
+
+class TooManyPhoneCodes(ApplicationError):
+    code = "throttled"
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_message = "Too many codes were sent to new numbers. Try again in an hour."
+
+
+class InvalidPhoneCode(ApplicationError):
+    code = "invalid_code"
+    default_message = "That code is not right, or it has expired. Ask for a new one."
+
+
+@dataclass(frozen=True)
+class ProfileUpdate:
+    user: User
+    pending_phone_change: PhoneChange | None
+
+
+@transaction.atomic
+def user_profile_update(
+    *,
+    user: User,
+    timezone_name: str | None = None,
+    preferred_name: str | None = None,
+    phone: str | None = None,
+) -> ProfileUpdate:
+    """A user's own time zone, preferred name and phone number (`None`: leave as is).
+
+    A new phone number is not used until confirmed with the code sent to it
+    (`user_phone_confirm`); an empty one removes the number at once (no SMS go anywhere).
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    changed: list[str] = []
+    if timezone_name is not None and timezone_name != user.timezone:
+        _check_timezone(timezone_name)
+        user.timezone = timezone_name
+        changed.append("timezone")
+    if preferred_name is not None and preferred_name.strip() != user.preferred_name:
+        user.preferred_name = preferred_name.strip()
+        changed.append("preferred_name")
+    pending = None
+    if phone == "" and user.phone:
+        user.phone = ""
+        changed.append("phone")
+        _phone_changes_void(user)
+    elif phone and phone != str(user.phone):
+        pending = _phone_change_start(user, phone)
+    if changed:
+        user.save(update_fields=changed)
+    if changed or pending:
+        audit_record(
+            actor=user,
+            object_type="user",
+            object_id=user.id,
+            action=Action.UPDATE,
+            detail={"fields": changed, "phone_confirmation_sent": pending is not None},
+        )
+    return ProfileUpdate(user=user, pending_phone_change=pending)
+
+
+def _phone_code_hash(change_id: Any, code: str) -> str:
+    # Keyed by the secret key and bound to this change, so a leaked row cannot be brute-forced
+    # offline into a code for another change.
+    return salted_hmac("carecore.phone-change", f"{change_id}:{code}").hexdigest()
+
+
+def _phone_change_start(user: User, phone: str) -> PhoneChange:
+    if not sms_enabled():
+        raise SmsUnavailable()
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    if PhoneChange.objects.filter(user=user, created_at__gte=an_hour_ago).count() >= (
+        PHONE_CODES_PER_HOUR
+    ):
+        raise TooManyPhoneCodes()
+    _phone_changes_void(user)
+    code = f"{secrets.randbelow(10**6):06d}"
+    change = PhoneChange(user=user, phone=phone, expires_at=timezone.now() + PHONE_CODE_VALID_FOR)
+    change.code_hash = _phone_code_hash(change.id, code)
+    change.save(force_insert=True)
+    message = SmsMessage(
+        to=str(phone),
+        body=f"Your CareCore code is {code}. It confirms this number and expires in "
+        f"{int(PHONE_CODE_VALID_FOR.total_seconds() // 60)} minutes.",
+        idempotency_key=f"phone-change-{change.id}",
+    )
+    # Sent once the change is committed. The code goes straight to the provider (never into
+    # the outbox, a task queue or a log); if sending fails, asking again sends a new code.
+    transaction.on_commit(lambda: _send_phone_code(message))
+    return change
+
+
+def _phone_changes_void(user: User) -> None:
+    """Earlier codes stop working (kept, expired, so they still count towards the hourly cap)."""
+    PhoneChange.objects.filter(
+        user=user, confirmed_at__isnull=True, expires_at__gt=timezone.now()
+    ).update(expires_at=timezone.now())
+
+
+def _send_phone_code(message: SmsMessage) -> None:
+    try:
+        get_sms_backend().send(message)
+    except Exception as error:  # the provider's failure must not turn a saved change into a 500
+        log_unhandled(error)
+
+
+def user_phone_confirm(*, user: User, code: str) -> User:
+    """Make the pending number the user's phone if `code` is the one sent to it. At most
+    PHONE_CODE_MAX_ATTEMPTS guesses per code; each wrong one is counted (committed) before the
+    error is raised."""
+    confirmed = _phone_change_try_code(user, code.strip())
+    if confirmed is None:
+        raise InvalidPhoneCode(fields={"code": ["Not the code we sent, or it has expired."]})
+    return confirmed
+
+
+@transaction.atomic
+def _phone_change_try_code(user: User, code: str) -> User | None:
+    change = (
+        PhoneChange.objects.select_for_update()
+        .filter(user=user, confirmed_at__isnull=True, expires_at__gt=timezone.now())
+        .order_by("-created_at")
+        .first()
+    )
+    if change is None or change.attempts >= PHONE_CODE_MAX_ATTEMPTS:
+        return None
+    if not constant_time_compare(change.code_hash, _phone_code_hash(change.id, code)):
+        change.attempts += 1
+        change.save(update_fields=["attempts"])
+        return None
+    change.confirmed_at = timezone.now()
+    change.save(update_fields=["confirmed_at"])
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.phone = change.phone
+    user.save(update_fields=["phone"])
+    audit_record(
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        action=Action.UPDATE,
+        detail={"fields": ["phone"]},
+    )
+    return user

@@ -10,6 +10,7 @@ urlpatterns = [
     path("auth/mfa/enroll/", apis.MfaEnrollApi.as_view(), name="auth-mfa-enroll"),
     path("auth/mfa/confirm/", apis.MfaConfirmApi.as_view(), name="auth-mfa-confirm"),
     path("me/", apis.MeApi.as_view(), name="me"),
+    path("me/phone/confirm/", apis.MePhoneConfirmApi.as_view(), name="me-phone-confirm"),
     path("clinicians/", apis.ClinicianListApi.as_view(), name="clinician-list"),
     path("patients/", apis.PatientListApi.as_view(), name="patient-list"),
     path("patients/<uuid:patient_id>/", apis.PatientDetailApi.as_view(), name="patient-detail"),

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carecore.accounts.models import Role
+from carecore.common.fields import AllErrorsSerializer
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
@@ -24,7 +25,7 @@ class AuditEventListApi(APIView):
 
     permission_classes = [has_role(Role.ADMIN)]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(AllErrorsSerializer):
         patient = serializers.UUIDField(required=False)
         actor = serializers.UUIDField(required=False)
         since = serializers.DateTimeField(required=False)
@@ -51,7 +52,7 @@ class AuditEventListApi(APIView):
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         events = audit_event_list(

@@ -36,6 +36,12 @@ class Severity(StrEnum):
         """What the patient is told to do at once. No patient data: the same words for everyone."""
         return _GUIDANCE[self]
 
+    @property
+    def guidance_before_alert(self) -> str:
+        """The same advice for answers the care team has not been alerted to yet (a
+        questionnaire saved but not submitted): the action, and that submitting alerts them."""
+        return _GUIDANCE_BEFORE_ALERT[self]
+
 
 _RANK = {Severity.SOON: 1, Severity.URGENT: 2, Severity.CRISIS: 3, Severity.EMERGENCY: 4}
 
@@ -57,6 +63,30 @@ _GUIDANCE = {
     Severity.SOON: (
         "Your care team will review this today. If your symptoms get worse or you feel it is an "
         "emergency, call 911."
+    ),
+}
+
+
+_SUBMIT = "Submit your answers so your care team is alerted."
+
+_GUIDANCE_BEFORE_ALERT = {
+    Severity.EMERGENCY: (
+        "What you describe can be a medical emergency. Call 911 now or go to the nearest "
+        "emergency department; do not wait to finish this questionnaire. When you can, submit "
+        "your answers so your care team is alerted."
+    ),
+    Severity.CRISIS: (
+        "You are not alone, and help is available right now. Call or text 988 (Suicide & Crisis "
+        "Lifeline) to talk to someone at once. If you are in immediate danger or have taken an "
+        "overdose, call 911. When you can, submit your answers so your care team is alerted."
+    ),
+    Severity.URGENT: (
+        "What you describe needs a clinician's attention soon. " + _SUBMIT + " If you feel "
+        "worse or it becomes an emergency, call 911."
+    ),
+    Severity.SOON: (
+        "Your care team should review this today. " + _SUBMIT + " If your symptoms get worse "
+        "or you feel it is an emergency, call 911."
     ),
 }
 

@@ -7,6 +7,12 @@ class CommonConfig(AppConfig):
     label = "common"
     verbose_name = "CareCore platform"
 
+    def ready(self) -> None:
+        # Load the Celery app when Django starts, so `shared_task`s bind to it and `.delay()`
+        # uses its broker (Celery's documented layout imports it from carecore/__init__.py,
+        # which would make every pure module under carecore/ import Django).
+        from carecore import celery  # noqa: F401
+
 
 class CareCoreAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin with CareCore's site (TOTP for staff when required)."""

@@ -15,7 +15,9 @@ import traceback
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from django.views.csrf import csrf_failure as default_csrf_failure
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -162,11 +164,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 # --- Django's own handlers (URLs outside DRF, e.g. an unknown path under /api/) -----------------
 
 
-def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(("/api/", "/fhir/"))
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if not _is_api(request) and exception is not None:
+        return defaults.page_not_found(request, exception)  # the admin's own HTML page
     return JsonResponse(error_body("not_found", "Not found."), status=404)
 
 
-def handler403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if not _is_api(request) and exception is not None:
+        # A staff member on an admin page their group does not cover: Django's HTML page.
+        return defaults.permission_denied(request, exception)
     return JsonResponse(
         error_body("permission_denied", _DEFAULT_MESSAGES["permission_denied"]), status=403
     )
@@ -175,6 +186,18 @@ def handler403(request: HttpRequest, exception: Exception | None = None) -> Json
 def handler400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(
         error_body("bad_request", "The request could not be understood."), status=400
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW. Under /api/ (a session-authenticated write without a CSRF token; API
+    clients use bearer tokens and never meet it) in the contract's shape; elsewhere (the admin)
+    Django's own page."""
+    if not request.path.startswith("/api/"):
+        return default_csrf_failure(request, reason)
+    return JsonResponse(
+        error_body("permission_denied", "CSRF check failed; send a bearer token instead."),
+        status=403,
     )
 
 

@@ -14,7 +14,7 @@ from carecore.accounts.access import audited_get
 from carecore.accounts.models import User
 from carecore.audit.models import Action
 
-from .models import Channel, Notification
+from .models import Channel, Notification, PushSubscription
 
 
 def access_notification(
@@ -30,6 +30,20 @@ def access_notification(
         object_type="notification",
         action=Action.UPDATE if for_write else Action.READ,
         patient_id_of=lambda _notification: own_patient_id(user),
+    )
+
+
+def access_push_subscription(
+    *, user: User, subscription_id: UUID | str, for_write: bool = False
+) -> PushSubscription:
+    """A browser subscription is its user's alone, like their notifications."""
+    return audited_get(
+        PushSubscription.objects.filter(user_id=user.id),
+        user=user,
+        object_id=subscription_id,
+        object_type="push_subscription",
+        action=Action.DELETE if for_write else Action.READ,
+        patient_id_of=lambda _subscription: own_patient_id(user),
     )
 
 

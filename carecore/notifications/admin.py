@@ -1,6 +1,8 @@
-"""Admin for the outbox: find stuck or failed notifications and re-send them.
+"""Admin for the outbox: find held, stuck, expired or failed notifications and re-send them.
 
 Read-only except for the re-send action, which calls the same service as everything else.
+"Held" rows are e-mail and SMS waiting for the end of the recipient's quiet hours (or for a
+retry); the list says when each will go, so a quiet night does not look like a broken spool.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from . import services
 from .models import DeliveryAttempt, Notification, Status
@@ -27,6 +30,25 @@ class DeliveryAttemptInline(admin.TabularInline):
         return False
 
 
+class HeldFilter(admin.SimpleListFilter):
+    title = "held"
+    parameter_name = "held"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("quiet_hours", "Held by quiet hours"),
+            ("retry", "Waiting for a retry"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Notification]) -> Any:
+        held = queryset.filter(status=Status.PENDING, due_at__gt=timezone.now())
+        if self.value() == "quiet_hours":
+            return held.filter(attempt_count=0)
+        if self.value() == "retry":
+            return held.filter(attempt_count__gt=0)
+        return queryset
+
+
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     list_display = [
@@ -34,12 +56,13 @@ class NotificationAdmin(admin.ModelAdmin):
         "event",
         "channel",
         "status",
+        "goes",
         "attempt_count",
-        "due_at",
+        "expires_at",
         "sent_at",
         "last_error",
     ]
-    list_filter = ["status", "channel", "event", "urgent"]
+    list_filter = ["status", HeldFilter, "channel", "event", "urgent"]
     search_fields = ["=id", "=subject_id", "=recipient__email"]
     date_hierarchy = "created_at"
     list_select_related = ["recipient"]
@@ -55,6 +78,18 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="when it goes", ordering="due_at")
+    def goes(self, notification: Notification) -> str:
+        """Pending rows: when they will be sent and why not now."""
+        if notification.status != Status.PENDING:
+            return "-"
+        due = timezone.localtime(notification.due_at).strftime("%Y-%m-%d %H:%M %Z")
+        if notification.due_at <= timezone.now():
+            return "now (queued)"
+        if notification.attempt_count:
+            return f"retry at {due}"
+        return f"held by quiet hours until {due}"
 
     @admin.action(description="Re-send selected failed notifications")
     def resend(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:

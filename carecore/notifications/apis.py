@@ -1,23 +1,26 @@
-"""HTTP for notifications: the in-app list, read state, and preferences. Any signed-in user."""
+"""HTTP for notifications: the in-app list, read state, preferences and web push subscriptions.
+Any signed-in user."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carecore.audit.services import AuditTarget, audit_record_many
+from carecore.common.fields import AllErrorsSerializer, StrictInput
 from carecore.common.pagination import CursorPagination
 
 from . import services
-from .access import access_notification, own_patient_id
+from .access import access_notification, access_push_subscription, own_patient_id
 from .models import Channel, Event
 from .policy import parse_hhmm
-from .selectors import notification_inbox, notification_preferences_get
+from .selectors import notification_inbox, notification_preferences_get, push_subscriptions_of
 
 
 class NotificationOutput(serializers.Serializer):
@@ -38,12 +41,12 @@ class NotificationPagination(CursorPagination):
 class NotificationListApi(APIView):
     """The caller's in-app notifications, newest first; `?unread=true` for unread ones only."""
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(AllErrorsSerializer):
         unread = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: NotificationOutput(many=True)})
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         paginator = NotificationPagination()
         page = paginator.paginate_queryset(
@@ -62,6 +65,7 @@ class NotificationListApi(APIView):
 class NotificationReadApi(APIView):
     @extend_schema(request=None, responses={200: NotificationOutput})
     def post(self, request: Request, notification_id: str) -> Response:
+        """Mark one of the caller's in-app notifications read."""
         notification = access_notification(
             user=request.user, notification_id=notification_id, for_write=True
         )
@@ -75,10 +79,12 @@ class NotificationReadAllApi(APIView):
 
     @extend_schema(request=None, responses={200: OutputSerializer})
     def post(self, request: Request) -> Response:
+        """Mark all of the caller's in-app notifications read."""
         marked = services.notification_mark_all_read(user=request.user)
         return Response({"marked": marked}, status=status.HTTP_200_OK)
 
 
+@extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"})
 class _TimeOfDay(serializers.CharField):
     """ "HH:MM" (24-hour), in the user's own time zone."""
 
@@ -90,7 +96,7 @@ class _TimeOfDay(serializers.CharField):
             raise serializers.ValidationError("Use 24-hour HH:MM, e.g. 22:00.") from error
 
 
-class QuietHoursWindow(serializers.Serializer):
+class QuietHoursWindow(StrictInput):
     start = _TimeOfDay()
     end = _TimeOfDay()
 
@@ -100,7 +106,7 @@ class QuietHoursWindow(serializers.Serializer):
         return attrs
 
 
-class NotificationPreferenceItem(serializers.Serializer):
+class NotificationPreferenceItem(StrictInput):
     event = serializers.ChoiceField(choices=Event.choices)
     channel = serializers.ChoiceField(choices=Channel.choices)
     enabled = serializers.BooleanField()
@@ -129,7 +135,7 @@ class NotificationPreferencesApi(APIView):
     turns them off.
     """
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         preferences = NotificationPreferenceItem(many=True, required=False, default=list)
         quiet_hours = QuietHoursWindow(required=False, allow_null=True)
 
@@ -157,3 +163,62 @@ class NotificationPreferencesApi(APIView):
             user=request.user, preferences=fields["preferences"], quiet_hours=quiet
         )
         return Response(_preferences_payload(request.user))
+
+
+class PushSubscriptionOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    endpoint = serializers.URLField()
+    created_at = serializers.DateTimeField()
+    last_success_at = serializers.DateTimeField(allow_null=True)
+
+
+class PushKeysInput(serializers.Serializer):
+    p256dh = serializers.CharField(max_length=200, help_text="The browser's P-256 public key.")
+    auth = serializers.CharField(max_length=100, help_text="The browser's auth secret.")
+
+
+class PushSubscriptionListApi(APIView):
+    """The caller's web push subscriptions (one per browser) and the VAPID public key a portal
+    page passes to `pushManager.subscribe`. POST registers the browser's PushSubscription as
+    the browser gives it (`subscription.toJSON()`); the same endpoint again refreshes it."""
+
+    class InputSerializer(serializers.Serializer):
+        endpoint = serializers.URLField(max_length=1000)
+        keys = PushKeysInput()
+
+    class OutputSerializer(serializers.Serializer):
+        vapid_public_key = serializers.CharField(allow_blank=True)
+        subscriptions = PushSubscriptionOutput(many=True)
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request: Request) -> Response:
+        subscriptions = list(push_subscriptions_of(user=request.user))
+        return Response(
+            {
+                "vapid_public_key": settings.CARECORE_WEBPUSH_VAPID_PUBLIC_KEY,
+                "subscriptions": PushSubscriptionOutput(subscriptions, many=True).data,
+            }
+        )
+
+    @extend_schema(request=InputSerializer, responses={201: PushSubscriptionOutput})
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        subscription = services.push_subscription_register(
+            user=request.user,
+            endpoint=data["endpoint"],
+            p256dh=data["keys"]["p256dh"],
+            auth=data["keys"]["auth"],
+        )
+        return Response(PushSubscriptionOutput(subscription).data, status=status.HTTP_201_CREATED)
+
+
+class PushSubscriptionDetailApi(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, subscription_id: str) -> Response:
+        subscription = access_push_subscription(
+            user=request.user, subscription_id=subscription_id, for_write=True
+        )
+        services.push_subscription_delete(user=request.user, subscription=subscription)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -34,6 +34,7 @@ class Channel(models.TextChoices):
     EMAIL = "email"
     SMS = "sms"
     IN_APP = "in_app"
+    PUSH = "push"  # web push to the user's registered browsers (PushSubscription)
 
 
 class Status(models.TextChoices):
@@ -41,6 +42,7 @@ class Status(models.TextChoices):
     SENDING = "sending"  # claimed by one worker; the claim expires (see the sweeper)
     SENT = "sent"
     FAILED = "failed"  # out of attempts; an admin may re-send it
+    EXPIRED = "expired"  # not delivered by its `expires_at`: dropped rather than sent late
 
 
 class Notification(models.Model):
@@ -63,6 +65,9 @@ class Notification(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Not before this time: quiet hours and retry backoff move it forward.
     due_at = models.DateTimeField(default=timezone.now)
+    # "Do not deliver after": a row still undelivered at this time ends as `expired` (e.g. the
+    # 1 h reminder once the visit has started). Null: no limit.
+    expires_at = models.DateTimeField(null=True, blank=True)
     # When the last enqueued task was due to run; the sweeper re-enqueues rows whose task is
     # overdue (lost by the broker) and rows that were never enqueued (deferred ones).
     enqueued_at = models.DateTimeField(null=True, blank=True)
@@ -105,6 +110,12 @@ class Notification(models.Model):
                 fields=["recipient", "-created_at", "-id"],
                 condition=Q(channel="in_app"),
                 name="notification_inbox",
+            ),
+            # Retention pruning: finished rows by age.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status__in=["sent", "expired"]),
+                name="notification_finished",
             ),
             # The sweeper only ever looks at unfinished rows; the partial index stays small.
             models.Index(
@@ -202,3 +213,25 @@ class QuietHours(models.Model):
 
     def __str__(self) -> str:
         return f"Quiet hours of {self.user_id}"
+
+
+class PushSubscription(models.Model):
+    """One browser's web push subscription (the W3C PushSubscription a portal page registers).
+
+    The endpoint is a capability URL at the browser vendor's push service; `p256dh` and `auth`
+    are the browser's keys that encrypt each payload (RFC 8291), so the push service never
+    sees the text. A subscription the push service reports gone (404/410) is deleted.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Push subscription {self.id}"

@@ -6,7 +6,9 @@ Role defaults are what a clinic would choose before anyone touched their setting
   things (reminders, cancellations and reschedules), because SMS is the most exposed channel;
 - clinicians and coordinators get email and SMS for urgent clinical events, email for routine
   clinical work, and booking churn only in the app;
-- schedulers get booking events by email and in the app; admins get the app only.
+- schedulers get booking events by email and in the app; admins get the app only;
+- web push (for users who registered a browser) follows e-mail and SMS: on for what either is on
+  for.
 """
 
 from __future__ import annotations
@@ -59,7 +61,12 @@ ROLE_DEFAULTS: dict[str, dict[str, frozenset[str]]] = {
 def default_enabled(*, role: str, event: str, channel: str) -> bool:
     if channel == Channel.IN_APP:
         return True
-    return channel in ROLE_DEFAULTS.get(role, {}).get(event, frozenset())
+    defaults = ROLE_DEFAULTS.get(role, {}).get(event, frozenset())
+    if channel == Channel.PUSH:
+        # Registering a browser for push is itself the opt-in; it then announces what is worth
+        # an e-mail or a text, and nothing that lives only in the app.
+        return bool(defaults & {E, S})
+    return channel in defaults
 
 
 def parse_hhmm(value: str) -> time:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.template.loader import render_to_string
 
 from carecore.common.errors import ValidationFailed
 
+from .links import absolute_url
 from .models import Channel
 
 TEMPLATE_VARIABLES = frozenset({"link_url", "portal_url"})
@@ -38,8 +38,7 @@ def check_link_path(link_path: str) -> None:
 
 
 def _context(link_path: str) -> dict[str, str]:
-    portal_url = settings.CARECORE_PORTAL_URL.rstrip("/")
-    return {"portal_url": portal_url, "link_url": f"{portal_url}{link_path or '/'}"}
+    return {"portal_url": absolute_url("/").rstrip("/"), "link_url": absolute_url(link_path)}
 
 
 def render(*, event: str, channel: str, link_path: str) -> Rendered:
@@ -52,5 +51,6 @@ def render(*, event: str, channel: str, link_path: str) -> Rendered:
         )
     if channel == Channel.SMS:
         return Rendered(subject="", body=render_to_string(f"{base}/sms.txt", context).strip())
+    # In-app and web push show the same title and line of text.
     title, _, body = render_to_string(f"{base}/in_app.txt", context).strip().partition("\n")
     return Rendered(subject=title.strip(), body=body.strip())

@@ -9,7 +9,14 @@ from django.db.models import QuerySet
 
 from carecore.accounts.models import User
 
-from .models import Channel, Event, Notification, NotificationPreference, QuietHours
+from .models import (
+    Channel,
+    Event,
+    Notification,
+    NotificationPreference,
+    PushSubscription,
+    QuietHours,
+)
 from .policy import default_enabled, default_quiet_hours
 
 
@@ -57,3 +64,7 @@ def notification_preferences_get(*, user: User) -> Preferences:
     else:
         quiet = (own.start, own.end) if own.start is not None and own.end is not None else None
     return Preferences(rows=rows, quiet_hours=quiet)
+
+
+def push_subscriptions_of(*, user: User) -> QuerySet[PushSubscription]:
+    return PushSubscription.objects.filter(user_id=user.id).order_by("-created_at", "-id")

@@ -7,6 +7,7 @@ The delivery state machine of an e-mail or SMS row:
        ^                  |  \--error, attempts left--> pending (due after a backoff)
        |                  |   \-error, out of attempts--> failed --admin re-send--> pending
        +--sweeper---------+  (claim older than the claim timeout: the worker died)
+    pending --past expires_at ("do not deliver after")--> expired
 
 A worker claims a row with one statement committed on its own (status `sending`, a fresh claim
 token, one `DeliveryAttempt`) before it talks to any backend, and records the outcome only if
@@ -22,15 +23,20 @@ In-app rows need no worker: they are delivered (visible in the list) in the even
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 from uuid import UUID
 
+import requests
+from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
@@ -44,6 +50,8 @@ from carecore.common.errors import ValidationFailed
 from carecore.realtime.services import EventType, NewEvent, event_publish_each
 
 from .access import own_patient_id
+from .errors import PermanentDeliveryError
+from .links import absolute_url
 from .mail import IDEMPOTENCY_HEADER
 from .models import (
     AttemptOutcome,
@@ -52,21 +60,22 @@ from .models import (
     Event,
     Notification,
     NotificationPreference,
+    PushSubscription,
     QuietHours,
     Status,
 )
 from .policy import default_enabled, default_quiet_hours, quiet_hours_end
+from .push import PushMessage, PushSubscriptionGone, PushTarget, push_enabled, send_push
 from .rendering import check_link_path, render
 from .sms import SmsMessage, get_sms_backend, sms_enabled
+
+# The Celery queue urgent deliveries go to (CARECORE_CELERY_QUEUES in settings).
+URGENT_QUEUE = "urgent"
 
 logger = logging.getLogger("carecore.notifications")
 
 _SUBJECT_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _OCCURRENCE = re.compile(r"^[A-Za-z0-9_:.-]{0,40}$")
-
-
-class PermanentDeliveryError(Exception):
-    """Retrying cannot help (e.g. the recipient has no phone number any more)."""
 
 
 # --- notify: the outbox ------------------------------------------------------------------------
@@ -127,13 +136,16 @@ def notify(
     occurrence: str = "",
     urgent: bool = False,
     link_path: str = "",
+    expires_at: datetime | None = None,
 ) -> list[Notification]:
     """Called INSIDE the caller's transaction. Writes one outbox row per recipient x enabled
     channel (per the recipient's preferences and role defaults). Idempotent: the unique key is
     (event, recipient, channel, subject_type, subject_id, occurrence), so calling it twice for
     the same occurrence (e.g. a reminder "24h") creates nothing new. Delivery is enqueued on
     commit. `urgent=True` is for urgent clinical events to staff: they ignore quiet hours.
-    `link_path` is an in-app path with opaque ids only (e.g. "/appointments/<uuid>").
+    `link_path` is a portal page path from `links.py` (opaque ids only, e.g. "/visits/<uuid>/").
+    `expires_at` is "do not deliver after": an e-mail, SMS or push still undelivered then (held
+    by quiet hours, or retrying) ends as `expired` instead of arriving late.
 
     Returns the rows this call created (none for a repeat). Queries: preferences, quiet hours,
     the insert, re-reading what was inserted, and the in-app delivery records.
@@ -154,6 +166,7 @@ def notify(
         for pref in NotificationPreference.objects.filter(user_id__in=users, event=event)
     }
     quiet = {row.user_id: row for row in QuietHours.objects.filter(user_id__in=users)}
+    pushable = _users_with_push_subscriptions(users)
     now = timezone.now()
     in_app_text = render(event=event, channel=Channel.IN_APP, link_path=link_path)
     rows: list[Notification] = []
@@ -165,6 +178,8 @@ def notify(
             if not enabled:
                 continue
             if channel == Channel.SMS and not (user.phone and sms_enabled()):
+                continue
+            if channel == Channel.PUSH and user.id not in pushable:
                 continue
             row = Notification(
                 recipient=user,
@@ -186,7 +201,11 @@ def notify(
                 row.due_at = delivery_time(
                     user=user, now=now, urgent=urgent, own_quiet_hours=quiet.get(user.id)
                 )
-                if row.due_at <= now + _enqueue_horizon():
+                row.expires_at = expires_at
+                if expires_at is not None and row.due_at >= expires_at:
+                    # Held by quiet hours past its deadline: recorded, never sent.
+                    row.status = Status.EXPIRED
+                elif row.due_at <= now + _enqueue_horizon():
                     row.enqueued_at = row.due_at
             rows.append(row)
     if not rows:
@@ -214,7 +233,7 @@ def notify(
     )
     _publish_in_app(created)
     to_enqueue = [
-        (row.id, row.due_at)
+        PendingDelivery(row.id, row.due_at, row.urgent)
         for row in created
         if row.channel != Channel.IN_APP and row.enqueued_at is not None
     ]
@@ -239,23 +258,41 @@ def _publish_in_app(created: list[Notification]) -> None:
     )
 
 
-def enqueue_deliveries(items: list[tuple[UUID, datetime]]) -> int:
+def _users_with_push_subscriptions(users: dict[Any, User]) -> set[Any]:
+    # Only asked when web push is configured, so notify costs no extra query without it.
+    if not push_enabled():
+        return set()
+    return set(PushSubscription.objects.filter(user_id__in=users).values_list("user_id", flat=True))
+
+
+class PendingDelivery(NamedTuple):
+    """A row to publish a delivery task for."""
+
+    notification_id: UUID
+    due_at: datetime
+    urgent: bool
+
+
+def enqueue_deliveries(items: list[PendingDelivery]) -> int:
     """Publish one delivery task per row; returns how many were published.
 
     Runs after commit. If the broker is down the rows stay `pending` and the sweeper publishes
     them later, so this gives up at the first failure instead of stalling the caller's request.
+    Urgent rows go to the `urgent` queue, so a backlog of routine e-mail never delays a page
+    (docs/scaling.md, "Celery queues"); routine rows take the task's route (`deliveries`).
     """
     from .tasks import deliver_notification
 
     now = timezone.now()
     published = 0
-    for notification_id, due_at in items:
+    for notification_id, due_at, urgent in items:
         countdown = max(0.0, (due_at - now).total_seconds())
         try:
             deliver_notification.apply_async(
                 args=[str(notification_id)],
                 countdown=countdown or None,
                 retry_policy=settings.CARECORE_NOTIFICATIONS_PUBLISH_RETRY_POLICY,
+                **({"queue": URGENT_QUEUE} if urgent else {}),
             )
         except Exception as error:
             logger.warning(
@@ -298,9 +335,12 @@ class Claim:
     """What a worker needs to send one row, taken with the claim in one statement."""
 
     notification_id: UUID
+    recipient_id: UUID
     event: str
     channel: str
     link_path: str
+    urgent: bool
+    expires_at: datetime | None
     attempt_count: int
     round_attempt_count: int
     claim_token: UUID
@@ -322,8 +362,9 @@ def _claim_sql() -> str:
             SET status = 'sending', claimed_at = %(now)s, claim_token = %(token)s,
                 attempt_count = attempt_count + 1, round_attempt_count = round_attempt_count + 1
             WHERE id = %(id)s AND status = 'pending' AND due_at <= %(now)s
+                AND (expires_at IS NULL OR expires_at > %(now)s)
             RETURNING id, recipient_id, event, channel, link_path, attempt_count,
-                round_attempt_count
+                round_attempt_count, urgent, expires_at
         ),
         attempt AS (
             INSERT INTO {attempts}
@@ -333,7 +374,8 @@ def _claim_sql() -> str:
         )
         SELECT claimed.id, claimed.event, claimed.channel, claimed.link_path,
             claimed.attempt_count, claimed.round_attempt_count, attempt.id,
-            recipient.email, recipient.phone, recipient.is_active, durability.value
+            recipient.email, recipient.phone, recipient.is_active, claimed.recipient_id,
+            claimed.urgent, claimed.expires_at, durability.value
         FROM claimed
         CROSS JOIN attempt
         CROSS JOIN durability
@@ -360,12 +402,16 @@ def _claim(notification_id: UUID | str, worker: str) -> Claim | None:
         cursor.execute(_claim_sql(), params)
         row = cursor.fetchone()
     if row is None:
+        _expire_if_late(notification_id, params["now"])
         return None
     return Claim(
         notification_id=row[0],
+        recipient_id=row[10],
         event=row[1],
         channel=row[2],
         link_path=row[3],
+        urgent=row[11],
+        expires_at=row[12],
         attempt_count=row[4],
         round_attempt_count=row[5],
         claim_token=token,
@@ -376,32 +422,99 @@ def _claim(notification_id: UUID | str, worker: str) -> Claim | None:
     )
 
 
+def _expire_if_late(notification_id: UUID | str, now: datetime) -> None:
+    """A pending row that was not claimed because its deadline passed ends as `expired`."""
+    Notification.objects.filter(
+        id=notification_id, status=Status.PENDING, expires_at__lte=now
+    ).update(status=Status.EXPIRED, enqueued_at=None)
+
+
+def _send_push(claim: Claim, key: str) -> None:
+    """To every browser of the recipient; delivered once any of them accepted it."""
+    if not push_enabled():
+        raise PermanentDeliveryError("web push is not configured")
+    subscriptions = list(PushSubscription.objects.filter(user_id=claim.recipient_id))
+    if not subscriptions:
+        raise PermanentDeliveryError("recipient has no push subscription")
+    text = render(event=claim.event, channel=Channel.PUSH, link_path=claim.link_path)
+    message = PushMessage(
+        title=text.subject,
+        body=text.body,
+        url=absolute_url(claim.link_path),
+        idempotency_key=key,
+        urgent=claim.urgent,
+    )
+    delivered: list[UUID] = []
+    gone: list[UUID] = []
+    errors: list[Exception] = []
+    with requests.Session() as session:
+        for subscription in subscriptions:
+            target = PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth)
+            try:
+                send_push(target, message, session=session)
+            except PushSubscriptionGone:
+                gone.append(subscription.id)
+            except Exception as error:
+                errors.append(error)
+            else:
+                delivered.append(subscription.id)
+    PushSubscription.objects.filter(id__in=gone).delete()
+    PushSubscription.objects.filter(id__in=delivered).update(last_success_at=timezone.now())
+    if delivered:
+        return  # on a screen of the user's; the other browsers are not retried (no duplicates)
+    retryable = [error for error in errors if not isinstance(error, PermanentDeliveryError)]
+    if retryable:
+        raise retryable[0]
+    raise errors[0] if errors else PermanentDeliveryError("every push subscription is gone")
+
+
+def _send_email(claim: Claim, key: str) -> None:
+    text = render(event=claim.event, channel=Channel.EMAIL, link_path=claim.link_path)
+    message = EmailMessage(
+        subject=text.subject,
+        body=text.body,
+        to=[claim.email],
+        headers={
+            IDEMPOTENCY_HEADER: key,
+            # A stable Message-ID lets mail systems drop a re-sent duplicate.
+            "Message-ID": f"<{key}@{settings.CARECORE_NOTIFICATIONS_MESSAGE_ID_DOMAIN}>",
+        },
+    )
+    # Anymail sends this to the provider as message metadata (Postmark Metadata, Mailgun user
+    # variables, SendGrid custom_args, SES headers): the provider's copy names the row.
+    message.metadata = {"notification_id": key}  # type: ignore[attr-defined]
+    try:
+        message.send(fail_silently=False)
+    except (AnymailRecipientsRefused, AnymailInvalidAddress):
+        raise PermanentDeliveryError("the e-mail provider refused the recipient") from None
+    except AnymailAPIError as error:
+        # The provider's text quotes addresses: keep the status code only.
+        status = getattr(error, "status_code", None)
+        if status is not None and 400 <= status < 500 and status not in {408, 429}:
+            raise PermanentDeliveryError(f"the e-mail provider answered {status}") from None
+        raise RuntimeError(f"the e-mail provider answered {status or 'nothing'}") from None
+
+
+def _send_sms(claim: Claim, key: str) -> None:
+    if not claim.phone:
+        raise PermanentDeliveryError("recipient has no phone number")
+    if not sms_enabled():
+        raise PermanentDeliveryError("no SMS backend is configured")
+    text = render(event=claim.event, channel=Channel.SMS, link_path=claim.link_path)
+    get_sms_backend().send(SmsMessage(to=claim.phone, body=text.body, idempotency_key=key))
+
+
+_SENDERS = {Channel.EMAIL: _send_email, Channel.SMS: _send_sms, Channel.PUSH: _send_push}
+
+
 def _send(claim: Claim) -> None:
     if not claim.recipient_active:
         raise PermanentDeliveryError("recipient account is inactive")
-    text = render(event=claim.event, channel=claim.channel, link_path=claim.link_path)
-    key = str(claim.notification_id)
-    if claim.channel == Channel.EMAIL:
-        message = EmailMessage(
-            subject=text.subject,
-            body=text.body,
-            to=[claim.email],
-            headers={
-                IDEMPOTENCY_HEADER: key,
-                # A stable Message-ID lets mail systems drop a re-sent duplicate.
-                "Message-ID": f"<{key}@{settings.CARECORE_NOTIFICATIONS_MESSAGE_ID_DOMAIN}>",
-            },
-        )
-        message.send(fail_silently=False)
-        return
-    if claim.channel == Channel.SMS:
-        if not claim.phone:
-            raise PermanentDeliveryError("recipient has no phone number")
-        if not sms_enabled():
-            raise PermanentDeliveryError("no SMS backend is configured")
-        get_sms_backend().send(SmsMessage(to=claim.phone, body=text.body, idempotency_key=key))
-        return
-    raise PermanentDeliveryError(f"channel {claim.channel} is not delivered by workers")
+    sender = _SENDERS.get(claim.channel)
+    if sender is None:
+        raise PermanentDeliveryError(f"channel {claim.channel} is not delivered by workers")
+    # The notification id is the idempotency key every backend receives.
+    sender(claim, str(claim.notification_id))
 
 
 def _describe(error: BaseException) -> str:
@@ -461,18 +574,22 @@ def _record_error(claim: Claim, error: BaseException) -> str:
         mine.update(status=Status.FAILED, last_error=description)
         return Status.FAILED
     due_at = now + timedelta(seconds=backoff_seconds(claim.round_attempt_count))
+    if claim.expires_at is not None and due_at >= claim.expires_at:
+        mine.update(status=Status.EXPIRED, last_error=description)
+        return Status.EXPIRED
     if mine.update(
         status=Status.PENDING, due_at=due_at, enqueued_at=due_at, last_error=description
     ):
-        notification_id = claim.notification_id
-        transaction.on_commit(lambda: enqueue_deliveries([(notification_id, due_at)]), robust=True)
+        retry = PendingDelivery(claim.notification_id, due_at, claim.urgent)
+        transaction.on_commit(lambda: enqueue_deliveries([retry]), robust=True)
     return Status.PENDING
 
 
 def notification_deliver(*, notification_id: UUID | str, worker: str = "") -> str:
     """Deliver one e-mail or SMS row if it is due and nobody else has it. Safe to call any
     number of times (duplicated or retried tasks). Returns what happened, for logs and tests:
-    "skipped", "sent", "pending" (will retry) or "failed"."""
+    "skipped", "sent", "pending" (will retry), "failed" or "expired" (its retry would come
+    after its deadline)."""
     claim = _claim(notification_id, worker)
     if claim is None:
         return "skipped"
@@ -529,33 +646,106 @@ def _release_stale_claims(now: datetime, batch: int) -> int:
 
 @transaction.atomic
 def _enqueue_due(now: datetime, batch: int) -> int:
-    requeue_before = now - timedelta(seconds=settings.CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS)
-    due = list(
-        Notification.objects.select_for_update(skip_locked=True)
-        .filter(status=Status.PENDING, due_at__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=requeue_before))
-        .order_by("due_at")
-        .values_list("id", "due_at")[:batch]
+    """Publish due rows whose task never ran: never published (deferred), or published long
+    enough ago that the broker must have lost it. Urgent rows are given up on sooner, so a page
+    whose task was lost goes out again within CARECORE_NOTIFICATIONS_URGENT_REQUEUE_AFTER_SECONDS
+    plus one sweep interval."""
+    routine_before = now - timedelta(seconds=settings.CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS)
+    urgent_before = now - timedelta(
+        seconds=settings.CARECORE_NOTIFICATIONS_URGENT_REQUEUE_AFTER_SECONDS
     )
+    due = [
+        PendingDelivery(*row)
+        for row in Notification.objects.select_for_update(skip_locked=True)
+        .filter(status=Status.PENDING, due_at__lte=now)
+        .filter(
+            Q(enqueued_at__isnull=True)
+            | Q(enqueued_at__lte=routine_before)
+            | Q(urgent=True, enqueued_at__lte=urgent_before)
+        )
+        .order_by("-urgent", "due_at")
+        .values_list("id", "due_at", "urgent")[:batch]
+    ]
     if not due:
         return 0
-    Notification.objects.filter(id__in=[notification_id for notification_id, _ in due]).update(
+    Notification.objects.filter(id__in=[item.notification_id for item in due]).update(
         enqueued_at=now
     )
     transaction.on_commit(lambda: enqueue_deliveries(due), robust=True)
     return len(due)
 
 
+@transaction.atomic
+def _expire_overdue(now: datetime, batch: int) -> int:
+    """Pending rows past their "do not deliver after" time (held by quiet hours or waiting for a
+    retry) end as `expired` instead of being published."""
+    overdue = list(
+        Notification.objects.select_for_update(skip_locked=True)
+        .filter(status=Status.PENDING, expires_at__lte=now)
+        .values_list("id", flat=True)[:batch]
+    )
+    return Notification.objects.filter(id__in=overdue).update(
+        status=Status.EXPIRED, enqueued_at=None
+    )
+
+
 def notifications_sweep() -> dict[str, int]:
-    """Run by Celery beat: take back dead workers' claims, then publish every due row whose task
-    never ran (deferred by quiet hours, or lost with the broker). Publishing twice is harmless."""
+    """Run by Celery beat: take back dead workers' claims, expire rows past their deadline, then
+    publish every due row whose task never ran (deferred by quiet hours, or lost with the
+    broker). Publishing twice is harmless."""
     now = timezone.now()
     batch = settings.CARECORE_NOTIFICATIONS_SWEEP_BATCH
     released = _release_stale_claims(now, batch)
+    expired = _expire_overdue(now, batch)
     enqueued = _enqueue_due(now, batch)
     if enqueued:
         logger.info("notification sweeper enqueued %d row(s)", enqueued)
-    return {"released": released, "enqueued": enqueued}
+    return {"released": released, "expired": expired, "enqueued": enqueued}
+
+
+# --- retention -----------------------------------------------------------------------------------
+
+
+def _prunable(cutoff: datetime) -> Q:
+    """Finished rows created before the cutoff. In-app rows are the user's inbox: only read ones
+    go. Failed rows stay until an admin has dealt with them."""
+    return Q(created_at__lt=cutoff, status__in=[Status.SENT, Status.EXPIRED]) & (
+        ~Q(channel=Channel.IN_APP) | Q(read_at__isnull=False)
+    )
+
+
+@transaction.atomic
+def _prune_batch(cutoff: datetime, batch: int) -> int:
+    ids = list(
+        Notification.objects.filter(_prunable(cutoff))
+        .select_for_update(skip_locked=True)
+        .values_list("id", flat=True)[:batch]
+    )
+    if not ids:
+        return 0
+    DeliveryAttempt.objects.filter(notification_id__in=ids).delete()
+    Notification.objects.filter(id__in=ids).delete()
+    return len(ids)
+
+
+def notifications_prune(*, now: datetime | None = None) -> int:
+    """Run by Celery beat: delete finished outbox rows and their delivery attempts older than
+    CARECORE_NOTIFICATIONS_RETENTION_DAYS, in batches of CARECORE_NOTIFICATIONS_PRUNE_BATCH,
+    each in its own short transaction (no long lock, no huge WAL burst). At most
+    CARECORE_NOTIFICATIONS_PRUNE_MAX_BATCHES per run; the next run goes on. Returns rows deleted.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.CARECORE_NOTIFICATIONS_RETENTION_DAYS)
+    batch = settings.CARECORE_NOTIFICATIONS_PRUNE_BATCH
+    deleted = 0
+    for _ in range(settings.CARECORE_NOTIFICATIONS_PRUNE_MAX_BATCHES):
+        pruned = _prune_batch(cutoff, batch)
+        deleted += pruned
+        if pruned < batch:
+            break
+    if deleted:
+        logger.info("notification retention pruned %d row(s)", deleted)
+    return deleted
 
 
 @transaction.atomic
@@ -579,7 +769,10 @@ def notification_resend(*, actor: User | None, notification_ids: Iterable[UUID |
             detail={"resend": True},
         )
     if rows:
-        items = [(notification_id, now) for notification_id in rows]
+        urgent = set(
+            Notification.objects.filter(id__in=rows, urgent=True).values_list("id", flat=True)
+        )
+        items = [PendingDelivery(row, now, row in urgent) for row in rows]
         transaction.on_commit(lambda: enqueue_deliveries(items), robust=True)
     return len(rows)
 
@@ -658,3 +851,56 @@ def notification_preferences_set(
         patient_id=own_patient_id(user),
         action=Action.UPDATE,
     )
+
+
+# --- web push subscriptions ------------------------------------------------------------------
+
+
+def _check_push_endpoint(endpoint: str) -> None:
+    """Only push services' hosts: the worker POSTs to this URL, so an arbitrary one would let
+    any user make our servers call an address of their choosing (SSRF)."""
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").lower()
+    allowed = settings.CARECORE_WEBPUSH_ALLOWED_HOSTS
+    host_allowed = any(host == entry or host.endswith(f".{entry}") for entry in allowed)
+    secure = parts.scheme == "https" or (parts.scheme == "http" and host in {"127.0.0.1"})
+    if not (host_allowed and secure):
+        raise ValidationFailed(fields={"endpoint": ["Use the endpoint of a web push service."]})
+
+
+def _check_push_key(name: str, value: str, length: int) -> None:
+    try:
+        decoded = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (ValueError, binascii.Error):
+        decoded = b""
+    if len(decoded) != length:
+        raise ValidationFailed(fields={f"keys.{name}": ["Use the key the browser gave."]})
+
+
+@transaction.atomic
+def push_subscription_register(
+    *, user: User, endpoint: str, p256dh: str, auth: str
+) -> PushSubscription:
+    """Registers (or refreshes) a browser's subscription for `user`. An endpoint belongs to one
+    browser: if another account subscribed it before (a shared computer), it moves to `user`,
+    so that account's notifications stop appearing on this browser."""
+    _check_push_endpoint(endpoint)
+    _check_push_key("p256dh", p256dh, 65)  # an uncompressed P-256 point
+    _check_push_key("auth", auth, 16)
+    subscription, _created = PushSubscription.objects.update_or_create(
+        endpoint=endpoint, defaults={"user": user, "p256dh": p256dh, "auth": auth}
+    )
+    audit_record(
+        actor=user,
+        object_type="push_subscription",
+        object_id=subscription.id,
+        patient_id=own_patient_id(user),
+        action=Action.CREATE,
+    )
+    return subscription
+
+
+@transaction.atomic
+def push_subscription_delete(*, user: User, subscription: PushSubscription) -> None:
+    """Expects a row already checked by `access_push_subscription(for_write=True)`."""
+    subscription.delete()

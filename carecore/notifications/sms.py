@@ -1,8 +1,10 @@
-"""The SMS provider interface and the local backends.
+"""The SMS provider interface, the local backends and Twilio.
 
-A backend receives an idempotency key (the notification id) with every message. A real provider
-adapter passes it to the provider's idempotency header so a retried send is not charged or
-delivered twice; the file backend below honours it itself.
+A backend receives an idempotency key (the notification id) with every message. The file
+backend honours it itself. Twilio's Messages API has no idempotency key (see
+docs/notifications.md, "Exactly once, honestly"): the outbox's claim is what keeps a message
+from being sent twice there, except after a worker crash in the instant between Twilio's answer
+and our record of it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,15 @@ from typing import Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from .errors import PermanentDeliveryError
+
+# Twilio answers these for a request worth repeating later; any other 4xx (invalid or
+# unsubscribed number, bad sender) will fail the same way every time.
+_TWILIO_RETRYABLE = frozenset({408, 429})
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,37 @@ class LocmemSmsBackend:
             if any(sent.idempotency_key == message.idempotency_key for sent in self.outbox):
                 return
             self.outbox.append(message)
+
+
+class TwilioSmsBackend:
+    """Sends through Twilio's Messages API with the official SDK.
+
+    From a Messaging Service (TWILIO_MESSAGING_SERVICE_SID) if one is configured, else from
+    TWILIO_FROM_NUMBER. `http_client` is the SDK's transport (tests point one at 127.0.0.1).
+    """
+
+    def __init__(self, http_client: TwilioHttpClient | None = None) -> None:
+        self.client = Client(
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            http_client=http_client or TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS),
+        )
+
+    def _sender(self) -> dict[str, str]:
+        if settings.TWILIO_MESSAGING_SERVICE_SID:
+            return {"messaging_service_sid": settings.TWILIO_MESSAGING_SERVICE_SID}
+        return {"from_": settings.TWILIO_FROM_NUMBER}
+
+    def send(self, message: SmsMessage) -> None:
+        try:
+            self.client.messages.create(to=message.to, body=message.body, **self._sender())
+        except TwilioRestException as error:
+            # Twilio's message quotes the phone number: keep the status and error code only.
+            if 400 <= error.status < 500 and error.status not in _TWILIO_RETRYABLE:
+                raise PermanentDeliveryError(
+                    f"Twilio refused the message (HTTP {error.status}, code {error.code})"
+                ) from None
+            raise RuntimeError(f"Twilio answered HTTP {error.status}") from None
 
 
 def sms_enabled() -> bool:

@@ -22,3 +22,8 @@ def deliver_notification(notification_id: str) -> str:
 @shared_task(name="notifications.sweep", ignore_result=True)
 def sweep_notifications() -> dict[str, int]:
     return services.notifications_sweep()
+
+
+@shared_task(name="notifications.prune", ignore_result=True)
+def prune_notifications() -> int:
+    return services.notifications_prune()

@@ -19,4 +19,14 @@ urlpatterns = [
         apis.NotificationPreferencesApi.as_view(),
         name="notification-preferences",
     ),
+    path(
+        "push-subscriptions/",
+        apis.PushSubscriptionListApi.as_view(),
+        name="push-subscription-list",
+    ),
+    path(
+        "push-subscriptions/<uuid:subscription_id>/",
+        apis.PushSubscriptionDetailApi.as_view(),
+        name="push-subscription-detail",
+    ),
 ]

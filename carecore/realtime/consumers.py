@@ -34,6 +34,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from carecore.accounts.models import User
+from carecore.common.redis_clients import async_redis_client
 
 from . import selectors
 from .services import TICKET_PREFIX, event_payload, user_group
@@ -56,7 +57,7 @@ async def ticket_redeem(ticket: str) -> str | None:
     """The user id a ticket was issued to, consuming it (GETDEL: only one caller ever gets it)."""
     if not _TICKET.fullmatch(ticket):
         return None
-    client = redis.asyncio.Redis.from_url(
+    client = async_redis_client(
         settings.CARECORE_REALTIME_REDIS_URL, socket_connect_timeout=2, socket_timeout=2
     )
     try:

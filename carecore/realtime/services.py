@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from carecore.accounts.models import Patient, User
 from carecore.accounts.selectors import care_team_user_ids
+from carecore.common.redis_clients import redis_client
 
 from .models import EventSequence, EventType, FeedEvent
 
@@ -233,7 +234,7 @@ class Ticket:
 
 @lru_cache(maxsize=4)
 def _redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
+    return redis_client(
         url, socket_connect_timeout=2, socket_timeout=2, retry_on_error=[redis.ConnectionError]
     )
 

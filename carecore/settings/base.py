@@ -12,9 +12,18 @@ from urllib.parse import unquote
 
 import environ
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from .redis_urls import checked_redis_url, redis_database_url, redis_server_url
+from .providers import email_backend_for
+from .redis_urls import (
+    channel_layer_host,
+    checked_redis_url,
+    is_sentinel,
+    redis_database_url,
+    redis_server_url,
+    sentinel_transport_options,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -25,6 +34,7 @@ SECRET_KEY = env("DJANGO_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "carecore.common.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "carecore.common.apps.CareCoreAdminConfig",
@@ -52,6 +62,7 @@ INSTALLED_APPS = [
     "messaging",
     "intake",
     "careplans",
+    "interop",
     "demo",
 ]
 
@@ -103,6 +114,10 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
     "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
     "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
 }
+# With the pool on, Django passes this to psycopg's pool as its `check`: every connection handed
+# out is checked first (one empty query), so a connection the server dropped (restart, failover,
+# pg_terminate_backend) is replaced instead of failing a request or a Celery task.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- read replicas (docs/scaling.md, "Read replicas"): none unless listed ----------------------
@@ -117,6 +132,7 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), st
         "ENGINE": "django.db.backends.postgresql",
         "HOST": unquote(_replica.get("HOST", "")),
         "ATOMIC_REQUESTS": False,
+        "CONN_HEALTH_CHECKS": True,  # as for the primary: a dropped connection is replaced
         "OPTIONS": {**_replica.get("OPTIONS", {}), "pool": DATABASES["default"]["OPTIONS"]["pool"]},
         # Tests see one database: a replica alias is the primary's connection there.
         "TEST": {"MIRROR": "default"},
@@ -136,6 +152,14 @@ CARECORE_REPLICA_LAG_CHECK_SECONDS = env.float("CARECORE_REPLICA_LAG_CHECK_SECON
 
 # --- Redis: one server, separate logical databases for broker and cache ----------------------
 REDIS_URL = redis_server_url(env("REDIS_URL"))
+# Redis behind Sentinel (docs/scaling.md): REDIS_URL lists the sentinels, this names the master.
+REDIS_SENTINEL_MASTER = env("REDIS_SENTINEL_MASTER", default="")
+REDIS_SENTINEL_PASSWORD = env("REDIS_SENTINEL_PASSWORD", default="")
+if is_sentinel(REDIS_URL) and not REDIS_SENTINEL_MASTER:
+    raise ImproperlyConfigured(
+        "REDIS_URL lists Sentinel addresses: set REDIS_SENTINEL_MASTER to the name the sentinels "
+        "monitor (sentinel monitor <name> ...)."
+    )
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -145,6 +169,8 @@ CACHES = {
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="carecore"),
     }
 }
+if is_sentinel(CACHES["default"]["LOCATION"]):
+    CACHES["default"]["OPTIONS"] = {"pool_class": "carecore.common.redis_clients.SentinelCachePool"}
 
 # --- real-time feed (docs/realtime.md): Channels over Redis, tickets in the same database ------
 CARECORE_REALTIME_REDIS_URL = checked_redis_url(
@@ -156,7 +182,11 @@ CHANNEL_LAYERS = {
         "CONFIG": {
             "hosts": [
                 {
-                    "address": CARECORE_REALTIME_REDIS_URL,
+                    **channel_layer_host(
+                        CARECORE_REALTIME_REDIS_URL,
+                        master=REDIS_SENTINEL_MASTER,
+                        sentinel_password=REDIS_SENTINEL_PASSWORD,
+                    ),
                     "socket_connect_timeout": 2,
                     # redis-py 8 reads with a 5 s timeout by default, and channels_redis blocks
                     # 5 s in BZPOPMIN waiting for messages: the two race, and a busy event loop
@@ -184,6 +214,11 @@ CARECORE_REALTIME_PRUNE_BATCH = env.int("CARECORE_REALTIME_PRUNE_BATCH", default
 CARECORE_REALTIME_PUBLISH_TIMEOUT_SECONDS = env.float(
     "CARECORE_REALTIME_PUBLISH_TIMEOUT_SECONDS", default=2.0
 )
+
+# --- message triage (docs/triage.md) -------------------------------------------------------------
+# Build the medspaCy pipeline in the background when a process starts, so that the first patient
+# message screened after a deploy does not wait for it.
+CARECORE_TRIAGE_WARM_UP = env.bool("CARECORE_TRIAGE_WARM_UP", default=True)
 
 # --- accounts and authentication ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -217,6 +252,9 @@ AXES_USERNAME_FORM_FIELD = "email"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_IPWARE_PROXY_COUNT = env.int("CARECORE_PROXY_COUNT", default=0)
 AXES_VERBOSE = False
+# The audit trail records every sign-in; axes' own access log would also open a server-side
+# session (and set a session cookie) on every API login, which a token client never uses.
+AXES_DISABLE_ACCESS_LOG = True
 AXES_LOCKOUT_CALLABLE = "carecore.accounts.lockout.lockout_response"
 
 CARECORE_REQUIRE_STAFF_MFA = env.bool("CARECORE_REQUIRE_STAFF_MFA", default=True)
@@ -237,10 +275,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only; the attachment upload declares multipart itself. (Form encodings cannot say
+    # null and turn "" into "not sent", so they would let malformed input through.)
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "carecore.common.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -268,18 +305,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "bearerAuth": {"type": "http", "scheme": "bearer"},
-        }
-    },
-    "SECURITY": [{"bearerAuth": []}],
+    # API clients send `Authorization: Bearer <token>`; session auth exists for the admin only.
+    "AUTHENTICATION_WHITELIST": ["knox.auth.TokenAuthentication"],
     # Several resources have a `status`; give each set of choices its own schema name.
     "ENUM_NAME_OVERRIDES": {
         "AppointmentStatusEnum": "portal.models.AppointmentStatus",
         "QuestionnaireResponseStatusEnum": "intake.models.ResponseStatus",
         "IntakeReviewStatusEnum": "intake.models.ReviewStatus",
         "CarePlanStatusEnum": "careplans.models.CarePlanStatus",
+        "VisitTypeEnum": "portal.apis.VISIT_TYPES",
     },
 }
 
@@ -304,18 +338,49 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 }
+CELERY_BROKER_TRANSPORT_OPTIONS.update(
+    sentinel_transport_options(
+        CELERY_BROKER_URL, master=REDIS_SENTINEL_MASTER, sentinel_password=REDIS_SENTINEL_PASSWORD
+    )
+)
 CELERY_TIMEZONE = "UTC"
 # Celery's Django fixup closes every database connection before and after each task, and with
-# Django's connection pool under prefork the whole pool, so each task opens a new PostgreSQL
-# connection (~10 ms, most of a notification delivery). N > 0 reuses connections for about 2N
-# tasks per process instead (docs/benchmarks.md, Notifications). 0 keeps Celery's default.
-CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=0)
+# Django's connection pool under prefork the whole pool, so each task would open a new
+# PostgreSQL connection (~10 ms, most of a notification delivery). N > 0 keeps the pool for
+# about 2N tasks per process; carecore/celery.py hands each task's connection back to the pool
+# when it ends, and the pool checks it before the next task uses it (CONN_HEALTH_CHECKS above), so
+# a dropped connection is replaced, not used (docs/benchmarks.md, Notifications). 0 restores
+# Celery's close-everything behaviour.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+# Queues by urgency, so a backlog of routine e-mail never delays an urgent page
+# (docs/scaling.md, "Celery queues"). Compose and Kubernetes run a worker per queue; `make run`
+# runs one worker that consumes all of them. A task not listed here goes to `celery`.
+CARECORE_CELERY_QUEUES = ("urgent", "deliveries", "reminders", "exports", "celery")
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    # Escalation steps and the sweeper that re-publishes lost deliveries: minutes matter.
+    "messaging.escalate_thread": {"queue": "urgent"},
+    "messaging.escalate_overdue_threads": {"queue": "urgent"},
+    "intake.escalate_unanswered_pages": {"queue": "urgent"},
+    "intake.raise_abandoned_red_flags": {"queue": "urgent"},
+    "notifications.sweep": {"queue": "urgent"},
+    # Deliveries of urgent notifications are published to `urgent` by the outbox itself.
+    "notifications.deliver": {"queue": "deliveries"},
+    "portal.send_appointment_reminders": {"queue": "reminders"},
+    "careplans.*": {"queue": "reminders"},
+    "interop.*": {"queue": "exports"},
+}
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Publishes deferred notifications when quiet hours end and whatever the broker lost.
     "notifications-sweep": {
         "task": "notifications.sweep",
-        "schedule": env.float("CARECORE_NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", default=30.0),
+        "schedule": env.float("CARECORE_NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", default=10.0),
     },
+}
+
+CELERY_BEAT_SCHEDULE["notifications-prune"] = {
+    "task": "notifications.prune",
+    "schedule": env.float("CARECORE_NOTIFICATIONS_PRUNE_INTERVAL_SECONDS", default=3600.0),
 }
 
 # --- internationalisation and time -----------------------------------------------------------
@@ -338,14 +403,72 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Uploaded files live outside the web root and are only served through authorised API views.
 MEDIA_ROOT = env("CARECORE_MEDIA_ROOT", default=str(VAR_DIR / "media"))
+# Check every FHIR response against the R4 models (fhir.resources R4B): on in DEBUG and tests.
+CARECORE_FHIR_VALIDATE = env.bool("CARECORE_FHIR_VALIDATE", default=DEBUG)
+# FHIR bulk export NDJSON files (served only through /fhir/R4/$export-file/, never as media).
+CARECORE_FHIR_EXPORT_ROOT = env("CARECORE_FHIR_EXPORT_ROOT", default=str(VAR_DIR / "fhir-export"))
 
 # --- e-mail and SMS -----------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="CareCore <no-reply@carecore.invalid>")
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+# A transactional e-mail provider through django-anymail instead of EMAIL_BACKEND (SMTP):
+# postmark, amazon_ses, mailgun or sendgrid (docs/notifications.md, "Providers"). Production
+# refuses to start with a provider chosen but not fully configured.
+CARECORE_EMAIL_PROVIDER = env("CARECORE_EMAIL_PROVIDER", default="")
+ANYMAIL = {
+    key: value
+    for key, value in {
+        "POSTMARK_SERVER_TOKEN": env("POSTMARK_SERVER_TOKEN", default=""),
+        "POSTMARK_API_URL": env("POSTMARK_API_URL", default=""),
+        "MAILGUN_API_KEY": env("MAILGUN_API_KEY", default=""),
+        "MAILGUN_SENDER_DOMAIN": env("MAILGUN_SENDER_DOMAIN", default=""),
+        "MAILGUN_API_URL": env("MAILGUN_API_URL", default=""),
+        "SENDGRID_API_KEY": env("SENDGRID_API_KEY", default=""),
+        "SENDGRID_API_URL": env("SENDGRID_API_URL", default=""),
+        "AMAZON_SES_CLIENT_PARAMS": {
+            key: value
+            for key, value in {
+                "region_name": env("AMAZON_SES_REGION", default=""),
+                "aws_access_key_id": env("AMAZON_SES_ACCESS_KEY_ID", default=""),
+                "aws_secret_access_key": env("AMAZON_SES_SECRET_ACCESS_KEY", default=""),
+                "endpoint_url": env("AMAZON_SES_ENDPOINT_URL", default=""),
+            }.items()
+            if value
+        },
+    }.items()
+    if value
+}
+if CARECORE_EMAIL_PROVIDER:
+    EMAIL_BACKEND = email_backend_for(CARECORE_EMAIL_PROVIDER)
 # Dotted path of an SMS backend (carecore/notifications/sms.py); empty: no SMS is sent or queued.
+# Twilio: carecore.notifications.sms.TwilioSmsBackend with the TWILIO_* variables below.
 CARECORE_SMS_BACKEND = env("CARECORE_SMS_BACKEND", default="")
 CARECORE_SMS_FILE_PATH = env("CARECORE_SMS_FILE_PATH", default=str(VAR_DIR / "sms"))
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+# The sender: a Messaging Service (preferred: number pools, opt-out handling) or one number.
+TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+# Web push (docs/notifications.md): VAPID keys as from `vapid --gen` (private key PEM or its
+# base64url DER; public key base64url, handed to browsers). No private key: no push rows.
+CARECORE_WEBPUSH_VAPID_PRIVATE_KEY = env("CARECORE_WEBPUSH_VAPID_PRIVATE_KEY", default="")
+CARECORE_WEBPUSH_VAPID_PUBLIC_KEY = env("CARECORE_WEBPUSH_VAPID_PUBLIC_KEY", default="")
+CARECORE_WEBPUSH_VAPID_SUBJECT = env("CARECORE_WEBPUSH_VAPID_SUBJECT", default="")
+CARECORE_WEBPUSH_TTL_SECONDS = env.int("CARECORE_WEBPUSH_TTL_SECONDS", default=86400)
+CARECORE_WEBPUSH_TIMEOUT_SECONDS = env.float("CARECORE_WEBPUSH_TIMEOUT_SECONDS", default=10.0)
+# Hosts (and their subdomains) a subscription endpoint may point at: the browsers' push
+# services. The worker POSTs to the endpoint, so anything else is refused (no SSRF).
+CARECORE_WEBPUSH_ALLOWED_HOSTS = env.list(
+    "CARECORE_WEBPUSH_ALLOWED_HOSTS",
+    default=[
+        "fcm.googleapis.com",
+        "updates.push.services.mozilla.com",
+        "push.apple.com",
+        "notify.windows.com",
+    ],
+)
 
 # --- notifications (docs/notifications.md) ------------------------------------------------------
 # Links in e-mail and SMS point here, followed by an in-app path made of opaque ids.
@@ -372,11 +495,22 @@ CARECORE_NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = env.int(
 CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS = env.int(
     "CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS", default=120
 )
+# Sooner for urgent rows: with the sweep every 10 s, a lost page goes out again within 30 s.
+CARECORE_NOTIFICATIONS_URGENT_REQUEUE_AFTER_SECONDS = env.int(
+    "CARECORE_NOTIFICATIONS_URGENT_REQUEUE_AFTER_SECONDS", default=15
+)
 # Deliveries due later than this are not published with a countdown but by the sweeper.
 CARECORE_NOTIFICATIONS_ENQUEUE_HORIZON_SECONDS = env.int(
     "CARECORE_NOTIFICATIONS_ENQUEUE_HORIZON_SECONDS", default=900
 )
 CARECORE_NOTIFICATIONS_SWEEP_BATCH = env.int("CARECORE_NOTIFICATIONS_SWEEP_BATCH", default=2000)
+# Retention: sent and expired rows (in-app ones once read) and their delivery attempts are
+# deleted this many days after creation, by the `notifications.prune` beat task, in batches.
+CARECORE_NOTIFICATIONS_RETENTION_DAYS = env.int("CARECORE_NOTIFICATIONS_RETENTION_DAYS", default=90)
+CARECORE_NOTIFICATIONS_PRUNE_BATCH = env.int("CARECORE_NOTIFICATIONS_PRUNE_BATCH", default=1000)
+CARECORE_NOTIFICATIONS_PRUNE_MAX_BATCHES = env.int(
+    "CARECORE_NOTIFICATIONS_PRUNE_MAX_BATCHES", default=100
+)
 # Publishing happens after the event committed; with the broker down, give up quickly and let
 # the sweeper publish later rather than hold the request.
 CARECORE_NOTIFICATIONS_PUBLISH_RETRY_POLICY = {
@@ -450,10 +584,22 @@ CARECORE_BOOKING_MIN_NOTICE_MINUTES = env.int("CARECORE_BOOKING_MIN_NOTICE_MINUT
 CARECORE_BOOKING_WINDOW_DAYS = env.int("CARECORE_BOOKING_WINDOW_DAYS", default=14)
 CARECORE_UPCOMING_APPOINTMENT_CAP = env.int("CARECORE_UPCOMING_APPOINTMENT_CAP", default=2)
 CARECORE_LATE_CANCEL_HOURS = env.int("CARECORE_LATE_CANCEL_HOURS", default=24)
+# portal.video.LocalVideoProvider (make run, tests) or portal.video.JitsiVideoProvider: a
+# self-hosted Jitsi Meet with JWT authentication (docs/portal.md, "Video visits").
 CARECORE_VIDEO_PROVIDER = env("CARECORE_VIDEO_PROVIDER", default="portal.video.LocalVideoProvider")
 CARECORE_VIDEO_BASE_URL = env(
     "CARECORE_VIDEO_BASE_URL", default="https://video.carecore.invalid/v/"
 )
+# Jitsi: the Meet server's public URL, and the app id and secret its prosody token auth shares
+# with us (JWT_APP_ID / JWT_APP_SECRET in docker-jitsi-meet).
+CARECORE_JITSI_URL = env("CARECORE_JITSI_URL", default="")
+CARECORE_JITSI_APP_ID = env("CARECORE_JITSI_APP_ID", default="")
+CARECORE_JITSI_APP_SECRET = env("CARECORE_JITSI_APP_SECRET", default="")
+# The tokens' `sub`: the XMPP domain prosody serves (`meet.jitsi` in docker-jitsi-meet), a tenant,
+# or "*". Empty: the host name of CARECORE_JITSI_URL (a deployment whose XMPP domain is its host).
+CARECORE_JITSI_SUBJECT = env("CARECORE_JITSI_SUBJECT", default="")
+# Participants may join this many minutes before the start (tokens are valid from then).
+CARECORE_JITSI_EARLY_JOIN_MINUTES = env.int("CARECORE_JITSI_EARLY_JOIN_MINUTES", default=10)
 # Reminders (24 h and 1 h before, patients) and the pre-visit summary (clinicians) are sent by
 # the `portal.send_appointment_reminders` beat task. A reminder whose moment passed more than the
 # grace period ago (beat was down, or the visit was booked or moved inside it) is skipped.
@@ -473,6 +619,10 @@ CELERY_BEAT_SCHEDULE["portal-send-appointment-reminders"] = {
 # First-response promise: routine in working hours of the care team, urgent around the clock.
 CARECORE_MESSAGING_ROUTINE_RESPONSE_HOURS = env.float(
     "CARECORE_MESSAGING_ROUTINE_RESPONSE_HOURS", default=4
+)
+# A "soon" triage flag (e.g. unintentional weight loss): same-day review, in working hours.
+CARECORE_MESSAGING_SOON_RESPONSE_HOURS = env.float(
+    "CARECORE_MESSAGING_SOON_RESPONSE_HOURS", default=2
 )
 CARECORE_MESSAGING_URGENT_RESPONSE_MINUTES = env.int(
     "CARECORE_MESSAGING_URGENT_RESPONSE_MINUTES", default=15
@@ -516,4 +666,27 @@ CELERY_BEAT_SCHEDULE["realtime-prune-events"] = {
 CELERY_BEAT_SCHEDULE["careplans-remind-due-check-ins"] = {
     "task": "careplans.remind_due_check_ins",
     "schedule": 900.0,
+}
+
+# --- intake red flags (docs/intake.md) -------------------------------------------------------
+# An on-call page for an intake red flag is answered by completing the review; unanswered, it
+# climbs the same ladder as an urgent message thread, on the same clock by default.
+CARECORE_INTAKE_PAGE_RESPONSE_MINUTES = env.int(
+    "CARECORE_INTAKE_PAGE_RESPONSE_MINUTES", default=CARECORE_MESSAGING_URGENT_RESPONSE_MINUTES
+)
+CARECORE_INTAKE_PAGE_ESCALATION_STEP_MINUTES = env.int(
+    "CARECORE_INTAKE_PAGE_ESCALATION_STEP_MINUTES",
+    default=CARECORE_MESSAGING_URGENT_ESCALATION_STEP_MINUTES,
+)
+# An in-progress intake untouched this long has its answers screened for red flags anyway.
+CARECORE_INTAKE_ABANDONED_AFTER_MINUTES = env.int(
+    "CARECORE_INTAKE_ABANDONED_AFTER_MINUTES", default=60
+)
+CELERY_BEAT_SCHEDULE["intake-escalate-unanswered-pages"] = {
+    "task": "intake.escalate_unanswered_pages",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["intake-raise-abandoned-red-flags"] = {
+    "task": "intake.raise_abandoned_red_flags",
+    "schedule": 300.0,
 }

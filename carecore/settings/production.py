@@ -11,8 +11,26 @@ os.environ.setdefault("CARECORE_THROTTLE_AUTH", "10/min")
 
 from django.core.exceptions import ImproperlyConfigured
 
+from . import providers
 from .base import *  # noqa: F403
-from .base import SECRET_KEY, env
+from .base import (
+    ANYMAIL,
+    CARECORE_EMAIL_PROVIDER,
+    CARECORE_JITSI_APP_ID,
+    CARECORE_JITSI_APP_SECRET,
+    CARECORE_JITSI_URL,
+    CARECORE_SMS_BACKEND,
+    CARECORE_VIDEO_PROVIDER,
+    CARECORE_WEBPUSH_VAPID_PRIVATE_KEY,
+    CARECORE_WEBPUSH_VAPID_PUBLIC_KEY,
+    CARECORE_WEBPUSH_VAPID_SUBJECT,
+    SECRET_KEY,
+    TWILIO_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN,
+    TWILIO_FROM_NUMBER,
+    TWILIO_MESSAGING_SERVICE_SID,
+    env,
+)
 
 # Fail at start-up, not only in `check --deploy`: a short key or the .env.example placeholder
 # would make sessions, CSRF tokens and password-reset links forgeable.
@@ -40,7 +58,7 @@ MULTIDB_PINNING_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 
-EMAIL_HOST = env("EMAIL_HOST")
+EMAIL_HOST = env("EMAIL_HOST", default="")
 EMAIL_PORT = env.int("EMAIL_PORT", default=587)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
@@ -49,3 +67,33 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
 # No SMS until a provider adapter is configured (CARECORE_SMS_BACKEND); until then no SMS rows are
 # queued at all, rather than failing. The portal URL must be the real one.
 CARECORE_PORTAL_URL = env("CARECORE_PORTAL_URL")
+
+# A provider chosen but half-configured would fail every delivery at run time (and retry for
+# hours); refuse to start instead, naming every missing piece at once.
+_PROVIDER_PROBLEMS = [
+    *providers.email_problems(CARECORE_EMAIL_PROVIDER, ANYMAIL, EMAIL_HOST),
+    *providers.sms_problems(
+        CARECORE_SMS_BACKEND,
+        {
+            "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            "TWILIO_MESSAGING_SERVICE_SID": TWILIO_MESSAGING_SERVICE_SID,
+            "TWILIO_FROM_NUMBER": TWILIO_FROM_NUMBER,
+        },
+    ),
+    *providers.webpush_problems(
+        CARECORE_WEBPUSH_VAPID_PRIVATE_KEY,
+        CARECORE_WEBPUSH_VAPID_PUBLIC_KEY,
+        CARECORE_WEBPUSH_VAPID_SUBJECT,
+    ),
+    *providers.video_problems(
+        CARECORE_VIDEO_PROVIDER,
+        {
+            "CARECORE_JITSI_URL": CARECORE_JITSI_URL,
+            "CARECORE_JITSI_APP_ID": CARECORE_JITSI_APP_ID,
+            "CARECORE_JITSI_APP_SECRET": CARECORE_JITSI_APP_SECRET,
+        },
+    ),
+]
+if _PROVIDER_PROBLEMS:
+    raise ImproperlyConfigured(" ".join(_PROVIDER_PROBLEMS))

@@ -13,8 +13,8 @@ os.environ.setdefault("CARECORE_THROTTLE_USER", "100000/min")
 os.environ.setdefault("CARECORE_THROTTLE_AUTH", "100000/min")
 
 from .base import *  # noqa: F403
-from .base import CACHES, REDIS_URL, VAR_DIR
-from .redis_urls import redis_database_url
+from .base import CACHES, REDIS_SENTINEL_MASTER, REDIS_SENTINEL_PASSWORD, REDIS_URL, VAR_DIR
+from .redis_urls import channel_layer_host, redis_database_url, sentinel_transport_options
 
 # Argon2 is deliberately slow; the suite creates hundreds of users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -23,11 +23,25 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES["default"]["LOCATION"] = os.environ.get("TEST_CACHE_URL", redis_database_url(REDIS_URL, 11))
 CACHES["default"]["KEY_PREFIX"] = "carecore-test"
 CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", redis_database_url(REDIS_URL, 10))
+CELERY_BROKER_TRANSPORT_OPTIONS.update(  # noqa: F405
+    sentinel_transport_options(
+        CELERY_BROKER_URL, master=REDIS_SENTINEL_MASTER, sentinel_password=REDIS_SENTINEL_PASSWORD
+    )
+)
 CELERY_TASK_ALWAYS_EAGER = False
 CARECORE_REALTIME_REDIS_URL = os.environ.get(
     "TEST_CHANNEL_LAYER_URL", redis_database_url(REDIS_URL, 12)
 )
-CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = CARECORE_REALTIME_REDIS_URL  # noqa: F405
+_layer_host = CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]  # noqa: F405
+for _key in ("address", "sentinels", "master_name", "db", "password", "sentinel_kwargs"):
+    _layer_host.pop(_key, None)
+_layer_host.update(
+    channel_layer_host(
+        CARECORE_REALTIME_REDIS_URL,
+        master=REDIS_SENTINEL_MASTER,
+        sentinel_password=REDIS_SENTINEL_PASSWORD,
+    )
+)
 
 # In-memory by default; a worker process started by a test writes files the test can read.
 EMAIL_BACKEND = os.environ.get(
@@ -46,6 +60,9 @@ CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS = int(
     os.environ.get("TEST_NOTIFICATIONS_REQUEUE_AFTER_SECONDS", "120")
 )
 MEDIA_ROOT = str(VAR_DIR / "test-media")
+CARECORE_FHIR_EXPORT_ROOT = str(VAR_DIR / "test-fhir-export")
+# Every FHIR response is checked against the R4 models in the suite, as in DEBUG.
+CARECORE_FHIR_VALIDATE = True
 WHITENOISE_AUTOREFRESH = True
 
 # A Celery worker process started by the suite (tests/worker.py) connects straight to the

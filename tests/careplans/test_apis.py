@@ -394,3 +394,22 @@ def test_a_patient_sees_superseded_versions_but_never_drafts(
 
     assert listed == {first["id"]: "superseded", second["id"]: "active"}
     assert third["id"] not in listed
+
+
+def test_a_gut_goal_fired_by_the_gsrs_tracks_the_gsrs_from_its_total(
+    clinician_client, client_for, patient
+):
+    client = client_for(patient.user)
+    # Reflux items (2 and 3) at 5, everything else at 2: reflux mean 5, total 2.4.
+    ratings = {f"gsrs-{n}": 5 if n in (2, 3) else 2 for n in range(1, 16)}
+    assert submit(client, "gsrs", ratings).status_code == 201
+    submit(client, "gut-skin-intake", healthy_intake(**{"skin-concerns": ["acne"]}))
+
+    plan = draft(clinician_client, patient.id).json()
+
+    (goal,) = plan["goals"]
+    assert (goal["code"], goal["instrument"], goal["baseline"]) == ("gi_goal", "gsrs", 2.4)
+    assert goal["target_value"] == 1.9
+    (activity,) = [a for a in plan["activities"] if a["code"] == "gi_goal"]
+    assert "GSRS" in activity["instructions"]
+    assert "from 2.4" in activity["instructions"]

@@ -23,11 +23,21 @@ def assert_error_shape(response, status: int, code: str) -> None:
     assert body["error"]["code"] == code
 
 
-@pytest.mark.parametrize(
-    "path", ["/api/v1/nope/", "/api/v1/patients/not-a-uuid/", "/api/", "/fhir/R4/Nope/1"]
-)
+@pytest.mark.parametrize("path", ["/api/v1/nope/", "/api/v1/patients/not-a-uuid/", "/api/"])
 def test_unknown_api_urls_are_a_json_404(client_for, patient, path):
     assert_error_shape(client_for(patient.user).get(path), 404, "not_found")
+
+
+@pytest.mark.parametrize("path", ["/fhir/R4/Nope/1", "/fhir/", "/fhir/R4/Patient/a/b"])
+def test_unknown_fhir_urls_are_an_operation_outcome_404(client_for, patient, path):
+    # PRODUCT.md: errors under /fhir/ are OperationOutcomes, not the REST error shape.
+    response = client_for(patient.user).get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/fhir+json")
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome"
+    assert body["issue"][0]["code"] == "not-found"
 
 
 @override_settings(DEBUG=True)

@@ -191,7 +191,8 @@ def _call(
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        # 30 s: a fresh server may still be building its triage pipeline on a busy machine.
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return int(response.status), json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return int(error.code), json.loads(error.read() or b"null")

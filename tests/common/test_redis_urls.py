@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from carecore.settings.redis_urls import checked_redis_url, redis_database_url, redis_server_url
+from carecore.settings.redis_urls import (
+    channel_layer_host,
+    checked_redis_url,
+    redis_database_url,
+    redis_server_url,
+    sentinel_transport_options,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,3 +88,61 @@ def test_the_settings_build_a_broker_url_celery_accepts_from_a_url_ending_in_zer
         check=True,
     ).stdout.split()
     assert printed == ["redis://cache.internal:6379/0", "redis://cache.internal:6379/1"]
+
+
+SENTINELS = "sentinel://:secret@s1.internal:26379;sentinel://:secret@s2.internal:26380"
+
+
+def test_it_accepts_sentinel_addresses_and_selects_a_database_on_each() -> None:
+    server = redis_server_url(SENTINELS + "/0")
+    assert server == SENTINELS
+    assert redis_database_url(server, 2) == (
+        "sentinel://:secret@s1.internal:26379/2;sentinel://:secret@s2.internal:26380/2"
+    )
+
+
+def test_it_refuses_a_list_of_plain_redis_urls() -> None:
+    with pytest.raises(ImproperlyConfigured, match="only Sentinel addresses"):
+        redis_server_url("redis://a:6379;redis://b:6379")
+
+
+def test_the_channel_layer_asks_the_sentinels_for_the_master() -> None:
+    host = channel_layer_host(
+        redis_database_url(SENTINELS, 2), master="carecore", sentinel_password="s3"
+    )
+    assert host == {
+        "sentinels": [("s1.internal", 26379), ("s2.internal", 26380)],
+        "master_name": "carecore",
+        "db": 2,
+        "password": "secret",
+        "sentinel_kwargs": {"password": "s3"},
+    }
+    assert channel_layer_host("redis://h:6379/2", master="", sentinel_password=None) == {
+        "address": "redis://h:6379/2"
+    }
+
+
+def test_a_sentinel_broker_names_its_master_and_a_plain_one_needs_nothing() -> None:
+    assert sentinel_transport_options(SENTINELS, master="carecore", sentinel_password=None) == {
+        "master_name": "carecore"
+    }
+    assert sentinel_transport_options("redis://h:6379/0", master="", sentinel_password="x") == {}
+
+
+def test_sentinel_addresses_without_a_master_name_refuse_to_start() -> None:
+    env = {
+        **os.environ,
+        "REDIS_URL": SENTINELS,
+        "DJANGO_SETTINGS_MODULE": "carecore.settings.local",
+    }
+    env.pop("REDIS_SENTINEL_MASTER", None)
+    started = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert started.returncode != 0
+    assert "set REDIS_SENTINEL_MASTER" in started.stderr

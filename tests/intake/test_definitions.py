@@ -28,6 +28,9 @@ from intake.engine import (
 from intake.instruments import INSTRUMENTS
 
 SLUGS = ["poem", "dlqi", "gsrs", "ibs-sss", "pss-4", "pss-10", "isi", "bristol", "gut-skin-intake"]
+# The current version of each; 1.1.0 of the intake added the NICE CG61/NG12 items and the skin
+# emergencies of issue #10 (published versions never change: a change is a new version).
+VERSIONS = dict.fromkeys(SLUGS, "1.0.0") | {"gut-skin-intake": "1.1.0"}
 
 
 def test_every_expected_definition_ships() -> None:
@@ -38,9 +41,9 @@ def test_every_expected_definition_ships() -> None:
 def test_each_definition_loads_with_its_canonical_url_and_version(slug: str) -> None:
     definition = load_definition(slug)
     assert definition.slug == slug
-    assert definition.version == "1.0.0"
+    assert definition.version == VERSIONS[slug]
     assert definition.url == f"https://carecore.example/fhir/Questionnaire/{slug}"
-    assert definition.canonical == f"{definition.url}|1.0.0"
+    assert definition.canonical == f"{definition.url}|{VERSIONS[slug]}"
     assert definition.licence
 
 
@@ -98,10 +101,17 @@ INTAKE_LINK_IDS = {
     "rf-weight-loss": "boolean",
     "rf-nocturnal-symptoms": "boolean",
     "rf-family-history-gi": "boolean",
+    "rf-family-history-ovarian": "boolean",
+    "rf-iron-deficiency-anaemia": "boolean",
+    "rf-bowel-habit-change": "boolean",
     "rf-fever": "boolean",
     "rf-trouble-swallowing": "boolean",
     "rf-persistent-vomiting": "boolean",
+    "rf-angioedema": "boolean",
+    "rf-mucosal-sores": "boolean",
+    "rf-skin-blistering": "boolean",
     "rf-eczema-spreading-blisters": "boolean",
+    "rf-eczema-infected": "boolean",
     "rf-widespread-redness": "boolean",
     "rf-rosacea-eye-symptoms": "boolean",
     "rf-self-harm-thoughts": "boolean",

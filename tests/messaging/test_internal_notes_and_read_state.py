@@ -154,6 +154,7 @@ def test_patients_do_not_get_staff_only_fields(client_for, patient, clinician, t
 
     assert "read_by_patient" not in message
     assert "triage_flags" not in message
+    assert "triage_hits" not in message and "triage_discounted" not in message
     assert "patient_read_at" not in shown
 
 

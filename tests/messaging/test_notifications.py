@@ -114,7 +114,7 @@ def test_opening_a_thread_tells_the_care_team_by_email_and_in_app(
         assert row.subject_type == "thread"
         assert row.subject_id == str(thread.id)
         assert row.occurrence == str(first.id)
-        assert row.link_path == f"/threads/{thread.id}"
+        assert row.link_path == f"/messages/{thread.id}/"
         assert row.urgent is False
 
 
@@ -504,7 +504,7 @@ def test_a_committed_send_delivers_the_email_on_commit(
     (message,) = mail.outbox
     assert message.to == [patient.user.email]
     assert message.subject == "CareCore: New secure message"
-    assert f"/threads/{thread.id}" in message.body
+    assert f"http://localhost:8000/messages/{thread.id}/" in message.body
     assert "Answer" not in message.body
 
 

@@ -13,6 +13,8 @@ from django.db import IntegrityError, transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from carecore.clinical.severity import Severity
+from carecore.notifications.models import Notification
 from messaging import policy, services, tasks
 from messaging.models import EscalationStep, Thread
 
@@ -79,6 +81,140 @@ def test_a_negated_phrase_does_not_trigger_triage(patient, thread):
     assert result.triage_flags == [] and result.page_user_ids == []
     assert thread.priority == "routine"
     assert system_messages(thread) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "severity", "action"),
+    [
+        ("I want to die", Severity.CRISIS, "988"),
+        ("I threw up blood", Severity.EMERGENCY, "911"),
+        ("severe stomach pain, worst ever", Severity.URGENT, "15 minutes"),
+    ],
+)
+def test_the_auto_reply_names_the_action_for_the_severity(
+    patient, clinician, thread, body, severity, action
+):
+    result = services.message_send(actor=patient.user, thread_id=thread.id, body=body)
+
+    thread.refresh_from_db()
+    assert result.triage_severity is severity
+    assert thread.priority == "urgent"
+    assert result.page_user_ids == [clinician.user_id]
+    (reply,) = system_messages(thread)
+    assert reply == severity.patient_guidance
+    assert action in reply
+    assert body not in reply
+
+
+def test_a_crisis_with_an_emergency_gets_911_and_988(patient, thread):
+    services.message_send(
+        actor=patient.user, thread_id=thread.id, body="I took an overdose and I can't breathe"
+    )
+
+    (reply,) = system_messages(thread)
+    assert "911" in reply and "988" in reply
+
+
+def test_a_soon_flag_asks_for_same_day_review_without_paging(patient, thread):
+    result = services.message_send(
+        actor=patient.user, thread_id=thread.id, body="I've lost 8 kilos without trying"
+    )
+
+    thread.refresh_from_db()
+    assert result.triage_flags == ["weight_loss"]
+    assert result.triage_severity is Severity.SOON
+    assert result.page_user_ids == []
+    assert thread.priority == "soon"
+    assert system_messages(thread) == []
+    # Two working hours (Tuesday 10:00 in New York): reviewed the same day.
+    assert thread.first_response_due_at == timezone.now() + timedelta(hours=2)
+
+
+def test_a_soon_flag_at_night_waits_for_working_hours_and_pages_nobody(patient, clock):
+    clock.move_to(datetime(2026, 3, 10, 23, 0, tzinfo=NEW_YORK))
+
+    thread = open_thread(patient, body="the diarrhoea wakes me up at night")
+
+    assert thread.priority == "soon"
+    assert thread.messages.get(sender_kind="patient").triage_flags == ["nocturnal_symptoms"]
+    # Two working hours from Wednesday's 08:00 opening; the night pages nobody.
+    assert thread.first_response_due_at == datetime(2026, 3, 11, 10, 0, tzinfo=NEW_YORK)
+    assert not Notification.objects.filter(event="triage_urgent").exists()
+
+
+def test_an_overdue_soon_thread_escalates_without_urgent_notifications(patient, coordinator):
+    thread = open_thread(patient, body="I've lost 8 kilos without trying")
+
+    recorded = services.thread_escalate(thread_id=thread.id, now=at(12, 0))
+
+    assert [step.step for step in recorded] == [1]
+    escalated = Notification.objects.filter(event="thread_escalated")
+    assert escalated.exists() and not escalated.filter(urgent=True).exists()
+    # The next rung comes one routine gap (60 minutes) later, not the urgent 10.
+    assert services.thread_escalate(thread_id=thread.id, now=at(12, 30)) == []
+
+
+def test_the_inbox_filters_soon_threads(client_for, patient, clinician, thread):
+    services.message_send(
+        actor=patient.user, thread_id=thread.id, body="I've lost 8 kilos without trying"
+    )
+    staff = client_for(clinician.user)
+
+    soon = staff.get(f"{THREADS}?priority=soon").json()["results"]
+    not_urgent = staff.get(f"{THREADS}?urgent=false").json()["results"]
+    urgent = staff.get(f"{THREADS}?urgent=true").json()["results"]
+
+    assert [(t["id"], t["priority"]) for t in soon] == [(str(thread.id), "soon")]
+    assert [t["id"] for t in not_urgent] == [str(thread.id)]
+    assert urgent == []
+
+
+def test_a_soon_flag_never_lowers_an_urgent_thread(patient, thread):
+    services.message_send(actor=patient.user, thread_id=thread.id, body="chest pain")
+    services.message_send(
+        actor=patient.user, thread_id=thread.id, body="I've lost 8 kilos without trying"
+    )
+
+    thread.refresh_from_db()
+    assert thread.priority == "urgent"
+
+
+def test_the_subject_is_screened_when_a_patient_opens_a_thread(patient):
+    thread = open_thread(patient, subject="Chest pain since last night", body="See subject")
+
+    assert thread.priority == "urgent"
+    message = thread.messages.get(sender_kind="patient")
+    assert message.triage_flags == ["chest_pain"]
+    assert message.triage_hits[0]["sources"] == ["subject"]
+
+
+def test_staff_see_what_raised_a_flag_and_what_was_discounted(
+    client_for, patient, clinician, thread
+):
+    client_for(patient.user).post(
+        f"{THREADS}{thread.id}/messages/",
+        {"body": "No fever. I think I might be having a heart attack. My dad had one too."},
+    )
+
+    staff = client_for(clinician.user).get(f"{THREADS}{thread.id}/messages/").json()
+    message = staff["results"][-2]
+    (hit,) = message["triage_hits"]
+    assert hit["code"] == "chest_pain" and hit["severity"] == "emergency"
+    assert "heart attack" in " ".join(hit["words"])
+    assert "POSSIBLE_EXISTENCE" in hit["modifiers"]
+    discounted = {d["concept"]: d["modifiers"] for d in message["triage_discounted"]}
+    assert "NEGATED_EXISTENCE" in discounted["fever"]
+
+
+def test_a_discounted_mention_alone_is_kept_for_staff_but_raises_nothing(patient, thread):
+    result = services.message_send(
+        actor=patient.user, thread_id=thread.id, body="my dad had rectal bleeding"
+    )
+
+    thread.refresh_from_db()
+    message = thread.messages.get(pk=result.message.pk)
+    assert message.triage_flags == [] and thread.priority == "routine"
+    assert message.triage_discounted[0]["modifiers"] == ["FAMILY"]
 
 
 def test_staff_messages_are_not_triaged(clinician, thread):
@@ -288,8 +424,12 @@ def test_the_unique_constraint_backs_up_the_lock(thread):
         )
 
 
-def test_the_emergency_reply_carries_no_patient_data():
-    assert "{" not in policy.EMERGENCY_REPLY
+@pytest.mark.parametrize("severity", [s for s in Severity if s.pages_on_call])
+def test_the_triage_replies_carry_no_patient_data(severity):
+    for codes in ([], ["suicidal"], ["chest_pain", "overdose"]):
+        reply = policy.triage_reply(severity=severity, codes=codes)
+        assert "{" not in reply
+        assert severity.patient_guidance in reply
 
 
 # --- who is to be told (tests/messaging/test_notifications.py checks the rows they get) -------

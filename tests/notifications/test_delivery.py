@@ -163,11 +163,11 @@ def test_the_sweeper_takes_back_a_dead_workers_claim_and_delivers_once(
         assert claimed is not None
 
         clock.shift(timedelta(seconds=299))
-        assert notifications_sweep() == {"released": 0, "enqueued": 0}
+        assert notifications_sweep() == {"released": 0, "expired": 0, "enqueued": 0}
 
         clock.shift(timedelta(seconds=2))
         with django_capture_on_commit_callbacks(execute=True):
-            assert notifications_sweep() == {"released": 1, "enqueued": 1}
+            assert notifications_sweep() == {"released": 1, "expired": 0, "enqueued": 1}
 
         # The dead worker's late bookkeeping cannot overwrite the new attempt's outcome.
         assert services._record_sent(claimed) is False
@@ -244,12 +244,6 @@ def test_backoff_is_exponential_and_capped(settings):
 
 
 class TestAdmin:
-    @pytest.fixture
-    def superuser_client(self, client):
-        user = User.objects.create_superuser("ops@example.test", "a-long-password-1", role="admin")
-        client.force_login(user)
-        return client
-
     @time_machine.travel(NOON_NY, tick=False)
     def test_it_lists_the_outbox_filtered_by_status_with_attempts(self, patient, superuser_client):
         email = _reminder(patient.user)[Channel.EMAIL]

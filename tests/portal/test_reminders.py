@@ -82,7 +82,7 @@ def test_the_24h_reminder_goes_to_the_patient_once_even_when_the_task_runs_twice
     assert reminder is not None
     assert reminder.subject_type == "appointment"
     assert reminder.subject_id == str(appointment.id)
-    assert reminder.link_path == f"/appointments/{appointment.id}"
+    assert reminder.link_path == f"/visits/{appointment.id}/"
 
 
 def test_the_1h_reminder_goes_once_and_the_missed_24h_one_is_not_sent_late(
@@ -234,7 +234,7 @@ def test_booking_a_new_patient_visit_without_an_intake_reminds_the_patient(
     row = Notification.objects.get(event=Event.CHECKIN_DUE, channel=A)
     assert row.subject_type == "appointment"
     assert row.subject_id == str(appointment.id)
-    assert row.link_path == "/questionnaires/gut-skin-intake"
+    assert row.link_path == "/questionnaires/gut-skin-intake/"
 
 
 def test_no_intake_reminder_when_the_intake_is_done(
@@ -297,7 +297,7 @@ def test_the_previsit_summary_goes_to_the_clinician_once_before_the_visit(
         ("clinician@example.test", A, f"previsit:{START}"),
     }
     row = Notification.objects.get(event=Event.PREVISIT_SUMMARY, channel=A)
-    assert row.link_path == f"/appointments/{appointment.id}/previsit-summary"
+    assert row.link_path == f"/visits/{appointment.id}/summary/"
 
 
 def test_the_previsit_summary_time_is_configurable(
@@ -357,3 +357,19 @@ def test_one_failing_visit_does_not_hold_back_the_others_and_is_retried(
         ("patient@example.test", A, f"24h:{START}"),
     }
     assert other.start_at == appointment.start_at
+
+
+def test_the_1h_reminder_is_dropped_not_sent_late_once_the_visit_has_started(
+    frozen: Any, texting_patient: Patient, appointment: Appointment
+) -> None:
+    from carecore.notifications.models import Status
+    from carecore.notifications.services import notification_deliver
+
+    run_at(frozen, appointment.start_at - timedelta(minutes=59))
+    outbox = Notification.objects.filter(event=Event.APPOINTMENT_REMINDER).exclude(channel=A)
+    assert {row.expires_at for row in outbox} == {appointment.start_at}
+
+    # The worker was down until the visit began: nothing goes out, the rows end `expired`.
+    frozen.move_to(appointment.start_at + timedelta(seconds=1))
+    assert [notification_deliver(notification_id=row.id) for row in outbox] == ["skipped"] * 2
+    assert {row.status for row in outbox.all()} == {Status.EXPIRED}

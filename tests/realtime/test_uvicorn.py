@@ -88,14 +88,16 @@ def _answers(host: str) -> bool:
         return False
 
 
-def api_post(host: str, path: str, token: str, body: dict[str, Any] | None = None) -> Any:
+def api_post(
+    host: str, path: str, token: str, body: dict[str, Any] | None = None, *, timeout: float = 30
+) -> Any:
     request = urllib.request.Request(
         f"http://{host}{path}",
         data=json.dumps(body or {}).encode(),
         method="POST",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
         return json.loads(response.read())
 
 

@@ -80,6 +80,25 @@ PATIENTS = [
     ("leila.haddad", "Leila", "Haddad", date(1999, 12, 30), "NY", "America/New_York"),
 ]
 
+# Fictional numbers (555-0100 to 555-0199 are reserved for fiction in North America), so the
+# local SMS backend writes what each text would say to var/sms/.
+PHONES = {
+    "clinician": "+12125550101",
+    "clinician2": "+12065550102",
+    "clinician3": "+13125550103",
+    "coordinator": "+12125550104",
+    "scheduler": "+12125550105",
+    "admin": "+12125550106",
+    "patient": "+12125550110",
+    "amelia.chen": "+12125550111",
+    "marcus.bell": "+13055550112",
+    "sofia.martins": "+14155550113",
+    "noah.fischer": "+15125550114",
+    "grace.kim": "+12065550115",
+    "owen.brooks": "+15035550116",
+    "leila.haddad": "+17185550117",
+}
+
 
 # patient@'s completed intake: eczema with a low-fibre diet, short sleep and high stress, no red
 # flags, so a clinician can draft and publish a plan straight away in the demo.
@@ -110,10 +129,16 @@ DEMO_PATIENT_INTAKE = {
             "rf-weight-loss",
             "rf-nocturnal-symptoms",
             "rf-family-history-gi",
+            "rf-family-history-ovarian",
+            "rf-iron-deficiency-anaemia",
+            "rf-bowel-habit-change",
             "rf-fever",
             "rf-trouble-swallowing",
             "rf-persistent-vomiting",
+            "rf-angioedema",
+            "rf-mucosal-sores",
             "rf-eczema-spreading-blisters",
+            "rf-eczema-infected",
             "rf-widespread-redness",
             "rf-rosacea-eye-symptoms",
             "rf-self-harm-thoughts",
@@ -137,6 +162,7 @@ class Command(BaseCommand):
             raise CommandError("DEBUG is off: refusing to create demo accounts. Use --force.")
         with transaction.atomic():
             created = self._seed_staff() + self._seed_patients()
+            self._seed_phones()
             self._seed_availability()
             self._seed_intake()
         self.stdout.write(f"seed_demo: {created} account(s) created; existing ones left as is.")
@@ -191,6 +217,11 @@ class Command(BaseCommand):
             )
             created += 1
         return created
+
+    def _seed_phones(self) -> None:
+        """Also for demo users seeded before they had numbers; a number someone set is kept."""
+        for local, phone in PHONES.items():
+            User.objects.filter(email=f"{local}@{DOMAIN}", phone="").update(phone=phone)
 
     def _seed_availability(self) -> None:
         for local, weekdays, start, end in AVAILABILITY:

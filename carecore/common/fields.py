@@ -1,0 +1,155 @@
+"""Serializer pieces every API shares: choices that name their valid values, and input
+serializers that report every invalid field in one response."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.fields import SkipField, empty
+
+
+class ChoiceField(serializers.ChoiceField):
+    """A choice whose error lists the valid values, so a client can correct itself at once."""
+
+    default_error_messages = {"invalid_choice": '"{input}" is not valid. Use one of: {valid}.'}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data == "" and self.allow_blank:
+            return ""
+        try:
+            return self.choice_strings_to_values[str(data)]
+        except KeyError:
+            self.fail("invalid_choice", input=data, valid=", ".join(map(str, self.choices)))
+
+
+class AllErrorsSerializer(serializers.Serializer):
+    """An input serializer whose checks across fields run even when another field is invalid,
+    so one response names every problem (DRF skips `validate()` after any field error).
+
+    Subclasses put their cross-field rules in `errors_between_fields`, which sees only the
+    fields that are individually valid and returns `{field: [message, ...]}`. Query filters
+    use this class directly, with `request.query_params.dict()` (a plain dict, so `?x=` is an
+    empty value to validate, not DRF's "not sent" of an HTML form).
+    """
+
+    def errors_between_fields(self, values: dict[str, Any]) -> dict[str, list[str]]:
+        return {}
+
+    def errors_before_fields(self, data: Any) -> dict[str, list[str]]:
+        return {}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return super().to_internal_value(data)  # DRF's "expected a dictionary"
+        early = self.errors_before_fields(data)
+        field_errors: dict[str, Any] = {}
+        try:
+            values = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if not isinstance(error.detail, dict):
+                raise
+            field_errors = dict(error.detail)
+            values = self._individually_valid(data, skip={**field_errors, **early})
+        errors = {**self.errors_between_fields(values), **field_errors, **early}
+        if errors:
+            raise serializers.ValidationError(errors)
+        return values
+
+    def _individually_valid(self, data: Any, *, skip: dict[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for field in self._writable_fields:
+            if field.field_name in skip:
+                continue
+            try:
+                value = field.run_validation(field.get_value(data))
+            except (serializers.ValidationError, DjangoValidationError, SkipField):
+                continue
+            if value is not empty:
+                values[field.field_name] = value
+        return values
+
+
+class StrictInput(AllErrorsSerializer):
+    """A JSON request body: every invalid field at once, and JSON types as the schema says
+    them. DRF would read `"note": 0` as "0" and `"enabled": 0` as false; a client sending
+    those has a bug we should tell them about, not guess around."""
+
+    def errors_before_fields(self, data: Any) -> dict[str, list[str]]:
+        if not isinstance(data, Mapping):
+            return {}
+        errors = {}
+        for name, field in self.fields.items():
+            if field.read_only or data.get(name) is None:
+                continue
+            wrong_type = _json_type_error(field, data[name])
+            if wrong_type:
+                errors[name] = [wrong_type]
+        return errors
+
+
+def _json_type_error(field: serializers.Field, value: Any) -> str | None:
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else "Must be true or false."
+    if isinstance(field, serializers.IntegerField | serializers.FloatField):
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if is_number else "Must be a number."
+    if isinstance(field, serializers.ChoiceField):
+        kinds = {type(choice) for choice in field.choices}
+        return None if type(value) in kinds else "Must be one of the listed values."
+    if isinstance(field, _STRING_FIELDS):
+        return None if isinstance(value, str) else "Must be a string."
+    return None
+
+
+_STRING_FIELDS = (
+    serializers.CharField,
+    serializers.UUIDField,
+    serializers.DateField,
+    serializers.DateTimeField,
+    serializers.TimeField,
+)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+        "example": "08:30",
+    }
+)
+class WallClockTimeField(serializers.TimeField):
+    """A time of day on a wall clock ("08:30"), with no offset: the zone comes from context
+    (a clinician's rules are in the clinician's own zone). Written as HH:MM."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("format", "%H:%M")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value: Any) -> Any:
+        parsed = super().to_internal_value(value)
+        if parsed.tzinfo is not None:
+            raise serializers.ValidationError(
+                "Give a wall-clock time without an offset, e.g. 08:30."
+            )
+        return parsed
+
+
+class TimeZoneField(ChoiceField):
+    """Any IANA time zone name ("America/New_York"); the schema lists them all."""
+
+    default_error_messages = {
+        "invalid_choice": "Unknown time zone; use an IANA name such as America/New_York."
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=sorted(zoneinfo.available_timezones()), **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if str(data) not in self.choice_strings_to_values:
+            self.fail("invalid_choice")
+        return str(data)

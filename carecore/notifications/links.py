@@ -1,0 +1,49 @@
+"""The portal pages that notifications point at: every page path in one place.
+
+A notification's `link_path` is the path of a page of the patient and staff portal (not of the
+API); e-mail and SMS put it after `CARECORE_PORTAL_URL`, the in-app list returns it as is. The
+portal pages are built by the web issues; these are the paths they will have, so that links
+sent today keep working then (docs/notifications.md, "Links"). Paths hold route words and
+opaque ids only: `check_link_path` refuses anything else.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.conf import settings
+
+
+def thread_page(thread_id: UUID | str) -> str:
+    """A secure-messaging thread (patient and care team)."""
+    return f"/messages/{thread_id}/"
+
+
+def visit_page(appointment_id: UUID | str) -> str:
+    """A video visit: time, clinician, join button (patient and clinician)."""
+    return f"/visits/{appointment_id}/"
+
+
+def previsit_summary_page(appointment_id: UUID | str) -> str:
+    """The clinician's pre-visit summary of one visit."""
+    return f"/visits/{appointment_id}/summary/"
+
+
+def care_plan_page() -> str:
+    """The patient's current care plan (a patient has one active plan at a time)."""
+    return "/care-plan/"
+
+
+def questionnaire_page(slug: str) -> str:
+    """A questionnaire to fill in, e.g. the gut-skin intake or a check-in instrument."""
+    return f"/questionnaires/{slug}/"
+
+
+def intake_review_page(review_id: UUID | str) -> str:
+    """A clinician's review of one submitted questionnaire."""
+    return f"/reviews/{review_id}/"
+
+
+def absolute_url(link_path: str) -> str:
+    """The public URL of a portal page, on `CARECORE_PORTAL_URL`."""
+    return f"{settings.CARECORE_PORTAL_URL.rstrip('/')}{link_path or '/'}"

@@ -1,0 +1,90 @@
+"""The care team sees whose thread it is by name; a patient's own list does not repeat it. Files
+go in two steps: upload, then send the ids."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from tests.factories import PatientFactory
+
+from .conftest import open_thread
+
+pytestmark = pytest.mark.django_db
+
+THREADS = "/api/v1/threads/"
+
+
+@pytest.mark.parametrize("actor", ["clinician", "coordinator"])
+def test_the_care_team_sees_the_patients_name_on_threads(
+    client_for, actors, patient, thread, actor
+):
+    client = client_for(actors[actor])
+
+    listed = client.get(THREADS).json()["results"]
+    detail = client.get(f"{THREADS}{thread.id}/").json()
+
+    assert [item["patient_name"] for item in listed] == [patient.user.full_name]
+    assert detail["patient_name"] == patient.user.full_name
+
+
+def test_a_patient_does_not_get_the_name_field(client_for, patient, thread):
+    listed = client_for(patient.user).get(THREADS).json()["results"]
+
+    assert "patient_name" not in listed[0]
+
+
+@pytest.mark.parametrize("actor", ["other_clinician", "other_patient"])
+def test_someone_elses_patient_is_neither_listed_nor_named(
+    client_for, actors, patient, thread, actor
+):
+    client = client_for(actors[actor])
+
+    assert patient.user.full_name not in client.get(THREADS).content.decode()
+    assert client.get(f"{THREADS}{thread.id}/").status_code == 404
+
+
+def test_names_cost_no_extra_queries(client_for, clinician, patient, django_assert_num_queries):
+    client = client_for(clinician.user)
+    open_thread(patient)
+    for _ in range(3):
+        open_thread(PatientFactory(state="NY"))
+    # token + user, knox's sweep, visible patient ids, the page (patient's user joined), the
+    # previews, one audit INSERT: as before names were shown.
+    with django_assert_num_queries(6):
+        body = client.get(THREADS).json()
+    assert all(item["patient_name"] for item in body["results"])
+
+
+def _png() -> io.BytesIO:
+    data = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(data, format="PNG")
+    data.seek(0)
+    data.name = "rash.png"
+    return data
+
+
+def test_a_file_is_uploaded_first_then_sent_by_id(client_for, patient, thread):
+    client = client_for(patient.user)
+
+    uploaded = client.post("/api/v1/attachments/", {"file": _png()}, format="multipart")
+    assert uploaded.status_code == 201, uploaded.json()
+    sent = client.post(
+        f"{THREADS}{thread.id}/messages/",
+        {"body": "Photo of the rash.", "attachments": [uploaded.json()["id"]]},
+        format="json",
+    )
+
+    assert sent.status_code == 201, sent.json()
+    assert [a["id"] for a in sent.json()["attachments"]] == [uploaded.json()["id"]]
+
+
+def test_the_schema_says_to_upload_first(anon):
+    schema = anon.get("/api/schema/", {"format": "json"}).json()
+    upload = schema["paths"]["/api/v1/attachments/"]["post"]["description"]
+    send = schema["paths"]["/api/v1/threads/{thread_id}/messages/"]["post"]["description"]
+
+    assert "attachments: [id]" in upload
+    assert "/api/v1/attachments/" in send

@@ -1,0 +1,92 @@
+"""Links in notifications: portal page paths from one module, on the configured public URL."""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core import mail
+
+from carecore.notifications import links
+from carecore.notifications.models import Channel, Event
+from carecore.notifications.rendering import check_link_path, render
+from carecore.notifications.services import notification_deliver
+
+from .helpers import notify_one
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _dev_script():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("carecore_dev_script", ROOT / "scripts/dev.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_portal_page_is_a_valid_link_path_of_route_words_and_ids():
+    some_id = uuid.uuid4()
+    pages = {
+        links.thread_page(some_id): f"/messages/{some_id}/",
+        links.visit_page(some_id): f"/visits/{some_id}/",
+        links.previsit_summary_page(some_id): f"/visits/{some_id}/summary/",
+        links.care_plan_page(): "/care-plan/",
+        links.questionnaire_page("poem"): "/questionnaires/poem/",
+        links.intake_review_page(some_id): f"/reviews/{some_id}/",
+    }
+    for built, expected in pages.items():
+        assert built == expected
+        check_link_path(built)  # raises for anything but route words and ids
+
+
+def test_every_page_is_documented():
+    documented = (ROOT / "docs/notifications.md").read_text()
+    for path in ["/messages/<thread id>/", "/visits/<appointment id>/", "/care-plan/"]:
+        assert f"`{path}`" in documented
+
+
+def test_links_use_the_configured_public_url(settings):
+    settings.CARECORE_PORTAL_URL = "https://care.example.org/"
+    thread = uuid.uuid4()
+
+    text = render(
+        event=Event.MESSAGE_RECEIVED, channel=Channel.SMS, link_path=f"/messages/{thread}/"
+    )
+
+    assert text.body.endswith(f"https://care.example.org/messages/{thread}/")
+    assert links.absolute_url("") == "https://care.example.org/"
+
+
+@pytest.mark.django_db
+def test_the_email_of_a_new_message_links_to_its_thread_page(patient, settings):
+    settings.CARECORE_PORTAL_URL = "http://localhost:8123"
+    settings.CARECORE_NOTIFICATIONS_DEFAULT_QUIET_HOURS = ""
+    thread = uuid.uuid4()
+    email = notify_one(
+        patient.user,
+        Channel.EMAIL,
+        event=Event.MESSAGE_RECEIVED,
+        subject_type="thread",
+        subject_id=thread,
+        link_path=links.thread_page(thread),
+    )
+    assert email is not None
+
+    notification_deliver(notification_id=email.id)
+
+    assert f"http://localhost:8123/messages/{thread}/" in mail.outbox[0].body
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        ("127.0.0.1", "8000", "http://localhost:8000"),
+        ("0.0.0.0", "8799", "http://localhost:8799"),  # noqa: S104
+        ("clinic.lan", "9000", "http://clinic.lan:9000"),
+    ],
+)
+def test_make_run_sets_the_public_url_from_host_and_port(host, port, expected):
+    assert _dev_script().local_portal_url(host=host, port=port) == expected
