@@ -206,6 +206,10 @@ CHANNEL_LAYERS = {
                         sentinel_password=REDIS_SENTINEL_PASSWORD,
                     ),
                     "socket_connect_timeout": 2,
+                    # redis-py 8 reads with a 5 s timeout by default, and channels_redis blocks
+                    # 5 s in BZPOPMIN waiting for messages: the two race, and a busy event loop
+                    # loses, closing idle sockets. Reads get more than the blocking time.
+                    "socket_timeout": 15,
                     # After a Redis restart the pool's connections are dead: retry a command
                     # once on a fresh one instead of failing it (a repeated publish is dropped
                     # by the socket as a duplicate seq).
