@@ -60,7 +60,7 @@ def prepare(teams: int, per_team: int) -> dict[str, Any]:
             role=Role.CLINICIAN,
         )
         lead = Clinician.objects.create(user=lead_user, credentials="MD", licensed_states=["NY"])
-        clinicians.append({"token": token_issue(user=lead_user)})
+        clinicians.append({"token": token_issue(user=lead_user), "user": str(lead_user.id)})
         for number in range(per_team):
             user = User.objects.create_user(
                 f"bench-patient-{team}-{number}@bench.invalid",
@@ -76,9 +76,26 @@ def prepare(teams: int, per_team: int) -> dict[str, Any]:
                 actor=user, subject="Bench", category="clinical", body="Bench: a question."
             ).thread
             patients.append(
-                {"token": token_issue(user=user), "thread": str(thread.id), "team": team}
+                {
+                    "token": token_issue(user=user),
+                    "user": str(user.id),
+                    "thread": str(thread.id),
+                    "team": team,
+                }
             )
     return {"clinicians": clinicians, "patients": patients}
+
+
+def latest_numbers() -> dict[str, int]:
+    """Every user's last event number (runs in a subprocess, after the load)."""
+    import django
+
+    django.setup()
+    from carecore.realtime.models import EventSequence
+
+    return {
+        str(user): seq for user, seq in EventSequence.objects.values_list("user_id", "last_seq")
+    }
 
 
 def _free_port() -> int:
@@ -106,10 +123,12 @@ def _rss_kib(pid: int) -> int:
 
 
 class Client:
-    def __init__(self, host: str, token: str) -> None:
-        self.host, self.token = host, token
+    def __init__(self, host: str, token: str, user: str) -> None:
+        self.host, self.token, self.user = host, token, user
         self.latencies_ms: list[float] = []
         self.types: list[str] = []
+        self.seqs: list[int] = []
+        self.ready_seq = 0
 
     async def open(self) -> None:
         from websockets.asyncio.client import connect
@@ -123,7 +142,9 @@ class Client:
             origin=f"http://{self.host}",  # type: ignore[arg-type]
             open_timeout=60,
         )
-        assert json.loads(await self.socket.recv())["type"] == "ready"
+        ready = json.loads(await self.socket.recv())
+        assert ready["type"] == "ready"
+        self.ready_seq = ready["data"]["seq"]
 
     async def listen(self) -> None:
         async for raw in self.socket:
@@ -133,13 +154,18 @@ class Client:
                 sent = datetime.fromisoformat(message["at"]).timestamp()
                 self.latencies_ms.append((received - sent) * 1000)
                 self.types.append(message["type"])
+                self.seqs.append(message["seq"])
+
+    def in_order_without_gaps(self) -> bool:
+        return self.seqs == list(range(self.ready_seq + 1, self.ready_seq + 1 + len(self.seqs)))
 
 
-async def _load(host: str, server_pid: int, rows: dict[str, Any], args: argparse.Namespace) -> dict:
-    tokens = [row["token"] for row in rows["clinicians"]] + [
-        row["token"] for row in rows["patients"]
+async def _load(
+    host: str, api_host: str, server_pid: int, rows: dict[str, Any], args: argparse.Namespace
+) -> dict:
+    clients = [
+        Client(host, row["token"], row["user"]) for row in [*rows["clinicians"], *rows["patients"]]
     ]
-    clients = [Client(host, token) for token in tokens]
     await clients[0].open()
     rss_one = _rss_kib(server_pid)
     for start in range(1, len(clients), 50):
@@ -156,7 +182,7 @@ async def _load(host: str, server_pid: int, rows: dict[str, Any], args: argparse
         started = time.perf_counter()
         await asyncio.to_thread(
             _post,
-            host,
+            api_host,
             f"/api/v1/threads/{patient['thread']}/messages/",
             rows["clinicians"][patient["team"]]["token"],
             {"body": "Bench: keep going with the cream."},
@@ -176,6 +202,8 @@ async def _load(host: str, server_pid: int, rows: dict[str, Any], args: argparse
     for client in clients:
         await client.socket.close()
 
+    latest = json.loads(benv.run_self("realtime_fanout.py", DATABASE, "--latest"))
+    missing = sum(latest.get(c.user, 0) - c.ready_seq - len(c.seqs) for c in clients)
     latencies = sorted(ms for client in clients for ms in client.latencies_ms)
     messages = sorted(
         ms
@@ -191,6 +219,8 @@ async def _load(host: str, server_pid: int, rows: dict[str, Any], args: argparse
         "clients": len(clients),
         "messages_sent": len(sends),
         "events_received": len(latencies),
+        "events_missing": missing,
+        "clients_in_order_without_gaps": sum(c.in_order_without_gaps() for c in clients),
         "p50_ms": round(statistics.median(latencies), 1),
         "p99_ms": pct(latencies, 0.99),
         "max_ms": round(latencies[-1], 1),
@@ -203,14 +233,48 @@ async def _load(host: str, server_pid: int, rows: dict[str, Any], args: argparse
     }
 
 
+def _uvicorn(channel_layer: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            str(benv.ROOT / ".venv/bin/uvicorn"),
+            "carecore.asgi:application",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=benv.ROOT,
+        env=benv.env_for(DATABASE, CHANNEL_LAYER_URL=channel_layer),
+    )
+    for _ in range(150):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    return server, port
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--teams", type=int, default=10)
     parser.add_argument("--patients-per-team", type=int, default=49)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--interval", type=float, default=0.1)
+    parser.add_argument(
+        "--api-server",
+        action="store_true",
+        help="send the replies to a second uvicorn process (as with several web processes), "
+        "so the sockets' server does only the feed",
+    )
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--latest", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.latest:
+        print(json.dumps(latest_numbers()))
+        return 0
     if args.prepare:
         print(json.dumps(prepare(args.teams, args.patients_per_team)))
         return 0
@@ -234,31 +298,23 @@ def main() -> int:
                 CHANNEL_LAYER_URL=channel_layer,
             )
         )
-        port = _free_port()
-        server = subprocess.Popen(
-            [
-                str(benv.ROOT / ".venv/bin/uvicorn"),
-                "carecore.asgi:application",
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            cwd=benv.ROOT,
-            env=benv.env_for(DATABASE, CHANNEL_LAYER_URL=channel_layer),
-        )
+        feed_server, feed_port = _uvicorn(channel_layer)
+        api_server, api_port = _uvicorn(channel_layer) if args.api_server else (None, feed_port)
         try:
-            for _ in range(150):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            results = asyncio.run(_load(f"127.0.0.1:{port}", server.pid, rows, args))
+            results = asyncio.run(
+                _load(
+                    f"127.0.0.1:{feed_port}", f"127.0.0.1:{api_port}", feed_server.pid, rows, args
+                )
+            )
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            for server in (feed_server, api_server):
+                if server is not None:
+                    server.terminate()
+                    try:
+                        server.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        server.kill()
+                        server.wait(timeout=10)
     print(json.dumps(results, indent=2))
     return 0
 

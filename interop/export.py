@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -71,7 +71,7 @@ def access_export_job(*, user: User, job_id: UUID | str) -> ExportJob:
     """The caller's own job (admins only); anyone else's is NotFound, like any other row."""
     _require_admin(user)
     job = ExportJob.objects.filter(pk=job_id, requested_by=user).first()
-    if job is None or job.status == ExportStatus.CANCELLED:
+    if job is None or job.status in (ExportStatus.CANCELLED, ExportStatus.EXPIRED):
         raise NotFound()
     return job
 
@@ -198,6 +198,22 @@ def _progress(job: ExportJob, done: int) -> bool:
         resources_done=F("resources_done") + done
     )
     return bool(updated)
+
+
+def exports_expire(*, now: datetime | None = None) -> int:
+    """Delete the files of exports that finished more than the retention period ago (they hold
+    whole patient records) and mark those jobs expired. Idempotent; returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(
+        hours=settings.CARECORE_FHIR_EXPORT_RETENTION_HOURS
+    )
+    expired = 0
+    finished = (ExportStatus.COMPLETED, ExportStatus.FAILED)
+    for job in ExportJob.objects.filter(status__in=finished, completed_at__lt=cutoff):
+        shutil.rmtree(_job_dir(job), ignore_errors=True)
+        expired += ExportJob.objects.filter(pk=job.pk, status__in=finished).update(
+            status=ExportStatus.EXPIRED
+        )
+    return expired
 
 
 def manifest(*, job: ExportJob, base_url: str) -> dict[str, Any]:

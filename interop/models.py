@@ -15,6 +15,7 @@ class ExportStatus(models.TextChoices):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # finished, and its files deleted after the retention period
 
 
 class ExportJob(models.Model):

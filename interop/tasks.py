@@ -7,7 +7,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from carecore.common.errors import log_unhandled
 
-from .export import export_fail, export_run
+from .export import export_fail, export_run, exports_expire
 
 # A clinic's export takes minutes, not the platform's default 60 s; the hard limit stays finite so
 # a stuck run still ends (and is reported as failed).
@@ -28,3 +28,9 @@ def run_export(job_id: str) -> None:
     except Exception as exc:
         log_unhandled(exc)  # where it failed, never the message (it may quote patient data)
         export_fail(job_id=job_id, reason="internal_error")
+
+
+@shared_task(name="interop.expire_exports")
+def expire_exports() -> int:
+    """Beat: delete export files past their retention (idempotent)."""
+    return exports_expire()

@@ -272,6 +272,23 @@ def _apt_install(packages: list[str]) -> None:
     subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, env=apt_env)
 
 
+PGBOUNCER_MISSING = """\
+The PgBouncer test needs PgBouncer, and it is not installed.
+Install Debian's or Ubuntu's package as root:   apt-get install pgbouncer
+then run `make test` again. (The test is never skipped.)"""
+
+
+def ensure_pgbouncer() -> str:
+    """The PgBouncer the pooling test runs: found, installed with apt as root, or a clear stop."""
+    sbin = "/usr/sbin:/usr/local/sbin"
+    if not (shutil.which("pgbouncer") or shutil.which("pgbouncer", path=sbin)):
+        _apt_install(["pgbouncer"])
+    found = shutil.which("pgbouncer") or shutil.which("pgbouncer", path=sbin)
+    if not found:
+        raise SystemExit(PGBOUNCER_MISSING)
+    return found
+
+
 def _haproxy() -> str | None:
     return shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
 
@@ -301,6 +318,7 @@ def command_test(extra: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecore.settings.test")
     os.environ["CARECORE_CHROMIUM"] = ensure_chromium()
     os.environ["CARECORE_HAPROXY"] = ensure_haproxy()
+    os.environ["CARECORE_PGBOUNCER"] = ensure_pgbouncer()
     subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT, check=True)
     subprocess.run([str(BIN / "ruff"), "format", "--check", "."], cwd=ROOT, check=True)
     manage("makemigrations", "--check", "--dry-run")

@@ -219,5 +219,7 @@ class PushSubscriptionListApi(APIView):
 class PushSubscriptionDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: AuthenticatedRequest, subscription_id: str) -> Response:
+        """Remove one of the caller's web-push subscriptions (e.g. on sign-out in that browser);
+        someone else's is a 404."""
         services.push_subscription_delete(user=request.user, subscription_id=subscription_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import re
 from typing import Any
 from urllib.parse import parse_qs
@@ -47,6 +48,8 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_PRUNED = 4410
 CLOSE_TRY_AGAIN_LATER = 1013
 REPLAY_BATCH = 500
+# channels_redis forgets a group member after `group_expiry` (a day); renew well before that.
+GROUP_RENEW_SECONDS = 3600
 _TICKET = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 
 
@@ -61,9 +64,9 @@ async def ticket_redeem(ticket: str) -> str | None:
         value = await client.getdel(f"{TICKET_PREFIX}{ticket}")
     finally:
         await client.aclose()
-    if isinstance(value, bytes):
-        return value.decode() or None
-    return value or None
+    if not value:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _active_user_id(user_id: str) -> UUID | None:
@@ -90,7 +93,7 @@ class EventFeedConsumer(AsyncWebsocketConsumer):
         self._heartbeat: asyncio.Task[None] | None = None
         try:
             await super().__call__(scope, receive, send)
-        except (redis.RedisError, OSError) as error:
+        except redis.RedisError as error:
             # The channel layer lost Redis: end the socket in order; the client reconnects with
             # `after` and the replay covers whatever was published meanwhile.
             logger.warning(
@@ -145,7 +148,7 @@ class EventFeedConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         self._stop_heartbeat()
         if self.user_id is not None:
-            with contextlib.suppress(redis.RedisError, OSError):
+            with contextlib.suppress(redis.RedisError):
                 await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
 
     # --- events --------------------------------------------------------------------------
@@ -188,23 +191,33 @@ class EventFeedConsumer(AsyncWebsocketConsumer):
 
     async def _beat(self) -> None:
         """Every few seconds: a heartbeat message (keeps proxies from closing an idle socket and
-        lets the client notice a dead one), renew the group membership (channels_redis expires
-        it after `group_expiry`), and re-check the database for an event whose copy was lost."""
+        lets the client notice a dead one), re-check the database for an event whose copy was
+        lost, and now and then renew the group membership (channels_redis expires it)."""
         assert self.user_id is not None
         interval = settings.CARECORE_REALTIME_HEARTBEAT_SECONDS
+        loop = asyncio.get_running_loop()
+        joined_at = loop.time()
+        # A random first beat: sockets that connected together (after a deploy or a Redis
+        # outage) must not all hit Redis and the database in the same instant ever after.
+        first = interval * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not security
         try:
+            await asyncio.sleep(first)
             while True:
-                await asyncio.sleep(interval)
                 async with self._lock:
                     await self._send_json({"type": "heartbeat", "at": _now(), "data": {}})
-                    await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
+                    if loop.time() - joined_at > GROUP_RENEW_SECONDS:
+                        await self.channel_layer.group_add(
+                            user_group(self.user_id), self.channel_name
+                        )
+                        joined_at = loop.time()
                     await self._catch_up()
-        except asyncio.CancelledError:
-            raise
-        except (redis.RedisError, OSError) as error:
+                await asyncio.sleep(interval)
+        except redis.RedisError as error:
             logger.warning("real-time heartbeat lost Redis (%s); closing", type(error).__name__)
             with contextlib.suppress(Exception):
                 await self.close(code=CLOSE_TRY_AGAIN_LATER)
+        except OSError:
+            return  # the client went away mid-send; its disconnect ends the consumer
 
     def _stop_heartbeat(self) -> None:
         if self._heartbeat is not None:

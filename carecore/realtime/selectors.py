@@ -1,16 +1,26 @@
 """Reads of the real-time feed. A user only ever reads their own events (no access helper is
-needed: every query is keyed on the caller's own user id, and rows hold no patient text)."""
+needed: every query is keyed on the caller's own user id, and rows hold no patient text).
+
+Every read goes to the primary, whatever the replica router would choose: a socket that just
+received the live copy of event n fills the hole before it from the database, and a replica
+that has not replayed n yet would hand it nothing (docs/realtime.md).
+"""
 
 from __future__ import annotations
 
 from uuid import UUID
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Max, Min, QuerySet
 from rest_framework import status
 
 from carecore.common.errors import ApplicationError
 
 from .models import EventSequence, FeedEvent
+
+
+def _events() -> QuerySet[FeedEvent]:
+    return FeedEvent.objects.using(DEFAULT_DB_ALIAS)
 
 
 class EventsPruned(ApplicationError):
@@ -24,7 +34,12 @@ class EventsPruned(ApplicationError):
 
 def latest_seq(*, user_id: UUID | str) -> int:
     """The user's last event number (0 before their first event)."""
-    row = EventSequence.objects.filter(user_id=user_id).values_list("last_seq", flat=True).first()
+    row = (
+        EventSequence.objects.using(DEFAULT_DB_ALIAS)
+        .filter(user_id=user_id)
+        .values_list("last_seq", flat=True)
+        .first()
+    )
     return int(row or 0)
 
 
@@ -35,7 +50,7 @@ def feed_resumable(*, user_id: UUID | str, after: int) -> bool:
     A number beyond the latest cannot be reconciled either (say, restored from an old backup):
     the client reloads in both cases.
     """
-    bounds = FeedEvent.objects.filter(user_id=user_id).aggregate(first=Min("seq"), last=Max("seq"))
+    bounds = _events().filter(user_id=user_id).aggregate(first=Min("seq"), last=Max("seq"))
     latest = latest_seq(user_id=user_id)
     if after > latest or after < 0:
         return False
@@ -48,7 +63,7 @@ def feed_resumable(*, user_id: UUID | str, after: int) -> bool:
 def event_list(*, user_id: UUID | str, after: int | None = None) -> QuerySet[FeedEvent]:
     """The user's kept events in order; with `after`, those after it, or EventsPruned (410)
     when some of them are no longer kept."""
-    events = FeedEvent.objects.filter(user_id=user_id).order_by("seq")
+    events = _events().filter(user_id=user_id).order_by("seq")
     if after is None:
         return events
     if not feed_resumable(user_id=user_id, after=after):
@@ -58,4 +73,4 @@ def event_list(*, user_id: UUID | str, after: int | None = None) -> QuerySet[Fee
 
 def events_after(*, user_id: UUID | str, after: int, limit: int) -> list[FeedEvent]:
     """Up to `limit` events after `after`, in order (replay to a socket)."""
-    return list(FeedEvent.objects.filter(user_id=user_id, seq__gt=after).order_by("seq")[:limit])
+    return list(_events().filter(user_id=user_id, seq__gt=after).order_by("seq")[:limit])

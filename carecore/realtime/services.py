@@ -182,6 +182,8 @@ def event_publish_for_patient(
 
 # --- publishing after commit ------------------------------------------------------------------
 
+PUBLISH_CONCURRENCY = 16
+
 
 async def _group_send_all(payloads: list[tuple[UUID, dict[str, Any]]]) -> None:
     layer = get_channel_layer()
@@ -192,9 +194,13 @@ async def _group_send_all(payloads: list[tuple[UUID, dict[str, Any]]]) -> None:
     for user, payload in payloads:
         by_user.setdefault(user, []).append(payload)
 
+    # A few at a time: a wide audience must not take more Redis connections than the pool has.
+    slots = asyncio.Semaphore(PUBLISH_CONCURRENCY)
+
     async def send_in_order(user: UUID, items: list[dict[str, Any]]) -> None:
-        for item in items:
-            await layer.group_send(user_group(user), {"type": "feed.event", "event": item})
+        async with slots:
+            for item in items:
+                await layer.group_send(user_group(user), {"type": "feed.event", "event": item})
 
     await asyncio.wait_for(
         asyncio.gather(*(send_in_order(user, items) for user, items in by_user.items())),

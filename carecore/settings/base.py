@@ -119,6 +119,22 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
 # out is checked first (one empty query), so a connection the server dropped (restart, failover,
 # pg_terminate_backend) is replaced instead of failing a request or a Celery task.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind PgBouncer in transaction mode (docs/scaling.md, "Connection pooling"): a server
+# connection serves one transaction, then another client's. So no second pool in front of it, no
+# server-side cursors (they live in a session) and no prepared statements (psycopg prepares a
+# query on its connection after five runs; the next transaction may land on another one).
+DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
+
+
+def _behind_pgbouncer(database: dict) -> None:
+    database["OPTIONS"].pop("pool", None)
+    database["OPTIONS"]["prepare_threshold"] = None
+    database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    database["CONN_MAX_AGE"] = 0
+
+
+if DATABASE_PGBOUNCER:
+    _behind_pgbouncer(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- read replicas (docs/scaling.md, "Read replicas"): none unless listed ----------------------
@@ -138,6 +154,8 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), st
         # Tests see one database: a replica alias is the primary's connection there.
         "TEST": {"MIRROR": "default"},
     }
+    if DATABASE_PGBOUNCER:
+        _behind_pgbouncer(DATABASES[_alias])
     REPLICA_DATABASES.append(_alias)
 if REPLICA_DATABASES:
     DATABASE_ROUTERS = ["carecore.common.replicas.PrimaryWhenItMattersRouter"]
@@ -189,6 +207,10 @@ CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
                         sentinel_password=REDIS_SENTINEL_PASSWORD,
                     ),
                     "socket_connect_timeout": 2,
+                    # redis-py 8 reads with a 5 s timeout by default, and channels_redis blocks
+                    # 5 s in BZPOPMIN waiting for messages: the two race, and a busy event loop
+                    # loses, closing idle sockets. Reads get more than the blocking time.
+                    "socket_timeout": 15,
                     # After a Redis restart the pool's connections are dead: retry a command
                     # once on a fresh one instead of failing it (a repeated publish is dropped
                     # by the socket as a duplicate seq).
@@ -684,4 +706,10 @@ CELERY_BEAT_SCHEDULE["intake-escalate-unanswered-pages"] = {
 CELERY_BEAT_SCHEDULE["intake-raise-abandoned-red-flags"] = {
     "task": "intake.raise_abandoned_red_flags",
     "schedule": 300.0,
+}
+# FHIR bulk export files hold whole patient records: deleted this long after the export finished.
+CARECORE_FHIR_EXPORT_RETENTION_HOURS = env.int("CARECORE_FHIR_EXPORT_RETENTION_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["interop-expire-exports"] = {
+    "task": "interop.expire_exports",
+    "schedule": 3600.0,
 }

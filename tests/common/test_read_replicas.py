@@ -7,15 +7,12 @@ once the paused replica lags past the threshold it is taken out and every read i
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -28,6 +25,7 @@ from django.db import connection
 
 from carecore.accounts.models import Clinician, Patient
 from carecore.accounts.services import token_issue
+from tests.servers import api_call, running_web
 from tests.worker import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,61 +143,17 @@ def streaming_replica() -> Iterator[Replica]:
 
 @pytest.fixture
 def web_with_replica(streaming_replica: Replica) -> Iterator[str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "carecore.settings.test",
-        "CARECORE_WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
+    replica_settings = {
         "DATABASE_REPLICA_URLS": streaming_replica.url,
         "CARECORE_REPLICA_MAX_LAG_SECONDS": str(MAX_LAG_SECONDS),
         "CARECORE_REPLICA_LAG_CHECK_SECONDS": "0.2",
     }
-    log = ROOT / "var" / "test-logs"
-    log.mkdir(parents=True, exist_ok=True)
-    with (log / f"replica-web-{os.getpid()}.log").open("wb") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "carecore.asgi:application", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        assert wait_until(lambda: _status(f"{base}/healthz") == 200, timeout=30)
+    with running_web("replica", replica_settings) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-
-
-def _status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
-            return int(response.status)
-    except OSError:
-        return None
-
-
-def _call(
-    base: str, token: str, method: str, path: str, body: dict[str, Any] | None = None
-) -> tuple[int, Any]:
-    request = urllib.request.Request(  # noqa: S310
-        f"{base}{path}",
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        # 30 s: a fresh server may still be building its triage pipeline on a busy machine.
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return int(response.status), json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return int(error.code), json.loads(error.read() or b"null")
 
 
 def _thread_ids(base: str, token: str, patient_id: object) -> set[str]:
-    status, page = _call(base, token, "GET", f"/api/v1/threads/?patient={patient_id}")
+    status, page = api_call(base, token, "GET", f"/api/v1/threads/?patient={patient_id}")
     assert status == 200
     return {thread["id"] for thread in page["results"]}
 
@@ -214,7 +168,7 @@ def test_a_writer_reads_its_write_at_once_while_a_paused_replica_serves_stale_li
     )
     new_thread = {"subject": "Itchy patches", "category": "clinical", "body": "Dry skin again."}
 
-    status, first = _call(base, patient_token, "POST", "/api/v1/threads/", new_thread)
+    status, first = api_call(base, patient_token, "POST", "/api/v1/threads/", new_thread)
     assert status == 201
     assert wait_until(  # the replica has replayed everything so far
         lambda: (
@@ -226,10 +180,10 @@ def test_a_writer_reads_its_write_at_once_while_a_paused_replica_serves_stale_li
     )
     streaming_replica.execute("SELECT pg_wal_replay_pause()")
 
-    status, second = _call(base, patient_token, "POST", "/api/v1/threads/", new_thread)
+    status, second = api_call(base, patient_token, "POST", "/api/v1/threads/", new_thread)
     assert status == 201
     # The writer, pinned to the primary by its token, sees its write at once...
-    assert _call(base, patient_token, "GET", f"/api/v1/threads/{second['id']}/")[0] == 200
+    assert api_call(base, patient_token, "GET", f"/api/v1/threads/{second['id']}/")[0] == 200
     assert second["id"] in _thread_ids(base, patient_token, patient.id)
     # ...while a client that did not write reads the list from the paused replica.
     stale = _thread_ids(base, clinician_token, patient.id)

@@ -150,3 +150,25 @@ def test_a_worker_exports_the_demo_clinic_and_every_line_validates(client_for):
     assert len(by_type["Patient"]) == Patient.objects.count()
     assert by_type["QuestionnaireResponse"] and by_type["Observation"]
     assert by_type["Practitioner"] and by_type["Questionnaire"]
+
+
+@pytest.mark.django_db
+def test_finished_exports_are_deleted_after_the_retention_period(client_for, admin_user, clock):
+    from datetime import timedelta
+
+    from interop.export import export_root, exports_expire
+
+    client = client_for(admin_user)
+    path = status_path(kick_off(client, _type="Patient"))
+    job_id = path.rsplit("/", 1)[1]
+    export_run(job_id=job_id)
+    assert (export_root() / job_id).exists()
+
+    clock.shift(timedelta(hours=23))
+    assert exports_expire() == 0
+    clock.shift(timedelta(hours=2))
+    assert exports_expire() == 1
+    assert exports_expire() == 0
+
+    assert not (export_root() / job_id).exists()
+    assert client_for(admin_user).get(path).status_code == 404  # a fresh token: a day went by

@@ -259,18 +259,25 @@ async def test_two_transactions_that_commit_out_of_order_leave_no_gap(patient, o
     await communicator.disconnect()
 
 
+def copies_lost():  # type: ignore[no-untyped-def]
+    """While active, events still commit but their live copies go to another Redis database,
+    where no socket listens: as if Redis had dropped them."""
+    from django.conf import settings
+
+    from carecore.settings.redis_urls import redis_database_url
+
+    elsewhere = {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [redis_database_url(settings.REDIS_URL, 13)]},
+    }
+    return override_settings(CHANNEL_LAYERS={"default": elsewhere})
+
+
 async def test_a_live_copy_that_arrives_ahead_of_a_lost_one_is_preceded_by_the_lost_one(patient):
     communicator, _, _ = await connect(patient.user)
     await ready(communicator)
     # Both commit while the copies go to another Redis database: the socket misses them.
-    with override_settings(
-        CHANNEL_LAYERS={
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [_other_redis_database()]},
-            }
-        }
-    ):
+    with copies_lost():
         await publish(patient.user, 2)
     assert await quiet_events(communicator, timeout=0.3) == []
 
@@ -284,26 +291,11 @@ async def test_a_live_copy_that_arrives_ahead_of_a_lost_one_is_preceded_by_the_l
     await communicator.disconnect()
 
 
-def _other_redis_database() -> str:
-    from django.conf import settings
-
-    from carecore.settings.redis_urls import redis_database_url
-
-    return redis_database_url(settings.REDIS_URL, 13)
-
-
 async def test_the_heartbeat_pings_and_delivers_an_event_whose_copy_was_lost(patient, settings):
     settings.CARECORE_REALTIME_HEARTBEAT_SECONDS = 0.5
     communicator, _, _ = await connect(patient.user)
     await ready(communicator)
-    with override_settings(
-        CHANNEL_LAYERS={
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [_other_redis_database()]},
-            }
-        }
-    ):
+    with copies_lost():
         await publish(patient.user)
 
     heartbeat = await next_message(communicator)
