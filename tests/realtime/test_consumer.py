@@ -259,7 +259,7 @@ async def test_two_transactions_that_commit_out_of_order_leave_no_gap(patient, o
     await communicator.disconnect()
 
 
-def copies_lost():  # type: ignore[no-untyped-def]
+def copies_lost():
     """While active, events still commit but their live copies go to another Redis database,
     where no socket listens: as if Redis had dropped them."""
     from django.conf import settings
