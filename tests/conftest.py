@@ -143,3 +143,33 @@ def eager_celery() -> Iterator[None]:
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+# The data migrations that make the staff admin groups and grant their permissions.
+STAFF_GROUP_MIGRATIONS = [
+    ("accounts", "0002_staff_admin_groups"),
+    ("audit", "0003_admin_audit_permissions"),
+    ("notifications", "0002_admin_outbox_permissions"),
+    ("portal", "0003_scheduler_admin_permissions"),
+]
+
+
+@pytest.fixture
+def staff_groups(transactional_db: None) -> None:
+    """The staff admin groups, for transactional tests that create staff (seed_demo).
+
+    An earlier transactional test's flush empties every table, and Django's post-flush signal
+    brings back content types and permissions but not rows that data migrations made; this
+    re-runs those migrations' steps, against each migration's own model state, as `migrate` did.
+    """
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations import RunPython
+
+    loader = MigrationLoader(connection)
+    for key in STAFF_GROUP_MIGRATIONS:
+        state = loader.project_state(key)
+        with connection.schema_editor() as editor:
+            for operation in loader.get_migration(*key).operations:
+                assert isinstance(operation, RunPython)
+                operation.code(state.apps, editor)

@@ -11,7 +11,7 @@ from careplans.models import CarePlan, CarePlanActivity
 
 from .test_apis import clinician_client, draft, intake_done, plan_url  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("questionnaires")]
 
 
 # --- discarding a draft -----------------------------------------------------------------------

@@ -136,6 +136,7 @@ def test_an_export_is_its_requesters_alone_and_can_be_cancelled(client_for, admi
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("staff_groups")  # seed_demo puts its staff in them
 def test_a_worker_exports_the_demo_clinic_and_every_line_validates(client_for):
     call_command("seed_demo", force=True)
     admin = User.objects.get(email="admin@demo.carecore.test")
