@@ -219,5 +219,6 @@ class PushSubscriptionListApi(APIView):
 class PushSubscriptionDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: AuthenticatedRequest, subscription_id: str) -> Response:
+        """Forget one of the caller's browser subscriptions (anyone else's: 404)."""
         services.push_subscription_delete(user=request.user, subscription_id=subscription_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
