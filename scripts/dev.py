@@ -8,6 +8,7 @@ already running (say, `make run` in another terminal) are left alone.
 
     python scripts/dev.py run    # migrate, seed demo data, run web + worker + beat
     python scripts/dev.py test   # ruff, makemigrations --check, import contracts, mypy, pytest
+    python scripts/dev.py pytest tests/x.py -x   # only pytest, for a quick loop while working
     python scripts/dev.py down   # stop the embedded services
 """
 
@@ -314,11 +315,21 @@ def ensure_haproxy() -> str:
     return found
 
 
-def command_test(extra: list[str]) -> int:
+def _test_environment() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecore.settings.test")
     os.environ["CARECORE_CHROMIUM"] = ensure_chromium()
     os.environ["CARECORE_HAPROXY"] = ensure_haproxy()
     os.environ["CARECORE_PGBOUNCER"] = ensure_pgbouncer()
+
+
+def command_pytest(extra: list[str]) -> int:
+    """Only pytest, against the same services: the quick loop while working on one area."""
+    _test_environment()
+    return wait_forwarding_signals(subprocess.Popen([str(BIN / "pytest"), *extra], cwd=ROOT))
+
+
+def command_test(extra: list[str]) -> int:
+    _test_environment()
     subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT, check=True)
     subprocess.run([str(BIN / "ruff"), "format", "--check", "."], cwd=ROOT, check=True)
     manage("makemigrations", "--check", "--dry-run")
@@ -377,7 +388,7 @@ def command_run() -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test", "down"}:
+    if not argv or argv[0] not in {"run", "test", "pytest", "down"}:
         print(__doc__)
         return 2
     command, extra = argv[0], argv[1:]
@@ -392,6 +403,8 @@ def main(argv: list[str]) -> int:
             stack.callback(_ignore_stop_signals)  # runs first on the way out
             if command == "test":
                 return command_test(extra)
+            if command == "pytest":
+                return command_pytest(extra)
             return command_run()
     except KeyboardInterrupt:
         log("interrupted")
