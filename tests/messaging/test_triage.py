@@ -222,7 +222,7 @@ def test_the_pipeline_is_built_once_per_process():
     assert triage.pipeline() is triage.pipeline()
     assert triage.pipeline().pipe_names == [
         "carecore_patient_lemmas",
-        "medspacy_target_matcher",
+        "carecore_concept_targets",
         "medspacy_pyrush",
         "medspacy_context",
     ]
