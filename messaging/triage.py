@@ -26,7 +26,7 @@ import bisect
 import re
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import product
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -351,13 +351,18 @@ def find_mentions(parts: dict[str, str], *, prefilter: bool = True) -> list[Ment
         # Subject mentions sort before body ones; within a part, by where they are.
         base = part_index * 10**9
         pieces.extend((source, base + offset, sentence) for offset, sentence in sentences)
-    # Repeated sentences (pasted twice, a signature) are analysed once.
+    # Repeated sentences (pasted twice, a signature, a long message's boilerplate) are analysed
+    # once, and their mentions read once.
     unique = list(dict.fromkeys(sentence for _, _, sentence in pieces))
-    docs = dict(zip(unique, _analyse(nlp, unique), strict=True))
+    found = {
+        sentence: [(span.start_char, _mention(span, source="", position=0)) for span in spans]
+        for sentence, doc in zip(unique, _analyse(nlp, unique), strict=True)
+        if (spans := doc.spans.get(SPAN_GROUP))
+    }
     return [
-        _mention(span, source=source, position=position + span.start_char)
+        replace(mention, source=source, position=position + start)
         for source, position, sentence in pieces
-        for span in docs[sentence].spans.get(SPAN_GROUP, [])
+        for start, mention in found.get(sentence, ())
     ]
 
 
