@@ -27,9 +27,13 @@ from rest_framework.views import APIView
 from carecore.accounts.models import CARE_TEAM_ROLES, CLINICAL_READER_ROLES, Role, User
 from carecore.accounts.requests import AuthenticatedRequest
 from carecore.audit.lists import audited_list_response
-from carecore.clinical.severity import Severity
 from carecore.common.errors import Forbidden
-from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput
+from carecore.common.fields import (
+    AllErrorsSerializer,
+    ChoiceField,
+    RedFlagOutput,
+    StrictInput,
+)
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
@@ -66,11 +70,9 @@ class MessageAttachmentOutput(serializers.Serializer):
         return reverse("attachment-detail", kwargs={"attachment_id": attachment.id})
 
 
-class TriageHitOutput(serializers.Serializer):
-    code = serializers.CharField()
-    # DRF takes declared fields off the class, so this does not shadow Field.label at run time.
-    label = serializers.CharField()  # type: ignore[assignment]
-    severity = serializers.ChoiceField(choices=[s.value for s in Severity])
+class TriageHitOutput(RedFlagOutput):
+    """A red flag (the shape every API uses) with what raised it."""
+
     words = serializers.ListField(child=serializers.CharField(), help_text="What matched.")
     modifiers = serializers.ListField(
         child=serializers.CharField(), help_text="ConText modifiers considered, e.g. uncertainty."
