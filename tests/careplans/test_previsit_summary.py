@@ -17,7 +17,7 @@ from portal import services
 from portal.models import Appointment
 
 from ..factories import ClinicianFactory
-from ..intake.test_intake_apis import healthy_intake, poem
+from ..intake.helpers import healthy_intake, poem
 from ..portal.conftest import TOMORROW, appointment_url, at, book_directly, give_availability
 
 pytestmark = pytest.mark.django_db
