@@ -39,7 +39,15 @@ from carecore.common.permissions import has_role
 
 from . import selectors, services
 from .access import WRITER_ROLES
-from .models import Attachment, Category, Message, Priority, ThreadReadState, ThreadStatus
+from .models import (
+    Attachment,
+    Category,
+    Message,
+    Priority,
+    Thread,
+    ThreadReadState,
+    ThreadStatus,
+)
 
 PREVIEW_CHARS = 140
 
@@ -413,8 +421,13 @@ class ThreadAssignApi(APIView):
         thread = services.thread_assign(
             actor=request.user, thread_id=thread_id, assignee_id=data.validated_data["assignee"]
         )
-        thread = selectors.thread_detail(thread=thread, user=request.user)
-        return Response(ThreadOutput(thread, context=_viewer(request)).data)
+        return _thread_response(request, thread)
+
+
+def _thread_response(request: AuthenticatedRequest, thread: Thread) -> Response:
+    """A thread after an action on it, as the thread detail shows it to the caller."""
+    thread = selectors.thread_detail(thread=thread, user=request.user)
+    return Response(ThreadOutput(thread, context=_viewer(request)).data)
 
 
 class ThreadCloseApi(APIView):
@@ -423,9 +436,9 @@ class ThreadCloseApi(APIView):
     @extend_schema(request=None, responses={200: ThreadOutput})
     def post(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         """Close the thread; a new patient message reopens it."""
-        thread = services.thread_close(actor=request.user, thread_id=thread_id)
-        thread = selectors.thread_detail(thread=thread, user=request.user)
-        return Response(ThreadOutput(thread, context=_viewer(request)).data)
+        return _thread_response(
+            request, services.thread_close(actor=request.user, thread_id=thread_id)
+        )
 
 
 class ThreadReopenApi(APIView):
@@ -434,9 +447,9 @@ class ThreadReopenApi(APIView):
     @extend_schema(request=None, responses={200: ThreadOutput})
     def post(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         """Reopen a closed thread."""
-        thread = services.thread_reopen(actor=request.user, thread_id=thread_id)
-        thread = selectors.thread_detail(thread=thread, user=request.user)
-        return Response(ThreadOutput(thread, context=_viewer(request)).data)
+        return _thread_response(
+            request, services.thread_reopen(actor=request.user, thread_id=thread_id)
+        )
 
 
 # --- attachments ----------------------------------------------------------------------------
