@@ -10,7 +10,7 @@ Phrase syntax (one phrase = one spaCy Matcher pattern, one slot per token):
 - `slot?`     the slot is optional;
 - `~N`        up to N tokens of anything in the same sentence (a gap: "blood in my poo");
 - `$group`    a named word group below (`$poo`, `$belly`, ...), usable with `|` and `?`;
-- `#num`      a number ("8", "ten");
+- `#num`      a number ("8", "ten"); `#many` a number that is not a normal dose (not 1-3);
 - `=word`     exactly this lower-cased word, not its lemma ("=cutting" but not "cut");
 - `!a|b`      one token that is none of these.
 Write for the words patients use (slang, misspellings, British and American spelling), not for
@@ -495,6 +495,30 @@ CONCEPTS: tuple[Concept, ...] = (
             "this ~1 be ~1 goodbye",
             "=ctb|=sewerslide|=su1cide|=suic1de|=su1c1de|=s*icide|=unalived",
             "sewer ~1 slide",
+            "what ~3 do ~1 to ~1 myself",
+            "look|looking|looked|search|searching|searched|research|researching|google|"
+            "googling|googled ~3 way|ways|how|methods ~3 die|kill|end|overdose|hang",
+            "how ~1 many ~3 pill ~4 take|kill|die|overdose|lethal|fatal|enough",
+            "my ~1 own? ~1 funeral",
+            "write|wrote|written|make|made|making|sort|sorted ~1 a|my ~1 =will",
+            "give|giving|gave|given ~2 my|all ~1 things|stuff|belongings|possessions ~1 away",
+            "give|giving|gave|given ~1 away ~2 my|all ~1 things|stuff|belongings|possessions",
+            "keep ~1 living|live|existing ~1 like ~1 this",
+            "can not ~2 live|living|exist ~1 like ~1 this",
+            "rest ~1 forever|permanently",
+            "end ~2 of ~1 my ~1 rope|tether",
+            "should ~1 not ~1 be ~1 here|alive|around",
+            "drive|driving|drove|crash|crashing|swerve|swerving ~3 into ~2 wall|tree|bridge|"
+            "traffic|lorry|truck|train|river",
+            "in ~1 front ~1 of ~2 train|bus|lorry|truck|car|traffic",
+            "think|thinking|thought|thoughts ~3 =dying",
+            "waste ~1 of ~1 space|oxygen|air|life",
+            "rather ~2 not ~1 exist|be ~1 alive|here|around",
+            "rather ~2 not ~1 exist",
+            "world ~3 stop ~4 get ~1 off",
+            "fine|ok|okay|happier|better ~2 without ~1 me",
+            "deserve ~2 better ~1 mum|mother|mom|dad|father|partner|wife|husband|person|parent|"
+            "friend|son|daughter ~1 than ~1 me",
         ),
     ),
     # Phrases that are suicidal on their own but everyday with an object ("I want out of this
@@ -512,6 +536,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "ready|want|going ~2 give ~1 up",
             "give|given ~1 up ~1 on ~1 everything|life|myself|me",
             "want|wish ~3 it ~2 stop ~1 forever",
+            "can not ~1 face ~1 another ~1 day|morning|week|night",
+            "think|thinking|thought|thoughts ~2 about|of ~1 =jumping",
         ),
     ),
     Concept(
@@ -519,10 +545,16 @@ CONCEPTS: tuple[Concept, ...] = (
         (
             "self ~1 harm|harming|injure|injury|hurt",
             "selfharm|sh",
-            "cut|cutting|burn|burning|hurt|harm|hit|punch|stab|starve|starving ~2 $me",
+            "cut|cutting|burn|burning|hurt|harm|hit|punch|stab|starve|starving|bite|biting|bit ~2 "
+            "$me",
+            "punch|punching|punched|hit|hitting ~1 wall|walls",
+            "scratch|scratching|scratched|pick|picking|picked|bite|biting|bit|hit|hitting|punch|"
+            "punching|burn|burning ~6 on ~1 purpose",
+            "scratch|scratching|scratched|pick|picking|picked|bite|biting|bit|hit|hitting|punch|"
+            "punching|burn|burning ~6 deliberately|intentionally",
             "=cutting|=cuts|=slashing|=slashed ~3 arm|arms|wrist|wrists|thigh|thighs|leg|legs",
             "razor|blade|blades ~4 arm|arms|wrist|wrists|thigh|thighs|myself|skin|legs",
-            "arm|arms|wrist|wrists|thigh|thighs|legs ~4 razor|blade|blades|knife|scissors",
+            "arm|arms|wrist|wrists|thigh|thighs|legs|skin ~4 razor|blade|blades|knife|scissors",
             "relapse|relapsed ~3 self|cut|cutting|sh",
             "=cutting ~1 again|myself|arms|legs|wrists",
             "cut|slit|slash|slashed ~2 wrist|wrists",
@@ -539,11 +571,13 @@ CONCEPTS: tuple[Concept, ...] = (
             "overdose",
             "took|swallow|taken|necked|downed ~6 all|whole|entire|lot|bunch|handful|handfuls|"
             "load|loads|lots|box|boxes|packet|packets|pack|bottle|many|extra|strip ~4 pill",
-            "took|swallow|taken|necked|downed ~3 #num ~3 pill",
+            "took|swallow|taken|necked|downed ~3 #many ~3 pill",
             "took|swallow|taken|necked|downed ~1 everything ~4 cabinet|cupboard|drawer|pill",
             "take ~2 all ~2 my|the ~1 pill",
             "too ~1 many ~2 pill",
             "=dose|=doses|=insulin|=overdose ~6 on ~1 purpose",
+            "more ~2 than ~1 i? ~2 should|supposed|meant|allowed ~6 pill",
+            "pill ~6 more ~2 than ~1 i? ~2 should|supposed|meant|allowed",
             "deliberately|purposely ~4 pill|dose|insulin|overdose",
             "pill ~3 to ~2 end|die",
             "save|saving|saved|stockpile|stockpiling|hoard|hoarding|collect|collecting|"
@@ -1015,13 +1049,23 @@ MODIFIERS: tuple[Modifier, ...] = (
             "risk|risks|chance|chances|likely",
             "warning|danger|red ~1 sign|signs|flag|flags",
             "watch|look ~1 out|for",
-            "worried|worry|worrying|scared|afraid|paranoid|anxious ~1 about|of|that",
-            "leaflet|article|read|reading|google|googled|video|tiktok|website|heard|show|"
-            "programme|program|film|book",
+            "leaflet|article|video|tiktok|website|show|programme|program|film|book",
             "prevent|avoid",
+        ),
+        max_scope=12,
+    ),
+    # Worry, reading and hoping make a symptom a question, but not a crisis: "I'm worried about
+    # my suicidal thoughts", "I googled ways to kill myself", "hopefully I won't wake up".
+    Modifier(
+        HYPOTHETICAL,
+        "BIDIRECTIONAL",
+        (
+            "worried|worry|worrying|scared|afraid|paranoid|anxious ~1 about|of|that",
+            "read|reading|google|googled|heard",
             "hope|hopefully",
         ),
         max_scope=12,
+        excluded=frozenset({"suicidal", "despair", "self_harm", "overdose"}),
     ),
     Modifier(
         FAMILY,
@@ -1066,7 +1110,7 @@ MODIFIERS: tuple[Modifier, ...] = (
         IDIOM,
         "BACKWARD",
         (
-            "of|from|to|back|forth|round|in|into|out|up|over|for|holiday|holidays|trip|trips|date|dates|walk|walks|the|a|an|my|your|his|"
+            "of|from|to|back|forth|round|in|into|onto|out|up|over|for|holiday|holidays|trip|trips|date|dates|walk|walks|the|a|an|my|your|his|"
             "her|those|these|that|about|at|smoking|dairy|gluten|sugar|alcohol|drinking|meat|"
             "caffeine|coffee|wheat|milk|bread|chocolate|vaping|foods|food|diet|fodmap|lactose|"
             "cream|creams|treatment|medication|meds|tablets|antibiotics|steroids|course|trial|"
@@ -1086,9 +1130,19 @@ MODIFIERS: tuple[Modifier, ...] = (
             "at|in ~2 clinic|hospital|office|surgery|appointment|waiting|ward|work|school|queue|"
             "line|room|pharmacy|airport",
             "all ~1 day|afternoon|morning|week|weekend",
+            # "thinking of dying my hair" (dyeing).
+            "hair|eyebrows|eyebrow|lashes|eyelashes|roots|beard|clothes|jeans|fabric|henna",
         ),
         max_scope=3,
         allowed=frozenset({"suicidal"}),
+    ),
+    # "I took all my tablets as prescribed".
+    Modifier(
+        IDIOM,
+        "BACKWARD",
+        ("as|like ~1 prescribed|directed|advised|instructed|told|usual|normal|always|recommended",),
+        max_scope=4,
+        allowed=frozenset({"overdose"}),
     ),
     Modifier(
         IDIOM,
@@ -1130,10 +1184,13 @@ MODIFIERS: tuple[Modifier, ...] = (
             "of|from ~1 here|everything|existence|life|it",
             "the ~1 way|same",
             # "I don't see the point (of going on)": the "not" belongs to the despair.
-            "not ~1 see ~2 point|future|reason|way|purpose",
+            "not ~1 see ~2 point|future|reason|way|purpose|how",
             # "my family would be better off without me": the family is not the one at risk.
             "my|our|a|the ~1 $family ~4 better|happier|easier ~1 off|without|if",
             "everyone|everybody|world ~4 better|happier|easier ~1 off|without|if",
+            "$family ~3 deserve",
+            # "I'm scared of what I might do to myself" is not a worry about a symptom.
+            "scared|afraid|worried|frightened|terrified ~1 of ~1 what",
         ),
     ),
 )
@@ -1162,6 +1219,10 @@ GAP = "~"
 OPTIONAL = "?"
 EXACT = "="
 NUMBER = "#num"
+# A number that is more than a normal dose: not 1-3 (one, two, three, a couple).
+MANY = "#many"
+FEW = ("1", "2", "3", "one", "two", "three", "a", "an", "couple")
+NUMBERS = (NUMBER, MANY)
 
 
 def expand_groups(slot: str) -> list[str]:
@@ -1182,7 +1243,7 @@ def phrase_words(phrase: str) -> list[list[str]]:
     slots = []
     for slot in phrase.split():
         slot = slot.rstrip(OPTIONAL)
-        if slot.startswith(GAP) or slot == NUMBER:
+        if slot.startswith(GAP) or slot in NUMBERS:
             continue
         slots.append(expand_groups(slot))
     return slots
