@@ -1028,7 +1028,7 @@ MODIFIERS: tuple[Modifier, ...] = (
         "FORWARD",
         (
             "if|case|should|when|whether|were ~3 ever",
-            "ever ~2 feel|felt|feeling|get|got|have|had|start|started",
+            "ever ~2 feel|felt|feeling|=get|=got|have|had|start|started",
             "who|where|what|which|how ~3 call|ring|phone|text|contact|go|number|talk|speak|"
             "turn|helpline|line ~2 if|when",
             "what|how ~1 should ~1 i|we|one|someone|you ~1 do|handle ~2 if|when",
@@ -1036,6 +1036,10 @@ MODIFIERS: tuple[Modifier, ...] = (
             "hypothetically|hypothetical|theoretically",
             "for ~1 future ~1 reference",
             "in ~1 case ~1 i|you|someone|anyone ~2 ever",
+            # A condition on feeling or starting something is about one day: "What happens if I
+            # start feeling suicidal?", "If I feel like harming myself again, who do I call?".
+            "if|should ~1 i|you|someone|anyone|they|we ~1 start|begin|=get|feel|become|"
+            "develop|notice|experience|ever",
         ),
         max_scope=12,
         excluded=frozenset({"overdose"}),
@@ -1159,6 +1163,10 @@ MODIFIERS: tuple[Modifier, ...] = (
             "whilst|anyway|anyways|apart|instead|now|still|today|tonight|currently|suddenly|"
             "then|also|plus|though",
             "and|or|so ~1 i|my|me|it|its|there|now|then|this|today|tonight|the|suddenly|also",
+            # A new "I will" / "I'm going to" starts a new clause: "If this rash doesn't go I'll
+            # end it all" (the "not" belongs to the rash).
+            "i will|going|gonna",
+            "i be going|gonna",
         ),
         max_scope=1,
     ),
