@@ -20,6 +20,10 @@ from rest_framework.views import APIView
 from messaging.models import Message, SenderKind, Thread
 
 
+def _user_id(request: Request) -> UUID:
+    return UUID(str(request.user.pk))  # authenticated: the permission class let it in
+
+
 class MessageRow(serializers.Serializer):
     id = serializers.UUIDField()
     thread_id = serializers.UUIDField()
@@ -36,7 +40,7 @@ class ThreadRow(serializers.Serializer):
     last_message_at = serializers.DateTimeField()
 
 
-def _next_position(*, thread_id: UUID, user_id: object) -> int | None:
+def _next_position(*, thread_id: UUID, user_id: UUID) -> int | None:
     """Ownership check and the next position in one statement (the row lock keeps order)."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -53,14 +57,14 @@ def _next_position(*, thread_id: UUID, user_id: object) -> int | None:
 class SendApi(APIView):
     def post(self, request: Request, thread_id: UUID) -> Response:
         with transaction.atomic():
-            position = _next_position(thread_id=thread_id, user_id=request.user.pk)
+            position = _next_position(thread_id=thread_id, user_id=_user_id(request))
             if position is None:
                 return Response(status=status.HTTP_404_NOT_FOUND)
             message = Message.objects.create(
                 thread_id=thread_id,
                 sender_id=request.user.pk,
                 sender_kind=SenderKind.PATIENT,
-                body=str(request.data.get("body", "")),
+                body=str(dict(request.data).get("body", "")),
                 position=position,
                 public_position=position,
             )
@@ -69,7 +73,7 @@ class SendApi(APIView):
 
 class PageApi(APIView):
     def get(self, request: Request, thread_id: UUID) -> Response:
-        if not Thread.objects.filter(id=thread_id, patient__user_id=request.user.pk).exists():
+        if not Thread.objects.filter(id=thread_id, patient__user_id=_user_id(request)).exists():
             return Response(status=status.HTTP_404_NOT_FOUND)
         size = min(int(request.query_params.get("page_size", 50)), 200)
         rows = Message.objects.filter(thread_id=thread_id, internal=False).order_by("-position")
@@ -80,7 +84,7 @@ class InboxApi(APIView):
     def get(self, request: Request) -> Response:
         size = min(int(request.query_params.get("page_size", 50)), 200)
         rows = Thread.objects.filter(
-            patient__care_team__memberships__user_id=request.user.pk
+            patient__care_team__memberships__user_id=_user_id(request)
         ).order_by("-last_message_at", "-id")
         return Response({"results": ThreadRow(rows[:size], many=True).data})
 
