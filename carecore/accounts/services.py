@@ -279,7 +279,10 @@ def _sign_up_address_taken(
 def _sign_up_notice_enqueue(user_id: Any, notice_id: str) -> None:
     # A task, not a send in the request: the provider's latency would time the answer apart.
     try:
-        current_app.send_task(SIGN_UP_NOTICE_TASK, args=[str(user_id), notice_id])
+        current_app.tasks[SIGN_UP_NOTICE_TASK].apply_async(
+            args=[str(user_id), notice_id],
+            retry_policy=settings.CARECORE_NOTIFICATIONS_PUBLISH_RETRY_POLICY,
+        )
     except Exception as error:  # a broker outage must not turn the answer into a 500
         log_unhandled(error)
 
