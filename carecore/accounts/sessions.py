@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -47,8 +47,7 @@ def idle_timeout(user: User) -> timedelta:
 
 
 def _absolute_lifetime() -> timedelta:
-    ttl: timedelta = settings.REST_KNOX["TOKEN_TTL"]
-    return ttl
+    return cast(timedelta, settings.REST_KNOX["TOKEN_TTL"])
 
 
 def _token_deadline(user: User, created: datetime, now: datetime) -> datetime:

@@ -22,7 +22,8 @@ class SignUpAddressThrottle(AuthRateThrottle):
 
     scope = "signup_address"
 
-    def get_cache_key(self, request: Any, view: Any) -> str | None:
+    # DRF's contract: None means "do not throttle this request" (the base class never needs it).
+    def get_cache_key(self, request: Any, view: Any) -> str | None:  # type: ignore[override]
         data = request.data
         email = data.get("email") if isinstance(data, dict) else None
         if not isinstance(email, str) or not email.strip():

@@ -298,7 +298,7 @@ def test_staff_enrol_and_then_log_in_with_a_code(
         asked = anon.post("/api/v1/auth/mfa/enroll/code/", credentials, format="json")
     assert asked.status_code == 202
     [message] = mail.outbox
-    code = re.search(r"\b(\d{8})\b", message.body).group(1)  # type: ignore[union-attr]
+    code = re.search(r"\b(\d{8})\b", str(message.body)).group(1)  # type: ignore[union-attr]
     enrol = anon.post("/api/v1/auth/mfa/enroll/", {**credentials, "code": code}, format="json")
     assert enrol.status_code == 201
     assert enrol.json()["otpauth_uri"].startswith("otpauth://totp/")

@@ -34,7 +34,7 @@ def totp_now(device: TOTPDevice) -> str:
 
 def mailed_code(to: str) -> str:
     [message] = [message for message in mail.outbox if message.to == [to]]
-    match = re.search(r"\b(\d{8})\b", message.body)
+    match = re.search(r"\b(\d{8})\b", str(message.body))
     assert match is not None
     return match.group(1)
 
@@ -234,7 +234,7 @@ def test_staff_with_an_authenticator_get_a_notice_and_no_code(coordinator, reque
     [message] = mail.outbox
     assert message.to == [STAFF]
     assert "already has one" in message.body
-    assert not re.search(r"\b\d{8}\b", message.body)
+    assert not re.search(r"\b\d{8}\b", str(message.body))
     assert not MfaEnrollmentCode.objects.exists()
 
 
