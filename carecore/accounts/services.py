@@ -11,7 +11,9 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.contrib.auth import authenticate, logout, user_logged_in, user_login_failed
+from django.contrib.auth import authenticate, user_logged_in, user_login_failed
+from django.contrib.auth import login as django_login
+from django.contrib.auth import logout as django_logout
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -201,6 +203,7 @@ class SignUp:
 
     user: User
     token: str
+    created: bool
 
 
 def patient_sign_up(
@@ -213,10 +216,13 @@ def patient_sign_up(
     state: str,
     timezone_name: str,
     phone: str = "",
+    issue_token: bool = True,
 ) -> SignUp:
-    """Public sign-up. The same checks run in the same order whether or not the address is
-    taken (every field, the password policy and its hashing), so the answer, and all but a few
-    milliseconds of its timing, do not tell a caller whether the address has an account."""
+    """Public sign-up (`issue_token=False`: the portal's page, which signs in with a session).
+
+    The same checks run in the same order whether or not the address is taken (every field,
+    the password policy and its hashing), so the answer, and all but a few milliseconds of its
+    timing, do not tell a caller whether the address has an account."""
     try:
         patient = patient_register(
             email=email,
@@ -238,7 +244,8 @@ def patient_sign_up(
             timezone_name=timezone_name,
             phone=phone,
         )
-    return SignUp(user=patient.user, token=token_issue(user=patient.user))
+    token = token_issue(user=patient.user) if issue_token else ""
+    return SignUp(user=patient.user, token=token, created=True)
 
 
 def _sign_up_address_taken(
@@ -273,7 +280,9 @@ def _sign_up_address_taken(
         phone=phone,
     )
     stand_in.patient = Patient(user=stand_in, date_of_birth=date_of_birth, state=state)
-    return SignUp(user=stand_in, token=knox_settings.TOKEN_PREFIX + create_token_string())
+    return SignUp(
+        user=stand_in, token=knox_settings.TOKEN_PREFIX + create_token_string(), created=False
+    )
 
 
 def _sign_up_notice_enqueue(user_id: Any, notice_id: str) -> None:
@@ -557,7 +566,55 @@ def auth_logout(*, request: HttpRequest, user: User, token: AuthToken | None) ->
     if token is not None:
         token.delete()
     audit_record(actor=user, object_type="session", action=Action.LOGOUT)
-    logout(request)
+    django_logout(request)
+
+
+def auth_session_login(
+    *, request: HttpRequest, email: str, password: str, otp: str | None = None
+) -> User:
+    """Password (and TOTP for staff when required) -> a Django session, for the web pages.
+
+    The same lockout (django-axes on account and ip), MFA rule and audit as `auth_login`; the
+    session key and CSRF token are rotated (`django.contrib.auth.login`, which also sends
+    `user_logged_in`, resetting the failure count).
+    """
+    user = _authenticate_password(request, email, password)
+    if staff_mfa_required(user):
+        _verify_otp(request, user, otp)
+    django_login(request, user)
+    audit_record(actor=user, object_type="session", action=Action.LOGIN, detail={"web": True})
+    return user
+
+
+def auth_session_logout(*, request: HttpRequest) -> None:
+    """End the web session (the session row is deleted, the cookie forgotten)."""
+    user = request.user
+    if user.is_authenticated:
+        audit_record(
+            actor=user,
+            object_type="session",
+            action=Action.LOGOUT,
+            detail={"web": True},
+        )
+    django_logout(request)
+
+
+@transaction.atomic
+def user_password_reset(*, user: User, new_password: str) -> None:
+    """Set a new password through a valid reset link (the link's token was checked by the
+    caller, Django's PasswordResetConfirmView): every bearer token of the user is revoked, as
+    on a password change, since whoever held the old password may hold one."""
+    _check_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    user_tokens_revoke(user=user)
+    audit_record(
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        action=Action.UPDATE,
+        detail={"field": "password", "reset": True},
+    )
 
 
 def user_tokens_revoke(*, user: User) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.test import Client
 from rest_framework.test import APIClient
 
 from carecore.accounts import throttles
@@ -128,3 +129,36 @@ def test_sign_up_is_throttled_per_target_address_from_any_client(anon, patient, 
     throttled = anon.post(REGISTER, sign_up_body(email=TAKEN), format="json")
     assert throttled.json()["error"]["code"] == "throttled"
     assert int(throttled["Retry-After"]) > 0
+
+
+def test_the_portal_sign_up_page_does_not_sign_anyone_into_a_taken_address(
+    patient, eager_celery, django_capture_on_commit_callbacks
+):
+    client = Client()
+    form = {
+        "first_name": "Mallory",
+        "last_name": "Ortiz",
+        "email": TAKEN,
+        "password": "a long passphrase 42",
+        "date_of_birth": "1990-04-02",
+        "state": "NY",
+        "timezone": "America/New_York",
+        "phone": "",
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/sign-up/", form)
+
+    assert response.status_code == 302
+    assert response["Location"] == "/sign-in/"
+    assert "_auth_user_id" not in client.session
+    assert [message.to for message in mail.outbox] == [[TAKEN]]
+
+
+def test_the_portal_sign_up_page_shares_the_per_address_throttle(patient, monkeypatch):
+    monkeypatch.setattr(throttles.SignUpAddressThrottle, "rate", "1/hour", raising=False)
+    APIClient().post(REGISTER, sign_up_body(email=TAKEN), format="json")
+
+    response = Client().post("/sign-up/", {"email": TAKEN}, REMOTE_ADDR="198.51.100.8")
+
+    assert response.status_code == 429
