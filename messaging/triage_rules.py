@@ -306,7 +306,8 @@ CONCEPTS: tuple[Concept, ...] = (
         (
             "chest ~3 pain|tight|pressure|burn|burning|kill|weird|funny|discomfort|stab|"
             "stabbing|squeeze|weight|elephant",
-            "pain|tight|pressure|discomfort|stab|stabbing|burn ~5 chest",
+            "pain|tight|pressure|discomfort|stab|stabbing|burn ~7 chest",
+            "sit|sitting|sat|standing|elephant|weight ~3 on ~2 chest",
             "heart attack|attacks",
             "angina|cardiac",
             "pain ~4 left arm|jaw ~3 chest|sweat|sweaty|sick",
@@ -364,6 +365,9 @@ CONCEPTS: tuple[Concept, ...] = (
             "woke|wake ~2 up ~2 on ~2 floor",
             "next ~1 thing ~2 knew",
             "find|found ~2 me ~3 floor",
+            "end|ended|ending ~1 up ~3 on ~2 floor|ground",
+            "legs ~1 gave|buckled ~1 way|out|under",
+            "not ~2 remember ~3 fall|falling|fell|hitting|collapsing|going ~1 down",
         ),
     ),
     Concept(
@@ -596,6 +600,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "blood ~3 when ~2 i ~1 wipe|poo|go",
             "haematochezia|hematochezia|colitis",
             "bright ~1 red ~1 blood",
+            "blood ~4 tissue|tissues|paper ~6 wipe|wiping|loo|toilet|poo",
         ),
     ),
     Concept(
@@ -737,6 +742,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "$poo|pain|cramp|stomach|rush|run ~6 at|every|each|all|through|most|in|during "
             "~1 the? night",
             "night ~1 sweat|sweats|sweating",
+            "$poo|pain|cramp|cramps|stomach|itch|itching ~4 wake|waking|woke|woken",
             "wake|waking|woke ~3 drench|drenched|soaked|soaking|sweating|sweaty",
             "drench|drenched|drenching|soak|soaked|soaking ~4 sweat|sweats|sheets|bed|pyjamas|"
             "pajamas",
