@@ -293,7 +293,7 @@ def _read_state_upsert(*, thread: Thread, user: User, now: datetime) -> None:
                 read_public_position =
                     GREATEST(rs.read_public_position, EXCLUDED.read_public_position),
                 read_at = GREATEST(rs.read_at, EXCLUDED.read_at)
-            """,  # noqa: S608 - the table name is ours, every value is a parameter
+            """,  # noqa: S608  # nosec B608 # the table name is ours, every value is a parameter
             [thread.id, user.id, thread.message_count, thread.public_message_count, now],
         )
 

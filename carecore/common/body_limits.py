@@ -22,7 +22,7 @@ multipart upload.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -35,8 +35,8 @@ from .errors import ApplicationError, error_body
 # Room for the multipart framing around the file: boundaries, part headers, the file name.
 MULTIPART_ALLOWANCE_BYTES = 64 * 1024
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
+Scope = dict[str, Any]
+Message = Mapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]

@@ -10,9 +10,10 @@ import json
 import socket
 import sys
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from django.http import HttpResponse
 from django.test import override_settings
 from django.test.client import ClientHandler
 
@@ -90,7 +91,7 @@ def wsgi_post(
         "CONTENT_LENGTH": str(len(body.data)),
         "HTTP_AUTHORIZATION": f"Bearer {token}",
     }
-    response = ClientHandler(enforce_csrf_checks=False)(environ)
+    response = cast(HttpResponse, ClientHandler(enforce_csrf_checks=False)(environ))
     return response.status_code, json.loads(response.content)
 
 
@@ -257,7 +258,7 @@ def test_a_real_server_cuts_off_a_streamed_upload_at_the_cap(web_patient_token):
             sent = 0
             first = multipart_head() + b"%PDF-1.4\n"
             chunk = first + b"0" * (32 * 1024 - len(first))
-            # Just past the multipart cap (the upload cap plus 64 KiB of framing), then nothing more.
+            # Just past the multipart cap (the upload cap + 64 KiB of framing), then nothing more.
             while sent <= cap + 64 * 1024:
                 sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                 sent += len(chunk)
