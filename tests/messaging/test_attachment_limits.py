@@ -5,15 +5,23 @@ would run, and a user may keep only so many uploads unsent."""
 from __future__ import annotations
 
 import io
+import threading
+import uuid
 from pathlib import Path
 
 import pikepdf
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
 from django.test import override_settings
 from PIL import Image
 
+from carecore.accounts.models import User
+from messaging import services
 from messaging.models import Attachment
+from tests.factories import PatientFactory
+from tests.worker import wait_until
 
 from .test_attachments import PDF, send_with, upload
 
@@ -228,3 +236,65 @@ def test_a_user_may_keep_only_so_many_uploads_unsent(client_for, patient, other_
     assert send_with(me, thread, uploaded[0].json()["id"]).status_code == 201
     assert upload(me, PDF, "a.pdf").status_code == 201
     assert upload(me, PDF, "a.pdf").status_code == 409
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(CARECORE_MESSAGING_UNSENT_ATTACHMENTS_MAX=2)
+def test_the_cap_is_counted_again_under_the_uploaders_lock():
+    """An upload that passed the early count waits for the uploader's row lock and counts again:
+    while it waited, another upload of the same user took the last place."""
+    patient = PatientFactory()
+    user = patient.user
+    services.attachment_upload(actor=user, upload=ContentFile(PDF, name="a.pdf"))
+    locked, release = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def rival_upload_holding_the_lock() -> None:
+        try:
+            with transaction.atomic():
+                User.objects.select_for_update(no_key=True).filter(pk=user.pk).get()
+                Attachment.objects.create(
+                    uploaded_by=user,
+                    content_type="application/pdf",
+                    size=1,
+                    sha256="0" * 64,
+                    storage_name=f"{uuid.uuid4().hex}.bin",
+                )
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def upload() -> None:
+        try:
+            services.attachment_upload(actor=user, upload=ContentFile(PDF, name="b.pdf"))
+            outcome["result"] = "stored"
+        except services.TooManyUnsentAttachments:
+            outcome["result"] = "refused"
+        finally:
+            connection.close()
+
+    rival = threading.Thread(target=rival_upload_holding_the_lock)
+    rival.start()
+    assert locked.wait(timeout=30)
+    uploader = threading.Thread(target=upload)
+    uploader.start()
+
+    def uploader_waits_for_the_lock() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            return bool(cursor.fetchone()[0])
+
+    try:
+        # The early count (1 of 2, the rival's row is not committed) let it through to the lock.
+        assert wait_until(uploader_waits_for_the_lock, timeout=30)
+    finally:
+        release.set()
+        rival.join(timeout=30)
+        uploader.join(timeout=30)
+
+    assert outcome == {"result": "refused"}
+    assert Attachment.objects.filter(uploaded_by=user, message__isnull=True).count() == 2
