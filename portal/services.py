@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
@@ -264,12 +264,30 @@ def _check_bookable(
     return start
 
 
+def _queue_claims_on_calendar(clinician_id: UUID) -> None:
+    """Rival claims on one clinician's calendar take turns, until this transaction ends.
+
+    A GiST exclusion constraint inserts its own index entry before it looks for clashes, so two
+    transactions inserting overlapping visits at the same instant can each wait for the other;
+    PostgreSQL then aborts one with a deadlock error (a 500) instead of the exclusion violation
+    (a 409). With a transaction-scoped advisory lock per clinician the claims queue instead, and
+    each loser finds the winner's row and gets the exclusion violation. Other clinicians'
+    calendars are not held up.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"appointment-claims:{clinician_id}"],
+        )
+
+
 def _save_claiming_time(appointment: Appointment, *, update_fields: list[str] | None) -> None:
     """Insert or update inside a savepoint; the exclusion constraint turns a clash into 409.
 
     Only a violation of that one constraint is a taken slot; any other integrity error is a bug
     and propagates.
     """
+    _queue_claims_on_calendar(appointment.clinician_id)
     try:
         with transaction.atomic():
             if update_fields is None:

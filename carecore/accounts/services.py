@@ -10,6 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
+from django.contrib.auth import login as django_login
+from django.contrib.auth import logout as django_logout
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -423,6 +425,54 @@ def auth_logout(*, user: User, token: AuthToken | None) -> None:
     if token is not None:
         token.delete()
     audit_record(actor=user, object_type="session", action=Action.LOGOUT)
+
+
+def auth_session_login(
+    *, request: HttpRequest, email: str, password: str, otp: str | None = None
+) -> User:
+    """Password (and TOTP for staff when required) -> a Django session, for the web pages.
+
+    The same lockout (django-axes on account and ip), MFA rule and audit as `auth_login`; the
+    session key and CSRF token are rotated (`django.contrib.auth.login`, which also sends
+    `user_logged_in`, resetting the failure count).
+    """
+    user = _authenticate_password(request, email, password)
+    if staff_mfa_required(user):
+        _verify_otp(request, user, otp)
+    django_login(request, user)
+    audit_record(actor=user, object_type="session", action=Action.LOGIN, detail={"web": True})
+    return user
+
+
+def auth_session_logout(*, request: HttpRequest) -> None:
+    """End the web session (the session row is deleted, the cookie forgotten)."""
+    user = request.user
+    if user.is_authenticated:
+        audit_record(
+            actor=user,
+            object_type="session",
+            action=Action.LOGOUT,
+            detail={"web": True},
+        )
+    django_logout(request)
+
+
+@transaction.atomic
+def user_password_reset(*, user: User, new_password: str) -> None:
+    """Set a new password through a valid reset link (the link's token was checked by the
+    caller, Django's PasswordResetConfirmView): every bearer token of the user is revoked, as
+    on a password change, since whoever held the old password may hold one."""
+    _check_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    user_tokens_revoke(user=user)
+    audit_record(
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        action=Action.UPDATE,
+        detail={"field": "password", "reset": True},
+    )
 
 
 def user_tokens_revoke(*, user: User) -> int:

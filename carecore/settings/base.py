@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "intake",
     "careplans",
     "interop",
+    "patient_web",
     "demo",
 ]
 
@@ -241,6 +242,9 @@ CARECORE_TRIAGE_WARM_UP = env.bool("CARECORE_TRIAGE_WARM_UP", default=True)
 
 # --- accounts and authentication ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# The patient portal's pages (patient_web/): where a signed-out visitor is sent.
+LOGIN_URL = "/sign-in/"
+LOGIN_REDIRECT_URL = "/"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
