@@ -5,7 +5,6 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from carecore.accounts import pages as account_pages
 from carecore.common import errors, health
 
 api_v1 = [
@@ -28,18 +27,6 @@ urlpatterns = [
     # strict Content-Security-Policy holds on the docs page too.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
-    # The one way to a new password without the current one: a link e-mailed to the account's
-    # own address (carecore/accounts/password_reset.py).
-    path(
-        "account/password-reset/<uidb64>/<token>/",
-        account_pages.PasswordResetConfirmPage.as_view(),
-        name="password-reset-confirm",
-    ),
-    path(
-        "account/password-reset/done/",
-        account_pages.PasswordResetDonePage.as_view(),
-        name="password-reset-done",
-    ),
     # FHIR R4 under /fhir/R4/; interop.urls also answers unknown /fhir/ paths (OperationOutcome).
     path("fhir/", include("interop.urls")),
     # Unknown API paths answer in the contract's JSON shape, even with DEBUG on.

@@ -19,9 +19,6 @@ PUBLIC = {
     "api/v1/auth/login/",
     "api/v1/auth/mfa/enroll/",
     "api/v1/auth/mfa/confirm/",
-    # A password reset link: the one-time token in it is the proof (docs/security.md, "Admin").
-    "account/password-reset/<uidb64>/<token>/",
-    "account/password-reset/done/",
 }
 
 SAMPLE_BY_CONVERTER = {

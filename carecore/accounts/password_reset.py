@@ -1,24 +1,24 @@
-"""Password resets by e-mail: the only way a patient's password changes other than by the
-patient (docs/security.md, "Admin").
+"""The admin's "send a password reset e-mail": the only way staff can get a patient's password
+changed (docs/security.md, "Admin").
 
-Staff in the admin never set or see a patient's password; they send the patient a reset link
-(`password_reset_send`). The link carries Django's one-time token, which stops working once the
-password changes, once the user signs in again, and after PASSWORD_RESET_TIMEOUT. Setting the
-new password (`password_reset_complete`) signs the user out of every API client.
+Staff in the admin never set or see a patient's password; they send the account's own address
+a reset link. It is the link the patient portal's "forgot password" sends (patient_web, Django's
+one-time token, which stops working once the password changes, once the user signs in again,
+and after PASSWORD_RESET_TIMEOUT), and it opens the same page, whose form saves through
+`services.user_password_reset` (validators, every API token revoked, audited).
 """
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
+from carecore.notifications.links import absolute_url, password_reset_page
 
 from .models import Role, User
 
@@ -42,9 +42,7 @@ def _patient_id(user: User) -> object:
 
 def password_reset_link(*, user: User) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    path = reverse("password-reset-confirm", kwargs={"uidb64": uid, "token": token})
-    return f"{settings.CARECORE_PORTAL_URL.rstrip('/')}{path}"
+    return absolute_url(password_reset_page(uid, default_token_generator.make_token(user)))
 
 
 @transaction.atomic
@@ -65,20 +63,3 @@ def password_reset_send(*, actor: User | None, user: User) -> None:
         to=[user.email],
     )
     transaction.on_commit(lambda: message.send(fail_silently=False), robust=True)
-
-
-@transaction.atomic
-def password_reset_complete(*, user: User) -> None:
-    """The new password is saved (by Django's reset form); end every API session of the user
-    and record it."""
-    from .services import user_tokens_revoke
-
-    user_tokens_revoke(user=user)
-    audit_record(
-        actor=user,
-        object_type="user",
-        object_id=user.id,
-        patient_id=_patient_id(user),  # type: ignore[arg-type]
-        action=Action.UPDATE,
-        detail={"password_reset": True},
-    )
