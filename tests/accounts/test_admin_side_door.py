@@ -123,6 +123,33 @@ def test_care_teams_and_grants_shown_are_audited(admin_user, superuser, patient)
     }
 
 
+def test_a_patients_notifications_shown_in_the_outbox_are_audited(superuser, patient, clinician):
+    from carecore.notifications.models import Channel, Event, Notification
+    from carecore.notifications.services import notify
+
+    notify(
+        event=Event.CARE_PLAN_PUBLISHED,
+        recipients=[patient.user, clinician.user],
+        subject_type="care_plan",
+        subject_id="plan-1",
+    )
+    to_patient = Notification.objects.get(recipient=patient.user, channel=Channel.IN_APP)
+    client = signed_in(superuser)
+
+    client.get("/admin/notifications/notification/")
+    client.get(f"/admin/notifications/notification/{to_patient.id}/change/")
+
+    shown = _admin_events(superuser, object_type="notification")
+    assert set(shown.values_list("action", "patient_id")) == {
+        ("list", patient.id),
+        ("read", patient.id),
+    }
+    # Only the patient's rows: the clinician's notification is not patient data.
+    assert set(shown.values_list("object_id", flat=True)) == set(
+        map(str, Notification.objects.filter(recipient=patient.user).values_list("id", flat=True))
+    )
+
+
 # --- patient passwords -------------------------------------------------------------------------
 
 
