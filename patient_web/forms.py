@@ -3,6 +3,7 @@ anything (password policy, unique e-mail, time zones, lockout) is the services'.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -90,3 +91,29 @@ class ResetPasswordForm(SetPasswordForm):
             user=self.user, new_password=self.cleaned_data["new_password1"]
         )
         return self.user
+
+
+CATEGORY_CHOICES = [
+    ("clinical", "A health question"),
+    ("scheduling", "Appointments and scheduling"),
+    ("billing", "Billing and insurance"),
+    ("technical", "Help with the portal"),
+]
+
+
+def new_client_id() -> str:
+    """A send's idempotency key, rendered into the form: the same POST sent twice (a double
+    tap, a retry after a dropped connection) is one message (messaging's `client_id`)."""
+    return f"web-{uuid.uuid4().hex}"
+
+
+class NewThreadForm(forms.Form):
+    subject = forms.CharField(label="Subject", max_length=200)
+    category = forms.ChoiceField(label="What is it about?", choices=CATEGORY_CHOICES)
+    body = forms.CharField(label="Message", max_length=20000, widget=forms.Textarea)
+    client_id = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(label="Your reply", max_length=20000, widget=forms.Textarea)
+    client_id = forms.CharField(max_length=64, widget=forms.HiddenInput)

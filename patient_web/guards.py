@@ -20,11 +20,16 @@ from django.shortcuts import render
 from django.utils import timezone
 from rest_framework.views import APIView
 
-from carecore.accounts.models import Role
+from carecore.accounts.models import Role, User
 from carecore.common.errors import ApplicationError, NotFound
 from carecore.common.throttling import AuthRateThrottle
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+def signed_in(request: HttpRequest) -> User:
+    """The request's user, behind `patient_page` always our signed-in `User`."""
+    return cast(User, request.user)
 
 
 def refused(request: HttpRequest) -> HttpResponse:

@@ -3,7 +3,7 @@ carecore/notifications/links.py names (tests/patient_web/test_links.py holds the
 
 from django.urls import path
 
-from . import pages
+from . import message_pages, pages
 
 app_name = "patient_web"
 
@@ -23,5 +23,13 @@ urlpatterns = [
         "password-reset/done/",
         pages.PasswordResetCompleteView.as_view(),
         name="password-reset-complete",
+    ),
+    path("messages/", message_pages.thread_list, name="messages"),
+    path("messages/new/", message_pages.thread_new, name="thread-new"),
+    path("messages/<uuid:thread_id>/", message_pages.thread_detail, name="thread"),
+    path(
+        "messages/<uuid:thread_id>/updates/",
+        message_pages.thread_updates,
+        name="thread-updates",
     ),
 ]
