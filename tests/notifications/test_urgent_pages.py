@@ -172,6 +172,21 @@ def test_a_clinician_may_still_turn_routine_events_off(clinician, client_for):
     assert response.status_code == 200
 
 
+def test_preferences_show_what_delivery_will_do_even_over_old_stored_rows(clinician, client_for):
+    _switch_off(clinician.user, Event.INTAKE_RED_FLAG)
+
+    body = client_for(clinician.user).get(PREFS).json()
+
+    shown = {
+        row["channel"]: row["enabled"]
+        for row in body["preferences"]
+        if row["event"] == "intake_red_flag"
+    }
+    assert shown[Channel.IN_APP] is True
+    assert shown[Channel.EMAIL] is True  # no phone on file: e-mail is the page's way out
+    assert shown[Channel.SMS] is False
+
+
 def test_patients_are_never_paged_so_their_choice_stands(patient, client_for):
     response = client_for(patient.user).put(
         PREFS,
