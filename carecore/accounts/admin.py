@@ -128,6 +128,16 @@ class UserAdmin(AuditedRowsAdmin, DjangoUserAdmin):
     def audited_patient_id(self, obj: User) -> UUID | None:
         return _patient_id_of(obj)
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[User], search_term: str
+    ) -> tuple[QuerySet[User], bool]:
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if request.path.endswith("/autocomplete/"):
+            # The picker for a clinician's account: staff only. Otherwise it would be a search
+            # over every patient's e-mail that no list page shows, so nothing audits it.
+            results = results.exclude(role=Role.PATIENT)
+        return results, may_have_duplicates
+
     def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> Any:
         if obj is not None and obj.role == Role.PATIENT:
             return self.patient_fieldsets

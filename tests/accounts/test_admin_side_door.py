@@ -150,6 +150,23 @@ def test_a_patients_notifications_shown_in_the_outbox_are_audited(superuser, pat
     )
 
 
+def test_the_account_picker_never_lists_patients(superuser, patient, clinician):
+    response = signed_in(superuser).get(
+        "/admin/autocomplete/",
+        {
+            "app_label": "accounts",
+            "model_name": "clinician",
+            "field_name": "user",
+            "term": "example.test",
+        },
+    )
+
+    assert response.status_code == 200
+    shown = {row["text"] for row in response.json()["results"]}
+    assert clinician.user.email in shown
+    assert patient.user.email not in shown
+
+
 # --- patient passwords -------------------------------------------------------------------------
 
 
