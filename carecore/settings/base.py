@@ -284,6 +284,9 @@ AXES_LOCKOUT_CALLABLE = "carecore.accounts.lockout.lockout_response"
 
 CARECORE_REQUIRE_STAFF_MFA = env.bool("CARECORE_REQUIRE_STAFF_MFA", default=True)
 OTP_TOTP_ISSUER = "CareCore"
+# The admin never shows a TOTP secret or its QR code (docs/security.md, "Admin"): whoever saw
+# it could make the codes. Enrolment shows it once, to the user, through the API.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Bearer",
