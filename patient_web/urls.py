@@ -3,7 +3,7 @@ carecore/notifications/links.py names (tests/patient_web/test_links.py holds the
 
 from django.urls import path
 
-from . import booking_pages, message_pages, pages
+from . import booking_pages, message_pages, pages, questionnaire_pages
 
 app_name = "patient_web"
 
@@ -44,5 +44,16 @@ urlpatterns = [
         "visits/<uuid:appointment_id>/reschedule/",
         booking_pages.visit_reschedule,
         name="visit-reschedule",
+    ),
+    path("questionnaires/", questionnaire_pages.questionnaire_list, name="questionnaires"),
+    path(
+        "questionnaires/responses/<uuid:response_id>/",
+        questionnaire_pages.questionnaire_done,
+        name="questionnaire-done",
+    ),
+    path(
+        "questionnaires/<slug:slug>/",
+        questionnaire_pages.questionnaire_form,
+        name="questionnaire",
     ),
 ]
