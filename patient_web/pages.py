@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from carecore.accounts import services as account_services
 from carecore.accounts.services import OtpRequired
+from carecore.accounts.throttles import sign_up_throttled
 from carecore.audit.lists import audited_rows
 from carecore.common.errors import ApplicationError
 from careplans.selectors import care_plan_list, check_ins_due
@@ -80,12 +81,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 def sign_up(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST or None)
     if request.method == "POST":
-        if auth_throttled(request):
+        # Sign-up's own throttles (per ip and per address) too: docs/security.md, "Sign-up
+        # enumeration".
+        if auth_throttled(request) or sign_up_throttled(request):
             return too_many(request)
         if form.is_valid():
             fields = form.cleaned_data
             try:
-                patient = account_services.patient_register(
+                sign_up = account_services.patient_sign_up(
                     email=fields["email"],
                     password=fields["password"],
                     first_name=fields["first_name"],
@@ -94,6 +97,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
                     state=fields["state"],
                     timezone_name=fields["timezone"],
                     phone=fields["phone"],
+                    issue_token=False,
                 )
             except ApplicationError as error:
                 error.after_rollback()
@@ -101,8 +105,11 @@ def sign_up(request: HttpRequest) -> HttpResponse:
                     return too_many(request)
                 form_errors(form, error)
             else:
+                if not sign_up.created:
+                    # The address has an account; its owner was told by e-mail. No page says so.
+                    return redirect("patient_web:sign-in")
                 account_services.auth_session_login(
-                    request=request, email=patient.user.email, password=fields["password"]
+                    request=request, email=sign_up.user.email, password=fields["password"]
                 )
                 return redirect("patient_web:home")
     return render(request, "patient_web/sign_up.html", {"form": form})

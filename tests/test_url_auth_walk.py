@@ -17,6 +17,7 @@ PUBLIC = {
     "api/docs/",
     "api/v1/auth/register/",
     "api/v1/auth/login/",
+    "api/v1/auth/mfa/enroll/code/",
     "api/v1/auth/mfa/enroll/",
     "api/v1/auth/mfa/confirm/",
 }
