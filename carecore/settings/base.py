@@ -200,10 +200,14 @@ CACHES = {
             env("CACHE_URL", default=redis_database_url(REDIS_URL, 1)), setting="CACHE_URL"
         ),
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="carecore"),
+        # Short timeouts: the cache (throttle counts, replica pins) is on every request's path,
+        # and callers fall back when it does not answer (docs/security.md, "Redis outage");
+        # a Redis that hangs must cost a request a second, not redis-py's default minutes.
+        "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
     }
 }
 if is_sentinel(CACHES["default"]["LOCATION"]):
-    CACHES["default"]["OPTIONS"] = {"pool_class": "carecore.common.redis_clients.SentinelCachePool"}
+    CACHES["default"]["OPTIONS"]["pool_class"] = "carecore.common.redis_clients.SentinelCachePool"
 
 # --- real-time feed (docs/realtime.md): Channels over Redis, tickets in the same database ------
 CARECORE_REALTIME_REDIS_URL = checked_redis_url(
