@@ -286,7 +286,12 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("CARECORE_LOGIN_LOCKOUT_MINUTES", 
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "email"
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# The API's `email` and the admin form's `username` are the same account (lower-cased).
+AXES_USERNAME_CALLABLE = "carecore.accounts.lockout.username_of"
+# axes' database handler plus a limit per account from all addresses together, so a guessing
+# campaign spread over many addresses still ends (carecore/accounts/lockout.py).
+AXES_HANDLER = "carecore.accounts.lockout.AccountLockoutHandler"
+CARECORE_ACCOUNT_FAILURE_LIMIT = env.int("CARECORE_ACCOUNT_FAILURE_LIMIT", default=50)
 # The client ip as carecore/common/client_identity.py resolves it (CARECORE_TRUSTED_PROXIES).
 AXES_CLIENT_IP_CALLABLE = "carecore.common.client_identity.client_ip"
 AXES_VERBOSE = False
