@@ -25,6 +25,7 @@ from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.http import HttpRequest
 from redis.commands.core import Script
 from rest_framework import throttling
 from rest_framework.request import Request
@@ -140,28 +141,34 @@ class WindowRateThrottle(throttling.BaseThrottle):
     scope = ""
     # A fixed rate for this class; None: the scope's rate from DEFAULT_THROTTLE_RATES.
     rate: str | None = None
+    cache_format = "throttle_%(scope)s_%(ident)s"
 
     def __init__(self) -> None:
         self._wait: float | None = None
 
-    def identity(self, request: Request, view: Any) -> str | None:
-        """Whom this request counts against; None: this throttle does not apply to it."""
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        """Whom this request counts against (as DRF's SimpleRateThrottle names it, so its
+        subclasses carry over); None: this throttle does not apply to the request."""
         raise NotImplementedError
 
-    def get_ident(self, request: Request) -> str:
-        return client_ip(request._request) or "unknown"
+    def get_ident(self, request: Request | HttpRequest) -> str:
+        # A DRF Request, or Django's own (server-rendered pages share the API's counts).
+        return client_ip(getattr(request, "_request", request)) or "unknown"
+
+    def key(self, ident: str) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def allow_request(self, request: Request, view: Any) -> bool:
         rate = self.rate or api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
         if rate is None:
             return True
-        identity = self.identity(request, view)
-        if identity is None:
+        key = self.get_cache_key(request, view)
+        if key is None:
             return True
         limit, period = parse_rate(rate)
         now = time.time()
         window = int(now // period)
-        count = counter.hit(f"throttle:{self.scope}:{identity}:{window}", window_seconds=period)
+        count = counter.hit(f"{key}:{window}", window_seconds=period)
         if count <= limit:
             return True
         self._wait = (window + 1) * period - now
@@ -176,10 +183,10 @@ class AnonRateThrottle(WindowRateThrottle):
 
     scope = "anon"
 
-    def identity(self, request: Request, view: Any) -> str | None:
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
         if request.user and request.user.is_authenticated:
             return None
-        return self.get_ident(request)
+        return self.key(self.get_ident(request))
 
 
 class UserRateThrottle(WindowRateThrottle):
@@ -187,9 +194,9 @@ class UserRateThrottle(WindowRateThrottle):
 
     scope = "user"
 
-    def identity(self, request: Request, view: Any) -> str | None:
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
         if request.user and request.user.is_authenticated:
-            return str(request.user.pk)
+            return self.key(str(request.user.pk))
         return None
 
 
@@ -198,5 +205,5 @@ class AuthRateThrottle(WindowRateThrottle):
 
     scope = "auth"
 
-    def identity(self, request: Request, view: Any) -> str | None:
-        return self.get_ident(request)
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        return self.key(self.get_ident(request))
