@@ -165,7 +165,7 @@ class WindowRateThrottle(throttling.BaseThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        limit, period = parse_rate(rate)
+        limit, period = parse_rate(str(rate))
         now = time.time()
         window = int(now // period)
         count = counter.hit(f"{key}:{window}", window_seconds=period)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.http import HttpRequest
 from django.test import RequestFactory, override_settings
 
 from carecore.audit.models import AuditEvent
@@ -24,11 +25,11 @@ REGISTER = "/api/v1/auth/register/"
 BEHIND_OUR_PROXY = override_settings(CARECORE_TRUSTED_PROXIES=["10.0.0.0/8", "192.0.2.1"])
 
 
-def _meta(remote: str, forwarded: str | None = None):
-    extra = {"REMOTE_ADDR": remote}
+def _meta(remote: str, forwarded: str | None = None) -> HttpRequest:
+    request = RequestFactory().get("/", REMOTE_ADDR=remote)
     if forwarded is not None:
-        extra["HTTP_X_FORWARDED_FOR"] = forwarded
-    return RequestFactory().get("/", **extra)
+        request.META["HTTP_X_FORWARDED_FOR"] = forwarded
+    return request
 
 
 # --- the rule ------------------------------------------------------------------------------------

@@ -100,6 +100,11 @@ def test_sign_in_reads_and_message_sends_keep_working_with_redis_stopped(
         )
         assert status == 201, sent
 
+        # Live updates pause (no tickets for new sockets); the event list still answers.
+        status, refused = api_call(base, token, "POST", "/api/v1/realtime/tickets/")
+        assert (status, refused["error"]["code"]) == (503, "realtime_unavailable")
+        assert api_call(base, token, "GET", "/api/v1/events/")[0] == 200
+
         status, ready = api_call(base, "", "GET", "/readyz")
         assert status == 200
         assert ready == {
