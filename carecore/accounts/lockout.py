@@ -16,9 +16,10 @@ carecore/common/client_identity.py's, so a forged X-Forwarded-For does not make 
 Answers (API and admin login form alike, written by axes' middleware through
 `lockout_response`): 429 with `Retry-After`, code `throttled` for a locked address,
 `account_locked` for a locked account, whose message tells the owner to wait or to contact the
-clinic. An admin lifts an account lock at once with
-`manage.py account_unlock <email>` (audited). Locks are kept for e-mail addresses that have no
-account too, so the answers do not tell who has one. docs/security.md, "Per-account lockout".
+clinic. The owner lifts it at once by completing a password reset sent to their e-mail (the
+portal's "Forgot your password?"); an admin with `manage.py account_unlock <email>`
+(audited). Locks are kept for e-mail addresses that have no account too, so the answers do not
+tell who has one. docs/security.md, "Per-account lockout".
 """
 
 from __future__ import annotations
@@ -107,11 +108,17 @@ def lockout_response(
     return response
 
 
+def lockout_clear(*, email: str) -> int:
+    """Forget the failures counted against `email` (both levels); how many counters went.
+    Called by a completed password reset (the caller audits that) and `account_unlock`."""
+    removed, _ = AccessAttempt.objects.filter(username=email.strip().lower()).delete()
+    return int(removed)
+
+
 def account_unlock(*, email: str) -> int:
-    """Lift every lockout of `email` now (both levels): the failures counted against it are
-    forgotten. Returns how many counters were removed; audited either way."""
+    """An operator lifts every lockout of `email` now (`manage.py account_unlock`); audited."""
     username = email.strip().lower()
-    removed, _ = AccessAttempt.objects.filter(username=username).delete()
+    removed = lockout_clear(email=username)
     user = User.objects.filter(email=username).first()
     audit_record(
         actor=None,

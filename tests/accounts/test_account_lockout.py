@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
+from carecore.accounts import services
 from carecore.audit.models import AuditEvent
 
 from ..factories import TEST_PASSWORD
@@ -105,6 +106,24 @@ def test_an_admin_lifts_the_lock_at_once_and_it_is_audited(anon, patient):
     event = AuditEvent.objects.get(object_type="user", object_id=str(patient.user_id))
     # The four addresses' counters, and the refused attempt's (a refused attempt counts too).
     assert event.detail == {"field": "lockout", "cleared": 5}
+
+
+@ACCOUNT_LIMIT
+def test_the_owner_lifts_the_lock_by_resetting_the_password(anon, patient):
+    for n in range(4):
+        _fail(anon, f"203.0.113.{n}", 3)
+    assert _sign_in(anon).status_code == 429
+
+    # The portal's reset link, once followed, ends here (tests/patient_web: the whole flow).
+    services.user_password_reset(user=patient.user, new_password="a brand new passphrase 7")
+
+    response = anon.post(
+        LOGIN,
+        {"email": EMAIL, "password": "a brand new passphrase 7"},
+        format="json",
+        REMOTE_ADDR="192.0.2.200",
+    )
+    assert response.status_code == 200
 
 
 @ACCOUNT_LIMIT
