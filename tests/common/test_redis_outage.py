@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from carecore.accounts.models import Clinician, Patient
 from carecore.notifications.models import Channel, Notification, Status
-from tests.notifications.helpers import ThrowawayRedis
+from tests.local_servers import ThrowawayRedis
 from tests.servers import api_call, running_web
 
 from ..factories import TEST_PASSWORD
