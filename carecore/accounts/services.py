@@ -41,6 +41,7 @@ from carecore.notifications.sms import SmsMessage, get_sms_backend, sms_enabled
 
 from . import sessions
 from .access import Purpose, access_patient
+from .lockout import lockout_clear
 from .models import (
     STAFF_ROLES,
     BreakGlassGrant,
@@ -608,12 +609,15 @@ def user_password_reset(*, user: User, new_password: str) -> None:
     user.set_password(new_password)
     user.save(update_fields=["password"])
     user_tokens_revoke(user=user)
+    # The owner proved the mailbox and the old password is gone: sign-in lockouts (guesses at
+    # the old password) lift too. docs/security.md, "Per-account lockout".
+    lockouts_cleared = lockout_clear(email=user.email)
     audit_record(
         actor=user,
         object_type="user",
         object_id=user.id,
         action=Action.UPDATE,
-        detail={"field": "password", "reset": True},
+        detail={"field": "password", "reset": True, "lockouts_cleared": lockouts_cleared},
     )
 
 
