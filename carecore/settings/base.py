@@ -271,6 +271,8 @@ AXES_USERNAME_FORM_FIELD = "email"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_IPWARE_PROXY_COUNT = env.int("CARECORE_PROXY_COUNT", default=0)
 AXES_VERBOSE = False
+# Axes' log lines name the account by a keyed hash, never the e-mail typed (docs/security.md).
+AXES_CLIENT_STR_CALLABLE = "carecore.accounts.axes_logging.client_str"
 # The audit trail records every sign-in; axes' own access log would also open a server-side
 # session (and set a session cookie) on every API login, which a token client never uses.
 AXES_DISABLE_ACCESS_LOG = True
