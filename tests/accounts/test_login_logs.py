@@ -28,7 +28,9 @@ def test_failed_logins_log_a_keyed_hash_never_the_email(anon, patient, caplog):
         for _ in range(10):
             anon.post(LOGIN, {"email": typed, "password": "wrong"}, format="json")
 
-    axes_lines = [record.getMessage() for record in caplog.records if record.name.startswith("axes")]
+    axes_lines = [
+        record.getMessage() for record in caplog.records if record.name.startswith("axes")
+    ]
     assert axes_lines, "axes logged nothing: the test would prove nothing"
     text = caplog.text.lower()
     for address in (typed, stranger, "patient@example.test"):
