@@ -67,7 +67,8 @@ def access_appointment(
     access event is the write's one event, with `detail`).
 
     Whoever may see an appointment may also cancel or reschedule it (patients their own, care
-    team and schedulers theirs); `for_write` records the attempt as an update. `lock=True`
+    team and schedulers theirs), except under break-glass, which is read-only; `for_write`
+    (or a write `action`) asks for that and records the attempt as an update. `lock=True`
     takes the appointment row (only) FOR UPDATE; the caller must be in a transaction.
     """
     appointments = Appointment.objects.filter(
