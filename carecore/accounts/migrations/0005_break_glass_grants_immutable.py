@@ -28,6 +28,6 @@ DROP FUNCTION IF EXISTS break_glass_grant_immutable();
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0003_preferred_name_and_phone_change")]
+    dependencies = [("accounts", "0004_mfa_enrollment_code")]
 
     operations = [migrations.RunSQL(FORWARD, REVERSE)]
