@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.openapi_fuzz import clinic_for_fuzzing, run_schemathesis
+from tests.openapi_fuzz import ROLES, clinic_for_fuzzing, run_schemathesis
 
 EXAMPLES = int(os.environ.get("OPENAPI_FUZZ_EXAMPLES", "25"))
 SEED = int(os.environ.get("OPENAPI_FUZZ_SEED", "7"))
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("role", ["patient", "clinician", "coordinator", "scheduler", "admin"])
+@pytest.mark.parametrize("role", ROLES)
 def test_schemathesis_long_run(role: str, live_server, tmp_path: Path) -> None:
     users = clinic_for_fuzzing()
     for token_revoking in (False, True):
