@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ..openapi_fuzz import ROLES, clinic_for_fuzzing, run_schemathesis_as
+from ..openapi_fuzz import ROLES, clinic_for_fuzzing, objects_for_fuzzing, run_schemathesis_as
 
 
 @pytest.mark.django_db(transaction=True)
@@ -20,11 +20,13 @@ def test_schemathesis_finds_no_difference_between_the_schema_and_the_api(
     live_server, tmp_path: Path
 ) -> None:
     users = clinic_for_fuzzing()
+    parameters = objects_for_fuzzing(users)
 
     for token_revoking in (False, True):
         runs = run_schemathesis_as(
             base_url=live_server.url,
             users={role: users[role] for role in ROLES},
+            parameters=parameters,
             max_examples=2,
             phases="examples,fuzzing",
             seed=1,
