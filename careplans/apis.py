@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,7 +15,13 @@ from rest_framework.views import APIView
 from carecore.accounts.models import CLINICAL_READER_ROLES, CLINICAL_STAFF_ROLES, Role
 from carecore.accounts.requests import AuthenticatedRequest
 from carecore.audit.lists import audited_list_response
-from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput
+from carecore.common.fields import (
+    SEVERITY_VALUES,
+    AllErrorsSerializer,
+    ChoiceField,
+    RedFlagOutput,
+    StrictInput,
+)
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 from intake.instruments import INSTRUMENTS
@@ -374,8 +380,15 @@ class PrevisitRedFlagOutput(serializers.Serializer):
     review_id = serializers.UUIDField(source="id")
     response_id = serializers.UUIDField()
     questionnaire = serializers.CharField(source="response.version.questionnaire.slug")
-    red_flags = serializers.JSONField(source="response.red_flags")
+    severity = serializers.SerializerMethodField(
+        help_text="The worst of the review's red flags, as in the intake review queue."
+    )
+    red_flags = RedFlagOutput(source="response.red_flags", many=True)
     created_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=SEVERITY_VALUES, allow_null=True))
+    def get_severity(self, review: Any) -> str | None:
+        return review.severity or None
 
 
 class PrevisitCarePlanOutput(serializers.Serializer):

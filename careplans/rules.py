@@ -151,28 +151,27 @@ def _plural(count: float | int, one: str, many: str) -> str:
     return one if count == 1 else many
 
 
+def _amount(value: float | int, label: str, unit: tuple[str, str]) -> str:
+    """How an intake answer is worded as evidence: "fibre: 2 servings a day"."""
+    return f"{label}: {value:g} {_plural(value, *unit)}"
+
+
 def _below(
     value: float | int | None, limit: float, label: str, unit: tuple[str, str]
 ) -> str | None:
-    if value is None or value >= limit:
-        return None
-    return f"{label}: {value:g} {_plural(value, *unit)}"
+    return None if value is None or value >= limit else _amount(value, label, unit)
 
 
 def _at_least(
     value: float | int | None, limit: float, label: str, unit: tuple[str, str]
 ) -> str | None:
-    if value is None or value < limit:
-        return None
-    return f"{label}: {value:g} {_plural(value, *unit)}"
+    return None if value is None or value < limit else _amount(value, label, unit)
 
 
 def _above(
     value: float | int | None, limit: float, label: str, unit: tuple[str, str]
 ) -> str | None:
-    if value is None or value <= limit:
-        return None
-    return f"{label}: {value:g} {_plural(value, *unit)}"
+    return None if value is None or value <= limit else _amount(value, label, unit)
 
 
 def _yes(value: bool | None, sentence: str) -> str | None:

@@ -31,7 +31,7 @@ from portal.access import access_previsit_summary
 from portal.selectors import last_completed_visit
 
 from .access import access_care_plan, care_plan_goals_visible_to, care_plans_visible_to
-from .models import CarePlan, CarePlanGoal, CarePlanStatus
+from .models import CarePlan, CarePlanGoal, CarePlanStatus, CheckIn
 
 if TYPE_CHECKING:
     from intake.models import IntakeReview
@@ -72,6 +72,21 @@ def care_plan_goal_list(*, user: User, patient_id: UUID | None = None) -> QueryS
 
 
 # Bulk export (interop): the caller has passed the admin-only, audited export gate.
+
+
+def check_ins_due(*, user: User, now: datetime | None = None) -> QuerySet[CheckIn]:
+    """Check-ins of the plans `user` may see that are due by `now` and neither answered nor
+    cancelled, soonest first, goal loaded (a patient: their own, from published plans)."""
+    return (
+        CheckIn.objects.filter(
+            goal__plan__in=care_plans_visible_to(user),
+            due_at__lte=now or timezone.now(),
+            response__isnull=True,
+            cancelled_at__isnull=True,
+        )
+        .select_related("goal")
+        .order_by("due_at", "id")
+    )
 
 
 def care_plans_for_export() -> QuerySet[CarePlan]:

@@ -13,7 +13,12 @@ from carecore.accounts.models import CLINICAL_READER_ROLES, CLINICAL_STAFF_ROLES
 from carecore.accounts.requests import AuthenticatedRequest
 from carecore.audit.lists import audited_list_response
 from carecore.common.errors import NotFound
-from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput
+from carecore.common.fields import (
+    AllErrorsSerializer,
+    ChoiceField,
+    RedFlagOutput,
+    StrictInput,
+)
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
@@ -65,13 +70,6 @@ class QuestionnaireDetailApi(APIView):
 
 
 # --- responses ---------------------------------------------------------------------------
-
-
-class RedFlagOutput(serializers.Serializer):
-    code = serializers.CharField()
-    # DRF takes declared fields off the class, so this does not shadow Field.label at run time.
-    label = serializers.CharField()  # type: ignore[assignment]
-    severity = serializers.ChoiceField(choices=SEVERITY_CHOICES)
 
 
 class ResponseOutput(serializers.Serializer):

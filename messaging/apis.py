@@ -27,15 +27,27 @@ from rest_framework.views import APIView
 from carecore.accounts.models import CARE_TEAM_ROLES, CLINICAL_READER_ROLES, Role, User
 from carecore.accounts.requests import AuthenticatedRequest
 from carecore.audit.lists import audited_list_response
-from carecore.clinical.severity import Severity
 from carecore.common.errors import Forbidden
-from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput
+from carecore.common.fields import (
+    AllErrorsSerializer,
+    ChoiceField,
+    RedFlagOutput,
+    StrictInput,
+)
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
 from . import selectors, services
 from .access import WRITER_ROLES
-from .models import Attachment, Category, Message, Priority, ThreadReadState, ThreadStatus
+from .models import (
+    Attachment,
+    Category,
+    Message,
+    Priority,
+    Thread,
+    ThreadReadState,
+    ThreadStatus,
+)
 
 PREVIEW_CHARS = 140
 
@@ -66,11 +78,9 @@ class MessageAttachmentOutput(serializers.Serializer):
         return reverse("attachment-detail", kwargs={"attachment_id": attachment.id})
 
 
-class TriageHitOutput(serializers.Serializer):
-    code = serializers.CharField()
-    # DRF takes declared fields off the class, so this does not shadow Field.label at run time.
-    label = serializers.CharField()  # type: ignore[assignment]
-    severity = serializers.ChoiceField(choices=[s.value for s in Severity])
+class TriageHitOutput(RedFlagOutput):
+    """A red flag (the shape every API uses) with what raised it."""
+
     words = serializers.ListField(child=serializers.CharField(), help_text="What matched.")
     modifiers = serializers.ListField(
         child=serializers.CharField(), help_text="ConText modifiers considered, e.g. uncertainty."
@@ -420,8 +430,13 @@ class ThreadAssignApi(APIView):
         thread = services.thread_assign(
             actor=request.user, thread_id=thread_id, assignee_id=data.validated_data["assignee"]
         )
-        thread = selectors.thread_detail(thread=thread, user=request.user)
-        return Response(ThreadOutput(thread, context=_viewer(request)).data)
+        return _thread_response(request, thread)
+
+
+def _thread_response(request: AuthenticatedRequest, thread: Thread) -> Response:
+    """A thread after an action on it, as the thread detail shows it to the caller."""
+    thread = selectors.thread_detail(thread=thread, user=request.user)
+    return Response(ThreadOutput(thread, context=_viewer(request)).data)
 
 
 class ThreadCloseApi(APIView):
@@ -430,9 +445,9 @@ class ThreadCloseApi(APIView):
     @extend_schema(request=None, responses={200: ThreadOutput})
     def post(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         """Close the thread; a new patient message reopens it."""
-        thread = services.thread_close(actor=request.user, thread_id=thread_id)
-        thread = selectors.thread_detail(thread=thread, user=request.user)
-        return Response(ThreadOutput(thread, context=_viewer(request)).data)
+        return _thread_response(
+            request, services.thread_close(actor=request.user, thread_id=thread_id)
+        )
 
 
 class ThreadReopenApi(APIView):
@@ -441,9 +456,9 @@ class ThreadReopenApi(APIView):
     @extend_schema(request=None, responses={200: ThreadOutput})
     def post(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         """Reopen a closed thread."""
-        thread = services.thread_reopen(actor=request.user, thread_id=thread_id)
-        thread = selectors.thread_detail(thread=thread, user=request.user)
-        return Response(ThreadOutput(thread, context=_viewer(request)).data)
+        return _thread_response(
+            request, services.thread_reopen(actor=request.user, thread_id=thread_id)
+        )
 
 
 # --- attachments ----------------------------------------------------------------------------

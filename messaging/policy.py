@@ -35,6 +35,16 @@ def triage_reply(*, severity: Severity, codes: list[str]) -> str:
     return text
 
 
+def triage_reply_severity(body: str) -> Severity | None:
+    """The severity an automatic reply (a system message) gives the action of, when it is a
+    `triage_reply`; None for any other text (e.g. the after-hours reply). Pages show these
+    replies prominently, with the number to call."""
+    for severity in sorted(Severity, key=lambda each: each.rank, reverse=True):
+        if severity.pages_on_call and body.startswith(severity.patient_guidance):
+            return severity
+    return None
+
+
 def care_team_hours() -> CareTeamHours:
     return CareTeamHours.parse(
         opens=settings.CARECORE_MESSAGING_HOURS_OPEN,

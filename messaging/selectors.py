@@ -11,6 +11,7 @@ from django.db.models import (
     F,
     FilteredRelation,
     IntegerField,
+    Max,
     Prefetch,
     Q,
     QuerySet,
@@ -128,6 +129,17 @@ def thread_messages(*, user: User, thread_id: UUID | str) -> ThreadMessages:
         messages=message_list(thread=thread, user=user),
         patient_read=patient_read_state(thread=thread) if user.role != Role.PATIENT else None,
     )
+
+
+def care_team_read_public_position(*, thread: Thread) -> int:
+    """How far anyone but the patient has read the (access-checked) thread's patient-visible
+    messages: the patient's "seen by your care team" under their own messages. One query."""
+    furthest = (
+        ThreadReadState.objects.filter(thread=thread)
+        .exclude(user_id=thread.patient.user_id)
+        .aggregate(furthest=Max("read_public_position"))["furthest"]
+    )
+    return int(furthest or 0)
 
 
 def message_detail(*, message: Message) -> Message:

@@ -703,6 +703,19 @@ def thread_assign(*, actor: User, thread_id: UUID | str, assignee_id: UUID | str
     return thread
 
 
+def _status_changed(actor: User, thread: Thread) -> None:
+    """After a staff member closed or reopened a thread: tell its audience, audit the change."""
+    _publish_thread_updated(thread)
+    audit_record(
+        actor=actor,
+        object_type="message_thread",
+        object_id=thread.id,
+        patient_id=thread.patient_id,
+        action=Action.UPDATE,
+        detail={"status": thread.status},
+    )
+
+
 @transaction.atomic
 def thread_close(*, actor: User, thread_id: UUID | str) -> Thread:
     """Close a thread; closing stops the response clock. Closing a closed thread is a no-op."""
@@ -715,15 +728,7 @@ def thread_close(*, actor: User, thread_id: UUID | str) -> Thread:
         thread.save(
             update_fields=["status", "closed_at", "awaiting_since", "first_response_due_at"]
         )
-        _publish_thread_updated(thread)
-        audit_record(
-            actor=actor,
-            object_type="message_thread",
-            object_id=thread.id,
-            patient_id=thread.patient_id,
-            action=Action.UPDATE,
-            detail={"status": ThreadStatus.CLOSED},
-        )
+        _status_changed(actor, thread)
     return thread
 
 
@@ -735,15 +740,7 @@ def thread_reopen(*, actor: User, thread_id: UUID | str) -> Thread:
         thread.status = ThreadStatus.OPEN
         thread.closed_at = None
         thread.save(update_fields=["status", "closed_at"])
-        _publish_thread_updated(thread)
-        audit_record(
-            actor=actor,
-            object_type="message_thread",
-            object_id=thread.id,
-            patient_id=thread.patient_id,
-            action=Action.UPDATE,
-            detail={"status": ThreadStatus.OPEN},
-        )
+        _status_changed(actor, thread)
     return thread
 
 

@@ -41,7 +41,8 @@ LEMMA_VARIANTS: dict[str, str] = {
     ),
     "bring": "brought bringing brings brung",
     "can": "ca could cud",
-    "will": "wo would ll 'll",
+    "will": "wo would ll 'll wuld wud woud whould",
+    "better": "beter bettr betta",
     "want": "wan wanna wana wnt",
     "going": "gon gonna goin",
     "to": "na ta 2",
@@ -448,6 +449,69 @@ CONCEPTS: tuple[Concept, ...] = (
             "plan ~4 rope|noose|bridge",
             "want|wish ~3 disappear|vanish",
             "want|wish|hope|pray ~4 never ~1 wake",
+            # Passive wishes and hopelessness: how people say it without the words "die" or
+            # "suicide" (Columbia scale item 1, "wish to be dead").
+            "hope|pray|wish ~3 not ~2 wake",
+            "want ~3 not ~2 exist|existing|here|alive|around|live|wake",
+            "wish ~4 not|never ~2 alive|around|exist|existing|live|living",
+            "rather ~2 die|dead",
+            "point ~4 go|going|carry|carrying|keep|keeping ~1 on|going",
+            "point ~2 anymore|anything|everything|life|existence|existing|me",
+            "point any more",
+            "point ~1 of|in ~1 it ~1 all",
+            "no|not|nothing ~3 reason|point ~4 keep|carry|carrying|go|going ~1 going|on|go",
+            "nothing|nobody|noone|no ~3 live ~1 for",
+            "no|not|only ~3 way ~1 out",
+            "i|me|myself ~4 burden",
+            "burden ~2 to|on ~3 everyone|everybody|family|them|people|anyone|others|all|my|you",
+            "not ~1 care ~3 live|living|die|dead|alive|wake",
+            "give ~1 up ~2 on ~2 life|living|everything|myself|existing|me",
+            "happy|happier|easier|better|simpler|relieved|relief ~5 if ~2 i ~3 gone|dead|here|"
+            "around|die|exist|born|alive",
+            "better ~1 off ~4 around|alive|exist|born",
+            "better ~1 off ~3 not ~1 here|around|alive|exist|existing|live|living|born",
+            "hate ~1 alive|life|existing|existence",
+            "not ~1 want ~2 carry|=go on anymore|living|like|any",
+            "happy|happier|easier|better|simpler ~5 if ~2 i ~2 not here|around|alive|born",
+            "better ~2 without ~1 me|myself",
+            "want|wish ~3 it ~1 all ~2 stop|end|over",
+            "want|wish ~2 everything ~2 stop|end",
+            "done ~2 with ~1 everything|life|living",
+            "=done ~2 with ~1 it ~1 all",
+            "can not do this|it anymore",
+            "can not do this|it any more",
+            "not ~1 want ~2 do this|it anymore",
+            "can not take it|this anymore",
+            "can not take it|this any more",
+            "feel|feeling like =dying",
+            "life ~3 pointless|meaningless|worthless|hopeless",
+            "about|of ~1 not ~1 be|existing ~1 here|alive|around",
+            "nobody|noone|no ~3 care|notice|miss ~4 gone|die|dead|disappear|disappeared|here|"
+            "around|alive",
+            "end ~1 forever|permanently",
+            "not ~3 around ~3 long|longer|much",
+            "not ~3 see ~2 future",
+            "do ~1 something ~1 stupid|silly|drastic",
+            "this ~1 be ~1 goodbye",
+            "=ctb|=sewerslide|=su1cide|=suic1de|=su1c1de|=s*icide|=unalived",
+            "sewer ~1 slide",
+        ),
+    ),
+    # Phrases that are suicidal on their own but everyday with an object ("I want out of this
+    # contract", "I can't go on holiday"): a separate concept so the IDIOM guard below applies
+    # to these alone.
+    Concept(
+        "despair",
+        (
+            "want|wanna|wish out",
+            "can not =go on",
+            "can not keep go|going",
+            "can not carry on",
+            "not ~3 can carry|=go on",
+            "not ~3 can keep go|going",
+            "ready|want|going ~2 give ~1 up",
+            "give|given ~1 up ~1 on ~1 everything|life|myself|me",
+            "want|wish ~3 it ~2 stop ~1 forever",
         ),
     ),
     Concept(
@@ -482,6 +546,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "=dose|=doses|=insulin|=overdose ~6 on ~1 purpose",
             "deliberately|purposely ~4 pill|dose|insulin|overdose",
             "pill ~3 to ~2 end|die",
+            "save|saving|saved|stockpile|stockpiling|hoard|hoarding|collect|collecting|"
+            "stash|stashing ~3 pill",
         ),
     ),
     # urgent ------------------------------------------------------------------------------
@@ -728,7 +794,12 @@ CATEGORIES: tuple[Category, ...] = (
         Severity.EMERGENCY,
         (("sjs_named",), ("skin_peeling", "mucosal_sores")),
     ),
-    Category("suicidal", "Suicidal thoughts or plans", Severity.CRISIS, (("suicidal",),)),
+    Category(
+        "suicidal",
+        "Suicidal thoughts or plans",
+        Severity.CRISIS,
+        (("suicidal",), ("despair",)),
+    ),
     Category("self_harm", "Self-harm", Severity.CRISIS, (("self_harm",),)),
     Category("overdose", "Overdose", Severity.CRISIS, (("overdose",),)),
     Category("rectal_bleeding", "Rectal bleeding", Severity.URGENT, (("rectal_bleeding",),)),
@@ -910,8 +981,30 @@ MODIFIERS: tuple[Modifier, ...] = (
             "ever",
         ),
         max_scope=12,
-        # "if I just ended it all" is how people say it: a condition never hides a crisis.
-        excluded=frozenset({"suicidal", "self_harm", "overdose"}),
+        # "if I just ended it all" is how people say it: a bare condition never hides a crisis.
+        excluded=frozenset({"suicidal", "despair", "self_harm", "overdose"}),
+    ),
+    # A question about what to do one day, or about someone in general, is not a crisis now:
+    # "If I ever felt suicidal, who do I call?", "What should I do if I feel suicidal?". These
+    # phrases are longer than the bare "if" above, so where both match, ConText keeps these
+    # (it prunes the shorter of overlapping modifiers) and they apply to every concept.
+    # Overdose is left out: "What should I do if I've taken too many pills?" is usually now.
+    Modifier(
+        HYPOTHETICAL,
+        "FORWARD",
+        (
+            "if|case|should|when|whether|were ~3 ever",
+            "ever ~2 feel|felt|feeling|get|got|have|had|start|started",
+            "who|where|what|which|how ~3 call|ring|phone|text|contact|go|number|talk|speak|"
+            "turn|helpline|line ~2 if|when",
+            "what|how ~1 should ~1 i|we|one|someone|you ~1 do|handle ~2 if|when",
+            "if|when ~1 someone|somebody|anyone|anybody|people|patients|person|they|you",
+            "hypothetically|hypothetical|theoretically",
+            "for ~1 future ~1 reference",
+            "in ~1 case ~1 i|you|someone|anyone ~2 ever",
+        ),
+        max_scope=12,
+        excluded=frozenset({"overdose"}),
     ),
     Modifier(
         HYPOTHETICAL,
@@ -966,6 +1059,37 @@ MODIFIERS: tuple[Modifier, ...] = (
         ),
         max_scope=3,
     ),
+    # "I want out of this contract", "I can't go on holiday", "I can't keep going to the loo",
+    # "I'm ready to give up dairy": what follows makes these everyday (the PSEUDO rules below
+    # keep "out of this life" and "go on the way things are" as they are).
+    Modifier(
+        IDIOM,
+        "BACKWARD",
+        (
+            "of|from|to|back|forth|round|in|into|out|up|over|for|holiday|holidays|trip|trips|date|dates|walk|walks|the|a|an|my|your|his|"
+            "her|those|these|that|about|at|smoking|dairy|gluten|sugar|alcohol|drinking|meat|"
+            "caffeine|coffee|wheat|milk|bread|chocolate|vaping|foods|food|diet|fodmap|lactose|"
+            "cream|creams|treatment|medication|meds|tablets|antibiotics|steroids|course|trial|"
+            "contract|job|plan|app|study|programme|program|scheme|membership|subscription",
+        ),
+        max_scope=1,
+        allowed=frozenset({"despair"}),
+    ),
+    # "I don't want to be here at the clinic all day", "not wake up until noon lol".
+    Modifier(
+        IDIOM,
+        "BACKWARD",
+        (
+            "until|till|til ~2 noon|lunch|lunchtime|midday|#num|tomorrow|morning|afternoon|"
+            "late|later|spring|summer|weekend|monday|tuesday|wednesday|thursday|friday|"
+            "saturday|sunday",
+            "at|in ~2 clinic|hospital|office|surgery|appointment|waiting|ward|work|school|queue|"
+            "line|room|pharmacy|airport",
+            "all ~1 day|afternoon|morning|week|weekend",
+        ),
+        max_scope=3,
+        allowed=frozenset({"suicidal"}),
+    ),
     Modifier(
         IDIOM,
         "BIDIRECTIONAL",
@@ -1002,6 +1126,14 @@ MODIFIERS: tuple[Modifier, ...] = (
             "not|never ~1 go|gone|went ~1 away|off",
             "not ~1 stop|settle|clear|heal|better|resolve|improve",
             "no ~1 appetite|energy|sleep",
+            "of|from ~1 this|my|the? ~1 life|world|existence|misery|body|head|pain|hell",
+            "of|from ~1 here|everything|existence|life|it",
+            "the ~1 way|same",
+            # "I don't see the point (of going on)": the "not" belongs to the despair.
+            "not ~1 see ~2 point|future|reason|way|purpose",
+            # "my family would be better off without me": the family is not the one at risk.
+            "my|our|a|the ~1 $family ~4 better|happier|easier ~1 off|without|if",
+            "everyone|everybody|world ~4 better|happier|easier ~1 off|without|if",
         ),
     ),
 )

@@ -39,10 +39,7 @@ from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
 from . import selectors, services
-from .access import (
-    access_clinician_availability,
-    can_see_reason,
-)
+from .access import can_see_reason
 from .ics import appointment_ics
 from .models import AppointmentStatus, Weekday
 from .video import join_url_for
@@ -115,14 +112,14 @@ class TimeOffInput(StrictInput):
         return _end_after_start(values, "Must be after the start.")
 
 
-class TimeOffCreatedOutput(TimeOffOutput):
-    conflicting_appointments = serializers.SerializerMethodField(
+class TimeOffCreatedOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="time_off.id")
+    start = serializers.DateTimeField(source="time_off.starts_at")
+    end = serializers.DateTimeField(source="time_off.ends_at")
+    note = serializers.CharField(source="time_off.note")
+    conflicting_appointments = serializers.IntegerField(
         help_text="Booked visits inside this time off; they stay booked until moved."
     )
-
-    def get_conflicting_appointments(self, time_off: Any) -> int:
-        count: int = self.context["conflicting_appointments"]
-        return count
 
 
 class ClinicianAvailabilityApi(APIView):
@@ -132,26 +129,18 @@ class ClinicianAvailabilityApi(APIView):
     permission_classes = [has_role(Role.CLINICIAN, Role.SCHEDULER)]
 
     class OutputSerializer(serializers.Serializer):
-        clinician = serializers.UUIDField()
+        clinician = serializers.UUIDField(source="clinician.id")
         timezone = serializers.CharField()
         rules = RuleOutput(many=True)
         time_off = TimeOffOutput(many=True)
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request: AuthenticatedRequest, clinician_id: UUID) -> Response:
-        clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
-        rules, time_off = selectors.availability_for(clinician=clinician)
-        with timezone.override(clinician.user.zone):
-            return Response(
-                self.OutputSerializer(
-                    {
-                        "clinician": clinician.id,
-                        "timezone": clinician.user.timezone,
-                        "rules": rules,
-                        "time_off": time_off,
-                    }
-                ).data
-            )
+        availability = selectors.clinician_availability(
+            user=request.user, clinician_id=clinician_id
+        )
+        with timezone.override(availability.timezone):
+            return Response(self.OutputSerializer(availability).data)
 
     @extend_schema(
         request=PolymorphicProxySerializer(
@@ -181,14 +170,13 @@ class ClinicianAvailabilityApi(APIView):
         ],
     )
     def post(self, request: AuthenticatedRequest, clinician_id: UUID) -> Response:
-        clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
         kind = request.data.get("kind") if isinstance(request.data, dict) else None
         if kind == "rule":
             rule_data = RuleInput(data=request.data)
             rule_data.is_valid(raise_exception=True)
-            rule = services.availability_rule_create(
-                actor=request.user,
-                clinician=clinician,
+            rule = services.clinician_rule_create(
+                user=request.user,
+                clinician_id=clinician_id,
                 weekday=rule_data.validated_data["weekday"],
                 start_time=rule_data.validated_data["start"],
                 end_time=rule_data.validated_data["end"],
@@ -198,20 +186,15 @@ class ClinicianAvailabilityApi(APIView):
         if kind == "time_off":
             data = TimeOffInput(data=request.data)
             data.is_valid(raise_exception=True)
-            time_off = services.time_off_create(
-                actor=request.user,
-                clinician=clinician,
+            created = services.clinician_time_off_create(
+                user=request.user,
+                clinician_id=clinician_id,
                 starts_at=data.validated_data["start"],
                 ends_at=data.validated_data["end"],
                 note=data.validated_data["note"],
             )
-            conflicting = selectors.appointments_overlapping_count(
-                clinician=clinician, start=time_off.starts_at, end=time_off.ends_at
-            )
-            with timezone.override(clinician.user.zone):
-                body = TimeOffCreatedOutput(
-                    time_off, context={"conflicting_appointments": conflicting}
-                ).data
+            with timezone.override(created.timezone):
+                body = TimeOffCreatedOutput(created).data
             return Response(body, status=status.HTTP_201_CREATED)
         raise ValidationFailed(fields={"kind": ['Use "rule" or "time_off".']})
 
@@ -229,13 +212,12 @@ class AvailabilityRuleDetailApi(APIView):
     def patch(self, request: AuthenticatedRequest, clinician_id: UUID, rule_id: UUID) -> Response:
         """Change a weekly rule (only the fields sent). Visits already booked outside the new
         window stay booked."""
-        clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
-        rule = selectors.availability_rule_get(clinician=clinician, rule_id=rule_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        rule = services.availability_rule_update(
-            actor=request.user,
-            rule=rule,
+        rule = services.clinician_rule_update(
+            user=request.user,
+            clinician_id=clinician_id,
+            rule_id=rule_id,
             weekday=data.validated_data.get("weekday"),
             start_time=data.validated_data.get("start"),
             end_time=data.validated_data.get("end"),
@@ -246,10 +228,8 @@ class AvailabilityRuleDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: AuthenticatedRequest, clinician_id: UUID, rule_id: UUID) -> Response:
         """Remove a weekly rule. Visits already booked in it stay booked."""
-        clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
-        services.availability_rule_delete(
-            actor=request.user,
-            rule=selectors.availability_rule_get(clinician=clinician, rule_id=rule_id),
+        services.clinician_rule_delete(
+            user=request.user, clinician_id=clinician_id, rule_id=rule_id
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -262,9 +242,9 @@ class TimeOffDetailApi(APIView):
         self, request: AuthenticatedRequest, clinician_id: UUID, time_off_id: UUID
     ) -> Response:
         """Remove a time off; its hours become bookable again where a rule allows."""
-        clinician = access_clinician_availability(user=request.user, clinician_id=clinician_id)
-        time_off = selectors.time_off_get(clinician=clinician, time_off_id=time_off_id)
-        services.time_off_delete(actor=request.user, time_off=time_off)
+        services.clinician_time_off_delete(
+            user=request.user, clinician_id=clinician_id, time_off_id=time_off_id
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -25,7 +25,12 @@ from carecore.audit.models import Action
 from carecore.common.errors import NotFound
 
 from . import slots
-from .access import access_appointment, access_booking_patient, appointment_visibility
+from .access import (
+    access_appointment,
+    access_booking_patient,
+    access_clinician_availability,
+    appointment_visibility,
+)
 from .models import (
     OCCUPYING_STATUSES,
     Appointment,
@@ -271,6 +276,27 @@ def time_off_get(*, clinician: Clinician, time_off_id: UUID) -> TimeOff:
     if time_off is None:
         raise NotFound()
     return time_off
+
+
+@dataclass(frozen=True)
+class ClinicianAvailability:
+    """A clinician's weekly rules and upcoming time off, shown in the clinician's own zone."""
+
+    clinician: Clinician
+    rules: QuerySet[AvailabilityRule]
+    time_off: QuerySet[TimeOff]
+
+    @property
+    def timezone(self) -> str:
+        return self.clinician.user.timezone
+
+
+def clinician_availability(*, user: User, clinician_id: UUID | str) -> ClinicianAvailability:
+    """The availability of a clinician `user` may manage (their own; a scheduler anyone's);
+    anyone else NotFound."""
+    clinician = access_clinician_availability(user=user, clinician_id=clinician_id)
+    rules, time_off = availability_for(clinician=clinician)
+    return ClinicianAvailability(clinician=clinician, rules=rules, time_off=time_off)
 
 
 def availability_for(*, clinician: Clinician) -> tuple[QuerySet[AvailabilityRule], QuerySet]:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
@@ -35,7 +35,7 @@ from carecore.realtime.services import EventType, NewEvent, event_publish, patie
 from intake.selectors import INTAKE_SLUG, patients_missing_intake
 
 from . import selectors
-from .access import access_appointment, access_booking_patient
+from .access import access_appointment, access_booking_patient, access_clinician_availability
 from .models import (
     APPOINTMENT_OVERLAP_CONSTRAINT,
     Appointment,
@@ -231,6 +231,103 @@ def time_off_delete(*, actor: User | None, time_off: TimeOff) -> None:
     audit_record(actor=actor, object_type="time_off", object_id=time_off_id, action=Action.DELETE)
 
 
+# --- availability through the API: access first, then the writes above ----------------------------
+#
+# The API names a clinician by id; these check that `user` may manage that clinician's
+# availability (their own; a scheduler anyone's) inside the write's transaction, then call the
+# object-level services above, which the Django admin (staff permissions) also uses.
+
+
+@transaction.atomic
+def clinician_rule_create(
+    *,
+    user: User,
+    clinician_id: UUID | str,
+    weekday: int,
+    start_time: time,
+    end_time: time,
+    visit_types: Iterable[str],
+) -> AvailabilityRule:
+    clinician = access_clinician_availability(user=user, clinician_id=clinician_id)
+    return availability_rule_create(
+        actor=user,
+        clinician=clinician,
+        weekday=weekday,
+        start_time=start_time,
+        end_time=end_time,
+        visit_types=visit_types,
+    )
+
+
+@transaction.atomic
+def clinician_rule_update(
+    *,
+    user: User,
+    clinician_id: UUID | str,
+    rule_id: UUID,
+    weekday: int | None = None,
+    start_time: time | None = None,
+    end_time: time | None = None,
+    visit_types: Iterable[str] | None = None,
+) -> AvailabilityRule:
+    clinician = access_clinician_availability(user=user, clinician_id=clinician_id)
+    return availability_rule_update(
+        actor=user,
+        rule=selectors.availability_rule_get(clinician=clinician, rule_id=rule_id),
+        weekday=weekday,
+        start_time=start_time,
+        end_time=end_time,
+        visit_types=visit_types,
+    )
+
+
+@transaction.atomic
+def clinician_rule_delete(*, user: User, clinician_id: UUID | str, rule_id: UUID) -> None:
+    clinician = access_clinician_availability(user=user, clinician_id=clinician_id)
+    availability_rule_delete(
+        actor=user, rule=selectors.availability_rule_get(clinician=clinician, rule_id=rule_id)
+    )
+
+
+@dataclass(frozen=True)
+class TimeOffCreated:
+    time_off: TimeOff
+    # Booked visits inside the time off: they stay booked until staff move them.
+    conflicting_appointments: int
+    # The clinician's zone, in which the API shows the times.
+    timezone: str
+
+
+@transaction.atomic
+def clinician_time_off_create(
+    *,
+    user: User,
+    clinician_id: UUID | str,
+    starts_at: datetime,
+    ends_at: datetime,
+    note: str = "",
+) -> TimeOffCreated:
+    clinician = access_clinician_availability(user=user, clinician_id=clinician_id)
+    time_off = time_off_create(
+        actor=user, clinician=clinician, starts_at=starts_at, ends_at=ends_at, note=note
+    )
+    return TimeOffCreated(
+        time_off=time_off,
+        conflicting_appointments=selectors.appointments_overlapping_count(
+            clinician=clinician, start=time_off.starts_at, end=time_off.ends_at
+        ),
+        timezone=clinician.user.timezone,
+    )
+
+
+@transaction.atomic
+def clinician_time_off_delete(*, user: User, clinician_id: UUID | str, time_off_id: UUID) -> None:
+    clinician = access_clinician_availability(user=user, clinician_id=clinician_id)
+    time_off_delete(
+        actor=user, time_off=selectors.time_off_get(clinician=clinician, time_off_id=time_off_id)
+    )
+
+
 # --- appointments ------------------------------------------------------------------------------
 
 
@@ -264,12 +361,30 @@ def _check_bookable(
     return start
 
 
+def _queue_claims_on_calendar(clinician_id: UUID) -> None:
+    """Rival claims on one clinician's calendar take turns, until this transaction ends.
+
+    A GiST exclusion constraint inserts its own index entry before it looks for clashes, so two
+    transactions inserting overlapping visits at the same instant can each wait for the other;
+    PostgreSQL then aborts one with a deadlock error (a 500) instead of the exclusion violation
+    (a 409). With a transaction-scoped advisory lock per clinician the claims queue instead, and
+    each loser finds the winner's row and gets the exclusion violation. Other clinicians'
+    calendars are not held up.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"appointment-claims:{clinician_id}"],
+        )
+
+
 def _save_claiming_time(appointment: Appointment, *, update_fields: list[str] | None) -> None:
     """Insert or update inside a savepoint; the exclusion constraint turns a clash into 409.
 
     Only a violation of that one constraint is a taken slot; any other integrity error is a bug
     and propagates.
     """
+    _queue_claims_on_calendar(appointment.clinician_id)
     try:
         with transaction.atomic():
             if update_fields is None:

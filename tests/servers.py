@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import connection
 
-from tests.notifications.helpers import free_port
+from tests.local_servers import free_port
 from tests.worker import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent

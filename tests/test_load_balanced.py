@@ -20,7 +20,8 @@ import pytest
 
 from carecore.accounts.models import Clinician, Patient
 from carecore.accounts.services import token_issue
-from tests.notifications.helpers import free_port, use_file_backends
+from tests.local_servers import free_port
+from tests.notifications.helpers import use_file_backends
 from tests.realtime.conftest import open_thread
 from tests.realtime.test_uvicorn import api_post, next_event, open_feed, running_uvicorn
 from tests.worker import running_worker, wait_until

@@ -17,6 +17,7 @@ PUBLIC = {
     "api/docs/",
     "api/v1/auth/register/",
     "api/v1/auth/login/",
+    "api/v1/auth/mfa/enroll/code/",
     "api/v1/auth/mfa/enroll/",
     "api/v1/auth/mfa/confirm/",
 }
@@ -50,10 +51,16 @@ def concrete(route: str) -> str:
     return "/" + "".join(parts)
 
 
+def is_patient_page(pattern: URLPattern) -> bool:
+    return pattern.lookup_str.startswith("patient_web.")
+
+
 def api_routes():
-    for route, _pattern in walk(get_resolver().url_patterns):
+    for route, pattern in walk(get_resolver().url_patterns):
         if route.startswith("admin/") or route.startswith("^") or route in PUBLIC:
             continue
+        if is_patient_page(pattern):
+            continue  # the patient portal's pages: walked below
         if route.startswith("fhir/"):
             continue  # FHIR answers in its own error shape: walked below
         yield route
@@ -90,6 +97,37 @@ def test_every_non_public_endpoint_requires_authentication(anon, route, method):
 
     assert response.status_code == 401, f"{method.upper()} {route} -> {response.status_code}"
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+# The patient portal's pages open to a signed-out visitor, on purpose.
+PUBLIC_PAGES = {
+    "sign-in/",
+    "sign-up/",
+    "password-reset/",
+    "password-reset/sent/",
+    "password-reset/<uidb64>/<token>/",
+    "password-reset/done/",
+}
+
+
+def patient_pages():
+    for route, pattern in walk(get_resolver().url_patterns):
+        if is_patient_page(pattern) and route not in PUBLIC_PAGES and route != "sign-out/":
+            yield route
+
+
+def test_the_walk_finds_the_patient_pages():
+    assert "" in set(patient_pages())
+
+
+@pytest.mark.parametrize("route", sorted(set(patient_pages())))
+def test_every_patient_page_sends_a_signed_out_visitor_to_sign_in(route):
+    from django.test import Client
+
+    response = Client().get(concrete(route))
+
+    assert response.status_code == 302, f"GET {route} -> {response.status_code}"
+    assert response["Location"].startswith("/sign-in/")
 
 
 def test_the_walk_finds_the_fhir_api():

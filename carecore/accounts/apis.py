@@ -28,6 +28,7 @@ from . import services
 from .models import ALL_ROLES, CareTeam, CareTeamMember, Role, User
 from .requests import AuthenticatedRequest
 from .selectors import clinician_list, me_get, patient_get, patient_list, patient_with_care_team
+from .throttles import SignUpAddressThrottle, SignUpRateThrottle
 from .us_states import US_STATE_CHOICES
 
 # --- shared output shapes ----------------------------------------------------------------------
@@ -146,11 +147,15 @@ class TokenOutput(serializers.Serializer):
 
 
 class RegisterApi(APIView):
-    """Patient sign-up. A `role` in the body is ignored: sign-up only ever makes patients."""
+    """Patient sign-up. A `role` in the body is ignored: sign-up only ever makes patients.
+
+    An address that already has an account gets the same 201 `{token, user}` shape, but no
+    account is made and the token authenticates nothing; the address's owner is told by e-mail
+    (docs/security.md, "Sign-up enumeration"). Throttled per client and per address: 429."""
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    throttle_classes = [AuthRateThrottle]
+    throttle_classes = [AuthRateThrottle, SignUpRateThrottle, SignUpAddressThrottle]
 
     class InputSerializer(StrictInput):
         email = serializers.EmailField(max_length=254)
@@ -185,7 +190,7 @@ class RegisterApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        patient = services.patient_register(
+        sign_up = services.patient_sign_up(
             email=fields["email"],
             password=fields["password"],
             first_name=fields["first_name"],
@@ -195,9 +200,8 @@ class RegisterApi(APIView):
             timezone_name=fields["timezone"],
             phone=str(fields.get("phone") or ""),
         )
-        token = services.token_issue(user=patient.user)
         return Response(
-            TokenOutput({"token": token, "user": patient.user}).data,
+            TokenOutput({"token": sign_up.token, "user": sign_up.user}).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -241,8 +245,9 @@ class LoginApi(APIView):
 class LogoutApi(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request: AuthenticatedRequest) -> Response:
-        """Revoke the token this request was made with."""
-        services.auth_logout(user=request.user, token=request.auth)
+        """Revoke the token this request was made with and end the Django session of the
+        request, if any (session-cookie clients)."""
+        services.auth_logout(request=request._request, user=request.user, token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -268,8 +273,11 @@ class PasswordChangeApi(APIView):
         return Response(self.OutputSerializer({"token": token}).data)
 
 
-class MfaEnrollApi(APIView):
-    """Staff TOTP enrolment, step 1: password → an otpauth:// URI for the authenticator app."""
+class MfaEnrollCodeApi(APIView):
+    """Staff TOTP enrolment, step 1: email and password → a one-time code e-mailed to the
+    account, if it is a staff account without an authenticator (staff who have one get an
+    e-mail saying someone tried). The answer is the same 202 whatever the case, including a
+    wrong password (which still counts as a failed sign-in)."""
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
@@ -278,6 +286,43 @@ class MfaEnrollApi(APIView):
     class InputSerializer(StrictInput):
         email = serializers.CharField(max_length=254)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    class OutputSerializer(serializers.Serializer):
+        message = serializers.CharField()
+
+    MESSAGE = (
+        "If these are the credentials of a staff account that can set up an authenticator, "
+        "a code is on its way to its e-mail address."
+    )
+
+    @extend_schema(request=InputSerializer, responses={202: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.mfa_enrollment_code_send(request=request._request, **data.validated_data)
+        return Response(
+            self.OutputSerializer({"message": self.MESSAGE}).data, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class MfaEnrollApi(APIView):
+    """Staff TOTP enrolment, step 2: password and the e-mailed code → an otpauth:// URI for the
+    authenticator app (a new unconfirmed device; the code is used up).
+
+    Wrong email, password or code, an account that cannot enrol (patients; staff who already
+    have an authenticator) or no set-up in progress all get the same 400
+    `invalid_credentials`; each counts as a failed sign-in (too many: 429 `throttled`)."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
+
+    class InputSerializer(StrictInput):
+        email = serializers.CharField(max_length=254)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+        code = serializers.CharField(
+            max_length=12, help_text="The code e-mailed by POST /api/v1/auth/mfa/enroll/code/."
+        )
 
     class OutputSerializer(serializers.Serializer):
         otpauth_uri = serializers.CharField()
@@ -293,7 +338,12 @@ class MfaEnrollApi(APIView):
 
 
 class MfaConfirmApi(APIView):
-    """Staff TOTP enrolment, step 2: password and a first code confirm the device."""
+    """Staff TOTP enrolment, step 3: password and a first code from the app confirm the
+    device; from then on login needs `otp`.
+
+    Wrong email, password or code, an account that cannot enrol (patients; staff who already
+    have an authenticator) or no set-up in progress all get the same 400
+    `invalid_credentials`; each counts as a failed sign-in (too many: 429 `throttled`)."""
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]

@@ -230,3 +230,24 @@ class PhoneChange(models.Model):
 
     def __str__(self) -> str:
         return f"Phone change {self.id}"
+
+
+class MfaEnrollmentCode(models.Model):
+    """A one-time code e-mailed to a staff member who asked to set up their first
+    authenticator. The password alone does not enrol a device: whoever enrols must also read
+    the account's mailbox. Only a keyed hash of the code is stored; it is single use, expires
+    after a few minutes and allows a few guesses."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="mfa_enrollment_codes")
+    code_hash = models.CharField(max_length=128)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"MFA enrolment code {self.id}"

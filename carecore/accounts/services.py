@@ -4,12 +4,16 @@ admin, commands and tests. Each function owns its transaction and its audit even
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
+from django.contrib.auth import login as django_login
+from django.contrib.auth import logout as django_logout
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -19,10 +23,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from knox.crypto import create_token_string
 from knox.models import AuthToken
+from knox.settings import knox_settings
 from rest_framework import status
 
-from carecore.audit.models import Action, Outcome
+from carecore.audit.models import Action, AuditEvent, Outcome
 from carecore.audit.services import audit_record
 from carecore.common.errors import (
     ApplicationError,
@@ -33,6 +39,7 @@ from carecore.common.errors import (
 )
 from carecore.notifications.sms import SmsMessage, get_sms_backend, sms_enabled
 
+from . import sessions
 from .access import Purpose, access_patient
 from .models import (
     STAFF_ROLES,
@@ -40,11 +47,13 @@ from .models import (
     CareTeam,
     CareTeamMember,
     Clinician,
+    MfaEnrollmentCode,
     Patient,
     PhoneChange,
     Role,
     User,
 )
+from .security_mail import security_mail, security_mail_send
 from .staff_groups import group_for_role
 from .validators import is_valid_timezone
 
@@ -68,7 +77,13 @@ class OtpRequired(ApplicationError):
 class MfaEnrollmentRequired(ApplicationError):
     code = "mfa_enrollment_required"
     status_code = status.HTTP_403_FORBIDDEN
-    default_message = "Set up an authenticator app before signing in (see /api/v1/auth/mfa/)."
+    default_message = (
+        "Set up an authenticator app before signing in (POST /api/v1/auth/mfa/enroll/code/)."
+    )
+
+
+class EmailTaken(ValidationFailed):
+    """The address already has an account."""
 
 
 # --- users -----------------------------------------------------------------------------------
@@ -120,9 +135,9 @@ def _create_user(
         with transaction.atomic():
             user.save(force_insert=True)
     except IntegrityError as error:
-        raise ValidationFailed(
-            fields={"email": ["An account with this email already exists."]}
-        ) from error
+        # Staff tools need to know; public sign-up never shows this (`patient_sign_up`).
+        taken = {"email": ["An account with this email already exists."]}
+        raise EmailTaken(fields=taken) from error
     _join_role_group(user)
     return user
 
@@ -173,6 +188,133 @@ def patient_register(
         action=Action.CREATE,
     )
     return patient
+
+
+# --- public sign-up (docs/security.md, "Sign-up enumeration") ---------------------------------
+
+SIGN_UP_NOTICE_TASK = "accounts.sign_up_notice"
+
+
+@dataclass(frozen=True)
+class SignUp:
+    """What sign-up answers: the new patient's user and a bearer token. For an address that
+    already has an account, an unsaved stand-in of the same shape and a token that was never
+    issued (it authenticates nothing); the owner is told by e-mail instead."""
+
+    user: User
+    token: str
+    created: bool
+
+
+def patient_sign_up(
+    *,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    date_of_birth: date,
+    state: str,
+    timezone_name: str,
+    phone: str = "",
+    issue_token: bool = True,
+) -> SignUp:
+    """Public sign-up (`issue_token=False`: the portal's page, which signs in with a session).
+
+    The same checks run in the same order whether or not the address is taken (every field,
+    the password policy and its hashing), so the answer, and all but a few milliseconds of its
+    timing, do not tell a caller whether the address has an account."""
+    try:
+        patient = patient_register(
+            email=email,
+            password=password,
+            first_name=first_name,
+            last_name=last_name,
+            date_of_birth=date_of_birth,
+            state=state,
+            timezone_name=timezone_name,
+            phone=phone,
+        )
+    except EmailTaken:
+        return _sign_up_address_taken(
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            state=state,
+            date_of_birth=date_of_birth,
+            timezone_name=timezone_name,
+            phone=phone,
+        )
+    token = token_issue(user=patient.user) if issue_token else ""
+    return SignUp(user=patient.user, token=token, created=True)
+
+
+def _sign_up_address_taken(
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    state: str,
+    date_of_birth: date,
+    timezone_name: str,
+    phone: str,
+) -> SignUp:
+    address = email.strip().lower()
+    owner = User.objects.filter(email__iexact=address).first()
+    if owner is not None:
+        audit_record(
+            actor=None,
+            object_type="user",
+            object_id=owner.id,
+            action=Action.CREATE,
+            outcome=Outcome.DENIED,
+            detail={"reason": "sign_up_address_taken"},
+        )
+        notice_id = str(uuid.uuid4())
+        transaction.on_commit(lambda: _sign_up_notice_enqueue(owner.id, notice_id))
+    stand_in = User(
+        email=address,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        role=Role.PATIENT,
+        timezone=timezone_name,
+        phone=phone,
+    )
+    stand_in.patient = Patient(user=stand_in, date_of_birth=date_of_birth, state=state)
+    return SignUp(
+        user=stand_in, token=knox_settings.TOKEN_PREFIX + create_token_string(), created=False
+    )
+
+
+def _sign_up_notice_enqueue(user_id: Any, notice_id: str) -> None:
+    # A task, not a send in the request: the provider's latency would time the answer apart.
+    try:
+        current_app.tasks[SIGN_UP_NOTICE_TASK].apply_async(
+            args=[str(user_id), notice_id],
+            retry_policy=settings.CARECORE_NOTIFICATIONS_PUBLISH_RETRY_POLICY,
+        )
+    except Exception as error:  # a broker outage must not turn the answer into a 500
+        log_unhandled(error)
+
+
+def sign_up_notice_send(*, user_id: Any, notice_id: str) -> None:
+    """Tell the owner of an address that someone tried to sign up with it (the Celery task).
+    Provider errors propagate, so the task retries; `notice_id` keeps a retry from sending
+    twice where the provider honours idempotency keys."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return
+    security_mail(
+        to=user.email,
+        subject="Someone tried to create a CareCore account with your e-mail address",
+        body=(
+            "Someone tried to create a new CareCore account with this e-mail address. It "
+            "already has an account, so no new account was made and nothing in yours "
+            "changed.\n\n"
+            "If it was you, sign in with your existing account instead. If it was not, you "
+            "need not do anything; if it keeps happening, tell the clinic.\n"
+        ),
+        key=f"sign-up-notice-{notice_id}",
+    ).send(fail_silently=False)
 
 
 @transaction.atomic
@@ -397,9 +539,9 @@ def _verify_otp(request: HttpRequest, user: User, otp: str | None) -> None:
 
 
 def token_issue(*, user: User) -> str:
-    """A new bearer token; only its hash is stored (django-rest-knox)."""
-    _instance, token = AuthToken.objects.create(user=user, expiry=settings.REST_KNOX["TOKEN_TTL"])
-    return str(token)
+    """A new bearer token; only its hash is stored (django-rest-knox). Idle timeout, lifetime
+    and the per-user cap: carecore/accounts/sessions.py."""
+    return sessions.token_issue(user=user)
 
 
 def auth_login(
@@ -418,11 +560,61 @@ def auth_login(
     return user, token
 
 
-def auth_logout(*, user: User, token: AuthToken | None) -> None:
-    """Revoke the token this request was made with."""
+def auth_logout(*, request: HttpRequest, user: User, token: AuthToken | None) -> None:
+    """Revoke the token this request was made with and end the request's Django session (a
+    client that holds both, e.g. a browser signed in to the admin, is signed out of both)."""
     if token is not None:
         token.delete()
     audit_record(actor=user, object_type="session", action=Action.LOGOUT)
+    django_logout(request)
+
+
+def auth_session_login(
+    *, request: HttpRequest, email: str, password: str, otp: str | None = None
+) -> User:
+    """Password (and TOTP for staff when required) -> a Django session, for the web pages.
+
+    The same lockout (django-axes on account and ip), MFA rule and audit as `auth_login`; the
+    session key and CSRF token are rotated (`django.contrib.auth.login`, which also sends
+    `user_logged_in`, resetting the failure count).
+    """
+    user = _authenticate_password(request, email, password)
+    if staff_mfa_required(user):
+        _verify_otp(request, user, otp)
+    django_login(request, user)
+    audit_record(actor=user, object_type="session", action=Action.LOGIN, detail={"web": True})
+    return user
+
+
+def auth_session_logout(*, request: HttpRequest) -> None:
+    """End the web session (the session row is deleted, the cookie forgotten)."""
+    user = request.user
+    if user.is_authenticated:
+        audit_record(
+            actor=user,
+            object_type="session",
+            action=Action.LOGOUT,
+            detail={"web": True},
+        )
+    django_logout(request)
+
+
+@transaction.atomic
+def user_password_reset(*, user: User, new_password: str) -> None:
+    """Set a new password through a valid reset link (the link's token was checked by the
+    caller, Django's PasswordResetConfirmView): every bearer token of the user is revoked, as
+    on a password change, since whoever held the old password may hold one."""
+    _check_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    user_tokens_revoke(user=user)
+    audit_record(
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        action=Action.UPDATE,
+        detail={"field": "password", "reset": True},
+    )
 
 
 def user_tokens_revoke(*, user: User) -> int:
@@ -449,36 +641,179 @@ def user_password_change(*, user: User, current_password: str, new_password: str
     return token_issue(user=user)
 
 
-# --- TOTP enrolment (first factor: the password) ----------------------------------------------
+# --- TOTP enrolment (the password and a code e-mailed to the account) ----------------------
+#
+# Three steps, each answered the same way whatever the account is (unknown, wrong password,
+# patient, staff with an authenticator already, staff without one), so none of them tells a
+# caller which case applies:
+#   1. `mfa_enrollment_code_send`: email + password -> a one-time code is e-mailed to staff who
+#      have no confirmed authenticator (a notice to those who do; nothing to anyone else).
+#   2. `mfa_enrollment_start`: email + password + that code -> an otpauth:// URI.
+#   3. `mfa_enrollment_confirm`: email + password + a first TOTP code -> the device is confirmed.
+# Every refusal counts as a failed sign-in (django-axes and the audit trail). The password is
+# checked before any transaction of ours opens, so those records are committed at once and
+# nothing a later step raises can roll them back.
+
+MFA_CODE_VALID_FOR = timedelta(minutes=15)
+MFA_CODE_MAX_ATTEMPTS = 5
+# A few codes an hour cover a lost e-mail; more would only flood the staff member's inbox.
+MFA_CODES_PER_HOUR = 5
+
+
+class MfaEnrollmentRefused(ApplicationError):
+    """The one answer to every refused enrolment step."""
+
+    code = "invalid_credentials"
+    default_message = "The email, password or code is not correct."
+
+
+def _password_user(request: HttpRequest, email: str, password: str) -> User | None:
+    """The user these credentials belong to, or None (the failure counted and audited).
+
+    Must not run inside a transaction of ours: see the comment above."""
+    try:
+        return _authenticate_password(request, email, password)
+    except InvalidCredentials:
+        return None
+
+
+def _may_enrol(user: User) -> bool:
+    """Only staff enrol (patients never use a second factor); replacing a confirmed
+    authenticator is an admin's job (they delete it, then the staff member enrols again)."""
+    return user.role in STAFF_ROLES and _confirmed_totp_device(user) is None
+
+
+def _refuse_enrollment(request: HttpRequest, user: User | None) -> MfaEnrollmentRefused:
+    if user is not None:  # a wrong password was counted by authenticate() already
+        _record_failed_login(request, user.email, user)
+    return MfaEnrollmentRefused()
+
+
+def _mfa_code_hash(code_id: Any, code: str) -> str:
+    # Keyed by the secret key and bound to this row, like the phone codes.
+    return salted_hmac("carecore.mfa-enrollment", f"{code_id}:{code}").hexdigest()
+
+
+def mfa_enrollment_code_send(*, request: HttpRequest, email: str, password: str) -> None:
+    """Step 1. Returns nothing whatever happened: the caller learns nothing from it."""
+    user = _password_user(request, email, password)
+    if user is None or user.role not in STAFF_ROLES:
+        return
+    if _confirmed_totp_device(user) is not None:
+        _mfa_already_enrolled_notice(user)
+        return
+    _mfa_code_issue(user)
 
 
 @transaction.atomic
-def mfa_enrollment_start(*, request: HttpRequest, email: str, password: str) -> str:
-    """Create a fresh, unconfirmed TOTP device and return its otpauth:// provisioning URI.
+def _mfa_code_issue(user: User) -> MfaEnrollmentCode | None:
+    User.objects.select_for_update().filter(pk=user.pk).first()  # one issuer at a time
+    now = timezone.now()
+    recent = MfaEnrollmentCode.objects.filter(user=user, created_at__gte=now - timedelta(hours=1))
+    if recent.count() >= MFA_CODES_PER_HOUR:
+        return None  # silently: a 429 here would tell a caller this account can still enrol
+    MfaEnrollmentCode.objects.filter(user=user, used_at__isnull=True, expires_at__gt=now).update(
+        expires_at=now
+    )
+    code = f"{secrets.randbelow(10**8):08d}"
+    row = MfaEnrollmentCode(user=user, expires_at=now + MFA_CODE_VALID_FOR)
+    row.code_hash = _mfa_code_hash(row.id, code)
+    row.save(force_insert=True)
+    audit_record(
+        actor=user, object_type="mfa_enrollment_code", object_id=row.id, action=Action.CREATE
+    )
+    minutes = int(MFA_CODE_VALID_FOR.total_seconds() // 60)
+    security_mail_send(
+        to=user.email,
+        subject="Your CareCore authenticator set-up code",
+        body=(
+            f"Your code to set up an authenticator app for CareCore is {code}.\n\n"
+            f"It works once and expires in {minutes} minutes. If you did not ask for it, "
+            "someone knows your password: change it now and tell your CareCore admin.\n"
+        ),
+        key=f"mfa-enrollment-{row.id}",
+    )
+    return row
 
-    Refused once the user has a confirmed device: replacing one is an admin's job.
-    """
-    user = _authenticate_password(request, email, password)
-    if _confirmed_totp_device(user) is not None:
-        raise Forbidden("An authenticator is already set up. Ask an admin to reset it.")
+
+def _mfa_already_enrolled_notice(user: User) -> None:
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    notices = AuditEvent.objects.filter(
+        actor_id=user.id,
+        object_type="mfa_enrollment_notice",
+        occurred_at__gte=an_hour_ago,
+    )
+    if notices.count() >= MFA_CODES_PER_HOUR:
+        return
+    event = audit_record(
+        actor=user, object_type="mfa_enrollment_notice", object_id=user.id, action=Action.CREATE
+    )
+    security_mail_send(
+        to=user.email,
+        subject="Someone tried to set up an authenticator on your CareCore account",
+        body=(
+            "Someone signed in with your password and asked to set up a new authenticator app "
+            "for your CareCore account. Your account already has one, so nothing changed.\n\n"
+            "If this was not you, change your password now and tell your CareCore admin.\n"
+        ),
+        key=f"mfa-enrollment-notice-{event.pk}",
+    )
+
+
+def mfa_enrollment_start(*, request: HttpRequest, email: str, password: str, code: str) -> str:
+    """Step 2: a fresh, unconfirmed TOTP device; returns its otpauth:// provisioning URI."""
+    user = _password_user(request, email, password)
+    if user is None or not _may_enrol(user):
+        raise _refuse_enrollment(request, user)
+    uri = _mfa_code_use(user, code.strip())
+    if uri is None:
+        raise _refuse_enrollment(request, user)
+    return uri
+
+
+@transaction.atomic
+def _mfa_code_use(user: User, code: str) -> str | None:
+    """The device's URI if `code` is the user's latest live code (then used up); else None,
+    with the wrong guess counted (committed: this returns rather than raises)."""
+    row = (
+        MfaEnrollmentCode.objects.select_for_update()
+        .filter(user=user, used_at__isnull=True, expires_at__gt=timezone.now())
+        .order_by("-created_at")
+        .first()
+    )
+    if row is None or row.attempts >= MFA_CODE_MAX_ATTEMPTS:
+        return None
+    if not constant_time_compare(row.code_hash, _mfa_code_hash(row.id, code)):
+        row.attempts += 1
+        row.save(update_fields=["attempts"])
+        return None
+    row.used_at = timezone.now()
+    row.save(update_fields=["used_at"])
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
     audit_record(actor=user, object_type="mfa_device", object_id=device.id, action=Action.CREATE)
     return str(device.config_url)
 
 
-@transaction.atomic
 def mfa_enrollment_confirm(*, request: HttpRequest, email: str, password: str, otp: str) -> User:
-    user = _authenticate_password(request, email, password)
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
-        raise NotFound("No authenticator set-up is in progress.")
-    if not device.verify_token(otp.strip()):
-        raise ValidationFailed(fields={"otp": ["The code is not correct."]})
+    """Step 3: the first code from the authenticator confirms the device."""
+    user = _password_user(request, email, password)
+    if user is None or not _may_enrol(user):
+        raise _refuse_enrollment(request, user)
+    if not _mfa_device_confirm(user, otp.strip()):
+        raise _refuse_enrollment(request, user)
+    return user
+
+
+@transaction.atomic
+def _mfa_device_confirm(user: User, otp: str) -> bool:
+    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+    if device is None or not device.verify_token(otp):
+        return False  # verify_token's own failure count is saved (this returns, not raises)
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     audit_record(actor=user, object_type="mfa_device", object_id=device.id, action=Action.UPDATE)
-    return user
+    return True
 
 
 # --- break-glass ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ urlpatterns = [
     path("auth/login/", apis.LoginApi.as_view(), name="auth-login"),
     path("auth/logout/", apis.LogoutApi.as_view(), name="auth-logout"),
     path("auth/password/", apis.PasswordChangeApi.as_view(), name="auth-password"),
+    path("auth/mfa/enroll/code/", apis.MfaEnrollCodeApi.as_view(), name="auth-mfa-enroll-code"),
     path("auth/mfa/enroll/", apis.MfaEnrollApi.as_view(), name="auth-mfa-enroll"),
     path("auth/mfa/confirm/", apis.MfaConfirmApi.as_view(), name="auth-mfa-confirm"),
     path("me/", apis.MeApi.as_view(), name="me"),

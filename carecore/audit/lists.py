@@ -46,3 +46,20 @@ def audited_list_response(
     )
     data = serializer_class(page, many=True, context=context or {}).data
     return paginator.get_paginated_response(data)
+
+
+def audited_rows(
+    *,
+    user: Any,
+    rows: QuerySet[Any] | Sequence[Any],
+    object_type: str,
+    patient_id_of: Callable[[Any], UUID | None] = _patient_id,
+) -> list[Any]:
+    """The rows a web page shows (already narrowed by a selector and cut to what is shown),
+    with one LIST event per row in one INSERT, exactly as `audited_list_response` for the API."""
+    shown = list(rows)
+    audit_record_many(
+        actor=user,
+        targets=[AuditTarget(object_type, str(row.pk), patient_id_of(row)) for row in shown],
+    )
+    return shown

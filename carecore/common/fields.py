@@ -12,6 +12,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 
+from carecore.clinical.severity import Severity
+
+SEVERITY_VALUES = [severity.value for severity in Severity]
+
 
 class ChoiceField(serializers.ChoiceField):
     """A choice whose error lists the valid values, so a client can correct itself at once."""
@@ -154,3 +158,14 @@ class TimeZoneField(ChoiceField):
         if str(data) not in self.choice_strings_to_values:
             self.fail("invalid_choice")
         return str(data)
+
+
+class RedFlagOutput(serializers.Serializer):
+    """One red flag as every API shows it: PRODUCT.md's `{"code", "label"}` plus its
+    `severity` (emergency, crisis, urgent, soon). Intake responses, intake reviews, the
+    pre-visit summary and message triage hits (which add what matched) all use this shape."""
+
+    code = serializers.CharField()
+    # DRF takes declared fields off the class, so this does not shadow Field.label at run time.
+    label = serializers.CharField()  # type: ignore[assignment]
+    severity = serializers.ChoiceField(choices=SEVERITY_VALUES)

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "intake",
     "careplans",
     "interop",
+    "patient_web",
     "demo",
 ]
 
@@ -76,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Idle timeout and absolute lifetime of cookie sessions (carecore/accounts/sessions.py).
+    "carecore.accounts.sessions.SessionIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -241,6 +244,9 @@ CARECORE_TRIAGE_WARM_UP = env.bool("CARECORE_TRIAGE_WARM_UP", default=True)
 
 # --- accounts and authentication ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# The patient portal's pages (patient_web/): where a signed-out visitor is sent.
+LOGIN_URL = "/sign-in/"
+LOGIN_REDIRECT_URL = "/"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -285,11 +291,19 @@ REST_KNOX = {
     "TOKEN_LIMIT_PER_USER": None,
     "AUTO_REFRESH": False,
 }
+# Sessions (carecore/accounts/sessions.py, docs/security.md "Sessions"): TOKEN_TTL above is the
+# absolute lifetime of a token; a token or cookie session unused for this long is dead (HIPAA
+# automatic logoff). Staff work on shared clinic machines: 30 minutes. Patients: 60.
+CARECORE_STAFF_IDLE_MINUTES = env.int("CARECORE_STAFF_IDLE_MINUTES", default=30)
+CARECORE_PATIENT_IDLE_MINUTES = env.int("CARECORE_PATIENT_IDLE_MINUTES", default=60)
+# Live tokens per user; signing in once more drops the oldest.
+CARECORE_TOKENS_PER_USER = env.int("CARECORE_TOKENS_PER_USER", default=10)
 
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        # knox tokens with an idle timeout (carecore/accounts/sessions.py).
+        "carecore.accounts.sessions.IdleTimeoutTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -307,6 +321,10 @@ REST_FRAMEWORK = {
         "anon": env("CARECORE_THROTTLE_ANON", default="60/min"),
         "user": env("CARECORE_THROTTLE_USER", default="600/min"),
         "auth": env("CARECORE_THROTTLE_AUTH", default="20/min"),
+        # Sign-up, strictly (docs/security.md, "Sign-up enumeration"): per client and per
+        # target address.
+        "signup": env("CARECORE_THROTTLE_SIGNUP", default="10/hour"),
+        "signup_address": env("CARECORE_THROTTLE_SIGNUP_ADDRESS", default="5/hour"),
     },
     "EXCEPTION_HANDLER": "carecore.common.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "carecore.common.schema.AutoSchema",
@@ -325,7 +343,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # API clients send `Authorization: Bearer <token>`; session auth exists for the admin only.
-    "AUTHENTICATION_WHITELIST": ["knox.auth.TokenAuthentication"],
+    "AUTHENTICATION_WHITELIST": ["carecore.accounts.sessions.IdleTimeoutTokenAuthentication"],
     # Several resources have a `status`; give each set of choices its own schema name.
     "ENUM_NAME_OVERRIDES": {
         "AppointmentStatusEnum": "portal.models.AppointmentStatus",

@@ -16,5 +16,7 @@ os.environ.setdefault("CARECORE_SMS_BACKEND", "carecore.notifications.sms.FileSm
 os.environ.setdefault("CARECORE_THROTTLE_ANON", "100000/min")
 os.environ.setdefault("CARECORE_THROTTLE_USER", "100000/min")
 os.environ.setdefault("CARECORE_THROTTLE_AUTH", "10000/min")
+os.environ.setdefault("CARECORE_THROTTLE_SIGNUP", "10000/min")
+os.environ.setdefault("CARECORE_THROTTLE_SIGNUP_ADDRESS", "10000/min")
 
 from .base import *  # noqa: F403

@@ -11,6 +11,12 @@ os.environ.setdefault("CARECORE_REQUIRE_STAFF_MFA", "false")
 os.environ.setdefault("CARECORE_THROTTLE_ANON", "100000/min")
 os.environ.setdefault("CARECORE_THROTTLE_USER", "100000/min")
 os.environ.setdefault("CARECORE_THROTTLE_AUTH", "100000/min")
+os.environ.setdefault("CARECORE_THROTTLE_SIGNUP", "100000/min")
+os.environ.setdefault("CARECORE_THROTTLE_SIGNUP_ADDRESS", "100000/min")
+# Many tests travel hours ahead with a token made before; tests of the idle timeout itself set
+# the production values (tests/accounts/test_sessions.py).
+os.environ.setdefault("CARECORE_STAFF_IDLE_MINUTES", "720")
+os.environ.setdefault("CARECORE_PATIENT_IDLE_MINUTES", "720")
 
 from .base import *  # noqa: F403
 from .base import CACHES, REDIS_SENTINEL_MASTER, REDIS_SENTINEL_PASSWORD, REDIS_URL, VAR_DIR

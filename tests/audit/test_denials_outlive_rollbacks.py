@@ -21,7 +21,7 @@ from careplans.models import CarePlan
 from intake import services as intake_services
 from messaging import services as messaging_services
 
-from ..intake.test_intake_apis import poem
+from ..intake.helpers import poem
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from careplans.models import CarePlan, CarePlanActivity, CheckIn
 from intake.models import IntakeReview
 
-from ..intake.test_intake_apis import healthy_intake, poem, submit
+from ..intake.helpers import healthy_intake, poem, submit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("questionnaires")]
 

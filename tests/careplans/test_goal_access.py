@@ -9,7 +9,7 @@ from carecore.common.errors import NotFound
 from careplans import services
 from careplans.access import access_care_plan_goal
 from careplans.selectors import care_plan_goal_list
-from tests.intake.test_intake_apis import healthy_intake, poem, submit
+from tests.intake.helpers import healthy_intake, poem, submit
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from careplans.models import CheckIn
 from careplans.services import check_ins_remind
 
-from ..intake.test_intake_apis import healthy_intake, poem, submit
+from ..intake.helpers import healthy_intake, poem, submit
 from ..outbox import recipients, rows
 from .test_apis import _complete_reviews, draft, plan_url
 

@@ -17,7 +17,7 @@ from portal import services
 from portal.models import Appointment
 
 from ..factories import ClinicianFactory
-from ..intake.test_intake_apis import healthy_intake, poem
+from ..intake.helpers import healthy_intake, poem
 from ..portal.conftest import TOMORROW, appointment_url, at, book_directly, give_availability
 
 pytestmark = pytest.mark.django_db
@@ -95,6 +95,9 @@ def test_it_summarises_intake_scores_red_flags_plan_and_messages(
     flag = body["red_flags"][0]
     assert flag["questionnaire"] == "gut-skin-intake"
     assert [item["code"] for item in flag["red_flags"]] == ["gi_rectal_bleeding"]
+    # The red-flag shape of every API: PRODUCT.md's code and label, plus the severity.
+    assert set(flag["red_flags"][0]) == {"code", "label", "severity"}
+    assert flag["red_flags"][0]["severity"] == flag["severity"] == "urgent"
 
     plan = body["care_plan"]
     assert plan is not None and plan["number"] == 1

@@ -23,7 +23,7 @@ from django.db import connection
 
 from carecore.accounts.models import Patient
 from carecore.accounts.services import token_issue
-from tests.notifications.helpers import free_port
+from tests.local_servers import free_port
 from tests.servers import api_call, running_web
 from tests.worker import wait_until
 

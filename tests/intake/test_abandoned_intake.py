@@ -17,7 +17,7 @@ from carecore.notifications.models import Channel, Event, Notification
 from intake import tasks
 from intake.models import IntakeReview, QuestionnaireResponse
 
-from .test_intake_apis import REVIEWS, healthy_intake, response_url, submit
+from .helpers import REVIEWS, healthy_intake, response_url, submit
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from intake.models import IntakeReview
 
-from .test_intake_apis import healthy_intake, poem, submit
+from .helpers import healthy_intake, poem, submit
 
 pytestmark = pytest.mark.django_db
 

@@ -17,25 +17,9 @@ from carecore.audit.models import AuditEvent
 from intake import services
 from intake.models import IntakeReview, QuestionnaireResponse, QuestionnaireVersion
 
+from .helpers import REVIEWS, healthy_intake, poem, response_url, submit
+
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("questionnaires")]
-
-RESPONSES = "/api/v1/questionnaire-responses/"
-REVIEWS = "/api/v1/intake-reviews/"
-
-
-def poem(*values: int | None) -> dict[str, int]:
-    return {f"poem-{n}": v for n, v in enumerate(values, start=1) if v is not None}
-
-
-def submit(client, slug: str, answers: dict, status: str = "completed"):
-    return client.post(
-        RESPONSES, {"questionnaire": slug, "answers": answers, "status": status}, format="json"
-    )
-
-
-def response_url(response_id) -> str:
-    return f"{RESPONSES}{response_id}/"
-
 
 # --- definitions -----------------------------------------------------------------------------
 
@@ -234,51 +218,6 @@ def test_an_old_response_keeps_its_version_after_a_new_one_is_published(client_f
 
 
 # --- review queue -----------------------------------------------------------------------------
-
-
-def healthy_intake(**overrides) -> dict:
-    """A completed gut-skin intake with no red flags (linkIds of intake/definitions)."""
-    answers = {
-        "skin-concerns": ["eczema"],
-        "skin-self-rating": 6,
-        "stool-type": 4,
-        "gut-symptoms": True,
-        "gut-symptoms-new": False,
-        "symptom-onset-age": 25,
-        "fibre-servings-daily": 6,
-        "fermented-foods-weekly": 4,
-        "added-sugar-daily": 1,
-        "processed-foods-weekly": 2,
-        "dairy-reaction": False,
-        "gluten-reaction": False,
-        "alcohol-drinks-weekly": 2,
-        "caffeine-drinks-daily": 1,
-        "water-glasses-daily": 8,
-        "sleep-hours-nightly": 7.5,
-        "exercise-minutes-weekly": 180,
-        "stress-level": 3,
-        "antibiotics-last-3-months": False,
-        "probiotic-use": False,
-        "rf-rectal-bleeding": False,
-        "rf-weight-loss": False,
-        "rf-nocturnal-symptoms": False,
-        "rf-family-history-gi": False,
-        "rf-family-history-ovarian": False,
-        "rf-iron-deficiency-anaemia": False,
-        "rf-bowel-habit-change": False,
-        "rf-fever": False,
-        "rf-trouble-swallowing": False,
-        "rf-persistent-vomiting": False,
-        "rf-angioedema": False,
-        "rf-mucosal-sores": False,
-        "rf-eczema-spreading-blisters": False,
-        "rf-eczema-infected": False,
-        "rf-widespread-redness": False,
-        "rf-rosacea-eye-symptoms": False,
-        "rf-self-harm-thoughts": False,
-    }
-    answers.update(overrides)
-    return answers
 
 
 def test_a_red_flag_intake_is_urgent_and_tops_the_queue(client_for, patient, clinician):

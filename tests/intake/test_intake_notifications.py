@@ -8,7 +8,7 @@ from django.core import mail
 from carecore.notifications.models import Notification
 
 from ..outbox import recipients, rows
-from .test_intake_apis import healthy_intake, poem, submit
+from .helpers import healthy_intake, poem, submit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("questionnaires")]
 

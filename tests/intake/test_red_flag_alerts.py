@@ -22,7 +22,7 @@ from intake import tasks
 from intake.models import IntakeReview
 
 from ..factories import ClinicianFactory
-from .test_intake_apis import REVIEWS, healthy_intake, submit
+from .helpers import REVIEWS, healthy_intake, submit
 
 pytestmark = pytest.mark.django_db
 

