@@ -57,6 +57,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
 from PIL import Image
 from rest_framework.test import APIClient
+from rest_framework.views import APIView
 
 from carecore.accounts import services as account_services
 from carecore.accounts.models import CareTeamMember, Clinician, Patient, Role, User
@@ -420,6 +421,8 @@ THREAD_WORK = rule(NO_ROUTE, SEE, SEE, NO_ROUTE, NO_ROUTE)
 SCHEDULE = rule(NO_ROUTE, SEE, NO_ROUTE, SEE_ALL, NO_ROUTE)
 # A user's own things (notifications, push subscriptions): every role, own only.
 OWN_ONLY = rule(SEE, SEE, SEE, SEE, SEE)
+# The patient portal's pages: patients, their own things; staff are refused whatever the id.
+PATIENT_PAGE = rule(SEE, NO_ROUTE, NO_ROUTE, NO_ROUTE, NO_ROUTE)
 # Bulk exports: admins only, each admin their own jobs.
 ADMIN_OWN = rule(NO_ROUTE, NO_ROUTE, NO_ROUTE, NO_ROUTE, SEE)
 
@@ -506,7 +509,16 @@ OBJECT_ROUTES: dict[str, Entry] = {
     "patient-measures": Entry(patient, CLINICAL, query=lambda *_: "?instrument=poem"),
     "appointment-previsit-summary": Entry(appointment, CARE_TEAM_WORK),
     # portal
-    "clinician-availability": Entry(clinician_availability, SCHEDULE),
+    "clinician-availability": Entry(
+        clinician_availability,
+        SCHEDULE,
+        body={
+            "post": _fixed(
+                {"kind": "rule", "weekday": 0, "start": "09:00", "end": "12:00"}
+                | {"visit_types": ["new"]}
+            )
+        },
+    ),
     "clinician-availability-rule": Entry(availability_rule, SCHEDULE),
     "clinician-time-off": Entry(time_off, SCHEDULE),
     "appointment-detail": Entry(appointment, SCHEDULING),
@@ -529,6 +541,11 @@ OBJECT_ROUTES: dict[str, Entry] = {
     "thread-close": Entry(thread, THREAD_WORK),
     "thread-reopen": Entry(thread, THREAD_WORK),
     "attachment-detail": Entry(attachment, CLINICAL),
+    # patient_web (the patient portal's pages): patients only, their own threads
+    "patient_web:thread": Entry(
+        thread, PATIENT_PAGE, body={"post": _fixed({"body": "Thank you, that helps."})}
+    ),
+    "patient_web:thread-updates": Entry(thread, PATIENT_PAGE),
     # interop (FHIR): reads per resource type, $everything, bulk export
     "fhir-read:Patient": Entry(FHIR_PATIENT, SCHEDULING),
     "fhir-read:CareTeam": Entry(FHIR_CARE_TEAM, SCHEDULING),
@@ -546,6 +563,8 @@ OBJECT_ROUTES: dict[str, Entry] = {
 # Routes with a parameter that names no patient's or user's object, and why.
 NOT_PATIENT_OBJECTS: dict[str, str] = {
     "questionnaire-detail": "published questionnaire definitions, the same for everyone",
+    "patient_web:password-reset-confirm": "a signed one-time link from the reset e-mail: the "
+    "token is the secret, checked by Django's PasswordResetConfirmView",
     "fhir-search": "the parameter is a resource type, not an object",
     "fhir-read:Practitioner": "public clinician profiles (GET /api/v1/clinicians/ lists them)",
     "fhir-read:Questionnaire": "published questionnaire definitions, the same for everyone",
@@ -560,6 +579,7 @@ class Route:
     key: str  # the URL name, or "fhir-read:<Type>" for the FHIR read of one type
     template: str  # the path, with {kwarg} where the URL takes one
     methods: tuple[str, ...]
+    api: bool  # DRF (JSON bodies) or a page (form bodies)
 
 
 _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
@@ -576,17 +596,23 @@ def _piece(pattern: RoutePattern | RegexPattern | Any) -> str:
     return re.sub(r"\\(.)", r"\1", text)
 
 
-def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+def _walk(
+    patterns: list[Any], prefix: str = "", namespace: str = ""
+) -> Iterator[tuple[str, str, URLPattern]]:
+    """(path template, namespace, pattern) for every URL pattern."""
     for entry in patterns:
         if isinstance(entry, URLResolver):
-            yield from _walk(entry.url_patterns, prefix + _piece(entry.pattern))
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, prefix + _piece(entry.pattern), inner)
         elif isinstance(entry, URLPattern):
-            yield prefix + _piece(entry.pattern), entry
+            yield prefix + _piece(entry.pattern), namespace, entry
 
 
 def _methods(pattern: URLPattern) -> tuple[str, ...]:
     view = getattr(pattern.callback, "cls", None) or getattr(pattern.callback, "view_class", None)
-    if view is None:  # a function view: what it allows is not discoverable; GET and POST
+    if view is None:
+        # A function view: what its decorators allow is not discoverable. GET and POST are
+        # tried; a method that answers 405 for every object is one the view does not allow.
         return ("get", "post")
     return tuple(
         method
@@ -599,15 +625,18 @@ def object_routes() -> Iterator[Route]:
     """Every URL pattern that takes a parameter, API, FHIR and pages alike (the Django admin
     excepted: staff only, behind MFA, audited and tested in tests/accounts/test_staff_admin.py).
     The FHIR read is one route per resource type."""
-    for path, pattern in _walk(get_resolver().url_patterns):
+    for path, namespace, pattern in _walk(get_resolver().url_patterns):
         if path.startswith("admin/") or "{" not in path:
             continue
         template, methods = "/" + path, _methods(pattern)
+        view = getattr(pattern.callback, "cls", None)
+        api = isinstance(view, type) and issubclass(view, APIView)
         if pattern.name == "fhir-read":
             for type_name in SPECS:
-                yield Route(f"fhir-read:{type_name}", template, methods)
+                yield Route(f"fhir-read:{type_name}", template, methods, api)
             continue
-        yield Route(pattern.name or template, template, methods)
+        key = f"{namespace}{pattern.name}" if pattern.name else template
+        yield Route(key, template, methods, api)
 
 
 def _routes_by_key() -> dict[str, Route]:
@@ -699,10 +728,11 @@ def _missing(kwargs: dict[str, str]) -> dict[str, str]:
     return fresh
 
 
-def _request(client: APIClient, method: str, url: str, body: dict[str, Any]) -> int:
-    """One request in a savepoint rolled back after it: a write does not change the world."""
+def _request(client: APIClient, method: str, url: str, body: dict[str, Any], *, api: bool) -> int:
+    """One request in a savepoint rolled back after it: a write does not change the world.
+    The API takes JSON; pages take forms."""
     with transaction.atomic():
-        response = getattr(client, method)(url, body, format="json")
+        response = getattr(client, method)(url, body, format="json" if api else "multipart")
         transaction.set_rollback(True)
     return int(response.status_code)
 
@@ -732,6 +762,7 @@ def test_each_role_sees_only_what_the_access_rule_allows(world: World, key: str)
         for method in route.methods:
             verdict = entry.verdict(role, method)
             answers: dict[str, int] = {}
+            urls: dict[str, str] = {}
             for case in ("own", "other", "missing"):
                 side: Side = "own" if case == "own" else "other"
                 kwargs = entry.build(world, role, side)
@@ -741,11 +772,14 @@ def test_each_role_sees_only_what_the_access_rule_allows(world: World, key: str)
                 if entry.query is not None:
                     url += entry.query(world, role, side)
                 body = entry.body[method](world, role, side) if method in entry.body else {}
-                status = _request(world.clients[role], method, url, body)
-                answers[case] = status
+                urls[case] = url
+                answers[case] = _request(world.clients[role], method, url, body, api=route.api)
+            if set(answers.values()) == {405}:
+                continue  # a function view that does not allow this method
+            for case, status in answers.items():
                 if not _matches(expected(verdict, case), status):
                     wrong.append(
-                        f"{role} {method.upper()} on {case} object ({url}): {status}, "
+                        f"{role} {method.upper()} on {case} object ({urls[case]}): {status}, "
                         f"expected {expected(verdict, case)} ({verdict})"
                     )
             if verdict != SEE_ALL and answers["other"] != answers["missing"]:
