@@ -39,6 +39,7 @@ what the next request sees.
 
 from __future__ import annotations
 
+import enum
 import io
 import os
 import re
@@ -84,12 +85,16 @@ SIDES: tuple[Side, ...] = ("own", "other")
 NOW = datetime(2026, 6, 10, 14, 0, tzinfo=UTC)
 TOMORROW = NOW.astimezone(NEW_YORK).date() + timedelta(days=1)
 
-SEE = "see"
-SEE_ALL = "see_all"
-READ_ONLY = "read_only"
-NO_ROUTE = "no_route"
-HIDDEN = "hidden"
-Verdict = Literal["see", "see_all", "read_only", "no_route", "hidden"]
+
+class Verdict(enum.StrEnum):
+    SEE = "see"
+    SEE_ALL = "see_all"
+    READ_ONLY = "read_only"
+    NO_ROUTE = "no_route"
+    HIDDEN = "hidden"
+
+
+SEE, SEE_ALL, READ_ONLY, NO_ROUTE, HIDDEN = Verdict
 
 
 # --- the world: two patients (on two care teams) with one of everything --------------------------
