@@ -137,3 +137,16 @@ def test_the_first_schema_requests_of_a_process_may_arrive_together(live_server)
         # Generated once, then served from memory: a public endpoint must not cost a
         # generation per request.
         assert len(SchemaView._generated) == 1
+
+
+def test_operations_with_a_body_document_413_payload_too_large(schema):
+    with_body = [
+        (method, path)
+        for path, method, operation in operations(schema)
+        if "requestBody" in operation
+    ]
+    assert ("post", "/api/v1/attachments/") in with_body
+    for path, method, operation in operations(schema):
+        if "requestBody" in operation:
+            example = operation["responses"]["413"]["content"]["application/json"]["examples"]
+            assert "payload_too_large" in example, (method, path)
