@@ -474,6 +474,11 @@ def _reschedule(world: World, role: str, side: Side) -> dict[str, Any]:
     return {"start": at(TOMORROW, 15, zone=NEW_YORK).isoformat()}
 
 
+def _slot(world: World, role: str, side: Side) -> dict[str, Any]:
+    """The portal's slot choice: "<clinician id>|<start>"."""
+    return {"slot": f"{world.lead(side).id}|{at(TOMORROW, 15, zone=NEW_YORK).isoformat()}"}
+
+
 def _care_team(world: World, role: str, side: Side) -> dict[str, Any]:
     return {"lead": str(world.lead(side).id), "members": []}
 
@@ -551,6 +556,11 @@ OBJECT_ROUTES: dict[str, Entry] = {
         thread, PATIENT_PAGE, body={"post": _fixed({"body": "Thank you, that helps."})}
     ),
     "patient_web:thread-updates": Entry(thread, PATIENT_PAGE),
+    "patient_web:visit": Entry(appointment, PATIENT_PAGE),
+    "patient_web:visit-calendar": Entry(appointment, PATIENT_PAGE),
+    "patient_web:visit-cancel": Entry(appointment, PATIENT_PAGE),
+    "patient_web:visit-reschedule": Entry(appointment, PATIENT_PAGE, body={"post": _slot}),
+    "patient_web:questionnaire-done": Entry(questionnaire_response, PATIENT_PAGE),
     # interop (FHIR): reads per resource type, $everything, bulk export
     "fhir-read:Patient": Entry(FHIR_PATIENT, SCHEDULING),
     "fhir-read:CareTeam": Entry(FHIR_CARE_TEAM, SCHEDULING),
@@ -568,6 +578,7 @@ OBJECT_ROUTES: dict[str, Entry] = {
 # Routes with a parameter that names no patient's or user's object, and why.
 NOT_PATIENT_OBJECTS: dict[str, str] = {
     "questionnaire-detail": "published questionnaire definitions, the same for everyone",
+    "patient_web:questionnaire": "a published questionnaire's form, the same for every patient",
     "patient_web:password-reset-confirm": "a signed one-time link from the reset e-mail: the "
     "token is the secret, checked by Django's PasswordResetConfirmView",
     "fhir-search": "the parameter is a resource type, not an object",
