@@ -177,6 +177,7 @@ TOKEN_REVOKING = ("/api/v1/auth/logout/", "/api/v1/auth/password/")
 def _command(
     *,
     base_url: str,
+    schema_file: Path,
     token: str,
     max_examples: int,
     phases: str,
@@ -191,7 +192,9 @@ def _command(
         "--config-file",
         str(CONFIG),
         "run",
-        f"{base_url}/api/schema/",
+        str(schema_file),
+        "--url",
+        base_url,
         "--checks",
         "all",
         "--header",
@@ -257,11 +260,12 @@ def run_schemathesis_as(
     once against the same server: the runs spend most of their time waiting on requests, so
     running them side by side takes about as long as the longest alone. `parameters` gives
     each user's path parameters (`objects_for_fuzzing`)."""
-    # The server generates its schema once; ask for it first, so that the runs do not wait on
-    # that generation within schemathesis's 10 s schema-loading timeout on a busy machine.
-    schema_url = f"{base_url}/api/schema/"  # a live server of ours, over http
+    # Fetched once and handed to every run as a file: five runs loading it at once from a busy
+    # server would wait on one another within schemathesis's 10 s schema-loading timeout.
+    schema_file = report_dir / "schema.json"
+    schema_url = f"{base_url}/api/schema/?format=json"  # a live server of ours, over http
     with urllib.request.urlopen(schema_url, timeout=300) as response:  # noqa: S310
-        response.read()
+        schema_file.write_bytes(response.read())
     processes: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
     for name, user in users.items():
         directory = report_dir / name
@@ -269,6 +273,7 @@ def run_schemathesis_as(
         output = directory / ("revoking.log" if token_revoking else "run.log")
         command = _command(
             base_url=base_url,
+            schema_file=schema_file,
             token=account_services.token_issue(user=user),
             max_examples=max_examples,
             phases=phases,
