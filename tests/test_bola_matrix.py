@@ -1,8 +1,9 @@
 """The BOLA matrix: every URL with an object id, as every role, on their own patient's object, on
 another patient's, and on a missing one, for every method the route allows.
 
-The routes come from the URLconf (the walk in `test_url_auth_walk.py`), FHIR read routes are
-expanded per resource type (`interop.record.SPECS`), and each one must have an entry in
+The routes come from the URLconf (walked as `test_url_auth_walk.py` walks it, keyed by URL name
+with its namespace, e.g. "patient_web:thread"), FHIR read routes are expanded per resource type
+(`interop.record.SPECS`), and each one must have an entry in
 `OBJECT_ROUTES` (a builder that makes the object for a given side, and the access rule that says
 who sees it) or in `NOT_PATIENT_OBJECTS` (with the reason). A new route with an id and neither
 entry fails `test_every_route_with_an_id_has_an_entry` naming the route. Adding a route is one
