@@ -11,6 +11,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecore.settings.local")
 # Loads the apps first: the WebSocket routes import models.
 django_application = get_asgi_application()
 
+from carecore.common.body_limits import BodySizeLimitMiddleware  # noqa: E402
 from carecore.realtime.routing import websocket_application  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_application, "websocket": websocket_application})
+# Body caps sit in front of Django's handler, which reads a whole body before any Django code
+# runs (carecore/common/body_limits.py).
+application = ProtocolTypeRouter(
+    {"http": BodySizeLimitMiddleware(django_application), "websocket": websocket_application}
+)

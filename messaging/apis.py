@@ -474,9 +474,11 @@ class AttachmentUploadApi(APIView):
     @extend_schema(request=InputSerializer, responses={201: MessageAttachmentOutput})
     def post(self, request: AuthenticatedRequest) -> Response:
         """Step 1 of sending a file: upload it (multipart, field `file`; a JPEG, PNG or PDF,
-        checked by content; image metadata such as EXIF/GPS is stripped). The answer's `id` is
-        then sent in `attachments: [id]` of POST /threads/ or /threads/<id>/messages/ (step 2);
-        an upload no message uses is never shown to anyone."""
+        checked by content; image metadata such as EXIF/GPS is stripped, PDFs lose their metadata
+        and active content). The answer's `id` is then sent in `attachments: [id]` of POST
+        /threads/ or /threads/<id>/messages/ (step 2); an upload no message uses is never shown to
+        anyone. A file over the size limit answers 413, an image over the pixel limit 400, and an
+        upload while too many are still unsent 409 `too_many_unsent_attachments`."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         attachment = services.attachment_upload(

@@ -43,6 +43,7 @@ from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.clinical.escalation import LadderStep, step_occurrence, steps_due
 from carecore.clinical.severity import Severity
+from carecore.common.body_limits import PayloadTooLarge
 from carecore.common.errors import Conflict, Forbidden, ValidationFailed
 from carecore.notifications import links
 from carecore.notifications.models import Event
@@ -76,6 +77,14 @@ MAX_ATTACHMENTS_PER_MESSAGE = 10
 class ClientIdReused(Conflict):
     code = "client_id_reused"
     default_message = "This client_id was already used for a message in another thread."
+
+
+class TooManyUnsentAttachments(Conflict):
+    code = "too_many_unsent_attachments"
+    default_message = (
+        "Too many files are uploaded but not sent yet. Send them with a message (or wait until "
+        "unsent uploads are deleted) before uploading more."
+    )
 
 
 @dataclass
@@ -284,7 +293,7 @@ def _read_state_upsert(*, thread: Thread, user: User, now: datetime) -> None:
                 read_public_position =
                     GREATEST(rs.read_public_position, EXCLUDED.read_public_position),
                 read_at = GREATEST(rs.read_at, EXCLUDED.read_at)
-            """,  # noqa: S608 - the table name is ours, every value is a parameter
+            """,  # noqa: S608  # nosec B608 # the table name is ours, every value is a parameter
             [thread.id, user.id, thread.message_count, thread.public_message_count, now],
         )
 
@@ -830,44 +839,78 @@ def _media_dir() -> Path:
     return path
 
 
-@transaction.atomic
 def attachment_upload(*, actor: User, upload: File) -> Attachment:
-    """Store an upload: type sniffed from the bytes, images re-encoded without metadata, a
-    random file name under MEDIA_ROOT. It stays private to the uploader until it is sent.
-    The size limit is checked before the file is read into memory."""
+    """Store an upload: type sniffed from the bytes, images re-encoded without metadata, PDFs
+    rewritten without metadata or active content, a random file name under MEDIA_ROOT. It stays
+    private to the uploader until it is sent.
+
+    The size is checked before the file is read into memory (the request's upload handler has
+    already stopped reading past CARECORE_UPLOAD_MAX_BYTES). The decoding and re-encoding run
+    outside the transaction; inside it the uploader's user row is locked (FOR NO KEY UPDATE, so
+    rows referencing the user are not blocked) while the unsent uploads are counted, so two
+    parallel uploads cannot both take the last place under the cap."""
     if actor.role not in WRITER_ROLES:
         raise Forbidden()
     limit = settings.CARECORE_MESSAGING_ATTACHMENT_MAX_BYTES
     if upload.size > limit:
-        raise ValidationFailed(fields={"file": [f"Files may be at most {limit} bytes."]})
-    data = upload.read()
+        raise PayloadTooLarge(
+            f"The file is too large: files may be at most {limit} bytes.",
+            fields={"file": [f"Files may be at most {limit} bytes."]},
+        )
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(
+            f"The file is too large: files may be at most {limit} bytes.",
+            fields={"file": [f"Files may be at most {limit} bytes."]},
+        )
     if not data:
         raise ValidationFailed(fields={"file": ["The file is empty."]})
-    content_type, clean = sniff_and_clean(data)
-    storage_name = f"{secrets.token_hex(16)}.bin"
-    target = _media_dir() / storage_name
-    # "x": never overwrite; the name is 128 random bits and not derived from anything the
-    # client sent, so it cannot be steered outside the directory or guessed.
-    with open(target, "xb") as handle:
-        handle.write(clean)
-    try:
-        attachment = Attachment.objects.create(
-            uploaded_by=actor,
-            content_type=content_type,
-            size=len(clean),
-            sha256=hashlib.sha256(clean).hexdigest(),
-            storage_name=storage_name,
-        )
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    audit_record(
-        actor=actor,
-        object_type="message_attachment",
-        object_id=attachment.id,
-        action=Action.CREATE,
+    _check_unsent_attachments(actor=actor, lock=False)  # fail fast, before the decoding work
+    content_type, clean = sniff_and_clean(
+        data, max_image_pixels=settings.CARECORE_MESSAGING_IMAGE_MAX_PIXELS
     )
+    del data
+    with transaction.atomic():
+        _check_unsent_attachments(actor=actor, lock=True)
+        storage_name = f"{secrets.token_hex(16)}.bin"
+        target = _media_dir() / storage_name
+        # "x": never overwrite; the name is 128 random bits and not derived from anything the
+        # client sent, so it cannot be steered outside the directory or guessed.
+        with open(target, "xb") as handle:
+            handle.write(clean)
+        try:
+            attachment = Attachment.objects.create(
+                uploaded_by=actor,
+                content_type=content_type,
+                size=len(clean),
+                sha256=hashlib.sha256(clean).hexdigest(),
+                storage_name=storage_name,
+            )
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        audit_record(
+            actor=actor,
+            object_type="message_attachment",
+            object_id=attachment.id,
+            action=Action.CREATE,
+        )
     return attachment
+
+
+def _check_unsent_attachments(*, actor: User, lock: bool) -> None:
+    """TooManyUnsentAttachments when the actor already has the most uploads waiting to be sent.
+    With `lock`, inside a transaction: locks the actor's user row first (see attachment_upload)."""
+    if lock:
+        User.objects.select_for_update(no_key=True).filter(pk=actor.pk).values_list("pk").get()
+    cap = settings.CARECORE_MESSAGING_UNSENT_ATTACHMENTS_MAX
+    # Answered by the partial index on unsent rows (attachment_unsent) and the uploader's FK.
+    unsent = Attachment.objects.filter(uploaded_by=actor, message__isnull=True).count()
+    if unsent >= cap:
+        raise TooManyUnsentAttachments(
+            f"You have {unsent} uploaded files that are not sent yet (at most {cap}). Send them "
+            "with a message, or wait until unsent uploads are deleted, before uploading more."
+        )
 
 
 def attachment_open(*, attachment: Attachment) -> io.BufferedReader:

@@ -81,8 +81,6 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 def sign_up(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST or None)
     if request.method == "POST":
-        # Sign-up's own throttles (per ip and per address) too: docs/security.md, "Sign-up
-        # enumeration".
         if auth_throttled(request) or sign_up_throttled(request):
             return too_many(request)
         if form.is_valid():
@@ -106,7 +104,8 @@ def sign_up(request: HttpRequest) -> HttpResponse:
                 form_errors(form, error)
             else:
                 if not sign_up.created:
-                    # The address has an account; its owner was told by e-mail. No page says so.
+                    # The address has an account (its owner is told by e-mail): no session,
+                    # the sign-in page (docs/security.md, "Sign-up enumeration").
                     return redirect("patient_web:sign-in")
                 account_services.auth_session_login(
                     request=request, email=sign_up.user.email, password=fields["password"]

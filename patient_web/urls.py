@@ -3,7 +3,7 @@ carecore/notifications/links.py names (tests/patient_web/test_links.py holds the
 
 from django.urls import path
 
-from . import message_pages, pages
+from . import booking_pages, message_pages, pages, questionnaire_pages
 
 app_name = "patient_web"
 
@@ -31,5 +31,29 @@ urlpatterns = [
         "messages/<uuid:thread_id>/updates/",
         message_pages.thread_updates,
         name="thread-updates",
+    ),
+    path("book/", booking_pages.book, name="book"),
+    path("visits/<uuid:appointment_id>/", booking_pages.visit, name="visit"),
+    path(
+        "visits/<uuid:appointment_id>/calendar.ics",
+        booking_pages.visit_calendar,
+        name="visit-calendar",
+    ),
+    path("visits/<uuid:appointment_id>/cancel/", booking_pages.visit_cancel, name="visit-cancel"),
+    path(
+        "visits/<uuid:appointment_id>/reschedule/",
+        booking_pages.visit_reschedule,
+        name="visit-reschedule",
+    ),
+    path("questionnaires/", questionnaire_pages.questionnaire_list, name="questionnaires"),
+    path(
+        "questionnaires/responses/<uuid:response_id>/",
+        questionnaire_pages.questionnaire_done,
+        name="questionnaire-done",
+    ),
+    path(
+        "questionnaires/<slug:slug>/",
+        questionnaire_pages.questionnaire_form,
+        name="questionnaire",
     ),
 ]

@@ -7,7 +7,8 @@ first created. Services this script started are stopped again when it exits; ser
 already running (say, `make run` in another terminal) are left alone.
 
     python scripts/dev.py run    # migrate, seed demo data, run web + worker + beat
-    python scripts/dev.py test   # ruff, makemigrations --check, import contracts, mypy, pytest
+    python scripts/dev.py test   # ruff, migrations --check, import contracts, mypy, bandit,
+                                 # pip-audit, pytest
     python scripts/dev.py pytest tests/x.py -x   # only pytest, for a quick loop while working
     python scripts/dev.py down   # stop the embedded services
 """
@@ -337,13 +338,21 @@ def command_test(extra: list[str]) -> int:
     subprocess.run([str(BIN / "lint-imports"), "--no-logo"], cwd=ROOT, check=True)
     # Types (pyproject.toml [tool.mypy]; django-stubs reads the test settings).
     subprocess.run([str(BIN / "mypy")], cwd=ROOT, check=True)
+    # bandit and pip-audit (scripts/security_checks.py; docs/security.md, "Static and dependency
+    # checks"): a finding or a known vulnerability fails; an unreachable audit service warns.
+    from security_checks import run_all as security_checks_pass  # scripts/ is sys.path[0]
+
+    if not security_checks_pass(ROOT, BIN):
+        return 1
     # pytest stops cleanly on SIGINT/SIGTERM (and stops the worker processes it started).
     return wait_forwarding_signals(subprocess.Popen([str(BIN / "pytest"), *extra], cwd=ROOT))
 
 
 def local_portal_url(*, host: str, port: str) -> str:
     """The base of links in local e-mail and SMS: this server, by a name a browser can open."""
-    public_host = "localhost" if host in {"0.0.0.0", "::", "127.0.0.1"} else host  # noqa: S104
+    # A comparison, not a bind: the wildcard addresses are shown as "localhost".
+    wildcard = {"0.0.0.0", "::", "127.0.0.1"}  # noqa: S104  # nosec B104 # compared, not bound
+    public_host = "localhost" if host in wildcard else host
     return f"http://{public_host}:{port}"
 
 

@@ -108,7 +108,15 @@ def compose() -> dict:
 
 
 def test_compose_has_the_database_broker_and_every_process(compose: dict) -> None:
-    assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", *WORKERS, "beat"}
+    assert set(compose["services"]) == {
+        "postgres",
+        "redis",
+        "db-roles",
+        "migrate",
+        "web",
+        *WORKERS,
+        "beat",
+    }
 
 
 def test_web_worker_beat_and_migrate_run_one_image_built_from_the_dockerfile(compose: dict):
@@ -141,10 +149,14 @@ def test_the_one_off_migrate_step_runs_before_web_worker_and_beat(compose: dict)
     assert services["migrate"]["command"] == [
         "sh",
         "-c",
-        "python manage.py migrate --no-input && python manage.py sync_questionnaires",
+        "python manage.py migrate --no-input && python manage.py sync_questionnaires"
+        " && python manage.py provision_db_roles",
     ]
     assert services["migrate"]["restart"] == "no"
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["migrate"]["depends_on"]["db-roles"]["condition"] == (
+        "service_completed_successfully"
+    )
     for name in ("web", *WORKERS, "beat"):
         depends_on = services[name]["depends_on"]
         assert depends_on["migrate"]["condition"] == "service_completed_successfully"
@@ -191,6 +203,30 @@ def test_app_services_take_env_from_dotenv_and_point_at_the_compose_services(com
         assert "@postgres:5432/" in service["environment"]["DATABASE_URL"]
         assert service["environment"]["REDIS_URL"] == "redis://redis:6379"
         assert service["environment"]["DJANGO_SETTINGS_MODULE"] == "carecore.settings.production"
+
+
+def test_only_db_roles_uses_the_superuser_migrate_the_owner_and_the_rest_the_app_role(
+    compose: dict,
+) -> None:
+    """docs/security.md, "Database roles": the app must not be able to disable the audit
+    trail's append-only trigger, so it never runs as the superuser or the table owner."""
+    services = compose["services"]
+
+    def user(name: str) -> str:
+        return services[name]["environment"]["DATABASE_URL"].split("//")[1].split(":")[0]
+
+    assert user("db-roles") == "${POSTGRES_USER"
+    assert services["db-roles"]["command"] == [
+        "python",
+        "manage.py",
+        "provision_db_roles",
+        "--create-roles",
+    ]
+    assert user("migrate") == "${CARECORE_DB_OWNER_ROLE"
+    for name in ("web", *WORKERS, "beat"):
+        assert user(name) == "${CARECORE_DB_APP_ROLE", name
+    for name in ("db-roles", "migrate", "web", *WORKERS, "beat"):
+        assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379"
 
 
 def test_the_database_and_redis_are_not_published_to_the_host(compose: dict) -> None:

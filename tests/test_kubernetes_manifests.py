@@ -80,6 +80,34 @@ def test_migrations_run_in_a_job_and_nowhere_else() -> None:
         assert "migrate" not in " ".join(container.get("command", []) + container.get("args", []))
 
 
+def test_only_the_migrate_job_connects_as_the_owner_and_grants_the_app_role() -> None:
+    """docs/security.md, "Database roles": the processes run as `carecore_app`, which cannot
+    change audit rows or disable the audit trigger; the owner's Secret is the migrate Job's."""
+
+    def secrets(container: dict) -> set[str]:
+        return {
+            item["valueFrom"]["secretKeyRef"]["name"]
+            for item in container.get("env", [])
+            if "secretKeyRef" in item.get("valueFrom", {})
+        }
+
+    job = by_name("Job")["carecore-migrate"]["spec"]["template"]["spec"]["containers"][0]
+    assert "manage.py provision_db_roles" in " ".join(job["command"])
+    assert secrets(job) == {"carecore-db-app"}
+    for deployment in by_name("Deployment").values():
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert secrets(container) == {"carecore-db-runtime"}
+        assert {
+            "name": "DATABASE_URL",
+            "value": "postgres://$(DB_USER):$(DB_PASSWORD)@carecore-db-rw:5432/app",
+        } in container["env"]
+    (cluster,) = documents(ROOT / "deploy/k8s/services/postgres-cluster.yaml")
+    (role,) = cluster["spec"]["managed"]["roles"]
+    assert role["name"] == "carecore_app"
+    assert role["passwordSecret"]["name"] == "carecore-db-runtime"
+    assert not role["superuser"]
+
+
 def test_every_pod_runs_as_non_root_with_a_read_only_root_and_resource_requests() -> None:
     for kind in ("Deployment", "Job"):
         for resource in by_name(kind).values():

@@ -75,11 +75,21 @@ def audit_record(
 
 
 def audit_record_many(
-    *, actor: User | None, targets: Iterable[AuditTarget], action: str = Action.LIST
+    *,
+    actor: User | None,
+    targets: Iterable[AuditTarget],
+    action: str = Action.LIST,
+    detail: dict[str, Any] | None = None,
 ) -> None:
     """One event per object shown in a list, written in one INSERT (the query count stays flat)."""
     events = [
-        _event(actor=actor, target=target, action=action, outcome=Outcome.SUCCESS, detail={})
+        _event(
+            actor=actor,
+            target=target,
+            action=action,
+            outcome=Outcome.SUCCESS,
+            detail=dict(detail or {}),
+        )
         for target in targets
     ]
     if events:

@@ -14,7 +14,9 @@ import logging
 import traceback
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.csrf import csrf_failure as default_csrf_failure
@@ -91,6 +93,7 @@ _DEFAULT_MESSAGES = {
     "permission_denied": "You do not have permission to do this.",
     "not_found": "Not found.",
     "throttled": "Too many requests. Try again later.",
+    "payload_too_large": "The request body is too large.",
 }
 
 
@@ -139,6 +142,13 @@ def _render_api_exception(exc: exceptions.APIException) -> Response:
     return Response(error_body(code, message, fields), status=exc.status_code, headers=headers)
 
 
+def _too_large_message() -> str:
+    cap = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if cap is None:
+        return _DEFAULT_MESSAGES["payload_too_large"]
+    return f"The request body is too large: at most {cap} bytes are accepted."
+
+
 def log_unhandled(exc: BaseException) -> None:
     """Log where an unexpected error happened without its message (which may carry data)."""
     frames = traceback.format_tb(exc.__traceback__)
@@ -155,6 +165,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, ApplicationError):
         exc.after_rollback()
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        # DATA_UPLOAD_MAX_MEMORY_SIZE, checked by request.body (which DRF parses JSON from) and
+        # by the multipart parser for form fields, before the body is read.
+        return Response(
+            error_body("payload_too_large", _too_large_message()),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -191,6 +208,13 @@ def handler403(request: HttpRequest, exception: Exception | None = None) -> Http
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    if isinstance(exception, RequestDataTooBig):
+        # A body over its cap outside DRF (Django answers SuspiciousOperation through here).
+        if isinstance(exception, ApplicationError):
+            body = error_body(exception.code, exception.message, exception.fields)
+        else:
+            body = error_body("payload_too_large", _too_large_message())
+        return JsonResponse(body, status=413)
     return JsonResponse(
         error_body("bad_request", "The request could not be understood."), status=400
     )

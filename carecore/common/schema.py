@@ -6,7 +6,7 @@
 - Every operation documents the errors it can answer, each in the one error shape
   (`{"error": {"code", "message", "fields"}}`) with an example: 400 when it takes input, 401
   and 403 when it needs a signed-in user, 404 when its path names something, 409 for writes,
-  415 for bodies and 429 everywhere (throttles).
+  413 and 415 for bodies and 429 everywhere (throttles).
 """
 
 from __future__ import annotations
@@ -72,6 +72,13 @@ ERRORS: dict[int, tuple[str, str, str, dict[str, Any]]] = {
         "The request conflicts with the current state; `code` says how.",
         "conflict",
         "The request conflicts with the current state.",
+        {},
+    ),
+    413: (
+        "The body is over its size cap (a JSON body over 1 MiB by default, a file over the "
+        "upload limit); the server stops reading it there (docs/security.md).",
+        "payload_too_large",
+        "The request body is too large: at most 1048576 bytes are accepted.",
         {},
     ),
     415: (
@@ -142,7 +149,7 @@ class AutoSchema(SpectacularAutoSchema):
         if self.method in UNSAFE_METHODS:
             statuses.append(409)
         if "requestBody" in operation:
-            statuses.append(415)
+            statuses += [413, 415]
         return sorted(statuses)
 
     def _error_response(self, status: int) -> dict[str, Any]:

@@ -8,11 +8,15 @@ retry); the list says when each will go, so a quiet night does not look like a b
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+
+from carecore.accounts.models import Patient, Role
+from carecore.audit.admin import AuditedRowsAdmin
 
 from . import services
 from .models import DeliveryAttempt, Notification, Status
@@ -50,7 +54,11 @@ class HeldFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(AuditedRowsAdmin):
+    """A patient's notifications say they are a patient and what happened to them (a booking,
+    a care plan): each one shown to a patient is audited like an API read (docs/security.md,
+    "Admin"). Rows to staff are not."""
+
     list_display = [
         "created_at",
         "event",
@@ -65,10 +73,20 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ["status", HeldFilter, "channel", "event", "urgent"]
     search_fields = ["=id", "=subject_id", "=recipient__email"]
     date_hierarchy = "created_at"
-    list_select_related = ["recipient"]
+    list_select_related = ["recipient__patient"]
     inlines = [DeliveryAttemptInline]
+    audit_object_type = "notification"
     actions = ["resend"]
     readonly_fields = [field.name for field in Notification._meta.fields]
+
+    def audited_patient_id(self, obj: Notification) -> UUID | None:
+        recipient = obj.recipient
+        if recipient.role != Role.PATIENT:
+            return None
+        try:
+            return recipient.patient.id
+        except Patient.DoesNotExist:
+            return None
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,4 +1,5 @@
-"""Errors that backends raise to steer the outbox's retries, and what the outbox keeps of them.
+"""Errors of the outbox: what backends raise to steer retries, what the outbox keeps of them,
+and what preferences refuse.
 
 A provider's error text can quote the recipient's address or phone number (an SMTP refusal
 lists the refused addresses, Twilio quotes the number, a push service echoes the endpoint), so
@@ -11,6 +12,8 @@ where there is one, the status the provider answered (`provider_refused:422`,
 from __future__ import annotations
 
 import smtplib
+
+from carecore.common.errors import ApplicationError
 
 
 class DeliveryError(Exception):
@@ -50,3 +53,14 @@ def delivery_error_code(error: BaseException) -> str:
     if isinstance(error, OSError):
         return "network_error"
     return "unexpected_error"
+
+
+class UrgentPageSilenced(ApplicationError):
+    """A clinician or coordinator tried to turn an urgent page off in the app, or off on both
+    e-mail and SMS (docs/security.md, "Urgent pages cannot be silenced")."""
+
+    code = "urgent_page_required"
+    default_message = (
+        "Urgent pages always reach care team staff in the app and on e-mail or SMS; "
+        "they cannot be turned off."
+    )

@@ -52,3 +52,9 @@ def break_glass_grant_page(grant_id: UUID | str) -> str:
 def absolute_url(link_path: str) -> str:
     """The public URL of a portal page, on `CARECORE_PORTAL_URL`."""
     return f"{settings.CARECORE_PORTAL_URL.rstrip('/')}{link_path or '/'}"
+
+
+def password_reset_page(uidb64: str, token: str) -> str:
+    """Choosing a new password from a reset link (Django's one-time token); the patient
+    portal's page, also where the admin's "send a password reset e-mail" points."""
+    return f"/password-reset/{uidb64}/{token}/"

@@ -9,6 +9,10 @@ Role defaults are what a clinic would choose before anyone touched their setting
 - schedulers get booking events by email and in the app; admins get the app only;
 - web push (for users who registered a browser) follows e-mail and SMS: on for what either is on
   for.
+
+Urgent pages have a floor no preference goes below (docs/security.md, "Urgent pages cannot be
+silenced"): staff always get them in the app and on e-mail or SMS (e-mail when SMS cannot reach
+them), and the preferences API refuses a change that would go below it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from carecore.accounts.models import Role
+from carecore.accounts.models import CARE_TEAM_ROLES, STAFF_ROLES, Role
 
 from .models import Channel, Event
 
@@ -56,6 +60,37 @@ ROLE_DEFAULTS: dict[str, dict[str, frozenset[str]]] = {
     },
     Role.ADMIN: {},
 }
+
+
+# Pages: what a clinician on call must see whatever they chose. Only staff receive them.
+URGENT_EVENTS = frozenset({Event.TRIAGE_URGENT, Event.INTAKE_RED_FLAG, Event.THREAD_ESCALATED})
+# Staff who are paged (on call, escalation ladders); the preferences API keeps their floor.
+PAGED_ROLES = CARE_TEAM_ROLES
+
+
+def urgent_floor(
+    *, role: str, event: str, channels: frozenset[str], sms_reachable: bool
+) -> frozenset[str]:
+    """The channels a notification goes on once the floor for urgent pages is applied.
+
+    A staff member always gets an urgent page in the app and on at least one of e-mail and SMS,
+    whatever their stored preferences say: e-mail is added when neither e-mail nor an SMS that
+    can actually reach them (a phone on file, SMS configured) is on. Anything else is unchanged.
+    """
+    if event not in URGENT_EVENTS or role not in STAFF_ROLES:
+        return channels
+    floored = set(channels) | {A}
+    if E not in floored and not (S in floored and sms_reachable):
+        floored.add(E)
+    return frozenset(floored)
+
+
+def below_urgent_floor(*, event: str, enabled: dict[str, bool]) -> bool:
+    """Whether these effective per-channel values of one event leave a paged role without the
+    app, or without both e-mail and SMS."""
+    if event not in URGENT_EVENTS:
+        return False
+    return not enabled.get(A, False) or not (enabled.get(E, False) or enabled.get(S, False))
 
 
 def default_enabled(*, role: str, event: str, channel: str) -> bool:

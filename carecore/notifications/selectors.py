@@ -17,7 +17,8 @@ from .models import (
     PushSubscription,
     QuietHours,
 )
-from .policy import default_enabled, default_quiet_hours
+from .policy import PAGED_ROLES, default_enabled, default_quiet_hours, urgent_floor
+from .sms import sms_enabled
 
 
 def notification_inbox(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:
@@ -42,22 +43,33 @@ class Preferences:
 
 
 def notification_preferences_get(*, user: User) -> Preferences:
-    """Every event x channel with its effective value (explicit, else the role default)."""
+    """Every event x channel with its effective value (explicit, else the role default; urgent
+    pages to staff never below their floor, policy.urgent_floor)."""
     explicit = {
         (pref.event, pref.channel): pref.enabled
         for pref in NotificationPreference.objects.filter(user_id=user.id)
     }
-    rows = [
-        PreferenceRow(
-            event=event,
-            channel=channel,
-            enabled=explicit.get(
+    sms_reachable = bool(user.phone) and sms_enabled()
+    rows = []
+    for event in Event.values:
+        chosen = frozenset(
+            channel
+            for channel in Channel.values
+            if explicit.get(
                 (event, channel), default_enabled(role=user.role, event=event, channel=channel)
-            ),
+            )
         )
-        for event in Event.values
-        for channel in Channel.values
-    ]
+        # What delivery does, urgent pages' floor included, even over rows stored before it;
+        # for the roles that are paged (schedulers and admins never are).
+        effective = (
+            urgent_floor(role=user.role, event=event, channels=chosen, sms_reachable=sms_reachable)
+            if user.role in PAGED_ROLES
+            else chosen
+        )
+        rows += [
+            PreferenceRow(event=event, channel=channel, enabled=channel in effective)
+            for channel in Channel.values
+        ]
     own = QuietHours.objects.filter(user_id=user.id).first()
     if own is None:
         quiet = default_quiet_hours()

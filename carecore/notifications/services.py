@@ -51,7 +51,12 @@ from carecore.common.errors import ValidationFailed
 from carecore.realtime.services import EventType, NewEvent, event_publish_each
 
 from .access import access_notification, access_push_subscription, own_patient_id
-from .errors import DeliveryError, PermanentDeliveryError, delivery_error_code
+from .errors import (
+    DeliveryError,
+    PermanentDeliveryError,
+    UrgentPageSilenced,
+    delivery_error_code,
+)
 from .links import absolute_url
 from .mail import IDEMPOTENCY_HEADER
 from .models import (
@@ -65,7 +70,15 @@ from .models import (
     QuietHours,
     Status,
 )
-from .policy import default_enabled, default_quiet_hours, quiet_hours_end
+from .policy import (
+    PAGED_ROLES,
+    URGENT_EVENTS,
+    below_urgent_floor,
+    default_enabled,
+    default_quiet_hours,
+    quiet_hours_end,
+    urgent_floor,
+)
 from .push import PushMessage, PushSubscriptionGone, PushTarget, push_enabled, send_push
 from .rendering import check_link_path, render
 from .sms import SmsMessage, get_sms_backend, sms_enabled
@@ -173,14 +186,26 @@ def notify(
     now = timezone.now()
     in_app_text = render(event=event, channel=Channel.IN_APP, link_path=link_path)
     rows: list[Notification] = []
+    can_text = sms_enabled()
     for user in users.values():
-        for channel in Channel.values:
-            enabled = explicit.get(
+        chosen = frozenset(
+            channel
+            for channel in Channel.values
+            if explicit.get(
                 (user.id, channel), default_enabled(role=user.role, event=event, channel=channel)
             )
-            if not enabled:
+        )
+        # Urgent pages to staff go below no preference (policy.urgent_floor).
+        channels = urgent_floor(
+            role=user.role,
+            event=event,
+            channels=chosen,
+            sms_reachable=bool(user.phone) and can_text,
+        )
+        for channel in Channel.values:
+            if channel not in channels:
                 continue
-            if channel == Channel.SMS and not (user.phone and sms_enabled()):
+            if channel == Channel.SMS and not (user.phone and can_text):
                 continue
             if channel == Channel.PUSH and user.id not in pushable:
                 continue
@@ -819,6 +844,40 @@ def notification_mark_all_read(*, user: User) -> int:
 KEEP = object()  # `quiet_hours` not given: leave them as they are
 
 
+def _refuse_silencing_urgent_pages(*, user: User, preferences: list[dict[str, Any]]) -> None:
+    """A clinician or coordinator cannot turn an urgent page off in the app, or off on both
+    e-mail and SMS: the change is refused whole (400), naming each event it would silence.
+    Checked on the values the PUT would leave (what it lists over what is stored or default)."""
+    if user.role not in PAGED_ROLES:
+        return
+    touched = {item["event"] for item in preferences} & URGENT_EVENTS
+    if not touched:
+        return
+    stored = {
+        (pref.event, pref.channel): pref.enabled
+        for pref in NotificationPreference.objects.filter(user_id=user.id, event__in=touched)
+    }
+    listed = {(item["event"], item["channel"]): item["enabled"] for item in preferences}
+    silenced = []
+    for event in sorted(touched):
+        enabled = {
+            channel: listed.get(
+                (event, channel),
+                stored.get(
+                    (event, channel),
+                    default_enabled(role=user.role, event=event, channel=channel),
+                ),
+            )
+            for channel in Channel.values
+        }
+        if below_urgent_floor(event=event, enabled=enabled):
+            silenced.append(
+                f"{event} is an urgent page: it stays on in the app and on e-mail or SMS."
+            )
+    if silenced:
+        raise UrgentPageSilenced(fields={"preferences": silenced})
+
+
 @transaction.atomic
 def notification_preferences_set(
     *,
@@ -838,6 +897,7 @@ def notification_preferences_set(
                 fields={"preferences": [f"{key[0]}/{key[1]} is listed more than once."]}
             )
         seen.add(key)
+    _refuse_silencing_urgent_pages(user=user, preferences=preferences)
     NotificationPreference.objects.bulk_create(
         [
             NotificationPreference(

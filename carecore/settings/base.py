@@ -286,6 +286,9 @@ AXES_LOCKOUT_CALLABLE = "carecore.accounts.lockout.lockout_response"
 
 CARECORE_REQUIRE_STAFF_MFA = env.bool("CARECORE_REQUIRE_STAFF_MFA", default=True)
 OTP_TOTP_ISSUER = "CareCore"
+# The admin never shows a TOTP secret or its QR code (docs/security.md, "Admin"): whoever saw
+# it could make the codes. Enrolment shows it once, to the user, through the API.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Bearer",
@@ -687,6 +690,29 @@ CARECORE_MESSAGING_ATTACHMENT_MAX_BYTES = env.int(
 CARECORE_MESSAGING_UNSENT_ATTACHMENT_HOURS = env.int(
     "CARECORE_MESSAGING_UNSENT_ATTACHMENT_HOURS", default=24
 )
+# At most this many uploads per user waiting to be sent (docs/security.md).
+CARECORE_MESSAGING_UNSENT_ATTACHMENTS_MAX = env.int(
+    "CARECORE_MESSAGING_UNSENT_ATTACHMENTS_MAX", default=20
+)
+# Images with more pixels are refused from their header, before any decoding: 25 MP holds a
+# phone's full-resolution photo (12-24 MP) and bounds the memory one upload can take.
+CARECORE_MESSAGING_IMAGE_MAX_PIXELS = env.int(
+    "CARECORE_MESSAGING_IMAGE_MAX_PIXELS", default=25_000_000
+)
+
+# --- request and upload limits (carecore/common/body_limits.py, docs/security.md) -------------
+# Any body that is not a multipart upload (JSON, forms). The largest real one, a message of
+# 20,000 characters, is well under 200 KB even with every character escaped.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CARECORE_REQUEST_MAX_BYTES", default=1024 * 1024)
+# The most file bytes one multipart request may carry; reading stops as soon as it is crossed.
+CARECORE_UPLOAD_MAX_BYTES = env.int(
+    "CARECORE_UPLOAD_MAX_BYTES", default=CARECORE_MESSAGING_ATTACHMENT_MAX_BYTES
+)
+FILE_UPLOAD_HANDLERS = [
+    "carecore.common.body_limits.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 CELERY_BEAT_SCHEDULE["messaging-escalate-overdue-threads"] = {
     "task": "messaging.escalate_overdue_threads",

@@ -9,15 +9,16 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 from django.core import mail
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from carecore.accounts.models import MfaEnrollmentCode
+from carecore.accounts.models import MfaEnrollmentCode, Role
 from carecore.audit.models import AuditEvent
 
-from ..factories import TEST_PASSWORD
+from ..factories import TEST_PASSWORD, UserFactory
 
 LOGIN = "/api/v1/auth/login/"
 CODE = "/api/v1/auth/mfa/enroll/code/"
@@ -253,3 +254,21 @@ def test_the_code_endpoints_are_in_the_schema(anon):
     enrol_body = schema["paths"]["/api/v1/auth/mfa/enroll/"]["post"]["requestBody"]
     ref = enrol_body["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
     assert "code" in schema["components"]["schemas"][ref]["required"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [(ENROL, {"code": "12345678"}), (CONFIRM, {"otp": "123456"})],
+)
+def test_a_refused_enrolment_commits_its_failure_as_a_real_request_does(
+    anon, staff_groups, path, extra
+):
+    """No test transaction around it: what a request in production leaves behind."""
+    UserFactory(role=Role.COORDINATOR, email=STAFF)
+
+    response = anon.post(path, {"email": STAFF, "password": "wrong", **extra}, format="json")
+
+    assert response.status_code == 400
+    assert AccessAttempt.objects.filter(username=STAFF, failures_since_start=1).exists()
+    assert AuditEvent.objects.filter(action="login_failed", outcome="failed").count() == 1

@@ -100,3 +100,16 @@ def test_auth_endpoints_need_no_token_and_the_rest_a_bearer_token(schema):
     assert login["security"] == [{}]
     assert me["security"] == [{"knoxApiToken": []}]
     assert schema["components"]["securitySchemes"]["knoxApiToken"]["scheme"] == "bearer"
+
+
+def test_operations_with_a_body_document_413_payload_too_large(schema):
+    with_body = [
+        (method, path)
+        for path, method, operation in operations(schema)
+        if "requestBody" in operation
+    ]
+    assert ("post", "/api/v1/attachments/") in with_body
+    for path, method, operation in operations(schema):
+        if "requestBody" in operation:
+            example = operation["responses"]["413"]["content"]["application/json"]["examples"]
+            assert "payload_too_large" in example, (method, path)

@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import pikepdf
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -49,7 +50,16 @@ def png_bytes() -> bytes:
     return out.getvalue()
 
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+def minimal_pdf() -> bytes:
+    """A real one-page PDF (uploads are rewritten by qpdf, which needs a document catalog)."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+PDF = minimal_pdf()
 
 
 def upload(client, data: bytes, name: str = "photo.jpg", content_type: str = "image/jpeg"):
@@ -122,7 +132,11 @@ def test_the_type_comes_from_the_bytes_not_the_name(client_for, patient, data, n
 @override_settings(CARECORE_MESSAGING_ATTACHMENT_MAX_BYTES=1000)
 def test_files_over_the_size_limit_are_refused(client_for, patient):
     response = upload(client_for(patient.user), PDF + b" " * 2000, "big.pdf", "application/pdf")
-    assert response.status_code == 400
+    # 413 like every body over a cap (docs/security.md, "Request and upload limits").
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert response.json()["error"]["fields"] == {"file": ["Files may be at most 1000 bytes."]}
+    assert not Attachment.objects.exists()
 
 
 def test_schedulers_and_admins_cannot_upload(client_for, scheduler, admin_user):

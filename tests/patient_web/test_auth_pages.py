@@ -180,13 +180,13 @@ def test_it_signs_a_new_patient_up_and_in(clinician: Clinician) -> None:
     assert client.session["_auth_user_id"] == str(user.id)
 
 
-def test_it_shows_the_services_sign_up_errors_next_to_their_fields(patient: Patient) -> None:
+def test_it_shows_the_services_sign_up_errors_next_to_their_fields(clinician: Clinician) -> None:
     response = Client().post(
         "/sign-up/",
         {
             "first_name": "Sam",
             "last_name": "Ortiz",
-            "email": patient.user.email,
+            "email": "sam@example.test",
             "password": "password",
             "date_of_birth": "1990-04-02",
             "state": "NY",
@@ -199,6 +199,29 @@ def test_it_shows_the_services_sign_up_errors_next_to_their_fields(patient: Pati
     assert "There is a problem" in html
     assert 'href="#id_password"' in html
     assert 'aria-invalid="true"' in html
+
+
+def test_it_sends_a_sign_up_for_a_taken_address_to_sign_in_without_a_session(
+    patient: Patient,
+) -> None:
+    client = Client()
+
+    response = client.post(
+        "/sign-up/",
+        {
+            "first_name": "Sam",
+            "last_name": "Ortiz",
+            "email": patient.user.email,
+            "password": "a long passphrase 42",
+            "date_of_birth": "1990-04-02",
+            "state": "NY",
+            "timezone": "America/New_York",
+        },
+    )
+
+    assert response["Location"] == "/sign-in/"
+    assert "_auth_user_id" not in client.session
+    assert User.objects.filter(email=patient.user.email).count() == 1
 
 
 def test_it_signs_out_on_post_only(web_for: Callable[[User], Client], patient: Patient) -> None:

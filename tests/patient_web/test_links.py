@@ -12,6 +12,8 @@ from carecore.notifications import links
 
 PATIENT_LINKS = [
     links.thread_page(uuid.uuid4()),
+    links.visit_page(uuid.uuid4()),
+    links.questionnaire_page("gut-skin-intake"),
 ]
 
 

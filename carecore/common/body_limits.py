@@ -1,0 +1,206 @@
+"""Request body limits: a body over its cap is refused with 413 before it is read or stored.
+
+Layers, each for a path the one before cannot see (docs/security.md, "Request and upload
+limits"):
+
+- `BodySizeLimitMiddleware` wraps the ASGI application (uvicorn). Django's ASGI handler reads the
+  whole body into a temporary file before any Django code runs, so the cap must sit in front of
+  it: a declared Content-Length over the cap is answered at once without reading a byte, and a
+  body streamed without one (chunked) is cut off as soon as the bytes received cross the cap.
+- JSON (and form) bodies: DRF parses them from `request.body`, which checks
+  DATA_UPLOAD_MAX_MEMORY_SIZE before reading; its RequestDataTooBig is rendered as 413 by
+  carecore.common.errors (it used to leave as a 500).
+- `CappedUploadHandler`, first in FILE_UPLOAD_HANDLERS: refuses a multipart body whose declared
+  length is over the cap before parsing, and stops reading the moment the files in it cross the
+  upload cap (StopUpload with connection_reset: the rest is never read).
+
+The caps: DATA_UPLOAD_MAX_MEMORY_SIZE for any body that is not multipart (JSON, forms), and
+CARECORE_UPLOAD_MAX_BYTES (+ MULTIPART_ALLOWANCE_BYTES for the part headers and boundaries) for a
+multipart upload.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from rest_framework import status
+
+from .errors import ApplicationError, error_body
+
+# Room for the multipart framing around the file: boundaries, part headers, the file name.
+MULTIPART_ALLOWANCE_BYTES = 64 * 1024
+
+Scope = dict[str, Any]
+Message = Mapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class PayloadTooLarge(ApplicationError, RequestDataTooBig):
+    """413 in the contract's shape. Also a RequestDataTooBig (a SuspiciousOperation), so that
+    outside DRF (a server-rendered page reading request.FILES) Django still answers it as a
+    client error and never as a 500."""
+
+    code = "payload_too_large"
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_message = "The request body is too large."
+
+
+def json_body_cap() -> int | None:
+    """The cap on any body that is not a multipart upload (None: no cap, Django's own switch)."""
+    cap: int | None = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return cap
+
+
+def upload_cap() -> int:
+    """The most file bytes one multipart request may carry."""
+    return int(settings.CARECORE_UPLOAD_MAX_BYTES)
+
+
+def is_multipart(content_type: str) -> bool:
+    return content_type.strip().lower().startswith("multipart/form-data")
+
+
+def body_cap(content_type: str) -> int | None:
+    if is_multipart(content_type):
+        return upload_cap() + MULTIPART_ALLOWANCE_BYTES
+    return json_body_cap()
+
+
+def too_large(cap: int, *, upload: bool = False) -> PayloadTooLarge:
+    if upload:
+        return PayloadTooLarge(
+            f"The file is too large: files may be at most {cap} bytes.",
+            fields={"file": [f"Files may be at most {cap} bytes."]},
+        )
+    return PayloadTooLarge(f"The request body is too large: at most {cap} bytes are accepted.")
+
+
+def _declared_length(value: str | None) -> int | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)
+
+
+# --- ASGI: in front of Django's handler, which would otherwise spool any body whole ------------
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 for an HTTP request whose body is over its cap, reading no further than the
+    cap. The response says `connection: close`, so uvicorn drops the connection instead of
+    reading (and discarding) the rest of the body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in scope.get("headers", [])
+        }
+        cap = body_cap(headers.get("content-type", ""))
+        if cap is None:
+            await self.app(scope, receive, send)
+            return
+        declared = _declared_length(headers.get("content-length"))
+        if declared is not None and declared > cap:
+            await _send_too_large(send, cap)
+            return
+
+        received = 0
+        cut_off = False
+        response_started = False
+
+        async def capped_receive() -> Message:
+            nonlocal received, cut_off
+            if cut_off:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > cap:
+                    # Django's handler treats a disconnect while reading the body as the client
+                    # going away and returns without a response; the 413 is sent below.
+                    cut_off = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        await self.app(scope, capped_receive, tracking_send)
+        if cut_off and not response_started:
+            await _send_too_large(send, cap)
+
+
+async def _send_too_large(send: Send, cap: int) -> None:
+    error = too_large(cap)
+    body = json.dumps(error_body(error.code, error.message)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status_code,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+# --- Django: multipart uploads -----------------------------------------------------------------
+
+
+class CappedUploadHandler(FileUploadHandler):
+    """First of FILE_UPLOAD_HANDLERS. Passes every chunk on to the next handler (memory or
+    temporary file) until the files of this request cross the upload cap, then stops the parser
+    without reading the rest of the body and raises PayloadTooLarge once the parser has closed
+    the partial files."""
+
+    def __init__(self, request: Any = None) -> None:
+        super().__init__(request)
+        self.cap = upload_cap()
+        self.file_bytes = 0
+        self.cut_off = False
+
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, Any],
+        content_length: int,
+        boundary: Any,
+        encoding: str | None = None,
+    ) -> None:
+        if content_length > self.cap + MULTIPART_ALLOWANCE_BYTES:
+            raise too_large(self.cap, upload=True)
+        return None
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        self.file_bytes += len(raw_data)
+        if self.file_bytes > self.cap:
+            self.cut_off = True
+            raise StopUpload(connection_reset=True)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+    def upload_complete(self) -> None:
+        # Called after the parser closed the partial files; raising here leaves nothing open.
+        if self.cut_off:
+            raise too_large(self.cap, upload=True)
