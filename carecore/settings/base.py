@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "careplans",
     "interop",
     "patient_web",
+    "staff_web",
     "demo",
 ]
 
