@@ -57,7 +57,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             return too_many(request)
         if form.is_valid():
             try:
-                account_services.auth_session_login(
+                signed_in = account_services.auth_session_login(
                     request=request,
                     email=form.cleaned_data["email"],
                     password=form.cleaned_data["password"],
@@ -71,7 +71,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 form_errors(form, error)
             else:
                 wanted = _next_url(request)
-                if wanted == "/" and request.user.role in CARE_TEAM_ROLES:
+                if wanted == "/" and signed_in.role in CARE_TEAM_ROLES:
                     # Clinicians and coordinators land in their workspace (staff_web/).
                     return redirect("staff_web:inbox")
                 return redirect(wanted)

@@ -30,7 +30,9 @@ class StaffSignInForm(SignInForm):
 
 
 class ComposeForm(forms.Form):
-    body = forms.CharField(label="Message", max_length=20000, widget=forms.Textarea(attrs={"rows": 4}))
+    body = forms.CharField(
+        label="Message", max_length=20000, widget=forms.Textarea(attrs={"rows": 4})
+    )
     client_id = forms.CharField(max_length=64, widget=forms.HiddenInput)
 
 

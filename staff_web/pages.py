@@ -113,9 +113,7 @@ def _inbox_threads(request: HttpRequest, show: str) -> QuerySet[Any]:
     elif show == "overdue":
         threads = selectors.thread_list(user=user, overdue=True)
     elif show == "closed":
-        return selectors.thread_list(user=user, status="closed").order_by(
-            "-last_message_at", "-id"
-        )
+        return selectors.thread_list(user=user, status="closed").order_by("-last_message_at", "-id")
     else:
         threads = selectors.thread_list(user=user)
     # Urgent first ("urgent" > "soon" > "routine" as text), then the earliest clock, then the
@@ -194,9 +192,7 @@ def thread_assign(request: HttpRequest, thread_id: Any) -> HttpResponse:
     form = AssignForm(request.POST)
     assignee = form.cleaned_data["assignee"] if form.is_valid() else None
     try:
-        services.thread_assign(
-            actor=staff_user(request), thread_id=thread_id, assignee_id=assignee
-        )
+        services.thread_assign(actor=staff_user(request), thread_id=thread_id, assignee_id=assignee)
     except ApplicationError as error:
         if error.status_code == 404:
             raise

@@ -107,18 +107,18 @@ def test_the_portal_sign_in_sends_the_care_team_to_the_workspace(
 
 
 def test_staff_are_signed_out_after_the_idle_timeout(clinician: Clinician) -> None:
-    with override_settings(CARECORE_STAFF_IDLE_MINUTES=30):
-        with time_machine.travel(timezone.now(), tick=False) as clock:
-            client = Client()
-            client.post(
-                "/staff/sign-in/", {"email": clinician.user.email, "password": TEST_PASSWORD}
-            )
-            assert client.get("/staff/").status_code == 200
-            clock.shift(timedelta(minutes=29))
-            assert client.get("/staff/").status_code == 200
-            clock.shift(timedelta(minutes=31))
+    with (
+        override_settings(CARECORE_STAFF_IDLE_MINUTES=30),
+        time_machine.travel(timezone.now(), tick=False) as clock,
+    ):
+        client = Client()
+        client.post("/staff/sign-in/", {"email": clinician.user.email, "password": TEST_PASSWORD})
+        assert client.get("/staff/").status_code == 200
+        clock.shift(timedelta(minutes=29))
+        assert client.get("/staff/").status_code == 200
+        clock.shift(timedelta(minutes=31))
 
-            response = client.get("/staff/")
+        response = client.get("/staff/")
 
     assert response.status_code == 302
     assert response["Location"].startswith("/staff/sign-in/")
