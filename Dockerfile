@@ -49,6 +49,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "scripts/healthcheck.py", "web"]
 
-# WEB_CONCURRENCY (uvicorn worker processes) and FORWARDED_ALLOW_IPS (the proxies whose
-# X-Forwarded-* headers are trusted) are read by uvicorn from the environment.
-CMD ["sh", "-c", "exec uvicorn carecore.asgi:application --host 0.0.0.0 --port \"${PORT}\" --no-server-header --proxy-headers"]
+# WEB_CONCURRENCY (uvicorn worker processes) is read by uvicorn from the environment;
+# CARECORE_TRUSTED_PROXIES (the proxies whose X-Forwarded-* headers count; empty: none) is passed
+# to it here and read by the app too, so both agree on who the client is.
+CMD ["sh", "-c", "exec uvicorn carecore.asgi:application --host 0.0.0.0 --port \"${PORT}\" --no-server-header --proxy-headers --forwarded-allow-ips \"${CARECORE_TRUSTED_PROXIES:-}\""]

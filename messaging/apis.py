@@ -323,6 +323,13 @@ class MessagePagination(CursorPagination):
     ordering = ("position",)
 
 
+class PatientMessagePagination(CursorPagination):
+    # A cursor carries the position it stops at (base64, readable by anyone). `position` counts
+    # internal notes too, so its gaps would tell a patient that notes exist; a patient's cursor
+    # uses `public_position`, which counts only what they see (unique among those messages).
+    ordering = ("public_position",)
+
+
 class MessageListApi(APIView):
     permission_classes = [has_role(*CLINICAL_READER_ROLES)]
 
@@ -346,7 +353,9 @@ class MessageListApi(APIView):
             request=request,
             view=self,
             rows=listing.messages,
-            pagination_class=MessagePagination,
+            pagination_class=(
+                PatientMessagePagination if request.user.role == Role.PATIENT else MessagePagination
+            ),
             serializer_class=MessageOutput,
             object_type="message",
             patient_id_of=lambda _message: listing.thread.patient_id,

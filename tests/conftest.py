@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 from carecore.accounts import services
 from carecore.accounts.models import Clinician, Patient, Role, User
 from carecore.celery import app
+from carecore.common.throttling import counter as throttle_counter
 from carecore.notifications.sms import LocmemSmsBackend, SmsMessage
 
 from .factories import ClinicianFactory, PatientFactory, UserFactory
@@ -28,8 +29,10 @@ from .factories import ClinicianFactory, PatientFactory, UserFactory
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
-    # Throttle counters live in Redis; each test starts from zero.
+    # Throttle counters live in Redis (or in this process while it is down); each test starts
+    # from zero.
     cache.clear()
+    throttle_counter.reset_local()
     yield
 
 

@@ -38,7 +38,17 @@ def running_web(name: str, env: dict[str, str] | None = None) -> Iterator[str]:
     }
     with (log_dir / f"web-{name}-{os.getpid()}.log").open("wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "carecore.asgi:application", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "carecore.asgi:application",
+                "--port",
+                str(port),
+                # As the Procfile: forwarded headers only from the proxies the app trusts too.
+                "--forwarded-allow-ips",
+                process_env.get("CARECORE_TRUSTED_PROXIES", ""),
+            ],
             cwd=ROOT,
             env=process_env,
             stdout=log,

@@ -26,7 +26,7 @@ class SignUpAddressThrottle(AuthRateThrottle):
     scope = "signup_address"
 
     # DRF's contract: None means "do not throttle this request" (the base class never needs it).
-    def get_cache_key(self, request: Any, view: Any) -> str | None:  # type: ignore[override]
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
         # DRF's parsed body; a web form's POST for the portal's sign-up page.
         data = request.data if hasattr(request, "data") else request.POST
         email = data.get("email") if isinstance(data, dict) else None

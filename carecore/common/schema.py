@@ -88,7 +88,8 @@ ERRORS: dict[int, tuple[str, str, str, dict[str, Any]]] = {
         {},
     ),
     429: (
-        "Too many requests; `Retry-After` says when to try again.",
+        "Too many requests (`throttled`), or sign-in locked out (`throttled` for this address, "
+        "`account_locked` for the account); `Retry-After` says when to try again.",
         "throttled",
         "Too many requests. Try again later.",
         {},

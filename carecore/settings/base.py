@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from .providers import email_backend_for
+from .proxies import parse_trusted_proxies
 from .redis_urls import (
     channel_layer_host,
     checked_redis_url,
@@ -173,6 +174,19 @@ MULTIDB_PINNING_COOKIE_HTTPONLY = True
 CARECORE_REPLICA_MAX_LAG_SECONDS = env.float("CARECORE_REPLICA_MAX_LAG_SECONDS", default=10.0)
 CARECORE_REPLICA_LAG_CHECK_SECONDS = env.float("CARECORE_REPLICA_LAG_CHECK_SECONDS", default=5.0)
 
+# --- client identity behind proxies (docs/security.md) ----------------------------------------
+# The load balancers / proxies we run, as IP addresses or CIDR networks. Only a connection from
+# one of them may say who the client is (X-Forwarded-For, X-Forwarded-Proto, X-Request-ID);
+# every other peer is the client itself. Empty (the default): nobody is trusted. The web process
+# passes the same variable to uvicorn's --forwarded-allow-ips (Procfile, Dockerfile, compose,
+# deploy/k8s), and throttles, lockout, the request id and the audit trail's ip all use it.
+try:
+    CARECORE_TRUSTED_PROXIES = parse_trusted_proxies(
+        env.list("CARECORE_TRUSTED_PROXIES", default=[])
+    )
+except ValueError as _error:
+    raise ImproperlyConfigured(str(_error)) from None
+
 # --- Redis: one server, separate logical databases for broker and cache ----------------------
 REDIS_URL = redis_server_url(env("REDIS_URL"))
 # Redis behind Sentinel (docs/scaling.md): REDIS_URL lists the sentinels, this names the master.
@@ -190,10 +204,14 @@ CACHES = {
             env("CACHE_URL", default=redis_database_url(REDIS_URL, 1)), setting="CACHE_URL"
         ),
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="carecore"),
+        # Short timeouts: the cache (throttle counts, replica pins) is on every request's path,
+        # and callers fall back when it does not answer (docs/security.md, "Redis outage");
+        # a Redis that hangs must cost a request a second, not redis-py's default minutes.
+        "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
     }
 }
 if is_sentinel(CACHES["default"]["LOCATION"]):
-    CACHES["default"]["OPTIONS"] = {"pool_class": "carecore.common.redis_clients.SentinelCachePool"}
+    CACHES["default"]["OPTIONS"]["pool_class"] = "carecore.common.redis_clients.SentinelCachePool"
 
 # --- real-time feed (docs/realtime.md): Channels over Redis, tickets in the same database ------
 CARECORE_REALTIME_REDIS_URL = checked_redis_url(
@@ -275,9 +293,17 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("CARECORE_LOGIN_LOCKOUT_MINUTES", 
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "email"
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
-AXES_IPWARE_PROXY_COUNT = env.int("CARECORE_PROXY_COUNT", default=0)
+# The API's `email` and the admin form's `username` are the same account (lower-cased).
+AXES_USERNAME_CALLABLE = "carecore.accounts.lockout.username_of"
+# axes' database handler plus a limit per account from all addresses together, so a guessing
+# campaign spread over many addresses still ends (carecore/accounts/lockout.py).
+AXES_HANDLER = "carecore.accounts.lockout.AccountLockoutHandler"
+CARECORE_ACCOUNT_FAILURE_LIMIT = env.int("CARECORE_ACCOUNT_FAILURE_LIMIT", default=50)
+# The client ip as carecore/common/client_identity.py resolves it (CARECORE_TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "carecore.common.client_identity.client_ip"
 AXES_VERBOSE = False
+# Axes' log lines name the account by a keyed hash, never the e-mail typed (docs/security.md).
+AXES_CLIENT_STR_CALLABLE = "carecore.accounts.axes_logging.client_str"
 # The audit trail records every sign-in; axes' own access log would also open a server-side
 # session (and set a session cookie) on every API login, which a token client never uses.
 AXES_DISABLE_ACCESS_LOG = True

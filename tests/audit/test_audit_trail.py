@@ -38,7 +38,7 @@ def test_the_database_refuses_raw_sql_deletes_too(event):
         cursor.execute("DELETE FROM audit_auditevent")
 
 
-@override_settings(AXES_IPWARE_PROXY_COUNT=1)
+@override_settings(CARECORE_TRUSTED_PROXIES=["198.51.100.7"])
 def test_an_event_records_actor_patient_object_action_outcome_ip_and_request(
     client_for, clinician, patient
 ):

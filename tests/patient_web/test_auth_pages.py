@@ -11,11 +11,11 @@ from django.conf import settings
 from django.core import mail
 from django.test import Client, override_settings
 from knox.models import AuthToken
-from rest_framework.throttling import SimpleRateThrottle
 
 from carecore.accounts import services
 from carecore.accounts.models import Clinician, Patient, Role, User
 from carecore.audit.models import Action, AuditEvent, Outcome
+from carecore.common.throttling import AuthRateThrottle
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -107,8 +107,8 @@ def test_it_shares_the_lockout_with_the_api(patient: Patient) -> None:
 def test_it_shares_the_per_ip_throttle_with_the_api(
     patient: Patient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # DRF reads the rates once, into the throttle class: set a small one there.
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"auth": "3/min"})
+    # A small rate on the throttle class itself (carecore/common/throttling.py).
+    monkeypatch.setattr(AuthRateThrottle, "rate", "3/min")
     client = Client()
     client.post(
         "/api/v1/auth/login/",
