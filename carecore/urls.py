@@ -33,6 +33,8 @@ urlpatterns = [
     # Unknown API paths answer in the contract's JSON shape, even with DEBUG on.
     # (csrf_exempt: an unknown path is a 404 whatever the method, never a CSRF 403.)
     re_path(r"^(api|fhir)/", csrf_exempt(errors.handler404)),
+    # The care-team workspace's pages (staff_web/).
+    path("staff/", include("staff_web.urls")),
     # The patient portal's pages (patient_web/), at the root: the paths e-mails link to.
     path("", include("patient_web.urls")),
 ]
