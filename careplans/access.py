@@ -18,10 +18,13 @@ from carecore.audit.models import Action
 from .models import CarePlan, CarePlanGoal, CarePlanStatus
 
 
-def care_plans_visible_to(user: User) -> QuerySet[CarePlan]:
-    """Plans of patients `user` may see clinically; a patient never sees a draft."""
+def care_plans_visible_to(user: User, *, for_write: bool = False) -> QuerySet[CarePlan]:
+    """Plans of patients `user` may see clinically (with `for_write`, change: never under
+    break-glass); a patient never sees a draft."""
     plans = CarePlan.objects.filter(
-        patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
+        patient_visibility(
+            user, purpose=Purpose.CLINICAL, patient_ref="patient_id", for_write=for_write
+        )
     )
     if user.role == Role.PATIENT:
         plans = plans.exclude(status=CarePlanStatus.DRAFT)
@@ -40,7 +43,7 @@ def access_care_plan(
     own event when `for_write`, with `detail`). `lock=True` takes the plan row FOR UPDATE (the
     caller must be in a transaction)."""
     return audited_get(
-        care_plans_visible_to(user),
+        care_plans_visible_to(user, for_write=for_write),
         user=user,
         object_id=plan_id,
         object_type="care_plan",

@@ -18,8 +18,11 @@ from carecore.audit.models import Action
 from .models import IntakeReview, QuestionnaireResponse
 
 
-def _clinically_visible(user: User) -> Q:
-    return patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
+def _clinically_visible(user: User, *, for_write: bool = False) -> Q:
+    # Writes (completing a review, changing answers) never under break-glass.
+    return patient_visibility(
+        user, purpose=Purpose.CLINICAL, patient_ref="patient_id", for_write=for_write
+    )
 
 
 def access_response(
@@ -28,9 +31,9 @@ def access_response(
     """The response if `user` may see it; else NotFound. Audited. `lock=True` takes the
     response row (only) FOR UPDATE; the caller must be in a transaction."""
     return audited_get(
-        QuestionnaireResponse.objects.filter(_clinically_visible(user)).select_related(
-            "version__questionnaire", "patient__user"
-        ),
+        QuestionnaireResponse.objects.filter(
+            _clinically_visible(user, for_write=for_write)
+        ).select_related("version__questionnaire", "patient__user"),
         user=user,
         object_id=response_id,
         object_type="questionnaire_response",
@@ -45,7 +48,7 @@ def access_review(
     """The review if `user` may see it; else NotFound. Audited. `lock=True` takes the review
     row (only) FOR UPDATE; the caller must be in a transaction."""
     return audited_get(
-        IntakeReview.objects.filter(_clinically_visible(user)).select_related(
+        IntakeReview.objects.filter(_clinically_visible(user, for_write=for_write)).select_related(
             "response__version__questionnaire", "patient__user"
         ),
         user=user,

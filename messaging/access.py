@@ -34,13 +34,16 @@ from .models import Attachment, Message, Thread
 WRITER_ROLES = frozenset({Role.PATIENT, *CARE_TEAM_ROLES})
 
 
-def visible_threads(user: User) -> QuerySet[Thread]:
-    """Threads of every patient `user` may see clinically (schedulers: none).
+def visible_threads(user: User, *, for_write: bool = False) -> QuerySet[Thread]:
+    """Threads of every patient `user` may see clinically (schedulers: none); with
+    `for_write`, write in (never under break-glass).
 
     Right for finding one thread by id; for lists use `visible_threads_for_list`.
     """
     return Thread.objects.filter(
-        patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
+        patient_visibility(
+            user, purpose=Purpose.CLINICAL, patient_ref="patient_id", for_write=for_write
+        )
     )
 
 
@@ -93,7 +96,7 @@ def access_thread(
 
     With `lock=True` the thread row is locked FOR UPDATE (the caller must be in a transaction).
     """
-    threads = visible_threads(user).select_related("patient__user", "assignee")
+    threads = visible_threads(user, for_write=for_write).select_related("patient__user", "assignee")
     if for_write and user.role not in WRITER_ROLES:
         # Read-only roles (an admin under break-glass) cannot write: the same 404 and audit.
         threads = threads.none()

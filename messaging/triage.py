@@ -235,7 +235,7 @@ def _anchors() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
                 for slot in phrase.split()
                 if not slot.endswith(rules.OPTIONAL)
                 and not slot.startswith((rules.GAP, "!"))
-                and rules.NUMBER not in slot.split("|")
+                and not set(rules.NUMBERS) & set(slot.split("|"))
             ]
             eligible = [slot for slot in slots if not slot & _COMMON]
             if not eligible:
@@ -620,11 +620,17 @@ def spacy_patterns(phrase: str) -> list[list[dict[str, Any]]]:
         choices: list[dict[str, Any]] = []
         if rules.NUMBER in alternatives:
             choices.append({"LIKE_NUM": True})
+        if rules.MANY in alternatives:
+            choices.append({"LIKE_NUM": True, "LOWER": {"NOT_IN": list(rules.FEW)}})
         exact = sorted(w[1:] for w in alternatives if w.startswith(rules.EXACT))
         if exact:
             choices.append({"LOWER": {"IN": exact}})
         words = sorted(
-            {rules.lemma(w) for w in alternatives if w != rules.NUMBER and w[:1] != rules.EXACT}
+            {
+                rules.lemma(w)
+                for w in alternatives
+                if w not in rules.NUMBERS and w[:1] != rules.EXACT
+            }
         )
         if words:
             choices.append({"LEMMA": {"IN": words}})

@@ -10,7 +10,7 @@ Phrase syntax (one phrase = one spaCy Matcher pattern, one slot per token):
 - `slot?`     the slot is optional;
 - `~N`        up to N tokens of anything in the same sentence (a gap: "blood in my poo");
 - `$group`    a named word group below (`$poo`, `$belly`, ...), usable with `|` and `?`;
-- `#num`      a number ("8", "ten");
+- `#num`      a number ("8", "ten"); `#many` a number that is not a normal dose (not 1-3);
 - `=word`     exactly this lower-cased word, not its lemma ("=cutting" but not "cut");
 - `!a|b`      one token that is none of these.
 Write for the words patients use (slang, misspellings, British and American spelling), not for
@@ -306,7 +306,8 @@ CONCEPTS: tuple[Concept, ...] = (
         (
             "chest ~3 pain|tight|pressure|burn|burning|kill|weird|funny|discomfort|stab|"
             "stabbing|squeeze|weight|elephant",
-            "pain|tight|pressure|discomfort|stab|stabbing|burn ~5 chest",
+            "pain|tight|pressure|discomfort|stab|stabbing|burn ~7 chest",
+            "sit|sitting|sat|standing|elephant|weight ~3 on ~2 chest",
             "heart attack|attacks",
             "angina|cardiac",
             "pain ~4 left arm|jaw ~3 chest|sweat|sweaty|sick",
@@ -364,6 +365,9 @@ CONCEPTS: tuple[Concept, ...] = (
             "woke|wake ~2 up ~2 on ~2 floor",
             "next ~1 thing ~2 knew",
             "find|found ~2 me ~3 floor",
+            "end|ended|ending ~1 up ~3 on ~2 floor|ground",
+            "legs ~1 gave|buckled ~1 way|out|under",
+            "not ~2 remember ~3 fall|falling|fell|hitting|collapsing|going ~1 down",
         ),
     ),
     Concept(
@@ -425,7 +429,11 @@ CONCEPTS: tuple[Concept, ...] = (
             "no|not ~2 reason|point|worth ~5 live|living|alive",
             "no ~1 point ~2 carry ~1 on",
             "not ~1 go ~1 on ~1 living|live|anymore",
-            "not|never ~3 want ~3 live|alive|here|exist|wake",
+            "not|never ~3 want ~3 live|alive|here|exist|wake|around",
+            "not ~1 want ~2 do ~1 life",
+            "do ~1 life ~1 anymore",
+            "=cnt|=carnt|=cannt do this|it anymore",
+            "=cnt|=carnt|=cannt =go on",
             "wish ~4 not|never ~2 born|here|wake|exist",
             "go ~2 sleep ~3 not|never ~2 wake",
             "suicide|goodbye ~1 note|letter",
@@ -469,7 +477,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "happy|happier|easier|better|simpler|relieved|relief ~5 if ~2 i ~3 gone|dead|here|"
             "around|die|exist|born|alive",
             "better ~1 off ~4 around|alive|exist|born",
-            "better ~1 off ~3 not ~1 here|around|alive|exist|existing|live|living|born",
+            "better ~1 off ~3 not ~2 here|around|alive|exist|existing|live|living|born|life|lives",
             "hate ~1 alive|life|existing|existence",
             "not ~1 want ~2 carry|=go on anymore|living|like|any",
             "happy|happier|easier|better|simpler ~5 if ~2 i ~2 not here|around|alive|born",
@@ -489,12 +497,36 @@ CONCEPTS: tuple[Concept, ...] = (
             "nobody|noone|no ~3 care|notice|miss ~4 gone|die|dead|disappear|disappeared|here|"
             "around|alive",
             "end ~1 forever|permanently",
-            "not ~3 around ~3 long|longer|much",
+            "not ~3 around|here ~3 long|longer|much",
             "not ~3 see ~2 future",
             "do ~1 something ~1 stupid|silly|drastic",
             "this ~1 be ~1 goodbye",
             "=ctb|=sewerslide|=su1cide|=suic1de|=su1c1de|=s*icide|=unalived",
             "sewer ~1 slide",
+            "what ~3 do ~1 to ~1 myself",
+            "look|looking|looked|search|searching|searched|research|researching|google|"
+            "googling|googled ~3 way|ways|how|methods ~3 die|kill|end|overdose|hang",
+            "how ~1 many ~3 pill ~4 take|kill|die|overdose|lethal|fatal|enough",
+            "my ~1 own? ~1 funeral",
+            "write|wrote|written|make|made|making|sort|sorted ~1 a|my ~1 =will",
+            "give|giving|gave|given ~2 my|all ~1 things|stuff|belongings|possessions ~1 away",
+            "give|giving|gave|given ~1 away ~2 my|all ~1 things|stuff|belongings|possessions",
+            "keep ~1 living|live|existing ~1 like ~1 this",
+            "can not ~2 live|living|exist ~1 like ~1 this",
+            "rest ~1 forever|permanently",
+            "end ~2 of ~1 my ~1 rope|tether",
+            "should ~1 not ~1 be ~1 here|alive|around",
+            "drive|driving|drove|crash|crashing|swerve|swerving ~3 into ~2 wall|tree|bridge|"
+            "traffic|lorry|truck|train|river",
+            "in ~1 front ~1 of ~2 train|bus|lorry|truck|car|traffic",
+            "think|thinking|thought|thoughts ~3 =dying",
+            "waste ~1 of ~1 space|oxygen|air|life",
+            "rather ~2 not ~1 exist|be ~1 alive|here|around",
+            "rather ~2 not ~1 exist",
+            "world ~3 stop ~4 get ~1 off",
+            "fine|ok|okay|happier|better ~2 without ~1 me",
+            "deserve ~2 better ~1 mum|mother|mom|dad|father|partner|wife|husband|person|parent|"
+            "friend|son|daughter ~1 than ~1 me",
         ),
     ),
     # Phrases that are suicidal on their own but everyday with an object ("I want out of this
@@ -512,6 +544,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "ready|want|going ~2 give ~1 up",
             "give|given ~1 up ~1 on ~1 everything|life|myself|me",
             "want|wish ~3 it ~2 stop ~1 forever",
+            "can not ~1 face ~1 another ~1 day|morning|week|night",
+            "think|thinking|thought|thoughts ~2 about|of ~1 =jumping",
         ),
     ),
     Concept(
@@ -519,10 +553,16 @@ CONCEPTS: tuple[Concept, ...] = (
         (
             "self ~1 harm|harming|injure|injury|hurt",
             "selfharm|sh",
-            "cut|cutting|burn|burning|hurt|harm|hit|punch|stab|starve|starving ~2 $me",
+            "cut|cutting|burn|burning|hurt|harm|hit|punch|stab|starve|starving|bite|biting|bit ~2 "
+            "$me",
+            "punch|punching|punched|hit|hitting ~1 wall|walls",
+            "scratch|scratching|scratched|pick|picking|picked|bite|biting|bit|hit|hitting|punch|"
+            "punching|burn|burning ~6 on ~1 purpose",
+            "scratch|scratching|scratched|pick|picking|picked|bite|biting|bit|hit|hitting|punch|"
+            "punching|burn|burning ~6 deliberately|intentionally",
             "=cutting|=cuts|=slashing|=slashed ~3 arm|arms|wrist|wrists|thigh|thighs|leg|legs",
             "razor|blade|blades ~4 arm|arms|wrist|wrists|thigh|thighs|myself|skin|legs",
-            "arm|arms|wrist|wrists|thigh|thighs|legs ~4 razor|blade|blades|knife|scissors",
+            "arm|arms|wrist|wrists|thigh|thighs|legs|skin ~4 razor|blade|blades|knife|scissors",
             "relapse|relapsed ~3 self|cut|cutting|sh",
             "=cutting ~1 again|myself|arms|legs|wrists",
             "cut|slit|slash|slashed ~2 wrist|wrists",
@@ -539,11 +579,13 @@ CONCEPTS: tuple[Concept, ...] = (
             "overdose",
             "took|swallow|taken|necked|downed ~6 all|whole|entire|lot|bunch|handful|handfuls|"
             "load|loads|lots|box|boxes|packet|packets|pack|bottle|many|extra|strip ~4 pill",
-            "took|swallow|taken|necked|downed ~3 #num ~3 pill",
+            "took|swallow|taken|necked|downed ~3 #many ~3 pill",
             "took|swallow|taken|necked|downed ~1 everything ~4 cabinet|cupboard|drawer|pill",
             "take ~2 all ~2 my|the ~1 pill",
             "too ~1 many ~2 pill",
             "=dose|=doses|=insulin|=overdose ~6 on ~1 purpose",
+            "more ~2 than ~1 i? ~2 should|supposed|meant|allowed ~6 pill",
+            "pill ~6 more ~2 than ~1 i? ~2 should|supposed|meant|allowed",
             "deliberately|purposely ~4 pill|dose|insulin|overdose",
             "pill ~3 to ~2 end|die",
             "save|saving|saved|stockpile|stockpiling|hoard|hoarding|collect|collecting|"
@@ -562,6 +604,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "blood ~3 when ~2 i ~1 wipe|poo|go",
             "haematochezia|hematochezia|colitis",
             "bright ~1 red ~1 blood",
+            "blood ~4 tissue|tissues|paper ~6 wipe|wiping|loo|toilet|poo",
         ),
     ),
     Concept(
@@ -703,6 +746,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "$poo|pain|cramp|stomach|rush|run ~6 at|every|each|all|through|most|in|during "
             "~1 the? night",
             "night ~1 sweat|sweats|sweating",
+            "$poo|pain|cramp|cramps|stomach|itch|itching ~4 wake|waking|woke|woken",
             "wake|waking|woke ~3 drench|drenched|soaked|soaking|sweating|sweaty",
             "drench|drenched|drenching|soak|soaked|soaking ~4 sweat|sweats|sheets|bed|pyjamas|"
             "pajamas",
@@ -994,7 +1038,7 @@ MODIFIERS: tuple[Modifier, ...] = (
         "FORWARD",
         (
             "if|case|should|when|whether|were ~3 ever",
-            "ever ~2 feel|felt|feeling|get|got|have|had|start|started",
+            "ever ~2 feel|felt|feeling|=get|=got|have|had|start|started",
             "who|where|what|which|how ~3 call|ring|phone|text|contact|go|number|talk|speak|"
             "turn|helpline|line ~2 if|when",
             "what|how ~1 should ~1 i|we|one|someone|you ~1 do|handle ~2 if|when",
@@ -1002,6 +1046,10 @@ MODIFIERS: tuple[Modifier, ...] = (
             "hypothetically|hypothetical|theoretically",
             "for ~1 future ~1 reference",
             "in ~1 case ~1 i|you|someone|anyone ~2 ever",
+            # A condition on feeling or starting something is about one day: "What happens if I
+            # start feeling suicidal?", "If I feel like harming myself again, who do I call?".
+            "if|should ~1 i|you|someone|anyone|they|we ~1 start|begin|=get|feel|become|"
+            "develop|notice|experience|ever",
         ),
         max_scope=12,
         excluded=frozenset({"overdose"}),
@@ -1015,13 +1063,23 @@ MODIFIERS: tuple[Modifier, ...] = (
             "risk|risks|chance|chances|likely",
             "warning|danger|red ~1 sign|signs|flag|flags",
             "watch|look ~1 out|for",
-            "worried|worry|worrying|scared|afraid|paranoid|anxious ~1 about|of|that",
-            "leaflet|article|read|reading|google|googled|video|tiktok|website|heard|show|"
-            "programme|program|film|book",
+            "leaflet|article|video|tiktok|website|show|programme|program|film|book",
             "prevent|avoid",
+        ),
+        max_scope=12,
+    ),
+    # Worry, reading and hoping make a symptom a question, but not a crisis: "I'm worried about
+    # my suicidal thoughts", "I googled ways to kill myself", "hopefully I won't wake up".
+    Modifier(
+        HYPOTHETICAL,
+        "BIDIRECTIONAL",
+        (
+            "worried|worry|worrying|scared|afraid|paranoid|anxious ~1 about|of|that",
+            "read|reading|google|googled|heard",
             "hope|hopefully",
         ),
         max_scope=12,
+        excluded=frozenset({"suicidal", "despair", "self_harm", "overdose"}),
     ),
     Modifier(
         FAMILY,
@@ -1066,11 +1124,11 @@ MODIFIERS: tuple[Modifier, ...] = (
         IDIOM,
         "BACKWARD",
         (
-            "of|from|to|back|forth|round|in|into|out|up|over|for|holiday|holidays|trip|trips|date|dates|walk|walks|the|a|an|my|your|his|"
+            "of|from|to|back|forth|round|in|into|onto|out|up|over|for|holiday|holidays|trip|trips|date|dates|walk|walks|the|a|an|my|your|his|"
             "her|those|these|that|about|at|smoking|dairy|gluten|sugar|alcohol|drinking|meat|"
             "caffeine|coffee|wheat|milk|bread|chocolate|vaping|foods|food|diet|fodmap|lactose|"
-            "cream|creams|treatment|medication|meds|tablets|antibiotics|steroids|course|trial|"
-            "contract|job|plan|app|study|programme|program|scheme|membership|subscription",
+            "antibiotics|steroids|course|trial|contract|job|app|study|programme|program|scheme|"
+            "membership|subscription",
         ),
         max_scope=1,
         allowed=frozenset({"despair"}),
@@ -1086,9 +1144,32 @@ MODIFIERS: tuple[Modifier, ...] = (
             "at|in ~2 clinic|hospital|office|surgery|appointment|waiting|ward|work|school|queue|"
             "line|room|pharmacy|airport",
             "all ~1 day|afternoon|morning|week|weekend",
+            # "thinking of dying my hair" (dyeing).
+            "hair|eyebrows|eyebrow|lashes|eyelashes|roots|beard|clothes|jeans|fabric|henna",
         ),
         max_scope=3,
         allowed=frozenset({"suicidal"}),
+    ),
+    # "Can I stop existing medication?": "stop existing" is not the wish to stop existing.
+    Modifier(
+        IDIOM,
+        "BACKWARD",
+        (
+            "medication|medications|meds|treatment|treatments|cream|creams|tablets|prescription|"
+            "prescriptions|dose|doses|regime|routine|plan|plans|appointment|appointments|"
+            "conditions|condition|symptoms|eczema|rash|people|others|anyone|anybody|friends|"
+            "family|them|him|her",
+        ),
+        max_scope=1,
+        allowed=frozenset({"suicidal", "despair"}),
+    ),
+    # "I took all my tablets as prescribed".
+    Modifier(
+        IDIOM,
+        "BACKWARD",
+        ("as|like ~1 prescribed|directed|advised|instructed|told|usual|normal|always|recommended",),
+        max_scope=4,
+        allowed=frozenset({"overdose"}),
     ),
     Modifier(
         IDIOM,
@@ -1105,6 +1186,10 @@ MODIFIERS: tuple[Modifier, ...] = (
             "whilst|anyway|anyways|apart|instead|now|still|today|tonight|currently|suddenly|"
             "then|also|plus|though",
             "and|or|so ~1 i|my|me|it|its|there|now|then|this|today|tonight|the|suddenly|also",
+            # A new "I will" / "I'm going to" starts a new clause: "If this rash doesn't go I'll
+            # end it all" (the "not" belongs to the rash).
+            "i will|going|gonna",
+            "i be going|gonna",
         ),
         max_scope=1,
     ),
@@ -1129,11 +1214,16 @@ MODIFIERS: tuple[Modifier, ...] = (
             "of|from ~1 this|my|the? ~1 life|world|existence|misery|body|head|pain|hell",
             "of|from ~1 here|everything|existence|life|it",
             "the ~1 way|same",
+            # "I want to die lol but seriously": the joke is taken back.
+            "lol|lmao|haha ~1 but|jk ~1 seriously|honestly|really|srsly|tbh|not",
             # "I don't see the point (of going on)": the "not" belongs to the despair.
-            "not ~1 see ~2 point|future|reason|way|purpose",
+            "not ~1 see ~2 point|future|reason|way|purpose|how",
             # "my family would be better off without me": the family is not the one at risk.
             "my|our|a|the ~1 $family ~4 better|happier|easier ~1 off|without|if",
             "everyone|everybody|world ~4 better|happier|easier ~1 off|without|if",
+            "$family ~3 deserve",
+            # "I'm scared of what I might do to myself" is not a worry about a symptom.
+            "scared|afraid|worried|frightened|terrified ~1 of ~1 what",
         ),
     ),
 )
@@ -1162,6 +1252,10 @@ GAP = "~"
 OPTIONAL = "?"
 EXACT = "="
 NUMBER = "#num"
+# A number that is more than a normal dose: not 1-3 (one, two, three, a couple).
+MANY = "#many"
+FEW = ("1", "2", "3", "one", "two", "three", "a", "an", "couple")
+NUMBERS = (NUMBER, MANY)
 
 
 def expand_groups(slot: str) -> list[str]:
@@ -1182,7 +1276,7 @@ def phrase_words(phrase: str) -> list[list[str]]:
     slots = []
     for slot in phrase.split():
         slot = slot.rstrip(OPTIONAL)
-        if slot.startswith(GAP) or slot == NUMBER:
+        if slot.startswith(GAP) or slot in NUMBERS:
             continue
         slots.append(expand_groups(slot))
     return slots

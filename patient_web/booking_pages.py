@@ -20,7 +20,7 @@ from carecore.audit.lists import audited_rows
 from carecore.common.errors import ApplicationError
 from portal import selectors, services
 from portal.ics import appointment_ics
-from portal.video import join_url_for
+from portal.video import calendar_join_url, join_url_for
 
 from .guards import form_errors, patient_page, signed_in
 
@@ -171,11 +171,12 @@ def visit(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
 @require_GET
 @patient_page
 def visit_calendar(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
-    appointment = selectors.appointment_export(
-        user=signed_in(request), appointment_id=appointment_id
-    )
+    user = signed_in(request)
+    appointment = selectors.appointment_export(user=user, appointment_id=appointment_id)
     response = HttpResponse(
-        appointment_ics(appointment, now=timezone.now()),
+        appointment_ics(
+            appointment, now=timezone.now(), join_url=calendar_join_url(appointment, user)
+        ),
         content_type="text/calendar; charset=utf-8",
     )
     response["Content-Disposition"] = 'attachment; filename="carecore-visit.ics"'

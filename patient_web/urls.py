@@ -3,7 +3,15 @@ carecore/notifications/links.py names (tests/patient_web/test_links.py holds the
 
 from django.urls import path
 
-from . import booking_pages, message_pages, pages, questionnaire_pages
+from . import (
+    booking_pages,
+    careplan_pages,
+    message_pages,
+    pages,
+    progress_pages,
+    questionnaire_pages,
+    settings_pages,
+)
 
 app_name = "patient_web"
 
@@ -56,4 +64,7 @@ urlpatterns = [
         questionnaire_pages.questionnaire_form,
         name="questionnaire",
     ),
+    path("care-plan/", careplan_pages.care_plan, name="care-plan"),
+    path("progress/", progress_pages.progress, name="progress"),
+    path("settings/", settings_pages.settings_page, name="settings"),
 ]

@@ -18,6 +18,7 @@ from carecore.accounts.access import (
     audited_get,
     deny,
     patient_visibility,
+    visit_window_open,
 )
 from carecore.accounts.models import Clinician, Patient, Role, User
 from carecore.audit.models import Action
@@ -27,18 +28,24 @@ from carecore.common.errors import NotFound, ValidationFailed
 from .models import Appointment, AppointmentStatus
 
 
-def appointment_visibility(user: User) -> Q:
-    """A filter on Appointment keeping what `user` may see."""
+def appointment_visibility(user: User, *, for_write: bool = False) -> Q:
+    """A filter on Appointment keeping what `user` may see (with `for_write`, change)."""
     nothing = Q(pk__in=[])
     if not user.is_authenticated or not user.is_active:
         return nothing
     # Patients: their own. Schedulers: all (demographics purpose). Care team: their patients.
-    # Admins: break-glass grants only. All of that is `patient_visibility`.
-    visible = patient_visibility(user, purpose=Purpose.DEMOGRAPHICS, patient_ref="patient_id")
+    # Admins: break-glass grants only, and only to read. All of that is `patient_visibility`.
+    visible = patient_visibility(
+        user, purpose=Purpose.DEMOGRAPHICS, patient_ref="patient_id", for_write=for_write
+    )
     if user.role == Role.CLINICIAN:
         # A clinician always sees their own schedule, on the patient's care team or not.
         visible |= Q(clinician__user_id=user.id)
     return visible
+
+
+# Actions a caller may name instead of `for_write` that change the appointment.
+_WRITE_ACTIONS = frozenset({Action.CREATE, Action.UPDATE, Action.DELETE})
 
 
 def can_see_reason(user: User) -> bool:
@@ -60,12 +67,13 @@ def access_appointment(
     access event is the write's one event, with `detail`).
 
     Whoever may see an appointment may also cancel or reschedule it (patients their own, care
-    team and schedulers theirs); `for_write` records the attempt as an update. `lock=True`
+    team and schedulers theirs), except under break-glass, which is read-only; `for_write`
+    (or a write `action`) asks for that and records the attempt as an update. `lock=True`
     takes the appointment row (only) FOR UPDATE; the caller must be in a transaction.
     """
-    appointments = Appointment.objects.filter(appointment_visibility(user)).select_related(
-        "patient__user", "clinician__user"
-    )
+    appointments = Appointment.objects.filter(
+        appointment_visibility(user, for_write=for_write or action in _WRITE_ACTIONS)
+    ).select_related("patient__user", "clinician__user")
     return audited_get(
         appointments,
         user=user,
@@ -93,11 +101,15 @@ def access_clinician_availability(*, user: User, clinician_id: UUID | str) -> Cl
     return clinician
 
 
-def access_booking_patient(*, user: User, patient_id: UUID | str | None) -> Patient:
+def access_booking_patient(
+    *, user: User, patient_id: UUID | str | None, for_write: bool = False
+) -> Patient:
     """The patient a booking or slot question is about: a patient's own record (naming anyone
     else is NotFound), or the patient a staff member names. Scheduling needs demographics only,
-    so schedulers pass; care-team staff pass for their patients; admins need break-glass.
-    Audited by `access_patient`."""
+    so schedulers pass; care-team staff pass for their patients; admins need break-glass to
+    ask about slots. Booking (`for_write`) is never allowed under break-glass: a grant must not
+    let its holder book themselves a visit and with it visit-based access. Audited by
+    `access_patient`."""
     if user.role == Role.PATIENT:
         own = getattr(user, "patient", None)
         if own is None:
@@ -105,7 +117,9 @@ def access_booking_patient(*, user: User, patient_id: UUID | str | None) -> Pati
         patient_id = patient_id or own.id
     if patient_id is None:
         raise ValidationFailed(fields={"patient": ["Name the patient this is for."]})
-    return access_patient(user=user, patient_id=patient_id, purpose=Purpose.DEMOGRAPHICS)
+    return access_patient(
+        user=user, patient_id=patient_id, purpose=Purpose.DEMOGRAPHICS, for_write=for_write
+    )
 
 
 def access_previsit_summary(*, user: User, appointment_id: UUID | str) -> tuple[Appointment, bool]:
@@ -117,14 +131,19 @@ def access_previsit_summary(*, user: User, appointment_id: UUID | str) -> tuple[
     clinical endpoints). Of those, who may read it:
     - the patient's care team, and staff with an active break-glass grant (`patient_visibility`
       with the clinical purpose: the same rule as intake and care plans);
-    - the visit's own clinician while the visit is not cancelled, even from outside the care
-      team: the patient chose them for this visit (treatment). Their reads are marked in the
-      audit detail, and they get no message counts (threads belong to the care team).
+    - the visit's own clinician while the visit is not cancelled and its window is open (from
+      24 h before the start to 24 h after the end, `visit_window_open`), even from outside the
+      care team: the patient chose them for this visit (treatment). Their reads are marked in
+      the audit detail, and they get no message counts (threads belong to the care team).
     """
     clinical = patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
     treating = Q(pk__in=[])
     if user.role == Role.CLINICIAN:
-        treating = Q(clinician__user_id=user.id) & ~Q(status=AppointmentStatus.CANCELLED)
+        treating = (
+            Q(clinician__user_id=user.id)
+            & ~Q(status=AppointmentStatus.CANCELLED)
+            & visit_window_open()
+        )
     appointment = (
         Appointment.objects.filter(clinical | treating)
         .select_related("patient__user", "clinician__user")

@@ -42,7 +42,7 @@ from . import selectors, services
 from .access import can_see_reason
 from .ics import appointment_ics
 from .models import AppointmentStatus, Weekday
-from .video import join_url_for
+from .video import calendar_join_url, join_url_for
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -390,7 +390,8 @@ class AppointmentOutput(serializers.Serializer):
     )
     join_url = serializers.SerializerMethodField(
         help_text="The caller's own link to the video visit (with their token where the video "
-        "provider uses tokens)."
+        "provider uses tokens): only for the visit's patient and clinician, only while the "
+        "visit is booked, from 24 h before its start to 24 h after its end; null otherwise."
     )
     late_cancel = serializers.BooleanField()
     cancelled_at = serializers.DateTimeField(allow_null=True)
@@ -400,8 +401,8 @@ class AppointmentOutput(serializers.Serializer):
     def get_reason(self, appointment: Any) -> str | None:
         return appointment.reason if self.context.get("show_reason") else None
 
-    @extend_schema_field(serializers.URLField())
-    def get_join_url(self, appointment: Any) -> str:
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_join_url(self, appointment: Any) -> str | None:
         return join_url_for(appointment, self.context["viewer"])
 
     def get_has_reason(self, appointment: Any) -> bool:
@@ -601,7 +602,11 @@ class AppointmentIcsApi(APIView):
     def get(self, request: AuthenticatedRequest, appointment_id: UUID) -> HttpResponse:
         appointment = selectors.appointment_export(user=request.user, appointment_id=appointment_id)
         response = HttpResponse(
-            appointment_ics(appointment, now=timezone.now()),
+            appointment_ics(
+                appointment,
+                now=timezone.now(),
+                join_url=calendar_join_url(appointment, request.user),
+            ),
             content_type="text/calendar; charset=utf-8",
         )
         response["Content-Disposition"] = 'attachment; filename="appointment.ics"'

@@ -1,7 +1,8 @@
 """One appointment as an iCalendar (RFC 5545) file, built with the `icalendar` library.
 
 The file travels to personal calendars and mail clients, so it carries only what a calendar needs:
-when, with whom, and the join link. No reason text, no diagnosis, no patient name.
+when, with whom, and the join link (for the visit's patient and clinician only). No reason text,
+no diagnosis, no patient name.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from .models import Appointment, AppointmentStatus
 PRODID = "-//CareCore//Portal//EN"
 
 
-def appointment_ics(appointment: Appointment, *, now: datetime) -> bytes:
+def appointment_ics(appointment: Appointment, *, now: datetime, join_url: str | None) -> bytes:
+    """`join_url`: the link for the caller's calendar (`video.calendar_join_url`), or None for
+    someone who is not in the visit."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -29,9 +32,12 @@ def appointment_ics(appointment: Appointment, *, now: datetime) -> bytes:
     event.add("dtend", appointment.end_at)
     event.add("sequence", appointment.sequence)
     event.add("summary", f"Video visit with {appointment.clinician.user.full_name}")
-    event.add("description", f"Join your video visit: {appointment.join_url}")
-    event.add("location", appointment.join_url)
-    event.add("url", appointment.join_url)
+    if join_url:
+        event.add("description", f"Join your video visit: {join_url}")
+        event.add("location", join_url)
+        event.add("url", join_url)
+    else:
+        event.add("description", "Video visit. Sign in to CareCore for the details.")
     event.add("status", "CANCELLED" if _cancelled(appointment) else "CONFIRMED")
     event.add("transp", "OPAQUE")
     calendar.add_component(event)

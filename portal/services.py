@@ -419,7 +419,7 @@ def appointment_book(
     pass the upcoming-visit cap. The slot itself is not locked: the exclusion constraint
     serialises rival bookings and the loser gets `SlotTaken`.
     """
-    patient = access_booking_patient(user=actor, patient_id=patient_id)
+    patient = access_booking_patient(user=actor, patient_id=patient_id, for_write=True)
     clinician = selectors.clinician_get(clinician_id=clinician_id)
     if clinician is None:
         raise ValidationFailed(fields={"clinician": ["Unknown clinician."]})

@@ -27,6 +27,10 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from carecore.accounts.access import visit_window_is_open
+
+from .models import AppointmentStatus
+
 if TYPE_CHECKING:
     from carecore.accounts.models import User
 
@@ -116,13 +120,21 @@ def video_provider() -> VideoProvider:
     return provider
 
 
-def join_url_for(appointment: Appointment, viewer: User) -> str:
-    """The link `viewer` opens to join: their own token for the visit's patient and clinician;
-    anyone else who may see the visit (schedulers, coordinators) gets the bare room URL, which
-    a JWT-protected server does not let in."""
+def join_url_for(appointment: Appointment, viewer: User) -> str | None:
+    """The link `viewer` opens to join, or None.
+
+    Only the visit's two participants get a link (their own token where the provider uses
+    tokens), and only while the visit is booked and its window is open (24 h before the start
+    to 24 h after the end, `visit_window_is_open`). Anyone else who may see the visit
+    (schedulers, coordinators, a break-glass reader) gets None: a room URL is a way into the
+    visit, and they are not in it."""
     roles = {appointment.patient.user_id: False, appointment.clinician.user_id: True}
     if viewer.id not in roles:
-        return appointment.join_url
+        return None
+    if appointment.status != AppointmentStatus.BOOKED:
+        return None
+    if not visit_window_is_open(appointment.start_at, appointment.end_at):
+        return None
     participant = VideoParticipant(
         user_id=viewer.id,
         moderator=roles[viewer.id],
@@ -132,3 +144,12 @@ def join_url_for(appointment: Appointment, viewer: User) -> str:
     return video_provider().participant_join_url(
         join_url=appointment.join_url, participant=participant
     )
+
+
+def calendar_join_url(appointment: Appointment, viewer: User) -> str | None:
+    """The room URL for `viewer`'s calendar file: the visit's two participants only (a calendar
+    entry is saved ahead of time, so no window applies; with a token provider the room URL
+    alone lets nobody in). Anyone else's calendar file carries no link."""
+    if viewer.id in (appointment.patient.user_id, appointment.clinician.user_id):
+        return appointment.join_url
+    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import NoReturn, TypeVar
 from uuid import UUID
 
@@ -21,6 +22,9 @@ from carecore.audit.services import audit_denied, audit_record
 from .models import BreakGlassGrant, CareTeam, CareTeamMember, Patient, Role, User
 
 _Row = TypeVar("_Row", bound=Model)
+
+# Access that a visit gives holds from this long before its start to this long after its end.
+VISIT_ACCESS_WINDOW = timedelta(hours=24)
 
 
 class Purpose(enum.Enum):
@@ -44,11 +48,17 @@ def _has_break_glass(user: User, patient_ref: str) -> Exists:
     )
 
 
-def patient_visibility(user: User, *, purpose: Purpose, patient_ref: str = "pk") -> Q:
-    """A filter for any queryset with a patient reference, keeping what `user` may see.
+def patient_visibility(
+    user: User, *, purpose: Purpose, patient_ref: str = "pk", for_write: bool = False
+) -> Q:
+    """A filter for any queryset with a patient reference, keeping what `user` may see, or with
+    `for_write`, change.
 
     `patient_ref` names the patient id on the filtered model: "pk" for Patient itself,
     "patient_id" for an object that belongs to a patient.
+
+    Break-glass is read-only: a grant lets its holder read, never write (publish a plan, close a
+    review, book a visit, message the patient). Every write path asks with `for_write=True`.
     """
     nothing = Q(pk__in=[])
     if not user.is_authenticated or not user.is_active:
@@ -57,8 +67,12 @@ def patient_visibility(user: User, *, purpose: Purpose, patient_ref: str = "pk")
         return Q(**{patient_ref: _own_patient_id(user)}) if _own_patient_id(user) else nothing
     if user.role == Role.SCHEDULER:
         return Q() if purpose is Purpose.DEMOGRAPHICS else nothing
+    if user.role in (Role.CLINICIAN, Role.COORDINATOR) and for_write:
+        return Q(_is_care_team_member(user, patient_ref))
     if user.role in (Role.CLINICIAN, Role.COORDINATOR):
         return Q(_is_care_team_member(user, patient_ref)) | Q(_has_break_glass(user, patient_ref))
+    if user.role == Role.ADMIN and for_write:
+        return nothing
     if user.role == Role.ADMIN:
         return Q(_has_break_glass(user, patient_ref))
     return nothing
@@ -69,18 +83,27 @@ def _own_patient_id(user: User) -> UUID | None:
     return patient.id if patient is not None else None
 
 
-def patients_visible_to(user: User, *, purpose: Purpose) -> QuerySet[Patient]:
-    return Patient.objects.filter(patient_visibility(user, purpose=purpose))
+def patients_visible_to(
+    user: User, *, purpose: Purpose, for_write: bool = False
+) -> QuerySet[Patient]:
+    return Patient.objects.filter(patient_visibility(user, purpose=purpose, for_write=for_write))
 
 
-def active_break_glass(user: User, patient_id: UUID) -> BreakGlassGrant | None:
-    return (
-        BreakGlassGrant.objects.filter(
-            user=user, patient_id=patient_id, expires_at__gt=timezone.now()
-        )
-        .order_by("-expires_at")
-        .first()
+def visit_window_open(*, start_field: str = "start_at", end_field: str = "end_at") -> Q:
+    """A filter on visits keeping those whose access window is open now: from
+    `VISIT_ACCESS_WINDOW` before the start to `VISIT_ACCESS_WINDOW` after the end. Access that a
+    visit gives (the pre-visit summary to a clinician from outside the care team, the join link)
+    holds only then, never before booking-plus-forever."""
+    now = timezone.now()
+    return Q(**{f"{start_field}__lte": now + VISIT_ACCESS_WINDOW}) & Q(
+        **{f"{end_field}__gte": now - VISIT_ACCESS_WINDOW}
     )
+
+
+def visit_window_is_open(start_at: datetime, end_at: datetime) -> bool:
+    """`visit_window_open` for one visit in memory."""
+    now = timezone.now()
+    return start_at - VISIT_ACCESS_WINDOW <= now <= end_at + VISIT_ACCESS_WINDOW
 
 
 def deny(*, user: User, object_type: str, object_id: object, action: str) -> NoReturn:
@@ -99,27 +122,19 @@ def access_patient(
     for_write: bool = False,
     object_type: str = "patient",
 ) -> Patient:
-    """The patient, if `user` may see their data for `purpose`; else NotFound. Audited, with
-    the grant named when only break-glass allowed the read."""
+    """The patient, if `user` may see (or with `for_write`, change) their data for `purpose`;
+    else NotFound. Audited; a read only a break-glass grant allowed is marked by the audit
+    trail itself (`carecore.accounts.break_glass`)."""
     return audited_get(
-        patients_visible_to(user, purpose=purpose).select_related("user", "care_team__lead__user"),
+        patients_visible_to(user, purpose=purpose, for_write=for_write).select_related(
+            "user", "care_team__lead__user"
+        ),
         user=user,
         object_id=patient_id,
         object_type=object_type,
         action=Action.UPDATE if for_write else Action.READ,
         patient_id_of=lambda patient: patient.id,
-        detail_of=lambda patient: _break_glass_detail(user, patient),
     )
-
-
-def _break_glass_detail(user: User, patient: Patient) -> dict[str, object]:
-    """Mark reads that only a break-glass grant allowed, so reviewers can find them."""
-    if user.role not in (Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN):
-        return {}
-    if CareTeamMember.objects.filter(care_team__patient=patient, user=user).exists():
-        return {}
-    grant = active_break_glass(user, patient.id)
-    return {"break_glass_grant": str(grant.id)} if grant else {}
 
 
 def audited_get(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
+from typing import Any, NoReturn
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
@@ -186,8 +187,18 @@ class CareTeamMember(models.Model):
         return f"Member {self.user_id} of care team {self.care_team_id}"
 
 
+class GrantImmutable(Exception):
+    """A break-glass grant was about to be changed or deleted: grants are the record of why
+    someone read a patient's data, so they are written once and kept (the database refuses
+    too, migration 0005)."""
+
+
 class BreakGlassGrant(models.Model):
-    """Time-limited, audited access to one patient for staff outside the care team."""
+    """Time-limited, audited, read-only access to one patient for staff outside the care team.
+
+    Immutable once written, reason included: `save` refuses an existing row, `delete` refuses
+    always, and a database trigger refuses UPDATE and DELETE from anything else (a queryset's
+    `update()`, the admin, SQL)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="break_glass_grants")
@@ -209,6 +220,16 @@ class BreakGlassGrant(models.Model):
 
     def __str__(self) -> str:
         return f"Break-glass grant {self.id}"
+
+    # The model guards its own immutability (not business logic in `save`): every way to
+    # change a grant must fail, not only the write paths we wrote.
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise GrantImmutable(f"Break-glass grant {self.pk} cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise GrantImmutable(f"Break-glass grant {self.pk} cannot be deleted.")
 
 
 class PhoneChange(models.Model):

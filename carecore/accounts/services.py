@@ -18,7 +18,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -37,6 +37,9 @@ from carecore.common.errors import (
     ValidationFailed,
     log_unhandled,
 )
+from carecore.notifications.links import break_glass_grant_page
+from carecore.notifications.models import Event
+from carecore.notifications.services import notify
 from carecore.notifications.sms import SmsMessage, get_sms_backend, sms_enabled
 
 from . import sessions
@@ -825,7 +828,9 @@ def _mfa_device_confirm(user: User, otp: str) -> bool:
 
 @transaction.atomic
 def break_glass_open(*, user: User, patient_id: Any, reason: str) -> BreakGlassGrant:
-    """Time-limited access to one patient outside the care team, with a written reason."""
+    """Time-limited, read-only access to one patient outside the care team, with a written
+    reason. The grant is immutable (model and database trigger). The patient's lead clinician
+    and every admin (but the holder) get an in-app notice naming only the grant's id."""
     if user.role not in (Role.CLINICIAN, Role.ADMIN):
         raise Forbidden("Only clinicians and admins can use break-glass access.")
     if len(reason.strip()) < 20:
@@ -848,7 +853,28 @@ def break_glass_open(*, user: User, patient_id: Any, reason: str) -> BreakGlassG
         patient_id=patient.id,
         action=Action.BREAK_GLASS,
     )
+    _announce_break_glass(grant)
     return grant
+
+
+def _announce_break_glass(grant: BreakGlassGrant) -> None:
+    """In-app notice (the outbox, in this transaction) of a new grant to those who review it:
+    the patient's lead clinician and the admins. Ids only: the notice names no patient."""
+    reviewers = (
+        User.objects.filter(
+            Q(role=Role.ADMIN) | Q(clinician__led_care_teams__patient_id=grant.patient_id),
+            is_active=True,
+        )
+        .exclude(pk=grant.user_id)
+        .distinct()
+    )
+    notify(
+        event=Event.BREAK_GLASS_OPENED,
+        recipients=list(reviewers),
+        subject_type="break_glass_grant",
+        subject_id=grant.id,
+        link_path=break_glass_grant_page(grant.id),
+    )
 
 
 # --- own profile ---------------------------------------------------------------------------

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.db import router
+from django.utils import timezone
 
+from carecore.accounts.break_glass import marked_detail, marker_applies
 from carecore.common import request_context
 from carecore.common.errors import NotFound
 
@@ -30,6 +32,17 @@ def _event(
 ) -> AuditEvent:
     context = request_context.current()
     known = actor if actor is not None and actor.is_authenticated else None
+    event_detail: Any = detail
+    if (
+        known is not None
+        and target.patient_id is not None
+        and marker_applies(actor_role=known.role, action=action, patient_id=target.patient_id)
+    ):
+        # A read under a break-glass grant is marked by the INSERT itself (no extra query);
+        # the returned event's `detail` stays that expression (it is not read back).
+        event_detail = marked_detail(
+            detail=detail, actor_id=known.id, patient_id=target.patient_id, now=timezone.now()
+        )
     return AuditEvent(
         actor_id=known.id if known is not None else None,
         actor_role=known.role if known is not None else "",
@@ -40,7 +53,7 @@ def _event(
         outcome=outcome,
         ip=context.ip,
         request_id=context.request_id if context.request_id != "-" else "",
-        detail=detail,
+        detail=event_detail,
     )
 
 

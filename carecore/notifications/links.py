@@ -44,6 +44,11 @@ def intake_review_page(review_id: UUID | str) -> str:
     return f"/reviews/{review_id}/"
 
 
+def break_glass_grant_page(grant_id: UUID | str) -> str:
+    """One break-glass grant (who, when, until when, the reason) for its reviewers."""
+    return f"/break-glass/{grant_id}/"
+
+
 def absolute_url(link_path: str) -> str:
     """The public URL of a portal page, on `CARECORE_PORTAL_URL`."""
     return f"{settings.CARECORE_PORTAL_URL.rstrip('/')}{link_path or '/'}"

@@ -28,6 +28,8 @@ class Event(models.TextChoices):
     CARE_PLAN_PUBLISHED = "care_plan_published"
     CHECKIN_DUE = "checkin_due"
     PREVISIT_SUMMARY = "previsit_summary"
+    # To the patient's lead clinician and the admins: someone opened a break-glass grant.
+    BREAK_GLASS_OPENED = "break_glass_opened"
 
 
 class Channel(models.TextChoices):

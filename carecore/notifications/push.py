@@ -18,7 +18,7 @@ import requests
 from django.conf import settings
 from pywebpush import WebPushException, webpush
 
-from .errors import PermanentDeliveryError
+from .errors import DeliveryError, PermanentDeliveryError
 
 # Push services answer these for a subscription that no longer exists (RFC 8030 section 7.3).
 GONE_STATUSES = frozenset({404, 410})
@@ -78,14 +78,14 @@ def send_push(target: PushTarget, message: PushMessage, *, session: requests.Ses
             timeout=settings.CARECORE_WEBPUSH_TIMEOUT_SECONDS,
             requests_session=session,
         )
-    except requests.RequestException as error:
-        # The message would quote the endpoint, a capability URL: the type is enough.
-        raise RuntimeError(f"push service unreachable ({type(error).__name__})") from None
+    except requests.RequestException:
+        # The message would quote the endpoint, a capability URL: a code is enough.
+        raise DeliveryError("connection_failed") from None
     except WebPushException as error:
         status = getattr(error.response, "status_code", None)
         # The exception text quotes the response body; only the status code is kept.
         if status in GONE_STATUSES:
             raise PushSubscriptionGone(f"push service answered {status}") from None
         if status is not None and 400 <= status < 500 and status not in RETRYABLE_STATUSES:
-            raise PermanentDeliveryError(f"push service answered {status}") from None
-        raise RuntimeError(f"push service answered {status}") from None
+            raise PermanentDeliveryError("provider_refused", status) from None
+        raise DeliveryError("provider_unavailable", status) from None

@@ -51,7 +51,12 @@ from carecore.common.errors import ValidationFailed
 from carecore.realtime.services import EventType, NewEvent, event_publish_each
 
 from .access import access_notification, access_push_subscription, own_patient_id
-from .errors import PermanentDeliveryError, UrgentPageSilenced
+from .errors import (
+    DeliveryError,
+    PermanentDeliveryError,
+    UrgentPageSilenced,
+    delivery_error_code,
+)
 from .links import absolute_url
 from .mail import IDEMPOTENCY_HEADER
 from .models import (
@@ -456,10 +461,10 @@ def _expire_if_late(notification_id: UUID | str, now: datetime) -> None:
 def _send_push(claim: Claim, key: str) -> None:
     """To every browser of the recipient; delivered once any of them accepted it."""
     if not push_enabled():
-        raise PermanentDeliveryError("web push is not configured")
+        raise PermanentDeliveryError("push_not_configured")
     subscriptions = list(PushSubscription.objects.filter(user_id=claim.recipient_id))
     if not subscriptions:
-        raise PermanentDeliveryError("recipient has no push subscription")
+        raise PermanentDeliveryError("no_push_subscription")
     text = render(event=claim.event, channel=Channel.PUSH, link_path=claim.link_path)
     message = PushMessage(
         title=text.subject,
@@ -489,7 +494,7 @@ def _send_push(claim: Claim, key: str) -> None:
     retryable = [error for error in errors if not isinstance(error, PermanentDeliveryError)]
     if retryable:
         raise retryable[0]
-    raise errors[0] if errors else PermanentDeliveryError("every push subscription is gone")
+    raise errors[0] if errors else PermanentDeliveryError("push_subscriptions_gone")
 
 
 def _send_email(claim: Claim, key: str) -> None:
@@ -510,20 +515,20 @@ def _send_email(claim: Claim, key: str) -> None:
     try:
         message.send(fail_silently=False)
     except (AnymailRecipientsRefused, AnymailInvalidAddress):
-        raise PermanentDeliveryError("the e-mail provider refused the recipient") from None
+        raise PermanentDeliveryError("recipient_refused") from None
     except AnymailAPIError as error:
         # The provider's text quotes addresses: keep the status code only.
         status = getattr(error, "status_code", None)
         if status is not None and 400 <= status < 500 and status not in {408, 429}:
-            raise PermanentDeliveryError(f"the e-mail provider answered {status}") from None
-        raise RuntimeError(f"the e-mail provider answered {status or 'nothing'}") from None
+            raise PermanentDeliveryError("provider_refused", status) from None
+        raise DeliveryError("provider_unavailable", status) from None
 
 
 def _send_sms(claim: Claim, key: str) -> None:
     if not claim.phone:
-        raise PermanentDeliveryError("recipient has no phone number")
+        raise PermanentDeliveryError("no_phone_number")
     if not sms_enabled():
-        raise PermanentDeliveryError("no SMS backend is configured")
+        raise PermanentDeliveryError("sms_not_configured")
     text = render(event=claim.event, channel=Channel.SMS, link_path=claim.link_path)
     get_sms_backend().send(SmsMessage(to=claim.phone, body=text.body, idempotency_key=key))
 
@@ -537,16 +542,17 @@ _SENDERS: dict[str, Callable[[Claim, str], None]] = {
 
 def _send(claim: Claim) -> None:
     if not claim.recipient_active:
-        raise PermanentDeliveryError("recipient account is inactive")
+        raise PermanentDeliveryError("recipient_inactive")
     sender = _SENDERS.get(claim.channel)
     if sender is None:
-        raise PermanentDeliveryError(f"channel {claim.channel} is not delivered by workers")
+        raise PermanentDeliveryError("channel_not_delivered")
     # The notification id is the idempotency key every backend receives.
     sender(claim, str(claim.notification_id))
 
 
 def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"[:500]
+    # A code and a status, never the error's text: providers quote addresses and numbers.
+    return delivery_error_code(error)[:500]
 
 
 def _record_sent_sql() -> str:

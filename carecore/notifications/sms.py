@@ -21,7 +21,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from .errors import PermanentDeliveryError
+from .errors import DeliveryError, PermanentDeliveryError
 
 # Twilio answers these for a request worth repeating later; any other 4xx (invalid or
 # unsubscribed number, bad sender) will fail the same way every time.
@@ -103,10 +103,8 @@ class TwilioSmsBackend:
         except TwilioRestException as error:
             # Twilio's message quotes the phone number: keep the status and error code only.
             if 400 <= error.status < 500 and error.status not in _TWILIO_RETRYABLE:
-                raise PermanentDeliveryError(
-                    f"Twilio refused the message (HTTP {error.status}, code {error.code})"
-                ) from None
-            raise RuntimeError(f"Twilio answered HTTP {error.status}") from None
+                raise PermanentDeliveryError("provider_refused", error.status) from None
+            raise DeliveryError("provider_unavailable", error.status) from None
 
 
 def sms_enabled() -> bool:

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "careplans",
     "interop",
     "patient_web",
+    "staff_web",
     "demo",
 ]
 
@@ -301,6 +302,8 @@ CARECORE_ACCOUNT_FAILURE_LIMIT = env.int("CARECORE_ACCOUNT_FAILURE_LIMIT", defau
 # The client ip as carecore/common/client_identity.py resolves it (CARECORE_TRUSTED_PROXIES).
 AXES_CLIENT_IP_CALLABLE = "carecore.common.client_identity.client_ip"
 AXES_VERBOSE = False
+# Axes' log lines name the account by a keyed hash, never the e-mail typed (docs/security.md).
+AXES_CLIENT_STR_CALLABLE = "carecore.accounts.axes_logging.client_str"
 # The audit trail records every sign-in; axes' own access log would also open a server-side
 # session (and set a session cookie) on every API login, which a token client never uses.
 AXES_DISABLE_ACCESS_LOG = True

@@ -153,6 +153,9 @@ def test_a_bare_condition_never_hides_a_crisis():
     assert codes("everyone would be happier if I was gone") == ["suicidal"]
     assert codes("I don't care if I live or die") == ["suicidal"]
     assert codes("What should I do if I've taken too many pills?") == ["overdose"]
+    # A condition on something else, then what the patient will do: the crisis is now.
+    assert codes("If this rash doesn't go I'll end it all") == ["suicidal"]
+    assert codes("if I have to live like this I'd rather be dead") == ["suicidal"]
 
 
 @pytest.mark.parametrize(
@@ -163,6 +166,8 @@ def test_a_bare_condition_never_hides_a_crisis():
         "In case I ever feel like hurting myself, who do I contact?",
         "Who do I call if someone in my family feels suicidal?",
         "Hypothetically, if someone wanted to end it all, what would you do?",
+        "What happens if I start feeling suicidal on isotretinoin?",
+        "If I feel like harming myself again, is it ok to message here or should I call 988?",
     ],
 )
 def test_a_question_about_one_day_or_someone_else_stays_routine(text):

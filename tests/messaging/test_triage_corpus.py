@@ -63,3 +63,27 @@ def test_the_anchor_prefilter_never_changes_a_result():
         with_filter = triage.categorise(triage.find_mentions(parts)).hits
         without = triage.categorise(triage.find_mentions(parts, prefilter=False)).hits
         assert with_filter == without, row["text"]
+
+
+def test_the_per_concept_matchers_find_what_one_matcher_with_every_rule_finds():
+    """`ConceptTargets` runs only the matchers of concepts a sentence has an anchor of; one
+    medspaCy TargetMatcher holding every rule finds the same mentions in every corpus sentence."""
+    from medspacy.target_matcher import TargetMatcher, TargetRule
+
+    nlp = triage.pipeline()
+    everything = TargetMatcher(nlp, name="every_rule", result_type=None, prune=False)
+    everything.add(
+        [
+            TargetRule(phrase, concept.code, pattern=pattern)
+            for concept in triage_rules.CONCEPTS
+            for phrase in concept.phrases
+            for pattern in triage.spacy_patterns(phrase)
+        ]
+    )
+    sentences = {piece for row in ROWS for _, piece in triage.rough_sentences(row["text"])}
+    for doc in nlp.pipe(sorted(sentences), disable=[triage.PYRUSH, triage.CONTEXT]):
+        found = everything(doc)
+        assert isinstance(found, list)
+        assert sorted((s.start, s.end, s.label_) for s in found) == sorted(
+            (s.start, s.end, s.label_) for s in doc.spans.get(triage.SPAN_GROUP, [])
+        ), doc.text

@@ -112,7 +112,7 @@ def test_failures_retry_with_exponential_backoff_then_fail_with_the_last_error(p
     assert outcomes == ["pending", "pending", "pending", "failed"]
     assert delays[:3] == [30, 60, 120]
     assert email.status == Status.FAILED
-    assert email.last_error == "SMTPServerDisconnected: Connection unexpectedly closed"
+    assert email.last_error == "smtp_disconnected"
     attempts = list(email.attempts.order_by("number"))
     assert [attempt.number for attempt in attempts] == [1, 2, 3, 4]
     assert {attempt.outcome for attempt in attempts} == {AttemptOutcome.ERROR}
@@ -127,7 +127,7 @@ def test_a_permanent_error_fails_at_once(texting_patient):
 
     assert notification_deliver(notification_id=sms.id) == "failed"
     sms.refresh_from_db()
-    assert sms.last_error == "PermanentDeliveryError: recipient has no phone number"
+    assert sms.last_error == "no_phone_number"
 
 
 @time_machine.travel(NOON_NY, tick=False)

@@ -236,4 +236,4 @@ def test_an_unreachable_push_service_is_retried_without_its_url_in_the_outbox(pa
     assert notification_deliver(notification_id=row.id) == "pending"
 
     row.refresh_from_db()
-    assert row.last_error == "RuntimeError: push service unreachable (ConnectionError)"
+    assert row.last_error == "connection_failed"

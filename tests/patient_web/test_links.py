@@ -14,6 +14,7 @@ PATIENT_LINKS = [
     links.thread_page(uuid.uuid4()),
     links.visit_page(uuid.uuid4()),
     links.questionnaire_page("gut-skin-intake"),
+    links.care_plan_page(),
 ]
 
 

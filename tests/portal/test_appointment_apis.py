@@ -46,8 +46,9 @@ def test_it_books_an_open_slot_for_the_patient(client_for, patient, clinician):
     assert body["start"] == "2026-06-11T10:00:00-04:00"
     assert body["end"] == "2026-06-11T10:30:00-04:00"
     assert body["reason"] == REASON
-    assert body["join_url"].startswith("https://video.carecore.invalid/v/")
+    assert body["join_url"] is None  # 26 h ahead: the link comes 24 h before the visit
     appointment = Appointment.objects.get(pk=body["id"])
+    assert appointment.join_url.startswith("https://video.carecore.invalid/v/")
     assert appointment.booked_by == patient.user
     assert AuditEvent.objects.filter(
         object_type="appointment", object_id=body["id"], action="create", patient_id=patient.id
@@ -58,13 +59,16 @@ def test_each_appointment_gets_its_own_unguessable_join_link(client_for, patient
     client = client_for(patient.user)
     first = book(client, clinician, at(TOMORROW, 10)).json()
     second = book(client, clinician, at(TOMORROW, 11)).json()
+    rooms = {
+        body["id"]: Appointment.objects.get(pk=body["id"]).join_url for body in (first, second)
+    }
 
-    assert first["join_url"] != second["join_url"]
-    for body in (first, second):
-        token = body["join_url"].rsplit("/", 1)[1]
+    assert rooms[first["id"]] != rooms[second["id"]]
+    for appointment_id, room in rooms.items():
+        token = room.rsplit("/", 1)[1]
         assert len(token) >= 40
-        assert body["id"] not in body["join_url"]
-        assert str(patient.id) not in body["join_url"]
+        assert appointment_id not in room
+        assert str(patient.id) not in room
 
 
 def test_it_rejects_booking_a_taken_slot(client_for, appointment, clinician, coordinator):
@@ -229,14 +233,23 @@ def test_staff_must_say_which_patient_they_book_for(client_for, coordinator, cli
     assert "patient" in response.json()["error"]["fields"]
 
 
-def test_an_admin_with_break_glass_can_book(client_for, admin_user, patient, clinician):
+@pytest.mark.parametrize("holder", ["admin", "other_clinician"])
+def test_break_glass_does_not_let_its_holder_book(
+    client_for, actors, other_clinician, patient, holder
+):
+    """A grant is read-only: booking is a write, and a clinician booking themselves with the
+    patient would turn a grant into lasting visit-based access."""
     account_services.break_glass_open(
-        user=admin_user, patient_id=patient.id, reason="Patient phoned the front desk in tears"
+        user=actors[holder], patient_id=patient.id, reason="Patient phoned the front desk in tears"
     )
+    give_availability(other_clinician)
+    client = client_for(actors[holder])
 
-    response = book(client_for(admin_user), clinician, at(TOMORROW, 10), patient=patient.id)
+    assert client.get(f"/api/v1/patients/{patient.id}/").status_code == 200
+    response = book(client, other_clinician, at(TOMORROW, 10), patient=patient.id)
 
-    assert response.status_code == 201
+    assert response.status_code == 404
+    assert not Appointment.objects.filter(patient=patient).exists()
 
 
 def test_anonymous_callers_are_not_authenticated(anon, clinician):
@@ -257,7 +270,7 @@ def test_participants_and_staff_read_the_appointment(client_for, actors, appoint
     body = response.json()
     assert body["id"] == str(appointment.id)
     assert body["status"] == "booked"
-    assert body["join_url"] == appointment.join_url
+    assert body["join_url"] is None  # 26 h ahead: nobody's link yet (see the window tests)
     assert body["reason"] == (None if role == "scheduler" else REASON)
 
 
@@ -509,8 +522,8 @@ def test_the_patient_and_staff_reschedule(client_for, actors, appointment, role)
     assert response.status_code == 200
     body = response.json()
     assert body["id"] == str(appointment.id)
-    assert body["join_url"] == join_url
     appointment.refresh_from_db()
+    assert appointment.join_url == join_url  # the same room
     assert appointment.start_at == at(TOMORROW, 15)
     assert appointment.end_at == at(TOMORROW, 15, 30)
     assert (appointment.during.lower, appointment.during.upper) == (
@@ -642,7 +655,10 @@ def test_participants_and_staff_download_a_calendar_file(client_for, actors, app
     assert event.decoded("dtstart") == at(TOMORROW, 10)
     assert event.decoded("dtend") == at(TOMORROW, 10, 30)
     assert str(event["uid"]) == f"{appointment.id}@carecore"
-    assert appointment.join_url in str(event["description"])
+    # The link only in the participants' own calendars.
+    in_visit = role in ("patient", "clinician")
+    assert (appointment.join_url in str(event["description"])) is in_visit
+    assert (str(event.get("url", "")) == appointment.join_url) is in_visit
     assert appointment.clinician.user.last_name in str(event["summary"])
 
 

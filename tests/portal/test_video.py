@@ -28,10 +28,12 @@ def jitsi(settings) -> None:
 
 
 @pytest.fixture
-def jitsi_appointment(jitsi, appointment: Appointment) -> Appointment:
+def jitsi_appointment(jitsi, frozen, appointment: Appointment) -> Appointment:
     # The shared `appointment` fixture was booked with the local provider; give it a Jitsi room.
     appointment.join_url = JitsiVideoProvider().create_join_url(appointment_id=appointment.id)
     appointment.save(update_fields=["join_url"])
+    # Links are given only in the visit's window (from 24 h before it): two hours before.
+    frozen.move_to(appointment.start_at - timedelta(hours=2))
     return appointment
 
 
@@ -111,7 +113,7 @@ def test_tokens_are_valid_from_ten_minutes_before_the_start_to_the_end(
     assert claims["nbf"] == int((jitsi_appointment.start_at - timedelta(minutes=10)).timestamp())
     assert claims["exp"] == int(jitsi_appointment.end_at.timestamp())
     token = parse_qs(urlsplit(_link(client_for(patient.user), jitsi_appointment)).query)["jwt"][0]
-    with pytest.raises(jwt.ImmatureSignatureError):  # now is the day before the visit
+    with pytest.raises(jwt.ImmatureSignatureError):  # now is two hours before the visit
         jwt.decode(token, SECRET, algorithms=["HS256"], audience="carecore")
 
 
@@ -138,10 +140,11 @@ def test_tokens_carry_no_names_or_visit_reason(client_for, jitsi_appointment, pa
     assert claims["context"]["user"]["name"] == "Patient"
 
 
-def test_staff_who_see_the_visit_but_are_not_in_it_get_no_token(
-    client_for, jitsi_appointment, scheduler
+def test_staff_who_see_the_visit_but_are_not_in_it_get_no_link(
+    client_for, jitsi_appointment, scheduler, coordinator
 ):
-    assert _link(client_for(scheduler), jitsi_appointment) == jitsi_appointment.join_url
+    assert _link(client_for(scheduler), jitsi_appointment) is None
+    assert _link(client_for(coordinator), jitsi_appointment) is None
 
 
 def test_the_local_provider_stays_the_default_and_needs_no_token(settings):
