@@ -3,9 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from carecore.common import errors, health
+from carecore.common.schema_view import SchemaView
 
 api_v1 = [
     path("", include("carecore.accounts.urls")),
@@ -22,7 +23,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script, so the
     # strict Content-Security-Policy holds on the docs page too.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -32,6 +33,8 @@ urlpatterns = [
     # Unknown API paths answer in the contract's JSON shape, even with DEBUG on.
     # (csrf_exempt: an unknown path is a 404 whatever the method, never a CSRF 403.)
     re_path(r"^(api|fhir)/", csrf_exempt(errors.handler404)),
+    # The care-team workspace's pages (staff_web/).
+    path("staff/", include("staff_web.urls")),
     # The patient portal's pages (patient_web/), at the root: the paths e-mails link to.
     path("", include("patient_web.urls")),
 ]

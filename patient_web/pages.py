@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from carecore.accounts import services as account_services
+from carecore.accounts.models import CARE_TEAM_ROLES
 from carecore.accounts.services import OtpRequired
 from carecore.accounts.throttles import sign_up_throttled
 from carecore.audit.lists import audited_rows
@@ -56,7 +57,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             return too_many(request)
         if form.is_valid():
             try:
-                account_services.auth_session_login(
+                signed_in = account_services.auth_session_login(
                     request=request,
                     email=form.cleaned_data["email"],
                     password=form.cleaned_data["password"],
@@ -69,7 +70,11 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 needs_code = isinstance(error, OtpRequired)
                 form_errors(form, error)
             else:
-                return redirect(_next_url(request))
+                wanted = _next_url(request)
+                if wanted == "/" and signed_in.role in CARE_TEAM_ROLES:
+                    # Clinicians and coordinators land in their workspace (staff_web/).
+                    return redirect("staff_web:inbox")
+                return redirect(wanted)
     return render(
         request,
         "patient_web/sign_in.html",

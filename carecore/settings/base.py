@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "careplans",
     "interop",
     "patient_web",
+    "staff_web",
     "demo",
 ]
 

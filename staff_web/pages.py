@@ -1,0 +1,328 @@
+"""The care-team workspace: sign in, the shared inbox (claim, release, close, reopen in place)
+and a thread with its patient header, reply and internal-note composers.
+
+Thin like the APIs: parse -> call messaging's services and selectors -> render. Who sees which
+thread, what is audited and how the first-response clock runs are theirs (docs/web-portal.md,
+"Care-team workspace").
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import F, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from carecore.accounts import services as account_services
+from carecore.accounts.models import CARE_TEAM_ROLES
+from carecore.accounts.selectors import patient_with_care_team
+from carecore.accounts.services import OtpRequired
+from carecore.audit.lists import audited_rows
+from carecore.common.errors import ApplicationError
+from carecore.realtime.selectors import latest_seq
+from intake.selectors import open_red_flag_reviews
+from messaging import selectors, services
+from patient_web.guards import auth_throttled, form_errors, too_many
+
+from .forms import INBOX_FILTERS, AssignForm, ComposeForm, StaffSignInForm, new_client_id
+from .guards import care_team_page, staff_user
+
+THREADS_PER_PAGE = 50
+
+
+# --- signing in and out -------------------------------------------------------------------------
+
+
+def _next_url(request: HttpRequest) -> str:
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    return ""
+
+
+def _after_sign_in(request: HttpRequest) -> str:
+    return _next_url(request) or reverse("staff_web:inbox")
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    """The portal's sign-in (same service: lockout, throttles, MFA, audit) in the workspace's
+    frame: a second step asks for the authenticator code when the account needs one."""
+    if request.method == "GET" and request.user.is_authenticated:
+        return redirect(_after_sign_in(request))
+    form = StaffSignInForm(request.POST or None)
+    needs_code = False
+    if request.method == "POST":
+        if auth_throttled(request):
+            return too_many(request)
+        if form.is_valid():
+            try:
+                account_services.auth_session_login(
+                    request=request,
+                    email=form.cleaned_data["email"],
+                    password=form.cleaned_data["password"],
+                    otp=form.cleaned_data["otp"] or None,
+                )
+            except ApplicationError as error:
+                error.after_rollback()
+                if error.status_code == 429:
+                    return too_many(request)
+                needs_code = isinstance(error, OtpRequired)
+                form_errors(form, error)
+            else:
+                return redirect(_after_sign_in(request))
+    return render(
+        request,
+        "staff_web/sign_in.html",
+        {
+            "form": form,
+            "needs_code": needs_code,
+            "next": _next_url(request),
+            "idle_minutes": settings.CARECORE_STAFF_IDLE_MINUTES,
+        },
+    )
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    account_services.auth_session_logout(request=request)
+    return redirect("staff_web:sign-in")
+
+
+# --- the shared inbox -----------------------------------------------------------------------------
+
+
+def _inbox_threads(request: HttpRequest, show: str) -> QuerySet[Any]:
+    user = staff_user(request)
+    if show == "mine":
+        threads = selectors.thread_list(user=user, assigned="me")
+    elif show == "unassigned":
+        threads = selectors.thread_list(user=user, assigned="none")
+    elif show == "urgent":
+        threads = selectors.thread_list(user=user, urgent=True)
+    elif show == "overdue":
+        threads = selectors.thread_list(user=user, overdue=True)
+    elif show == "closed":
+        return selectors.thread_list(user=user, status="closed").order_by("-last_message_at", "-id")
+    else:
+        threads = selectors.thread_list(user=user)
+    # Urgent first ("urgent" > "soon" > "routine" as text), then the earliest clock, then the
+    # most recent activity.
+    return threads.exclude(status="closed").order_by(
+        "-priority",
+        F("first_response_due_at").asc(nulls_last=True),
+        "-last_message_at",
+        "-id",
+    )
+
+
+@require_GET
+@care_team_page
+def inbox(request: HttpRequest) -> HttpResponse:
+    filters = dict(INBOX_FILTERS)
+    show = request.GET.get("show", "open")
+    if show not in filters:
+        show = "open"
+    page = Paginator(_inbox_threads(request, show), THREADS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    rows = audited_rows(user=request.user, rows=list(page), object_type="message_thread")
+    return render(
+        request,
+        "staff_web/inbox/inbox.html",
+        {
+            "threads": rows,
+            "page": page,
+            "show": show,
+            "filters": [
+                {"value": value, "label": label, "current": value == show}
+                for value, label in INBOX_FILTERS
+            ],
+            "now": timezone.now(),
+            "feed_seq": latest_seq(user_id=staff_user(request).id),
+        },
+    )
+
+
+def _row_response(request: HttpRequest, thread_id: Any) -> HttpResponse:
+    """After an action: the row again for htmx (in place), else back to where the form was."""
+    if request.headers.get("HX-Request") == "true":
+        thread = selectors.thread_get(user=staff_user(request), thread_id=thread_id)
+        return render(
+            request,
+            "staff_web/inbox/_row.html",
+            {"thread": thread, "now": timezone.now(), "show": request.POST.get("show", "")},
+        )
+    back = request.POST.get("back", "")
+    if back == "thread":
+        return redirect("staff_web:thread", thread_id=thread_id)
+    url = reverse("staff_web:inbox")
+    show = request.POST.get("show", "")
+    return redirect(f"{url}?show={show}" if show in dict(INBOX_FILTERS) else url)
+
+
+@require_POST
+@care_team_page
+def thread_claim(request: HttpRequest, thread_id: Any) -> HttpResponse:
+    user = staff_user(request)
+    services.thread_assign(actor=user, thread_id=thread_id, assignee_id=user.id)
+    return _row_response(request, thread_id)
+
+
+@require_POST
+@care_team_page
+def thread_release(request: HttpRequest, thread_id: Any) -> HttpResponse:
+    services.thread_assign(actor=staff_user(request), thread_id=thread_id, assignee_id=None)
+    return _row_response(request, thread_id)
+
+
+@require_POST
+@care_team_page
+def thread_assign(request: HttpRequest, thread_id: Any) -> HttpResponse:
+    form = AssignForm(request.POST)
+    assignee = form.cleaned_data["assignee"] if form.is_valid() else None
+    try:
+        services.thread_assign(actor=staff_user(request), thread_id=thread_id, assignee_id=assignee)
+    except ApplicationError as error:
+        if error.status_code == 404:
+            raise
+        error.after_rollback()
+    return _row_response(request, thread_id)
+
+
+@require_POST
+@care_team_page
+def thread_close(request: HttpRequest, thread_id: Any) -> HttpResponse:
+    services.thread_close(actor=staff_user(request), thread_id=thread_id)
+    return _row_response(request, thread_id)
+
+
+@require_POST
+@care_team_page
+def thread_reopen(request: HttpRequest, thread_id: Any) -> HttpResponse:
+    services.thread_reopen(actor=staff_user(request), thread_id=thread_id)
+    return _row_response(request, thread_id)
+
+
+# --- one thread -----------------------------------------------------------------------------------
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _messages_context(request: HttpRequest, thread_id: Any, after: int = 0) -> dict[str, Any]:
+    listing = selectors.thread_messages(user=staff_user(request), thread_id=thread_id)
+    rows = listing.messages.filter(position__gt=after) if after else listing.messages
+    shown = audited_rows(
+        user=request.user,
+        rows=rows,
+        object_type="message",
+        patient_id_of=lambda _message: listing.thread.patient_id,
+    )
+    read_up_to = listing.patient_read.read_public_position if listing.patient_read else 0
+    for message in shown:
+        message.read_by_patient = (
+            not message.internal
+            and message.sender_kind != "patient"
+            and message.public_position <= read_up_to
+        )
+    return {"thread": listing.thread, "thread_messages": shown}
+
+
+def _compose_forms(request: HttpRequest) -> tuple[ComposeForm, ComposeForm]:
+    action = request.POST.get("action") if request.method == "POST" else None
+    reply = ComposeForm(
+        request.POST if action == "reply" else None,
+        prefix="reply",
+        initial={"client_id": new_client_id()},
+    )
+    reply.fields["body"].label = "Reply to the patient"
+    note = ComposeForm(
+        request.POST if action == "note" else None,
+        prefix="note",
+        initial={"client_id": new_client_id()},
+    )
+    note.fields["body"].label = "Internal note (the patient never sees it)"
+    return reply, note
+
+
+@require_http_methods(["GET", "POST"])
+@care_team_page
+def thread_detail(request: HttpRequest, thread_id: Any) -> HttpResponse:
+    user = staff_user(request)
+    reply, note = _compose_forms(request)
+    posted = reply if reply.is_bound else note if note.is_bound else None
+    if posted is not None and posted.is_valid():
+        try:
+            result = services.message_send(
+                actor=user,
+                thread_id=thread_id,
+                body=posted.cleaned_data["body"],
+                internal=posted is note,
+                client_id=posted.cleaned_data["client_id"],
+            )
+        except ApplicationError as error:
+            if error.status_code == 404:
+                raise
+            error.after_rollback()
+            form_errors(posted, error)
+        else:
+            response = redirect("staff_web:thread", thread_id=thread_id)
+            response["Location"] += f"#message-{result.message.id}"
+            return response
+    # Taken before the messages are read: the feed resumes from here (see live-thread.js).
+    feed_seq = latest_seq(user_id=user.id)
+    context = _messages_context(request, thread_id)
+    thread = selectors.thread_detail(thread=context["thread"], user=user)
+    services.thread_mark_read(actor=user, thread_id=thread_id)
+    patient = patient_with_care_team(patient=thread.patient)
+    return render(
+        request,
+        "staff_web/thread/thread.html",
+        {
+            **context,
+            "thread": thread,
+            "patient": patient,
+            "age": _age(patient.date_of_birth, timezone.localdate()),
+            "care_team": [
+                member.user
+                for member in patient.care_team.memberships.all()
+                if member.user.role in CARE_TEAM_ROLES
+            ]
+            if hasattr(patient, "care_team")
+            else [],
+            "red_flags": open_red_flag_reviews(patient=patient),
+            "reply_form": reply,
+            "note_form": note,
+            "now": timezone.now(),
+            "feed_seq": feed_seq,
+        },
+    )
+
+
+@require_GET
+@care_team_page
+def thread_updates(request: HttpRequest, thread_id: Any) -> HttpResponse:
+    """The thread's messages after `after` (a position, notes included) as list items, read as
+    they are shown; empty when there is nothing new (static/portal/live-thread.js)."""
+    try:
+        after = max(0, int(request.GET.get("after", "0")))
+    except ValueError:
+        after = 0
+    context = _messages_context(request, thread_id, after=after)
+    if context["thread_messages"]:
+        services.thread_mark_read(actor=staff_user(request), thread_id=thread_id)
+    response = render(request, "staff_web/thread/_messages.html", context)
+    response["Cache-Control"] = "no-store"
+    return response

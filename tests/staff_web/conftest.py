@@ -1,0 +1,28 @@
+"""Workspace page fixtures: Django's test client signed in through the workspace's sign-in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from carecore.accounts.models import User
+from tests.factories import TEST_PASSWORD
+
+
+def sign_in(client: Client, user: User, password: str = TEST_PASSWORD) -> None:
+    response = client.post("/staff/sign-in/", {"email": user.email, "password": password})
+    assert response.status_code == 302, response.content
+
+
+@pytest.fixture
+def staff_web_for() -> Callable[[User], Client]:
+    """A browser-like client (session cookie) signed in as `user`."""
+
+    def make(user: User) -> Client:
+        client = Client()
+        sign_in(client, user)
+        return client
+
+    return make

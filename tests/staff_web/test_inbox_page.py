@@ -1,0 +1,249 @@
+"""The workspace's inbox: who may open it, what a row shows, the filters, claim/release/close/
+reopen in place (htmx) and without script, another team's thread is a 404, the rows are
+audited, and the page's query count does not grow with its rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from carecore.accounts.models import Clinician, Patient, User
+from carecore.audit.models import AuditEvent
+from messaging.models import Thread
+from tests.messaging.conftest import WORKING_MOMENT, open_thread
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[time_machine.Traveller]:
+    with time_machine.travel(WORKING_MOMENT, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.mark.parametrize("role", ["clinician", "coordinator"])
+def test_the_care_team_sees_its_patients_threads(
+    role: str,
+    actors: dict[str, User],
+    patient: Patient,
+    other_patient: Patient,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    open_thread(patient, subject="Flare on my arms")
+    open_thread(other_patient, subject="Another team's thread")
+
+    response = staff_web_for(actors[role]).get("/staff/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Flare on my arms" in html
+    assert patient.user.full_name in html
+    assert "Another team" not in html
+    assert '<a href="/staff/" aria-current="page">Inbox</a>' in html
+
+
+@pytest.mark.parametrize("role", ["scheduler", "patient", "admin"])
+def test_other_roles_are_refused(
+    role: str, actors: dict[str, User], patient: Patient, staff_web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient, subject="Flare on my arms")
+    client = staff_web_for(actors[role])
+
+    for response in (client.get("/staff/"), client.get(f"/staff/threads/{thread.id}/")):
+        assert response.status_code == 403
+        assert "Flare on my arms" not in response.content.decode()
+    assert client.post(f"/staff/threads/{thread.id}/claim/").status_code == 403
+    thread.refresh_from_db()
+    assert thread.assignee_id is None
+
+
+def test_a_signed_out_visitor_goes_to_the_sign_in_page(patient: Patient) -> None:
+    thread = open_thread(patient)
+
+    response = Client().post(f"/staff/threads/{thread.id}/claim/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/staff/sign-in/")
+
+
+def test_a_row_shows_the_patient_subject_triage_clock_assignee_and_unread(
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+    clock: time_machine.Traveller,
+) -> None:
+    urgent = open_thread(patient, subject="Cannot breathe", body="I have chest pain when I walk")
+    urgent.refresh_from_db()
+    assert urgent.priority == "urgent"
+    assert urgent.first_response_due_at is not None
+    due_in = urgent.first_response_due_at - WORKING_MOMENT
+    routine = open_thread(patient, subject="Itchy again")
+
+    html = staff_web_for(clinician.user).get("/staff/").content.decode()
+
+    assert html.index("Cannot breathe") < html.index("Itchy again")  # urgent first
+    assert f"due in {int(due_in.total_seconds() // 60)} min" in html
+    assert "Urgent" in html
+    assert "Clinical" in html
+    assert '1<span class="visually-hidden"> unread</span>' in html
+    assert "Unassigned" in html
+
+    clock.shift(due_in + timedelta(hours=1, minutes=5))
+    html = staff_web_for(coordinator).get("/staff/?show=overdue").content.decode()
+    assert "overdue 1 h" in html
+    routine.refresh_from_db()
+    assert routine.first_response_due_at is not None
+    assert routine.first_response_due_at > urgent.first_response_due_at + timedelta(hours=2)
+    assert "Itchy again" not in html  # its clock is still running
+
+
+def test_the_filters(
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    mine = open_thread(patient, subject="Mine")
+    theirs = open_thread(patient, subject="Coordinators")
+    open_thread(patient, subject="Nobodys")
+    closed = open_thread(patient, subject="Done already")
+    client = staff_web_for(clinician.user)
+    client.post(f"/staff/threads/{mine.id}/claim/")
+    staff_web_for(coordinator).post(f"/staff/threads/{theirs.id}/claim/")
+    client.post(f"/staff/threads/{closed.id}/close/")
+
+    def subjects(show: str) -> set[str]:
+        html = client.get(f"/staff/?show={show}").content.decode()
+        return {
+            s for s in ("Mine", "Coordinators", "Nobodys", "Done already") if f">{s}</a>" in html
+        }
+
+    assert subjects("open") == {"Mine", "Coordinators", "Nobodys"}
+    assert subjects("mine") == {"Mine"}
+    assert subjects("unassigned") == {"Nobodys"}
+    assert subjects("closed") == {"Done already"}
+    assert subjects("nonsense") == {"Mine", "Coordinators", "Nobodys"}
+
+
+def test_claim_release_close_and_reopen_in_place(
+    patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient, subject="Flare on my arms")
+    client = staff_web_for(clinician.user)
+
+    claimed = client.post(f"/staff/threads/{thread.id}/claim/", {"show": "open"}, headers=HTMX)
+    thread.refresh_from_db()
+    assert thread.assignee_id == clinician.user.id
+    row = claimed.content.decode()
+    assert row.startswith(f'<tr id="thread-{thread.id}"')
+    assert ">You<" in row and "Release" in row
+
+    client.post(f"/staff/threads/{thread.id}/release/", headers=HTMX)
+    thread.refresh_from_db()
+    assert thread.assignee_id is None
+
+    closed = client.post(f"/staff/threads/{thread.id}/close/", headers=HTMX)
+    thread.refresh_from_db()
+    assert thread.status == "closed"
+    assert "Reopen" in closed.content.decode()
+
+    reopened = client.post(f"/staff/threads/{thread.id}/reopen/", {"show": "closed"})
+    thread.refresh_from_db()
+    assert thread.status == "open"
+    assert reopened.status_code == 302  # without script: back to the list it came from
+    assert reopened["Location"] == "/staff/?show=closed"
+
+
+def test_actions_need_the_csrf_token(
+    patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient)
+    client = staff_web_for(clinician.user)
+    client.handler.enforce_csrf_checks = True
+
+    response = client.post(f"/staff/threads/{thread.id}/claim/", headers=HTMX)
+
+    assert response.status_code == 403
+    thread.refresh_from_db()
+    assert thread.assignee_id is None
+
+
+def test_another_teams_thread_is_a_404_and_audited(
+    other_patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(other_patient, subject="Not yours")
+    client = staff_web_for(clinician.user)
+
+    for response in (
+        client.get(f"/staff/threads/{thread.id}/"),
+        client.get(f"/staff/threads/{thread.id}/updates/"),
+        client.post(f"/staff/threads/{thread.id}/claim/", headers=HTMX),
+        client.post(f"/staff/threads/{thread.id}/close/"),
+    ):
+        assert response.status_code == 404
+        assert "Not yours" not in response.content.decode()
+    thread.refresh_from_db()
+    assert thread.assignee_id is None
+    assert thread.status == "open"
+    assert AuditEvent.objects.filter(
+        actor_id=clinician.user.id, object_id=str(thread.id), outcome="denied"
+    ).exists()
+
+
+def test_the_rows_shown_are_audited(
+    patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient)
+
+    staff_web_for(clinician.user).get("/staff/")
+
+    assert AuditEvent.objects.filter(
+        actor_id=clinician.user.id,
+        object_type="message_thread",
+        object_id=str(thread.id),
+        action="list",
+    ).exists()
+
+
+def _queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize("show", ["open", "mine", "urgent", "closed"])
+def test_the_query_count_does_not_grow_with_the_rows(
+    show: str,
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    client = staff_web_for(clinician.user)
+    first = open_thread(patient, subject="One", body="I have chest pain when I walk")
+    client.post(f"/staff/threads/{first.id}/claim/")
+    if show == "closed":
+        client.post(f"/staff/threads/{first.id}/close/")
+    client.get("/staff/")  # warm: session refresh
+    one = _queries(client, f"/staff/?show={show}")
+
+    for n in range(12):
+        thread = open_thread(patient, subject=f"More {n}", body="I have chest pain when I walk")
+        client.post(f"/staff/threads/{thread.id}/claim/" if n % 2 else "/staff/", {})
+        if n % 3 == 0:
+            Thread.objects.filter(pk=thread.id).update(assignee=coordinator)
+        if show == "closed":
+            client.post(f"/staff/threads/{thread.id}/close/")
+    many = _queries(client, f"/staff/?show={show}")
+
+    assert many == one
+    assert many <= 12
