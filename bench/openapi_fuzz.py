@@ -14,20 +14,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.openapi_fuzz import clinic_for_fuzzing, run_schemathesis
+from tests.openapi_fuzz import ROLES, clinic_for_fuzzing, objects_for_fuzzing, run_schemathesis
 
 EXAMPLES = int(os.environ.get("OPENAPI_FUZZ_EXAMPLES", "25"))
 SEED = int(os.environ.get("OPENAPI_FUZZ_SEED", "7"))
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("role", ["patient", "clinician", "coordinator", "scheduler", "admin"])
+@pytest.mark.parametrize("role", ROLES)
 def test_schemathesis_long_run(role: str, live_server, tmp_path: Path) -> None:
     users = clinic_for_fuzzing()
+    parameters = objects_for_fuzzing(users)[role]
     for token_revoking in (False, True):
         run = run_schemathesis(
             base_url=live_server.url,
             user=users[role],
+            parameters=parameters,
             max_examples=EXAMPLES,
             phases="examples,coverage,fuzzing",
             seed=SEED,

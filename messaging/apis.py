@@ -113,6 +113,22 @@ class _StaffOnlyFields(serializers.Serializer):
         return data
 
 
+class _ReadByPatientField(serializers.BooleanField):
+    """Whether the patient has read the message (never for an internal note): a staff-only,
+    hence optional, output field computed from the thread's read state in the context."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", required=False, **kwargs)
+
+    def to_representation(self, message: Message) -> bool:  # type: ignore[override]
+        patient_read: ThreadReadState | None = self.context.get("patient_read")
+        return bool(
+            not message.internal
+            and patient_read is not None
+            and message.public_position <= patient_read.read_public_position
+        )
+
+
 class MessageOutput(_StaffOnlyFields):
     staff_only = ("triage_flags", "triage_hits", "triage_discounted", "read_by_patient")
 
@@ -136,19 +152,12 @@ class MessageOutput(_StaffOnlyFields):
         required=False,
         help_text="Staff only: mentions not flagged because a modifier discounted them.",
     )
-    read_by_patient = serializers.SerializerMethodField(help_text="Staff only: read receipt.")
+    # Not a method field: those are required in the schema, and a patient's view leaves it out.
+    read_by_patient = _ReadByPatientField(help_text="Staff only: read receipt.")
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_client_id(self, message: Message) -> str | None:
         return message.client_id if message.sender_id == self.context["viewer"].id else None
-
-    def get_read_by_patient(self, message: Message) -> bool:
-        patient_read: ThreadReadState | None = self.context.get("patient_read")
-        return bool(
-            not message.internal
-            and patient_read is not None
-            and message.public_position <= patient_read.read_public_position
-        )
 
 
 class MessagePreviewOutput(serializers.Serializer):

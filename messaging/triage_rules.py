@@ -429,7 +429,11 @@ CONCEPTS: tuple[Concept, ...] = (
             "no|not ~2 reason|point|worth ~5 live|living|alive",
             "no ~1 point ~2 carry ~1 on",
             "not ~1 go ~1 on ~1 living|live|anymore",
-            "not|never ~3 want ~3 live|alive|here|exist|wake",
+            "not|never ~3 want ~3 live|alive|here|exist|wake|around",
+            "not ~1 want ~2 do ~1 life",
+            "do ~1 life ~1 anymore",
+            "=cnt|=carnt|=cannt do this|it anymore",
+            "=cnt|=carnt|=cannt =go on",
             "wish ~4 not|never ~2 born|here|wake|exist",
             "go ~2 sleep ~3 not|never ~2 wake",
             "suicide|goodbye ~1 note|letter",
@@ -473,7 +477,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "happy|happier|easier|better|simpler|relieved|relief ~5 if ~2 i ~3 gone|dead|here|"
             "around|die|exist|born|alive",
             "better ~1 off ~4 around|alive|exist|born",
-            "better ~1 off ~3 not ~1 here|around|alive|exist|existing|live|living|born",
+            "better ~1 off ~3 not ~2 here|around|alive|exist|existing|live|living|born|life|lives",
             "hate ~1 alive|life|existing|existence",
             "not ~1 want ~2 carry|=go on anymore|living|like|any",
             "happy|happier|easier|better|simpler ~5 if ~2 i ~2 not here|around|alive|born",
@@ -493,7 +497,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "nobody|noone|no ~3 care|notice|miss ~4 gone|die|dead|disappear|disappeared|here|"
             "around|alive",
             "end ~1 forever|permanently",
-            "not ~3 around ~3 long|longer|much",
+            "not ~3 around|here ~3 long|longer|much",
             "not ~3 see ~2 future",
             "do ~1 something ~1 stupid|silly|drastic",
             "this ~1 be ~1 goodbye",
@@ -1123,8 +1127,8 @@ MODIFIERS: tuple[Modifier, ...] = (
             "of|from|to|back|forth|round|in|into|onto|out|up|over|for|holiday|holidays|trip|trips|date|dates|walk|walks|the|a|an|my|your|his|"
             "her|those|these|that|about|at|smoking|dairy|gluten|sugar|alcohol|drinking|meat|"
             "caffeine|coffee|wheat|milk|bread|chocolate|vaping|foods|food|diet|fodmap|lactose|"
-            "cream|creams|treatment|medication|meds|tablets|antibiotics|steroids|course|trial|"
-            "contract|job|plan|app|study|programme|program|scheme|membership|subscription",
+            "antibiotics|steroids|course|trial|contract|job|app|study|programme|program|scheme|"
+            "membership|subscription",
         ),
         max_scope=1,
         allowed=frozenset({"despair"}),
@@ -1145,6 +1149,19 @@ MODIFIERS: tuple[Modifier, ...] = (
         ),
         max_scope=3,
         allowed=frozenset({"suicidal"}),
+    ),
+    # "Can I stop existing medication?": "stop existing" is not the wish to stop existing.
+    Modifier(
+        IDIOM,
+        "BACKWARD",
+        (
+            "medication|medications|meds|treatment|treatments|cream|creams|tablets|prescription|"
+            "prescriptions|dose|doses|regime|routine|plan|plans|appointment|appointments|"
+            "conditions|condition|symptoms|eczema|rash|people|others|anyone|anybody|friends|"
+            "family|them|him|her",
+        ),
+        max_scope=1,
+        allowed=frozenset({"suicidal", "despair"}),
     ),
     # "I took all my tablets as prescribed".
     Modifier(
@@ -1197,6 +1214,8 @@ MODIFIERS: tuple[Modifier, ...] = (
             "of|from ~1 this|my|the? ~1 life|world|existence|misery|body|head|pain|hell",
             "of|from ~1 here|everything|existence|life|it",
             "the ~1 way|same",
+            # "I want to die lol but seriously": the joke is taken back.
+            "lol|lmao|haha ~1 but|jk ~1 seriously|honestly|really|srsly|tbh|not",
             # "I don't see the point (of going on)": the "not" belongs to the despair.
             "not ~1 see ~2 point|future|reason|way|purpose|how",
             # "my family would be better off without me": the family is not the one at risk.

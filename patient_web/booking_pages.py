@@ -171,14 +171,11 @@ def visit(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
 @require_GET
 @patient_page
 def visit_calendar(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
-    appointment = selectors.appointment_export(
-        user=signed_in(request), appointment_id=appointment_id
-    )
+    user = signed_in(request)
+    appointment = selectors.appointment_export(user=user, appointment_id=appointment_id)
     response = HttpResponse(
         appointment_ics(
-            appointment,
-            now=timezone.now(),
-            join_url=calendar_join_url(appointment, signed_in(request)),
+            appointment, now=timezone.now(), join_url=calendar_join_url(appointment, user)
         ),
         content_type="text/calendar; charset=utf-8",
     )

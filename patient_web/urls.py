@@ -10,6 +10,7 @@ from . import (
     pages,
     progress_pages,
     questionnaire_pages,
+    settings_pages,
 )
 
 app_name = "patient_web"
@@ -65,4 +66,5 @@ urlpatterns = [
     ),
     path("care-plan/", careplan_pages.care_plan, name="care-plan"),
     path("progress/", progress_pages.progress, name="progress"),
+    path("settings/", settings_pages.settings_page, name="settings"),
 ]

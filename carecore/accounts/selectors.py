@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from carecore.audit.models import Action, Outcome
+from carecore.audit.selectors import audit_event_list
 from carecore.clinical.escalation import LadderStep
+from carecore.common.errors import NotFound
 
 from .access import Purpose, access_patient, patients_visible_to
 from .models import CareTeamMember, Clinician, Patient, PhoneChange, Role, User
@@ -168,3 +172,68 @@ def pending_phone_change(*, user: User) -> PhoneChange | None:
         .order_by("-created_at")
         .first()
     )
+
+
+# --- the patient's own access report ("Who has viewed my record") ---------------------------
+
+# What counts as viewing: reading one row, seeing it in a list, exporting or downloading it.
+VIEWING_ACTIONS = (Action.READ, Action.LIST, Action.EXPORT, Action.DOWNLOAD)
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """One look at the patient's record: who (name and role as at the time), when, which kind
+    of record, and whether it was under break-glass (an emergency grant, not care-team access).
+    Several rows of one kind shown by one request (a list) are one view."""
+
+    occurred_at: datetime
+    viewer_name: str
+    viewer_role: str
+    object_type: str
+    break_glass: bool
+
+
+def _under_break_glass(detail: dict[str, Any]) -> bool:
+    # `break_glass: true` (with `grant_id`) marks such reads; rows written before that carry
+    # only `break_glass_grant` (the grant's id).
+    return detail.get("break_glass") is True or "break_glass_grant" in detail
+
+
+def record_access_report(*, user: User, limit: int = 100) -> list[RecordView]:
+    """The signed-in patient's own record, as viewed by anyone else, newest first, from the
+    audit trail. Break-glass reads carry `detail["break_glass"] = True` (access.audited_get).
+    Two queries: the events, then the viewers' names."""
+    if user.role != Role.PATIENT or not hasattr(user, "patient"):
+        raise NotFound()
+    events = list(
+        audit_event_list(patient_id=user.patient.id)
+        .filter(action__in=VIEWING_ACTIONS, outcome=Outcome.SUCCESS, actor_id__isnull=False)
+        .exclude(actor_id=user.id)
+        .order_by("-occurred_at", "-id")[: limit * 10]
+    )
+    names = {
+        viewer.id: viewer.full_name
+        for viewer in User.objects.filter(id__in={event.actor_id for event in events}).only(
+            "id", "first_name", "last_name"
+        )
+    }
+    views: list[RecordView] = []
+    seen: set[tuple[Any, ...]] = set()
+    for event in events:
+        # One list request audits each row shown: one view per request and kind of record.
+        key = (event.request_id or event.id, event.actor_id, event.object_type)
+        if key in seen:
+            continue
+        seen.add(key)
+        views.append(
+            RecordView(
+                occurred_at=event.occurred_at,
+                viewer_name=names.get(event.actor_id, "A former staff member"),  # type: ignore[arg-type]
+                viewer_role=event.actor_role,
+                object_type=event.object_type,
+                break_glass=_under_break_glass(event.detail),
+            )
+        )
+        if len(views) == limit:
+            break
+    return views

@@ -23,9 +23,10 @@ from typing import Any
 
 from psycopg import sql
 
-# Tables the app may read and append to but never change: the audit trail (its trigger refuses
-# UPDATE and DELETE even to the owner) and the record of applied migrations.
-APPEND_ONLY_TABLES = ("audit_auditevent",)
+# Tables the app may read and append to but never change: the audit trail and the break-glass
+# grants (their triggers refuse UPDATE and DELETE even to the owner; accounts 0005) and the
+# record of applied migrations.
+APPEND_ONLY_TABLES = ("audit_auditevent", "accounts_breakglassgrant")
 READ_ONLY_TABLES = ("django_migrations",)
 APP_TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
 SCHEMA = "public"

@@ -178,6 +178,7 @@ UVICORN_LAUNCHERS = [
     "docker-compose.yml",
     "deploy/k8s/base/web.yaml",
     "tests/servers.py",
+    "tests/realtime/test_uvicorn.py",
 ]
 
 

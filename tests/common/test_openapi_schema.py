@@ -102,6 +102,43 @@ def test_auth_endpoints_need_no_token_and_the_rest_a_bearer_token(schema):
     assert schema["components"]["securitySchemes"]["knoxApiToken"]["scheme"] == "bearer"
 
 
+def _unload_spectacular_extensions() -> None:
+    """Put drf-spectacular back as a fresh process has it: extension targets not yet imported."""
+    from drf_spectacular.plumbing import OpenApiGeneratorExtension
+
+    pending = list(OpenApiGeneratorExtension.__subclasses__())
+    while pending:
+        extension = pending.pop()
+        pending.extend(extension.__subclasses__())
+        target = extension.__dict__.get("target_class")
+        if isinstance(target, type):
+            extension.target_class = f"{target.__module__}.{target.__qualname__}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_schema_requests_of_a_process_may_arrive_together(live_server):
+    """A threaded server just started, several clients asking for the schema at once (as the
+    schemathesis runs of every role do): every one gets it, none a 500."""
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fetch(_: int) -> int:
+        url = f"{live_server.url}/api/schema/"  # our own live server, over http
+        with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310
+            return int(response.status)
+
+    from carecore.common.schema_view import SchemaView
+
+    for _attempt in range(3):
+        SchemaView._generated.clear()
+        _unload_spectacular_extensions()
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            assert list(pool.map(fetch, range(6))) == [200] * 6
+        # Generated once, then served from memory: a public endpoint must not cost a
+        # generation per request.
+        assert len(SchemaView._generated) == 1
+
+
 def test_operations_with_a_body_document_413_payload_too_large(schema):
     with_body = [
         (method, path)

@@ -57,6 +57,8 @@ def running_uvicorn(name: str) -> Iterator[str]:
             [
                 *(sys.executable, "-m", "uvicorn", "carecore.asgi:application"),
                 *("--host", "127.0.0.1", "--port", str(port), "--no-server-header"),
+                # As the Procfile: forwarded headers only from the proxies the app trusts too.
+                *("--forwarded-allow-ips", env.get("CARECORE_TRUSTED_PROXIES", "")),
             ],
             cwd=ROOT,
             env=env,

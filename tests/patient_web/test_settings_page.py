@@ -1,0 +1,149 @@
+"""Settings: profile and phone (with its SMS code), notification preferences and quiet hours,
+and "Who has viewed my record" from the audit trail, break-glass reads marked."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import time
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from carecore.accounts import services as account_services
+from carecore.accounts.models import Clinician, Patient, User
+from carecore.accounts.selectors import patient_get, record_access_report
+from carecore.notifications.selectors import notification_preferences_get
+from carecore.notifications.sms import SmsMessage
+from messaging import selectors as messaging
+from tests.messaging.conftest import open_thread
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_updates_the_profile(patient: Patient, web_for: Callable[[User], Client]) -> None:
+    client = web_for(patient.user)
+
+    response = client.post(
+        "/settings/",
+        {"section": "profile", "preferred_name": "Sam", "timezone": "America/Chicago", "phone": ""},
+    )
+
+    assert response["Location"] == "/settings/?saved=profile#profile-title"
+    patient.user.refresh_from_db()
+    assert patient.user.preferred_name == "Sam"
+    assert patient.user.timezone == "America/Chicago"
+
+
+def test_it_confirms_a_new_phone_number_with_the_texted_code(
+    patient: Patient,
+    web_for: Callable[[User], Client],
+    sms_outbox: list[SmsMessage],
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    client = web_for(patient.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/settings/",
+            {
+                "section": "profile",
+                "preferred_name": "",
+                "timezone": "America/New_York",
+                "phone": "+12125550123",
+            },
+        )
+    page = client.get("/settings/?saved=code-sent").content.decode()
+    assert "Code from the text message" in page
+    found = re.search(r"\b(\d{6})\b", sms_outbox[-1].body)
+    assert found is not None
+    code = found.group(1)
+
+    wrong = client.post("/settings/", {"section": "phone-code", "code": "000000"})
+    assert "Not the code we sent" in wrong.content.decode()
+    response = client.post("/settings/", {"section": "phone-code", "code": code})
+
+    assert response["Location"] == "/settings/?saved=phone#profile-title"
+    patient.user.refresh_from_db()
+    assert str(patient.user.phone) == "+12125550123"
+
+
+def test_it_saves_notification_preferences_and_quiet_hours(
+    patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    client = web_for(patient.user)
+
+    response = client.post(
+        "/settings/",
+        {
+            "section": "notifications",
+            "pref-message_received-in_app": "on",
+            "pref-appointment_reminder-email": "on",
+            "quiet_enabled": "on",
+            "quiet_start": "22:00",
+            "quiet_end": "07:00",
+        },
+    )
+
+    assert response["Location"] == "/settings/?saved=notifications#notify-title"
+    preferences = notification_preferences_get(user=patient.user)
+    enabled = {(row.event, row.channel) for row in preferences.rows if row.enabled}
+    assert ("message_received", "in_app") in enabled
+    assert ("message_received", "email") not in enabled
+    assert ("appointment_reminder", "email") in enabled
+    assert preferences.quiet_hours == (time(22), time(7))
+
+
+def test_it_asks_for_both_quiet_hours_times(
+    patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    response = web_for(patient.user).post(
+        "/settings/", {"section": "notifications", "quiet_enabled": "on", "quiet_start": "22:00"}
+    )
+
+    assert "Give both times, or turn quiet hours off." in response.content.decode()
+
+
+def test_it_shows_who_viewed_the_record_with_break_glass_marked(
+    patient: Patient,
+    clinician: Clinician,
+    admin_user: User,
+    web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient)
+    messaging.thread_get(user=clinician.user, thread_id=thread.id)
+    account_services.break_glass_open(
+        user=admin_user, patient_id=patient.id, reason="Patient called the front desk, unwell"
+    )
+    patient_get(user=admin_user, patient_id=patient.id)
+
+    html = web_for(patient.user).get("/settings/").content.decode()
+
+    report = html.split('id="views-title"')[1]
+    assert clinician.user.full_name in report
+    assert "A conversation" in report
+    assert admin_user.full_name in report
+    assert "Emergency access" in report
+    views = record_access_report(user=patient.user)
+    assert [view.break_glass for view in views if view.viewer_role == "admin"] == [True]
+    assert all(view.viewer_name != patient.user.full_name for view in views)
+
+
+def test_a_list_request_is_one_view(
+    patient: Patient, clinician: Clinician, client_for: Callable[[User], object]
+) -> None:
+    for number in range(3):
+        open_thread(patient, subject=f"Thread {number}")
+    client_for(clinician.user).get("/api/v1/threads/")  # type: ignore[attr-defined]
+
+    views = record_access_report(user=patient.user)
+
+    assert [(view.viewer_role, view.object_type) for view in views] == [
+        ("clinician", "message_thread")
+    ]
+
+
+def test_it_refuses_staff_the_settings_page(
+    clinician: Clinician, web_for: Callable[[User], Client]
+) -> None:
+    assert web_for(clinician.user).get("/settings/").status_code == 403
