@@ -11,8 +11,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from carecore.accounts.models import Clinician, Patient
+from intake import services as intake_services
 from messaging import services
 from tests.factories import TEST_PASSWORD
+from tests.intake.helpers import poem
 
 from .conftest import axe_violations
 from .test_patient_sign_in import sign_in as patient_sign_in
@@ -91,3 +93,24 @@ def test_a_clinician_claims_notes_and_replies(
     patient_page.goto(f"{live_server.url}/messages/{urgent.id}/")
     expect(patient_page.get_by_text("Please call 911 if it gets worse.")).to_be_visible()
     expect(patient_page.get_by_text("Paging on-call now.")).to_have_count(0)
+
+
+def test_a_clinician_completes_a_review_from_the_queue(
+    page: Page, live_server: Any, patient: Patient, clinician: Clinician, questionnaires: None
+) -> None:
+    intake_services.response_create(
+        user=patient.user, slug="poem", answers=poem(1, 2, 3, 1, 2, 3, 1), status="completed"
+    )
+    staff_sign_in(page, live_server.url, clinician.user.email)
+    page.get_by_role("navigation", name="Workspace").get_by_role("link", name="Reviews").click()
+    expect(page.get_by_role("heading", name="Reviews")).to_be_visible()
+    assert axe_violations(page) == []
+
+    page.get_by_role("link", name=patient.user.full_name).click()
+    expect(page.get_by_role("heading", name="Answers")).to_be_visible()
+    assert axe_violations(page) == []
+    page.get_by_label("Note (optional)").fill("Seen, no concerns.")
+    page.get_by_role("button", name="Complete review").click()
+
+    expect(page.get_by_text("Seen, no concerns.")).to_be_visible()
+    expect(page.get_by_role("button", name="Complete review")).to_have_count(0)
