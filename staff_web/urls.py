@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import pages
+from . import pages, review_pages
 
 app_name = "staff_web"
 
@@ -17,4 +17,6 @@ urlpatterns = [
     path("threads/<uuid:thread_id>/assign/", pages.thread_assign, name="thread-assign"),
     path("threads/<uuid:thread_id>/close/", pages.thread_close, name="thread-close"),
     path("threads/<uuid:thread_id>/reopen/", pages.thread_reopen, name="thread-reopen"),
+    path("reviews/", review_pages.review_list, name="reviews"),
+    path("reviews/<uuid:review_id>/", review_pages.review_detail, name="review"),
 ]

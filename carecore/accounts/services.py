@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from celery import current_app
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -778,24 +779,50 @@ def mfa_enrollment_start(*, request: HttpRequest, email: str, password: str, cod
     return uri
 
 
+_CodeRow = TypeVar("_CodeRow", MfaEnrollmentCode, PhoneChange)
+
+
+def _one_time_code_redeem(
+    rows: QuerySet[_CodeRow],
+    *,
+    code: str,
+    code_hash: Callable[[Any, str], str],
+    used_field: str,
+    max_attempts: int,
+) -> _CodeRow | None:
+    """The latest live code row of `rows` if `code` is its code (then marked used at
+    `used_field`); else None, with a wrong guess counted. Inside the caller's transaction: the
+    row is locked while it is checked, and returning (not raising) keeps the count committed."""
+    row = (
+        rows.select_for_update()
+        .filter(**{f"{used_field}__isnull": True}, expires_at__gt=timezone.now())
+        .order_by("-created_at")
+        .first()
+    )
+    if row is None or row.attempts >= max_attempts:
+        return None
+    if not constant_time_compare(row.code_hash, code_hash(row.id, code)):
+        row.attempts += 1
+        row.save(update_fields=["attempts"])
+        return None
+    setattr(row, used_field, timezone.now())
+    row.save(update_fields=[used_field])
+    return row
+
+
 @transaction.atomic
 def _mfa_code_use(user: User, code: str) -> str | None:
     """The device's URI if `code` is the user's latest live code (then used up); else None,
     with the wrong guess counted (committed: this returns rather than raises)."""
-    row = (
-        MfaEnrollmentCode.objects.select_for_update()
-        .filter(user=user, used_at__isnull=True, expires_at__gt=timezone.now())
-        .order_by("-created_at")
-        .first()
+    row = _one_time_code_redeem(
+        MfaEnrollmentCode.objects.filter(user=user),
+        code=code,
+        code_hash=_mfa_code_hash,
+        used_field="used_at",
+        max_attempts=MFA_CODE_MAX_ATTEMPTS,
     )
-    if row is None or row.attempts >= MFA_CODE_MAX_ATTEMPTS:
+    if row is None:
         return None
-    if not constant_time_compare(row.code_hash, _mfa_code_hash(row.id, code)):
-        row.attempts += 1
-        row.save(update_fields=["attempts"])
-        return None
-    row.used_at = timezone.now()
-    row.save(update_fields=["used_at"])
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
     audit_record(actor=user, object_type="mfa_device", object_id=device.id, action=Action.CREATE)
@@ -1007,20 +1034,15 @@ def user_phone_confirm(*, user: User, code: str) -> User:
 
 @transaction.atomic
 def _phone_change_try_code(user: User, code: str) -> User | None:
-    change = (
-        PhoneChange.objects.select_for_update()
-        .filter(user=user, confirmed_at__isnull=True, expires_at__gt=timezone.now())
-        .order_by("-created_at")
-        .first()
+    change = _one_time_code_redeem(
+        PhoneChange.objects.filter(user=user),
+        code=code,
+        code_hash=_phone_code_hash,
+        used_field="confirmed_at",
+        max_attempts=PHONE_CODE_MAX_ATTEMPTS,
     )
-    if change is None or change.attempts >= PHONE_CODE_MAX_ATTEMPTS:
+    if change is None:
         return None
-    if not constant_time_compare(change.code_hash, _phone_code_hash(change.id, code)):
-        change.attempts += 1
-        change.save(update_fields=["attempts"])
-        return None
-    change.confirmed_at = timezone.now()
-    change.save(update_fields=["confirmed_at"])
     user = User.objects.select_for_update().get(pk=user.pk)
     user.phone = change.phone
     user.save(update_fields=["phone"])

@@ -14,9 +14,10 @@ limits"):
   length is over the cap before parsing, and stops reading the moment the files in it cross the
   upload cap (StopUpload with connection_reset: the rest is never read).
 
-The caps: DATA_UPLOAD_MAX_MEMORY_SIZE for any body that is not multipart (JSON, forms), and
-CARECORE_UPLOAD_MAX_BYTES (+ MULTIPART_ALLOWANCE_BYTES for the part headers and boundaries) for a
-multipart upload.
+The caps: DATA_UPLOAD_MAX_MEMORY_SIZE for any body that is not multipart (JSON, forms);
+CARECORE_UPLOAD_MAX_BYTES for each file of a multipart body, and for the whole multipart body
+CARECORE_UPLOAD_MAX_FILES such files plus DATA_UPLOAD_MAX_MEMORY_SIZE of fields and framing
+(Django itself refuses more than DATA_UPLOAD_MAX_NUMBER_FILES files).
 """
 
 from __future__ import annotations
@@ -31,9 +32,6 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from rest_framework import status
 
 from .errors import ApplicationError, error_body
-
-# Room for the multipart framing around the file: boundaries, part headers, the file name.
-MULTIPART_ALLOWANCE_BYTES = 64 * 1024
 
 Scope = dict[str, Any]
 Message = Mapping[str, Any]
@@ -59,8 +57,15 @@ def json_body_cap() -> int | None:
 
 
 def upload_cap() -> int:
-    """The most file bytes one multipart request may carry."""
+    """The largest file a multipart request may carry."""
     return int(settings.CARECORE_UPLOAD_MAX_BYTES)
+
+
+def multipart_body_cap() -> int:
+    """A whole multipart body: the most files, each at the cap, plus the form fields (whose own
+    cap is DATA_UPLOAD_MAX_MEMORY_SIZE) and the framing around them."""
+    fields = json_body_cap() or 1024 * 1024
+    return upload_cap() * int(settings.CARECORE_UPLOAD_MAX_FILES) + fields
 
 
 def is_multipart(content_type: str) -> bool:
@@ -69,7 +74,7 @@ def is_multipart(content_type: str) -> bool:
 
 def body_cap(content_type: str) -> int | None:
     if is_multipart(content_type):
-        return upload_cap() + MULTIPART_ALLOWANCE_BYTES
+        return multipart_body_cap()
     return json_body_cap()
 
 
@@ -168,7 +173,7 @@ async def _send_too_large(send: Send, cap: int) -> None:
 
 class CappedUploadHandler(FileUploadHandler):
     """First of FILE_UPLOAD_HANDLERS. Passes every chunk on to the next handler (memory or
-    temporary file) until the files of this request cross the upload cap, then stops the parser
+    temporary file) until a file of this request crosses the upload cap, then stops the parser
     without reading the rest of the body and raises PayloadTooLarge once the parser has closed
     the partial files."""
 
@@ -186,9 +191,13 @@ class CappedUploadHandler(FileUploadHandler):
         boundary: Any,
         encoding: str | None = None,
     ) -> None:
-        if content_length > self.cap + MULTIPART_ALLOWANCE_BYTES:
+        if content_length > multipart_body_cap():
             raise too_large(self.cap, upload=True)
         return None
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.file_bytes = 0
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         self.file_bytes += len(raw_data)

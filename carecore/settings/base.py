@@ -729,10 +729,15 @@ CARECORE_MESSAGING_IMAGE_MAX_PIXELS = env.int(
 # Any body that is not a multipart upload (JSON, forms). The largest real one, a message of
 # 20,000 characters, is well under 200 KB even with every character escaped.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CARECORE_REQUEST_MAX_BYTES", default=1024 * 1024)
-# The most file bytes one multipart request may carry; reading stops as soon as it is crossed.
+# The largest file a multipart request may carry; reading stops as soon as one crosses it.
 CARECORE_UPLOAD_MAX_BYTES = env.int(
     "CARECORE_UPLOAD_MAX_BYTES", default=CARECORE_MESSAGING_ATTACHMENT_MAX_BYTES
 )
+# Files in one multipart request (a patient page sends a message's photos in one form, up to the
+# 10 attachments a message may have); a whole multipart body may be this many files plus
+# DATA_UPLOAD_MAX_MEMORY_SIZE of form fields.
+CARECORE_UPLOAD_MAX_FILES = env.int("CARECORE_UPLOAD_MAX_FILES", default=10)
+DATA_UPLOAD_MAX_NUMBER_FILES = CARECORE_UPLOAD_MAX_FILES
 FILE_UPLOAD_HANDLERS = [
     "carecore.common.body_limits.CappedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

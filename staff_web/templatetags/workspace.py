@@ -58,3 +58,9 @@ def response_clock(thread: Any, now: datetime) -> dict[str, Any] | None:
     if left >= 0:
         return {"text": f"due in {_span(left)}", "overdue": False}
     return {"text": f"overdue {_span(-left)}", "overdue": True}
+
+
+@register.simple_tag
+def lookup(mapping: dict[str, Any], key: str) -> Any:
+    """`mapping[key]` or None (a score's previous value)."""
+    return mapping.get(key) if isinstance(mapping, dict) else None

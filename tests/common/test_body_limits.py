@@ -13,11 +13,14 @@ import uuid
 from typing import Any, cast
 
 import pytest
+from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.http import HttpResponse
+from django.http.multipartparser import MultiPartParser
 from django.test import override_settings
 from django.test.client import ClientHandler
 
 from carecore.accounts.services import token_issue
+from carecore.common.body_limits import CappedUploadHandler
 from messaging.models import Attachment
 from tests.factories import PatientFactory
 from tests.servers import running_web
@@ -153,10 +156,9 @@ def test_an_upload_declared_over_the_cap_is_refused_before_reading_it(patient):
 
 @override_settings(CARECORE_UPLOAD_MAX_BYTES=100_000)
 def test_the_upload_handler_stops_reading_once_the_file_crosses_the_cap(patient):
-    # Declared length within the multipart allowance (64 KiB over the cap), the file itself over
-    # the cap: the handler must stop the parser at the chunk that crosses it.
+    # A declared length within the multipart body cap (10 files at the cap plus the fields), the
+    # file itself over the cap: the handler must stop the parser at the chunk that crosses it.
     body = CountingStream(multipart_body(b"%PDF-1.4\n" + b"0" * 165_000))
-    assert len(body.data) <= 100_000 + 64 * 1024
 
     status, answer = wsgi_post(
         UPLOAD, body, f"multipart/form-data; boundary={BOUNDARY}", token_issue(user=patient.user)
@@ -239,7 +241,12 @@ def web_patient_token(transactional_db: None) -> str:
 @pytest.mark.worker
 def test_a_real_server_cuts_off_a_streamed_upload_at_the_cap(web_patient_token):
     cap = 200_000
-    env = {"CARECORE_UPLOAD_MAX_BYTES": str(cap), "CARECORE_REQUEST_MAX_BYTES": "50000"}
+    env = {
+        "CARECORE_UPLOAD_MAX_BYTES": str(cap),
+        "CARECORE_UPLOAD_MAX_FILES": "1",
+        "CARECORE_REQUEST_MAX_BYTES": "50000",
+    }
+    multipart_cap = cap + 50_000  # one file at the cap plus the fields' cap
     with running_web("body-limits", env=env) as base:
         # 1. Chunked (no Content-Length): the body is cut off once it crosses the cap, and the
         # 413 arrives while the client has not finished sending (it never does).
@@ -258,8 +265,8 @@ def test_a_real_server_cuts_off_a_streamed_upload_at_the_cap(web_patient_token):
             sent = 0
             first = multipart_head() + b"%PDF-1.4\n"
             chunk = first + b"0" * (32 * 1024 - len(first))
-            # Just past the multipart cap (the upload cap + 64 KiB of framing), then nothing more.
-            while sent <= cap + 64 * 1024:
+            # Just past the multipart body cap, then nothing more.
+            while sent <= multipart_cap:
                 sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                 sent += len(chunk)
                 chunk = b"0" * (32 * 1024)
@@ -319,3 +326,39 @@ def test_a_real_server_cuts_off_a_streamed_upload_at_the_cap(web_patient_token):
             status, _headers, body = _read_response(sock)
             assert status == 201, body
             assert uuid.UUID(json.loads(body)["id"])
+
+
+@override_settings(CARECORE_UPLOAD_MAX_BYTES=100_000)
+def test_several_files_each_under_the_cap_pass_the_handler_together():
+    """A patient page sends a message's photos in one form: the cap is per file."""
+    files = [("a.pdf", b"1" * 90_000), ("b.pdf", b"2" * 90_000)]
+    data = (
+        b"".join(multipart_head(name) + payload + b"\r\n" for name, payload in files)
+        + f"--{BOUNDARY}--\r\n".encode()
+    )
+    handlers = [
+        CappedUploadHandler(),
+        MemoryFileUploadHandler(),
+        TemporaryFileUploadHandler(),
+    ]
+    meta = {
+        "CONTENT_TYPE": f"multipart/form-data; boundary={BOUNDARY}",
+        "CONTENT_LENGTH": str(len(data)),
+    }
+
+    _fields, parsed = MultiPartParser(meta, io.BytesIO(data), handlers).parse()
+
+    assert [upload.size for upload in parsed.getlist("file")] == [90_000, 90_000]
+
+
+def test_more_files_than_a_message_may_carry_is_a_400_not_a_500(patient):
+    data = b"".join(multipart_head(f"{n}.pdf") + b"%PDF-1.4\r\n" for n in range(11))
+    body = CountingStream(data + f"--{BOUNDARY}--\r\n".encode())
+
+    status, answer = wsgi_post(
+        UPLOAD, body, f"multipart/form-data; boundary={BOUNDARY}", token_issue(user=patient.user)
+    )
+
+    assert status == 400
+    assert answer["error"]["code"] == "validation_error"
+    assert not Attachment.objects.exists()

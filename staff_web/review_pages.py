@@ -1,0 +1,75 @@
+"""The review queue ("Reviews"): pending intake reviews of the caller's patients, urgent first,
+expedited next; one review with its answers and scores; complete it with an optional note.
+
+Thin: intake's selectors and `review_complete` decide access (another team's review is a 404)
+and who may complete (clinicians; a coordinator reads the queue but is refused completing).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from carecore.audit.lists import audited_rows
+from carecore.common.errors import ApplicationError
+from intake import selectors, services
+from patient_web.guards import form_errors
+
+from .guards import care_team_page, staff_user
+
+REVIEWS_PER_PAGE = 50
+
+
+class CompleteForm(forms.Form):
+    note = forms.CharField(
+        label="Note (optional)",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+@require_GET
+@care_team_page
+def review_list(request: HttpRequest) -> HttpResponse:
+    reviews = selectors.review_queue(user=staff_user(request)).order_by(
+        "-urgent", "-expedited", "created_at", "id"
+    )
+    page = Paginator(reviews, REVIEWS_PER_PAGE).get_page(request.GET.get("page"))
+    shown = audited_rows(user=request.user, rows=list(page), object_type="intake_review")
+    return render(request, "staff_web/reviews/list.html", {"reviews": shown, "page": page})
+
+
+@require_http_methods(["GET", "POST"])
+@care_team_page
+def review_detail(request: HttpRequest, review_id: Any) -> HttpResponse:
+    user = staff_user(request)
+    form = CompleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.review_complete(user=user, review_id=review_id, note=form.cleaned_data["note"])
+        except ApplicationError as error:
+            if error.status_code == 404:
+                raise
+            error.after_rollback()
+            form_errors(form, error)
+        else:
+            return redirect("staff_web:review", review_id=review_id)
+    review = selectors.review_get(user=user, review_id=review_id)
+    return render(
+        request,
+        "staff_web/reviews/detail.html",
+        {
+            "review": review,
+            "answers": selectors.answers_with_questions(review.response),
+            "scores": sorted(review.response.scores.items()),
+            "previous_scores": review.previous_scores or {},  # type: ignore[attr-defined]
+            "form": form,
+            "can_complete": user.role == "clinician" and review.status == "pending",
+        },
+    )

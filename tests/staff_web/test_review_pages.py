@@ -1,0 +1,113 @@
+"""The review queue in the workspace: urgent first, expedited next; a review with its answers
+and scores; a clinician completes it with an optional note; a coordinator reads but cannot
+complete; another team's review is a 404; schedulers and patients are refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from carecore.accounts.models import Clinician, Patient, User
+from intake import services as intake_services
+from intake.models import IntakeReview
+from tests.intake.helpers import poem
+
+pytestmark = pytest.mark.django_db
+
+
+def completed_poem(patient: Patient, *values: int) -> IntakeReview:
+    intake_services.response_create(
+        user=patient.user, slug="poem", answers=poem(*values), status="completed"
+    )
+    return patient.intake_reviews.order_by("-created_at").first()  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("role", ["clinician", "coordinator"])
+def test_the_queue_is_urgent_first_then_expedited(
+    role: str,
+    actors: dict[str, User],
+    patient: Patient,
+    other_patient: Patient,
+    questionnaires: None,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    routine = completed_poem(patient, 1, 1, 1, 1, 1, 1, 1)
+    expedited = completed_poem(patient, 2, 2, 2, 2, 2, 2, 2)
+    urgent = completed_poem(patient, 3, 3, 3, 3, 3, 3, 3)
+    IntakeReview.objects.filter(pk=routine.pk).update(urgent=False, expedited=False)
+    IntakeReview.objects.filter(pk=expedited.pk).update(urgent=False, expedited=True)
+    IntakeReview.objects.filter(pk=urgent.pk).update(urgent=True)
+    theirs = completed_poem(other_patient, 1, 1, 1, 1, 1, 1, 1)
+
+    response = staff_web_for(actors[role]).get("/staff/reviews/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<a href="/staff/reviews/" aria-current="page">Reviews</a>' in html
+    places = [html.index(f"/staff/reviews/{r.id}/") for r in (urgent, expedited, routine)]
+    assert places == sorted(places)
+    assert str(theirs.id) not in html
+
+
+def test_a_clinician_completes_a_review_with_a_note(
+    patient: Patient,
+    clinician: Clinician,
+    questionnaires: None,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    review = completed_poem(patient, 1, 2, 3, 1, 2, 3, 1)
+    client = staff_web_for(clinician.user)
+
+    page = client.get(f"/staff/reviews/{review.id}/").content.decode()
+    assert "Scores" in page and "Answers" in page
+    assert "Complete review" in page
+
+    response = client.post(f"/staff/reviews/{review.id}/", {"note": "Reviewed, no concerns."})
+
+    assert response.status_code == 302
+    review.refresh_from_db()
+    assert review.status == "completed"
+    assert review.note == "Reviewed, no concerns."
+    assert "Complete review" not in client.get(f"/staff/reviews/{review.id}/").content.decode()
+
+
+def test_a_coordinator_reads_but_cannot_complete(
+    patient: Patient,
+    coordinator: User,
+    questionnaires: None,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    review = completed_poem(patient, 1, 1, 1, 1, 1, 1, 1)
+    client = staff_web_for(coordinator)
+
+    assert "Complete review" not in client.get(f"/staff/reviews/{review.id}/").content.decode()
+    response = client.post(f"/staff/reviews/{review.id}/", {"note": ""})
+
+    assert response.status_code == 200
+    assert "There is a problem" in response.content.decode()
+    review.refresh_from_db()
+    assert review.status == "pending"
+
+
+def test_another_teams_review_is_a_404(
+    other_patient: Patient,
+    clinician: Clinician,
+    questionnaires: None,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    review = completed_poem(other_patient, 1, 1, 1, 1, 1, 1, 1)
+    client = staff_web_for(clinician.user)
+
+    assert client.get(f"/staff/reviews/{review.id}/").status_code == 404
+    assert client.post(f"/staff/reviews/{review.id}/", {"note": "x"}).status_code == 404
+    review.refresh_from_db()
+    assert review.status == "pending"
+
+
+@pytest.mark.parametrize("role", ["scheduler", "patient"])
+def test_other_roles_are_refused(
+    role: str, actors: dict[str, User], staff_web_for: Callable[[User], Client]
+) -> None:
+    assert staff_web_for(actors[role]).get("/staff/reviews/").status_code == 403

@@ -1,0 +1,158 @@
+"""A thread in the workspace: the patient header, messages and internal notes told apart, the
+triage hit with its matched words, reply and note composers (idempotent by client id), the
+live-update fragment, and the patient never seeing a note."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+import time_machine
+from django.test import Client
+
+from carecore.accounts.models import Clinician, Patient, User
+from carecore.audit.models import AuditEvent
+from messaging import services
+from messaging.models import Message
+from tests.messaging.conftest import WORKING_MOMENT, open_thread
+from tests.patient_web.conftest import sign_in as patient_sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[time_machine.Traveller]:
+    with time_machine.travel(WORKING_MOMENT, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.mark.parametrize("role", ["clinician", "coordinator"])
+def test_the_thread_page_shows_the_patient_header_messages_and_notes(
+    role: str,
+    actors: dict[str, User],
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient, subject="Cannot breathe", body="I have chest pain when I walk")
+    services.message_send(
+        actor=coordinator, thread_id=thread.id, body="Paging the lead now.", internal=True
+    )
+
+    response = staff_web_for(actors[role]).get(f"/staff/threads/{thread.id}/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert patient.user.full_name in html
+    assert "<dt>Age</dt>" in html and "<dt>State</dt>" in html
+    assert clinician.user.full_name in html  # care team
+    assert "<dt>Open red flags</dt>" in html
+    assert "I have chest pain when I walk" in html
+    assert '<p class="message__label">Internal note</p>' in html
+    assert "Paging the lead now." in html
+    assert "<mark>chest pain</mark>" in html  # the triage hit's matched words
+    assert 'data-updates-url="/staff/threads/' in html
+    assert "portal/live-thread" in html
+
+
+def test_reply_and_note_from_the_page_and_the_patient_never_sees_the_note(
+    patient: Patient,
+    clinician: Clinician,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient, subject="Itchy again")
+    client = staff_web_for(clinician.user)
+
+    noted = client.post(
+        f"/staff/threads/{thread.id}/",
+        {"action": "note", "note-body": "Check the last plan first.", "note-client_id": "n-1"},
+    )
+    replied = client.post(
+        f"/staff/threads/{thread.id}/",
+        {"action": "reply", "reply-body": "Please send a photo.", "reply-client_id": "r-1"},
+    )
+    again = client.post(
+        f"/staff/threads/{thread.id}/",
+        {"action": "reply", "reply-body": "Please send a photo.", "reply-client_id": "r-1"},
+    )
+
+    assert noted.status_code == replied.status_code == again.status_code == 302
+    note = Message.objects.get(thread=thread, client_id="n-1")
+    reply = Message.objects.get(thread=thread, client_id="r-1")
+    assert note.internal and not reply.internal
+    assert Message.objects.filter(thread=thread).count() == 3  # the repeat made nothing new
+    staff_html = client.get(f"/staff/threads/{thread.id}/").content.decode()
+    assert "Check the last plan first." in staff_html
+    patient_client = Client()
+    patient_sign_in(patient_client, patient.user)
+    patient_html = patient_client.get(f"/messages/{thread.id}/").content.decode()
+    assert "Please send a photo." in patient_html
+    assert "Check the last plan first." not in patient_html
+
+
+def test_an_empty_reply_is_refused_next_to_its_field(
+    patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient)
+
+    response = staff_web_for(clinician.user).post(
+        f"/staff/threads/{thread.id}/",
+        {"action": "reply", "reply-body": "", "reply-client_id": "r-2"},
+    )
+
+    assert response.status_code == 200
+    assert "There is a problem" in response.content.decode()
+    assert Message.objects.filter(thread=thread).count() == 1
+
+
+def test_the_updates_fragment_has_what_came_after(
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient)
+    client = staff_web_for(clinician.user)
+    services.message_send(actor=coordinator, thread_id=thread.id, body="A note.", internal=True)
+    services.message_send(actor=patient.user, thread_id=thread.id, body="And another thing.")
+
+    response = client.get(f"/staff/threads/{thread.id}/updates/?after=1")
+
+    html = response.content.decode()
+    assert response["Cache-Control"] == "no-store"
+    assert "My eczema is itchy again." not in html
+    assert 'data-position="2"' in html and "Internal note" in html
+    assert "And another thing." in html
+    assert client.get(f"/staff/threads/{thread.id}/updates/?after=3").content.strip() == b""
+
+
+def test_assign_to_a_care_team_member_from_the_thread(
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient)
+    client = staff_web_for(clinician.user)
+
+    response = client.post(
+        f"/staff/threads/{thread.id}/assign/", {"assignee": str(coordinator.id), "back": "thread"}
+    )
+
+    assert response["Location"] == f"/staff/threads/{thread.id}/"
+    thread.refresh_from_db()
+    assert thread.assignee_id == coordinator.id
+
+
+def test_reading_the_thread_is_audited_per_message(
+    patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient)
+
+    staff_web_for(clinician.user).get(f"/staff/threads/{thread.id}/")
+
+    message = Message.objects.get(thread=thread)
+    assert AuditEvent.objects.filter(
+        actor_id=clinician.user.id, object_type="message", object_id=str(message.id)
+    ).exists()
