@@ -572,6 +572,7 @@ OBJECT_ROUTES: dict[str, Entry] = {
     "staff_web:thread-release": Entry(thread, STAFF_PAGE),
     "staff_web:thread-close": Entry(thread, STAFF_PAGE),
     "staff_web:thread-reopen": Entry(thread, STAFF_PAGE),
+    "staff_web:review": Entry(intake_review, STAFF_PAGE),
     # interop (FHIR): reads per resource type, $everything, bulk export
     "fhir-read:Patient": Entry(FHIR_PATIENT, SCHEDULING),
     "fhir-read:CareTeam": Entry(FHIR_CARE_TEAM, SCHEDULING),
