@@ -429,7 +429,8 @@ SCHEDULE = rule(NO_ROUTE, SEE, NO_ROUTE, SEE_ALL, NO_ROUTE)
 OWN_ONLY = rule(SEE, SEE, SEE, SEE, SEE)
 # The patient portal's pages: patients, their own things; staff are refused whatever the id.
 PATIENT_PAGE = rule(SEE, NO_ROUTE, NO_ROUTE, NO_ROUTE, NO_ROUTE)
-# The care team's workspace pages: clinicians and coordinators, their patients' things.
+# The care-team workspace's pages (staff_web/): clinicians and coordinators, their patients'
+# things; patients, schedulers and admins are refused whatever the id.
 STAFF_PAGE = rule(NO_ROUTE, SEE, SEE, NO_ROUTE, NO_ROUTE)
 # Bulk exports: admins only, each admin their own jobs.
 ADMIN_OWN = rule(NO_ROUTE, NO_ROUTE, NO_ROUTE, NO_ROUTE, SEE)
@@ -564,15 +565,20 @@ OBJECT_ROUTES: dict[str, Entry] = {
     "patient_web:visit-cancel": Entry(appointment, PATIENT_PAGE),
     "patient_web:visit-reschedule": Entry(appointment, PATIENT_PAGE, body={"post": _slot}),
     "patient_web:questionnaire-done": Entry(questionnaire_response, PATIENT_PAGE),
-    # staff_web (the care team's workspace pages): the care team, their patients' threads
-    "staff_web:thread": Entry(thread, STAFF_PAGE),
+    # staff_web (the care-team workspace's pages): the care team, their patients' threads
+    "staff_web:thread": Entry(
+        thread,
+        STAFF_PAGE,
+        body={"post": _fixed({"action": "note", "note-body": "Checked.", "note-client_id": "m"})},
+    ),
     "staff_web:thread-updates": Entry(thread, STAFF_PAGE),
-    "staff_web:thread-assign": Entry(thread, STAFF_PAGE),
     "staff_web:thread-claim": Entry(thread, STAFF_PAGE),
     "staff_web:thread-release": Entry(thread, STAFF_PAGE),
+    "staff_web:thread-assign": Entry(thread, STAFF_PAGE, body={"post": _fixed({"assignee": ""})}),
     "staff_web:thread-close": Entry(thread, STAFF_PAGE),
     "staff_web:thread-reopen": Entry(thread, STAFF_PAGE),
-    "staff_web:review": Entry(intake_review, STAFF_PAGE),
+    # A coordinator's complete is refused on the page itself (200 with the service's message).
+    "staff_web:review": Entry(intake_review, STAFF_PAGE, body={"post": _fixed({"note": ""})}),
     # interop (FHIR): reads per resource type, $everything, bulk export
     "fhir-read:Patient": Entry(FHIR_PATIENT, SCHEDULING),
     "fhir-read:CareTeam": Entry(FHIR_CARE_TEAM, SCHEDULING),

@@ -55,12 +55,16 @@ def is_patient_page(pattern: URLPattern) -> bool:
     return pattern.lookup_str.startswith("patient_web.")
 
 
+def is_staff_page(pattern: URLPattern) -> bool:
+    return pattern.lookup_str.startswith("staff_web.")
+
+
 def api_routes():
     for route, pattern in walk(get_resolver().url_patterns):
         if route.startswith("admin/") or route.startswith("^") or route in PUBLIC:
             continue
-        if is_patient_page(pattern):
-            continue  # the patient portal's pages: walked below
+        if is_patient_page(pattern) or is_staff_page(pattern):
+            continue  # the portal's and the workspace's pages: walked below
         if route.startswith("fhir/"):
             continue  # FHIR answers in its own error shape: walked below
         yield route
@@ -128,6 +132,28 @@ def test_every_patient_page_sends_a_signed_out_visitor_to_sign_in(route):
 
     assert response.status_code == 302, f"GET {route} -> {response.status_code}"
     assert response["Location"].startswith("/sign-in/")
+
+
+def staff_pages():
+    for route, pattern in walk(get_resolver().url_patterns):
+        if is_staff_page(pattern) and route not in ("staff/sign-in/", "staff/sign-out/"):
+            yield route
+
+
+def test_the_walk_finds_the_staff_pages():
+    assert "staff/" in set(staff_pages())
+
+
+@pytest.mark.parametrize("route", sorted(set(staff_pages())))
+def test_every_staff_page_sends_a_signed_out_visitor_to_its_sign_in(route):
+    from django.test import Client
+
+    response = Client().get(concrete(route))
+    if response.status_code == 405:  # an action: POST only
+        response = Client().post(concrete(route))
+
+    assert response.status_code == 302, f"{route} -> {response.status_code}"
+    assert response["Location"].startswith("/staff/sign-in/")
 
 
 def test_the_walk_finds_the_fhir_api():
