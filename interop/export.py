@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from carecore.accounts.access import deny
 from carecore.accounts.models import Role, User
 from carecore.audit.models import Action
 from carecore.audit.services import AuditTarget, audit_record, audit_record_many
@@ -72,7 +73,8 @@ def access_export_job(*, user: User, job_id: UUID | str) -> ExportJob:
     _require_admin(user)
     job = ExportJob.objects.filter(pk=job_id, requested_by=user).first()
     if job is None or job.status in (ExportStatus.CANCELLED, ExportStatus.EXPIRED):
-        raise NotFound()
+        # Another admin's job, or one that is gone: audited like every other denied lookup.
+        deny(user=user, object_type="fhir_export", object_id=job_id, action=Action.READ)
     return job
 
 

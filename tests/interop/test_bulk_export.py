@@ -129,6 +129,11 @@ def test_an_export_is_its_requesters_alone_and_can_be_cancelled(client_for, admi
 
     assert other.get(path).status_code == 404
     assert other.get(manifest["output"][0]["url"]).status_code == 404
+    # Each refused lookup of someone else's job leaves a denied event, like any other 404.
+    denied = AuditEvent.objects.filter(
+        actor_id=another_admin.id, outcome="denied", object_type__startswith="fhir_export"
+    )
+    assert denied.count() == 2
     assert client.delete(path).status_code == 202
     assert client.get(path).status_code == 404
     assert client.get(manifest["output"][0]["url"]).status_code == 404
