@@ -10,21 +10,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from rest_framework.views import APIView
 
 from carecore.accounts.models import Role, User
-from carecore.common.errors import ApplicationError, NotFound
+from carecore.accounts.page_guards import role_page
+from carecore.common.errors import ApplicationError
 from carecore.common.throttling import AuthRateThrottle
-
-View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
 def signed_in(request: HttpRequest) -> User:
@@ -32,26 +27,7 @@ def signed_in(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def refused(request: HttpRequest) -> HttpResponse:
-    return render(request, "patient_web/refused.html", status=403)
-
-
-def patient_page(view: View) -> View:
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if user.role != Role.PATIENT:
-            return refused(request)
-        with timezone.override(user.zone):
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound as error:
-                error.after_rollback()
-                raise Http404 from None
-
-    return cast(View, wrapped)
+patient_page = role_page(roles={Role.PATIENT}, refused_template="patient_web/refused.html")
 
 
 class _ThrottleView(APIView):

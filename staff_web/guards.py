@@ -10,20 +10,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import cast
 
-from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import reverse
-from django.utils import timezone
+from django.http import HttpRequest
 
 from carecore.accounts.models import CARE_TEAM_ROLES, User
-from carecore.common.errors import NotFound
-
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+from carecore.accounts.page_guards import role_page
 
 
 def staff_user(request: HttpRequest) -> User:
@@ -31,25 +23,8 @@ def staff_user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def refused(request: HttpRequest) -> HttpResponse:
-    return render(request, "staff_web/refused.html", status=403)
-
-
-def care_team_page(view: View) -> View:
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(
-                request.get_full_path(), login_url=reverse("staff_web:sign-in")
-            )
-        if user.role not in CARE_TEAM_ROLES:
-            return refused(request)
-        with timezone.override(user.zone):
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound as error:
-                error.after_rollback()
-                raise Http404 from None
-
-    return cast(View, wrapped)
+care_team_page = role_page(
+    roles=CARE_TEAM_ROLES,
+    refused_template="staff_web/refused.html",
+    login_url="staff_web:sign-in",
+)
