@@ -25,6 +25,7 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
 from carecore.accounts.models import Clinician, Patient, User
+from carecore.accounts.selectors import scheduler_user_ids
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.common.errors import ApplicationError, Conflict, ValidationFailed
@@ -582,9 +583,14 @@ def _stamp(moment: datetime) -> str:
 
 
 def _publish_appointment(appointment: Appointment, *, change: str) -> None:
-    """appointment.updated to the patient, their care team and the visit's clinician (who may
-    be outside the team), in the caller's transaction (docs/realtime.md)."""
-    audience = {*patient_audience(patient=appointment.patient), appointment.clinician.user_id}
+    """appointment.updated to the patient, their care team, the visit's clinician (who may be
+    outside the team) and the schedulers (who see every visit through the API), in the caller's
+    transaction (docs/realtime.md)."""
+    audience = {
+        *patient_audience(patient=appointment.patient),
+        appointment.clinician.user_id,
+        *scheduler_user_ids(),
+    }
     event = NewEvent(
         EventType.APPOINTMENT_UPDATED,
         {

@@ -129,6 +129,14 @@ def lead_clinician_user_ids(*, patient_id: UUID) -> list[UUID]:
     return [lead_user] if lead_user else []
 
 
+def scheduler_user_ids() -> list[UUID]:
+    """Active schedulers: they keep every clinician's calendar, so every visit is theirs."""
+    return sorted(
+        User.objects.filter(role=Role.SCHEDULER, is_active=True).values_list("id", flat=True),
+        key=str,
+    )
+
+
 def clinical_lead_user_ids() -> list[UUID]:
     return sorted(
         Clinician.objects.filter(is_clinical_lead=True, user__is_active=True).values_list(

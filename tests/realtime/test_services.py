@@ -210,8 +210,8 @@ def test_an_urgent_message_updates_the_priority(patient, clinician, thread):
 # --- visits, intake and care plans ----------------------------------------------------------
 
 
-def test_appointment_changes_are_told_to_the_patient_team_and_visit_clinician(
-    patient, clinician, coordinator, other_clinician
+def test_appointment_changes_are_told_to_the_patient_team_visit_clinician_and_schedulers(
+    patient, clinician, coordinator, other_clinician, scheduler
 ):
     other_clinician.licensed_states = ["NY"]
     other_clinician.save(update_fields=["licensed_states"])
@@ -223,7 +223,7 @@ def test_appointment_changes_are_told_to_the_patient_team_and_visit_clinician(
 
     portal.appointment_cancel(actor=patient.user, appointment_id=appointment.id)
 
-    for user in (patient.user, coordinator, clinician.user, other_clinician.user):
+    for user in (patient.user, coordinator, clinician.user, other_clinician.user, scheduler):
         changes = [
             (e.data["change"], e.data["status"]) for e in feed(user, EventType.APPOINTMENT_UPDATED)
         ]
