@@ -28,9 +28,11 @@ import binascii
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from time import monotonic
 from typing import Any, NamedTuple, cast
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -40,7 +42,7 @@ from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRe
 from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -266,7 +268,7 @@ def notify(
         if row.channel != Channel.IN_APP and row.enqueued_at is not None
     ]
     if to_enqueue:
-        transaction.on_commit(lambda: enqueue_deliveries(to_enqueue), robust=True)
+        _publish_on_commit(to_enqueue)
     return created
 
 
@@ -301,8 +303,61 @@ class PendingDelivery(NamedTuple):
     urgent: bool
 
 
+class _DeliveriesOnCommit:
+    """The rows one transaction publishes after its commit, as one `enqueue_deliveries` call,
+    so that they travel in full batches however many `notify` calls wrote them."""
+
+    def __init__(self) -> None:
+        self.items: list[PendingDelivery] = []
+        self.done = False
+        self.__qualname__ = "enqueue_deliveries"  # named in Django's log if a callback fails
+
+    def __call__(self) -> None:
+        self.done = True
+        enqueue_deliveries(self.items)
+
+
+def _publish_on_commit(items: list[PendingDelivery]) -> None:
+    """Publish `items` once the current transaction commits, together with every other row
+    the same transaction announces. The shared callback is looked up in Django's own list of
+    on-commit callbacks: if a savepoint rollback removed it (with the rows written under it),
+    a new one is registered. Rows of a savepoint rolled back after they joined a surviving
+    callback are published anyway and skipped by the claim (there is no row to claim)."""
+    db = transaction.get_connection()
+    pending = getattr(db, "_carecore_deliveries_on_commit", None)
+    joinable = (
+        db.in_atomic_block
+        and pending is not None
+        and not pending.done  # test helpers run callbacks but leave them in the list
+        and any(entry[1] is pending for entry in db.run_on_commit)
+    )
+    if joinable:
+        pending.items.extend(items)
+        return
+    pending = _DeliveriesOnCommit()
+    pending.items.extend(items)
+    db._carecore_deliveries_on_commit = pending  # type: ignore[attr-defined]
+    transaction.on_commit(pending, robust=True)
+
+
+def _delivery_batches(items: list[PendingDelivery], now: datetime) -> list[list[PendingDelivery]]:
+    """Rows grouped by queue and due time (everything due now together), urgent rows first,
+    cut into batches of at most CARECORE_NOTIFICATIONS_DELIVERY_BATCH rows of similar size."""
+    groups: dict[tuple[bool, datetime], list[PendingDelivery]] = {}
+    for item in items:
+        groups.setdefault((item.urgent, max(item.due_at, now)), []).append(item)
+    limit = max(1, settings.CARECORE_NOTIFICATIONS_DELIVERY_BATCH)
+    batches = []
+    for key in sorted(groups, key=lambda key: (not key[0], key[1])):
+        rows = groups[key]
+        count = -(-len(rows) // limit)  # ceil: 21 rows make batches of 11 and 10, not 20 and 1
+        batches += [rows[index::count] for index in range(count)]
+    return batches
+
+
 def enqueue_deliveries(items: list[PendingDelivery]) -> int:
-    """Publish one delivery task per row; returns how many were published.
+    """Publish delivery tasks for these rows, in batches (`_delivery_batches`); returns how
+    many rows were published.
 
     Runs after commit. If the broker is down the rows stay `pending` and the sweeper publishes
     them later, so this gives up at the first failure instead of stalling the caller's request.
@@ -314,14 +369,14 @@ def enqueue_deliveries(items: list[PendingDelivery]) -> int:
     deliver_notification = current_app.tasks[DELIVER_TASK]
     now = timezone.now()
     published = 0
-    for notification_id, due_at, urgent in items:
-        countdown = max(0.0, (due_at - now).total_seconds())
+    for batch in _delivery_batches(items, now):
+        countdown = max(0.0, (batch[0].due_at - now).total_seconds())
         try:
             deliver_notification.apply_async(
-                args=[str(notification_id)],
+                args=[str(item.notification_id) for item in batch],
                 countdown=countdown or None,
                 retry_policy=settings.CARECORE_NOTIFICATIONS_PUBLISH_RETRY_POLICY,
-                **({"queue": URGENT_QUEUE} if urgent else {}),
+                **({"queue": URGENT_QUEUE} if batch[0].urgent else {}),
             )
         except Exception as error:
             logger.warning(
@@ -330,7 +385,7 @@ def enqueue_deliveries(items: list[PendingDelivery]) -> int:
                 len(items) - published,
             )
             break
-        published += 1
+        published += len(batch)
     return published
 
 
@@ -646,6 +701,64 @@ def notification_deliver(*, notification_id: UUID | str, worker: str = "") -> st
         # the next attempt from sending it a second time.
         logger.warning("notification %s sent after its claim expired", claim.notification_id)
     return "sent"
+
+
+def notifications_deliver(
+    *, notification_ids: Sequence[UUID | str], worker: str = ""
+) -> Counter[str]:
+    """Deliver a batch of rows published together, one after the other, each exactly as
+    `notification_deliver` delivers one: claimed, sent and recorded on its own, so a crash
+    leaves at most the row in flight to the sweeper, as with one task per row. Returns how
+    many rows had each outcome.
+
+    After CARECORE_NOTIFICATIONS_DELIVERY_BATCH_SECONDS it stops and publishes the rows it has
+    not started as a new task ("republished"), so a slow provider cannot carry a batch into the
+    task time limits. They are unclaimed, so publishing them again is safe."""
+    budget = settings.CARECORE_NOTIFICATIONS_DELIVERY_BATCH_SECONDS
+    started = monotonic()
+    outcomes: Counter[str] = Counter()
+    for index, notification_id in enumerate(notification_ids):
+        if index and monotonic() - started > budget:
+            outcomes["republished"] += _republish(notification_ids[index:])
+            break
+        try:
+            outcome = notification_deliver(notification_id=notification_id, worker=worker)
+        except (OperationalError, InterfaceError) as error:
+            outcomes["republished"] += _republish_after_database_error(
+                notification_ids[index:], error
+            )
+            break
+        outcomes[outcome] += 1
+    return outcomes
+
+
+def _republish_after_database_error(
+    notification_ids: Sequence[UUID | str], error: DatabaseError
+) -> int:
+    """The connection broke under the batch (a restart, a failover, a killed backend). It is
+    handed back, so the pool checks it and opens a fresh one, and the rows not yet delivered go
+    back to the queue at once instead of waiting for the sweeper's requeue delay. The row that
+    failed is among them if its claim did not commit; if it did, the row is `sending` and the
+    sweeper takes the claim back. If the database is still away, this fails too and the
+    sweeper publishes them once it is back."""
+    connection.close()
+    logger.warning(
+        "notification batch stopped by a database error (%s); republishing %d row(s)",
+        type(error).__name__,
+        len(notification_ids),
+    )
+    return _republish(notification_ids)
+
+
+def _republish(notification_ids: Sequence[UUID | str]) -> int:
+    """Publish again those of these rows that are still waiting (one query)."""
+    waiting = [
+        PendingDelivery(*row)
+        for row in Notification.objects.filter(
+            id__in=list(notification_ids), status=Status.PENDING
+        ).values_list("id", "due_at", "urgent")
+    ]
+    return enqueue_deliveries(waiting) if waiting else 0
 
 
 # --- the sweeper -------------------------------------------------------------------------------

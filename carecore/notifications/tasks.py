@@ -14,9 +14,12 @@ from . import services
 # (a claimed row after the claim timeout, an unclaimed one after the requeue delay), and early
 # acks let the worker fetch the next message while it delivers this one.
 @shared_task(name=services.DELIVER_TASK, ignore_result=True, acks_late=False)
-def deliver_notification(notification_id: str) -> str:
+def deliver_notification(*notification_ids: str) -> str:
+    """Delivers one row or a batch of rows published together (services.enqueue_deliveries);
+    returns what happened, e.g. "20 sent" or "1 sent, 1 skipped"."""
     hostname = getattr(deliver_notification.request, "hostname", None) or ""
-    return services.notification_deliver(notification_id=notification_id, worker=hostname)
+    outcomes = services.notifications_deliver(notification_ids=notification_ids, worker=hostname)
+    return ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
 
 
 @shared_task(name="notifications.sweep", ignore_result=True)

@@ -571,6 +571,16 @@ CARECORE_NOTIFICATIONS_ENQUEUE_HORIZON_SECONDS = env.int(
     "CARECORE_NOTIFICATIONS_ENQUEUE_HORIZON_SECONDS", default=900
 )
 CARECORE_NOTIFICATIONS_SWEEP_BATCH = env.int("CARECORE_NOTIFICATIONS_SWEEP_BATCH", default=2000)
+# Rows published together (one transaction's, one sweep's) travel in delivery tasks of up to
+# this many ids: a worker pays Celery's per-task cost (broker round trips, the connection check,
+# two log lines) once per batch instead of once per row. Each row is still claimed, sent and
+# recorded on its own (docs/notifications.md, "Batches").
+CARECORE_NOTIFICATIONS_DELIVERY_BATCH = env.int("CARECORE_NOTIFICATIONS_DELIVERY_BATCH", default=20)
+# A batch stops taking rows after this long and publishes the rest as a new task, so slow
+# providers cannot carry it into the task time limits (CELERY_TASK_SOFT_TIME_LIMIT).
+CARECORE_NOTIFICATIONS_DELIVERY_BATCH_SECONDS = env.float(
+    "CARECORE_NOTIFICATIONS_DELIVERY_BATCH_SECONDS", default=15.0
+)
 # Retention: sent and expired rows (in-app ones once read) and their delivery attempts are
 # deleted this many days after creation, by the `notifications.prune` beat task, in batches.
 CARECORE_NOTIFICATIONS_RETENTION_DAYS = env.int("CARECORE_NOTIFICATIONS_RETENTION_DAYS", default=90)

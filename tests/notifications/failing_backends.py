@@ -5,6 +5,8 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Sequence
 
+import psycopg
+
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 
@@ -32,3 +34,16 @@ class BouncingDataEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         address = email_messages[0].to[0]
         raise smtplib.SMTPDataError(554, f"5.7.1 Message to {address} rejected".encode())
+
+
+class ConnectionKillingEmailBackend(BaseEmailBackend):
+    """Accepts the message, then ends this process's database connection from another one, as
+    a database restart would between a send and its record."""
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        from django.db import connection
+
+        pid = connection.connection.info.backend_pid
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [pid])
+        return len(email_messages)
