@@ -4,7 +4,7 @@
 
 1. Throughput: 5,000 e-mail and SMS rows are committed (and their tasks published) while no
    worker runs; then ONE worker process (prefork, concurrency 1) with the local file backends
-   drains them. Rate = rows / (last sent_at - first claim).
+   drains them. Rate = rows / (last sent_at - first claim). Variants: see VARIANTS (`-k`).
 2. Latency at light load: with the worker idle, 200 events are committed one at a time, about
    20 a second; latency = the row's sent_at - the moment the commit returned.
 """
@@ -16,6 +16,7 @@ import statistics
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -84,36 +85,59 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-@pytest.fixture(params=[1000, 0], ids=["shipped-default", "reconnect-per-task"])
-def db_reuse_max(request, monkeypatch) -> int:
-    """CELERY_DB_REUSE_MAX for the worker: 1000 (the shipped default) keeps the connection pool
-    between tasks, each task's connection handed back and health-checked (carecore/celery.py);
-    0 is Celery's own behaviour, a new DB connection per task under prefork."""
-    monkeypatch.setenv("CELERY_DB_REUSE_MAX", str(request.param))
-    return request.param
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    db_reuse_max: int  # CELERY_DB_REUSE_MAX for the worker
+    batch: int  # CARECORE_NOTIFICATIONS_DELIVERY_BATCH where the rows are published
+    patients_per_transaction: int
 
 
-def test_throughput_of_one_worker_process(db_reuse_max):
+VARIANTS = [
+    # The shipped defaults: the connection pool kept between tasks, each task's connection
+    # handed back and health-checked (carecore/celery.py); batches of up to 20 rows per task.
+    # A burst: 50 patients' reminders per transaction (as one sweep publishes held rows).
+    Variant("shipped-burst", 1000, 20, 50),
+    # The same defaults, each patient's reminder committed on its own (2 rows per task).
+    Variant("shipped-one-per-transaction", 1000, 20, 1),
+    # One task per row, as before 30 Nov.
+    Variant("task-per-row", 1000, 1, 50),
+    # Celery's own behaviour: a new database connection per task under prefork.
+    Variant("reconnect-per-task", 0, 20, 50),
+]
+
+
+@pytest.fixture(params=VARIANTS, ids=[variant.label for variant in VARIANTS])
+def variant(request, monkeypatch, settings) -> Variant:
+    chosen: Variant = request.param
+    monkeypatch.setenv("CELERY_DB_REUSE_MAX", str(chosen.db_reuse_max))
+    settings.CARECORE_NOTIFICATIONS_DELIVERY_BATCH = chosen.batch
+    return chosen
+
+
+def test_throughput_of_one_worker_process(variant):
     users = _patients(50)
     # Appointment reminders: e-mail + SMS per patient (+ in-app, delivered in the transaction).
     publish_started = time.monotonic()
+    per_transaction = variant.patients_per_transaction
     for batch in range(ROWS // (2 * len(users))):
-        with transaction.atomic():
-            for user in users:
-                notify(
-                    event=Event.APPOINTMENT_REMINDER,
-                    recipients=[user],
-                    subject_type="appointment",
-                    subject_id=uuid.uuid4(),
-                    occurrence=f"b{batch}",
-                )
+        for first in range(0, len(users), per_transaction):
+            with transaction.atomic():
+                for user in users[first : first + per_transaction]:
+                    notify(
+                        event=Event.APPOINTMENT_REMINDER,
+                        recipients=[user],
+                        subject_type="appointment",
+                        subject_id=uuid.uuid4(),
+                        occurrence=f"b{batch}",
+                    )
     publish_seconds = time.monotonic() - publish_started
     outbox = Notification.objects.exclude(channel=Channel.IN_APP)
     assert outbox.count() == ROWS
 
     with running_worker(concurrency=1, log_name="bench-throughput") as worker:
         idle_cpu = _worker_cpu_seconds(worker.process.pid)  # start-up, before any delivery
-        assert wait_until(lambda: _pending() == 0, timeout=600, interval=0.5)
+        assert wait_until(lambda: _pending() == 0, timeout=900, interval=0.5)
         cpu = _worker_cpu_seconds(worker.process.pid) - idle_cpu
 
     first_claim = DeliveryAttempt.objects.filter(
@@ -122,14 +146,15 @@ def test_throughput_of_one_worker_process(db_reuse_max):
     last_sent = outbox.aggregate(last=Max("sent_at"))["last"]
     seconds = (last_sent - first_claim).total_seconds()
     _report(
-        f"[CELERY_DB_REUSE_MAX={db_reuse_max}] throughput: {ROWS} deliveries in "
+        f"[{variant.label}] throughput: {ROWS} deliveries in "
         f"{seconds:.2f} s = {ROWS / seconds:.0f}/s "
         f"by one worker process, {cpu:.2f} worker CPU-s = {ROWS / cpu:.0f} per CPU-second; "
-        f"writing + publishing took {publish_seconds:.2f} s ({ROWS / publish_seconds:.0f} rows/s)"
+        f"writing + publishing took {publish_seconds:.2f} s ({ROWS / publish_seconds:.0f} rows/s); "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
 
 
-def test_commit_to_delivered_latency_at_light_load(db_reuse_max):
+def test_commit_to_delivered_latency_at_light_load(variant):
     (user,) = _patients(1)
     committed: dict[uuid.UUID, datetime] = {}
     with running_worker(concurrency=1, log_name="bench-latency"):
@@ -157,7 +182,8 @@ def test_commit_to_delivered_latency_at_light_load(db_reuse_max):
         if (sent_at := sent[key]) is not None
     ]
     _report(
-        f"[CELERY_DB_REUSE_MAX={db_reuse_max}] latency over {len(latencies)} e-mails: "
+        f"[{variant.label}] latency over {len(latencies)} e-mails: "
         f"p50 {statistics.median(latencies):.1f} ms, "
-        f"p95 {_percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms"
+        f"p95 {_percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )

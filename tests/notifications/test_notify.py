@@ -168,7 +168,7 @@ def test_a_rollback_leaves_no_notification_and_publishes_nothing(
 
 
 @time_machine.travel(AFTERNOON, tick=False)
-def test_a_commit_publishes_one_delivery_per_email_and_sms_row(
+def test_a_commit_publishes_the_email_and_sms_rows_for_delivery(
     patient, django_capture_on_commit_callbacks, eager_celery, sms_outbox
 ):
     patient.user.phone = "+12125550100"
