@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from django.db import connection
@@ -60,7 +61,7 @@ class ThrowawayPostgres:
     def url(self) -> str:
         return f"postgres://postgres@/{self.database}?host={self.socket_dir}&port={self.port}"
 
-    def _run(self, *arguments: object) -> None:
+    def _run(self, *arguments: str | os.PathLike[str]) -> None:
         subprocess.run([*self.run_as, *arguments], check=True, capture_output=True)
 
     def _pg_ctl(self, *arguments: str) -> None:
@@ -108,14 +109,15 @@ class ThrowawayPostgres:
 def suite_connection_at(server: ThrowawayPostgres) -> Iterator[None]:
     """Point this process's default database connection (and its pool) at `server`."""
     saved = {key: connection.settings_dict[key] for key in ("HOST", "PORT", "OPTIONS")}
-    connection.close()
-    connection.close_pool()
+    postgresql = cast(Any, connection)  # close_pool() is the PostgreSQL backend's
+    postgresql.close()
+    postgresql.close_pool()
     connection.settings_dict["HOST"] = server.socket_dir
     connection.settings_dict["PORT"] = str(server.port)
     connection.settings_dict["OPTIONS"] = {**saved["OPTIONS"], "host": server.socket_dir}
     try:
         yield
     finally:
-        connection.close()
-        connection.close_pool()
+        postgresql.close()
+        postgresql.close_pool()
         connection.settings_dict.update(saved)

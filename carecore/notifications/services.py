@@ -42,7 +42,7 @@ from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRe
 from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -324,19 +324,18 @@ def _publish_on_commit(items: list[PendingDelivery]) -> None:
     a new one is registered. Rows of a savepoint rolled back after they joined a surviving
     callback are published anyway and skipped by the claim (there is no row to claim)."""
     db = transaction.get_connection()
-    pending = getattr(db, "_carecore_deliveries_on_commit", None)
-    joinable = (
-        db.in_atomic_block
-        and pending is not None
+    pending: _DeliveriesOnCommit | None = getattr(db, "_carecore_deliveries_on_commit", None)
+    if (
+        pending is not None
+        and db.in_atomic_block
         and not pending.done  # test helpers run callbacks but leave them in the list
         and any(entry[1] is pending for entry in db.run_on_commit)
-    )
-    if joinable:
+    ):
         pending.items.extend(items)
         return
     pending = _DeliveriesOnCommit()
     pending.items.extend(items)
-    db._carecore_deliveries_on_commit = pending  # type: ignore[attr-defined]
+    db._carecore_deliveries_on_commit = pending
     transaction.on_commit(pending, robust=True)
 
 
@@ -733,7 +732,7 @@ def notifications_deliver(
 
 
 def _republish_after_database_error(
-    notification_ids: Sequence[UUID | str], error: DatabaseError
+    notification_ids: Sequence[UUID | str], error: Exception
 ) -> int:
     """The connection broke under the batch (a restart, a failover, a killed backend). It is
     handed back, so the pool checks it and opens a fresh one, and the rows not yet delivered go

@@ -6,7 +6,6 @@ import smtplib
 from collections.abc import Sequence
 
 import psycopg
-
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 
