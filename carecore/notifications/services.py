@@ -303,40 +303,45 @@ class PendingDelivery(NamedTuple):
     urgent: bool
 
 
-class _DeliveriesOnCommit:
-    """The rows one transaction publishes after its commit, as one `enqueue_deliveries` call,
-    so that they travel in full batches however many `notify` calls wrote them."""
+class _PublishChain:
+    """The rows one transaction announces, in the order of their on-commit callbacks."""
 
-    def __init__(self) -> None:
-        self.items: list[PendingDelivery] = []
-        self.done = False
-        self.__qualname__ = "enqueue_deliveries"  # named in Django's log if a callback fails
-
-    def __call__(self) -> None:
-        self.done = True
-        enqueue_deliveries(self.items)
+    def __init__(self, owner: list[Any]) -> None:
+        self.owner = owner  # the connection's on-commit list of this transaction
+        self.entries: list[list[PendingDelivery]] = []
+        self.published = 0  # entries before this index are published
 
 
 def _publish_on_commit(items: list[PendingDelivery]) -> None:
-    """Publish `items` once the current transaction commits, together with every other row
-    the same transaction announces. The shared callback is looked up in Django's own list of
-    on-commit callbacks: if a savepoint rollback removed it (with the rows written under it),
-    a new one is registered. Rows of a savepoint rolled back after they joined a surviving
-    callback are published anyway and skipped by the claim (there is no row to claim)."""
+    """Publish `items` once the current transaction commits, together with the rows of every
+    later `notify` call of the same transaction, so they travel in full batches.
+
+    Each call registers its own on-commit callback; the first to run publishes its entry and
+    every later one, and the later callbacks find nothing left. (The first callback, not one
+    shared callback: Django drops the callbacks of a savepoint that rolls back, and test helpers
+    run only the callbacks registered inside their block.) A transaction is told apart by its
+    list of on-commit callbacks, which Django replaces at every commit and rollback (and at a
+    savepoint's rollback, which merely starts a second chain). Rows of a rolled-back savepoint
+    can still be published by an earlier callback; the claim then skips them (no such row)."""
     db = transaction.get_connection()
-    pending: _DeliveriesOnCommit | None = getattr(db, "_carecore_deliveries_on_commit", None)
-    if (
-        pending is not None
-        and db.in_atomic_block
-        and not pending.done  # test helpers run callbacks but leave them in the list
-        and any(entry[1] is pending for entry in db.run_on_commit)
-    ):
-        pending.items.extend(items)
+    if not db.in_atomic_block:
+        enqueue_deliveries(items)  # what on_commit would do at once
         return
-    pending = _DeliveriesOnCommit()
-    pending.items.extend(items)
-    db._carecore_deliveries_on_commit = pending
-    transaction.on_commit(pending, robust=True)
+    chain: _PublishChain | None = getattr(db, "_carecore_publish_chain", None)
+    if chain is None or chain.owner is not db.run_on_commit:
+        chain = _PublishChain(db.run_on_commit)
+        db._carecore_publish_chain = chain
+    position = len(chain.entries)
+    chain.entries.append(items)
+
+    def publish() -> None:
+        if position < chain.published:
+            return  # an earlier callback of this transaction published these
+        rows = [item for entry in chain.entries[position:] for item in entry]
+        chain.published = len(chain.entries)
+        enqueue_deliveries(rows)
+
+    transaction.on_commit(publish, robust=True)
 
 
 def _delivery_batches(items: list[PendingDelivery], now: datetime) -> list[list[PendingDelivery]]:

@@ -44,5 +44,6 @@ class ConnectionKillingEmailBackend(BaseEmailBackend):
 
         pid = connection.connection.info.backend_pid
         with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
-            other.execute("SELECT pg_terminate_backend(%s)", [pid])
+            # With a timeout, it returns once the backend is gone (not merely signalled).
+            other.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
         return len(email_messages)

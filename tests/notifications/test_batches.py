@@ -46,13 +46,22 @@ def published() -> Iterator[list[dict[str, Any]]]:
     purge_broker()
 
 
+def _ids(rows: list[Notification]) -> list[str]:
+    return sorted(str(row.id) for row in rows)
+
+
+def _tasks(published: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
+    """Each task's queue and (sorted) ids, in the order they were published."""
+    return [(task["queue"], sorted(task["ids"])) for task in published]
+
+
 def _patients(count: int) -> list[User]:
     return [UserFactory(role=Role.PATIENT, phone=f"+1212555{n:04d}") for n in range(count)]
 
 
 def _remind(user: User, *, urgent: bool = False) -> list[Notification]:
-    """An e-mail and an SMS (and an in-app row) for `user`."""
-    return [
+    """An e-mail and an SMS (and an in-app row) for `user`: [e-mail, SMS]."""
+    rows = [
         row
         for row in notify(
             event=Event.APPOINTMENT_REMINDER,
@@ -64,6 +73,7 @@ def _remind(user: User, *, urgent: bool = False) -> list[Notification]:
         )
         if row.channel != Channel.IN_APP
     ]
+    return sorted(rows, key=lambda row: row.channel)
 
 
 @time_machine.travel(NOON_NY, tick=False)
@@ -78,7 +88,7 @@ def test_one_transaction_publishes_its_rows_in_batches(
 
     # Three tasks of 20, not 60 tasks of one, nor 25 + 25 + 10.
     assert sorted(len(task["ids"]) for task in published) == [20, 20, 20]
-    assert sorted(i for task in published for i in task["ids"]) == sorted(str(r.id) for r in rows)
+    assert sorted(i for task in published for i in task["ids"]) == _ids(rows)
     assert {task["queue"] for task in published} == {"deliveries"}
 
 
@@ -105,8 +115,7 @@ def test_urgent_rows_travel_apart_on_the_urgent_queue(
         ]
 
     assert urgent
-    assert published[0] == {"queue": "urgent", "ids": [str(row.id) for row in urgent]}
-    assert published[1:] == [{"queue": "deliveries", "ids": [str(row.id) for row in routine]}]
+    assert _tasks(published) == [("urgent", _ids(urgent)), ("deliveries", _ids(routine))]
 
 
 @time_machine.travel(NOON_NY, tick=False)
@@ -121,7 +130,7 @@ def test_rows_of_a_rolled_back_savepoint_are_not_published_and_the_rest_are(
             raise RuntimeError("rolled back")
         kept = _remind(second) + _remind(third)
 
-    assert [task["ids"] for task in published] == [[str(row.id) for row in kept]]
+    assert _tasks(published) == [("deliveries", _ids(kept))]
 
 
 @time_machine.travel(NOON_NY, tick=False)
@@ -174,3 +183,16 @@ def test_a_connection_lost_mid_batch_sends_the_rest_at_once_on_a_fresh_one(setti
     # ...and the e-mail, sent but not recorded, is the sweeper's, with its idempotency key.
     email.refresh_from_db()
     assert email.status == Status.SENDING
+
+
+@time_machine.travel(NOON_NY, tick=False)
+def test_a_callback_that_runs_publishes_its_rows_and_later_ones_never_earlier_ones(
+    published, django_capture_on_commit_callbacks
+):
+    first, second, third = _patients(3)
+    _remind(first)  # its callback never runs: the test's transaction never commits
+
+    with django_capture_on_commit_callbacks(execute=True):
+        rows = _remind(second) + _remind(third)
+
+    assert _tasks(published) == [("deliveries", _ids(rows))]
