@@ -56,6 +56,15 @@ SELECT md5('t' || t)::uuid, md5('p' || ((t - 1) / 10 + 1))::uuid, 'Bench subject
        CASE WHEN t % 3 = 0 THEN timestamptz '2025-01-01' + t * interval '37 seconds' + interval '1 day' END
 FROM generate_series(1, :patients * 10) AS t;
 
+-- Messages are partitioned by month (messaging migration 0003): the months the seed writes into
+-- (thread t starts at 2025-01-01 + t * 37 s, its messages within 10 minutes), as beat would
+-- have created them when they were the current month.
+SELECT carecore_month_partition('messaging_message', month::date)
+FROM generate_series(timestamp '2025-01-01',
+                     timestamp '2025-01-01' + :patients * 10 * interval '37 seconds'
+                                            + interval '10 minutes',
+                     interval '1 month') AS month;
+
 INSERT INTO messaging_message (id, thread_id, sender_id, sender_kind, body, internal, client_id,
                                created_at, position, public_position, triage_flags)
 SELECT md5('m' || t || '-' || j)::uuid, md5('t' || t)::uuid,

@@ -155,9 +155,12 @@ def attachment_get(*, user: User, attachment_id: UUID | str) -> Attachment:
 
 
 def message_list(*, thread: Thread, user: User) -> QuerySet[Message]:
-    """Messages `user` may read in an accessed thread, oldest first, attachments prefetched."""
+    """Messages `user` may read in an accessed thread, oldest first, attachments prefetched.
+
+    `created_at >= thread.created_at` holds for every message (`services._append`) and lets
+    PostgreSQL skip the month partitions before the thread began (docs/scaling.md)."""
     return (
-        Message.objects.filter(thread=thread)
+        Message.objects.filter(thread=thread, created_at__gte=thread.created_at)
         .filter(message_visibility(user))
         .select_related("sender")
         .prefetch_related(

@@ -251,6 +251,9 @@ def _append(
     now: datetime,
 ) -> Message:
     """Insert a message at the end of a locked thread and move its counters."""
+    # Never older than its thread, even when this web process's clock lags the one that opened
+    # it: the thread page skips the month partitions before the thread's `created_at`.
+    now = max(now, thread.created_at)
     thread.message_count += 1
     if not internal:
         thread.public_message_count += 1
@@ -414,6 +417,20 @@ _THREAD_FIELDS = [
 ]
 
 
+def _lock_client_id(*, sender: User, client_id: str | None) -> None:
+    """Serialise every send and open that uses one (sender, client_id), until the transaction
+    ends. The unique constraint on messages contains `created_at` (they are partitioned by
+    month), so two concurrent duplicates either side of a month boundary would both pass it;
+    under this lock the second always finds the first (`_existing_by_client_id`)."""
+    if not client_id:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"messaging.client_id:{sender.id}:{client_id}"],
+        )
+
+
 def _existing_by_client_id(*, sender: User, client_id: str | None) -> Message | None:
     if not client_id:
         return None
@@ -528,6 +545,7 @@ def _message_send_atomic(
 ) -> MessageSendResult:
     thread = access_thread(user=actor, thread_id=thread_id, for_write=True, lock=True)
     # Checked under the lock: a concurrent retry of the same send waits for us, then replays.
+    _lock_client_id(sender=actor, client_id=client_id)
     existing = _existing_by_client_id(sender=actor, client_id=client_id)
     if existing is not None:
         return _replay(existing=existing, thread=thread)
@@ -590,15 +608,9 @@ def _thread_open_atomic(
 ) -> ThreadOpenResult:
     if category not in Category.values:
         raise ValidationFailed(fields={"category": ["Unknown category."]})
-    if client_id:
-        # Serialise retries of one open: two concurrent POSTs with the same client_id would
-        # otherwise both create a thread (the message constraint only catches the second
-        # message). The lock is per (sender, client_id) and ends with the transaction.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                [f"messaging.thread_open:{actor.id}:{client_id}"],
-            )
+    # Serialise retries of one open: two concurrent POSTs with the same client_id would
+    # otherwise both create a thread (the message constraint only catches the second message).
+    _lock_client_id(sender=actor, client_id=client_id)
     existing = _existing_by_client_id(sender=actor, client_id=client_id)
     if existing is not None:
         thread = access_thread(user=actor, thread_id=existing.thread_id)

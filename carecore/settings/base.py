@@ -450,6 +450,17 @@ CELERY_BEAT_SCHEDULE["notifications-prune"] = {
     "schedule": env.float("CARECORE_NOTIFICATIONS_PRUNE_INTERVAL_SECONDS", default=3600.0),
 }
 
+# Monthly partitions of the growing tables (docs/scaling.md, "Growing tables"): this month and
+# three ahead exist at all times; rows in a default partition are an ERROR in the log (the alert).
+CELERY_BEAT_SCHEDULE["partitions-ensure-ahead"] = {
+    "task": "carecore.partitions_ensure_ahead",
+    "schedule": env.float("CARECORE_PARTITIONS_ENSURE_INTERVAL_SECONDS", default=86400.0),
+}
+CELERY_BEAT_SCHEDULE["partitions-check-default"] = {
+    "task": "carecore.partitions_check_default",
+    "schedule": env.float("CARECORE_PARTITIONS_CHECK_INTERVAL_SECONDS", default=3600.0),
+}
+
 # --- internationalisation and time -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
