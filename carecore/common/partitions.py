@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -214,7 +214,18 @@ def ensure_partitions_ahead(*, now: datetime | None = None) -> list[str]:
     created = []
     with connection.cursor() as cursor:
         for table in partitioned_tables(cursor):
-            created += create_month_partitions(cursor, table, months)
+            for month in months:
+                try:
+                    with transaction.atomic():
+                        created += create_month_partitions(cursor, table, [month])
+                except DatabaseError as error:
+                    # Rows of that month in the default partition make PostgreSQL refuse it
+                    # (the default-partition alert says so); every other month still comes.
+                    logger.error(
+                        "partitions: cannot create %s (%s)",
+                        partition_name(table, month),
+                        type(error).__name__,
+                    )
     for name in created:
         logger.info("partitions: created %s", name)
     return created

@@ -164,7 +164,8 @@ def notify(
     by quiet hours, or retrying) ends as `expired` instead of arriving late.
 
     Returns the rows this call created (none for a repeat). Queries: preferences, quiet hours,
-    the insert, re-reading what was inserted, and the in-app delivery records.
+    locking and looking up the keys, the insert, re-reading what was inserted, and the in-app
+    delivery records.
     """
     subject_id = str(subject_id)
     _check_notify_arguments(
@@ -236,10 +237,11 @@ def notify(
                 elif row.due_at <= now + _enqueue_horizon():
                     row.enqueued_at = row.due_at
             rows.append(row)
+    rows = _not_notified_before(rows)
     if not rows:
         return []
-    # ON CONFLICT DO NOTHING: a concurrent or repeated call for the same key waits for the other
-    # transaction and then inserts nothing. Our own ids tell us which rows are new.
+    # ON CONFLICT DO NOTHING as a backstop; under the key locks nothing can conflict. Our own ids
+    # tell us which rows are new.
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     created = list(
         Notification.objects.filter(id__in=[row.id for row in rows]).order_by("created_at", "id")
@@ -268,6 +270,41 @@ def notify(
     if to_enqueue:
         transaction.on_commit(lambda: enqueue_deliveries(to_enqueue), robust=True)
     return created
+
+
+_IDEMPOTENCY_KEY = ("event", "recipient_id", "channel", "subject_type", "subject_id", "occurrence")
+
+
+def _idempotency_key(row: Notification) -> tuple[str, ...]:
+    return tuple(str(getattr(row, field)) for field in _IDEMPOTENCY_KEY)
+
+
+def _not_notified_before(rows: list[Notification]) -> list[Notification]:
+    """The rows whose idempotency key no earlier or concurrent call has used.
+
+    Outbox rows are partitioned by month (notifications migration 0005, docs/scaling.md
+    "Growing tables"), so the unique key contains `created_at` and would let the same reminder
+    in again the next month. Each key is locked (a transaction-scoped advisory lock, in one
+    order, so two calls cannot deadlock) and then looked up: a concurrent call for the same key
+    waits for the other transaction and then finds its row, as ON CONFLICT used to. Two
+    queries, however many rows."""
+    if not rows:
+        return []
+    keys = sorted({"\x1f".join(_idempotency_key(row)) for row in rows})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended("
+            "'notifications.key:' || k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS o",
+            [keys],
+        )
+    taken = Q()
+    for row in rows:
+        taken |= Q(**{field: getattr(row, field) for field in _IDEMPOTENCY_KEY})
+    existing = {
+        tuple(str(value) for value in key)
+        for key in Notification.objects.filter(taken).values_list(*_IDEMPOTENCY_KEY)
+    }
+    return [row for row in rows if _idempotency_key(row) not in existing]
 
 
 def _publish_in_app(created: list[Notification]) -> None:

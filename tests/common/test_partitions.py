@@ -17,10 +17,17 @@ from carecore.audit.models import AuditEvent
 from carecore.audit.services import audit_record
 from carecore.common import partitions
 from carecore.common.tasks import partitions_check_default, partitions_ensure_ahead
+from carecore.realtime.models import FeedEvent
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-GROWING_TABLES = {"audit_auditevent", "messaging_message"}
+GROWING_TABLES = {
+    "audit_auditevent",
+    "messaging_message",
+    "notifications_notification",
+    "realtime_feedevent",
+}
 
 
 def partition_of(table: str, pk: Any) -> str:
@@ -88,6 +95,22 @@ def test_audit_rows_either_side_of_midnight_utc_land_in_their_months(boundary):
     last_month = partitions.add_months(boundary.date(), -1)
     assert partition_of("audit_auditevent", before.pk) == f"audit_auditevent_p{last_month:%Y_%m}"
     assert partition_of("audit_auditevent", at.pk) == f"audit_auditevent_p{boundary:%Y_%m}"
+
+
+def test_feed_events_either_side_of_midnight_utc_land_in_their_months(boundary):
+    user = UserFactory()
+    before, at = FeedEvent.objects.bulk_create(
+        [
+            FeedEvent(user=user, seq=1, type="thread.updated", at=boundary - timedelta(seconds=1)),
+            FeedEvent(user=user, seq=2, type="thread.updated", at=boundary),
+        ]
+    )
+
+    last_month = partitions.add_months(boundary.date(), -1)
+    assert (
+        partition_of("realtime_feedevent", before.pk) == f"realtime_feedevent_p{last_month:%Y_%m}"
+    )
+    assert partition_of("realtime_feedevent", at.pk) == f"realtime_feedevent_p{boundary:%Y_%m}"
 
 
 def test_it_creates_this_month_and_three_ahead_once():
@@ -182,3 +205,19 @@ def test_month_arithmetic_crosses_years():
     assert partitions.add_months(date(2026, 11, 1), 3) == date(2027, 2, 1)
     assert partitions.add_months(date(2027, 1, 1), -1) == date(2026, 12, 1)
     assert partitions.month_start(datetime(2026, 12, 1, 0, 30, tzinfo=UTC)) == date(2026, 12, 1)
+
+
+def test_a_month_blocked_by_rows_in_the_default_partition_does_not_stop_the_others(caplog):
+    blocked = partitions.add_months(partitions.month_start(timezone.now()), 8)
+    moment = datetime(blocked.year, blocked.month, 1, tzinfo=UTC)
+    AuditEvent.objects.create(occurred_at=moment, object_type="patient", action="read")
+
+    with caplog.at_level(logging.ERROR, logger="carecore.common.partitions"):
+        created = partitions.ensure_partitions_ahead(now=moment)
+
+    assert partitions.partition_name("audit_auditevent", blocked) not in created
+    assert partitions.partition_name("messaging_message", blocked) in created
+    assert (
+        partitions.partition_name("audit_auditevent", partitions.add_months(blocked, 1)) in created
+    )
+    assert "cannot create audit_auditevent_p" in caplog.text

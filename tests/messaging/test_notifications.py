@@ -503,18 +503,19 @@ def test_a_patient_send_costs_the_same_queries_whatever_the_size_of_the_care_tea
     # Before notifications (11): the locked thread with visibility, its access audit INSERT,
     # the message INSERT and the sender's read-state upsert (in their own savepoint: +2), the
     # care-team ids, the thread UPDATE, the message audit INSERT.
-    # New with notifications (8): the recipients' active User rows (one query for everyone),
-    # then notify's savepoint (+2) around preferences, quiet hours, the outbox INSERT, the
-    # re-read of the rows it created, and the in-app rows' delivery-record INSERT.
+    # New with notifications (10): the recipients' active User rows (one query for everyone),
+    # then notify's savepoint (+2) around preferences, quiet hours, the idempotency keys' locks
+    # and look-up (the outbox is partitioned by month), the outbox INSERT, the re-read of the
+    # rows it created, and the in-app rows' delivery-record INSERT.
     # New with the real-time feed (5): message.created's audience (the care-team ids), the
     # sequence upsert and the event INSERT; notification.created's sequence upsert and INSERT.
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(26):
         send()
     for _ in range(3):
         CareTeamMember.objects.create(
             care_team=patient.care_team, user=UserFactory(role=Role.COORDINATOR)
         )
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(26):
         send()
 
     assert Notification.objects.filter(channel=A, recipient__role=Role.COORDINATOR).count() == (
