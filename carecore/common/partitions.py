@@ -321,19 +321,32 @@ def _copy_grants(cursor: Any, *, source: str, target: str) -> None:
     cursor.execute("SELECT carecore_copy_grants(%s::regclass, %s::regclass)", [source, target])
 
 
+def _last_values(cursor: Any, table: str, columns: Sequence[str]) -> dict[str, int]:
+    """The last number each identity column's sequence handed out (0 if none yet)."""
+    values = {}
+    for column in columns:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, column])
+        sequence = cursor.fetchone()[0]
+        cursor.execute(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {sequence}")  # noqa: S608  # nosec B608 - names are ours
+        values[column] = cursor.fetchone()[0]
+    return values
+
+
 def _swap_in(cursor: Any, *, table: str, new: str) -> None:
-    """Drop `table`, give `new` its name (and its identity sequences theirs)."""
+    """Drop `table`, give `new` its name (and its identity sequences theirs, going on from the
+    old ones: ids are never handed out twice, even those of rows deleted since)."""
     identities = _identity_columns(cursor, new)
+    last_values = _last_values(cursor, table, identities)
     cursor.execute(f'DROP TABLE "{table}"')
     cursor.execute(f'ALTER TABLE "{new}" RENAME TO "{table}"')
     for column in identities:
         cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, column])
         sequence = cursor.fetchone()[0]
         cursor.execute(f'ALTER SEQUENCE {sequence} RENAME TO "{table}_{column}_seq"')
-        # Carry on numbering after the highest row moved.
         cursor.execute(
-            f'SELECT setval(%s, COALESCE(max("{column}"), 0) + 1, false) FROM "{table}"',  # noqa: S608  # nosec B608 - names are ours
-            [f"{table}_{column}_seq"],
+            f'SELECT setval(%(seq)s, GREATEST(%(last)s, max("{column}"), 1), '  # noqa: S608  # nosec B608 - names are ours
+            f'GREATEST(%(last)s, max("{column}")) > 0) FROM "{table}"',
+            {"seq": f"{table}_{column}_seq", "last": last_values[column]},
         )
 
 
