@@ -299,6 +299,19 @@ def clinician_availability(*, user: User, clinician_id: UUID | str) -> Clinician
     return ClinicianAvailability(clinician=clinician, rules=rules, time_off=time_off)
 
 
+def time_off_during(
+    *, user: User, clinician_id: UUID | str, start: datetime, end: datetime
+) -> list[TimeOff]:
+    """The time off overlapping [start, end) of a clinician whose availability `user` may
+    manage (their own; a scheduler anyone's); anyone else NotFound. Two queries."""
+    clinician = access_clinician_availability(user=user, clinician_id=clinician_id)
+    return list(
+        TimeOff.objects.filter(clinician=clinician, starts_at__lt=end, ends_at__gt=start).order_by(
+            "starts_at", "id"
+        )
+    )
+
+
 def availability_for(*, clinician: Clinician) -> tuple[QuerySet[AvailabilityRule], QuerySet]:
     """The clinician's weekly rules and their time off that has not ended yet."""
     rules = AvailabilityRule.objects.filter(clinician=clinician).order_by(
@@ -494,6 +507,18 @@ def earliest_slot_for_patient(
 
 def clinician_get(*, clinician_id: UUID | str) -> Clinician | None:
     return Clinician.objects.select_related("user").filter(pk=clinician_id).first()
+
+
+def booked_appointments_during(
+    *, user: User, clinician_id: UUID, start: datetime, end: datetime
+) -> QuerySet[Appointment]:
+    """Booked visits of one clinician overlapping [start, end) that `user` may see (the visits a
+    time off would leave stranded), soonest first, patient and clinician loaded: one query."""
+    return (
+        appointment_list(user=user, clinician_id=clinician_id, status=AppointmentStatus.BOOKED)
+        .filter(start_at__lt=end, end_at__gt=start)
+        .order_by("start_at", "id")
+    )
 
 
 def appointments_overlapping_count(*, clinician: Clinician, start: datetime, end: datetime) -> int:
