@@ -347,13 +347,12 @@ def availability(request: HttpRequest, clinician_id: UUID) -> HttpResponse:
         request.POST if posted == "time_off" else None, prefix="off", zone=zone
     )
     collisions: list[Any] | None = None
+    saved: HttpResponse | None = None
     if posted == "rule" and rule_form.is_valid():
-        if (response := _save_rule(request, clinician, rule_form)) is not None:
-            return response
-    if posted == "time_off" and time_off_form.is_valid():
+        saved = _save_rule(request, clinician, rule_form)
+    elif posted == "time_off" and time_off_form.is_valid():
         if request.POST.get("action") == "save":
-            if (response := _save_time_off(request, clinician, time_off_form)) is not None:
-                return response
+            saved = _save_time_off(request, clinician, time_off_form)
         else:
             collisions = _collisions(
                 user,
@@ -361,6 +360,8 @@ def availability(request: HttpRequest, clinician_id: UUID) -> HttpResponse:
                 time_off_form.cleaned_data["starts_at"],
                 time_off_form.cleaned_data["ends_at"],
             )
+    if saved is not None:
+        return saved
     time_off = list(current.time_off)
     added = _added_time_off(request, time_off)
     with timezone.override(zone):
