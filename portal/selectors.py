@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from operator import attrgetter
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -94,7 +94,10 @@ class _Schedule:
 
 
 def _epoch(field: str) -> Cast:
-    return Cast(Extract(field, "epoch"), FloatField())
+    # In UTC whatever zone the request runs in: Django extracts from `field AT TIME ZONE
+    # <the current zone>`, a wall-clock timestamp whose epoch is off by the zone's offset (the
+    # pages run in the viewer's zone, and busy times would shift by hours).
+    return Cast(Extract(field, "epoch", tzinfo=UTC), FloatField())
 
 
 def _schedules(
