@@ -25,8 +25,9 @@ def visit_page(appointment_id: UUID | str) -> str:
 
 
 def previsit_summary_page(appointment_id: UUID | str) -> str:
-    """The clinician's pre-visit summary of one visit."""
-    return f"/visits/{appointment_id}/summary/"
+    """The clinician's pre-visit summary of one visit, in the care-team workspace (/staff/).
+    Links sent before it moved there (`/visits/<id>/summary/`) are redirected to it."""
+    return f"/staff/visits/{appointment_id}/summary/"
 
 
 def care_plan_page() -> str:
