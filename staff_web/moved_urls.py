@@ -2,12 +2,17 @@
 
 from django.urls import path
 
-from . import schedule_pages
+from . import review_pages, schedule_pages
 
 urlpatterns = [
     path(
         "visits/<uuid:appointment_id>/summary/",
         schedule_pages.visit_summary_moved,
         name="previsit-summary-moved",
+    ),
+    path(
+        "reviews/<uuid:review_id>/",
+        review_pages.review_moved,
+        name="review-moved",
     ),
 ]

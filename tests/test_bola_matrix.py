@@ -617,6 +617,8 @@ NOT_PATIENT_OBJECTS: dict[str, str] = {
     "fhir-search": "the parameter is a resource type, not an object",
     "previsit-summary-moved": "the pre-visit summary's old path: redirects any id to "
     "staff_web:visit_summary (whose entry checks access) after the schedule pages' role guard",
+    "review-moved": "an intake review's old path: redirects any id to staff_web:review (whose "
+    "entry checks access) after the workspace's care-team guard",
     "fhir-read:Practitioner": "public clinician profiles (GET /api/v1/clinicians/ lists them)",
     "fhir-read:Questionnaire": "published questionnaire definitions, the same for everyone",
 }

@@ -41,8 +41,9 @@ def questionnaire_page(slug: str) -> str:
 
 
 def intake_review_page(review_id: UUID | str) -> str:
-    """A clinician's review of one submitted questionnaire."""
-    return f"/reviews/{review_id}/"
+    """A clinician's review of one submitted questionnaire, in the care-team workspace.
+    Links sent before it moved there (`/reviews/<id>/`) are redirected to it."""
+    return f"/staff/reviews/{review_id}/"
 
 
 def break_glass_grant_page(grant_id: UUID | str) -> str:

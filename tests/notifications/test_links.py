@@ -36,7 +36,7 @@ def test_every_portal_page_is_a_valid_link_path_of_route_words_and_ids():
         links.previsit_summary_page(some_id): f"/staff/visits/{some_id}/summary/",
         links.care_plan_page(): "/care-plan/",
         links.questionnaire_page("poem"): "/questionnaires/poem/",
-        links.intake_review_page(some_id): f"/reviews/{some_id}/",
+        links.intake_review_page(some_id): f"/staff/reviews/{some_id}/",
     }
     for built, expected in pages.items():
         assert built == expected
