@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import pages, review_pages
+from . import chart_pages, pages, review_pages
 
 app_name = "staff_web"
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("threads/<uuid:thread_id>/reopen/", pages.thread_reopen, name="thread-reopen"),
     path("reviews/", review_pages.review_list, name="reviews"),
     path("reviews/<uuid:review_id>/", review_pages.review_detail, name="review"),
+    path("patients/<uuid:patient_id>/", chart_pages.patient_chart, name="patient"),
 ]
