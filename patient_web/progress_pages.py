@@ -28,7 +28,11 @@ def _words(name: str | None) -> str:
 
 
 def progress_chart(
-    instrument: str, progress: Any, *, score_label: str = "Your score", goal_label: str = "Your goal"
+    instrument: str,
+    progress: Any,
+    *,
+    score_label: str = "Your score",
+    goal_label: str = "Your goal",
 ) -> dict[str, Any]:
     """What static/portal/progress-charts.js draws for one instrument (also the care team's
     patient chart, with its own line names)."""

@@ -158,7 +158,9 @@ def _measures(request: HttpRequest, patient_id: UUID) -> list[dict[str, Any]]:
                 "goal": progress.goal,
                 "latest": latest,
                 "latest_band": _words(latest.band),
-                "rows": [{"point": point, "band": _words(point.band)} for point in progress.results],
+                "rows": [
+                    {"point": point, "band": _words(point.band)} for point in progress.results
+                ],
                 "bands": chart["bands"],
                 "chart": json.dumps(chart),
             }
@@ -215,7 +217,8 @@ def _plans(request: HttpRequest, patient_id: UUID) -> list[dict[str, Any]]:
     plans = audited_rows(
         user=request.user,
         rows=care_plan_list(user=staff_user(request), patient_id=patient_id).order_by("-number")[
-            : PLANS_SHOWN + 1  # one more than shown: the oldest shown is compared with it
+            : PLANS_SHOWN
+            + 1  # one more than shown: the oldest shown is compared with it
         ],
         object_type="care_plan",
     )

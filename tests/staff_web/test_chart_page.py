@@ -277,7 +277,12 @@ def _grow(patient: Patient, clinician: Clinician) -> None:
     """More of everything the chart lists: scores, reviews, plan versions, visits, threads."""
     for values in ((3, 3, 3, 3, 3, 3, 3), (1, 1, 1, 1, 1, 1, 1), (0, 1, 0, 1, 0, 1, 0)):
         _poem(patient, *values)
-    intake.response_create(user=patient.user, slug="isi", answers={f"isi-{n}": 1 for n in range(1, 8)}, status="completed")
+    intake.response_create(
+        user=patient.user,
+        slug="isi",
+        answers={f"isi-{n}": 1 for n in range(1, 8)},
+        status="completed",
+    )
     # A third version of the plan: publishing needs the red flag reviewed first.
     for review in patient.intake_reviews.filter(status="pending"):
         intake.review_complete(user=clinician.user, review_id=review.id, note="Seen.")
