@@ -579,6 +579,9 @@ OBJECT_ROUTES: dict[str, Entry] = {
     "staff_web:thread-reopen": Entry(thread, STAFF_PAGE),
     # A coordinator's complete is refused on the page itself (200 with the service's message).
     "staff_web:review": Entry(intake_review, STAFF_PAGE, body={"post": _fixed({"note": ""})}),
+    # The patient chart: clinical, so a scheduler's answer is the 404 of a patient who does not
+    # exist (access_patient refuses them), not the workspace's 403 (docs/web-portal.md).
+    "staff_web:patient": Entry(patient, rule(NO_ROUTE, SEE, SEE, HIDDEN, NO_ROUTE)),
     # interop (FHIR): reads per resource type, $everything, bulk export
     "fhir-read:Patient": Entry(FHIR_PATIENT, SCHEDULING),
     "fhir-read:CareTeam": Entry(FHIR_CARE_TEAM, SCHEDULING),
