@@ -22,6 +22,7 @@ from intake.selectors import (
     MeasurePoint,
     ScoreSummary,
     measures_timeline,
+    measures_timelines,
     open_red_flag_reviews,
     patients_missing_intake,
     score_summaries,
@@ -139,6 +140,28 @@ def measures_progress(*, user: User, patient_id: UUID | str, instrument: str) ->
     )
 
 
+def active_goals(*, patient: Patient) -> dict[str, CarePlanGoal]:
+    """The active plan's goal per instrument (the first by position, as `active_goal`)."""
+    goals = CarePlanGoal.objects.filter(
+        plan__patient=patient, plan__status=CarePlanStatus.ACTIVE
+    ).order_by("-position")
+    return {goal.instrument: goal for goal in goals}  # the lowest position is written last
+
+
+def measures_progress_all(*, user: User, patient_id: UUID | str) -> list[MeasuresProgress]:
+    """`measures_progress` of every instrument the patient has scores for, instruments in
+    first-scored order: one access check (one READ of the measures, audited as the API's),
+    then the goals and every timeline in one query each, whatever the patient's history."""
+    patient = access_patient(
+        user=user, patient_id=patient_id, purpose=Purpose.CLINICAL, object_type="measures"
+    )
+    goals = active_goals(patient=patient)
+    return [
+        MeasuresProgress(instrument=instrument, goal=goals.get(instrument), results=points)
+        for instrument, points in measures_timelines(patient=patient).items()
+    ]
+
+
 # --- comparing versions ----------------------------------------------------------------------
 
 
@@ -178,6 +201,13 @@ def care_plan_diff(*, user: User, plan_id: UUID | str, against_id: UUID | str) -
         older, newer = newer, older
     if older.patient_id != newer.patient_id:
         raise ValidationFailed(fields={"against": ["Plans of different patients."]})
+    return care_plan_versions_diff(older=older, newer=newer)
+
+
+def care_plan_versions_diff(*, older: CarePlan, newer: CarePlan) -> dict[str, Any]:
+    """The changes from `older` to `newer`, two versions of one patient's plan the caller has
+    already read through an access helper. No query when their goals and activities are
+    prefetched (`care_plan_list`), so a page can compare every version it shows."""
     return {
         "from": str(older.id),
         "to": str(newer.id),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import pages, review_pages, schedule_pages
+from . import chart_pages, pages, review_pages, schedule_pages
 
 app_name = "staff_web"
 
@@ -52,4 +52,5 @@ urlpatterns = [
         schedule_pages.visit_summary,
         name="visit_summary",
     ),
+    path("patients/<uuid:patient_id>/", chart_pages.patient_chart, name="patient"),
 ]

@@ -594,6 +594,9 @@ OBJECT_ROUTES: dict[str, Entry] = {
     "staff_web:schedule-reschedule": Entry(appointment, SCHEDULE_PAGE, body={"post": _slot}),
     "staff_web:schedule-cancel": Entry(appointment, SCHEDULE_PAGE),
     "staff_web:visit_summary": Entry(appointment, SUMMARY_PAGE),
+    # The patient chart: clinical, so a scheduler's answer is the 404 of a patient who does not
+    # exist (access_patient refuses them), not the workspace's 403 (docs/web-portal.md).
+    "staff_web:patient": Entry(patient, rule(NO_ROUTE, SEE, SEE, HIDDEN, NO_ROUTE)),
     # interop (FHIR): reads per resource type, $everything, bulk export
     "fhir-read:Patient": Entry(FHIR_PATIENT, SCHEDULING),
     "fhir-read:CareTeam": Entry(FHIR_CARE_TEAM, SCHEDULING),
