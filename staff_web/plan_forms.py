@@ -8,13 +8,15 @@ and who may change what).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils import timezone
 
-from careplans.models import CarePlan
 from careplans.rules import Category
+
+if TYPE_CHECKING:
+    from careplans.models import CarePlan
 
 # The rule set's categories and the clinician's own ("custom"), as a clinician reads them.
 CATEGORY_CHOICES = [
@@ -102,7 +104,10 @@ class NewActivityForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if self.adding or data.get("title") or data.get("instructions"):
-            for name, message in (("title", "Enter a title."), ("instructions", "Enter what to do.")):
+            for name, message in (
+                ("title", "Enter a title."),
+                ("instructions", "Enter what to do."),
+            ):
                 if not data.get(name) and name not in self.errors:
                     self.add_error(name, message)
         return data
@@ -139,9 +144,7 @@ class PlanEditor:
     problems: list[str]  # the service's refusals that belong to no field
 
     @classmethod
-    def for_plan(
-        cls, plan: CarePlan, data: Any = None, *, adding: bool = False
-    ) -> PlanEditor:
+    def for_plan(cls, plan: CarePlan, data: Any = None, *, adding: bool = False) -> PlanEditor:
         return cls(
             summary=SummaryForm(data, initial={"summary": plan.summary}),
             goals=GoalFormSet(
@@ -151,7 +154,8 @@ class PlanEditor:
                     {
                         "id": goal.id,
                         "title": goal.title,
-                        "target_change": goal.target_change,
+                        # 6, not 6.0
+                        "target_change": f"{goal.target_change:g}",
                         "due_date": goal.due_date,
                         "repeat_every_weeks": goal.repeat_every_weeks,
                     }
@@ -208,8 +212,10 @@ class CompareForm(forms.Form):
     def __init__(self, *args: Any, versions: list[CarePlan], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [(str(plan.id), version_label(plan)) for plan in versions]
-        self.fields["older"].choices = choices
-        self.fields["newer"].choices = choices
+        for name in ("older", "newer"):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = choices
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -219,5 +225,5 @@ class CompareForm(forms.Form):
 
 
 def version_label(plan: CarePlan) -> str:
-    """"Plan 2 (active)" as the version pickers and headings name a version."""
+    """The name of a version in the pickers and headings: "Plan 2 (active)"."""
     return f"Plan {plan.number} ({plan.get_status_display().lower()})"

@@ -12,7 +12,7 @@ refused with 403 before any service runs; the services check again. docs/web-por
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -28,11 +28,16 @@ from carecore.audit.lists import audited_rows
 from carecore.common.errors import ApplicationError
 from careplans import selectors, services
 from careplans.access import may_change_care_plans
-from careplans.models import CarePlan, CarePlanStatus
 from intake.selectors import INTAKE_SLUG, latest_completed_response, open_red_flag_reviews
 
 from .guards import staff_user
 from .plan_forms import CATEGORY_CHOICES, CompareForm, PlanEditor, version_label
+
+if TYPE_CHECKING:
+    from careplans.models import CarePlan
+
+# The contract's plan status words (careplans.models.CarePlanStatus, which pages do not import).
+DRAFT, ACTIVE = "draft", "active"
 
 # The workspace's guard, with schedulers let through to careplans' access helpers, which answer
 # them 404 (audited as denied) exactly as for a patient or plan that does not exist: a scheduler
@@ -57,9 +62,7 @@ FIELD_NAMES = {
 
 
 def _refused(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    return render(
-        request, "staff_web/plans/refused.html", {"patient_id": patient_id}, status=403
-    )
+    return render(request, "staff_web/plans/refused.html", {"patient_id": patient_id}, status=403)
 
 
 def _versions(request: HttpRequest, patient: Patient) -> list[CarePlan]:
@@ -100,6 +103,11 @@ def _problems(editor: PlanEditor | None) -> list[dict[str, str]]:
     return problems
 
 
+def _default_pair(versions: list[CarePlan]) -> dict[str, str]:
+    """The newest version against the one before it (versions are newest first)."""
+    return {"newer": str(versions[0].id), "older": str(versions[1].id)}
+
+
 def _plan_page(
     request: HttpRequest,
     patient_id: UUID | str,
@@ -113,8 +121,8 @@ def _plan_page(
     user = staff_user(request)
     patient = access_patient(user=user, patient_id=patient_id, purpose=Purpose.CLINICAL)
     versions = _versions(request, patient)
-    draft_id = next((plan.id for plan in versions if plan.status == CarePlanStatus.DRAFT), None)
-    active_id = next((plan.id for plan in versions if plan.status == CarePlanStatus.ACTIVE), None)
+    draft_id = next((plan.id for plan in versions if plan.status == DRAFT), None)
+    active_id = next((plan.id for plan in versions if plan.status == ACTIVE), None)
     draft = selectors.care_plan_get(user=user, plan_id=draft_id) if draft_id else None
     active = selectors.care_plan_get(user=user, plan_id=active_id) if active_id else None
     can_change = may_change_care_plans(user=user, patient_id=patient.id)
@@ -139,7 +147,11 @@ def _plan_page(
             "red_flags": open_red_flag_reviews(patient=patient),
             "intake_completed_at": intake.completed_at if intake else None,
             "categories": CATEGORY_NAMES,
-            "compare_form": CompareForm(versions=versions) if len(versions) > 1 else None,
+            "compare_form": (
+                CompareForm(initial=_default_pair(versions), versions=versions)
+                if len(versions) > 1
+                else None
+            ),
         },
         status=status,
     )
@@ -185,7 +197,7 @@ def care_plan_edit(request: HttpRequest, plan_id: UUID) -> HttpResponse:
     if not may_change_care_plans(user=user, patient_id=plan.patient_id):
         return _refused(request, plan.patient_id)
     action = request.POST.get("action", "save")
-    if plan.status != CarePlanStatus.DRAFT:
+    if plan.status != DRAFT:
         return _plan_page(
             request,
             plan.patient_id,
@@ -228,7 +240,7 @@ def care_plan_discard(request: HttpRequest, plan_id: UUID) -> HttpResponse:
     plan = selectors.care_plan_get(user=user, plan_id=plan_id)
     if not may_change_care_plans(user=user, patient_id=plan.patient_id):
         return _refused(request, plan.patient_id)
-    if plan.status != CarePlanStatus.DRAFT:
+    if plan.status != DRAFT:
         return _plan_page(
             request,
             plan.patient_id,
@@ -265,11 +277,6 @@ def care_plan_version(request: HttpRequest, plan_id: UUID) -> HttpResponse:
             "categories": CATEGORY_NAMES,
         },
     )
-
-
-def _default_pair(versions: list[CarePlan]) -> dict[str, str]:
-    """The newest version against the one before it (versions are newest first)."""
-    return {"newer": str(versions[0].id), "older": str(versions[1].id)}
 
 
 @require_GET

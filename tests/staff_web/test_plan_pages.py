@@ -197,9 +197,7 @@ def test_validation_errors_are_shown_by_field_and_nothing_is_saved(
     page = response.content.decode()
     assert response.status_code == 200
     assert "There is a problem" in page
-    assert (
-        '<a href="#id_activity-0-title">Activity 1, Title: This field is required.</a>' in page
-    )
+    assert '<a href="#id_activity-0-title">Activity 1, Title: This field is required.</a>' in page
     assert 'id="id_goal-0-target_change_error"' in page
     assert "Goal 1, Lower the score by at least: Ensure this value is greater than" in page
     assert '<a href="#id_goal-0-due_date">Goal 1, Due date: Choose today or a later date.' in page
@@ -496,7 +494,7 @@ def test_a_scheduler_never_sees_a_plan(
 def test_patients_and_admins_are_refused_the_editor(
     role: str, actors: dict[str, User], staff_web_for: Callable[[User], Client]
 ) -> None:
-    patient_id = actors["patient"].patient.id  # type: ignore[attr-defined]
+    patient_id = actors["patient"].patient.id
 
     response = staff_web_for(actors[role]).get(f"/staff/patients/{patient_id}/care-plan/")
 
