@@ -309,6 +309,27 @@ def test_two_versions_are_compared_by_title(
     assert "<ins>" not in refused.content.decode()
 
 
+def test_a_version_links_to_its_comparison_with_the_plan_it_replaced(
+    patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
+) -> None:
+    intake_done(patient)
+    first = drafted(patient, clinician)
+    careplans.care_plan_publish(user=clinician.user, plan_id=first.id)
+    second = drafted(patient, clinician)
+    careplans.care_plan_publish(user=clinician.user, plan_id=second.id)
+    client = staff_web_for(clinician.user)
+
+    page = client.get(f"/staff/care-plans/{second.id}/").content.decode()
+    compare = (
+        f"/staff/patients/{patient.id}/care-plan/compare/?older={first.id}&amp;newer={second.id}"
+    )
+    assert f'<a href="{compare}">Compare with the plan it replaced</a>' in page
+
+    compared = client.get(compare.replace("&amp;", "&")).content.decode()
+    assert "Plan 1 (superseded) → Plan 2 (active)" in compared
+    assert compared.count("Unchanged.") == 3  # the same intake drafts the same plan
+
+
 def test_one_version_at_a_time_is_shown_read_only(
     patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
 ) -> None:
