@@ -8,6 +8,7 @@ and who may change what).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -29,6 +30,9 @@ MOST_ITEMS = 100
 
 
 class SummaryForm(forms.Form):
+    # The draft's `updated_at` when the editor was rendered: a save made since (by a colleague,
+    # or in another tab) refuses this one rather than be undone by it.
+    saved_at = forms.CharField(widget=forms.HiddenInput, required=False)
     summary = forms.CharField(
         label="Summary for the patient",
         help_text="Shown at the top of the patient's plan once published.",
@@ -36,6 +40,15 @@ class SummaryForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+    def clean_saved_at(self) -> datetime | None:
+        text = self.cleaned_data["saved_at"]
+        if not text:
+            return None
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            raise forms.ValidationError("Reload the page and make your changes again.") from None
 
 
 class GoalForm(forms.Form):
@@ -146,7 +159,10 @@ class PlanEditor:
     @classmethod
     def for_plan(cls, plan: CarePlan, data: Any = None, *, adding: bool = False) -> PlanEditor:
         return cls(
-            summary=SummaryForm(data, initial={"summary": plan.summary}),
+            summary=SummaryForm(
+                data,
+                initial={"summary": plan.summary, "saved_at": plan.updated_at.isoformat()},
+            ),
             goals=GoalFormSet(
                 data,
                 prefix="goal",
@@ -196,6 +212,7 @@ class PlanEditor:
         if added is not None:
             activities.append(added)
         return {
+            "expected_updated_at": self.summary.cleaned_data["saved_at"],
             "summary": self.summary.cleaned_data["summary"],
             "goals": [dict(form.cleaned_data) for form in self.goals.forms],
             "activities": activities,

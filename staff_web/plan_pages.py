@@ -213,6 +213,11 @@ def care_plan_edit(request: HttpRequest, plan_id: UUID) -> HttpResponse:
         if error.status_code == 404:
             raise
         error.after_rollback()
+        if isinstance(error, services.DraftChanged):
+            # The editor shows the draft as saved now; the refused edits would undo the save.
+            return _plan_page(
+                request, plan.patient_id, refusal=error.message, status=error.status_code
+            )
         editor.problems.append(error.message)
         editor.problems += [str(text) for texts in error.fields.values() for text in texts]
         return _plan_page(request, plan.patient_id, editor=editor, status=error.status_code)

@@ -62,6 +62,7 @@ def editor_data(plan: CarePlan, action: str = "save", **overrides: Any) -> dict[
     goals, activities = list(plan.goals.all()), list(plan.activities.all())
     data: dict[str, Any] = {
         "action": action,
+        "saved_at": plan.updated_at.isoformat(),
         "summary": plan.summary,
         "goal-TOTAL_FORMS": len(goals),
         "goal-INITIAL_FORMS": len(goals),
@@ -232,6 +233,34 @@ def test_publishing_is_refused_with_the_reason_until_the_red_flag_is_reviewed(
     assert "Plan 1 published. The patient can see it now." in page
     assert "This is the plan the patient sees." in page
     assert "Draft a new version from the latest intake" in page
+
+
+def test_an_editor_opened_before_a_colleagues_save_does_not_undo_it(
+    patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
+) -> None:
+    intake_done(patient)
+    plan = drafted(patient, clinician)
+    client = staff_web_for(clinician.user)
+    page = client.get(page_url(patient)).content.decode()
+    assert f'name="saved_at" value="{plan.updated_at.isoformat()}"' in page
+    stale = editor_data(plan, summary="Mine.")
+    careplans.care_plan_edit(
+        user=clinician.user,
+        plan_id=plan.id,
+        activities=[
+            *({"id": a.id} for a in plan.activities.all()),
+            {"title": "Their new activity", "instructions": "Added in the meantime."},
+        ],
+    )
+
+    response = client.post(edit_url(plan), stale)
+
+    assert response.status_code == 409
+    assert "Someone saved this draft after you opened it" in response.content.decode()
+    assert "Their new activity" in response.content.decode()
+    plan.refresh_from_db()
+    assert plan.summary == ""
+    assert plan.activities.filter(title="Their new activity").exists()
 
 
 def test_a_published_plan_is_not_edited(
