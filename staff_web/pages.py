@@ -51,7 +51,10 @@ def _next_url(request: HttpRequest) -> str:
 
 
 def _after_sign_in(request: HttpRequest) -> str:
-    return _next_url(request) or reverse("staff_web:inbox")
+    # Schedulers have no inbox (never message bodies): their first page is the schedule.
+    role = getattr(request.user, "role", None)
+    first = "staff_web:schedule" if role == "scheduler" else "staff_web:inbox"
+    return _next_url(request) or reverse(first)
 
 
 @require_http_methods(["GET", "POST"])

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import pages, plan_pages, review_pages
+from . import pages, plan_pages, review_pages, schedule_pages
 
 app_name = "staff_web"
 
@@ -32,5 +32,38 @@ urlpatterns = [
         "care-plans/<uuid:plan_id>/discard/",
         plan_pages.care_plan_discard,
         name="care_plan_discard",
+    ),
+    # The schedule and the pre-visit summary (schedule_pages.py).
+    path("schedule/", schedule_pages.schedule, name="schedule"),
+    path("schedule/book/", schedule_pages.book, name="schedule-book"),
+    path(
+        "schedule/clinicians/<uuid:clinician_id>/availability/",
+        schedule_pages.availability,
+        name="schedule-availability",
+    ),
+    path(
+        "schedule/clinicians/<uuid:clinician_id>/hours/<uuid:rule_id>/delete/",
+        schedule_pages.rule_delete,
+        name="schedule-rule-delete",
+    ),
+    path(
+        "schedule/clinicians/<uuid:clinician_id>/time-off/<uuid:time_off_id>/delete/",
+        schedule_pages.time_off_delete,
+        name="schedule-time-off-delete",
+    ),
+    path(
+        "schedule/visits/<uuid:appointment_id>/reschedule/",
+        schedule_pages.reschedule,
+        name="schedule-reschedule",
+    ),
+    path(
+        "schedule/visits/<uuid:appointment_id>/cancel/",
+        schedule_pages.cancel,
+        name="schedule-cancel",
+    ),
+    path(
+        "visits/<uuid:appointment_id>/summary/",
+        schedule_pages.visit_summary,
+        name="visit_summary",
     ),
 ]

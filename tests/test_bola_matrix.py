@@ -436,6 +436,14 @@ STAFF_PAGE = rule(NO_ROUTE, SEE, SEE, NO_ROUTE, NO_ROUTE)
 # never the workspace's 403 page: clinical data); clinicians change, coordinators only read.
 PLAN_PAGE = rule(NO_ROUTE, SEE, SEE, HIDDEN, NO_ROUTE)
 PLAN_PAGE_WRITES = rule(NO_ROUTE, SEE, READ_ONLY, HIDDEN, NO_ROUTE)
+# The workspace's schedule pages on a visit (move, cancel): the care team for their patients,
+# schedulers for every patient; patients and admins are refused whatever the id.
+SCHEDULE_PAGE = rule(NO_ROUTE, SEE, SEE, SEE_ALL, NO_ROUTE)
+# A clinician's hours and time off in the workspace: as the API's SCHEDULE.
+AVAILABILITY_PAGE = SCHEDULE
+# The pre-visit summary page: the care team; a scheduler gets the 404 of a missing visit (never
+# clinical data); patients and admins are refused whatever the id.
+SUMMARY_PAGE = rule(NO_ROUTE, SEE, SEE, HIDDEN, NO_ROUTE)
 # Bulk exports: admins only, each admin their own jobs.
 ADMIN_OWN = rule(NO_ROUTE, NO_ROUTE, NO_ROUTE, NO_ROUTE, SEE)
 
@@ -590,6 +598,13 @@ OBJECT_ROUTES: dict[str, Entry] = {
     "staff_web:care_plan_version": Entry(care_plan, PLAN_PAGE),
     "staff_web:care_plan_edit": Entry(care_plan, PLAN_PAGE_WRITES),
     "staff_web:care_plan_discard": Entry(care_plan, PLAN_PAGE_WRITES),
+    # staff_web's schedule (schedule_pages.py)
+    "staff_web:schedule-availability": Entry(clinician_availability, AVAILABILITY_PAGE),
+    "staff_web:schedule-rule-delete": Entry(availability_rule, AVAILABILITY_PAGE),
+    "staff_web:schedule-time-off-delete": Entry(time_off, AVAILABILITY_PAGE),
+    "staff_web:schedule-reschedule": Entry(appointment, SCHEDULE_PAGE, body={"post": _slot}),
+    "staff_web:schedule-cancel": Entry(appointment, SCHEDULE_PAGE),
+    "staff_web:visit_summary": Entry(appointment, SUMMARY_PAGE),
     # interop (FHIR): reads per resource type, $everything, bulk export
     "fhir-read:Patient": Entry(FHIR_PATIENT, SCHEDULING),
     "fhir-read:CareTeam": Entry(FHIR_CARE_TEAM, SCHEDULING),
@@ -611,6 +626,10 @@ NOT_PATIENT_OBJECTS: dict[str, str] = {
     "patient_web:password-reset-confirm": "a signed one-time link from the reset e-mail: the "
     "token is the secret, checked by Django's PasswordResetConfirmView",
     "fhir-search": "the parameter is a resource type, not an object",
+    "previsit-summary-moved": "the pre-visit summary's old path: redirects any id to "
+    "staff_web:visit_summary (whose entry checks access) after the schedule pages' role guard",
+    "review-moved": "an intake review's old path: redirects any id to staff_web:review (whose "
+    "entry checks access) after the workspace's care-team guard",
     "fhir-read:Practitioner": "public clinician profiles (GET /api/v1/clinicians/ lists them)",
     "fhir-read:Questionnaire": "published questionnaire definitions, the same for everyone",
 }

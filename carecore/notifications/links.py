@@ -25,8 +25,9 @@ def visit_page(appointment_id: UUID | str) -> str:
 
 
 def previsit_summary_page(appointment_id: UUID | str) -> str:
-    """The clinician's pre-visit summary of one visit."""
-    return f"/visits/{appointment_id}/summary/"
+    """The clinician's pre-visit summary of one visit, in the care-team workspace (/staff/).
+    Links sent before it moved there (`/visits/<id>/summary/`) are redirected to it."""
+    return f"/staff/visits/{appointment_id}/summary/"
 
 
 def care_plan_page() -> str:
@@ -40,8 +41,9 @@ def questionnaire_page(slug: str) -> str:
 
 
 def intake_review_page(review_id: UUID | str) -> str:
-    """A clinician's review of one submitted questionnaire."""
-    return f"/reviews/{review_id}/"
+    """A clinician's review of one submitted questionnaire, in the care-team workspace.
+    Links sent before it moved there (`/reviews/<id>/`) are redirected to it."""
+    return f"/staff/reviews/{review_id}/"
 
 
 def break_glass_grant_page(grant_id: UUID | str) -> str:

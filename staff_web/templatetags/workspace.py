@@ -16,6 +16,8 @@ NAVIGATION = [
     ("Reviews", "staff_web:reviews"),
     ("Schedule", "staff_web:schedule"),
 ]
+# The only workspace pages a scheduler is shown.
+SCHEDULER_PAGES = {"staff_web:schedule"}
 
 
 @register.simple_tag(takes_context=True)
@@ -24,6 +26,8 @@ def workspace_navigation(context: Any) -> list[dict[str, Any]]:
     inbox = reverse("staff_web:inbox")
     links = []
     for name, url_name in NAVIGATION:
+        if context["request"].user.role == "scheduler" and url_name not in SCHEDULER_PAGES:
+            continue  # never message bodies or clinical data (PRODUCT.md, minimum necessary)
         try:
             url = reverse(url_name)
         except NoReverseMatch:

@@ -33,10 +33,10 @@ def test_every_portal_page_is_a_valid_link_path_of_route_words_and_ids():
     pages = {
         links.thread_page(some_id): f"/messages/{some_id}/",
         links.visit_page(some_id): f"/visits/{some_id}/",
-        links.previsit_summary_page(some_id): f"/visits/{some_id}/summary/",
+        links.previsit_summary_page(some_id): f"/staff/visits/{some_id}/summary/",
         links.care_plan_page(): "/care-plan/",
         links.questionnaire_page("poem"): "/questionnaires/poem/",
-        links.intake_review_page(some_id): f"/reviews/{some_id}/",
+        links.intake_review_page(some_id): f"/staff/reviews/{some_id}/",
     }
     for built, expected in pages.items():
         assert built == expected
