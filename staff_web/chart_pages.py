@@ -27,7 +27,7 @@ from carecore.accounts.models import CARE_TEAM_ROLES, Role
 from carecore.accounts.page_guards import role_page
 from carecore.accounts.selectors import patient_with_care_team
 from carecore.audit.lists import audited_rows
-from careplans.selectors import care_plan_list, care_plan_versions_diff, measures_progress_all
+from careplans.selectors import care_plan_list, measures_progress_all, plans_compared
 from intake.instruments import INSTRUMENTS
 from intake.selectors import (
     INTAKE_SLUG,
@@ -184,30 +184,20 @@ def _reviews(request: HttpRequest, patient_id: UUID) -> list[Any]:
     return audited_rows(user=request.user, rows=reviews, object_type="intake_review")
 
 
-def _item_title(key: str, items: list[Any]) -> str:
-    """The title of the plan item a diff key names (a rule's code, or "custom:<title>")."""
-    for item in items:
-        if key in (item.code, f"custom:{item.title}"):
-            return str(item.title)
-    return key
-
-
 def _readable_diff(older: Any, newer: Any) -> dict[str, Any]:
-    """careplans' version diff, with each item named by its title for the reader."""
-    diff = care_plan_versions_diff(older=older, newer=newer)
-    old_items = [*older.goals.all(), *older.activities.all()]
-    new_items = [*newer.goals.all(), *newer.activities.all()]
+    """careplans' version comparison, each item named by its title for the reader."""
+    compared = plans_compared(older=older, newer=newer)
     changes = []
-    for kind in ("goals", "activities"):
-        part = diff[kind]
-        changes += [f"Added: {_item_title(key, new_items)}" for key in part["added"]]
-        changes += [f"Removed: {_item_title(key, old_items)}" for key in part["removed"]]
+    for part in (compared.goals, compared.activities):
+        changes += [f"Added: {item.title}" for item in part.added]
+        changes += [f"Removed: {item.title}" for item in part.removed]
         changes += [
-            f"{_item_title(change['code'], new_items)}: {_words(change['field'])} changed "
-            f"from “{change['before']}” to “{change['after']}”"
-            for change in part["changed"]
+            f"{item.title}: {_words(change.field)} changed "
+            f"from “{change.before}” to “{change.after}”"
+            for item, item_changes in part.changed
+            for change in item_changes
         ]
-    if diff["summary_changed"]:
+    if compared.summary_changed:
         changes.insert(0, "The summary changed")
     return {"against": older, "changes": changes}
 

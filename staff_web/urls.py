@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import chart_pages, pages, review_pages, schedule_pages
+from . import chart_pages, pages, plan_pages, review_pages, schedule_pages
 
 app_name = "staff_web"
 
@@ -19,6 +19,20 @@ urlpatterns = [
     path("threads/<uuid:thread_id>/reopen/", pages.thread_reopen, name="thread-reopen"),
     path("reviews/", review_pages.review_list, name="reviews"),
     path("reviews/<uuid:review_id>/", review_pages.review_detail, name="review"),
+    # The care-plan editor (plan_pages.py)
+    path("patients/<uuid:patient_id>/care-plan/", plan_pages.care_plan, name="care_plan"),
+    path(
+        "patients/<uuid:patient_id>/care-plan/compare/",
+        plan_pages.care_plan_compare,
+        name="care_plan_compare",
+    ),
+    path("care-plans/<uuid:plan_id>/", plan_pages.care_plan_version, name="care_plan_version"),
+    path("care-plans/<uuid:plan_id>/edit/", plan_pages.care_plan_edit, name="care_plan_edit"),
+    path(
+        "care-plans/<uuid:plan_id>/discard/",
+        plan_pages.care_plan_discard,
+        name="care_plan_discard",
+    ),
     # The schedule and the pre-visit summary (schedule_pages.py).
     path("schedule/", schedule_pages.schedule, name="schedule"),
     path("schedule/book/", schedule_pages.book, name="schedule-book"),

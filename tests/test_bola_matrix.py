@@ -432,6 +432,10 @@ PATIENT_PAGE = rule(SEE, NO_ROUTE, NO_ROUTE, NO_ROUTE, NO_ROUTE)
 # The care-team workspace's pages (staff_web/): clinicians and coordinators, their patients'
 # things; patients, schedulers and admins are refused whatever the id.
 STAFF_PAGE = rule(NO_ROUTE, SEE, SEE, NO_ROUTE, NO_ROUTE)
+# The care-plan editor's pages: the care team reads (schedulers get the 404 a missing plan gets,
+# never the workspace's 403 page: clinical data); clinicians change, coordinators only read.
+PLAN_PAGE = rule(NO_ROUTE, SEE, SEE, HIDDEN, NO_ROUTE)
+PLAN_PAGE_WRITES = rule(NO_ROUTE, SEE, READ_ONLY, HIDDEN, NO_ROUTE)
 # The workspace's schedule pages on a visit (move, cancel): the care team for their patients,
 # schedulers for every patient; patients and admins are refused whatever the id.
 SCHEDULE_PAGE = rule(NO_ROUTE, SEE, SEE, SEE_ALL, NO_ROUTE)
@@ -587,6 +591,13 @@ OBJECT_ROUTES: dict[str, Entry] = {
     "staff_web:thread-reopen": Entry(thread, STAFF_PAGE),
     # A coordinator's complete is refused on the page itself (200 with the service's message).
     "staff_web:review": Entry(intake_review, STAFF_PAGE, body={"post": _fixed({"note": ""})}),
+    # The care-plan editor: POST on the patient's page drafts; the world's plans are published,
+    # so a clinician's edit or discard is a 409 about the plan (seen), a coordinator's a 403.
+    "staff_web:care_plan": Entry(patient, PLAN_PAGE, methods={"post": PLAN_PAGE_WRITES}),
+    "staff_web:care_plan_compare": Entry(patient, PLAN_PAGE),
+    "staff_web:care_plan_version": Entry(care_plan, PLAN_PAGE),
+    "staff_web:care_plan_edit": Entry(care_plan, PLAN_PAGE_WRITES),
+    "staff_web:care_plan_discard": Entry(care_plan, PLAN_PAGE_WRITES),
     # staff_web's schedule (schedule_pages.py)
     "staff_web:schedule-availability": Entry(clinician_availability, AVAILABILITY_PAGE),
     "staff_web:schedule-rule-delete": Entry(availability_rule, AVAILABILITY_PAGE),

@@ -70,16 +70,6 @@ def lookup(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key) if isinstance(mapping, dict) else None
 
 
-@register.simple_tag
-def optional_url(name: str, **kwargs: Any) -> str:
-    """The URL of `name`, or "" while no page has that name yet (the chart links to the
-    care-plan editor and the pre-visit summary once they exist)."""
-    try:
-        return reverse(name, kwargs=kwargs)
-    except NoReverseMatch:
-        return ""
-
-
 @register.filter
 def words(name: str | None) -> str:
     """A code as words: "very_severe" -> "very severe", "follow_up" -> "follow up"."""

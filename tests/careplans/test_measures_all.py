@@ -97,7 +97,7 @@ def test_the_version_diff_of_loaded_plans_needs_no_query(
     assert isinstance(older, CarePlan) and older.number == 1
 
     with django_assert_num_queries(0):
-        diff = selectors.care_plan_versions_diff(older=older, newer=newer)
+        diff = selectors.care_plan_versions_diff(selectors.plans_compared(older=older, newer=newer))
 
     assert diff == selectors.care_plan_diff(
         user=clinician.user, plan_id=newer.id, against_id=older.id

@@ -525,6 +525,7 @@ def test_the_care_team_reads_the_pre_visit_summary(
     assert f"Pre-visit summary: {visit.patient.user.full_name}" in html
     assert "The gut-skin intake is still missing." in html
     assert REASON in html
+    assert f'<a href="/staff/patients/{visit.patient_id}/care-plan/">Open the care plan</a>' in html
     assert AuditEvent.objects.filter(
         object_type="previsit_summary", object_id=str(visit.id), action=Action.READ
     ).exists()
