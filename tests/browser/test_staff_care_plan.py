@@ -57,7 +57,7 @@ def test_a_clinician_drafts_edits_and_publishes_after_reviewing_the_red_flag(
 
     # The red-flag intake, from the review queue.
     page.get_by_role("navigation", name="Workspace").get_by_role("link", name="Reviews").click()
-    page.get_by_role("link", name=patient.user.full_name).first.click()
+    page.get_by_role("link", name="Gut-skin intake").first.click()
     expect(page.get_by_text("Rectal bleeding", exact=False).first).to_be_visible()
     page.get_by_role("link", name="Care plan").click()
 
