@@ -1,13 +1,13 @@
-"""An urgent page whose broker message died with a killed worker is published again by the
-sweeper (run by a real beat) and delivered once, without waiting for the broker's visibility
-timeout (an hour).
+"""Urgent pages lost with a killed worker go out again, once, by the sweeper under a real beat,
+without waiting for the broker's visibility timeout (an hour) or the routine claim timeout.
 
-The urgent queue's worker is busy with a delivery that hangs, and has already taken the page's
-message off the queue (prefetched: it sits in the broker's "unacknowledged" set, invisible to
-other workers). The worker is killed. A new worker and beat start; the sweeper finds the page
-pending and re-publishes it. Here the urgent requeue delay is 2 s and the sweep every second so
-the suite does not wait; the shipped values (15 s + 10 s, within 30 s) are checked in
-test_urgent_queue.py.
+The urgent queue's worker is sending an SMS page that hangs (it has claimed the row) and has
+already taken a second page's message off the queue (prefetched: in the broker's
+"unacknowledged" set, invisible to other workers). The worker is killed. A new worker and beat
+start: the sweeper gives up the dead worker's claim on the first page and re-publishes the
+second, whose message was lost. Here the urgent delays are seconds (requeue 2 s, claim 3 s with a
+2 s hard time limit, a sweep every second) so the suite does not wait; the shipped values
+(within 30 s) are checked in test_urgent_queue.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
-from carecore.accounts.models import User
+from carecore.accounts.models import Clinician, User
 from carecore.notifications.models import (
     AttemptOutcome,
     Channel,
@@ -30,7 +30,6 @@ from carecore.notifications.models import (
     Status,
 )
 from carecore.notifications.services import notify
-from carecore.notifications.tasks import deliver_notification
 from tests.common.test_run_beat import run_beat, started_beat
 from tests.notifications.helpers import use_file_backends
 from tests.worker import purge_broker, running_worker, wait_until
@@ -45,31 +44,22 @@ def _broker() -> redis.Redis:
     return redis.Redis.from_url(settings.CELERY_BROKER_URL)
 
 
-def _hanging_delivery(user: User) -> Notification:
-    """A routine SMS whose delivery hangs (the blocking backend), published to `urgent` so the
-    urgent worker is busy with it."""
-    user.phone = "+12125550100"
-    user.save()
+def _hanging_page(clinician: Clinician) -> Notification:
+    """An urgent page by SMS alone (the clinician chose SMS over e-mail for pages), whose
+    delivery hangs in the blocking backend, so the urgent worker is busy with it."""
+    clinician.user.phone = "+12125550100"
+    clinician.user.save()
     NotificationPreference.objects.create(
-        user=user, event=Event.APPOINTMENT_REMINDER, channel=Channel.EMAIL, enabled=False
+        user=clinician.user, event=Event.TRIAGE_URGENT, channel=Channel.EMAIL, enabled=False
     )
-    with transaction.atomic():
-        rows = notify(
-            event=Event.APPOINTMENT_REMINDER,
-            recipients=[user],
-            subject_type="appointment",
-            subject_id=uuid.uuid4(),
-            occurrence="24h",
-        )
-    sms = next(row for row in rows if row.channel == Channel.SMS)
-    purge_broker()  # drop its on-commit publish to `deliveries`
-    deliver_notification.apply_async(args=[str(sms.id)], queue="urgent")
+    (sms,) = [row for row in _page_rows(clinician.user) if row.channel != Channel.IN_APP]
+    assert sms.channel == Channel.SMS
     return sms
 
 
-def _page(user: User) -> Notification:
+def _page_rows(user: User) -> list[Notification]:
     with transaction.atomic():
-        rows = notify(
+        return notify(
             event=Event.TRIAGE_URGENT,
             recipients=[user],
             subject_type="thread",
@@ -77,13 +67,15 @@ def _page(user: User) -> Notification:
             urgent=True,
             link_path="/inbox/",
         )
-    return next(row for row in rows if row.channel == Channel.EMAIL)
 
 
-def test_an_urgent_page_lost_with_a_killed_worker_is_published_again_and_sent_once(
-    patient, coordinator: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _page(user: User) -> Notification:
+    return next(row for row in _page_rows(user) if row.channel == Channel.EMAIL)
+
+
+def test_urgent_pages_lost_with_a_killed_worker_are_sent_again_once(
+    clinician: Clinician, coordinator: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CARECORE_NOTIFICATIONS_DEFAULT_QUIET_HOURS", "")
     outboxes = use_file_backends(monkeypatch, tmp_path)
     marker = tmp_path / "in-send"
     monkeypatch.setenv(
@@ -94,20 +86,29 @@ def test_an_urgent_page_lost_with_a_killed_worker_is_published_again_and_sent_on
     purge_broker()
 
     with running_worker(queues=("urgent",), log_name="doomed-urgent-worker") as doomed:
-        _hanging_delivery(patient.user)
+        sending = _hanging_page(clinician)
         assert wait_until(marker.exists, timeout=60), doomed.log
-        page = _page(coordinator)
-        # The busy worker prefetched the page: off the queue, unacknowledged, held by it.
-        assert wait_until(lambda: _broker().llen("urgent") == 0), doomed.log
+        prefetched = _page(coordinator)
+        # The busy worker prefetched the second page: off the queue, unacknowledged, held by it.
+        assert wait_until(lambda: doomed.log.count("] received") == 2), doomed.log
+        assert _broker().llen("urgent") == 0
         doomed.kill_hard()
 
-    page.refresh_from_db()
-    assert page.status == Status.PENDING and page.enqueued_at is not None
+    sending.refresh_from_db()
+    prefetched.refresh_from_db()
+    assert sending.status == Status.SENDING  # claimed by the dead worker
+    assert prefetched.status == Status.PENDING and prefetched.enqueued_at is not None
     assert _broker().hlen(UNACKED) == 1  # back on a queue only after the visibility timeout
     assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] >= 3600
 
     monkeypatch.setenv("TEST_SMS_BACKEND", "carecore.notifications.sms.FileSmsBackend")
-    monkeypatch.setenv("CARECORE_NOTIFICATIONS_URGENT_REQUEUE_AFTER_SECONDS", "2")
+    for name, seconds in {
+        "URGENT_REQUEUE_AFTER": "2",
+        "URGENT_SOFT_TIME_LIMIT": "1",
+        "URGENT_TIME_LIMIT": "2",
+        "URGENT_CLAIM_TIMEOUT": "3",
+    }.items():
+        monkeypatch.setenv(f"CARECORE_NOTIFICATIONS_{name}_SECONDS", seconds)
     monkeypatch.setenv("CARECORE_NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", "1")
     with (
         running_worker(queues=("urgent",), log_name="urgent-worker") as worker,
@@ -115,9 +116,21 @@ def test_an_urgent_page_lost_with_a_killed_worker_is_published_again_and_sent_on
     ):
         assert wait_until(lambda: started_beat(beat_log), timeout=60), beat_log.read_text()
         assert wait_until(
-            lambda: Notification.objects.get(id=page.id).status == Status.SENT, timeout=60
+            lambda: (
+                not Notification.objects.filter(id__in=[sending.id, prefetched.id])
+                .exclude(status=Status.SENT)
+                .exists()
+            ),
+            timeout=60,
         ), worker.log
 
+    assert "released 1 stale claim" in worker.log
     assert "notification sweeper enqueued" in worker.log
-    assert [path.stem for path in outboxes.emails()] == [str(page.id)]
-    assert [attempt.outcome for attempt in page.attempts.all()] == [AttemptOutcome.SENT]
+    assert [path.stem for path in outboxes.texts()] == [str(sending.id)]
+    assert [path.stem for path in outboxes.emails()] == [str(prefetched.id)]
+    assert outboxes.partials() == []
+    assert [attempt.outcome for attempt in sending.attempts.order_by("number")] == [
+        AttemptOutcome.ABANDONED,
+        AttemptOutcome.SENT,
+    ]
+    assert [attempt.outcome for attempt in prefetched.attempts.all()] == [AttemptOutcome.SENT]
