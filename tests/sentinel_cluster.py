@@ -91,7 +91,12 @@ def running_sentinel_cluster(
     plain = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     if password:
         plain += ["--requirepass", password, "--masterauth", password]
-    auth = f"requirepass {password}\nsentinel auth-pass {MASTER_NAME} {password}\n"
+    # The sentinels authenticate to Redis (auth-pass) and to each other (sentinel-pass): without
+    # the latter they cannot vote, and no failover happens.
+    auth = (
+        f"requirepass {password}\nsentinel auth-pass {MASTER_NAME} {password}\n"
+        f"sentinel sentinel-pass {password}\n"
+    )
     master_process = _start(["--port", str(master), *plain])
     others = [_start(["--port", str(replica), *plain, "--replicaof", "127.0.0.1", str(master)])]
     sentinels = [free_port() for _ in range(3)]
@@ -99,6 +104,7 @@ def running_sentinel_cluster(
         config = directory / f"sentinel-{number}.conf"
         config.write_text(
             f"port {port}\nbind 127.0.0.1\ndir {directory}\n"
+            f"logfile {directory / f'sentinel-{number}.log'}\n"
             f"sentinel monitor {MASTER_NAME} 127.0.0.1 {master} 2\n"
             f"sentinel down-after-milliseconds {MASTER_NAME} 1000\n"
             f"sentinel failover-timeout {MASTER_NAME} 5000\n" + (auth if password else "")
