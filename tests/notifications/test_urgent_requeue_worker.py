@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.db import transaction
 
 from carecore.accounts.models import Clinician, User
@@ -41,7 +42,7 @@ UNACKED = "unacked"
 
 
 def _broker() -> redis.Redis:
-    return redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    return redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
 
 
 def _hanging_page(clinician: Clinician) -> Notification:
@@ -74,8 +75,16 @@ def _page(user: User) -> Notification:
 
 
 def test_urgent_pages_lost_with_a_killed_worker_are_sent_again_once(
-    clinician: Clinician, coordinator: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    clinician: Clinician,
+    coordinator: User,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,  # pytest-django's settings fixture
 ) -> None:
+    # The pages published from here carry these time limits: long enough that the hanging send
+    # is still hanging when the test kills its worker, however busy the machine.
+    settings.CARECORE_NOTIFICATIONS_URGENT_SOFT_TIME_LIMIT_SECONDS = 300
+    settings.CARECORE_NOTIFICATIONS_URGENT_TIME_LIMIT_SECONDS = 310
     outboxes = use_file_backends(monkeypatch, tmp_path)
     marker = tmp_path / "in-send"
     monkeypatch.setenv(
