@@ -301,6 +301,16 @@ class PendingDelivery(NamedTuple):
     urgent: bool
 
 
+def _urgent_publish_options() -> dict[str, Any]:
+    """Urgent rows go to their own queue and run under shorter time limits than the project's,
+    so the sweeper can give up a dead worker's claim on a page sooner (settings, "urgent")."""
+    return {
+        "queue": URGENT_QUEUE,
+        "soft_time_limit": settings.CARECORE_NOTIFICATIONS_URGENT_SOFT_TIME_LIMIT_SECONDS,
+        "time_limit": settings.CARECORE_NOTIFICATIONS_URGENT_TIME_LIMIT_SECONDS,
+    }
+
+
 def enqueue_deliveries(items: list[PendingDelivery]) -> int:
     """Publish one delivery task per row; returns how many were published.
 
@@ -321,7 +331,7 @@ def enqueue_deliveries(items: list[PendingDelivery]) -> int:
                 args=[str(notification_id)],
                 countdown=countdown or None,
                 retry_policy=settings.CARECORE_NOTIFICATIONS_PUBLISH_RETRY_POLICY,
-                **({"queue": URGENT_QUEUE} if urgent else {}),
+                **(_urgent_publish_options() if urgent else {}),
             )
         except Exception as error:
             logger.warning(
@@ -654,11 +664,16 @@ def notification_deliver(*, notification_id: UUID | str, worker: str = "") -> st
 @transaction.atomic
 def _release_stale_claims(now: datetime, batch: int) -> int:
     """Claims older than the claim timeout belong to workers that died (the task time limit is
-    shorter than the timeout, so a live worker has given up by then)."""
+    shorter than the timeout, so a live worker has given up by then). Urgent deliveries run
+    under shorter limits, so their claims are given up sooner."""
     cutoff = now - timedelta(seconds=settings.CARECORE_NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS)
+    urgent_cutoff = now - timedelta(
+        seconds=settings.CARECORE_NOTIFICATIONS_URGENT_CLAIM_TIMEOUT_SECONDS
+    )
     stale = list(
         Notification.objects.select_for_update(skip_locked=True)
-        .filter(status=Status.SENDING, claimed_at__lt=cutoff)
+        .filter(status=Status.SENDING)
+        .filter(Q(claimed_at__lt=cutoff) | Q(urgent=True, claimed_at__lt=urgent_cutoff))
         .values_list("id", flat=True)[:batch]
     )
     if not stale:
