@@ -31,7 +31,7 @@ from uuid import UUID, uuid4
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from carecore.accounts.access import access_patient, deny
@@ -162,12 +162,11 @@ class _SendPlan:
 def _send_people(*, thread: Thread, page_ids: Sequence[UUID]) -> tuple[list[UUID], list[Recipient]]:
     """The thread's care team (active members), its patient and anyone paged, in ONE query,
     with their notification preferences and quiet hours: (the care team's ids, everyone)."""
-    patient_user_id = thread.patient.user_id
-    on_team = CareTeamMember.objects.filter(
-        care_team__patient_id=thread.patient_id, user=OuterRef("pk")
-    )
-    people = User.objects.annotate(on_team=Exists(on_team)).filter(
-        Q(on_team=True) | Q(pk=patient_user_id) | Q(pk__in=list(page_ids))
+    members = CareTeamMember.objects.filter(care_team__patient_id=thread.patient_id)
+    others = User.objects.filter(pk__in=[thread.patient.user_id, *page_ids]).values("pk")
+    # `pk IN (members UNION others)`: a few index lookups, never a scan of every user.
+    people = User.objects.filter(pk__in=members.values("user_id").union(others)).annotate(
+        on_team=Exists(members.filter(user=OuterRef("pk")))
     )
     everyone = notification_recipients(
         users=people, events=[Event.MESSAGE_RECEIVED, Event.TRIAGE_URGENT]
@@ -361,10 +360,10 @@ def _append(
     )
     try:
         message.save(force_insert=True)
-    except IntegrityError:
+    except IntegrityError as error:
         if client_id is None:
             raise
-        raise _ClientIdTaken() from None
+        raise _ClientIdTaken() from error
     if not internal:
         thread.last_message_at = now
         thread.last_public_message = message
