@@ -220,7 +220,7 @@ def main() -> int:
         "--debug",
         choices=["on", "off"],
         default="on",
-        help="DJANGO_DEBUG of the product's processes (make run: on); the demo is seeded with it on",
+        help="DJANGO_DEBUG of the product (make run: on); the demo is seeded with it on",
     )
     arguments = parser.parse_args()
     if not shutil.which("wrk"):

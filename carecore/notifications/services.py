@@ -179,8 +179,7 @@ def notification_recipients(*, users: QuerySet[User], events: Iterable[str]) -> 
             Recipient(
                 user=user,
                 preferences={
-                    (pref["event"], pref["channel"]): pref["enabled"]
-                    for pref in user.prefs
+                    (pref["event"], pref["channel"]): pref["enabled"] for pref in user.prefs
                 },
                 quiet_hours=quiet,
                 pushable=bool(getattr(user, "has_push", False)),
