@@ -233,6 +233,7 @@ def _messages_context(request: HttpRequest, thread_id: Any, after: int = 0) -> d
         object_type="message",
         patient_id_of=lambda _message: listing.thread.patient_id,
     )
+    selectors.load_attachments(shown)
     read_up_to = listing.patient_read.read_public_position if listing.patient_read else 0
     for message in shown:
         message.read_by_patient = (

@@ -39,9 +39,12 @@ import requests
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from celery import current_app
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.constants import OnConflict
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from carecore.accounts.models import STAFF_ROLES, User
@@ -142,6 +145,73 @@ def _enqueue_horizon() -> timedelta:
     return timedelta(seconds=settings.CARECORE_NOTIFICATIONS_ENQUEUE_HORIZON_SECONDS)
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """A user about to be notified, with what decides their channels and timing: their explicit
+    preferences for the events asked about, their own quiet hours (None: the default applies)
+    and whether a browser of theirs is subscribed to push."""
+
+    user: User
+    preferences: dict[tuple[str, str], bool]  # (event, channel) -> enabled
+    quiet_hours: QuietHours | None
+    pushable: bool
+
+
+def notification_recipients(*, users: QuerySet[User], events: Iterable[str]) -> list[Recipient]:
+    """The active users of `users` ready for `notify` about any of `events`, in ONE query (the
+    users with their preferences and quiet hours), so a caller can look them up before taking
+    a lock and write the outbox rows inside it (messaging's send)."""
+    events = sorted(set(events))
+    preferences = ArraySubquery(
+        NotificationPreference.objects.filter(user_id=OuterRef("pk"), event__in=events).values(
+            json=JSONObject(event="event", channel="channel", enabled="enabled")
+        )
+    )
+    rows = users.filter(is_active=True).select_related("quiet_hours").annotate(prefs=preferences)
+    if push_enabled():
+        rows = rows.annotate(
+            has_push=Exists(PushSubscription.objects.filter(user_id=OuterRef("pk")))
+        )
+    recipients = []
+    for user in rows:
+        quiet: QuietHours | None = getattr(user, "quiet_hours", None)
+        recipients.append(
+            Recipient(
+                user=user,
+                preferences={
+                    (pref["event"], pref["channel"]): pref["enabled"] for pref in user.prefs
+                },
+                quiet_hours=quiet,
+                pushable=bool(getattr(user, "has_push", False)),
+            )
+        )
+    return recipients
+
+
+def _recipients_of(users: dict[Any, User], event: str) -> list[Recipient]:
+    """`Recipient`s of users already loaded: preferences and quiet hours in two queries (and the
+    push subscriptions in a third when web push is configured)."""
+    explicit = {
+        (pref.user_id, pref.channel): pref.enabled
+        for pref in NotificationPreference.objects.filter(user_id__in=users, event=event)
+    }
+    quiet = {row.user_id: row for row in QuietHours.objects.filter(user_id__in=users)}
+    pushable = _users_with_push_subscriptions(users)
+    return [
+        Recipient(
+            user=user,
+            preferences={
+                (event, channel): enabled
+                for (user_id, channel), enabled in explicit.items()
+                if user_id == user.id
+            },
+            quiet_hours=quiet.get(user.id),
+            pushable=user.id in pushable,
+        )
+        for user in users.values()
+    ]
+
+
 @transaction.atomic
 def notify(
     *,
@@ -164,8 +234,42 @@ def notify(
     by quiet hours, or retrying) ends as `expired` instead of arriving late.
 
     Returns the rows this call created (none for a repeat). Queries: preferences, quiet hours,
-    the insert, re-reading what was inserted, and the in-app delivery records.
+    the insert (returning what was new), and the in-app delivery records. A caller on a hot
+    path loads its `Recipient`s first (`notification_recipients`, one query) and calls
+    `notification_rows` and `outbox_insert` itself.
     """
+    users = {user.id: user for user in recipients if user.is_active}
+    if not users:
+        return []
+    rows = notification_rows(
+        event=event,
+        recipients=_recipients_of(users, event),
+        subject_type=subject_type,
+        subject_id=subject_id,
+        occurrence=occurrence,
+        urgent=urgent,
+        link_path=link_path,
+        expires_at=expires_at,
+    )
+    created = outbox_insert(rows)
+    _publish_in_app(created)
+    return created
+
+
+def notification_rows(
+    *,
+    event: str,
+    recipients: Iterable[Recipient],
+    subject_type: str,
+    subject_id: UUID | str,
+    occurrence: str = "",
+    urgent: bool = False,
+    link_path: str = "",
+    expires_at: datetime | None = None,
+) -> list[Notification]:
+    """The outbox rows `notify` writes, built without a query (see `notify` for the arguments):
+    one per recipient x channel their preferences (or their role's defaults) enable, the floor
+    for urgent pages applied, e-mail, SMS and push held until their quiet hours end."""
     subject_id = str(subject_id)
     _check_notify_arguments(
         event=event,
@@ -174,25 +278,19 @@ def notify(
         occurrence=occurrence,
         link_path=link_path,
     )
-    users = {user.id: user for user in recipients if user.is_active}
-    if not users:
-        return []
-    explicit = {
-        (pref.user_id, pref.channel): pref.enabled
-        for pref in NotificationPreference.objects.filter(user_id__in=users, event=event)
-    }
-    quiet = {row.user_id: row for row in QuietHours.objects.filter(user_id__in=users)}
-    pushable = _users_with_push_subscriptions(users)
     now = timezone.now()
     in_app_text = render(event=event, channel=Channel.IN_APP, link_path=link_path)
     rows: list[Notification] = []
     can_text = sms_enabled()
-    for user in users.values():
+    for recipient in recipients:
+        user = recipient.user
+        if not user.is_active:
+            continue
         chosen = frozenset(
             channel
             for channel in Channel.values
-            if explicit.get(
-                (user.id, channel), default_enabled(role=user.role, event=event, channel=channel)
+            if recipient.preferences.get(
+                (event, channel), default_enabled(role=user.role, event=event, channel=channel)
             )
         )
         # Urgent pages to staff go below no preference (policy.urgent_floor).
@@ -207,7 +305,7 @@ def notify(
                 continue
             if channel == Channel.SMS and not (user.phone and can_text):
                 continue
-            if channel == Channel.PUSH and user.id not in pushable:
+            if channel == Channel.PUSH and not recipient.pushable:
                 continue
             row = Notification(
                 recipient=user,
@@ -227,7 +325,7 @@ def notify(
                 row.title, row.body = in_app_text.subject, in_app_text.body
             else:
                 row.due_at = delivery_time(
-                    user=user, now=now, urgent=urgent, own_quiet_hours=quiet.get(user.id)
+                    user=user, now=now, urgent=urgent, own_quiet_hours=recipient.quiet_hours
                 )
                 row.expires_at = expires_at
                 if expires_at is not None and row.due_at >= expires_at:
@@ -236,14 +334,35 @@ def notify(
                 elif row.due_at <= now + _enqueue_horizon():
                     row.enqueued_at = row.due_at
             rows.append(row)
+    return rows
+
+
+def outbox_insert(rows: list[Notification]) -> list[Notification]:
+    """Write outbox rows (from `notification_rows`) in the caller's transaction; returns those
+    that are new. In-app rows get their delivery record; the others are enqueued on commit. The
+    in-app rows' `notification.created` events are the caller's to publish (`in_app_events`).
+
+    ON CONFLICT DO NOTHING: a concurrent or repeated write of the same key waits for the other
+    transaction and then inserts nothing; RETURNING names the rows that are new (our own ids),
+    so nothing is read back.
+    """
     if not rows:
         return []
-    # ON CONFLICT DO NOTHING: a concurrent or repeated call for the same key waits for the other
-    # transaction and then inserts nothing. Our own ids tell us which rows are new.
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    created = list(
-        Notification.objects.filter(id__in=[row.id for row in rows]).order_by("created_at", "id")
+    now = timezone.now()
+    fields = [field for field in Notification._meta.concrete_fields if not field.generated]
+    # QuerySet._insert is what bulk_create runs; bulk_create itself returns nothing with
+    # ignore_conflicts, and we need to know which rows were new.
+    returned = Notification.objects._insert(  # type: ignore[attr-defined]
+        rows,
+        fields=fields,
+        returning_fields=[Notification._meta.pk],
+        on_conflict=OnConflict.IGNORE,
     )
+    new_ids = {row[0] for row in returned}
+    created = [row for row in rows if row.id in new_ids]
+    for row in created:
+        row._state.adding = False
+        row._state.db = "default"
     DeliveryAttempt.objects.bulk_create(
         [
             DeliveryAttempt(
@@ -259,7 +378,6 @@ def notify(
             if row.channel == Channel.IN_APP
         ]
     )
-    _publish_in_app(created)
     to_enqueue = [
         PendingDelivery(row.id, row.due_at, row.urgent)
         for row in created
@@ -270,20 +388,23 @@ def notify(
     return created
 
 
-def _publish_in_app(created: list[Notification]) -> None:
-    """notification.created to each recipient of a new in-app row (the list to refresh)."""
-    event_publish_each(
-        events_by_user={
-            row.recipient_id: [
+def in_app_events(created: list[Notification]) -> dict[UUID, list[NewEvent]]:
+    """notification.created for each recipient of a new in-app row (the list to refresh)."""
+    events: dict[UUID, list[NewEvent]] = {}
+    for row in created:
+        if row.channel == Channel.IN_APP:
+            events.setdefault(row.recipient_id, []).append(
                 NewEvent(
                     EventType.NOTIFICATION_CREATED,
                     {"notification_id": row.id, "event": row.event, "urgent": row.urgent},
                 )
-            ]
-            for row in created
-            if row.channel == Channel.IN_APP
-        }
-    )
+            )
+    return events
+
+
+def _publish_in_app(created: list[Notification]) -> None:
+    """notification.created to each recipient of a new in-app row (the list to refresh)."""
+    event_publish_each(events_by_user=in_app_events(created))
 
 
 def _users_with_push_subscriptions(users: dict[Any, User]) -> set[Any]:

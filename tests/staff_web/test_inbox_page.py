@@ -209,8 +209,9 @@ def test_the_rows_shown_are_audited(
     assert AuditEvent.objects.filter(
         actor_id=clinician.user.id,
         object_type="message_thread",
-        object_id=str(thread.id),
         action="list",
+        # One event per patient shown, naming every row (docs/architecture.md).
+        detail__object_ids__contains=[str(thread.id)],
     ).exists()
 
 

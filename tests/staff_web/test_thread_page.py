@@ -145,7 +145,7 @@ def test_assign_to_a_care_team_member_from_the_thread(
     assert thread.assignee_id == coordinator.id
 
 
-def test_reading_the_thread_is_audited_per_message(
+def test_reading_the_thread_is_audited_naming_each_message(
     patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
 ) -> None:
     thread = open_thread(patient)
@@ -154,5 +154,8 @@ def test_reading_the_thread_is_audited_per_message(
 
     message = Message.objects.get(thread=thread)
     assert AuditEvent.objects.filter(
-        actor_id=clinician.user.id, object_type="message", object_id=str(message.id)
+        actor_id=clinician.user.id,
+        object_type="message",
+        action="list",
+        detail__object_ids__contains=[str(message.id)],
     ).exists()
