@@ -9,9 +9,12 @@ opaque ids only: `check_link_path` refuses anything else.
 
 from __future__ import annotations
 
+import re
 from uuid import UUID
 
 from django.conf import settings
+
+from carecore.accounts.models import CARE_TEAM_ROLES, Role
 
 
 def thread_page(thread_id: UUID | str) -> str:
@@ -49,6 +52,33 @@ def intake_review_page(review_id: UUID | str) -> str:
 def break_glass_grant_page(grant_id: UUID | str) -> str:
     """One break-glass grant (who, when, until when, the reason) for its reviewers."""
     return f"/break-glass/{grant_id}/"
+
+
+# One notification names one object for everyone it tells; each opens it where their role
+# works: the patient in the portal, the care team in the workspace (/staff/), admins in the
+# administration site. (portal path, roles, their page)
+_PAGES_BY_ROLE = [
+    (re.compile(r"/messages/(?P<id>[0-9a-f-]{36})/"), CARE_TEAM_ROLES, "/staff/threads/{id}/"),
+    (
+        re.compile(r"/visits/(?P<id>[0-9a-f-]{36})/"),
+        CARE_TEAM_ROLES,
+        "/staff/visits/{id}/summary/",
+    ),
+    (
+        re.compile(r"/break-glass/(?P<id>[0-9a-f-]{36})/"),
+        {Role.ADMIN},
+        "/admin/accounts/breakglassgrant/{id}/change/",
+    ),
+]
+
+
+def page_for(link_path: str, *, role: str) -> str:
+    """The page a recipient with `role` opens for a notification's `link_path`."""
+    for portal_path, roles, page in _PAGES_BY_ROLE:
+        found = portal_path.fullmatch(link_path)
+        if found and role in roles:
+            return page.format(id=found["id"])
+    return link_path
 
 
 def absolute_url(link_path: str) -> str:

@@ -60,7 +60,7 @@ from .errors import (
     UrgentPageSilenced,
     delivery_error_code,
 )
-from .links import absolute_url
+from .links import absolute_url, page_for
 from .mail import IDEMPOTENCY_HEADER
 from .models import (
     AttemptOutcome,
@@ -83,7 +83,7 @@ from .policy import (
     urgent_floor,
 )
 from .push import PushMessage, PushSubscriptionGone, PushTarget, push_enabled, send_push
-from .rendering import check_link_path, render
+from .rendering import Rendered, check_link_path, render
 from .sms import SmsMessage, get_sms_backend, sms_enabled
 
 # The Celery queue urgent deliveries go to (CARECORE_CELERY_QUEUES in settings).
@@ -279,13 +279,14 @@ def notification_rows(
         link_path=link_path,
     )
     now = timezone.now()
-    in_app_text = render(event=event, channel=Channel.IN_APP, link_path=link_path)
+    in_app_texts: dict[str, Rendered] = {}  # by page: a few roles, a few pages
     rows: list[Notification] = []
     can_text = sms_enabled()
     for recipient in recipients:
         user = recipient.user
         if not user.is_active:
             continue
+        page = page_for(link_path, role=user.role)
         chosen = frozenset(
             channel
             for channel in Channel.values
@@ -315,14 +316,16 @@ def notification_rows(
                 subject_id=subject_id,
                 occurrence=occurrence,
                 urgent=urgent,
-                link_path=link_path,
+                link_path=page,
                 created_at=now,
             )
             if channel == Channel.IN_APP:
                 row.status = Status.SENT
                 row.due_at = row.sent_at = now
                 row.attempt_count = row.round_attempt_count = 1
-                row.title, row.body = in_app_text.subject, in_app_text.body
+                if page not in in_app_texts:
+                    in_app_texts[page] = render(event=event, channel=Channel.IN_APP, link_path=page)
+                row.title, row.body = in_app_texts[page].subject, in_app_texts[page].body
             else:
                 row.due_at = delivery_time(
                     user=user, now=now, urgent=urgent, own_quiet_hours=recipient.quiet_hours

@@ -95,7 +95,8 @@ def test_opening_a_thread_tells_the_care_team_by_email_and_in_app(
         assert row.subject_type == "thread"
         assert row.subject_id == str(thread.id)
         assert row.occurrence == str(first.id)
-        assert row.link_path == f"/messages/{thread.id}/"
+        # Staff open the thread in the workspace (links.page_for).
+        assert row.link_path == f"/staff/threads/{thread.id}/"
         assert row.urgent is False
 
 
