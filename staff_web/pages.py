@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from carecore.accounts import services as account_services
 from carecore.accounts.models import CARE_TEAM_ROLES
-from carecore.accounts.selectors import patient_with_care_team
+from carecore.accounts.selectors import assignable_staff_by_patient, patient_with_care_team
 from carecore.accounts.services import OtpRequired
 from carecore.audit.lists import audited_rows
 from carecore.common.errors import ApplicationError
@@ -126,42 +126,68 @@ def _inbox_threads(request: HttpRequest, show: str) -> QuerySet[Any]:
     )
 
 
-@require_GET
-@care_team_page
-def inbox(request: HttpRequest) -> HttpResponse:
-    filters = dict(INBOX_FILTERS)
+def _with_assignees(threads: list[Any]) -> list[Any]:
+    """Each thread with whom it may be assigned to (`thread.assignable`): one query per page."""
+    staff = assignable_staff_by_patient(patient_ids={thread.patient_id for thread in threads})
+    for thread in threads:
+        thread.assignable = staff.get(thread.patient_id, [])
+    return threads
+
+
+def _inbox_context(request: HttpRequest) -> dict[str, Any]:
     show = request.GET.get("show", "open")
-    if show not in filters:
+    if show not in dict(INBOX_FILTERS):
         show = "open"
     page = Paginator(_inbox_threads(request, show), THREADS_PER_PAGE).get_page(
         request.GET.get("page")
     )
     rows = audited_rows(user=request.user, rows=list(page), object_type="message_thread")
+    return {
+        "threads": _with_assignees(rows),
+        "page": page,
+        "show": show,
+        "filters": [
+            {"value": value, "label": label, "current": value == show}
+            for value, label in INBOX_FILTERS
+        ],
+        "now": timezone.now(),
+    }
+
+
+@require_GET
+@care_team_page
+def inbox(request: HttpRequest) -> HttpResponse:
+    # Taken before the rows are read: the live list resumes from here (static/staff/inbox.js).
+    feed_seq = latest_seq(user_id=staff_user(request).id)
     return render(
-        request,
-        "staff_web/inbox/inbox.html",
-        {
-            "threads": rows,
-            "page": page,
-            "show": show,
-            "filters": [
-                {"value": value, "label": label, "current": value == show}
-                for value, label in INBOX_FILTERS
-            ],
-            "now": timezone.now(),
-            "feed_seq": latest_seq(user_id=staff_user(request).id),
-        },
+        request, "staff_web/inbox/inbox.html", {**_inbox_context(request), "feed_seq": feed_seq}
     )
 
 
-def _row_response(request: HttpRequest, thread_id: Any) -> HttpResponse:
-    """After an action: the row again for htmx (in place), else back to where the form was."""
+@require_GET
+@care_team_page
+def inbox_list(request: HttpRequest) -> HttpResponse:
+    """The inbox's list alone (same filter, page, order, audit), for the page's script to swap
+    in when the real-time feed says a thread changed (static/staff/inbox.js)."""
+    response = render(request, "staff_web/inbox/_list.html", _inbox_context(request))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _row_response(request: HttpRequest, thread_id: Any, error: str = "") -> HttpResponse:
+    """After an action: the row again for htmx (in place, with the refusal if any), else back to
+    where the form was."""
     if request.headers.get("HX-Request") == "true":
         thread = selectors.thread_get(user=staff_user(request), thread_id=thread_id)
         return render(
             request,
             "staff_web/inbox/_row.html",
-            {"thread": thread, "now": timezone.now(), "show": request.POST.get("show", "")},
+            {
+                "thread": _with_assignees([thread])[0],
+                "now": timezone.now(),
+                "show": request.POST.get("show", ""),
+                "error": error,
+            },
         )
     back = request.POST.get("back", "")
     if back == "thread":
@@ -197,6 +223,8 @@ def thread_assign(request: HttpRequest, thread_id: Any) -> HttpResponse:
         if error.status_code == 404:
             raise
         error.after_rollback()
+        refusal = " ".join(error.fields.get("assignee", [])) or error.message
+        return _row_response(request, thread_id, error=refusal)
     return _row_response(request, thread_id)
 
 
