@@ -18,40 +18,32 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from carecore.accounts import services as account_services
 from carecore.accounts.models import CARE_TEAM_ROLES
 from carecore.accounts.selectors import assignable_staff_by_patient, patient_with_care_team
-from carecore.accounts.services import OtpRequired
 from carecore.audit.lists import audited_rows
 from carecore.common.errors import ApplicationError
 from carecore.realtime.selectors import latest_seq
 from intake.selectors import open_red_flag_reviews
 from messaging import selectors, services
-from patient_web.guards import auth_throttled, form_errors, too_many
+from patient_web.guards import form_errors, local_next_url, sign_in_attempt
 
 from .forms import INBOX_FILTERS, AssignForm, ComposeForm, StaffSignInForm, new_client_id
 from .guards import care_team_page, staff_user
 
 THREADS_PER_PAGE = 50
+# A thread opens on its latest messages, as the patient's does; "Show N earlier messages" shows
+# (and audits) the rest.
+LATEST_SHOWN = 50
 
 
 # --- signing in and out -------------------------------------------------------------------------
 
 
-def _next_url(request: HttpRequest) -> str:
-    wanted = request.POST.get("next") or request.GET.get("next") or ""
-    if wanted and url_has_allowed_host_and_scheme(
-        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return wanted
-    return ""
-
-
 def _after_sign_in(request: HttpRequest) -> str:
-    return _next_url(request) or reverse("staff_web:inbox")
+    return local_next_url(request, reverse("staff_web:inbox"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -63,31 +55,19 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = StaffSignInForm(request.POST or None)
     needs_code = False
     if request.method == "POST":
-        if auth_throttled(request):
-            return too_many(request)
-        if form.is_valid():
-            try:
-                account_services.auth_session_login(
-                    request=request,
-                    email=form.cleaned_data["email"],
-                    password=form.cleaned_data["password"],
-                    otp=form.cleaned_data["otp"] or None,
-                )
-            except ApplicationError as error:
-                error.after_rollback()
-                if error.status_code == 429:
-                    return too_many(request)
-                needs_code = isinstance(error, OtpRequired)
-                form_errors(form, error)
-            else:
-                return redirect(_after_sign_in(request))
+        attempt = sign_in_attempt(request, form)
+        if attempt.refused is not None:
+            return attempt.refused
+        if attempt.user is not None:
+            return redirect(_after_sign_in(request))
+        needs_code = attempt.needs_code
     return render(
         request,
         "staff_web/sign_in.html",
         {
             "form": form,
             "needs_code": needs_code,
-            "next": _next_url(request),
+            "next": local_next_url(request, ""),
             "idle_minutes": settings.CARECORE_STAFF_IDLE_MINUTES,
         },
     )
@@ -249,8 +229,15 @@ def _age(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def _messages_context(request: HttpRequest, thread_id: Any, after: int = 0) -> dict[str, Any]:
+def _messages_context(
+    request: HttpRequest, thread_id: Any, after: int = 0, latest_only: bool = False
+) -> dict[str, Any]:
     listing = selectors.thread_messages(user=staff_user(request), thread_id=thread_id)
+    earlier = 0
+    if latest_only and not after:
+        # Positions count notes too (`message_count`), unlike the patient's public positions.
+        earlier = max(0, listing.thread.message_count - LATEST_SHOWN)
+        after = earlier
     rows = listing.messages.filter(position__gt=after) if after else listing.messages
     shown = audited_rows(
         user=request.user,
@@ -265,7 +252,7 @@ def _messages_context(request: HttpRequest, thread_id: Any, after: int = 0) -> d
             and message.sender_kind != "patient"
             and message.public_position <= read_up_to
         )
-    return {"thread": listing.thread, "thread_messages": shown}
+    return {"thread": listing.thread, "thread_messages": shown, "earlier": earlier}
 
 
 def _compose_forms(request: HttpRequest) -> tuple[ComposeForm, ComposeForm]:
@@ -311,7 +298,7 @@ def thread_detail(request: HttpRequest, thread_id: Any) -> HttpResponse:
             return response
     # Taken before the messages are read: the feed resumes from here (see live-thread.js).
     feed_seq = latest_seq(user_id=user.id)
-    context = _messages_context(request, thread_id)
+    context = _messages_context(request, thread_id, latest_only=request.GET.get("all") != "1")
     thread = selectors.thread_detail(thread=context["thread"], user=user)
     services.thread_mark_read(actor=user, thread_id=thread_id)
     patient = patient_with_care_team(patient=thread.patient)

@@ -264,5 +264,5 @@ def assignable_staff_by_patient(*, patient_ids: Iterable[UUID]) -> dict[UUID, li
     )
     staff: dict[UUID, list[User]] = {}
     for member in members:
-        staff.setdefault(member.patient_id, []).append(member.user)  # type: ignore[attr-defined]
+        staff.setdefault(member.patient_id, []).append(member.user)
     return staff
