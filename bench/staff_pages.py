@@ -11,7 +11,8 @@ lead clinician has --panel patients), adds one thread of --messages messages wri
 messaging's services (triage included) to the first clinician's first patient, then, signed in
 as that clinician through the workspace's sign-in page with Django's in-process client, times
 each page's GET (session, access helpers, audit INSERTs, templates) and prints median and p95
-per page, and the inbox's query count for a list of 50 rows and of 1.
+per page with its query count and the rows it shows (threads or messages), and the API's inbox
+as a yardstick of how busy the machine was.
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ def measure(runs: int, messages: int) -> dict[str, object]:
         "thread_10": f"/staff/threads/{seeded_thread.id}/",
         f"thread_{messages}": f"/staff/threads/{long_thread.id}/",
         "reviews": "/staff/reviews/",
+        # A yardstick measured in the same run: the API's inbox (docs/benchmarks.md,
+        # "Messaging": about 20 ms median on a quiet machine), to scale the figures above by
+        # how busy the machine was.
+        "api_inbox": "/api/v1/threads/?status=open",
     }
     report: dict[str, object] = {}
     for name, path in pages.items():
@@ -92,7 +97,7 @@ def measure(runs: int, messages: int) -> dict[str, object]:
             "median_ms": statistics.median(timings),
             "p95_ms": _percentile_95(timings),
             "queries": len(queries),
-            "rows": html.count('<tr id="thread-'),
+            "rows": html.count('<tr id="thread-') + html.count('<li id="message-'),
         }
     report["threads_visible"] = Thread.objects.filter(patient__care_team__lead=clinician).count()
     report["messages_total"] = Message.objects.count()
