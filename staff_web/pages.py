@@ -1,5 +1,6 @@
-"""The care-team workspace: sign in, the shared inbox (claim, release, close, reopen in place)
-and a thread with its patient header, reply and internal-note composers.
+"""The care-team workspace: sign in, the shared inbox (claim, release, assign, close, reopen in
+place; the list alone for the page's live refresh) and a thread with its patient header, reply
+and internal-note composers.
 
 Thin like the APIs: parse -> call messaging's services and selectors -> render. Who sees which
 thread, what is audited and how the first-response clock runs are theirs (docs/web-portal.md,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from carecore.accounts.models import Clinician, Patient
+from carecore.accounts.models import Clinician, Patient, User
 from intake import services as intake_services
 from messaging import services
 from tests.factories import TEST_PASSWORD
@@ -215,3 +215,42 @@ def test_the_keyboard_shortcuts(
     page.keyboard.press("Shift+?")
     expect(help_dialog).to_be_hidden()
     expect(page.get_by_role("heading", name="First question")).to_be_visible()
+
+
+def test_assign_close_and_reopen_in_place_and_a_colleagues_claim_arrives_live(
+    page: Page, live_server: Any, patient: Patient, clinician: Clinician, coordinator: User
+) -> None:
+    flare = services.thread_open(
+        actor=patient.user, subject="Flare on my arms", category="clinical", body="Itchy."
+    ).thread
+    question = services.thread_open(
+        actor=patient.user, subject="Billing question", category="billing", body="Invoice?"
+    ).thread
+    page.set_viewport_size({"width": 1440, "height": 900})
+    staff_sign_in(page, live_server.url, clinician.user.email)
+    shortcuts_ready(page)
+    url = page.url
+    flare_row = page.get_by_role("row").filter(has_text="Flare on my arms")
+
+    flare_row.get_by_label("Assign Flare on my arms to").select_option(label=coordinator.full_name)
+    flare_row.get_by_role("button", name="Assign Flare on my arms").click()
+    expect(flare_row.get_by_role("cell", name=coordinator.full_name, exact=True)).to_be_visible()
+    expect(flare_row.get_by_role("button", name="Assign Flare on my arms")).to_be_focused()
+    assert page.url == url
+    assert axe_violations(page) == []
+
+    flare_row.get_by_role("button", name="Close Flare on my arms").click()
+    expect(flare_row.get_by_text("Closed", exact=True)).to_be_visible()
+    flare_row.get_by_role("button", name="Reopen Flare on my arms").click()
+    expect(flare_row.get_by_role("button", name="Close Flare on my arms")).to_be_visible()
+    assert page.url == url
+
+    # A colleague claims the other thread: the row says so without a reload.
+    services.thread_assign(actor=coordinator, thread_id=question.id, assignee_id=coordinator.id)
+    question_row = page.get_by_role("row").filter(has_text="Billing question")
+    expect(question_row.get_by_role("cell", name=coordinator.full_name, exact=True)).to_be_visible(
+        timeout=25000
+    )
+    assert page.url == url
+    flare.refresh_from_db()
+    assert flare.status == "open" and flare.assignee_id == coordinator.id
