@@ -16,8 +16,10 @@ from intake import services as intake_services
 from messaging import services
 from tests.factories import TEST_PASSWORD
 from tests.intake.helpers import poem
+from tests.servers import running_web
 
 from .conftest import axe_violations
+from .test_patient_messages import in_another_thread
 from .test_patient_sign_in import sign_in as patient_sign_in
 
 pytestmark = pytest.mark.browser
@@ -254,3 +256,35 @@ def test_assign_close_and_reopen_in_place_and_a_colleagues_claim_arrives_live(
     assert page.url == url
     flare.refresh_from_db()
     assert flare.status == "open" and flare.assignee_id == coordinator.id
+
+
+def test_the_inbox_updates_over_the_socket(
+    transactional_db: None, page: Page, patient: Patient, clinician: Clinician
+) -> None:
+    services.thread_open(
+        actor=patient.user, subject="Itchy again", category="clinical", body="Still itchy."
+    )
+    with running_web("staff-inbox") as base:
+        page.set_viewport_size({"width": 1440, "height": 900})
+        staff_sign_in(page, base, clinician.user.email)
+        shortcuts_ready(page)
+        rows = page.get_by_role("row")
+        expect(rows).to_have_count(2)
+
+        # From another thread: this one runs Playwright's event loop, from which Channels
+        # cannot publish (see test_patient_messages.py).
+        in_another_thread(
+            lambda: services.thread_open(
+                actor=patient.user,
+                subject="Cannot breathe well",
+                category="clinical",
+                body="I have chest pain when I walk",
+            )
+        )
+
+        expect(rows.nth(1)).to_contain_text("Cannot breathe well", timeout=15000)
+        expect(rows.nth(1)).to_contain_text("due in")
+        expect(page.get_by_role("status")).to_have_text(
+            "1 new thread (1 urgent, at the top) in the inbox."
+        )
+        assert axe_violations(page) == []
