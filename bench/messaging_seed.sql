@@ -4,15 +4,15 @@
 -- only. Ids are md5-derived so
 -- runs are repeatable. Message 6 of each thread is an internal note; 1 in 3 threads is closed.
 
-INSERT INTO accounts_user (id, password, is_superuser, email, first_name, last_name, role,
-                           timezone, phone, is_active, is_staff, date_joined)
-SELECT md5('pu' || i)::uuid, '!', false, 'p' || i || '@bench.test', 'Pat', 'Ient' || i,
+INSERT INTO accounts_user (id, password, is_superuser, email, first_name, last_name,
+                           preferred_name, role, timezone, phone, is_active, is_staff, date_joined)
+SELECT md5('pu' || i)::uuid, '!', false, 'p' || i || '@bench.test', 'Pat', 'Ient' || i, '',
        'patient', 'America/New_York', '', true, false, now()
 FROM generate_series(1, :patients) AS i;
 
-INSERT INTO accounts_user (id, password, is_superuser, email, first_name, last_name, role,
-                           timezone, phone, is_active, is_staff, date_joined)
-SELECT md5(kind || c)::uuid, '!', false, kind || c || '@bench.test', 'Staff', kind || c,
+INSERT INTO accounts_user (id, password, is_superuser, email, first_name, last_name,
+                           preferred_name, role, timezone, phone, is_active, is_staff, date_joined)
+SELECT md5(kind || c)::uuid, '!', false, kind || c || '@bench.test', 'Staff', kind || c, '',
        CASE kind WHEN 'cu' THEN 'clinician' ELSE 'coordinator' END, 'America/New_York', '',
        true, false, now()
 FROM generate_series(1, (:patients + :panel - 1) / :panel) AS c, (VALUES ('cu'), ('ku')) AS k(kind);
@@ -57,7 +57,8 @@ SELECT md5('t' || t)::uuid, md5('p' || ((t - 1) / 10 + 1))::uuid, 'Bench subject
 FROM generate_series(1, :patients * 10) AS t;
 
 INSERT INTO messaging_message (id, thread_id, sender_id, sender_kind, body, internal, client_id,
-                               created_at, position, public_position, triage_flags)
+                               created_at, position, public_position, triage_flags,
+                               triage_hits, triage_discounted)
 SELECT md5('m' || t || '-' || j)::uuid, md5('t' || t)::uuid,
        CASE WHEN j % 2 = 1 THEN md5('pu' || ((t - 1) / 10 + 1))::uuid
             ELSE md5('cu' || (((t - 1) / 10) / :panel + 1))::uuid END,
@@ -65,7 +66,7 @@ SELECT md5('m' || t || '-' || j)::uuid, md5('t' || t)::uuid,
        'Bench message ' || j || ' of thread ' || t || ': the rash on my forearm is about the same.',
        j = 6, NULL,
        timestamptz '2025-01-01' + t * interval '37 seconds' + j * interval '1 minute',
-       j, CASE WHEN j >= 6 THEN j - 1 ELSE j END, '[]'::jsonb
+       j, CASE WHEN j >= 6 THEN j - 1 ELSE j END, '[]'::jsonb, '[]'::jsonb, '[]'::jsonb
 FROM generate_series(1, :patients * 10) AS t, generate_series(1, 10) AS j;
 
 UPDATE messaging_thread SET last_public_message_id = md5('m' || substr(subject, 15) || '-10')::uuid;

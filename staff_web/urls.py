@@ -8,6 +8,7 @@ app_name = "staff_web"
 
 urlpatterns = [
     path("", pages.inbox, name="inbox"),
+    path("inbox/", pages.inbox_list, name="inbox-list"),
     path("sign-in/", pages.sign_in, name="sign-in"),
     path("sign-out/", pages.sign_out, name="sign-out"),
     path("threads/<uuid:thread_id>/", pages.thread_detail, name="thread"),
