@@ -503,6 +503,9 @@ def book(request: HttpRequest) -> HttpResponse:
                 "clinician_id": clinician_id,
                 "can_write_reason": can_see_reason(user),
                 "choice": choice,
+                # The day picker's GET keeps the patient, visit type and clinician filter.
+                "keep": [("patient", patient.id), ("type", visit_type)]
+                + ([("clinician", clinician_id)] if clinician_id else []),
                 "slots": slot_items(day),
                 "message": day.answer.message,
             },
