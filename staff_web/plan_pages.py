@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from carecore.accounts.access import Purpose, access_patient
-from carecore.accounts.models import CARE_TEAM_ROLES, Patient, Role
+from carecore.accounts.models import CARE_TEAM_ROLES, Patient, Role, User
 from carecore.accounts.page_guards import role_page
 from carecore.audit.lists import audited_rows
 from carecore.common.errors import ApplicationError
@@ -63,6 +63,21 @@ FIELD_NAMES = {
 
 def _refused(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     return render(request, "staff_web/plans/refused.html", {"patient_id": patient_id}, status=403)
+
+
+def _draft_change_refusal(request: HttpRequest, user: User, plan: CarePlan) -> HttpResponse | None:
+    """The page refusing a change to `plan` (the caller may not change this patient's plans:
+    403; the plan is no longer a draft: the plans page with why), or None: go ahead."""
+    if not may_change_care_plans(user=user, patient_id=plan.patient_id):
+        return _refused(request, plan.patient_id)
+    if plan.status != DRAFT:
+        return _plan_page(
+            request,
+            plan.patient_id,
+            refusal=services.NotADraft.default_message,
+            status=services.NotADraft.status_code,
+        )
+    return None
 
 
 def _versions(request: HttpRequest, patient: Patient) -> list[CarePlan]:
@@ -194,16 +209,9 @@ def care_plan_edit(request: HttpRequest, plan_id: UUID) -> HttpResponse:
     with `action=publish`, publish it once saved."""
     user = staff_user(request)
     plan = selectors.care_plan_get(user=user, plan_id=plan_id)
-    if not may_change_care_plans(user=user, patient_id=plan.patient_id):
-        return _refused(request, plan.patient_id)
+    if (refused := _draft_change_refusal(request, user, plan)) is not None:
+        return refused
     action = request.POST.get("action", "save")
-    if plan.status != DRAFT:
-        return _plan_page(
-            request,
-            plan.patient_id,
-            refusal=services.NotADraft.default_message,
-            status=services.NotADraft.status_code,
-        )
     editor = PlanEditor.for_plan(plan, request.POST, adding=action == "add")
     if not editor.is_valid():
         return _plan_page(request, plan.patient_id, editor=editor)
@@ -243,15 +251,8 @@ def care_plan_discard(request: HttpRequest, plan_id: UUID) -> HttpResponse:
     """Ask, then discard the draft (published versions are the patient's record and stay)."""
     user = staff_user(request)
     plan = selectors.care_plan_get(user=user, plan_id=plan_id)
-    if not may_change_care_plans(user=user, patient_id=plan.patient_id):
-        return _refused(request, plan.patient_id)
-    if plan.status != DRAFT:
-        return _plan_page(
-            request,
-            plan.patient_id,
-            refusal=services.NotADraft.default_message,
-            status=services.NotADraft.status_code,
-        )
+    if (refused := _draft_change_refusal(request, user, plan)) is not None:
+        return refused
     if request.method == "POST":
         try:
             services.care_plan_discard(user=user, plan_id=plan.id)

@@ -37,7 +37,7 @@ from carecore.accounts.selectors import clinician_list, patient_get, patient_lis
 from carecore.audit.lists import audited_rows
 from carecore.common.errors import ApplicationError
 from careplans.selectors import previsit_summary
-from patient_web.booking_pages import VISIT_TYPES, SlotForm, slot_value
+from patient_web.booking_pages import VISIT_TYPES, SlotForm, day_choice, slot_items
 from patient_web.guards import form_errors
 from portal import selectors, services
 from portal.access import can_see_reason
@@ -408,33 +408,6 @@ def time_off_delete(request: HttpRequest, clinician_id: UUID, time_off_id: UUID)
 # --- booking, moving and cancelling on a patient's behalf ---------------------------------------
 
 
-@dataclass
-class DayChoice:
-    day: date
-    first: date
-    last: date
-
-
-def _day_choice(request: HttpRequest, default: datetime | None = None) -> DayChoice:
-    """The day asked for (`?date=`, else the day of `default`, else the first bookable day),
-    kept inside the booking window, in the zone active for the request (the patient's)."""
-    window = selectors.booking_window()
-    first = timezone.localdate(window.not_before)
-    last = timezone.localdate(window.before)
-    try:
-        day = date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
-        day = timezone.localdate(default) if default is not None else first
-    return DayChoice(day=min(max(day, first), last), first=first, last=last)
-
-
-def _slot_items(day: Any) -> list[dict[str, Any]]:
-    return [
-        {"value": slot_value(slot.clinician.id, slot.start), "slot": slot}
-        for slot in day.answer.slots
-    ]
-
-
 def _patient_search(request: HttpRequest) -> list[Any] | None:
     """Patients the caller may book for whose name or e-mail contains `?q=` (schedulers: every
     patient, demographics only; the care team: their patients), each audited as shown."""
@@ -508,7 +481,7 @@ def book(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Visit booked.")
             return redirect(_calendar_url(appointment.clinician_id, appointment.start_at))
     with timezone.override(patient.user.zone):
-        choice = _day_choice(request)
+        choice = day_choice(request)
         day = selectors.slots_on_day(
             user=user,
             day=choice.day,
@@ -530,7 +503,10 @@ def book(request: HttpRequest) -> HttpResponse:
                 "clinician_id": clinician_id,
                 "can_write_reason": can_see_reason(user),
                 "choice": choice,
-                "slots": _slot_items(day),
+                # The day picker's GET keeps the patient, visit type and clinician filter.
+                "keep": [("patient", patient.id), ("type", visit_type)]
+                + ([("clinician", clinician_id)] if clinician_id else []),
+                "slots": slot_items(day),
                 "message": day.answer.message,
             },
         )
@@ -559,7 +535,7 @@ def reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
             return redirect(_calendar_url(moved.clinician_id, moved.start_at))
     appointment = selectors.appointment_get(user=user, appointment_id=appointment_id)
     with timezone.override(appointment.patient.user.zone):
-        choice = _day_choice(request, default=appointment.start_at)
+        choice = day_choice(request, default=appointment.start_at)
         day = selectors.slots_on_day(
             user=user,
             day=choice.day,
@@ -574,7 +550,7 @@ def reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
                 "appointment": appointment,
                 "form": form,
                 "choice": choice,
-                "slots": _slot_items(day),
+                "slots": slot_items(day),
                 "message": day.answer.message,
                 "changeable": appointment.status == "booked"
                 and appointment.start_at > timezone.now(),

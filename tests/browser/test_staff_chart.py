@@ -9,14 +9,13 @@ import re
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from carecore.accounts.models import Clinician, Patient
-from careplans import services as careplans
 from intake import services as intake
 from messaging import services as messaging
-from tests.intake.helpers import healthy_intake, poem
+from tests.careplans.helpers import plan_published_after_intake
+from tests.intake.helpers import poem
 
 from .conftest import axe_violations
 from .test_staff_workspace import staff_sign_in
@@ -27,15 +26,7 @@ pytestmark = pytest.mark.browser
 def test_a_clinician_opens_the_chart_from_the_inbox(
     page: Page, live_server: Any, patient: Patient, clinician: Clinician
 ) -> None:
-    call_command("sync_questionnaires", verbosity=0)
-    intake.response_create(
-        user=patient.user, slug="poem", answers=poem(2, 2, 2, 2, 2, 2, 2), status="completed"
-    )
-    intake.response_create(
-        user=patient.user, slug="gut-skin-intake", answers=healthy_intake(), status="completed"
-    )
-    plan = careplans.care_plan_draft(user=clinician.user, patient_id=patient.id)
-    careplans.care_plan_publish(user=clinician.user, plan_id=plan.id)
+    plan_published_after_intake(patient, clinician)
     intake.response_create(
         user=patient.user, slug="poem", answers=poem(1, 2, 1, 2, 1, 2, 1), status="completed"
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from carecore.accounts.models import Clinician, Patient, User
 from carecore.audit.models import Action, AuditEvent
@@ -16,7 +15,8 @@ from careplans import selectors
 from careplans import services as careplans
 from careplans.models import CarePlan
 from intake import services as intake
-from tests.intake.helpers import healthy_intake, poem
+from tests.careplans.helpers import plan_published_after_intake
+from tests.intake.helpers import poem
 
 pytestmark = pytest.mark.django_db
 
@@ -24,15 +24,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def scored(patient: Patient, clinician: Clinician) -> None:
     """POEM 14 and a healthy intake, plan 1 published (a POEM goal), then POEM 7 and an ISI."""
-    call_command("sync_questionnaires", verbosity=0)
-    intake.response_create(
-        user=patient.user, slug="poem", answers=poem(2, 2, 2, 2, 2, 2, 2), status="completed"
-    )
-    intake.response_create(
-        user=patient.user, slug="gut-skin-intake", answers=healthy_intake(), status="completed"
-    )
-    plan = careplans.care_plan_draft(user=clinician.user, patient_id=patient.id)
-    careplans.care_plan_publish(user=clinician.user, plan_id=plan.id)
+    plan_published_after_intake(patient, clinician)
     intake.response_create(
         user=patient.user, slug="poem", answers=poem(1, 1, 1, 1, 1, 1, 1), status="completed"
     )

@@ -5,7 +5,7 @@ shows it, and another team's patient's visit is a 404."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -20,21 +20,10 @@ from portal.models import Appointment, AppointmentStatus, AvailabilityRule, Time
 from tests.factories import PatientFactory
 from tests.portal.conftest import NOW, REASON, TOMORROW, at, book_directly, give_availability
 
-pytestmark = pytest.mark.django_db
+# Every test runs at portal's NOW (`frozen`); `schedules` is portal's fixture too (conftest).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
 SCHEDULE = "/staff/schedule/"
-
-
-@pytest.fixture(autouse=True)
-def _now() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def schedules(clinician: Clinician, other_clinician: Clinician) -> None:
-    give_availability(clinician)
-    give_availability(other_clinician)
 
 
 @pytest.fixture
