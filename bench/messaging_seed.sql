@@ -23,8 +23,8 @@ SELECT md5('c' || c)::uuid, md5('cu' || c)::uuid, 'MD', '{dermatology}', '{NY}',
        '{new,follow_up}', '', true, c = 1
 FROM generate_series(1, (:patients + :panel - 1) / :panel) AS c;
 
-INSERT INTO accounts_patient (id, user_id, date_of_birth, state, created_at)
-SELECT md5('p' || i)::uuid, md5('pu' || i)::uuid, date '1990-01-01', 'NY', now()
+INSERT INTO accounts_patient (id, user_id, date_of_birth, state, created_at, updated_at)
+SELECT md5('p' || i)::uuid, md5('pu' || i)::uuid, date '1990-01-01', 'NY', now(), now()
 FROM generate_series(1, :patients) AS i;
 
 INSERT INTO accounts_careteam (id, patient_id, lead_id, created_at, updated_at)

@@ -217,10 +217,30 @@ def measures_timeline(*, patient: Patient, instrument: str) -> list[MeasurePoint
     responses = QuestionnaireResponse.objects.filter(
         patient=patient, status=ResponseStatus.COMPLETED, scores__has_key=instrument
     ).order_by("completed_at", "id")
+    return _timeline(responses.only("id", "completed_at", "scores"), instrument)
+
+
+def measures_timelines(*, patient: Patient) -> dict[str, list[MeasurePoint]]:
+    """`measures_timeline` of every instrument an (access-checked) patient has a completed
+    score for, keyed by instrument: one query over their completed responses, however many
+    instruments and responses there are (the care team's patient chart)."""
+    responses = list(
+        QuestionnaireResponse.objects.filter(patient=patient, status=ResponseStatus.COMPLETED)
+        .order_by("completed_at", "id")
+        .only("id", "completed_at", "scores")
+    )
+    instruments = dict.fromkeys(name for response in responses for name in response.scores or {})
+    return {instrument: _timeline(responses, instrument) for instrument in instruments}
+
+
+def _timeline(responses: Iterable[QuestionnaireResponse], instrument: str) -> list[MeasurePoint]:
+    """The points of `instrument` in `responses` (completed, oldest first)."""
     points: list[MeasurePoint] = []
     first_total = previous_total = None
-    for response in responses.only("id", "completed_at", "scores"):
-        score = response.scores[instrument]
+    for response in responses:
+        score = (response.scores or {}).get(instrument)
+        if score is None:
+            continue
         total = score.get("total")
         points.append(
             MeasurePoint(

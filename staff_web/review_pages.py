@@ -73,3 +73,11 @@ def review_detail(request: HttpRequest, review_id: Any) -> HttpResponse:
             "can_complete": user.role == "clinician" and review.status == "pending",
         },
     )
+
+
+@require_GET
+@care_team_page
+def review_moved(request: HttpRequest, review_id: Any) -> HttpResponse:
+    """`/reviews/<id>/`, where intake-review notifications linked before the workspace existed:
+    the same guard (signed out -> the workspace's sign-in), then to the review page itself."""
+    return redirect("staff_web:review", review_id=review_id)

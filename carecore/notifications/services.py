@@ -39,9 +39,12 @@ import requests
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from celery import current_app
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.constants import OnConflict
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from carecore.accounts.models import STAFF_ROLES, User
@@ -57,7 +60,7 @@ from .errors import (
     UrgentPageSilenced,
     delivery_error_code,
 )
-from .links import absolute_url
+from .links import absolute_url, page_for
 from .mail import IDEMPOTENCY_HEADER
 from .models import (
     AttemptOutcome,
@@ -80,7 +83,7 @@ from .policy import (
     urgent_floor,
 )
 from .push import PushMessage, PushSubscriptionGone, PushTarget, push_enabled, send_push
-from .rendering import check_link_path, render
+from .rendering import Rendered, check_link_path, render
 from .sms import SmsMessage, get_sms_backend, sms_enabled
 
 # The Celery queue urgent deliveries go to (CARECORE_CELERY_QUEUES in settings).
@@ -142,6 +145,73 @@ def _enqueue_horizon() -> timedelta:
     return timedelta(seconds=settings.CARECORE_NOTIFICATIONS_ENQUEUE_HORIZON_SECONDS)
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """A user about to be notified, with what decides their channels and timing: their explicit
+    preferences for the events asked about, their own quiet hours (None: the default applies)
+    and whether a browser of theirs is subscribed to push."""
+
+    user: User
+    preferences: dict[tuple[str, str], bool]  # (event, channel) -> enabled
+    quiet_hours: QuietHours | None
+    pushable: bool
+
+
+def notification_recipients(*, users: QuerySet[User], events: Iterable[str]) -> list[Recipient]:
+    """The active users of `users` ready for `notify` about any of `events`, in ONE query (the
+    users with their preferences and quiet hours), so a caller can look them up before taking
+    a lock and write the outbox rows inside it (messaging's send)."""
+    events = sorted(set(events))
+    preferences = ArraySubquery(
+        NotificationPreference.objects.filter(user_id=OuterRef("pk"), event__in=events).values(
+            json=JSONObject(event="event", channel="channel", enabled="enabled")
+        )
+    )
+    rows = users.filter(is_active=True).select_related("quiet_hours").annotate(prefs=preferences)
+    if push_enabled():
+        rows = rows.annotate(
+            has_push=Exists(PushSubscription.objects.filter(user_id=OuterRef("pk")))
+        )
+    recipients = []
+    for user in rows:
+        quiet: QuietHours | None = getattr(user, "quiet_hours", None)
+        recipients.append(
+            Recipient(
+                user=user,
+                preferences={
+                    (pref["event"], pref["channel"]): pref["enabled"] for pref in user.prefs
+                },
+                quiet_hours=quiet,
+                pushable=bool(getattr(user, "has_push", False)),
+            )
+        )
+    return recipients
+
+
+def _recipients_of(users: dict[Any, User], event: str) -> list[Recipient]:
+    """`Recipient`s of users already loaded: preferences and quiet hours in two queries (and the
+    push subscriptions in a third when web push is configured)."""
+    explicit = {
+        (pref.user_id, pref.channel): pref.enabled
+        for pref in NotificationPreference.objects.filter(user_id__in=users, event=event)
+    }
+    quiet = {row.user_id: row for row in QuietHours.objects.filter(user_id__in=users)}
+    pushable = _users_with_push_subscriptions(users)
+    return [
+        Recipient(
+            user=user,
+            preferences={
+                (event, channel): enabled
+                for (user_id, channel), enabled in explicit.items()
+                if user_id == user.id
+            },
+            quiet_hours=quiet.get(user.id),
+            pushable=user.id in pushable,
+        )
+        for user in users.values()
+    ]
+
+
 @transaction.atomic
 def notify(
     *,
@@ -164,9 +234,42 @@ def notify(
     by quiet hours, or retrying) ends as `expired` instead of arriving late.
 
     Returns the rows this call created (none for a repeat). Queries: preferences, quiet hours,
-    locking and looking up the keys, the insert, re-reading what was inserted, and the in-app
-    delivery records.
+    the insert (returning what was new), and the in-app delivery records. A caller on a hot
+    path loads its `Recipient`s first (`notification_recipients`, one query) and calls
+    `notification_rows` and `outbox_insert` itself.
     """
+    users = {user.id: user for user in recipients if user.is_active}
+    if not users:
+        return []
+    rows = notification_rows(
+        event=event,
+        recipients=_recipients_of(users, event),
+        subject_type=subject_type,
+        subject_id=subject_id,
+        occurrence=occurrence,
+        urgent=urgent,
+        link_path=link_path,
+        expires_at=expires_at,
+    )
+    created = outbox_insert(rows)
+    _publish_in_app(created)
+    return created
+
+
+def notification_rows(
+    *,
+    event: str,
+    recipients: Iterable[Recipient],
+    subject_type: str,
+    subject_id: UUID | str,
+    occurrence: str = "",
+    urgent: bool = False,
+    link_path: str = "",
+    expires_at: datetime | None = None,
+) -> list[Notification]:
+    """The outbox rows `notify` writes, built without a query (see `notify` for the arguments):
+    one per recipient x channel their preferences (or their role's defaults) enable, the floor
+    for urgent pages applied, e-mail, SMS and push held until their quiet hours end."""
     subject_id = str(subject_id)
     _check_notify_arguments(
         event=event,
@@ -175,25 +278,20 @@ def notify(
         occurrence=occurrence,
         link_path=link_path,
     )
-    users = {user.id: user for user in recipients if user.is_active}
-    if not users:
-        return []
-    explicit = {
-        (pref.user_id, pref.channel): pref.enabled
-        for pref in NotificationPreference.objects.filter(user_id__in=users, event=event)
-    }
-    quiet = {row.user_id: row for row in QuietHours.objects.filter(user_id__in=users)}
-    pushable = _users_with_push_subscriptions(users)
     now = timezone.now()
-    in_app_text = render(event=event, channel=Channel.IN_APP, link_path=link_path)
+    in_app_texts: dict[str, Rendered] = {}  # by page: a few roles, a few pages
     rows: list[Notification] = []
     can_text = sms_enabled()
-    for user in users.values():
+    for recipient in recipients:
+        user = recipient.user
+        if not user.is_active:
+            continue
+        page = page_for(link_path, role=user.role)
         chosen = frozenset(
             channel
             for channel in Channel.values
-            if explicit.get(
-                (user.id, channel), default_enabled(role=user.role, event=event, channel=channel)
+            if recipient.preferences.get(
+                (event, channel), default_enabled(role=user.role, event=event, channel=channel)
             )
         )
         # Urgent pages to staff go below no preference (policy.urgent_floor).
@@ -208,7 +306,7 @@ def notify(
                 continue
             if channel == Channel.SMS and not (user.phone and can_text):
                 continue
-            if channel == Channel.PUSH and user.id not in pushable:
+            if channel == Channel.PUSH and not recipient.pushable:
                 continue
             row = Notification(
                 recipient=user,
@@ -218,17 +316,19 @@ def notify(
                 subject_id=subject_id,
                 occurrence=occurrence,
                 urgent=urgent,
-                link_path=link_path,
+                link_path=page,
                 created_at=now,
             )
             if channel == Channel.IN_APP:
                 row.status = Status.SENT
                 row.due_at = row.sent_at = now
                 row.attempt_count = row.round_attempt_count = 1
-                row.title, row.body = in_app_text.subject, in_app_text.body
+                if page not in in_app_texts:
+                    in_app_texts[page] = render(event=event, channel=Channel.IN_APP, link_path=page)
+                row.title, row.body = in_app_texts[page].subject, in_app_texts[page].body
             else:
                 row.due_at = delivery_time(
-                    user=user, now=now, urgent=urgent, own_quiet_hours=quiet.get(user.id)
+                    user=user, now=now, urgent=urgent, own_quiet_hours=recipient.quiet_hours
                 )
                 row.expires_at = expires_at
                 if expires_at is not None and row.due_at >= expires_at:
@@ -237,39 +337,7 @@ def notify(
                 elif row.due_at <= now + _enqueue_horizon():
                     row.enqueued_at = row.due_at
             rows.append(row)
-    rows = _not_notified_before(rows)
-    if not rows:
-        return []
-    # ON CONFLICT DO NOTHING as a backstop; under the key locks nothing can conflict. Our own ids
-    # tell us which rows are new.
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    created = list(
-        Notification.objects.filter(id__in=[row.id for row in rows]).order_by("created_at", "id")
-    )
-    DeliveryAttempt.objects.bulk_create(
-        [
-            DeliveryAttempt(
-                notification=row,
-                number=1,
-                claim_token=uuid.uuid4(),
-                started_at=now,
-                finished_at=now,
-                outcome=AttemptOutcome.SENT,
-                worker="in-transaction",
-            )
-            for row in created
-            if row.channel == Channel.IN_APP
-        ]
-    )
-    _publish_in_app(created)
-    to_enqueue = [
-        PendingDelivery(row.id, row.due_at, row.urgent)
-        for row in created
-        if row.channel != Channel.IN_APP and row.enqueued_at is not None
-    ]
-    if to_enqueue:
-        transaction.on_commit(lambda: enqueue_deliveries(to_enqueue), robust=True)
-    return created
+    return rows
 
 
 _IDEMPOTENCY_KEY = ("event", "recipient_id", "channel", "subject_type", "subject_id", "occurrence")
@@ -307,20 +375,77 @@ def _not_notified_before(rows: list[Notification]) -> list[Notification]:
     return [row for row in rows if _idempotency_key(row) not in existing]
 
 
-def _publish_in_app(created: list[Notification]) -> None:
-    """notification.created to each recipient of a new in-app row (the list to refresh)."""
-    event_publish_each(
-        events_by_user={
-            row.recipient_id: [
+def outbox_insert(rows: list[Notification]) -> list[Notification]:
+    """Write outbox rows (from `notification_rows`) in the caller's transaction; returns those
+    that are new. In-app rows get their delivery record; the others are enqueued on commit. The
+    in-app rows' `notification.created` events are the caller's to publish (`in_app_events`).
+
+    Idempotent by key: `_not_notified_before` locks each row's key and drops those already
+    written (a concurrent write of the same key waits for the other transaction, then finds its
+    row), because the monthly partitions' unique key has to contain `created_at`. ON CONFLICT DO
+    NOTHING stays as a backstop; RETURNING names the rows that are new (our own ids), so nothing
+    is read back.
+    """
+    rows = _not_notified_before(rows)
+    if not rows:
+        return []
+    now = timezone.now()
+    fields = [field for field in Notification._meta.concrete_fields if not field.generated]
+    # QuerySet._insert is what bulk_create runs; bulk_create itself returns nothing with
+    # ignore_conflicts, and we need to know which rows were new.
+    returned = Notification.objects._insert(  # type: ignore[attr-defined]
+        rows,
+        fields=fields,
+        returning_fields=[Notification._meta.pk],
+        on_conflict=OnConflict.IGNORE,
+    )
+    new_ids = {row[0] for row in returned}
+    created = [row for row in rows if row.id in new_ids]
+    for row in created:
+        row._state.adding = False
+        row._state.db = "default"
+    DeliveryAttempt.objects.bulk_create(
+        [
+            DeliveryAttempt(
+                notification=row,
+                number=1,
+                claim_token=uuid.uuid4(),
+                started_at=now,
+                finished_at=now,
+                outcome=AttemptOutcome.SENT,
+                worker="in-transaction",
+            )
+            for row in created
+            if row.channel == Channel.IN_APP
+        ]
+    )
+    to_enqueue = [
+        PendingDelivery(row.id, row.due_at, row.urgent)
+        for row in created
+        if row.channel != Channel.IN_APP and row.enqueued_at is not None
+    ]
+    if to_enqueue:
+        transaction.on_commit(lambda: enqueue_deliveries(to_enqueue), robust=True)
+    return created
+
+
+def in_app_events(created: list[Notification]) -> dict[UUID, list[NewEvent]]:
+    """notification.created for each recipient of a new in-app row (the list to refresh)."""
+    events: dict[UUID, list[NewEvent]] = {}
+    for row in created:
+        if row.channel == Channel.IN_APP:
+            events.setdefault(row.recipient_id, []).append(
                 NewEvent(
                     EventType.NOTIFICATION_CREATED,
                     {"notification_id": row.id, "event": row.event, "urgent": row.urgent},
                 )
-            ]
-            for row in created
-            if row.channel == Channel.IN_APP
-        }
-    )
+            )
+    return events
+
+
+def _publish_in_app(created: list[Notification]) -> None:
+    """notification.created to each recipient of a new in-app row (the list to refresh)."""
+    event_publish_each(events_by_user=in_app_events(created))
 
 
 def _users_with_push_subscriptions(users: dict[Any, User]) -> set[Any]:
@@ -336,6 +461,16 @@ class PendingDelivery(NamedTuple):
     notification_id: UUID
     due_at: datetime
     urgent: bool
+
+
+def _urgent_publish_options() -> dict[str, Any]:
+    """Urgent rows go to their own queue and run under shorter time limits than the project's,
+    so the sweeper can give up a dead worker's claim on a page sooner (settings, "urgent")."""
+    return {
+        "queue": URGENT_QUEUE,
+        "soft_time_limit": settings.CARECORE_NOTIFICATIONS_URGENT_SOFT_TIME_LIMIT_SECONDS,
+        "time_limit": settings.CARECORE_NOTIFICATIONS_URGENT_TIME_LIMIT_SECONDS,
+    }
 
 
 def enqueue_deliveries(items: list[PendingDelivery]) -> int:
@@ -358,7 +493,7 @@ def enqueue_deliveries(items: list[PendingDelivery]) -> int:
                 args=[str(notification_id)],
                 countdown=countdown or None,
                 retry_policy=settings.CARECORE_NOTIFICATIONS_PUBLISH_RETRY_POLICY,
-                **({"queue": URGENT_QUEUE} if urgent else {}),
+                **(_urgent_publish_options() if urgent else {}),
             )
         except Exception as error:
             logger.warning(
@@ -691,11 +826,16 @@ def notification_deliver(*, notification_id: UUID | str, worker: str = "") -> st
 @transaction.atomic
 def _release_stale_claims(now: datetime, batch: int) -> int:
     """Claims older than the claim timeout belong to workers that died (the task time limit is
-    shorter than the timeout, so a live worker has given up by then)."""
+    shorter than the timeout, so a live worker has given up by then). Urgent deliveries run
+    under shorter limits, so their claims are given up sooner."""
     cutoff = now - timedelta(seconds=settings.CARECORE_NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS)
+    urgent_cutoff = now - timedelta(
+        seconds=settings.CARECORE_NOTIFICATIONS_URGENT_CLAIM_TIMEOUT_SECONDS
+    )
     stale = list(
         Notification.objects.select_for_update(skip_locked=True)
-        .filter(status=Status.SENDING, claimed_at__lt=cutoff)
+        .filter(status=Status.SENDING)
+        .filter(Q(claimed_at__lt=cutoff) | Q(urgent=True, claimed_at__lt=urgent_cutoff))
         .values_list("id", flat=True)[:batch]
     )
     if not stale:

@@ -111,3 +111,23 @@ def test_other_roles_are_refused(
     role: str, actors: dict[str, User], staff_web_for: Callable[[User], Client]
 ) -> None:
     assert staff_web_for(actors[role]).get("/staff/reviews/").status_code == 403
+
+
+def test_the_review_notification_and_its_old_link_open_the_review_page(
+    patient: Patient,
+    clinician: Clinician,
+    questionnaires: None,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    from django.urls import resolve
+
+    from carecore.notifications import links
+
+    review = completed_poem(patient, 1, 2, 3, 1, 2, 3, 1)
+    path = links.intake_review_page(review.id)
+    assert resolve(path).view_name == "staff_web:review"
+
+    moved = staff_web_for(clinician.user).get(f"/reviews/{review.id}/")
+
+    assert moved.status_code == 302 and moved["Location"] == path
+    assert Client().get(f"/reviews/{review.id}/")["Location"].startswith("/staff/sign-in/")
