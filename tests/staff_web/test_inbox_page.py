@@ -274,7 +274,9 @@ def test_the_list_alone_for_the_live_page(
     assert "due in" in html
     assert (
         AuditEvent.objects.filter(
-            actor_id=clinician.user.id, object_id=str(urgent.id), action="list"
+            actor_id=clinician.user.id,
+            action="list",
+            detail__object_ids__contains=[str(urgent.id)],
         ).count()
         == 2
     )  # the page and the list: each showing is audited
