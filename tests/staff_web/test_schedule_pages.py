@@ -68,7 +68,9 @@ def test_a_clinician_sees_their_own_day_by_default_with_names_reasons_and_summar
     assert f"/staff/visits/{visit.id}/summary/" in html
     assert f"/staff/schedule/visits/{visit.id}/reschedule/" in html
     assert AuditEvent.objects.filter(
-        object_type="appointment", object_id=str(visit.id), action=Action.LIST
+        object_type="appointment",
+        action=Action.LIST,
+        detail__object_ids__contains=[str(visit.id)],
     ).exists()
 
 
