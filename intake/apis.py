@@ -288,7 +288,7 @@ class AnswerChangeOutput(serializers.Serializer):
         "version no longer asks)."
     )
     kind = ChoiceField(
-        choices=selectors.AnswerChangeKind.choices,
+        choices=selectors.ANSWER_CHANGE_KINDS,
         help_text="changed: answered both times, differently; new: answered now only; "
         "no_longer_given: answered last time only.",
     )

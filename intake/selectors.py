@@ -252,6 +252,10 @@ class AnswerChangeKind:
     )
 
 
+# The API's enum of answer-change kinds (settings' ENUM_NAME_OVERRIDES names it).
+ANSWER_CHANGE_KINDS = AnswerChangeKind.choices
+
+
 @dataclass(frozen=True)
 class AnswerChange:
     """One answer that differs from the previous response's, matched by linkId across

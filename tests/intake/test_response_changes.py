@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from intake.models import QuestionnaireResponse, QuestionnaireVersion
 from intake.selectors import AnswerChangeKind, response_changes
 
-SKIN = {
+SKIN: dict[str, Any] = {
     "linkId": "skin",
     "text": "Which skin concerns?",
     "type": "multi-choice",
@@ -24,15 +24,15 @@ SKIN = {
         {"code": "dryness", "display": "Dry skin"},
     ],
 }
-STOOL = {
+STOOL: dict[str, Any] = {
     "linkId": "stool",
     "text": "Usual stool?",
     "type": "choice",
     "options": [{"code": 3, "display": "Type 3"}, {"code": 4, "display": "Type 4"}],
 }
-ITCH = {"linkId": "itch", "text": "Does it itch?", "type": "boolean"}
-SLEEP = {"linkId": "sleep", "text": "Hours of sleep?", "type": "decimal"}
-NOTES = {"linkId": "notes", "text": "Anything else?", "type": "string"}
+ITCH: dict[str, Any] = {"linkId": "itch", "text": "Does it itch?", "type": "boolean"}
+SLEEP: dict[str, Any] = {"linkId": "sleep", "text": "Hours of sleep?", "type": "decimal"}
+NOTES: dict[str, Any] = {"linkId": "notes", "text": "Anything else?", "type": "string"}
 ITEMS = [SKIN, STOOL, ITCH, SLEEP, NOTES]
 
 

@@ -85,7 +85,7 @@ def test_new_and_no_longer_given_answers_are_listed(client_for, patient, clinici
     later = healthy_intake(**{"skin-concerns": ["eczema", "other"]})
     later["skin-concerns-other"] = "Cracked fingertips"
     submit(client, "gut-skin-intake", later)
-    review = IntakeReview.objects.order_by("-created_at").first()
+    review = IntakeReview.objects.order_by("-created_at")[0]
 
     changes = client_for(clinician.user).get(f"{REVIEWS}{review.id}/").json()
     answers = {c["link_id"]: c for c in changes["changes_since_previous"]["answers"]}
