@@ -31,7 +31,6 @@ from careplans.selectors import care_plan_list, measures_progress_all, plans_com
 from intake.instruments import INSTRUMENTS
 from intake.selectors import (
     INTAKE_SLUG,
-    AnsweredQuestion,
     answers_with_questions,
     questionnaire_current_list,
     response_list,
@@ -112,21 +111,10 @@ def _latest_intake(request: HttpRequest, patient_id: UUID) -> dict[str, Any] | N
     return {
         "response": shown[0],
         "answers": [
-            {"question": answer.question, "text": _answer_text(answer)}
+            {"question": answer.question, "text": answer.text}
             for answer in answers_with_questions(shown[0])
         ],
     }
-
-
-def _answer_text(answer: AnsweredQuestion) -> str:
-    """An answer as a reader says it: the option's words, "Yes"/"No", or the value."""
-    if answer.answer_display is not None:
-        return answer.answer_display
-    if isinstance(answer.answer, bool):
-        return "Yes" if answer.answer else "No"
-    if isinstance(answer.answer, list):
-        return ", ".join(str(value) for value in answer.answer)
-    return str(answer.answer)
 
 
 def _words(name: str | None) -> str:

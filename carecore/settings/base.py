@@ -381,6 +381,7 @@ SPECTACULAR_SETTINGS = {
         "IntakeReviewStatusEnum": "intake.models.ReviewStatus",
         "CarePlanStatusEnum": "careplans.models.CarePlanStatus",
         "VisitTypeEnum": "portal.apis.VISIT_TYPES",
+        "AnswerChangeKindEnum": "intake.selectors.ANSWER_CHANGE_KINDS",
     },
 }
 

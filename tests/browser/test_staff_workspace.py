@@ -6,13 +6,17 @@ keyboard shortcuts. axe on every page."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from carecore.accounts.models import Clinician, Patient, User
 from intake import services as intake_services
+from intake.models import IntakeReview
 from messaging import services
 from tests.factories import TEST_PASSWORD
 from tests.intake.helpers import poem
@@ -110,6 +114,12 @@ def test_a_clinician_claims_notes_and_replies(
 def test_a_clinician_completes_a_review_from_the_queue(
     page: Page, live_server: Any, patient: Patient, clinician: Clinician, questionnaires: None
 ) -> None:
+    with time_machine.travel(timezone.now() - timedelta(days=14)):
+        earlier = intake_services.response_create(
+            user=patient.user, slug="poem", answers=poem(2, 2, 3, 1, 2, 3, 1), status="completed"
+        )
+    earlier_review = IntakeReview.objects.get(response=earlier)
+    intake_services.review_complete(user=clinician.user, review_id=earlier_review.id, note="")
     intake_services.response_create(
         user=patient.user, slug="poem", answers=poem(1, 2, 3, 1, 2, 3, 1), status="completed"
     )
@@ -120,6 +130,12 @@ def test_a_clinician_completes_a_review_from_the_queue(
 
     page.get_by_role("link", name="POEM").click()  # the patient's name opens their chart
     expect(page.get_by_role("heading", name="Answers")).to_be_visible()
+    # What changed since the last response: the one answer that moved, last time then now.
+    changes = page.get_by_role("table", name="Changes since the last response")
+    expect(changes.get_by_role("row")).to_have_count(2)  # the header and poem-1
+    expect(changes.get_by_role("row").nth(1).get_by_role("cell")).to_have_text(
+        ["3-4 days", "1-2 days"]
+    )
     assert axe_violations(page) == []
     page.get_by_label("Note (optional)").fill("Seen, no concerns.")
     page.get_by_role("button", name="Complete review").click()
