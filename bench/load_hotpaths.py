@@ -216,6 +216,12 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--paths", default="send,page,inbox")
+    parser.add_argument(
+        "--debug",
+        choices=["on", "off"],
+        default="on",
+        help="DJANGO_DEBUG of the product (make run: on); the demo is seeded with it on",
+    )
     arguments = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
@@ -227,7 +233,11 @@ def main() -> int:
         _manage("seed_demo")
         product = _start(
             [str(PYTHON.parent / "honcho"), "-f", str(ROOT / "Procfile"), "start"],
-            _env(PORT=str(PRODUCT_PORT), HOST="127.0.0.1"),
+            _env(
+                PORT=str(PRODUCT_PORT),
+                HOST="127.0.0.1",
+                DJANGO_DEBUG="true" if arguments.debug == "on" else "false",
+            ),
         )
         reference = _start(
             [
@@ -286,7 +296,9 @@ def _measure(arguments: argparse.Namespace) -> int:
     failures = 0
     print(
         f"wrk -t2 -c{arguments.connections} -d{arguments.duration}s, {arguments.rounds} rounds,"
-        f" product (make run: web + worker + beat) vs bare reference (uvicorn, 2 workers)"
+        f" product (make run: web + worker + beat; DEBUG {arguments.debug},"
+        f" WEB_CONCURRENCY {os.environ.get('WEB_CONCURRENCY', 'cores')})"
+        f" vs bare reference (uvicorn, 2 workers)"
     )
     for round_number in range(1, arguments.rounds + 1):
         print(f"--- round {round_number}")

@@ -66,7 +66,7 @@ def measure(runs: int) -> dict[str, object]:
     from carecore.accounts.models import Clinician, Patient
     from carecore.accounts.services import token_issue
     from messaging.models import Thread
-    from messaging.selectors import thread_list, unread_total
+    from messaging.selectors import message_list, thread_list, unread_total
 
     clinician = Clinician.objects.select_related("user").order_by("id")[0]
     patient = (
@@ -110,11 +110,15 @@ def measure(runs: int) -> dict[str, object]:
         .order_by("-last_message_at", "-id")[:51]
         .query.sql_with_params()
     )
-    page_sql = "SELECT * FROM messaging_message WHERE thread_id = %s ORDER BY position LIMIT 51"
+    # The thread page's query (messages are partitioned by month: it reads only the months
+    # since the thread began).
+    page_sql, page_params = message_list(thread=thread, user=clinician.user)[
+        :51
+    ].query.sql_with_params()
     with connection.cursor() as cursor:
         for label, sql, params in (
             ("inbox", inbox_sql, inbox_params),
-            ("messages", page_sql, [thread.id]),
+            ("messages", page_sql, page_params),
         ):
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
             # The visible patient ids are inlined as an array; keep the plan readable.

@@ -5,16 +5,16 @@
 -- runs are repeatable. Message 6 of each thread is an internal note; 1 in 3 threads is closed.
 
 INSERT INTO accounts_user (id, password, is_superuser, email, first_name, last_name, role,
-                           timezone, phone, is_active, is_staff, date_joined)
+                           timezone, phone, is_active, is_staff, date_joined, preferred_name)
 SELECT md5('pu' || i)::uuid, '!', false, 'p' || i || '@bench.test', 'Pat', 'Ient' || i,
-       'patient', 'America/New_York', '', true, false, now()
+       'patient', 'America/New_York', '', true, false, now(), ''
 FROM generate_series(1, :patients) AS i;
 
 INSERT INTO accounts_user (id, password, is_superuser, email, first_name, last_name, role,
-                           timezone, phone, is_active, is_staff, date_joined)
+                           timezone, phone, is_active, is_staff, date_joined, preferred_name)
 SELECT md5(kind || c)::uuid, '!', false, kind || c || '@bench.test', 'Staff', kind || c,
        CASE kind WHEN 'cu' THEN 'clinician' ELSE 'coordinator' END, 'America/New_York', '',
-       true, false, now()
+       true, false, now(), ''
 FROM generate_series(1, (:patients + :panel - 1) / :panel) AS c, (VALUES ('cu'), ('ku')) AS k(kind);
 
 INSERT INTO accounts_clinician (id, user_id, credentials, specialties, licensed_states,
@@ -23,8 +23,8 @@ SELECT md5('c' || c)::uuid, md5('cu' || c)::uuid, 'MD', '{dermatology}', '{NY}',
        '{new,follow_up}', '', true, c = 1
 FROM generate_series(1, (:patients + :panel - 1) / :panel) AS c;
 
-INSERT INTO accounts_patient (id, user_id, date_of_birth, state, created_at)
-SELECT md5('p' || i)::uuid, md5('pu' || i)::uuid, date '1990-01-01', 'NY', now()
+INSERT INTO accounts_patient (id, user_id, date_of_birth, state, created_at, updated_at)
+SELECT md5('p' || i)::uuid, md5('pu' || i)::uuid, date '1990-01-01', 'NY', now(), now()
 FROM generate_series(1, :patients) AS i;
 
 INSERT INTO accounts_careteam (id, patient_id, lead_id, created_at, updated_at)
@@ -56,8 +56,18 @@ SELECT md5('t' || t)::uuid, md5('p' || ((t - 1) / 10 + 1))::uuid, 'Bench subject
        CASE WHEN t % 3 = 0 THEN timestamptz '2025-01-01' + t * interval '37 seconds' + interval '1 day' END
 FROM generate_series(1, :patients * 10) AS t;
 
+-- Messages are partitioned by month (messaging migration 0003): the months the seed writes into
+-- (thread t starts at 2025-01-01 + t * 37 s, its messages within 10 minutes), as beat would
+-- have created them when they were the current month.
+SELECT carecore_month_partition('messaging_message', month::date)
+FROM generate_series(timestamp '2025-01-01',
+                     timestamp '2025-01-01' + :patients * 10 * interval '37 seconds'
+                                            + interval '10 minutes',
+                     interval '1 month') AS month;
+
 INSERT INTO messaging_message (id, thread_id, sender_id, sender_kind, body, internal, client_id,
-                               created_at, position, public_position, triage_flags)
+                               created_at, position, public_position, triage_flags,
+                               triage_hits, triage_discounted)
 SELECT md5('m' || t || '-' || j)::uuid, md5('t' || t)::uuid,
        CASE WHEN j % 2 = 1 THEN md5('pu' || ((t - 1) / 10 + 1))::uuid
             ELSE md5('cu' || (((t - 1) / 10) / :panel + 1))::uuid END,
@@ -65,7 +75,7 @@ SELECT md5('m' || t || '-' || j)::uuid, md5('t' || t)::uuid,
        'Bench message ' || j || ' of thread ' || t || ': the rash on my forearm is about the same.',
        j = 6, NULL,
        timestamptz '2025-01-01' + t * interval '37 seconds' + j * interval '1 minute',
-       j, CASE WHEN j >= 6 THEN j - 1 ELSE j END, '[]'::jsonb
+       j, CASE WHEN j >= 6 THEN j - 1 ELSE j END, '[]'::jsonb, '[]'::jsonb, '[]'::jsonb
 FROM generate_series(1, :patients * 10) AS t, generate_series(1, 10) AS j;
 
 UPDATE messaging_thread SET last_public_message_id = md5('m' || substr(subject, 15) || '-10')::uuid;

@@ -35,6 +35,8 @@ urlpatterns = [
     re_path(r"^(api|fhir)/", csrf_exempt(errors.handler404)),
     # The care-team workspace's pages (staff_web/).
     path("staff/", include("staff_web.urls")),
+    # Pre-visit notifications linked to /visits/<id>/summary/ before the workspace existed.
+    path("", include("staff_web.moved_urls")),
     # The patient portal's pages (patient_web/), at the root: the paths e-mails link to.
     path("", include("patient_web.urls")),
 ]

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 
-from carecore.accounts.access import Purpose, audited_get, patient_visibility
+from carecore.accounts.access import Purpose, audited_get, patient_visibility, patients_visible_to
 from carecore.accounts.models import Role, User
 from carecore.audit.models import Action
 
@@ -51,6 +51,16 @@ def access_care_plan(
         detail=detail,
         lock=lock,
     )
+
+
+def may_change_care_plans(*, user: User, patient_id: UUID | str) -> bool:
+    """Whether `user` may draft, edit, publish and discard this patient's plans: a clinician on
+    the care team (never a coordinator, never under break-glass). For pages deciding which
+    controls to show and refusing a forced POST early; the services check again."""
+    if user.role != Role.CLINICIAN:
+        return False
+    writable = patients_visible_to(user, purpose=Purpose.CLINICAL, for_write=True)
+    return writable.filter(pk=patient_id).exists()
 
 
 def care_plan_goals_visible_to(user: User) -> QuerySet[CarePlanGoal]:

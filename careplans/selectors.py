@@ -22,6 +22,7 @@ from intake.selectors import (
     MeasurePoint,
     ScoreSummary,
     measures_timeline,
+    measures_timelines,
     open_red_flag_reviews,
     patients_missing_intake,
     score_summaries,
@@ -139,6 +140,28 @@ def measures_progress(*, user: User, patient_id: UUID | str, instrument: str) ->
     )
 
 
+def active_goals(*, patient: Patient) -> dict[str, CarePlanGoal]:
+    """The active plan's goal per instrument (the first by position, as `active_goal`)."""
+    goals = CarePlanGoal.objects.filter(
+        plan__patient=patient, plan__status=CarePlanStatus.ACTIVE
+    ).order_by("-position")
+    return {goal.instrument: goal for goal in goals}  # the lowest position is written last
+
+
+def measures_progress_all(*, user: User, patient_id: UUID | str) -> list[MeasuresProgress]:
+    """`measures_progress` of every instrument the patient has scores for, instruments in
+    first-scored order: one access check (one READ of the measures, audited as the API's),
+    then the goals and every timeline in one query each, whatever the patient's history."""
+    patient = access_patient(
+        user=user, patient_id=patient_id, purpose=Purpose.CLINICAL, object_type="measures"
+    )
+    goals = active_goals(patient=patient)
+    return [
+        MeasuresProgress(instrument=instrument, goal=goals.get(instrument), results=points)
+        for instrument, points in measures_timelines(patient=patient).items()
+    ]
+
+
 # --- comparing versions ----------------------------------------------------------------------
 
 
@@ -155,43 +178,109 @@ def _items_by_key(items: list[Any]) -> dict[str, Any]:
     return {item.code if item.code != "custom" else f"custom:{item.title}": item for item in items}
 
 
-def _diff_items(old: list[Any], new: list[Any], fields: tuple[str, ...]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ItemsCompared:
+    """Goals or activities of two versions, matched by `_items_by_key`: the items themselves,
+    for pages that show titles and text, not only keys."""
+
+    added: list[Any]  # the newer version's items
+    removed: list[Any]  # the older version's items
+    changed: list[tuple[Any, list[ItemChange]]]  # (the newer item, what changed in it)
+
+
+def _compare_items(old: list[Any], new: list[Any], fields: tuple[str, ...]) -> ItemsCompared:
     before, after = _items_by_key(old), _items_by_key(new)
-    changed = [
-        ItemChange(key, name, getattr(before[key], name), getattr(after[key], name))
-        for key in before.keys() & after.keys()
-        for name in fields
-        if getattr(before[key], name) != getattr(after[key], name)
-    ]
+    changed = []
+    for key in sorted(before.keys() & after.keys()):
+        changes = [
+            ItemChange(key, name, getattr(before[key], name), getattr(after[key], name))
+            for name in fields
+            if getattr(before[key], name) != getattr(after[key], name)
+        ]
+        if changes:
+            changed.append((after[key], changes))
+    return ItemsCompared(
+        added=[after[key] for key in sorted(after.keys() - before.keys())],
+        removed=[before[key] for key in sorted(before.keys() - after.keys())],
+        changed=changed,
+    )
+
+
+def _diff_body(compared: ItemsCompared) -> dict[str, Any]:
+    keys = _items_by_key
     return {
-        "added": sorted(after.keys() - before.keys()),
-        "removed": sorted(before.keys() - after.keys()),
-        "changed": [change.__dict__ for change in sorted(changed, key=lambda c: (c.code, c.field))],
+        "added": sorted(keys(compared.added)),
+        "removed": sorted(keys(compared.removed)),
+        "changed": [
+            change.__dict__
+            for change in sorted(
+                (change for _item, changes in compared.changed for change in changes),
+                key=lambda c: (c.code, c.field),
+            )
+        ],
     }
 
 
-def care_plan_diff(*, user: User, plan_id: UUID | str, against_id: UUID | str) -> dict[str, Any]:
-    """What changed between two plans of one patient that `user` may see, older to newer."""
+ACTIVITY_FIELDS_COMPARED = ("title", "instructions", "category")
+GOAL_FIELDS_COMPARED = ("title", "instrument", "target_change", "due_date", "repeat_every_weeks")
+
+
+@dataclass(frozen=True)
+class PlanComparison:
+    older: CarePlan
+    newer: CarePlan
+    summary_changed: bool
+    activities: ItemsCompared
+    goals: ItemsCompared
+
+
+def care_plan_comparison(
+    *, user: User, plan_id: UUID | str, against_id: UUID | str
+) -> PlanComparison:
+    """Two plans of one patient that `user` may see (each read audited), older first, and what
+    changed between them."""
     newer = access_care_plan(user=user, plan_id=plan_id)
     older = access_care_plan(user=user, plan_id=against_id)
     if older.number > newer.number:
         older, newer = newer, older
     if older.patient_id != newer.patient_id:
         raise ValidationFailed(fields={"against": ["Plans of different patients."]})
+    prefetch_related_objects([older, newer], *_PLAN_ITEMS)
+    return plans_compared(older=older, newer=newer)
+
+
+def plans_compared(*, older: CarePlan, newer: CarePlan) -> PlanComparison:
+    """What changed from `older` to `newer`, two versions of one patient's plan the caller has
+    already read through an access helper. No query when their goals and activities are
+    prefetched (`care_plan_list`), so a page can compare every version it shows."""
+    return PlanComparison(
+        older=older,
+        newer=newer,
+        summary_changed=older.summary != newer.summary,
+        activities=_compare_items(
+            list(older.activities.all()), list(newer.activities.all()), ACTIVITY_FIELDS_COMPARED
+        ),
+        goals=_compare_items(
+            list(older.goals.all()), list(newer.goals.all()), GOAL_FIELDS_COMPARED
+        ),
+    )
+
+
+def care_plan_diff(*, user: User, plan_id: UUID | str, against_id: UUID | str) -> dict[str, Any]:
+    """What changed between two plans of one patient that `user` may see, older to newer."""
+    return care_plan_versions_diff(
+        care_plan_comparison(user=user, plan_id=plan_id, against_id=against_id)
+    )
+
+
+def care_plan_versions_diff(compared: PlanComparison) -> dict[str, Any]:
+    """A comparison as the API's `?against=` answers it: item keys and field changes."""
     return {
-        "from": str(older.id),
-        "to": str(newer.id),
-        "summary_changed": older.summary != newer.summary,
-        "activities": _diff_items(
-            list(older.activities.all()),
-            list(newer.activities.all()),
-            ("title", "instructions", "category"),
-        ),
-        "goals": _diff_items(
-            list(older.goals.all()),
-            list(newer.goals.all()),
-            ("title", "instrument", "target_change", "due_date", "repeat_every_weeks"),
-        ),
+        "from": str(compared.older.id),
+        "to": str(compared.newer.id),
+        "summary_changed": compared.summary_changed,
+        "activities": _diff_body(compared.activities),
+        "goals": _diff_body(compared.goals),
     }
 
 

@@ -11,7 +11,7 @@ completed through its `response_completed` hook (careplans/receivers.py).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -57,6 +57,14 @@ class DraftExists(Conflict):
 class UnreviewedRedFlag(Conflict):
     code = "unreviewed_red_flag"
     default_message = "A clinician must review the intake's red flags before publishing."
+
+
+class DraftChanged(Conflict):
+    code = "draft_changed"
+    default_message = (
+        "Someone saved this draft after you opened it, so your changes were not saved. "
+        "Here it is as they left it."
+    )
 
 
 class NotADraft(Conflict):
@@ -206,9 +214,17 @@ def care_plan_edit(
     summary: str | None = None,
     goals: list[dict[str, Any]] | None = None,
     activities: list[dict[str, Any]] | None = None,
+    expected_updated_at: datetime | None = None,
 ) -> CarePlan:
-    """Edit a draft: summary, and the full new lists of goals and activities."""
+    """Edit a draft: summary, and the full new lists of goals and activities.
+
+    `expected_updated_at` (the draft's `updated_at` when the editor was opened) refuses the edit
+    with `draft_changed` if the draft was saved since: the lists replace the whole draft, so an
+    editor opened before a colleague's save would otherwise silently undo it. Checked under the
+    plan's row lock."""
     plan = _locked_draft(user, plan_id)
+    if expected_updated_at is not None and plan.updated_at != expected_updated_at:
+        raise DraftChanged()
     if summary is not None:
         plan.summary = summary
     if activities is not None:

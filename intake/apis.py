@@ -274,6 +274,65 @@ class ReviewOutput(serializers.Serializer):
         ).data
 
 
+class AnswerGivenOutput(serializers.Serializer):
+    answer = serializers.JSONField()
+    answer_display = serializers.CharField(
+        allow_null=True, help_text="The chosen options' words; null for items without options."
+    )
+
+
+class AnswerChangeOutput(serializers.Serializer):
+    link_id = serializers.CharField()
+    question = serializers.CharField(
+        help_text="The wording this response was asked (the previous one's for a question this "
+        "version no longer asks)."
+    )
+    kind = ChoiceField(
+        choices=selectors.ANSWER_CHANGE_KINDS,
+        help_text="changed: answered both times, differently; new: answered now only; "
+        "no_longer_given: answered last time only.",
+    )
+    before = AnswerGivenOutput(allow_null=True, help_text="Null for a new answer.")
+    after = AnswerGivenOutput(allow_null=True, help_text="Null for an answer no longer given.")
+    question_is_new = serializers.BooleanField(
+        help_text="The previous response's questionnaire version did not ask this question."
+    )
+    question_is_gone = serializers.BooleanField(
+        help_text="This response's questionnaire version no longer asks this question."
+    )
+
+
+class ScoreChangeOutput(serializers.Serializer):
+    instrument = serializers.CharField()
+    total = serializers.FloatField(allow_null=True)
+    band = serializers.CharField(allow_null=True)
+    previous_total = serializers.FloatField(allow_null=True)
+    previous_band = serializers.CharField(allow_null=True)
+    change = serializers.FloatField(allow_null=True, help_text="total - previous_total.")
+
+
+class ResponseChangesOutput(serializers.Serializer):
+    first_response = serializers.BooleanField(
+        help_text="No earlier completed response to this questionnaire: nothing to compare "
+        "(answers empty; each score's previous values and change null)."
+    )
+    previous_response_id = serializers.UUIDField(allow_null=True)
+    previous_completed_at = serializers.DateTimeField(allow_null=True)
+    previous_questionnaire_version = serializers.CharField(allow_null=True)
+    answers = AnswerChangeOutput(
+        many=True,
+        help_text="Each answer that differs, matched by linkId across questionnaire versions.",
+    )
+    scores = ScoreChangeOutput(many=True, help_text="Every instrument scored in either response.")
+
+
+class ReviewDetailOutput(ReviewOutput):
+    changes_since_previous = ResponseChangesOutput(
+        help_text="What changed since the patient's previous completed response to the same "
+        "questionnaire (any version)."
+    )
+
+
 class ReviewQueueApi(APIView):
     """Pending reviews of the caller's patients, urgent first, expedited next
     (`?status=completed` for done ones), each with the patient's name, scores, changes and every
@@ -302,14 +361,15 @@ class ReviewQueueApi(APIView):
 
 
 class ReviewDetailApi(APIView):
-    """One review: the patient, every answer with its question, scores and red flags."""
+    """One review: the patient, every answer with its question, scores, red flags and what
+    changed since the patient's previous response to the questionnaire."""
 
     permission_classes = [has_role(*CLINICAL_STAFF_ROLES)]
 
-    @extend_schema(responses={200: ReviewOutput})
+    @extend_schema(responses={200: ReviewDetailOutput})
     def get(self, request: AuthenticatedRequest, review_id: str) -> Response:
         review = selectors.review_get(user=request.user, review_id=review_id)
-        return Response(ReviewOutput(review).data)
+        return Response(ReviewDetailOutput(review).data)
 
 
 class ReviewCompleteApi(APIView):

@@ -10,12 +10,14 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from carecore.accounts.access import Purpose, patient_visibility
 from carecore.accounts.models import Patient, User
 
 from .access import access_response, access_review
+from .engine import is_answered
 from .models import (
     IntakeReview,
     QuestionnaireResponse,
@@ -83,8 +85,11 @@ def review_queue(
         patient_id=OuterRef("patient_id"),
         version__questionnaire_id=OuterRef("response__version__questionnaire_id"),
         status=ResponseStatus.COMPLETED,
-        completed_at__lt=OuterRef("response__completed_at"),
-    ).order_by("-completed_at")
+        # As `previous_completed_response`: an in-progress response counts from its last save.
+        completed_at__lt=Coalesce(
+            OuterRef("response__completed_at"), OuterRef("response__updated_at")
+        ),
+    ).order_by("-completed_at", "-id")
     reviews = (
         IntakeReview.objects.filter(
             patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
@@ -124,6 +129,17 @@ class AnsweredQuestion:
     answer: Any
     answer_display: str | None
 
+    @property
+    def text(self) -> str:
+        """The answer as a reader says it: the options' words, "Yes"/"No", or the value."""
+        if self.answer_display is not None:
+            return self.answer_display
+        if isinstance(self.answer, bool):
+            return "Yes" if self.answer else "No"
+        if isinstance(self.answer, list):
+            return ", ".join(str(value) for value in self.answer)
+        return str(self.answer)
+
 
 def answers_with_questions(response: QuestionnaireResponse) -> list[AnsweredQuestion]:
     """Each answer with the question as the patient saw it (the pinned version's wording), in
@@ -155,8 +171,14 @@ def _option_display(item: dict[str, Any], value: Any) -> str | None:
 
 
 def review_get(*, user: User, review_id: UUID | str) -> IntakeReview:
-    """One review `user` may see clinically (audited), with `previous_scores` as in the queue."""
-    return review_with_previous_scores(review=access_review(user=user, review_id=review_id))
+    """One review `user` may see clinically (audited), with `previous_scores` as in the queue
+    and `changes_since_previous` (a `ResponseChanges`): the previous response is read through
+    `access_response`, so its read is audited as the API audits a response read."""
+    review = access_review(user=user, review_id=review_id)
+    previous = previous_response_get(user=user, response=review.response)
+    review.previous_scores = previous.scores if previous else None  # type: ignore[attr-defined]
+    review.changes_since_previous = response_changes(review.response, previous)  # type: ignore[attr-defined]
+    return review
 
 
 def review_with_previous_scores(*, review: IntakeReview) -> IntakeReview:
@@ -179,18 +201,217 @@ def latest_completed_response(*, patient_id: UUID, slug: str) -> QuestionnaireRe
     )
 
 
-def previous_completed_response(response: QuestionnaireResponse) -> QuestionnaireResponse | None:
-    """The same patient's completed response to the same questionnaire just before this one."""
+def _completed_before(response: QuestionnaireResponse) -> QuerySet[QuestionnaireResponse]:
+    """The same patient's completed responses to the same questionnaire (any version) before
+    `response`, newest first. An in-progress response (an abandoned intake whose red flags were
+    raised) has no completion time: it counts from its last save."""
+    reference = response.completed_at or response.updated_at
     return (
         QuestionnaireResponse.objects.filter(
             patient_id=response.patient_id,
             version__questionnaire_id=response.version.questionnaire_id,
             status=ResponseStatus.COMPLETED,
-            completed_at__lt=response.completed_at,
+            completed_at__lt=reference,
         )
-        .order_by("-completed_at")
-        .first()
+        .exclude(pk=response.pk)
+        .order_by("-completed_at", "-id")
     )
+
+
+def previous_completed_response(response: QuestionnaireResponse) -> QuestionnaireResponse | None:
+    """The same patient's completed response to the same questionnaire just before this one
+    (not audited: for callers that show only its scores next to an audited read)."""
+    return _completed_before(response).first()
+
+
+def previous_response_get(
+    *, user: User, response: QuestionnaireResponse
+) -> QuestionnaireResponse | None:
+    """The response `previous_completed_response` finds, read through `access_response` (one
+    READ audit event for it, as `GET /questionnaire-responses/<id>/` writes), or None for a
+    first response. `response` must already be access-checked for `user`: the previous one
+    is the same patient's, so the same rule lets `user` see it."""
+    previous_id = _completed_before(response).values_list("id", flat=True).first()
+    if previous_id is None:
+        return None
+    return access_response(user=user, response_id=previous_id)
+
+
+# --- changes since the previous response (a review's detail) -------------------------------------
+
+
+class AnswerChangeKind:
+    CHANGED = "changed"  # answered both times, differently
+    NEW = "new"  # answered now, not last time
+    NO_LONGER_GIVEN = "no_longer_given"  # answered last time, not now
+
+    choices = (
+        (CHANGED, "Changed"),
+        (NEW, "New answer"),
+        (NO_LONGER_GIVEN, "No longer given"),
+    )
+
+
+# The API's enum of answer-change kinds (settings' ENUM_NAME_OVERRIDES names it).
+ANSWER_CHANGE_KINDS = AnswerChangeKind.choices
+
+
+@dataclass(frozen=True)
+class AnswerChange:
+    """One answer that differs from the previous response's, matched by linkId across
+    definition versions. `question` is the wording this response was asked (the previous
+    one's for a question this version no longer asks); `before` and `after` are rendered
+    with their own version's options, as `answers_with_questions` renders them."""
+
+    link_id: str
+    question: str
+    kind: str  # an AnswerChangeKind
+    before: AnsweredQuestion | None
+    after: AnsweredQuestion | None
+    question_is_new: bool  # the previous response's version did not ask it
+    question_is_gone: bool  # this response's version no longer asks it
+
+
+@dataclass(frozen=True)
+class ScoreChange:
+    """One instrument's total and band now and in the previous response (None where that
+    response has no score for it), and the change of the total."""
+
+    instrument: str
+    total: float | int | None
+    band: str | None
+    previous_total: float | int | None
+    previous_band: str | None
+    change: float | int | None
+
+
+@dataclass(frozen=True)
+class ResponseChanges:
+    """What changed between a patient's previous completed response to a questionnaire and
+    this one. With no previous response (`first_response`) there is nothing to compare: no
+    answers, and each score of this one with its previous values and change null."""
+
+    previous_response_id: UUID | None
+    previous_completed_at: datetime | None
+    previous_questionnaire_version: str | None
+    answers: tuple[AnswerChange, ...]
+    scores: tuple[ScoreChange, ...]
+
+    @property
+    def first_response(self) -> bool:
+        return self.previous_response_id is None
+
+
+def response_changes(
+    response: QuestionnaireResponse, previous: QuestionnaireResponse | None
+) -> ResponseChanges:
+    """Compare `response` with the patient's `previous` response to the same questionnaire.
+
+    Pure: reads only the two (loaded) responses, their versions' definitions, answers and
+    scores. Answers are matched by linkId, whichever versions the two were given in, in this
+    version's question order, then the questions it no longer asks in the previous version's
+    order. A question new in this version that is answered is a "new" answer
+    (`question_is_new`); a question this version dropped that was answered last time is "no
+    longer given" (`question_is_gone`). Blank answers (null, "", []) count as not given; a
+    multi-choice answer's order, a text answer's surrounding spaces and 7 against 7.0 are no
+    change.
+    """
+    if previous is None:
+        return ResponseChanges(None, None, None, (), _score_changes(response.scores or {}, {}))
+    now = _given_answers(response)
+    before = _given_answers(previous)
+    asked_now = _link_ids(response)
+    asked_before = _link_ids(previous)
+    changes = []
+    for link_id, after in now.items():
+        earlier = before.get(link_id)
+        if earlier is not None and _same_answer(earlier.answer, after.answer):
+            continue
+        kind = AnswerChangeKind.NEW if earlier is None else AnswerChangeKind.CHANGED
+        changes.append(
+            AnswerChange(
+                link_id=link_id,
+                question=after.question,
+                kind=kind,
+                before=earlier,
+                after=after,
+                question_is_new=link_id not in asked_before,
+                question_is_gone=False,
+            )
+        )
+    for link_id, earlier in before.items():
+        if link_id in now:
+            continue
+        changes.append(
+            AnswerChange(
+                link_id=link_id,
+                question=asked_now.get(link_id, earlier.question),
+                kind=AnswerChangeKind.NO_LONGER_GIVEN,
+                before=earlier,
+                after=None,
+                question_is_new=False,
+                question_is_gone=link_id not in asked_now,
+            )
+        )
+    return ResponseChanges(
+        previous_response_id=previous.id,
+        previous_completed_at=previous.completed_at,
+        previous_questionnaire_version=previous.version.version,
+        answers=tuple(changes),
+        scores=_score_changes(response.scores or {}, previous.scores or {}),
+    )
+
+
+def _given_answers(response: QuestionnaireResponse) -> dict[str, AnsweredQuestion]:
+    return {
+        answered.link_id: answered
+        for answered in answers_with_questions(response)
+        if is_answered(answered.answer)
+    }
+
+
+def _link_ids(response: QuestionnaireResponse) -> dict[str, str]:
+    """Each question of the response's version: linkId -> its wording."""
+    return {item["linkId"]: item["text"] for item in response.version.definition.get("items", [])}
+
+
+def _answer_key(value: Any) -> tuple[str, Any]:
+    """What an answer means, for comparing: True is not 1, 7 is 7.0, spaces around text and
+    the order of chosen options do not count."""
+    if isinstance(value, bool):
+        return ("boolean", value)
+    if isinstance(value, int | float):
+        return ("number", value)
+    if isinstance(value, str):
+        return ("text", value.strip())
+    if isinstance(value, list):
+        return ("options", frozenset(_answer_key(code) for code in value))
+    return ("other", repr(value))
+
+
+def _same_answer(left: Any, right: Any) -> bool:
+    return _answer_key(left) == _answer_key(right)
+
+
+def _score_changes(
+    scores: dict[str, Any], previous_scores: dict[str, Any]
+) -> tuple[ScoreChange, ...]:
+    """Every instrument scored in either response, by name."""
+    changes = []
+    for instrument in sorted(set(scores) | set(previous_scores)):
+        now = scores.get(instrument) or {}
+        before = previous_scores.get(instrument) or {}
+        changes.append(
+            ScoreChange(
+                instrument=instrument,
+                total=now.get("total"),
+                band=now.get("band"),
+                previous_total=before.get("total"),
+                previous_band=before.get("band"),
+                change=_difference(now.get("total"), before.get("total")),
+            )
+        )
+    return tuple(changes)
 
 
 @dataclass(frozen=True)
@@ -217,10 +438,30 @@ def measures_timeline(*, patient: Patient, instrument: str) -> list[MeasurePoint
     responses = QuestionnaireResponse.objects.filter(
         patient=patient, status=ResponseStatus.COMPLETED, scores__has_key=instrument
     ).order_by("completed_at", "id")
+    return _timeline(responses.only("id", "completed_at", "scores"), instrument)
+
+
+def measures_timelines(*, patient: Patient) -> dict[str, list[MeasurePoint]]:
+    """`measures_timeline` of every instrument an (access-checked) patient has a completed
+    score for, keyed by instrument: one query over their completed responses, however many
+    instruments and responses there are (the care team's patient chart)."""
+    responses = list(
+        QuestionnaireResponse.objects.filter(patient=patient, status=ResponseStatus.COMPLETED)
+        .order_by("completed_at", "id")
+        .only("id", "completed_at", "scores")
+    )
+    instruments = dict.fromkeys(name for response in responses for name in response.scores or {})
+    return {instrument: _timeline(responses, instrument) for instrument in instruments}
+
+
+def _timeline(responses: Iterable[QuestionnaireResponse], instrument: str) -> list[MeasurePoint]:
+    """The points of `instrument` in `responses` (completed, oldest first)."""
     points: list[MeasurePoint] = []
     first_total = previous_total = None
-    for response in responses.only("id", "completed_at", "scores"):
-        score = response.scores[instrument]
+    for response in responses:
+        score = (response.scores or {}).get(instrument)
+        if score is None:
+            continue
         total = score.get("total")
         points.append(
             MeasurePoint(

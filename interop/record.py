@@ -87,7 +87,7 @@ SPECS: dict[str, TypeSpec] = {
             "Patient",
             EVERYONE,
             patient_field="pk",
-            updated_field="created_at",
+            updated_field="fhir_last_updated",
             audit_type="patient",
             search_params=_COMMON,
         ),
@@ -208,7 +208,10 @@ class Scope(abc.ABC):
         if type_name == "Questionnaire":
             return questionnaire_current_list()
         if type_name == "Patient":
-            return self.patients()
+            # As `resources.patient_updated`: GREATEST skips a missing care team's NULL.
+            return self.patients().annotate(
+                fhir_last_updated=Greatest(F("updated_at"), F("care_team__updated_at"))
+            )
         if type_name == "CareTeam":
             return self.patients().filter(care_team__isnull=False)
         if type_name == "Appointment":

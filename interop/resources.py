@@ -72,9 +72,16 @@ def practitioner_reference(user: Any) -> Resource:
     return {"display": user.full_name}
 
 
+def patient_updated(patient: Any) -> datetime:
+    """The Patient changes with its demographics and with its care team (generalPractitioner)."""
+    care_team = getattr(patient, "care_team", None)
+    moments = [patient.updated_at, care_team.updated_at if care_team is not None else None]
+    return max(moment for moment in moments if moment is not None)
+
+
 def patient_resource(patient: Any) -> Resource:
     user = patient.user
-    resource = _resource("Patient", patient.id, patient.created_at)
+    resource = _resource("Patient", patient.id, patient_updated(patient))
     resource["active"] = user.is_active
     resource["name"] = [_human_name(user)]
     telecom = [{"system": "email", "value": user.email, "use": "home"}]

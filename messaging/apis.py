@@ -139,7 +139,8 @@ class MessageOutput(_StaffOnlyFields):
     body = serializers.CharField()
     internal = serializers.BooleanField()
     created_at = serializers.DateTimeField()
-    attachments = MessageAttachmentOutput(many=True, source="attachments.all")
+    # Loaded for the whole page in one query (selectors.load_attachments).
+    attachments = MessageAttachmentOutput(many=True, source="shown_attachments")
     client_id = serializers.SerializerMethodField(help_text="Only shown to its sender.")
     triage_flags = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="Staff only: flag codes."
@@ -369,6 +370,7 @@ class MessageListApi(APIView):
             object_type="message",
             patient_id_of=lambda _message: listing.thread.patient_id,
             context=_viewer(request, patient_read=listing.patient_read),
+            prepare_page=selectors.load_attachments,
         )
 
     @extend_schema(

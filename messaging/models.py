@@ -74,8 +74,16 @@ class Thread(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Last message the patient can see; internal notes do not move it (no side channel).
     last_message_at = models.DateTimeField(default=timezone.now)
+    # Messages are partitioned by month (docs/scaling.md, "Growing tables"): PostgreSQL cannot
+    # point a foreign key at them by id alone, so reference triggers check this one
+    # (messaging migration 0003).
     last_public_message = models.ForeignKey(
-        "Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "Message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     message_count = models.PositiveIntegerField(default=0)
     public_message_count = models.PositiveIntegerField(default=0)
@@ -113,6 +121,13 @@ class Thread(models.Model):
 
 
 class Message(models.Model):
+    """One message. The table is partitioned by month of `created_at` (messaging migration 0003,
+    docs/scaling.md "Growing tables"): its database primary key is (id, created_at) and its
+    unique constraints contain `created_at`; what they guaranteed alone is kept by locks
+    (`position`: the thread's row lock; `client_id`: an advisory lock per sender and client id).
+    A message is never older than its thread (`services._append`), which lets the thread page
+    skip the months before the thread began."""
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
     # Null for system messages (auto-replies).
@@ -144,10 +159,13 @@ class Message(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["thread", "position"], name="message_thread_position"),
-            # Idempotent send: one message per (sender, client_id), whatever the race.
             models.UniqueConstraint(
-                fields=["sender", "client_id"],
+                fields=["thread", "position", "created_at"], name="message_thread_position"
+            ),
+            # Idempotent send: one message per (sender, client_id), whatever the race (with the
+            # advisory lock in services: the partition key in the constraint is a formality).
+            models.UniqueConstraint(
+                fields=["sender", "client_id", "created_at"],
                 name="message_sender_client_id",
                 condition=Q(client_id__isnull=False),
             ),
@@ -217,8 +235,14 @@ class Attachment(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # Checked by reference triggers, not a foreign key: messages are partitioned (see Thread).
     message = models.ForeignKey(
-        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+        Message,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        db_constraint=False,
     )
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()

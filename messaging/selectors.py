@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -117,7 +117,7 @@ def patient_read_state(*, thread: Thread) -> ThreadReadState | None:
 @dataclass(frozen=True)
 class ThreadMessages:
     thread: Thread
-    messages: QuerySet[Message]  # oldest first, attachments prefetched
+    messages: QuerySet[Message]  # oldest first; `load_attachments` on the page shown
     patient_read: ThreadReadState | None  # for staff read receipts; None for the patient
 
 
@@ -143,10 +143,27 @@ def care_team_read_public_position(*, thread: Thread) -> int:
 
 
 def message_detail(*, message: Message) -> Message:
-    """A message just written, with its sender and attachments, as lists show it."""
-    return (
-        Message.objects.select_related("sender").prefetch_related("attachments").get(pk=message.pk)
-    )
+    """A message just written (or replayed), with its sender and attachments, as lists show it.
+    A message this request wrote already has them (services._send_locked): no query."""
+    if hasattr(message, "shown_attachments"):
+        return message
+    row = Message.objects.select_related("sender").get(pk=message.pk)
+    load_attachments([row])
+    return row
+
+
+def load_attachments(messages: Sequence[Message]) -> None:
+    """Set `shown_attachments` (oldest first) on each of `messages` (already read through
+    `message_list`), in one plain query for the page: a `Prefetch` with its own queryset cost
+    a fifth of a thread page's CPU (docs/benchmarks.md, "Hot paths under load")."""
+    by_message: dict[UUID, list[Attachment]] = {message.id: [] for message in messages}
+    if by_message:
+        for attachment in Attachment.objects.filter(message_id__in=list(by_message)).order_by(
+            "created_at", "id"
+        ):
+            by_message[attachment.message_id].append(attachment)  # type: ignore[index]
+    for message in messages:
+        message.shown_attachments = by_message[message.id]  # type: ignore[attr-defined]
 
 
 def attachment_get(*, user: User, attachment_id: UUID | str) -> Attachment:
@@ -155,14 +172,15 @@ def attachment_get(*, user: User, attachment_id: UUID | str) -> Attachment:
 
 
 def message_list(*, thread: Thread, user: User) -> QuerySet[Message]:
-    """Messages `user` may read in an accessed thread, oldest first, attachments prefetched."""
+    """Messages `user` may read in an accessed thread, oldest first. Cut the page, then
+    `load_attachments` on what is shown.
+
+    `created_at >= thread.created_at` holds for every message (`services._append`) and lets
+    PostgreSQL skip the month partitions before the thread began (docs/scaling.md)."""
     return (
-        Message.objects.filter(thread=thread)
+        Message.objects.filter(thread=thread, created_at__gte=thread.created_at)
         .filter(message_visibility(user))
         .select_related("sender")
-        .prefetch_related(
-            Prefetch("attachments", queryset=Attachment.objects.order_by("created_at"))
-        )
         .order_by("position")
     )
 

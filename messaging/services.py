@@ -25,17 +25,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from uuid import UUID
+from typing import Any
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from carecore.accounts.access import access_patient, deny
-from carecore.accounts.models import CARE_TEAM_ROLES, Role, User
+from carecore.accounts.models import CARE_TEAM_ROLES, CareTeamMember, Role, User
 from carecore.accounts.selectors import (
-    care_team_user_ids,
     escalation_ladder_user_ids,
     on_call_user_ids,
 )
@@ -46,12 +47,20 @@ from carecore.clinical.severity import Severity
 from carecore.common.body_limits import PayloadTooLarge
 from carecore.common.errors import Conflict, Forbidden, ValidationFailed
 from carecore.notifications import links
-from carecore.notifications.models import Event
-from carecore.notifications.services import notify
+from carecore.notifications.models import Event, Notification
+from carecore.notifications.services import (
+    Recipient,
+    in_app_events,
+    notification_recipients,
+    notification_rows,
+    notify,
+    outbox_insert,
+)
 from carecore.realtime.services import (
     EventType,
     NewEvent,
     event_publish,
+    event_publish_each,
     event_publish_for_patient,
     patient_audience,
 )
@@ -131,40 +140,116 @@ def _thread_link(thread: Thread) -> str:
     return links.thread_page(thread.id)
 
 
-def _announce_send(*, thread: Thread, result: MessageSendResult) -> None:
-    """Outbox rows for a new message, in the send's transaction.
+class _ClientIdTaken(Exception):
+    """The (sender, client_id) of a send was taken by a concurrent send that committed first.
+    Raised out of the send's transaction so that all of it rolls back (outbox and audit rows
+    included); the caller then replays the send that won."""
 
-    Keyed by the message id, so each message is announced once. System auto-replies are not
-    announced: they answer the patient's own message, which the patient has just sent and is
-    looking at, and they are counted as unread in the thread; a notification (and certainly an
-    e-mail or SMS) about them would only be noise. Internal notes have no recipients.
+
+@dataclass(frozen=True)
+class _SendPlan:
+    """What a send decides before it takes the thread's lock: the new message's id, who hears
+    of it in real time, and the outbox rows already written (ON CONFLICT-safe, in the send's
+    transaction, so they commit or roll back with the message)."""
+
+    message_id: UUID
+    audience: list[UUID]  # told message.created: the care team and, unless internal, the patient
+    notify_user_ids: list[UUID]
+    page_user_ids: list[UUID]
+    notifications: list[Notification]
+
+
+def _send_people(*, thread: Thread, page_ids: Sequence[UUID]) -> tuple[list[UUID], list[Recipient]]:
+    """The thread's care team (active members), its patient and anyone paged, in ONE query,
+    with their notification preferences and quiet hours: (the care team's ids, everyone)."""
+    members = CareTeamMember.objects.filter(care_team__patient_id=thread.patient_id)
+    others = User.objects.filter(pk__in=[thread.patient.user_id, *page_ids]).values("pk")
+    # `pk IN (members UNION others)`: a few index lookups, never a scan of every user.
+    people = User.objects.filter(pk__in=members.values("user_id").union(others)).annotate(
+        on_team=Exists(members.filter(user=OuterRef("pk")))
+    )
+    everyone = notification_recipients(
+        users=people, events=[Event.MESSAGE_RECEIVED, Event.TRIAGE_URGENT]
+    )
+    care_team = sorted(
+        (person.user.id for person in everyone if person.user.on_team),  # type: ignore[attr-defined]
+        key=str,
+    )
+    return care_team, everyone
+
+
+def _plan_send(
+    *,
+    thread: Thread,
+    actor: User,
+    internal: bool,
+    screening: triage.Screening,
+    attachment_count: int,
+) -> _SendPlan:
+    """Everything of a send that needs no lock, in the send's transaction: the recipients, the
+    outbox rows and the audit row of the message about to be written (under the lock).
+
+    Told `message_received`: the care team for a patient message, the patient for a staff
+    reply; nobody for an internal note. Paged `triage_urgent` (urgent: staff quiet hours do not
+    hold it back): on-call, when triage raised an emergency, crisis or urgent flag. Both keyed
+    by the message id, so each message is announced once. Automatic replies are not announced:
+    they answer the patient's own message, which the patient is looking at.
     """
-    if not result.notify_user_ids and not result.page_user_ids:
-        return
-    users = _active_users([*result.notify_user_ids, *result.page_user_ids])
-    occurrence = str(result.message.id)
-    told = _pick(users, result.notify_user_ids)
-    paged = _pick(users, result.page_user_ids)
-    # notify() opens a savepoint even for nobody; skip the round trips when there is nobody.
-    if told:
-        notify(
+    if internal and actor.role not in CARE_TEAM_ROLES:
+        raise Forbidden("Only clinicians and coordinators can write internal notes.")
+    message_id = uuid4()
+    severity = screening.severity if actor.role == Role.PATIENT else None
+    page_ids = (
+        on_call_user_ids(patient_id=thread.patient_id)
+        if severity is not None and severity.pages_on_call
+        else []
+    )
+    care_team, everyone = _send_people(thread=thread, page_ids=page_ids)
+    if actor.role == Role.PATIENT:
+        notify_ids = care_team
+    elif not internal:
+        notify_ids = [thread.patient.user_id]
+    else:
+        notify_ids = []
+    by_id = {person.user.id: person for person in everyone}
+    occurrence = str(message_id)
+    rows = [
+        *notification_rows(
             event=Event.MESSAGE_RECEIVED,
-            recipients=told,
+            recipients=[by_id[uid] for uid in notify_ids if uid in by_id],
             subject_type="thread",
             subject_id=thread.id,
             occurrence=occurrence,
             link_path=_thread_link(thread),
-        )
-    if paged:
-        notify(
+        ),
+        *notification_rows(
             event=Event.TRIAGE_URGENT,
-            recipients=paged,
+            recipients=[by_id[uid] for uid in page_ids if uid in by_id],
             subject_type="thread",
             subject_id=thread.id,
             occurrence=occurrence,
             urgent=True,
             link_path=_thread_link(thread),
-        )
+        ),
+    ]
+    audit_record(
+        actor=actor,
+        object_type="message",
+        object_id=message_id,
+        patient_id=thread.patient_id,
+        action=Action.CREATE,
+        detail={"internal": internal, "attachments": attachment_count},
+    )
+    audience = set(care_team)
+    if not internal:
+        audience.add(thread.patient.user_id)
+    return _SendPlan(
+        message_id=message_id,
+        audience=sorted(audience, key=str),
+        notify_user_ids=notify_ids,
+        page_user_ids=list(page_ids),
+        notifications=outbox_insert(rows),
+    )
 
 
 # --- real-time events (ids and status words only; docs/realtime.md) ---------------------------
@@ -187,10 +272,12 @@ def _publish_thread_updated(thread: Thread) -> None:
     event_publish_for_patient(patient=thread.patient, events=[_thread_updated(thread)])
 
 
-def _publish_send(*, thread: Thread, result: MessageSendResult, thread_changed: bool) -> None:
+def _publish_send(
+    *, thread: Thread, result: MessageSendResult, thread_changed: bool, plan: _SendPlan
+) -> None:
     """message.created for the message and its automatic replies (and thread.updated when the
-    send moved the status or priority), to the care team and, unless it is an internal note,
-    the patient."""
+    send moved the status or priority) to the plan's audience, and notification.created for
+    the new in-app notifications: one numbering of everyone's events (two statements)."""
     events = [
         NewEvent(
             EventType.MESSAGE_CREATED,
@@ -206,9 +293,10 @@ def _publish_send(*, thread: Thread, result: MessageSendResult, thread_changed: 
     ]
     if thread_changed:
         events.append(_thread_updated(thread))
-    event_publish_for_patient(
-        patient=thread.patient, events=events, patient_sees=not result.message.internal
-    )
+    events_by_user: dict[UUID, list[NewEvent]] = {user: list(events) for user in plan.audience}
+    for user, notices in in_app_events(plan.notifications).items():
+        events_by_user.setdefault(user, []).extend(notices)
+    event_publish_each(events_by_user=events_by_user)
 
 
 def _publish_read(*, thread: Thread, reader: User) -> None:
@@ -249,12 +337,20 @@ def _append(
     internal: bool = False,
     client_id: str | None = None,
     now: datetime,
+    message_id: UUID | None = None,
 ) -> Message:
-    """Insert a message at the end of a locked thread and move its counters."""
+    """Insert a message at the end of a locked thread and move its counters.
+
+    A (sender, client_id) another send took first raises `_ClientIdTaken` (the transaction is
+    then broken, and must end: the caller replays)."""
+    # Never older than its thread, even when this web process's clock lags the one that opened
+    # it: the thread page skips the month partitions before the thread's `created_at`.
+    now = max(now, thread.created_at)
     thread.message_count += 1
     if not internal:
         thread.public_message_count += 1
     message = Message(
+        id=message_id or uuid4(),
         thread=thread,
         sender=sender,
         sender_kind=_sender_kind(sender) if sender else SenderKind.SYSTEM,
@@ -265,7 +361,12 @@ def _append(
         position=thread.message_count,
         public_position=thread.public_message_count,
     )
-    message.save(force_insert=True)
+    try:
+        message.save(force_insert=True)
+    except IntegrityError as error:
+        if client_id is None:
+            raise
+        raise _ClientIdTaken() from error
     if not internal:
         thread.last_message_at = now
         thread.last_public_message = message
@@ -317,7 +418,9 @@ def _link_attachments(
         # Someone else's upload, one already sent, or a missing id: all look the same.
         raise ValidationFailed(fields={"attachments": ["Unknown or already sent attachment."]})
     Attachment.objects.filter(id__in=wanted).update(message=message)
-    return attachments
+    for attachment in attachments:
+        attachment.message = message
+    return sorted(attachments, key=lambda attachment: (attachment.created_at, attachment.id))
 
 
 def screen_patient_text(*, actor: User, body: str, subject: str = "") -> triage.Screening:
@@ -331,8 +434,8 @@ def screen_patient_text(*, actor: User, body: str, subject: str = "") -> triage.
 def _record_triage(
     *, thread: Thread, message: Message, screening: triage.Screening, result: MessageSendResult
 ) -> None:
-    """Store what triage found on the message, raise the thread's priority (never lower it) and
-    page on-call for emergency, crisis and urgent flags."""
+    """Store what triage found on the message and raise the thread's priority (never lower it).
+    On-call is paged by the send's plan (`_plan_send`)."""
     severity = screening.severity
     if severity is None:
         return
@@ -345,9 +448,6 @@ def _record_triage(
     wanted = Priority.URGENT if severity.pages_on_call else Priority.SOON
     if wanted.rank > Priority(thread.priority).rank:
         thread.priority = wanted
-    if severity.pages_on_call:
-        # Paged by `_announce_send` (urgent: staff quiet hours do not hold it back).
-        result.page_user_ids = on_call_user_ids(patient_id=thread.patient_id)
 
 
 def _after_patient_message(
@@ -414,6 +514,20 @@ _THREAD_FIELDS = [
 ]
 
 
+def _lock_client_id(*, sender: User, client_id: str | None) -> None:
+    """Serialise every send and open that uses one (sender, client_id), until the transaction
+    ends. The unique constraint on messages contains `created_at` (they are partitioned by
+    month), so two concurrent duplicates either side of a month boundary would both pass it;
+    under this lock the second always finds the first (`_existing_by_client_id`)."""
+    if not client_id:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"messaging.client_id:{sender.id}:{client_id}"],
+        )
+
+
 def _existing_by_client_id(*, sender: User, client_id: str | None) -> Message | None:
     if not client_id:
         return None
@@ -435,55 +549,44 @@ def _send_locked(
     client_id: str | None,
     attachment_ids: Sequence[UUID],
     screening: triage.Screening,
-    now: datetime,
+    plan: _SendPlan,
 ) -> MessageSendResult:
-    """The body of `message_send`; the caller holds the thread's row lock and has already
-    screened the text (`screen_patient_text`)."""
-    if internal and actor.role not in CARE_TEAM_ROLES:
-        raise Forbidden("Only clinicians and coordinators can write internal notes.")
+    """The part of a send that needs the thread's row lock, which the caller holds (and which
+    lasts until the transaction ends): the message's position, the counters, the status and
+    response clock, the real-time events. Everything else is in `plan`, done before."""
+    now = timezone.now()
     thread_before = (thread.status, thread.priority)
-    try:
-        # A savepoint: a concurrent duplicate (sender, client_id) in another thread's lock
-        # loses on the unique constraint and replays instead of failing the whole request.
-        with transaction.atomic():
-            message = _append(
-                thread=thread,
-                sender=actor,
-                body=body,
-                internal=internal,
-                client_id=client_id,
-                now=now,
-            )
-    except IntegrityError:
-        existing = _existing_by_client_id(sender=actor, client_id=client_id)
-        if existing is None:
-            raise
-        thread.refresh_from_db()
-        return _replay(existing=existing, thread=thread)
-    _link_attachments(message=message, sender=actor, attachment_ids=attachment_ids)
-    result = MessageSendResult(message=message, created=True)
+    message = _append(
+        thread=thread,
+        sender=actor,
+        body=body,
+        internal=internal,
+        client_id=client_id,
+        now=now,
+        message_id=plan.message_id,
+    )
+    # As the API shows the message, so it need not be read again (selectors.message_detail).
+    message.shown_attachments = _link_attachments(  # type: ignore[attr-defined]
+        message=message, sender=actor, attachment_ids=attachment_ids
+    )
+    result = MessageSendResult(
+        message=message,
+        created=True,
+        notify_user_ids=plan.notify_user_ids,
+        page_user_ids=plan.page_user_ids,
+    )
     if actor.role == Role.PATIENT:
         _after_patient_message(
             thread=thread, message=message, screening=screening, now=now, result=result
         )
-        result.notify_user_ids = care_team_user_ids(patient_id=thread.patient_id)
     elif not internal:
         _after_staff_reply(thread=thread)
-        result.notify_user_ids = [thread.patient.user_id]
     thread.save(update_fields=_THREAD_FIELDS)
     _publish_send(
         thread=thread,
         result=result,
         thread_changed=thread_before != (thread.status, thread.priority),
-    )
-    _announce_send(thread=thread, result=result)
-    audit_record(
-        actor=actor,
-        object_type="message",
-        object_id=message.id,
-        patient_id=thread.patient_id,
-        action=Action.CREATE,
-        detail={"internal": internal, "attachments": len(attachment_ids)},
+        plan=plan,
     )
     return result
 
@@ -499,20 +602,30 @@ def message_send(
 ) -> MessageSendResult:
     """Send a message in a thread; a repeated (actor, client_id) returns the original.
 
-    A patient message is triaged first, outside the transaction and before any lock; then the
-    send takes the thread's row lock, reopens a closed thread and starts the first-response
-    clock. A staff reply (not an internal note) stops it.
+    A patient message is triaged first, outside the transaction and before any lock. Then, in
+    one transaction: the access check, the recipients with their preferences and quiet hours,
+    the outbox rows and the audit row (none of which needs the thread's lock), and only then
+    the thread's row lock, under which the message takes its position, the thread's status and
+    response clock move and the real-time events are numbered. A closed thread reopens and the
+    first-response clock starts on a patient message; a staff reply (not an internal note)
+    stops it.
     """
     screening = screen_patient_text(actor=actor, body=body)
-    return _message_send_atomic(
-        actor=actor,
-        thread_id=thread_id,
-        body=body,
-        internal=internal,
-        client_id=client_id,
-        attachment_ids=attachment_ids,
-        screening=screening,
-    )
+    arguments: dict[str, Any] = {
+        "actor": actor,
+        "thread_id": thread_id,
+        "body": body,
+        "internal": internal,
+        "client_id": client_id,
+        "attachment_ids": attachment_ids,
+        "screening": screening,
+    }
+    try:
+        return _message_send_atomic(**arguments)
+    except _ClientIdTaken:
+        # A concurrent send with the same client_id committed first; everything of ours rolled
+        # back. Again, it finds that message and replays it (or says it belongs elsewhere).
+        return _message_send_atomic(**arguments)
 
 
 @transaction.atomic
@@ -526,21 +639,42 @@ def _message_send_atomic(
     attachment_ids: Sequence[UUID],
     screening: triage.Screening,
 ) -> MessageSendResult:
-    thread = access_thread(user=actor, thread_id=thread_id, for_write=True, lock=True)
-    # Checked under the lock: a concurrent retry of the same send waits for us, then replays.
+    thread = access_thread(user=actor, thread_id=thread_id, for_write=True)
+    # A concurrent retry of the same send waits here for the first, then finds and replays it.
+    _lock_client_id(sender=actor, client_id=client_id)
     existing = _existing_by_client_id(sender=actor, client_id=client_id)
     if existing is not None:
         return _replay(existing=existing, thread=thread)
-    return _send_locked(
+    plan = _plan_send(
         thread=thread,
+        actor=actor,
+        internal=internal,
+        screening=screening,
+        attachment_count=len(attachment_ids),
+    )
+    return _send_locked(
+        thread=_lock_thread(thread, actor=actor),
         actor=actor,
         body=body,
         internal=internal,
         client_id=client_id,
         attachment_ids=attachment_ids,
         screening=screening,
-        now=timezone.now(),
+        plan=plan,
     )
+
+
+def _lock_thread(accessed: Thread, *, actor: User) -> Thread:
+    """The accessed thread again, locked FOR UPDATE with its counters as they are now.
+
+    The access check ran a moment ago in this transaction, unlocked, so other sends were not
+    held up by it; the row is read again because only the locked read sees the counters the
+    previous send committed."""
+    locked = Thread.objects.select_for_update().filter(pk=accessed.pk).first()
+    if locked is None:  # deleted since the check: as missing as it can be
+        deny(user=actor, object_type="message_thread", object_id=accessed.pk, action=Action.UPDATE)
+    locked.patient = accessed.patient  # with its user, as the access check loaded it
+    return locked
 
 
 @dataclass
@@ -564,16 +698,21 @@ def thread_open(
     for a patient they may see (`patient_id`). A repeated `client_id` returns the original.
     A patient's subject and body are triaged together first, before any transaction or lock."""
     screening = screen_patient_text(actor=actor, subject=subject, body=body)
-    return _thread_open_atomic(
-        actor=actor,
-        subject=subject,
-        category=category,
-        body=body,
-        patient_id=patient_id,
-        client_id=client_id,
-        attachment_ids=attachment_ids,
-        screening=screening,
-    )
+    arguments: dict[str, Any] = {
+        "actor": actor,
+        "subject": subject,
+        "category": category,
+        "body": body,
+        "patient_id": patient_id,
+        "client_id": client_id,
+        "attachment_ids": attachment_ids,
+        "screening": screening,
+    }
+    try:
+        return _thread_open_atomic(**arguments)
+    except _ClientIdTaken:
+        # A send elsewhere took this client_id first; again, the open finds and replays it.
+        return _thread_open_atomic(**arguments)
 
 
 @transaction.atomic
@@ -590,15 +729,9 @@ def _thread_open_atomic(
 ) -> ThreadOpenResult:
     if category not in Category.values:
         raise ValidationFailed(fields={"category": ["Unknown category."]})
-    if client_id:
-        # Serialise retries of one open: two concurrent POSTs with the same client_id would
-        # otherwise both create a thread (the message constraint only catches the second
-        # message). The lock is per (sender, client_id) and ends with the transaction.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                [f"messaging.thread_open:{actor.id}:{client_id}"],
-            )
+    # Serialise retries of one open: two concurrent POSTs with the same client_id would
+    # otherwise both create a thread (the message constraint only catches the second message).
+    _lock_client_id(sender=actor, client_id=client_id)
     existing = _existing_by_client_id(sender=actor, client_id=client_id)
     if existing is not None:
         thread = access_thread(user=actor, thread_id=existing.thread_id)
@@ -642,6 +775,13 @@ def _thread_open_atomic(
         .select_related("patient__user")
         .get(pk=thread.pk)
     )
+    plan = _plan_send(
+        thread=thread,
+        actor=actor,
+        internal=False,
+        screening=screening,
+        attachment_count=len(attachment_ids),
+    )
     send = _send_locked(
         thread=thread,
         actor=actor,
@@ -650,7 +790,7 @@ def _thread_open_atomic(
         client_id=client_id,
         attachment_ids=attachment_ids,
         screening=screening,
-        now=now,
+        plan=plan,
     )
     return ThreadOpenResult(thread=thread, created=True, send=send)
 

@@ -70,9 +70,10 @@ class DayChoice:
     last: date
 
 
-def _day_choice(request: HttpRequest, default: datetime | None = None) -> DayChoice:
+def day_choice(request: HttpRequest, default: datetime | None = None) -> DayChoice:
     """The day asked for (`?date=`; else the day of `default`, else the first bookable day),
-    kept inside the booking window, in the patient's zone."""
+    kept inside the booking window, in the zone active for the request (the patient's; the
+    workspace activates the patient's zone before asking)."""
     window = selectors.booking_window()
     first = timezone.localdate(window.not_before)
     last = timezone.localdate(window.before)
@@ -81,6 +82,14 @@ def _day_choice(request: HttpRequest, default: datetime | None = None) -> DayCho
     except ValueError:
         day = timezone.localdate(default) if default is not None else first
     return DayChoice(day=min(max(day, first), last), first=first, last=last)
+
+
+def slot_items(day: Any) -> list[dict[str, Any]]:
+    """The day's open slots as radio choices: each slot with its form value."""
+    return [
+        {"value": slot_value(slot.clinician.id, slot.start), "slot": slot}
+        for slot in day.answer.slots
+    ]
 
 
 def _upcoming(request: HttpRequest) -> list[Any]:
@@ -117,7 +126,7 @@ def book(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("patient_web:visit", appointment_id=appointment.id)
     earliest = selectors.earliest_slot(user=user, visit_type=visit_type)
-    choice = _day_choice(request, default=earliest.slot.start if earliest.slot else None)
+    choice = day_choice(request, default=earliest.slot.start if earliest.slot else None)
     day = selectors.slots_on_day(user=user, day=choice.day, visit_type=visit_type)
     return render(
         request,
@@ -131,10 +140,7 @@ def book(request: HttpRequest) -> HttpResponse:
             if earliest.slot
             else "",
             "choice": choice,
-            "slots": [
-                {"value": slot_value(slot.clinician.id, slot.start), "slot": slot}
-                for slot in day.answer.slots
-            ],
+            "slots": slot_items(day),
             "message": day.answer.message,
             "upcoming": _upcoming(request),
         },
@@ -229,7 +235,7 @@ def visit_reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse
         else:
             return redirect("patient_web:visit", appointment_id=appointment_id)
     appointment = selectors.appointment_get(user=user, appointment_id=appointment_id)
-    choice = _day_choice(request, default=appointment.start_at)
+    choice = day_choice(request, default=appointment.start_at)
     day = selectors.slots_on_day(
         user=user,
         day=choice.day,
@@ -243,10 +249,7 @@ def visit_reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse
             "form": form,
             "appointment": appointment,
             "choice": choice,
-            "slots": [
-                {"value": slot_value(slot.clinician.id, slot.start), "slot": slot}
-                for slot in day.answer.slots
-            ],
+            "slots": slot_items(day),
             "message": day.answer.message,
         },
     )

@@ -6,18 +6,24 @@
   as the portal's 404 page after its audit event is made to outlive the rollback.
 - `auth_throttled`: sign-in, sign-up and password reset share the API's per-ip throttle (the
   same cache keys, so the two front doors count together).
+- `sign_in_attempt` and `local_next_url`: the POST of a sign-in page and where it goes after,
+  shared by the portal's and the workspace's sign-in pages (staff_web/pages.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework.views import APIView
 
+from carecore.accounts import services as account_services
 from carecore.accounts.models import Role, User
 from carecore.accounts.page_guards import role_page
+from carecore.accounts.services import OtpRequired
 from carecore.common.errors import ApplicationError
 from carecore.common.throttling import AuthRateThrottle
 
@@ -52,3 +58,46 @@ def form_errors(form: Any, error: ApplicationError) -> None:
             form.add_error(field if field in form.fields else None, str(message))
     if not error.fields:
         form.add_error(None, error.message)
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    """How a sign-in POST went: signed in as `user`, or answered with `refused` (too many
+    attempts), or neither (the form carries the errors; `needs_code`: ask for the MFA code)."""
+
+    user: User | None = None
+    refused: HttpResponse | None = None
+    needs_code: bool = False
+
+
+def sign_in_attempt(request: HttpRequest, form: Any) -> SignInAttempt:
+    """A sign-in page's POST: the per-ip throttle, then the one sign-in service (lockout, MFA
+    rule, audit) with the form's email, password and code; its refusal goes on the form."""
+    if auth_throttled(request):
+        return SignInAttempt(refused=too_many(request))
+    if not form.is_valid():
+        return SignInAttempt()
+    try:
+        user = account_services.auth_session_login(
+            request=request,
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"],
+            otp=form.cleaned_data["otp"] or None,
+        )
+    except ApplicationError as error:
+        error.after_rollback()
+        if error.status_code == 429:
+            return SignInAttempt(refused=too_many(request))
+        form_errors(form, error)
+        return SignInAttempt(needs_code=isinstance(error, OtpRequired))
+    return SignInAttempt(user=user)
+
+
+def local_next_url(request: HttpRequest, default: str) -> str:
+    """The `next` the request asks for when it is a URL of this site, else `default`."""
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    return default

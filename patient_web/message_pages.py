@@ -97,6 +97,7 @@ def _messages_context(
         object_type="message",
         patient_id_of=lambda _message: listing.thread.patient_id,
     )
+    selectors.load_attachments(shown)
     seen_up_to = selectors.care_team_read_public_position(thread=listing.thread)
     for message in shown:
         message.triage_severity = (

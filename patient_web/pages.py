@@ -15,12 +15,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from carecore.accounts import services as account_services
 from carecore.accounts.models import CARE_TEAM_ROLES
-from carecore.accounts.services import OtpRequired
 from carecore.accounts.throttles import sign_up_throttled
 from carecore.audit.lists import audited_rows
 from carecore.common.errors import ApplicationError
@@ -31,16 +29,18 @@ from portal.selectors import appointment_list
 from portal.video import join_url_for
 
 from .forms import ResetPasswordForm, SignInForm, SignUpForm
-from .guards import auth_throttled, form_errors, patient_page, too_many
+from .guards import (
+    auth_throttled,
+    form_errors,
+    local_next_url,
+    patient_page,
+    sign_in_attempt,
+    too_many,
+)
 
 
 def _next_url(request: HttpRequest) -> str:
-    wanted = request.POST.get("next") or request.GET.get("next") or "/"
-    if url_has_allowed_host_and_scheme(
-        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return wanted
-    return "/"
+    return local_next_url(request, "/")
 
 
 # --- signing in and out -------------------------------------------------------------------------
@@ -53,28 +53,16 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     needs_code = False
     if request.method == "POST":
-        if auth_throttled(request):
-            return too_many(request)
-        if form.is_valid():
-            try:
-                signed_in = account_services.auth_session_login(
-                    request=request,
-                    email=form.cleaned_data["email"],
-                    password=form.cleaned_data["password"],
-                    otp=form.cleaned_data["otp"] or None,
-                )
-            except ApplicationError as error:
-                error.after_rollback()
-                if error.status_code == 429:
-                    return too_many(request)
-                needs_code = isinstance(error, OtpRequired)
-                form_errors(form, error)
-            else:
-                wanted = _next_url(request)
-                if wanted == "/" and signed_in.role in CARE_TEAM_ROLES:
-                    # Clinicians and coordinators land in their workspace (staff_web/).
-                    return redirect("staff_web:inbox")
-                return redirect(wanted)
+        attempt = sign_in_attempt(request, form)
+        if attempt.refused is not None:
+            return attempt.refused
+        if attempt.user is not None:
+            wanted = _next_url(request)
+            if wanted == "/" and attempt.user.role in CARE_TEAM_ROLES:
+                # Clinicians and coordinators land in their workspace (staff_web/).
+                return redirect("staff_web:inbox")
+            return redirect(wanted)
+        needs_code = attempt.needs_code
     return render(
         request,
         "patient_web/sign_in.html",

@@ -27,7 +27,15 @@ def _words(name: str | None) -> str:
     return (name or "").replace("_", " ")
 
 
-def _chart(instrument: str, progress: Any) -> dict[str, Any]:
+def progress_chart(
+    instrument: str,
+    progress: Any,
+    *,
+    score_label: str = "Your score",
+    goal_label: str = "Your goal",
+) -> dict[str, Any]:
+    """What static/portal/progress-charts.js draws for one instrument (also the care team's
+    patient chart, with its own line names)."""
     scorer = INSTRUMENTS[instrument]
     goal = progress.goal
     return {
@@ -42,6 +50,8 @@ def _chart(instrument: str, progress: Any) -> dict[str, Any]:
             {"low": band.low, "high": band.high, "name": _words(band.name)} for band in scorer.BANDS
         ],
         "goal": goal.target_value if goal is not None else None,
+        "score_label": score_label,
+        "goal_label": goal_label,
     }
 
 
@@ -59,7 +69,7 @@ def progress(request: HttpRequest) -> HttpResponse:
         timeline = measures_progress(user=user, patient_id=patient_id, instrument=instrument)
         if not timeline.results:
             continue
-        chart = _chart(instrument, timeline)
+        chart = progress_chart(instrument, timeline)
         instruments.append(
             {
                 "slug": instrument,

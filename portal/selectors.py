@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from operator import attrgetter
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -94,7 +94,10 @@ class _Schedule:
 
 
 def _epoch(field: str) -> Cast:
-    return Cast(Extract(field, "epoch"), FloatField())
+    # In UTC whatever zone the request runs in: Django extracts from `field AT TIME ZONE
+    # <the current zone>`, a wall-clock timestamp whose epoch is off by the zone's offset (the
+    # pages run in the viewer's zone, and busy times would shift by hours).
+    return Cast(Extract(field, "epoch", tzinfo=UTC), FloatField())
 
 
 def _schedules(
@@ -299,6 +302,19 @@ def clinician_availability(*, user: User, clinician_id: UUID | str) -> Clinician
     return ClinicianAvailability(clinician=clinician, rules=rules, time_off=time_off)
 
 
+def time_off_during(
+    *, user: User, clinician_id: UUID | str, start: datetime, end: datetime
+) -> list[TimeOff]:
+    """The time off overlapping [start, end) of a clinician whose availability `user` may
+    manage (their own; a scheduler anyone's); anyone else NotFound. Two queries."""
+    clinician = access_clinician_availability(user=user, clinician_id=clinician_id)
+    return list(
+        TimeOff.objects.filter(clinician=clinician, starts_at__lt=end, ends_at__gt=start).order_by(
+            "starts_at", "id"
+        )
+    )
+
+
 def availability_for(*, clinician: Clinician) -> tuple[QuerySet[AvailabilityRule], QuerySet]:
     """The clinician's weekly rules and their time off that has not ended yet."""
     rules = AvailabilityRule.objects.filter(clinician=clinician).order_by(
@@ -494,6 +510,18 @@ def earliest_slot_for_patient(
 
 def clinician_get(*, clinician_id: UUID | str) -> Clinician | None:
     return Clinician.objects.select_related("user").filter(pk=clinician_id).first()
+
+
+def booked_appointments_during(
+    *, user: User, clinician_id: UUID, start: datetime, end: datetime
+) -> QuerySet[Appointment]:
+    """Booked visits of one clinician overlapping [start, end) that `user` may see (the visits a
+    time off would leave stranded), soonest first, patient and clinician loaded: one query."""
+    return (
+        appointment_list(user=user, clinician_id=clinician_id, status=AppointmentStatus.BOOKED)
+        .filter(start_at__lt=end, end_at__gt=start)
+        .order_by("start_at", "id")
+    )
 
 
 def appointments_overlapping_count(*, clinician: Clinician, start: datetime, end: datetime) -> int:

@@ -1,5 +1,6 @@
-"""The care-team workspace: sign in, the shared inbox (claim, release, close, reopen in place)
-and a thread with its patient header, reply and internal-note composers.
+"""The care-team workspace: sign in, the shared inbox (claim, release, assign, close, reopen in
+place; the list alone for the page's live refresh) and a thread with its patient header, reply
+and internal-note composers.
 
 Thin like the APIs: parse -> call messaging's services and selectors -> render. Who sees which
 thread, what is audited and how the first-response clock runs are theirs (docs/web-portal.md,
@@ -18,40 +19,35 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from carecore.accounts import services as account_services
 from carecore.accounts.models import CARE_TEAM_ROLES
-from carecore.accounts.selectors import patient_with_care_team
-from carecore.accounts.services import OtpRequired
+from carecore.accounts.selectors import assignable_staff_by_patient, patient_with_care_team
 from carecore.audit.lists import audited_rows
 from carecore.common.errors import ApplicationError
 from carecore.realtime.selectors import latest_seq
 from intake.selectors import open_red_flag_reviews
 from messaging import selectors, services
-from patient_web.guards import auth_throttled, form_errors, too_many
+from patient_web.guards import form_errors, local_next_url, sign_in_attempt
 
 from .forms import INBOX_FILTERS, AssignForm, ComposeForm, StaffSignInForm, new_client_id
 from .guards import care_team_page, staff_user
 
 THREADS_PER_PAGE = 50
+# A thread opens on its latest messages, as the patient's does; "Show N earlier messages" shows
+# (and audits) the rest.
+LATEST_SHOWN = 50
 
 
 # --- signing in and out -------------------------------------------------------------------------
 
 
-def _next_url(request: HttpRequest) -> str:
-    wanted = request.POST.get("next") or request.GET.get("next") or ""
-    if wanted and url_has_allowed_host_and_scheme(
-        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return wanted
-    return ""
-
-
 def _after_sign_in(request: HttpRequest) -> str:
-    return _next_url(request) or reverse("staff_web:inbox")
+    # Schedulers have no inbox (never message bodies): their first page is the schedule.
+    role = getattr(request.user, "role", None)
+    first = "staff_web:schedule" if role == "scheduler" else "staff_web:inbox"
+    return local_next_url(request, reverse(first))
 
 
 @require_http_methods(["GET", "POST"])
@@ -63,31 +59,19 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = StaffSignInForm(request.POST or None)
     needs_code = False
     if request.method == "POST":
-        if auth_throttled(request):
-            return too_many(request)
-        if form.is_valid():
-            try:
-                account_services.auth_session_login(
-                    request=request,
-                    email=form.cleaned_data["email"],
-                    password=form.cleaned_data["password"],
-                    otp=form.cleaned_data["otp"] or None,
-                )
-            except ApplicationError as error:
-                error.after_rollback()
-                if error.status_code == 429:
-                    return too_many(request)
-                needs_code = isinstance(error, OtpRequired)
-                form_errors(form, error)
-            else:
-                return redirect(_after_sign_in(request))
+        attempt = sign_in_attempt(request, form)
+        if attempt.refused is not None:
+            return attempt.refused
+        if attempt.user is not None:
+            return redirect(_after_sign_in(request))
+        needs_code = attempt.needs_code
     return render(
         request,
         "staff_web/sign_in.html",
         {
             "form": form,
             "needs_code": needs_code,
-            "next": _next_url(request),
+            "next": local_next_url(request, ""),
             "idle_minutes": settings.CARECORE_STAFF_IDLE_MINUTES,
         },
     )
@@ -126,42 +110,68 @@ def _inbox_threads(request: HttpRequest, show: str) -> QuerySet[Any]:
     )
 
 
-@require_GET
-@care_team_page
-def inbox(request: HttpRequest) -> HttpResponse:
-    filters = dict(INBOX_FILTERS)
+def _with_assignees(threads: list[Any]) -> list[Any]:
+    """Each thread with whom it may be assigned to (`thread.assignable`): one query per page."""
+    staff = assignable_staff_by_patient(patient_ids={thread.patient_id for thread in threads})
+    for thread in threads:
+        thread.assignable = staff.get(thread.patient_id, [])
+    return threads
+
+
+def _inbox_context(request: HttpRequest) -> dict[str, Any]:
     show = request.GET.get("show", "open")
-    if show not in filters:
+    if show not in dict(INBOX_FILTERS):
         show = "open"
     page = Paginator(_inbox_threads(request, show), THREADS_PER_PAGE).get_page(
         request.GET.get("page")
     )
     rows = audited_rows(user=request.user, rows=list(page), object_type="message_thread")
+    return {
+        "threads": _with_assignees(rows),
+        "page": page,
+        "show": show,
+        "filters": [
+            {"value": value, "label": label, "current": value == show}
+            for value, label in INBOX_FILTERS
+        ],
+        "now": timezone.now(),
+    }
+
+
+@require_GET
+@care_team_page
+def inbox(request: HttpRequest) -> HttpResponse:
+    # Taken before the rows are read: the live list resumes from here (static/staff/inbox.js).
+    feed_seq = latest_seq(user_id=staff_user(request).id)
     return render(
-        request,
-        "staff_web/inbox/inbox.html",
-        {
-            "threads": rows,
-            "page": page,
-            "show": show,
-            "filters": [
-                {"value": value, "label": label, "current": value == show}
-                for value, label in INBOX_FILTERS
-            ],
-            "now": timezone.now(),
-            "feed_seq": latest_seq(user_id=staff_user(request).id),
-        },
+        request, "staff_web/inbox/inbox.html", {**_inbox_context(request), "feed_seq": feed_seq}
     )
 
 
-def _row_response(request: HttpRequest, thread_id: Any) -> HttpResponse:
-    """After an action: the row again for htmx (in place), else back to where the form was."""
+@require_GET
+@care_team_page
+def inbox_list(request: HttpRequest) -> HttpResponse:
+    """The inbox's list alone (same filter, page, order, audit), for the page's script to swap
+    in when the real-time feed says a thread changed (static/staff/inbox.js)."""
+    response = render(request, "staff_web/inbox/_list.html", _inbox_context(request))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _row_response(request: HttpRequest, thread_id: Any, error: str = "") -> HttpResponse:
+    """After an action: the row again for htmx (in place, with the refusal if any), else back to
+    where the form was."""
     if request.headers.get("HX-Request") == "true":
         thread = selectors.thread_get(user=staff_user(request), thread_id=thread_id)
         return render(
             request,
             "staff_web/inbox/_row.html",
-            {"thread": thread, "now": timezone.now(), "show": request.POST.get("show", "")},
+            {
+                "thread": _with_assignees([thread])[0],
+                "now": timezone.now(),
+                "show": request.POST.get("show", ""),
+                "error": error,
+            },
         )
     back = request.POST.get("back", "")
     if back == "thread":
@@ -197,6 +207,8 @@ def thread_assign(request: HttpRequest, thread_id: Any) -> HttpResponse:
         if error.status_code == 404:
             raise
         error.after_rollback()
+        refusal = " ".join(error.fields.get("assignee", [])) or error.message
+        return _row_response(request, thread_id, error=refusal)
     return _row_response(request, thread_id)
 
 
@@ -221,8 +233,15 @@ def _age(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def _messages_context(request: HttpRequest, thread_id: Any, after: int = 0) -> dict[str, Any]:
+def _messages_context(
+    request: HttpRequest, thread_id: Any, after: int = 0, latest_only: bool = False
+) -> dict[str, Any]:
     listing = selectors.thread_messages(user=staff_user(request), thread_id=thread_id)
+    earlier = 0
+    if latest_only and not after:
+        # Positions count notes too (`message_count`), unlike the patient's public positions.
+        earlier = max(0, listing.thread.message_count - LATEST_SHOWN)
+        after = earlier
     rows = listing.messages.filter(position__gt=after) if after else listing.messages
     shown = audited_rows(
         user=request.user,
@@ -230,6 +249,7 @@ def _messages_context(request: HttpRequest, thread_id: Any, after: int = 0) -> d
         object_type="message",
         patient_id_of=lambda _message: listing.thread.patient_id,
     )
+    selectors.load_attachments(shown)
     read_up_to = listing.patient_read.read_public_position if listing.patient_read else 0
     for message in shown:
         message.read_by_patient = (
@@ -237,7 +257,7 @@ def _messages_context(request: HttpRequest, thread_id: Any, after: int = 0) -> d
             and message.sender_kind != "patient"
             and message.public_position <= read_up_to
         )
-    return {"thread": listing.thread, "thread_messages": shown}
+    return {"thread": listing.thread, "thread_messages": shown, "earlier": earlier}
 
 
 def _compose_forms(request: HttpRequest) -> tuple[ComposeForm, ComposeForm]:
@@ -283,7 +303,7 @@ def thread_detail(request: HttpRequest, thread_id: Any) -> HttpResponse:
             return response
     # Taken before the messages are read: the feed resumes from here (see live-thread.js).
     feed_seq = latest_seq(user_id=user.id)
-    context = _messages_context(request, thread_id)
+    context = _messages_context(request, thread_id, latest_only=request.GET.get("all") != "1")
     thread = selectors.thread_detail(thread=context["thread"], user=user)
     services.thread_mark_read(actor=user, thread_id=thread_id)
     patient = patient_with_care_team(patient=thread.patient)

@@ -1,5 +1,6 @@
 """The review queue ("Reviews"): pending intake reviews of the caller's patients, urgent first,
-expedited next; one review with its answers and scores; complete it with an optional note.
+expedited next; one review with its answers, scores and changes since the patient's previous
+response; complete it with an optional note.
 
 Thin: intake's selectors and `review_complete` decide access (another team's review is a 404)
 and who may complete (clinicians; a coordinator reads the queue but is refused completing).
@@ -67,9 +68,16 @@ def review_detail(request: HttpRequest, review_id: Any) -> HttpResponse:
         {
             "review": review,
             "answers": selectors.answers_with_questions(review.response),
-            "scores": sorted(review.response.scores.items()),
-            "previous_scores": review.previous_scores or {},  # type: ignore[attr-defined]
+            "changes": review.changes_since_previous,  # type: ignore[attr-defined]
             "form": form,
             "can_complete": user.role == "clinician" and review.status == "pending",
         },
     )
+
+
+@require_GET
+@care_team_page
+def review_moved(request: HttpRequest, review_id: Any) -> HttpResponse:
+    """`/reviews/<id>/`, where intake-review notifications linked before the workspace existed:
+    the same guard (signed out -> the workspace's sign-in), then to the review page itself."""
+    return redirect("staff_web:review", review_id=review_id)

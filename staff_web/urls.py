@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from . import pages, review_pages
+from . import chart_pages, pages, plan_pages, review_pages, schedule_pages
 
 app_name = "staff_web"
 
 urlpatterns = [
     path("", pages.inbox, name="inbox"),
+    path("inbox/", pages.inbox_list, name="inbox-list"),
     path("sign-in/", pages.sign_in, name="sign-in"),
     path("sign-out/", pages.sign_out, name="sign-out"),
     path("threads/<uuid:thread_id>/", pages.thread_detail, name="thread"),
@@ -19,4 +20,52 @@ urlpatterns = [
     path("threads/<uuid:thread_id>/reopen/", pages.thread_reopen, name="thread-reopen"),
     path("reviews/", review_pages.review_list, name="reviews"),
     path("reviews/<uuid:review_id>/", review_pages.review_detail, name="review"),
+    # The care-plan editor (plan_pages.py)
+    path("patients/<uuid:patient_id>/care-plan/", plan_pages.care_plan, name="care_plan"),
+    path(
+        "patients/<uuid:patient_id>/care-plan/compare/",
+        plan_pages.care_plan_compare,
+        name="care_plan_compare",
+    ),
+    path("care-plans/<uuid:plan_id>/", plan_pages.care_plan_version, name="care_plan_version"),
+    path("care-plans/<uuid:plan_id>/edit/", plan_pages.care_plan_edit, name="care_plan_edit"),
+    path(
+        "care-plans/<uuid:plan_id>/discard/",
+        plan_pages.care_plan_discard,
+        name="care_plan_discard",
+    ),
+    # The schedule and the pre-visit summary (schedule_pages.py).
+    path("schedule/", schedule_pages.schedule, name="schedule"),
+    path("schedule/book/", schedule_pages.book, name="schedule-book"),
+    path(
+        "schedule/clinicians/<uuid:clinician_id>/availability/",
+        schedule_pages.availability,
+        name="schedule-availability",
+    ),
+    path(
+        "schedule/clinicians/<uuid:clinician_id>/hours/<uuid:rule_id>/delete/",
+        schedule_pages.rule_delete,
+        name="schedule-rule-delete",
+    ),
+    path(
+        "schedule/clinicians/<uuid:clinician_id>/time-off/<uuid:time_off_id>/delete/",
+        schedule_pages.time_off_delete,
+        name="schedule-time-off-delete",
+    ),
+    path(
+        "schedule/visits/<uuid:appointment_id>/reschedule/",
+        schedule_pages.reschedule,
+        name="schedule-reschedule",
+    ),
+    path(
+        "schedule/visits/<uuid:appointment_id>/cancel/",
+        schedule_pages.cancel,
+        name="schedule-cancel",
+    ),
+    path(
+        "visits/<uuid:appointment_id>/summary/",
+        schedule_pages.visit_summary,
+        name="visit_summary",
+    ),
+    path("patients/<uuid:patient_id>/", chart_pages.patient_chart, name="patient"),
 ]

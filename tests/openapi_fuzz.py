@@ -78,6 +78,13 @@ def objects_for_fuzzing(users: dict[str, User]) -> dict[str, dict[str, str]]:
     patient_user, clinician_user = users["patient"], users["clinician"]
     patient, clinician = patient_user.patient, clinician_user.clinician
     call_command("sync_questionnaires", verbosity=0)
+    # An earlier intake, so the review's `changes_since_previous` has a changed answer and a
+    # new one (`before` null) for the responses' checks.
+    earlier = _healthy_intake() | {"stress-level": 7}
+    del earlier["skin-concerns"]
+    intake_services.response_create(
+        user=patient_user, slug="gut-skin-intake", answers=earlier, status="completed"
+    )
     intake = intake_services.response_create(
         user=patient_user, slug="gut-skin-intake", answers=_healthy_intake(), status="completed"
     )

@@ -432,6 +432,18 @@ PATIENT_PAGE = rule(SEE, NO_ROUTE, NO_ROUTE, NO_ROUTE, NO_ROUTE)
 # The care-team workspace's pages (staff_web/): clinicians and coordinators, their patients'
 # things; patients, schedulers and admins are refused whatever the id.
 STAFF_PAGE = rule(NO_ROUTE, SEE, SEE, NO_ROUTE, NO_ROUTE)
+# The care-plan editor's pages: the care team reads (schedulers get the 404 a missing plan gets,
+# never the workspace's 403 page: clinical data); clinicians change, coordinators only read.
+PLAN_PAGE = rule(NO_ROUTE, SEE, SEE, HIDDEN, NO_ROUTE)
+PLAN_PAGE_WRITES = rule(NO_ROUTE, SEE, READ_ONLY, HIDDEN, NO_ROUTE)
+# The workspace's schedule pages on a visit (move, cancel): the care team for their patients,
+# schedulers for every patient; patients and admins are refused whatever the id.
+SCHEDULE_PAGE = rule(NO_ROUTE, SEE, SEE, SEE_ALL, NO_ROUTE)
+# A clinician's hours and time off in the workspace: as the API's SCHEDULE.
+AVAILABILITY_PAGE = SCHEDULE
+# The pre-visit summary page: the care team; a scheduler gets the 404 of a missing visit (never
+# clinical data); patients and admins are refused whatever the id.
+SUMMARY_PAGE = rule(NO_ROUTE, SEE, SEE, HIDDEN, NO_ROUTE)
 # Bulk exports: admins only, each admin their own jobs.
 ADMIN_OWN = rule(NO_ROUTE, NO_ROUTE, NO_ROUTE, NO_ROUTE, SEE)
 
@@ -579,6 +591,23 @@ OBJECT_ROUTES: dict[str, Entry] = {
     "staff_web:thread-reopen": Entry(thread, STAFF_PAGE),
     # A coordinator's complete is refused on the page itself (200 with the service's message).
     "staff_web:review": Entry(intake_review, STAFF_PAGE, body={"post": _fixed({"note": ""})}),
+    # The care-plan editor: POST on the patient's page drafts; the world's plans are published,
+    # so a clinician's edit or discard is a 409 about the plan (seen), a coordinator's a 403.
+    "staff_web:care_plan": Entry(patient, PLAN_PAGE, methods={"post": PLAN_PAGE_WRITES}),
+    "staff_web:care_plan_compare": Entry(patient, PLAN_PAGE),
+    "staff_web:care_plan_version": Entry(care_plan, PLAN_PAGE),
+    "staff_web:care_plan_edit": Entry(care_plan, PLAN_PAGE_WRITES),
+    "staff_web:care_plan_discard": Entry(care_plan, PLAN_PAGE_WRITES),
+    # staff_web's schedule (schedule_pages.py)
+    "staff_web:schedule-availability": Entry(clinician_availability, AVAILABILITY_PAGE),
+    "staff_web:schedule-rule-delete": Entry(availability_rule, AVAILABILITY_PAGE),
+    "staff_web:schedule-time-off-delete": Entry(time_off, AVAILABILITY_PAGE),
+    "staff_web:schedule-reschedule": Entry(appointment, SCHEDULE_PAGE, body={"post": _slot}),
+    "staff_web:schedule-cancel": Entry(appointment, SCHEDULE_PAGE),
+    "staff_web:visit_summary": Entry(appointment, SUMMARY_PAGE),
+    # The patient chart: clinical, so a scheduler's answer is the 404 of a patient who does not
+    # exist (access_patient refuses them), not the workspace's 403 (docs/web-portal.md).
+    "staff_web:patient": Entry(patient, rule(NO_ROUTE, SEE, SEE, HIDDEN, NO_ROUTE)),
     # interop (FHIR): reads per resource type, $everything, bulk export
     "fhir-read:Patient": Entry(FHIR_PATIENT, SCHEDULING),
     "fhir-read:CareTeam": Entry(FHIR_CARE_TEAM, SCHEDULING),
@@ -600,6 +629,10 @@ NOT_PATIENT_OBJECTS: dict[str, str] = {
     "patient_web:password-reset-confirm": "a signed one-time link from the reset e-mail: the "
     "token is the secret, checked by Django's PasswordResetConfirmView",
     "fhir-search": "the parameter is a resource type, not an object",
+    "previsit-summary-moved": "the pre-visit summary's old path: redirects any id to "
+    "staff_web:visit_summary (whose entry checks access) after the schedule pages' role guard",
+    "review-moved": "an intake review's old path: redirects any id to staff_web:review (whose "
+    "entry checks access) after the workspace's care-team guard",
     "fhir-read:Practitioner": "public clinician profiles (GET /api/v1/clinicians/ lists them)",
     "fhir-read:Questionnaire": "published questionnaire definitions, the same for everyone",
 }

@@ -9,9 +9,17 @@ import pytest
 import yaml
 from django.conf import settings
 
+from carecore.settings.redis_urls import (
+    is_sentinel,
+    master_password,
+    redis_server_url,
+    sentinel_addresses,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ROOT / "deploy" / "k8s" / "base"
 KUBERNETES_VERSION = "1.33"
+REDIS_SECRET = "carecore-redis"
 
 
 def documents(path: Path) -> list[dict]:
@@ -85,10 +93,12 @@ def test_only_the_migrate_job_connects_as_the_owner_and_grants_the_app_role() ->
     change audit rows or disable the audit trigger; the owner's Secret is the migrate Job's."""
 
     def secrets(container: dict) -> set[str]:
+        """The database Secrets the container reads (the Redis one is every pod's)."""
         return {
             item["valueFrom"]["secretKeyRef"]["name"]
             for item in container.get("env", [])
             if "secretKeyRef" in item.get("valueFrom", {})
+            and item["valueFrom"]["secretKeyRef"]["name"] != REDIS_SECRET
         }
 
     job = by_name("Job")["carecore-migrate"]["spec"]["template"]["spec"]["containers"][0]
@@ -125,3 +135,38 @@ def test_postgres_and_redis_come_from_their_operators_not_from_us() -> None:
     assert cluster["apiVersion"].startswith("postgresql.cnpg.io/")
     assert cluster["spec"]["instances"] >= 2
     assert {r["kind"] for r in base_resources()}.isdisjoint({"StatefulSet"})
+
+
+def _containers() -> list[dict]:
+    return [
+        container
+        for kind in ("Deployment", "Job")
+        for resource in by_name(kind).values()
+        for container in resource["spec"]["template"]["spec"]["containers"]
+    ]
+
+
+def test_every_pod_finds_redis_through_the_charts_sentinels_with_its_password() -> None:
+    """docs/scaling.md, "Redis with Sentinel": no pod names a Redis server; each asks the
+    sentinels of the chart in deploy/k8s/services/redis-values.yaml for the master."""
+    (values,) = documents(ROOT / "deploy/k8s/services/redis-values.yaml")
+    assert values["sentinel"]["enabled"] is True
+    assert values["auth"]["sentinel"] is True  # the sentinels take the same password
+    config = by_name("ConfigMap")["carecore-config"]["data"]
+    assert config["REDIS_SENTINEL_MASTER"] == values["sentinel"]["masterSet"]
+    assert "REDIS_URL" not in config
+    for container in _containers():
+        env = [item["name"] for item in container["env"]]
+        values_of = {item["name"]: item.get("value") for item in container["env"]}
+        # $(REDIS_PASSWORD) expands only when defined earlier in the list.
+        assert env.index("REDIS_PASSWORD") < env.index("REDIS_URL"), container["name"]
+        password = next(item for item in container["env"] if item["name"] == "REDIS_PASSWORD")
+        assert password["valueFrom"]["secretKeyRef"] == {
+            "name": REDIS_SECRET,
+            "key": values["auth"]["existingSecretPasswordKey"],
+        }
+        url = values_of["REDIS_URL"]
+        assert is_sentinel(url) and master_password(url) == "$(REDIS_PASSWORD)"
+        assert sentinel_addresses(url) == [("carecore-redis", 26379)]
+        assert values_of["REDIS_SENTINEL_PASSWORD"] == "$(REDIS_PASSWORD)"
+        assert redis_server_url(url) == url  # the settings accept it as it is

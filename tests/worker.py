@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -128,13 +129,16 @@ def _reset_broker_connections() -> None:
 
 
 @contextmanager
-def broker_at(url: str) -> Iterator[None]:
-    """Point this process's Celery app (publishing, control) at another broker."""
-    previous = app.conf.broker_url
+def broker_at(url: str, transport_options: dict[str, Any] | None = None) -> Iterator[None]:
+    """Point this process's Celery app (publishing, control) at another broker; a Sentinel
+    broker also needs its transport options (`master_name`)."""
+    previous = app.conf.broker_url, app.conf.broker_transport_options
     app.conf.broker_url = url
+    if transport_options is not None:
+        app.conf.broker_transport_options = {**previous[1], **transport_options}
     _reset_broker_connections()
     try:
         yield
     finally:
-        app.conf.broker_url = previous
+        app.conf.broker_url, app.conf.broker_transport_options = previous
         _reset_broker_connections()

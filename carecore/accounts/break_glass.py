@@ -12,23 +12,15 @@ safe side for a patient's report.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import (
-    CharField,
-    Exists,
-    Expression,
-    Func,
-    JSONField,
-    OuterRef,
-    Subquery,
-    Value,
-)
-from django.db.models.functions import Cast, Coalesce, JSONObject
+from django.db.models import Expression, JSONField
+from django.db.models.expressions import RawSQL
 
-from .models import BreakGlassGrant, CareTeamMember, Role
+from .models import BreakGlassGrant, CareTeam, CareTeamMember, Role
 
 # Who can hold a grant (and whose reads are therefore checked).
 GRANT_HOLDER_ROLES = frozenset({Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN})
@@ -49,26 +41,29 @@ def active_grants(*, user_id: UUID | str, patient_id: Any, now: datetime) -> Any
     )
 
 
+# The marker as SQL the INSERT evaluates: the same rule as `active_grants` plus "not on the care
+# team" (tests/accounts/test_break_glass.py). Written out rather than built with the ORM because
+# a list page audits each row it shows with its own copy of this subquery in one INSERT, and
+# compiling 50 ORM subqueries cost more than the rest of the inbox page (bench/staff_pages.py,
+# docs/benchmarks.md); this compiles as a string.
+_MARKED_DETAIL_SQL = f"""(%s::jsonb || COALESCE((
+    SELECT jsonb_build_object('break_glass', true, 'grant_id', held.id::text)
+    FROM {BreakGlassGrant._meta.db_table} AS held
+    WHERE held.user_id = %s AND held.patient_id = %s AND held.expires_at > %s
+      AND NOT EXISTS (
+        SELECT 1 FROM {CareTeamMember._meta.db_table} AS member
+        JOIN {CareTeam._meta.db_table} AS team ON team.id = member.care_team_id
+        WHERE team.patient_id = held.patient_id AND member.user_id = %s)
+    ORDER BY held.expires_at DESC LIMIT 1), '{{}}'::jsonb))"""  # noqa: S608 # nosec B608 - the table names are ours, every value is a parameter
+
+
 def marked_detail(
     *, detail: dict[str, Any], actor_id: UUID, patient_id: UUID, now: datetime
 ) -> Expression:
     """`detail`, plus the break-glass marker when only a grant lets `actor_id` see the patient,
     as an expression the INSERT evaluates (one subquery, no round trip)."""
-    on_care_team = CareTeamMember.objects.filter(
-        care_team__patient_id=OuterRef("patient_id"), user_id=actor_id
-    )
-    marker = (
-        active_grants(user_id=actor_id, patient_id=patient_id, now=now)
-        .exclude(Exists(on_care_team))
-        .order_by("-expires_at")
-        .annotate(marker=JSONObject(break_glass=Value(True), grant_id=Cast("id", CharField())))
-        .values("marker")[:1]
-    )
-    empty = Value({}, output_field=JSONField())
-    return Func(
-        Value(detail, output_field=JSONField()),
-        Coalesce(Subquery(marker, output_field=JSONField()), empty),
-        template="(%(expressions)s)",
-        arg_joiner=" || ",
+    return RawSQL(  # noqa: S611 - fixed SQL above, every value a parameter
+        _MARKED_DETAIL_SQL,
+        (json.dumps(detail), actor_id, patient_id, now, actor_id),
         output_field=JSONField(),
     )

@@ -111,6 +111,10 @@ class Patient(models.Model):
     date_of_birth = models.DateField()
     state = models.CharField(max_length=2, choices=US_STATE_CHOICES)
     created_at = models.DateTimeField(default=now)
+    # When the patient's demographics last changed (name, e-mail, phone, active, birth date,
+    # state): FHIR's Patient.meta.lastUpdated and `_since`. Kept by database triggers
+    # (migration 0006), so admin edits and every service that saves a user move it too.
+    updated_at = models.DateTimeField(default=now)
 
     class Meta:
         indexes = [models.Index(fields=["state"])]

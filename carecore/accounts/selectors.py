@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
 from carecore.audit.models import Action, Outcome
@@ -245,3 +245,24 @@ def record_access_report(*, user: User, limit: int = 100) -> list[RecordView]:
         if len(views) == limit:
             break
     return views
+
+
+def assignable_staff_by_patient(*, patient_ids: Iterable[UUID]) -> dict[UUID, list[User]]:
+    """Who each patient's threads may be assigned to: the active clinicians and coordinators of
+    their care team, in one query for any number of patients. The caller has already
+    access-checked these patients (they come from threads it may see); `thread_assign` checks
+    the same rule again on write."""
+    members = (
+        CareTeamMember.objects.filter(
+            care_team__patient_id__in=list(patient_ids),
+            user__is_active=True,
+            user__role__in=[Role.CLINICIAN, Role.COORDINATOR],
+        )
+        .annotate(patient_id=F("care_team__patient_id"))
+        .select_related("user")
+        .order_by("user__first_name", "user__last_name", "user_id")
+    )
+    staff: dict[UUID, list[User]] = {}
+    for member in members:
+        staff.setdefault(member.patient_id, []).append(member.user)
+    return staff

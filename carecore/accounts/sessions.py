@@ -13,9 +13,11 @@
 
 from __future__ import annotations
 
+import binascii
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from hmac import compare_digest
 from typing import Any, cast
 
 from django.conf import settings
@@ -23,9 +25,14 @@ from django.contrib.auth import logout
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication
+from knox.crypto import hash_token
 from knox.models import AuthToken
+from knox.settings import CONSTANTS
+from knox.signals import token_expired
+from rest_framework import exceptions
 
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
@@ -88,12 +95,42 @@ def token_touch(auth_token: AuthToken, *, now: datetime | None = None) -> None:
 
 
 class IdleTimeoutTokenAuthentication(TokenAuthentication):
-    """knox's bearer tokens (expired ones refused and deleted), kept alive by use."""
+    """knox's bearer tokens (expired ones refused and deleted), kept alive by use.
+
+    One query per request: the token with its user and, for a patient, their patient row (every
+    access check of a patient asks for it). knox's own sweep of the user's other expired tokens
+    on every request (`_cleanup_token` loads all of them) is left to sign-in: `token_issue`
+    deletes the user's expired tokens and keeps at most CARECORE_TOKENS_PER_USER live ones, and
+    an expired token is refused (and deleted) whenever it is presented.
+    """
 
     def authenticate_credentials(self, token: bytes) -> tuple[User, AuthToken]:
-        user, auth_token = super().authenticate_credentials(token)
-        token_touch(auth_token)
-        return user, auth_token
+        failed = exceptions.AuthenticationFailed(_("Invalid token."))
+        text = token.decode("utf-8")
+        candidates = AuthToken.objects.filter(
+            token_key=text[: CONSTANTS.TOKEN_KEY_LENGTH]
+        ).select_related("user", "user__patient")
+        for auth_token in candidates:
+            if self._cleanup_token(auth_token):
+                continue
+            try:
+                digest = hash_token(text)
+            except (TypeError, binascii.Error):
+                raise failed from None
+            if compare_digest(digest, auth_token.digest):
+                user, auth_token = self.validate_user(auth_token)
+                token_touch(auth_token)
+                return user, auth_token
+        raise failed
+
+    def _cleanup_token(self, auth_token: AuthToken) -> bool:
+        """Delete `auth_token` if it has expired (True); the user's other tokens are not read."""
+        if auth_token.expiry is not None and auth_token.expiry < timezone.now():
+            username = auth_token.user.get_username()
+            auth_token.delete()
+            token_expired.send(sender=self.__class__, username=username, source="auth_token")
+            return True
+        return False
 
 
 class IdleTimeoutTokenScheme(KnoxTokenScheme):

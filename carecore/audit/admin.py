@@ -5,6 +5,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from .models import Action, AuditEvent
@@ -20,6 +21,16 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["=actor_id", "=patient_id", "=object_id", "=request_id"]
     date_hierarchy = "occurred_at"
     show_full_result_count = False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[AuditEvent], search_term: str
+    ) -> tuple[QuerySet[AuditEvent], bool]:
+        """An object id also finds the list events that showed it (`detail["object_ids"]`)."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            found |= queryset.filter(detail__object_ids__contains=[term])
+        return found, may_have_duplicates
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

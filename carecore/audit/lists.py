@@ -1,7 +1,9 @@
-"""The one way an API renders a list of patient data: paginate, audit each row shown, serialize.
+"""The one way an API renders a list of patient data: paginate, audit the rows shown, serialize.
 
-Each row on the page gets one LIST audit event, all written in one INSERT, so a list's query
-count stays flat with the page size (the query-count pins in the tests rely on it).
+A request that shows rows writes one LIST audit event per patient shown, naming every row of that
+patient in `detail["object_ids"]` (`audit_record_list`), all in one INSERT: a thread page of 50
+messages is one event, and a list's query count stays flat with the page size (the query-count
+pins in the tests rely on it).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .services import AuditTarget, audit_record_many
+from .services import audit_record_list
 
 
 def _patient_id(row: Any) -> UUID | None:
@@ -35,15 +37,20 @@ def audited_list_response(
     object_type: str,
     patient_id_of: Callable[[Any], UUID | None] = _patient_id,
     context: dict[str, Any] | None = None,
+    prepare_page: Callable[[list[Any]], None] | None = None,
 ) -> Response:
     """The paginated response for `rows` (a queryset from a selector that already narrowed them
-    to what the caller may see), with one audit event per row shown."""
+    to what the caller may see), with the rows shown audited (`audit_record_list`).
+    `prepare_page` loads what the serializer needs for the page (e.g. attachments)."""
     paginator = pagination_class()
     page: list[Any] = paginator.paginate_queryset(rows, request, view=view) or []
-    audit_record_many(
+    audit_record_list(
         actor=request.user,  # type: ignore[arg-type]
-        targets=[AuditTarget(object_type, str(row.pk), patient_id_of(row)) for row in page],
+        object_type=object_type,
+        rows=[(row.pk, patient_id_of(row)) for row in page],
     )
+    if prepare_page is not None:
+        prepare_page(page)  # what the serializer needs of the rows shown, loaded once
     data = serializer_class(page, many=True, context=context or {}).data
     return paginator.get_paginated_response(data)
 
@@ -56,10 +63,11 @@ def audited_rows(
     patient_id_of: Callable[[Any], UUID | None] = _patient_id,
 ) -> list[Any]:
     """The rows a web page shows (already narrowed by a selector and cut to what is shown),
-    with one LIST event per row in one INSERT, exactly as `audited_list_response` for the API."""
+    audited exactly as `audited_list_response` audits an API page."""
     shown = list(rows)
-    audit_record_many(
+    audit_record_list(
         actor=user,
-        targets=[AuditTarget(object_type, str(row.pk), patient_id_of(row)) for row in shown],
+        object_type=object_type,
+        rows=[(row.pk, patient_id_of(row)) for row in shown],
     )
     return shown

@@ -96,6 +96,37 @@ def audit_record_many(
         AuditEvent.objects.bulk_create(events)
 
 
+def audit_record_list(
+    *,
+    actor: User | None,
+    object_type: str,
+    rows: Iterable[tuple[object, UUID | None]],
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """The rows one request showed in a list, as `(object id, patient id)`: one LIST event per
+    patient shown (a thread page: one event; an inbox page: one per patient on it), whose
+    `detail["object_ids"]` names every row of that patient in the order shown, and whose
+    `object_id` is empty. All written in one INSERT, so the query count stays flat.
+    docs/security.md, "Audit trail", describes the shape."""
+    ids_by_patient: dict[UUID | None, list[str]] = {}
+    for object_id, patient_id in rows:
+        ids_by_patient.setdefault(patient_id, []).append(str(object_id))
+    events = [
+        _event(
+            actor=actor,
+            target=AuditTarget(object_type, "", patient_id),
+            action=Action.LIST,
+            outcome=Outcome.SUCCESS,
+            detail={**(detail or {}), "object_ids": object_ids},
+        )
+        for patient_id, object_ids in ids_by_patient.items()
+    ]
+    if len(events) == 1:
+        events[0].save(force_insert=True)
+    elif events:
+        AuditEvent.objects.bulk_create(events)
+
+
 class DeniedNotFound(NotFound):
     """The 404 of a denied attempt, carrying its audit event.
 

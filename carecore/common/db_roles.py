@@ -164,13 +164,24 @@ def provision(cursor: Any, *, roles: Roles) -> None:
     for table, kept in [(t, "SELECT, INSERT") for t in APPEND_ONLY_TABLES] + [
         (t, "SELECT") for t in READ_ONLY_TABLES
     ]:
-        if not _table_exists(cursor, table):
-            continue
-        name = sql.SQL("{}.{}").format(schema, sql.Identifier(table))
-        _exec(cursor, sql.SQL("REVOKE ALL ON {} FROM {}").format(name, app))
-        _exec(cursor, sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(kept), name, app))
+        # A partitioned table's partitions too (the audit trail is split by month): the grant
+        # on ALL TABLES above reached them, and a partition can be written to by its own name.
+        for name in _table_and_partitions(cursor, table):
+            qualified = sql.SQL("{}.{}").format(schema, sql.Identifier(name))
+            _exec(cursor, sql.SQL("REVOKE ALL ON {} FROM {}").format(qualified, app))
+            _exec(cursor, sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(kept), qualified, app))
 
 
-def _table_exists(cursor: Any, table: str) -> bool:
-    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [f"{SCHEMA}.{table}"])
-    return bool(cursor.fetchone()[0])
+def _table_and_partitions(cursor: Any, table: str) -> list[str]:
+    """`table` and every partition under it; nothing if the table does not exist."""
+    # pg_partition_tree lists nothing for a table that is not partitioned.
+    cursor.execute(
+        """
+        SELECT relname FROM pg_class WHERE oid = to_regclass(%(table)s)
+        UNION
+        SELECT c.relname FROM pg_partition_tree(to_regclass(%(table)s)) AS tree
+        JOIN pg_class c ON c.oid = tree.relid
+        """,
+        {"table": f"{SCHEMA}.{table}"},
+    )
+    return [name for (name,) in cursor.fetchall()]

@@ -9,9 +9,12 @@ opaque ids only: `check_link_path` refuses anything else.
 
 from __future__ import annotations
 
+import re
 from uuid import UUID
 
 from django.conf import settings
+
+from carecore.accounts.models import CARE_TEAM_ROLES, Role
 
 
 def thread_page(thread_id: UUID | str) -> str:
@@ -25,8 +28,9 @@ def visit_page(appointment_id: UUID | str) -> str:
 
 
 def previsit_summary_page(appointment_id: UUID | str) -> str:
-    """The clinician's pre-visit summary of one visit."""
-    return f"/visits/{appointment_id}/summary/"
+    """The clinician's pre-visit summary of one visit, in the care-team workspace (/staff/).
+    Links sent before it moved there (`/visits/<id>/summary/`) are redirected to it."""
+    return f"/staff/visits/{appointment_id}/summary/"
 
 
 def care_plan_page() -> str:
@@ -40,13 +44,41 @@ def questionnaire_page(slug: str) -> str:
 
 
 def intake_review_page(review_id: UUID | str) -> str:
-    """A clinician's review of one submitted questionnaire."""
-    return f"/reviews/{review_id}/"
+    """A clinician's review of one submitted questionnaire, in the care-team workspace.
+    Links sent before it moved there (`/reviews/<id>/`) are redirected to it."""
+    return f"/staff/reviews/{review_id}/"
 
 
 def break_glass_grant_page(grant_id: UUID | str) -> str:
     """One break-glass grant (who, when, until when, the reason) for its reviewers."""
     return f"/break-glass/{grant_id}/"
+
+
+# One notification names one object for everyone it tells; each opens it where their role
+# works: the patient in the portal, the care team in the workspace (/staff/), admins in the
+# administration site. (portal path, roles, their page)
+_PAGES_BY_ROLE = [
+    (re.compile(r"/messages/(?P<id>[0-9a-f-]{36})/"), CARE_TEAM_ROLES, "/staff/threads/{id}/"),
+    (
+        re.compile(r"/visits/(?P<id>[0-9a-f-]{36})/"),
+        CARE_TEAM_ROLES,
+        "/staff/visits/{id}/summary/",
+    ),
+    (
+        re.compile(r"/break-glass/(?P<id>[0-9a-f-]{36})/"),
+        {Role.ADMIN},
+        "/admin/accounts/breakglassgrant/{id}/change/",
+    ),
+]
+
+
+def page_for(link_path: str, *, role: str) -> str:
+    """The page a recipient with `role` opens for a notification's `link_path`."""
+    for portal_path, roles, page in _PAGES_BY_ROLE:
+        found = portal_path.fullmatch(link_path)
+        if found and role in roles:
+            return page.format(id=found["id"])
+    return link_path
 
 
 def absolute_url(link_path: str) -> str:

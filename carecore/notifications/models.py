@@ -48,7 +48,12 @@ class Status(models.TextChoices):
 
 
 class Notification(models.Model):
-    """One outbox row: one event for one recipient on one channel."""
+    """One outbox row: one event for one recipient on one channel.
+
+    The table is partitioned by month of `created_at` (notifications migration 0005,
+    docs/scaling.md "Growing tables"): its database primary key is (id, created_at) and the
+    idempotency key contains `created_at`; `services.notify` keeps the key unique across months
+    under a lock per key. Delivery attempts point at rows through reference triggers."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     recipient = models.ForeignKey(
@@ -98,6 +103,7 @@ class Notification(models.Model):
                     "subject_type",
                     "subject_id",
                     "occurrence",
+                    "created_at",
                 ],
                 name="notification_idempotency_key",
             ),
@@ -141,8 +147,9 @@ class AttemptOutcome(models.TextChoices):
 class DeliveryAttempt(models.Model):
     """One try at delivering a notification: the delivery record, kept for every attempt."""
 
+    # Checked by reference triggers, not a foreign key: notifications are partitioned.
     notification = models.ForeignKey(
-        Notification, on_delete=models.CASCADE, related_name="attempts"
+        Notification, on_delete=models.CASCADE, related_name="attempts", db_constraint=False
     )
     number = models.PositiveIntegerField()
     claim_token = models.UUIDField()

@@ -41,9 +41,12 @@ import requests
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from celery import current_app
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.mail import EmailMessage
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.constants import OnConflict
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from carecore.accounts.models import STAFF_ROLES, User
@@ -59,7 +62,7 @@ from .errors import (
     UrgentPageSilenced,
     delivery_error_code,
 )
-from .links import absolute_url
+from .links import absolute_url, page_for
 from .mail import IDEMPOTENCY_HEADER
 from .models import (
     AttemptOutcome,
@@ -82,7 +85,7 @@ from .policy import (
     urgent_floor,
 )
 from .push import PushMessage, PushSubscriptionGone, PushTarget, push_enabled, send_push
-from .rendering import check_link_path, render
+from .rendering import Rendered, check_link_path, render
 from .sms import SmsMessage, get_sms_backend, sms_enabled
 
 # The Celery queue urgent deliveries go to (CARECORE_CELERY_QUEUES in settings).
@@ -144,6 +147,73 @@ def _enqueue_horizon() -> timedelta:
     return timedelta(seconds=settings.CARECORE_NOTIFICATIONS_ENQUEUE_HORIZON_SECONDS)
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """A user about to be notified, with what decides their channels and timing: their explicit
+    preferences for the events asked about, their own quiet hours (None: the default applies)
+    and whether a browser of theirs is subscribed to push."""
+
+    user: User
+    preferences: dict[tuple[str, str], bool]  # (event, channel) -> enabled
+    quiet_hours: QuietHours | None
+    pushable: bool
+
+
+def notification_recipients(*, users: QuerySet[User], events: Iterable[str]) -> list[Recipient]:
+    """The active users of `users` ready for `notify` about any of `events`, in ONE query (the
+    users with their preferences and quiet hours), so a caller can look them up before taking
+    a lock and write the outbox rows inside it (messaging's send)."""
+    events = sorted(set(events))
+    preferences = ArraySubquery(
+        NotificationPreference.objects.filter(user_id=OuterRef("pk"), event__in=events).values(
+            json=JSONObject(event="event", channel="channel", enabled="enabled")
+        )
+    )
+    rows = users.filter(is_active=True).select_related("quiet_hours").annotate(prefs=preferences)
+    if push_enabled():
+        rows = rows.annotate(
+            has_push=Exists(PushSubscription.objects.filter(user_id=OuterRef("pk")))
+        )
+    recipients = []
+    for user in rows:
+        quiet: QuietHours | None = getattr(user, "quiet_hours", None)
+        recipients.append(
+            Recipient(
+                user=user,
+                preferences={
+                    (pref["event"], pref["channel"]): pref["enabled"] for pref in user.prefs
+                },
+                quiet_hours=quiet,
+                pushable=bool(getattr(user, "has_push", False)),
+            )
+        )
+    return recipients
+
+
+def _recipients_of(users: dict[Any, User], event: str) -> list[Recipient]:
+    """`Recipient`s of users already loaded: preferences and quiet hours in two queries (and the
+    push subscriptions in a third when web push is configured)."""
+    explicit = {
+        (pref.user_id, pref.channel): pref.enabled
+        for pref in NotificationPreference.objects.filter(user_id__in=users, event=event)
+    }
+    quiet = {row.user_id: row for row in QuietHours.objects.filter(user_id__in=users)}
+    pushable = _users_with_push_subscriptions(users)
+    return [
+        Recipient(
+            user=user,
+            preferences={
+                (event, channel): enabled
+                for (user_id, channel), enabled in explicit.items()
+                if user_id == user.id
+            },
+            quiet_hours=quiet.get(user.id),
+            pushable=user.id in pushable,
+        )
+        for user in users.values()
+    ]
+
+
 @transaction.atomic
 def notify(
     *,
@@ -166,8 +236,42 @@ def notify(
     by quiet hours, or retrying) ends as `expired` instead of arriving late.
 
     Returns the rows this call created (none for a repeat). Queries: preferences, quiet hours,
-    the insert, re-reading what was inserted, and the in-app delivery records.
+    the insert (returning what was new), and the in-app delivery records. A caller on a hot
+    path loads its `Recipient`s first (`notification_recipients`, one query) and calls
+    `notification_rows` and `outbox_insert` itself.
     """
+    users = {user.id: user for user in recipients if user.is_active}
+    if not users:
+        return []
+    rows = notification_rows(
+        event=event,
+        recipients=_recipients_of(users, event),
+        subject_type=subject_type,
+        subject_id=subject_id,
+        occurrence=occurrence,
+        urgent=urgent,
+        link_path=link_path,
+        expires_at=expires_at,
+    )
+    created = outbox_insert(rows)
+    _publish_in_app(created)
+    return created
+
+
+def notification_rows(
+    *,
+    event: str,
+    recipients: Iterable[Recipient],
+    subject_type: str,
+    subject_id: UUID | str,
+    occurrence: str = "",
+    urgent: bool = False,
+    link_path: str = "",
+    expires_at: datetime | None = None,
+) -> list[Notification]:
+    """The outbox rows `notify` writes, built without a query (see `notify` for the arguments):
+    one per recipient x channel their preferences (or their role's defaults) enable, the floor
+    for urgent pages applied, e-mail, SMS and push held until their quiet hours end."""
     subject_id = str(subject_id)
     _check_notify_arguments(
         event=event,
@@ -176,25 +280,20 @@ def notify(
         occurrence=occurrence,
         link_path=link_path,
     )
-    users = {user.id: user for user in recipients if user.is_active}
-    if not users:
-        return []
-    explicit = {
-        (pref.user_id, pref.channel): pref.enabled
-        for pref in NotificationPreference.objects.filter(user_id__in=users, event=event)
-    }
-    quiet = {row.user_id: row for row in QuietHours.objects.filter(user_id__in=users)}
-    pushable = _users_with_push_subscriptions(users)
     now = timezone.now()
-    in_app_text = render(event=event, channel=Channel.IN_APP, link_path=link_path)
+    in_app_texts: dict[str, Rendered] = {}  # by page: a few roles, a few pages
     rows: list[Notification] = []
     can_text = sms_enabled()
-    for user in users.values():
+    for recipient in recipients:
+        user = recipient.user
+        if not user.is_active:
+            continue
+        page = page_for(link_path, role=user.role)
         chosen = frozenset(
             channel
             for channel in Channel.values
-            if explicit.get(
-                (user.id, channel), default_enabled(role=user.role, event=event, channel=channel)
+            if recipient.preferences.get(
+                (event, channel), default_enabled(role=user.role, event=event, channel=channel)
             )
         )
         # Urgent pages to staff go below no preference (policy.urgent_floor).
@@ -209,7 +308,7 @@ def notify(
                 continue
             if channel == Channel.SMS and not (user.phone and can_text):
                 continue
-            if channel == Channel.PUSH and user.id not in pushable:
+            if channel == Channel.PUSH and not recipient.pushable:
                 continue
             row = Notification(
                 recipient=user,
@@ -219,17 +318,19 @@ def notify(
                 subject_id=subject_id,
                 occurrence=occurrence,
                 urgent=urgent,
-                link_path=link_path,
+                link_path=page,
                 created_at=now,
             )
             if channel == Channel.IN_APP:
                 row.status = Status.SENT
                 row.due_at = row.sent_at = now
                 row.attempt_count = row.round_attempt_count = 1
-                row.title, row.body = in_app_text.subject, in_app_text.body
+                if page not in in_app_texts:
+                    in_app_texts[page] = render(event=event, channel=Channel.IN_APP, link_path=page)
+                row.title, row.body = in_app_texts[page].subject, in_app_texts[page].body
             else:
                 row.due_at = delivery_time(
-                    user=user, now=now, urgent=urgent, own_quiet_hours=quiet.get(user.id)
+                    user=user, now=now, urgent=urgent, own_quiet_hours=recipient.quiet_hours
                 )
                 row.expires_at = expires_at
                 if expires_at is not None and row.due_at >= expires_at:
@@ -238,14 +339,73 @@ def notify(
                 elif row.due_at <= now + _enqueue_horizon():
                     row.enqueued_at = row.due_at
             rows.append(row)
+    return rows
+
+
+_IDEMPOTENCY_KEY = ("event", "recipient_id", "channel", "subject_type", "subject_id", "occurrence")
+
+
+def _idempotency_key(row: Notification) -> tuple[str, ...]:
+    return tuple(str(getattr(row, field)) for field in _IDEMPOTENCY_KEY)
+
+
+def _not_notified_before(rows: list[Notification]) -> list[Notification]:
+    """The rows whose idempotency key no earlier or concurrent call has used.
+
+    Outbox rows are partitioned by month (notifications migration 0005, docs/scaling.md
+    "Growing tables"), so the unique key contains `created_at` and would let the same reminder
+    in again the next month. Each key is locked (a transaction-scoped advisory lock, in one
+    order, so two calls cannot deadlock) and then looked up: a concurrent call for the same key
+    waits for the other transaction and then finds its row, as ON CONFLICT used to. Two
+    queries, however many rows."""
     if not rows:
         return []
-    # ON CONFLICT DO NOTHING: a concurrent or repeated call for the same key waits for the other
-    # transaction and then inserts nothing. Our own ids tell us which rows are new.
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    created = list(
-        Notification.objects.filter(id__in=[row.id for row in rows]).order_by("created_at", "id")
+    keys = sorted({"\x1f".join(_idempotency_key(row)) for row in rows})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended("
+            "'notifications.key:' || k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS o",
+            [keys],
+        )
+    taken = Q()
+    for row in rows:
+        taken |= Q(**{field: getattr(row, field) for field in _IDEMPOTENCY_KEY})
+    existing = {
+        tuple(str(value) for value in key)
+        for key in Notification.objects.filter(taken).values_list(*_IDEMPOTENCY_KEY)
+    }
+    return [row for row in rows if _idempotency_key(row) not in existing]
+
+
+def outbox_insert(rows: list[Notification]) -> list[Notification]:
+    """Write outbox rows (from `notification_rows`) in the caller's transaction; returns those
+    that are new. In-app rows get their delivery record; the others are enqueued on commit. The
+    in-app rows' `notification.created` events are the caller's to publish (`in_app_events`).
+
+    Idempotent by key: `_not_notified_before` locks each row's key and drops those already
+    written (a concurrent write of the same key waits for the other transaction, then finds its
+    row), because the monthly partitions' unique key has to contain `created_at`. ON CONFLICT DO
+    NOTHING stays as a backstop; RETURNING names the rows that are new (our own ids), so nothing
+    is read back.
+    """
+    rows = _not_notified_before(rows)
+    if not rows:
+        return []
+    now = timezone.now()
+    fields = [field for field in Notification._meta.concrete_fields if not field.generated]
+    # QuerySet._insert is what bulk_create runs; bulk_create itself returns nothing with
+    # ignore_conflicts, and we need to know which rows were new.
+    returned = Notification.objects._insert(  # type: ignore[attr-defined]
+        rows,
+        fields=fields,
+        returning_fields=[Notification._meta.pk],
+        on_conflict=OnConflict.IGNORE,
     )
+    new_ids = {row[0] for row in returned}
+    created = [row for row in rows if row.id in new_ids]
+    for row in created:
+        row._state.adding = False
+        row._state.db = "default"
     DeliveryAttempt.objects.bulk_create(
         [
             DeliveryAttempt(
@@ -261,7 +421,6 @@ def notify(
             if row.channel == Channel.IN_APP
         ]
     )
-    _publish_in_app(created)
     to_enqueue = [
         PendingDelivery(row.id, row.due_at, row.urgent)
         for row in created
@@ -272,20 +431,23 @@ def notify(
     return created
 
 
-def _publish_in_app(created: list[Notification]) -> None:
-    """notification.created to each recipient of a new in-app row (the list to refresh)."""
-    event_publish_each(
-        events_by_user={
-            row.recipient_id: [
+def in_app_events(created: list[Notification]) -> dict[UUID, list[NewEvent]]:
+    """notification.created for each recipient of a new in-app row (the list to refresh)."""
+    events: dict[UUID, list[NewEvent]] = {}
+    for row in created:
+        if row.channel == Channel.IN_APP:
+            events.setdefault(row.recipient_id, []).append(
                 NewEvent(
                     EventType.NOTIFICATION_CREATED,
                     {"notification_id": row.id, "event": row.event, "urgent": row.urgent},
                 )
-            ]
-            for row in created
-            if row.channel == Channel.IN_APP
-        }
-    )
+            )
+    return events
+
+
+def _publish_in_app(created: list[Notification]) -> None:
+    """notification.created to each recipient of a new in-app row (the list to refresh)."""
+    event_publish_each(events_by_user=in_app_events(created))
 
 
 def _users_with_push_subscriptions(users: dict[Any, User]) -> set[Any]:
@@ -346,17 +508,30 @@ def _publish_on_commit(items: list[PendingDelivery]) -> None:
 
 def _delivery_batches(items: list[PendingDelivery], now: datetime) -> list[list[PendingDelivery]]:
     """Rows grouped by queue and due time (everything due now together), urgent rows first,
-    cut into batches of at most CARECORE_NOTIFICATIONS_DELIVERY_BATCH rows of similar size."""
+    cut into batches of at most CARECORE_NOTIFICATIONS_DELIVERY_BATCH rows of similar size.
+    Urgent rows travel one per task: a page never waits behind another in a batch, and each
+    runs alone under the urgent time limits (the sweeper's 30 s promise, docs/notifications.md)."""
     groups: dict[tuple[bool, datetime], list[PendingDelivery]] = {}
     for item in items:
         groups.setdefault((item.urgent, max(item.due_at, now)), []).append(item)
-    limit = max(1, settings.CARECORE_NOTIFICATIONS_DELIVERY_BATCH)
+    routine_limit = max(1, settings.CARECORE_NOTIFICATIONS_DELIVERY_BATCH)
     batches = []
     for key in sorted(groups, key=lambda key: (not key[0], key[1])):
         rows = groups[key]
+        limit = 1 if key[0] else routine_limit
         count = -(-len(rows) // limit)  # ceil: 21 rows make batches of 11 and 10, not 20 and 1
         batches += [rows[index::count] for index in range(count)]
     return batches
+
+
+def _urgent_publish_options() -> dict[str, Any]:
+    """Urgent rows go to their own queue and run under shorter time limits than the project's,
+    so the sweeper can give up a dead worker's claim on a page sooner (settings, "urgent")."""
+    return {
+        "queue": URGENT_QUEUE,
+        "soft_time_limit": settings.CARECORE_NOTIFICATIONS_URGENT_SOFT_TIME_LIMIT_SECONDS,
+        "time_limit": settings.CARECORE_NOTIFICATIONS_URGENT_TIME_LIMIT_SECONDS,
+    }
 
 
 def enqueue_deliveries(items: list[PendingDelivery]) -> int:
@@ -380,7 +555,7 @@ def enqueue_deliveries(items: list[PendingDelivery]) -> int:
                 args=[str(item.notification_id) for item in batch],
                 countdown=countdown or None,
                 retry_policy=settings.CARECORE_NOTIFICATIONS_PUBLISH_RETRY_POLICY,
-                **({"queue": URGENT_QUEUE} if batch[0].urgent else {}),
+                **(_urgent_publish_options() if batch[0].urgent else {}),
             )
         except Exception as error:
             logger.warning(
@@ -771,11 +946,16 @@ def _republish(notification_ids: Sequence[UUID | str]) -> int:
 @transaction.atomic
 def _release_stale_claims(now: datetime, batch: int) -> int:
     """Claims older than the claim timeout belong to workers that died (the task time limit is
-    shorter than the timeout, so a live worker has given up by then)."""
+    shorter than the timeout, so a live worker has given up by then). Urgent deliveries run
+    under shorter limits, so their claims are given up sooner."""
     cutoff = now - timedelta(seconds=settings.CARECORE_NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS)
+    urgent_cutoff = now - timedelta(
+        seconds=settings.CARECORE_NOTIFICATIONS_URGENT_CLAIM_TIMEOUT_SECONDS
+    )
     stale = list(
         Notification.objects.select_for_update(skip_locked=True)
-        .filter(status=Status.SENDING, claimed_at__lt=cutoff)
+        .filter(status=Status.SENDING)
+        .filter(Q(claimed_at__lt=cutoff) | Q(urgent=True, claimed_at__lt=urgent_cutoff))
         .values_list("id", flat=True)[:batch]
     )
     if not stale:

@@ -38,7 +38,12 @@ class EventSequence(models.Model):
 
 
 class FeedEvent(models.Model):
-    """One event for one user: `seq` is that user's, strictly increasing and gapless."""
+    """One event for one user: `seq` is that user's, strictly increasing and gapless.
+
+    The table is partitioned by month of `at` (realtime migration 0002, docs/scaling.md
+    "Growing tables"): its database primary key is (id, at) and the unique constraint contains
+    `at`. Numbers are still unique per user without it: each is handed out once, under the
+    user's EventSequence row lock."""
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -51,7 +56,9 @@ class FeedEvent(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "seq"], name="feed_event_user_seq_unique"),
+            models.UniqueConstraint(
+                fields=["user", "seq", "at"], name="feed_event_user_seq_unique"
+            ),
         ]
         indexes = [models.Index(fields=["at"], name="feed_event_at")]
 

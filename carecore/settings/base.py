@@ -381,6 +381,7 @@ SPECTACULAR_SETTINGS = {
         "IntakeReviewStatusEnum": "intake.models.ReviewStatus",
         "CarePlanStatusEnum": "careplans.models.CarePlanStatus",
         "VisitTypeEnum": "portal.apis.VISIT_TYPES",
+        "AnswerChangeKindEnum": "intake.selectors.ANSWER_CHANGE_KINDS",
     },
 }
 
@@ -450,6 +451,17 @@ CELERY_BEAT_SCHEDULE["notifications-prune"] = {
     "schedule": env.float("CARECORE_NOTIFICATIONS_PRUNE_INTERVAL_SECONDS", default=3600.0),
 }
 
+# Monthly partitions of the growing tables (docs/scaling.md, "Growing tables"): this month and
+# three ahead exist at all times; rows in a default partition are an ERROR in the log (the alert).
+CELERY_BEAT_SCHEDULE["partitions-ensure-ahead"] = {
+    "task": "carecore.partitions_ensure_ahead",
+    "schedule": env.float("CARECORE_PARTITIONS_ENSURE_INTERVAL_SECONDS", default=86400.0),
+}
+CELERY_BEAT_SCHEDULE["partitions-check-default"] = {
+    "task": "carecore.partitions_check_default",
+    "schedule": env.float("CARECORE_PARTITIONS_CHECK_INTERVAL_SECONDS", default=3600.0),
+}
+
 # --- internationalisation and time -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -479,6 +491,9 @@ CARECORE_FHIR_EXPORT_ROOT = env("CARECORE_FHIR_EXPORT_ROOT", default=str(VAR_DIR
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="CareCore <no-reply@carecore.invalid>")
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+# Seconds an SMTP connection may block (Django's default waits forever): below the urgent
+# deliveries' soft time limit, so a hanging server is an error to retry, not a killed worker.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # A transactional e-mail provider through django-anymail instead of EMAIL_BACKEND (SMTP):
 # postmark, amazon_ses, mailgun or sendgrid (docs/notifications.md, "Providers"). Production
 # refuses to start with a provider chosen but not fully configured.
@@ -566,6 +581,30 @@ CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS = env.int(
 CARECORE_NOTIFICATIONS_URGENT_REQUEUE_AFTER_SECONDS = env.int(
     "CARECORE_NOTIFICATIONS_URGENT_REQUEUE_AFTER_SECONDS", default=15
 )
+# The same bound for a page whose worker died while sending it: an urgent delivery runs under
+# its own, shorter time limits (the providers time out at 10 s: SMTP, Twilio, Web Push), so its
+# claim can be given up sooner; the claim timeout must exceed the hard limit, by when a live
+# worker has stopped. With the sweep every 10 s: sent again within 30 s.
+CARECORE_NOTIFICATIONS_URGENT_SOFT_TIME_LIMIT_SECONDS = env.int(
+    "CARECORE_NOTIFICATIONS_URGENT_SOFT_TIME_LIMIT_SECONDS", default=12
+)
+CARECORE_NOTIFICATIONS_URGENT_TIME_LIMIT_SECONDS = env.int(
+    "CARECORE_NOTIFICATIONS_URGENT_TIME_LIMIT_SECONDS", default=15
+)
+CARECORE_NOTIFICATIONS_URGENT_CLAIM_TIMEOUT_SECONDS = env.int(
+    "CARECORE_NOTIFICATIONS_URGENT_CLAIM_TIMEOUT_SECONDS", default=20
+)
+if not (
+    CARECORE_NOTIFICATIONS_URGENT_SOFT_TIME_LIMIT_SECONDS
+    < CARECORE_NOTIFICATIONS_URGENT_TIME_LIMIT_SECONDS
+    < CARECORE_NOTIFICATIONS_URGENT_CLAIM_TIMEOUT_SECONDS
+):
+    raise ImproperlyConfigured(
+        "Urgent deliveries need CARECORE_NOTIFICATIONS_URGENT_SOFT_TIME_LIMIT_SECONDS < "
+        "CARECORE_NOTIFICATIONS_URGENT_TIME_LIMIT_SECONDS < "
+        "CARECORE_NOTIFICATIONS_URGENT_CLAIM_TIMEOUT_SECONDS: a claim given up before the "
+        "worker holding it has stopped would send the page twice."
+    )
 # Deliveries due later than this are not published with a countdown but by the sweeper.
 CARECORE_NOTIFICATIONS_ENQUEUE_HORIZON_SECONDS = env.int(
     "CARECORE_NOTIFICATIONS_ENQUEUE_HORIZON_SECONDS", default=900

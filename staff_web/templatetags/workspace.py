@@ -16,6 +16,8 @@ NAVIGATION = [
     ("Reviews", "staff_web:reviews"),
     ("Schedule", "staff_web:schedule"),
 ]
+# The only workspace pages a scheduler is shown.
+SCHEDULER_PAGES = {"staff_web:schedule"}
 
 
 @register.simple_tag(takes_context=True)
@@ -24,6 +26,8 @@ def workspace_navigation(context: Any) -> list[dict[str, Any]]:
     inbox = reverse("staff_web:inbox")
     links = []
     for name, url_name in NAVIGATION:
+        if context["request"].user.role == "scheduler" and url_name not in SCHEDULER_PAGES:
+            continue  # never message bodies or clinical data (PRODUCT.md, minimum necessary)
         try:
             url = reverse(url_name)
         except NoReverseMatch:
@@ -64,3 +68,9 @@ def response_clock(thread: Any, now: datetime) -> dict[str, Any] | None:
 def lookup(mapping: dict[str, Any], key: str) -> Any:
     """`mapping[key]` or None (a score's previous value)."""
     return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+@register.filter
+def words(name: str | None) -> str:
+    """A code as words: "very_severe" -> "very severe", "follow_up" -> "follow up"."""
+    return (name or "").replace("_", " ")

@@ -36,7 +36,7 @@
     var data = JSON.parse(canvas.getAttribute("data-chart"));
     var datasets = [
       {
-        label: "Your score",
+        label: data.score_label || "Your score",
         data: data.values,
         borderColor: "#1a4480",
         backgroundColor: "#1a4480",
@@ -46,7 +46,7 @@
     ];
     if (data.goal !== null && data.goal !== undefined) {
       datasets.push({
-        label: "Your goal",
+        label: data.goal_label || "Your goal",
         data: data.values.map(function () { return data.goal; }),
         borderColor: "#00703c",
         borderDash: [6, 4],

@@ -115,12 +115,12 @@ def test_the_patient_list_query_count_does_not_grow_with_rows(
 ):
     PatientFactory.create_batch(3)
     client = client_for(scheduler)
-    # token + user, knox's sweep of the user's expired tokens, patients page (with user, care
+    # the token with its user, the patients page (with user, care
     # team, lead), care-team members prefetch, one audit INSERT for the page
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         first = client.get(LIST)
     PatientFactory.create_batch(12)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         second = client.get(LIST)
 
     assert len(first.json()["results"]) == 3

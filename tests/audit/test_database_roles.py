@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,13 @@ import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 from psycopg import errors
 
 from carecore.accounts.models import User
 from carecore.audit.models import AuditEvent
 from carecore.audit.services import audit_record
+from carecore.common import partitions
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.servers import api_call, running_web
 
@@ -211,3 +214,56 @@ def test_the_application_works_as_the_app_role(roles):
     assert me["preferred_name"] == "Sam"
     assert User.objects.get(pk=patient.pk).preferred_name == "Sam"
     assert AuditEvent.objects.filter(actor_id=patient.pk, action="login").exists()
+
+
+def _partition_for(months_ahead: int) -> tuple[date, str]:
+    month = partitions.add_months(partitions.month_start(timezone.now()), months_ahead)
+    return month, partitions.partition_name("audit_auditevent", month)
+
+
+def test_the_app_role_cannot_change_a_month_of_the_audit_trail_by_its_partitions_name(as_app):
+    # The audit trail is partitioned by month: each partition is a table of its own.
+    _, this_month = _partition_for(0)
+    allowed = []
+    for statement in [
+        f"UPDATE {this_month} SET action = 'login'",  # noqa: S608
+        f"DELETE FROM {this_month}",  # noqa: S608
+        f"TRUNCATE {this_month}",
+        f"ALTER TABLE {this_month} DISABLE TRIGGER ALL",
+        f"ALTER TABLE audit_auditevent DETACH PARTITION {this_month}",
+        f"DROP TABLE {this_month}",
+    ]:
+        try:
+            as_app.execute(statement)
+        except errors.InsufficientPrivilege:
+            continue
+        allowed.append(statement)
+
+    assert allowed == []
+
+
+def test_the_app_role_creates_months_ahead_with_the_audit_trails_restrictions(as_app):
+    """The beat task runs as the app role: the partition function (SECURITY DEFINER, the
+    owner's) creates the month, with the parent's SELECT/INSERT-only grants."""
+    month, name = _partition_for(15)
+    try:
+        (created,) = as_app.execute(
+            "SELECT carecore_month_partition('audit_auditevent', %s)", [month]
+        ).fetchone()
+        as_app.execute(
+            "INSERT INTO audit_auditevent (occurred_at, actor_role, object_type, object_id,"
+            " action, outcome, request_id, detail) VALUES (%s, '', 'patient', 'y', 'read',"
+            " 'success', '', '{}')",
+            [datetime(month.year, month.month, 1, tzinfo=UTC)],
+        )
+        (landed,) = as_app.execute(f"SELECT count(*) FROM {name}").fetchone()  # noqa: S608
+        with pytest.raises(errors.InsufficientPrivilege):
+            as_app.execute(f"UPDATE {name} SET action = 'login'")  # noqa: S608
+        with pytest.raises(errors.InsufficientPrivilege):
+            as_app.execute(f"CREATE TABLE {name}_copy (LIKE {name})")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+    assert created is True
+    assert landed == 1

@@ -284,3 +284,31 @@ def test_an_in_progress_answer_without_a_flag_has_no_guidance(client_for, patien
     response_id = save_in_progress(client_for(patient.user), 0, {"rf-weight-loss": False})
 
     assert client_for(patient.user).get(response_url(response_id)).json()["guidance"] is None
+
+
+def test_an_abandoned_intakes_review_compares_with_the_last_completed_intake(
+    client_for, patient, clinician
+):
+    client = client_for(patient.user)
+    with time_machine.travel(at(-60 * 24 * 30), tick=False):
+        assert submit(client, "gut-skin-intake", healthy_intake()).status_code == 201
+    response_id = save_in_progress(
+        client, 0, healthy_intake(**{"rf-rectal-bleeding": True, "stress-level": 8})
+    )
+    sweep(60)
+    review = IntakeReview.objects.get(response_id=response_id)
+    staff = client_for(clinician.user)
+
+    detail = staff.get(f"{REVIEWS}{review.id}/")
+    # ... and a review completed from it answers with the review (no error after the write).
+    with time_machine.travel(at(70), tick=False):
+        completed = staff.post(f"{REVIEWS}{review.id}/complete/", {"note": ""}, format="json")
+
+    assert detail.status_code == 200, detail.content
+    changes = detail.json()["changes_since_previous"]
+    assert changes["first_response"] is False
+    assert {(c["link_id"], c["kind"]) for c in changes["answers"]} == {
+        ("rf-rectal-bleeding", "changed"),
+        ("stress-level", "changed"),
+    }
+    assert completed.status_code == 200, completed.content

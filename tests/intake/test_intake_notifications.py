@@ -21,7 +21,7 @@ def test_a_completed_response_tells_the_care_team(client_for, patient, clinician
     assert recipients("intake_submitted") == {clinician.user_id, coordinator.id}
     assert not rows("intake_red_flag").exists()
     assert {row.link_path for row in rows("intake_submitted")} == {
-        f"/reviews/{patient.intake_reviews.get().id}/"
+        f"/staff/reviews/{patient.intake_reviews.get().id}/"
     }
 
 

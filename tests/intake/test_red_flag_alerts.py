@@ -279,4 +279,4 @@ def test_no_answer_or_flag_reaches_an_escalation(client_for, patient, coordinato
         text = f"{row.title} {row.body} {row.link_path}".lower()
         assert "harm" not in text
         assert "crisis" not in text
-        assert row.link_path == f"/reviews/{review.id}/"
+        assert row.link_path == f"/staff/reviews/{review.id}/"

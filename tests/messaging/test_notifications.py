@@ -31,7 +31,7 @@ from carecore.notifications.models import (
     QuietHours,
     Status,
 )
-from carecore.notifications.services import notify
+from carecore.notifications.services import outbox_insert
 from carecore.notifications.sms import LocmemSmsBackend
 from messaging import services, tasks
 from messaging.models import EscalationStep, Message, Thread
@@ -95,7 +95,8 @@ def test_opening_a_thread_tells_the_care_team_by_email_and_in_app(
         assert row.subject_type == "thread"
         assert row.subject_id == str(thread.id)
         assert row.occurrence == str(first.id)
-        assert row.link_path == f"/messages/{thread.id}/"
+        # Staff open the thread in the workspace (links.page_for).
+        assert row.link_path == f"/staff/threads/{thread.id}/"
         assert row.urgent is False
 
 
@@ -435,15 +436,18 @@ def test_a_send_that_fails_after_notify_leaves_no_notification_and_publishes_not
     before = Notification.objects.count()
     written: list[tuple[str, int]] = []
 
-    def spy(**kwargs: object) -> list[Notification]:
-        created = notify(**kwargs)  # type: ignore[arg-type]
-        written.append((str(kwargs["event"]), len(created)))
+    def spy(rows: list[Notification]) -> list[Notification]:
+        created = outbox_insert(rows)
+        written.extend((row.event, 1) for row in created)
         return created
 
     with (
-        mock.patch("messaging.services.notify", side_effect=spy),
-        # The message's audit INSERT is the send's last write, after notify.
-        mock.patch("messaging.services.audit_record", side_effect=RuntimeError("audit down")),
+        mock.patch("messaging.services.outbox_insert", side_effect=spy),
+        # The outbox rows are written before the thread's lock; the real-time events are the
+        # send's last write, under it.
+        mock.patch(
+            "messaging.services.event_publish_each", side_effect=RuntimeError("events down")
+        ),
         django_capture_on_commit_callbacks(execute=True) as callbacks,
         pytest.raises(RuntimeError),
     ):
@@ -451,7 +455,8 @@ def test_a_send_that_fails_after_notify_leaves_no_notification_and_publishes_not
 
     # Both announcements were written (care team and page) before the send failed...
     # (care team: 2 x e-mail + in-app; the lead clinician: e-mail + in-app, no phone here)
-    assert written == [(Event.MESSAGE_RECEIVED, 4), (Event.TRIAGE_URGENT, 2)]
+    events = [event for event, _ in written]
+    assert (events.count(Event.MESSAGE_RECEIVED), events.count(Event.TRIAGE_URGENT)) == (4, 2)
     # ...and went with it.
     assert Notification.objects.count() == before
     assert not thread.messages.filter(body="chest pain").exists()
@@ -500,21 +505,22 @@ def test_a_patient_send_costs_the_same_queries_whatever_the_size_of_the_care_tea
         services.message_send(actor=patient.user, thread_id=thread.id, body="More news")
 
     # In a test the service's transaction is a savepoint (SAVEPOINT ... RELEASE: 2).
-    # Before notifications (11): the locked thread with visibility, its access audit INSERT,
-    # the message INSERT and the sender's read-state upsert (in their own savepoint: +2), the
-    # care-team ids, the thread UPDATE, the message audit INSERT.
-    # New with notifications (8): the recipients' active User rows (one query for everyone),
-    # then notify's savepoint (+2) around preferences, quiet hours, the outbox INSERT, the
-    # re-read of the rows it created, and the in-app rows' delivery-record INSERT.
-    # New with the real-time feed (5): message.created's audience (the care-team ids), the
-    # sequence upsert and the event INSERT; notification.created's sequence upsert and INSERT.
-    with django_assert_num_queries(24):
+    # Before the thread's lock (8): the thread with visibility and its access audit INSERT;
+    # everyone to tell (the care team, the patient, anyone paged) with their preferences and
+    # quiet hours in ONE query; the message's audit INSERT; the outbox rows' idempotency keys
+    # locked and looked up (2: the outbox is partitioned by month, so its unique key cannot
+    # keep them), the outbox INSERT (RETURNING what is new) and the in-app rows'
+    # delivery-record INSERT.
+    # Under the lock (6): the thread again FOR UPDATE, the message INSERT, the sender's
+    # read-state upsert, the thread UPDATE, and everyone's real-time events (message.created
+    # and notification.created together): the sequence upsert and the event INSERT.
+    with django_assert_num_queries(16):
         send()
     for _ in range(3):
         CareTeamMember.objects.create(
             care_team=patient.care_team, user=UserFactory(role=Role.COORDINATOR)
         )
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(16):
         send()
 
     assert Notification.objects.filter(channel=A, recipient__role=Role.COORDINATOR).count() == (

@@ -51,9 +51,9 @@ def test_names_cost_no_extra_queries(client_for, clinician, patient, django_asse
     open_thread(patient)
     for _ in range(3):
         open_thread(PatientFactory(state="NY"))
-    # token + user, knox's sweep, visible patient ids, the page (patient's user joined), the
+    # the token with its user, visible patient ids, the page (patient's user joined), the
     # previews, one audit INSERT: as before names were shown.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         body = client.get(THREADS).json()
     assert all(item["patient_name"] for item in body["results"])
 

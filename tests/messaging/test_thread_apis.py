@@ -9,11 +9,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from carecore.accounts.models import BreakGlassGrant
+from carecore.accounts.models import BreakGlassGrant, CareTeamMember, Role, User
 from carecore.audit.models import AuditEvent
+from messaging import selectors
 from messaging.models import Message, Thread
 
-from ..factories import PatientFactory
+from ..factories import PatientFactory, UserFactory
 from .conftest import open_thread
 
 pytestmark = pytest.mark.django_db
@@ -101,13 +102,14 @@ def test_the_thread_list_query_count_does_not_grow_with_rows(
     client = client_for(clinician.user)
     for _ in range(2):
         open_thread(patient)
-    # token + user, knox's expired-token sweep, the clinician's visible patient ids, the
-    # threads page (read-state and assignee joins), the previews of the page, one audit INSERT
-    with django_assert_num_queries(6):
+    # the token with its user (no patient row for staff), the clinician's visible patient ids,
+    # the threads page (read-state and assignee joins), the previews of the page, one audit
+    # INSERT (one event per patient shown)
+    with django_assert_num_queries(5):
         first = client.get(THREADS)
     for _ in range(3):
         open_thread(PatientFactory(state="NY"))
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         second = client.get(THREADS)
 
     assert len(first.json()["results"]) == 2
@@ -119,13 +121,13 @@ def test_a_patients_thread_list_query_count_does_not_grow_with_rows(
 ):
     client = client_for(patient.user)
     open_thread(patient)
-    # token + user, knox's sweep, the user's patient row (visibility), threads page, the
+    # the token with its user and the user's patient row (visibility), threads page, the
     # previews of the page, audit INSERT
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         client.get(THREADS)
     for _ in range(4):
         open_thread(patient)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         response = client.get(THREADS)
     assert len(response.json()["results"]) == 5
 
@@ -145,19 +147,21 @@ def test_the_thread_list_is_newest_activity_first_and_paginated(client_for, pati
     assert second["next"] is None
 
 
-def test_listing_threads_audits_one_event_per_thread(client_for, clinician, thread):
+def test_listing_threads_audits_one_event_per_patient_naming_each_thread(
+    client_for, clinician, patient, thread
+):
+    second = open_thread(patient, subject="Another question")
     before = AuditEvent.objects.count()
 
-    client_for(clinician.user).get(THREADS)
+    shown = [row["id"] for row in client_for(clinician.user).get(THREADS).json()["results"]]
 
     event = AuditEvent.objects.latest("id")
     assert AuditEvent.objects.count() == before + 1
-    assert (event.action, event.object_type, event.object_id) == (
-        "list",
-        "message_thread",
-        str(thread.id),
-    )
+    assert (event.action, event.object_type, event.object_id) == ("list", "message_thread", "")
     assert event.patient_id == thread.patient_id
+    # In the order shown.
+    assert event.detail["object_ids"] == shown
+    assert set(shown) == {str(second.id), str(thread.id)}
 
 
 # --- open ---------------------------------------------------------------------------------------
@@ -377,16 +381,59 @@ def test_the_message_page_query_count_does_not_grow_with_rows(
     client_for, thread, clinician, patient, django_assert_num_queries
 ):
     client = client_for(clinician.user)
-    # token + user, knox's sweep, the thread (visibility EXISTS), its audit INSERT, the
-    # patient's read state (read receipts), the messages page with senders, the attachments
-    # prefetch, one audit INSERT for the page
-    with django_assert_num_queries(8):
+    # the token with its user, the thread (visibility EXISTS), its audit INSERT, the patient's
+    # read state (read receipts), the messages page with senders, one audit INSERT for the page
+    # (one event naming every message shown), the page's attachments (one plain query)
+    with django_assert_num_queries(7):
         client.get(messages(thread.id))
     for n in range(6):
         client_for(patient.user).post(messages(thread.id), {"body": f"more {n}"})
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get(messages(thread.id))
     assert len(response.json()["results"]) == 7
+
+
+def test_a_send_query_count_does_not_grow_with_the_thread_or_the_care_team(
+    client_for, thread, patient, django_assert_num_queries
+):
+    client = client_for(patient.user)
+    # The token with its user and patient row; the service's transaction (a savepoint here: 2).
+    # Before the thread's lock: the thread (visibility) and its access audit INSERT, everyone to
+    # tell with their preferences and quiet hours (one query), the message's audit INSERT, the
+    # outbox rows' idempotency keys locked and looked up (2: the outbox is partitioned by month),
+    # the outbox INSERT and the in-app delivery records. Under the lock: the thread FOR UPDATE, the
+    # message INSERT, the read-state upsert, the thread UPDATE, the real-time events' sequence
+    # upsert and INSERT. The answer is rendered from what the send wrote: no query.
+    with django_assert_num_queries(17):
+        assert client.post(messages(thread.id), {"body": "first"}).status_code == 201
+    for n in range(5):
+        client.post(messages(thread.id), {"body": f"more {n}"})
+    for _ in range(3):
+        CareTeamMember.objects.create(
+            care_team=patient.care_team, user=UserFactory(role=Role.COORDINATOR)
+        )
+    with django_assert_num_queries(17):
+        assert client.post(messages(thread.id), {"body": "again"}).status_code == 201
+
+
+@pytest.mark.parametrize("reader", ["patient", "clinician"])
+def test_the_unread_total_costs_the_same_queries_whatever_the_number_of_threads(
+    reader, patient, clinician, django_assert_num_queries
+):
+    user = User.objects.select_related("patient").get(
+        pk=patient.user_id if reader == "patient" else clinician.user_id
+    )
+    # A patient: one aggregate over their threads (the patient row came with the user, as the
+    # token authentication loads it). Staff: their visible patients, then the aggregate.
+    expected = 1 if reader == "patient" else 2
+    open_thread(patient)
+    with django_assert_num_queries(expected):
+        selectors.unread_total(user)
+    for _ in range(4):
+        open_thread(patient)
+    with django_assert_num_queries(expected):
+        total = selectors.unread_total(user)
+    assert total == (0 if reader == "patient" else 5)
 
 
 def test_reading_messages_audits_each_message_shown(client_for, clinician, thread):

@@ -33,10 +33,10 @@ def test_every_portal_page_is_a_valid_link_path_of_route_words_and_ids():
     pages = {
         links.thread_page(some_id): f"/messages/{some_id}/",
         links.visit_page(some_id): f"/visits/{some_id}/",
-        links.previsit_summary_page(some_id): f"/visits/{some_id}/summary/",
+        links.previsit_summary_page(some_id): f"/staff/visits/{some_id}/summary/",
         links.care_plan_page(): "/care-plan/",
         links.questionnaire_page("poem"): "/questionnaires/poem/",
-        links.intake_review_page(some_id): f"/reviews/{some_id}/",
+        links.intake_review_page(some_id): f"/staff/reviews/{some_id}/",
     }
     for built, expected in pages.items():
         assert built == expected
@@ -91,3 +91,50 @@ def test_the_email_of_a_new_message_links_to_its_thread_page(patient, settings):
 )
 def test_make_run_sets_the_public_url_from_host_and_port(host, port, expected):
     assert _dev_script().local_portal_url(host=host, port=port) == expected
+
+
+@pytest.mark.parametrize(
+    ("portal_path", "role", "page"),
+    [
+        ("/messages/{id}/", "patient", "/messages/{id}/"),
+        ("/messages/{id}/", "clinician", "/staff/threads/{id}/"),
+        ("/messages/{id}/", "coordinator", "/staff/threads/{id}/"),
+        ("/visits/{id}/", "patient", "/visits/{id}/"),
+        ("/visits/{id}/", "clinician", "/staff/visits/{id}/summary/"),
+        ("/break-glass/{id}/", "admin", "/admin/accounts/breakglassgrant/{id}/change/"),
+        ("/care-plan/", "clinician", "/care-plan/"),
+    ],
+)
+def test_each_role_is_linked_to_the_page_where_it_works(portal_path, role, page):
+    some_id = uuid.uuid4()
+
+    linked = links.page_for(portal_path.format(id=some_id), role=role)
+
+    assert linked == page.format(id=some_id)
+    check_link_path(linked)
+
+
+@pytest.mark.django_db
+def test_one_notification_links_the_patient_to_the_portal_and_the_team_to_the_workspace(
+    patient, clinician, settings
+):
+    from django.urls import resolve
+
+    settings.CARECORE_NOTIFICATIONS_DEFAULT_QUIET_HOURS = ""
+    from carecore.notifications.services import notify
+
+    thread = uuid.uuid4()
+    rows = notify(
+        event=Event.MESSAGE_RECEIVED,
+        recipients=[patient.user, clinician.user],
+        subject_type="thread",
+        subject_id=thread,
+        occurrence="one",
+        link_path=links.thread_page(thread),
+    )
+
+    paths = {(row.recipient_id, row.link_path) for row in rows}
+    assert (patient.user.id, f"/messages/{thread}/") in paths
+    assert (clinician.user.id, f"/staff/threads/{thread}/") in paths
+    assert resolve(f"/staff/threads/{thread}/").view_name == "staff_web:thread"
+    assert resolve(f"/messages/{thread}/").view_name == "patient_web:thread"

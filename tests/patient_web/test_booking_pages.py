@@ -3,11 +3,10 @@ book, see, reschedule, cancel, the calendar file; another patient's visit is a 4
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import pytest
-import time_machine
 from django.test import Client
 
 from carecore.accounts.models import Clinician, Patient, User
@@ -15,28 +14,15 @@ from carecore.audit.models import Action, AuditEvent, Outcome
 from portal.models import Appointment, AppointmentStatus
 from tests.portal.conftest import (
     LOS_ANGELES,
-    NOW,
     TOMORROW,
     at,
     book_directly,
-    give_availability,
 )
 
-pytestmark = pytest.mark.django_db
+# Every test runs at portal's NOW (`frozen`); `schedules` is portal's fixture too (conftest).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
 TODAY = date(2026, 6, 10)
-
-
-@pytest.fixture(autouse=True)
-def _now() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def schedules(clinician: Clinician, other_clinician: Clinician) -> None:
-    give_availability(clinician)
-    give_availability(other_clinician)
 
 
 def slot(clinician: Clinician, start: datetime) -> str:

@@ -39,7 +39,7 @@ def test_it_shows_the_next_visit_in_the_patients_zone_and_audits_it(
         actor_id=patient.user.id,
         action=Action.LIST,
         object_type="appointment",
-        object_id=str(visit.id),  # type: ignore[attr-defined]
+        detail__object_ids__contains=[str(visit.id)],  # type: ignore[attr-defined]
     ).exists()
 
 

@@ -57,12 +57,12 @@ def test_it_lists_the_patients_threads_with_unread_markers_and_audits_them(
     assert "1 unread" in html
     assert "Billing question" in html
     assert "Someone else" not in html
-    listed = set(
-        AuditEvent.objects.filter(
-            actor_id=patient.user.id, action=Action.LIST, object_type="message_thread"
-        ).values_list("object_id", flat=True)
+    # One event for the page (one patient), naming every thread shown.
+    (listed,) = AuditEvent.objects.filter(
+        actor_id=patient.user.id, action=Action.LIST, object_type="message_thread"
     )
-    assert listed == {str(answered.id), str(quiet.id)}
+    assert set(listed.detail["object_ids"]) == {str(answered.id), str(quiet.id)}
+    assert listed.patient_id == patient.id
 
 
 def test_it_opens_a_thread_with_a_photo_once_however_often_the_form_is_sent(

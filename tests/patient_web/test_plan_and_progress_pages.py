@@ -8,7 +8,6 @@ from collections.abc import Callable
 from html import unescape
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 
 from carecore.accounts.models import Clinician, Patient, User
@@ -16,7 +15,8 @@ from carecore.audit.models import Action, AuditEvent
 from careplans import services as careplans
 from careplans.models import CarePlan
 from intake import services as intake
-from tests.intake.helpers import healthy_intake, poem
+from tests.careplans.helpers import plan_published_after_intake
+from tests.intake.helpers import poem
 
 pytestmark = pytest.mark.django_db
 
@@ -24,15 +24,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def plan(patient: Patient, clinician: Clinician) -> CarePlan:
     """A published plan with a POEM goal, from a POEM of 14 and a healthy intake."""
-    call_command("sync_questionnaires", verbosity=0)
-    intake.response_create(
-        user=patient.user, slug="poem", answers=poem(2, 2, 2, 2, 2, 2, 2), status="completed"
-    )
-    intake.response_create(
-        user=patient.user, slug="gut-skin-intake", answers=healthy_intake(), status="completed"
-    )
-    draft = careplans.care_plan_draft(user=clinician.user, patient_id=patient.id)
-    return careplans.care_plan_publish(user=clinician.user, plan_id=draft.id)
+    return plan_published_after_intake(patient, clinician)
 
 
 def test_it_shows_the_published_plans_goals_and_activities_and_audits_the_read(

@@ -142,8 +142,8 @@ def test_a_filtered_list_costs_the_same_queries(
     client_for, scheduler, week_of_visits, django_assert_num_queries
 ):
     client = client_for(scheduler)
-    # token + user, knox's sweep, the page (patient, users, clinician joined), the audit INSERT
-    with django_assert_num_queries(4):
+    # the token with its user, the page (patient, users, clinician joined), the audit INSERT
+    with django_assert_num_queries(3):
         client.get(APPOINTMENTS, {"date_from": TOMORROW.isoformat()})
 
 

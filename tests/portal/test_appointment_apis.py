@@ -415,15 +415,15 @@ def test_the_list_costs_the_same_queries_for_many_rows(
 ):
     book_directly(patient=PatientFactory(state="NY"), clinician=clinician, start=at(TOMORROW, 9))
     client = client_for(scheduler)
-    # token + user, knox's sweep of expired tokens, the page (with patient, users, clinician),
+    # the token with its user, the page (with patient, users, clinician),
     # one audit INSERT for the page
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         first = client.get(APPOINTMENTS)
     for hour in range(10, 16):
         book_directly(
             patient=PatientFactory(state="NY"), clinician=clinician, start=at(TOMORROW, hour)
         )
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         second = client.get(APPOINTMENTS)
 
     assert len(first.json()["results"]) == 1

@@ -72,7 +72,11 @@ def test_a_booking_is_announced_to_the_patient_and_the_clinician(
     assert {row.subject_type for row in rows} == {"appointment"}
     assert {row.subject_id for row in rows} == {appointment_id}
     assert {row.occurrence for row in rows} == {"seq:0"}
-    assert {row.link_path for row in rows} == {f"/visits/{appointment_id}/"}
+    # Each to the page where they work: the patient's visit, the clinician's pre-visit summary.
+    assert {(row.recipient.email, row.link_path) for row in rows} == {
+        ("patient@example.test", f"/visits/{appointment_id}/"),
+        ("clinician@example.test", f"/staff/visits/{appointment_id}/summary/"),
+    }
 
 
 def test_staff_booking_for_a_patient_announces_to_the_patient_and_clinician_not_the_booker(

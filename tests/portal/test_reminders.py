@@ -300,7 +300,7 @@ def test_the_previsit_summary_goes_to_the_clinician_once_before_the_visit(
         ("clinician@example.test", A, f"previsit:{START}"),
     }
     row = Notification.objects.get(event=Event.PREVISIT_SUMMARY, channel=A)
-    assert row.link_path == f"/visits/{appointment.id}/summary/"
+    assert row.link_path == f"/staff/visits/{appointment.id}/summary/"
 
 
 def test_the_previsit_summary_time_is_configurable(

@@ -196,9 +196,9 @@ def test_the_slot_list_costs_the_same_queries_for_more_clinicians_and_bookings(
     client_for, scheduler, clinician, django_assert_num_queries
 ):
     client = client_for(scheduler)
-    # token + user, knox's sweep of expired tokens, clinicians, their rules, their time off,
+    # the token with its user, clinicians, their rules, their time off,
     # their appointments
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         first = slots(client, date="2026-06-11")
     for _ in range(5):
         give_availability(ClinicianFactory(licensed_states=["NY"]))
@@ -209,7 +209,7 @@ def test_the_slot_list_costs_the_same_queries_for_more_clinicians_and_bookings(
     services.time_off_create(
         actor=None, clinician=clinician, starts_at=at(TOMORROW, 16), ends_at=at(TOMORROW, 17)
     )
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         second = slots(client, date="2026-06-11")
 
     assert len(first.json()["results"]) == 48
@@ -220,13 +220,13 @@ def test_a_patients_slot_list_costs_a_fixed_number_of_queries(
     client_for, patient, django_assert_num_queries
 ):
     client = client_for(patient.user)
-    # token + user, knox's sweep, the caller's patient row, the patient (access check) + its
+    # the token with its user and their patient row, the patient (access check) + its
     # audit INSERT, clinicians, rules, time off, appointments
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         slots(client, date="2026-06-11")
     for _ in range(4):
         give_availability(ClinicianFactory(licensed_states=["NY"]))
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         response = slots(client, date="2026-06-11")
 
     assert len(response.json()["results"]) == 5 * 24
@@ -344,14 +344,14 @@ def test_the_earliest_slot_costs_a_fixed_number_of_queries(
         actor=None, clinician=clinician, starts_at=NOW, ends_at=NOW + timedelta(days=30)
     )
     give_availability(ClinicianFactory(licensed_states=["NY"]))
-    # token + user, knox's sweep, the caller's patient row, the patient (access check) + its
+    # the token with its user and their patient row, the patient (access check) + its
     # audit INSERT, clinicians, care-team ids, then rules, time off and appointments once for
     # the care team and once for the others
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(11):
         earliest(client)
     for _ in range(4):
         give_availability(ClinicianFactory(licensed_states=["NY"]))
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(11):
         response = earliest(client)
 
     assert response.json()["on_care_team"] is False

@@ -147,12 +147,12 @@ def test_the_list_costs_the_same_queries_whatever_the_number_of_events(
 ):
     client = client_for(patient.user)
     publish(patient.user_id, 3)
-    # Token lookup and its last-used update (knox: 2), the kept range of the feed (Min/Max),
-    # the user's latest number, the page of events.
-    with django_assert_num_queries(5):
+    # The token with its user, the kept range of the feed (Min/Max), the user's latest number,
+    # the page of events.
+    with django_assert_num_queries(4):
         client.get(EVENTS, {"after": 0})
     publish(patient.user_id, 30)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         client.get(EVENTS, {"after": 0})
 
 

@@ -9,6 +9,7 @@ from django.test import Client
 
 from carecore.accounts.models import User
 from tests.factories import TEST_PASSWORD
+from tests.portal.conftest import frozen, schedules  # noqa: F401  (fixtures for the booking pages)
 
 
 def sign_in(client: Client, user: User, password: str = TEST_PASSWORD) -> None:

@@ -209,8 +209,9 @@ def test_the_rows_shown_are_audited(
     assert AuditEvent.objects.filter(
         actor_id=clinician.user.id,
         object_type="message_thread",
-        object_id=str(thread.id),
         action="list",
+        # One event per patient shown, naming every row (docs/architecture.md).
+        detail__object_ids__contains=[str(thread.id)],
     ).exists()
 
 
@@ -247,3 +248,134 @@ def test_the_query_count_does_not_grow_with_the_rows(
 
     assert many == one
     assert many <= 12
+
+
+def test_the_list_alone_for_the_live_page(
+    patient: Patient,
+    other_patient: Patient,
+    clinician: Clinician,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    routine = open_thread(patient, subject="Itchy again")
+    urgent = open_thread(patient, subject="Cannot breathe", body="I have chest pain when I walk")
+    open_thread(other_patient, subject="Another team's thread")
+    client = staff_web_for(clinician.user)
+
+    page = client.get("/staff/").content.decode()
+    response = client.get("/staff/inbox/?show=open&page=1")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert 'data-list-url="/staff/inbox/?show=open&amp;page=1"' in page
+    assert "<html" not in html  # the fragment alone
+    assert html.index("Cannot breathe") < html.index("Itchy again")  # urgent first
+    assert "Another team" not in html
+    assert "due in" in html
+    assert (
+        AuditEvent.objects.filter(
+            actor_id=clinician.user.id,
+            action="list",
+            detail__object_ids__contains=[str(urgent.id)],
+        ).count()
+        == 2
+    )  # the page and the list: each showing is audited
+    assert f'id="thread-{routine.id}"' in html
+
+
+def test_the_list_keeps_the_filter(
+    patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
+) -> None:
+    open_thread(patient, subject="Still open")
+    closed = open_thread(patient, subject="Done already")
+    client = staff_web_for(clinician.user)
+    client.post(f"/staff/threads/{closed.id}/close/")
+
+    html = client.get("/staff/inbox/?show=closed").content.decode()
+
+    assert "Done already" in html
+    assert "Still open" not in html
+
+
+def test_assign_to_a_teammate_in_place(
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    other_clinician: Clinician,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient, subject="Flare on my arms")
+    client = staff_web_for(clinician.user)
+
+    page = client.get("/staff/").content.decode()
+    assert f'<label class="visually-hidden" for="assign-{thread.id}">' in page
+    assert f'<option value="{coordinator.id}">{coordinator.full_name}</option>' in page
+    assert str(other_clinician.user.id) not in page  # not on the team: not offered
+
+    row = client.post(
+        f"/staff/threads/{thread.id}/assign/", {"assignee": str(coordinator.id)}, headers=HTMX
+    ).content.decode()
+    thread.refresh_from_db()
+    assert thread.assignee_id == coordinator.id
+    assert row.startswith(f'<tr id="thread-{thread.id}"')
+    assert f"<td>{coordinator.full_name}</td>" in row
+    assert f'<option value="{coordinator.id}" selected>' in row
+
+    refused = client.post(
+        f"/staff/threads/{thread.id}/assign/",
+        {"assignee": str(other_clinician.user.id)},
+        headers=HTMX,
+    ).content.decode()
+    thread.refresh_from_db()
+    assert thread.assignee_id == coordinator.id  # unchanged
+    assert 'role="alert">Must be a clinician or coordinator on the care team.</p>' in refused
+
+    client.post(f"/staff/threads/{thread.id}/assign/", {"assignee": ""}, headers=HTMX)
+    thread.refresh_from_db()
+    assert thread.assignee_id is None
+
+
+def test_the_clock_carries_its_deadline_for_the_page_to_count_down(
+    patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient)
+    assert thread.first_response_due_at is not None
+
+    html = staff_web_for(clinician.user).get("/staff/").content.decode()
+
+    assert f'data-due="{thread.first_response_due_at.isoformat()}"' in html
+
+
+def test_the_shortcuts_help_is_on_the_inbox_and_the_thread(
+    patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient)
+    client = staff_web_for(clinician.user)
+
+    for html in (
+        client.get("/staff/").content.decode(),
+        client.get(f"/staff/threads/{thread.id}/").content.decode(),
+    ):
+        assert '<dialog id="shortcuts"' in html
+        assert "staff/shortcuts.js" in html
+        assert "<kbd>j</kbd>" in html
+
+
+@pytest.mark.parametrize("show", ["open", "closed"])
+def test_the_lists_query_count_does_not_grow_with_the_rows(
+    show: str, patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
+) -> None:
+    client = staff_web_for(clinician.user)
+    first = open_thread(patient, subject="One")
+    if show == "closed":
+        client.post(f"/staff/threads/{first.id}/close/")
+    client.get("/staff/")  # warm: session refresh
+    one = _queries(client, f"/staff/inbox/?show={show}")
+
+    for n in range(8):
+        thread = open_thread(patient, subject=f"More {n}")
+        if show == "closed":
+            client.post(f"/staff/threads/{thread.id}/close/")
+    many = _queries(client, f"/staff/inbox/?show={show}")
+
+    assert many == one

@@ -14,6 +14,7 @@ from carecore.accounts.models import Clinician, Patient, User
 from carecore.audit.models import AuditEvent
 from messaging import services
 from messaging.models import Message
+from staff_web import pages
 from tests.messaging.conftest import WORKING_MOMENT, open_thread
 from tests.patient_web.conftest import sign_in as patient_sign_in
 
@@ -145,7 +146,7 @@ def test_assign_to_a_care_team_member_from_the_thread(
     assert thread.assignee_id == coordinator.id
 
 
-def test_reading_the_thread_is_audited_per_message(
+def test_reading_the_thread_is_audited_naming_each_message(
     patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
 ) -> None:
     thread = open_thread(patient)
@@ -154,5 +155,32 @@ def test_reading_the_thread_is_audited_per_message(
 
     message = Message.objects.get(thread=thread)
     assert AuditEvent.objects.filter(
-        actor_id=clinician.user.id, object_type="message", object_id=str(message.id)
+        actor_id=clinician.user.id,
+        object_type="message",
+        action="list",
+        detail__object_ids__contains=[str(message.id)],
     ).exists()
+
+
+def test_a_long_thread_opens_on_its_latest_messages(
+    monkeypatch: pytest.MonkeyPatch,
+    patient: Patient,
+    clinician: Clinician,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    monkeypatch.setattr(pages, "LATEST_SHOWN", 3)
+    thread = open_thread(patient, body="Message 1.")
+    for number in range(2, 6):
+        services.message_send(
+            actor=clinician.user, thread_id=thread.id, body=f"Message {number}.", internal=True
+        )
+    client = staff_web_for(clinician.user)
+
+    html = client.get(f"/staff/threads/{thread.id}/").content.decode()
+    everything = client.get(f"/staff/threads/{thread.id}/?all=1").content.decode()
+
+    assert "Message 1." not in html and "Message 2." not in html
+    assert all(f"Message {n}." in html for n in (3, 4, 5))
+    assert '<a href="?all=1">Show 2 earlier messages</a>' in html
+    assert all(f"Message {n}." in everything for n in range(1, 6))
+    assert "earlier message" not in everything

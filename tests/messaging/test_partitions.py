@@ -1,0 +1,165 @@
+"""Messages partitioned by month (messaging migration 0003, docs/scaling.md "Growing tables"):
+rows at 23:59:59 and 00:00:00 UTC land in their months, the thread page reads only the months
+since the thread began (asserted on EXPLAIN's text, never on timings), and the references into
+the partitioned table are still checked (triggers instead of foreign keys)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from carecore.common import partitions
+from messaging import services
+from messaging.models import Attachment, Message, Thread
+
+from ..common.test_partitions import month_boundary, partition_of
+from .conftest import open_thread
+
+
+@pytest.fixture
+def boundary(db: None) -> datetime:
+    return month_boundary()
+
+
+@pytest.fixture
+def months_around_now(db: None) -> list[str]:
+    """Message partitions from three months back to next month (the test clock's), empty."""
+    this_month = partitions.month_start(datetime.now(UTC))
+    months = [partitions.add_months(this_month, ahead) for ahead in range(-3, 2)]
+    with connection.cursor() as cursor:
+        partitions.create_month_partitions(cursor, "messaging_message", months)
+    return [partitions.partition_name("messaging_message", month) for month in months]
+
+
+def test_messages_either_side_of_midnight_utc_land_in_their_months(boundary, thread):
+    # 23:59:59 and 00:00:00 UTC: in New York it is still the same evening for both.
+    before, at = Message.objects.bulk_create(
+        [
+            Message(
+                thread=thread,
+                sender_kind="system",
+                body="b",
+                created_at=created_at,
+                position=position,
+                public_position=position,
+            )
+            for position, created_at in [(2, boundary - timedelta(seconds=1)), (3, boundary)]
+        ]
+    )
+
+    last_month = partitions.add_months(boundary.date(), -1)
+    assert partition_of("messaging_message", before.pk) == f"messaging_message_p{last_month:%Y_%m}"
+    assert partition_of("messaging_message", at.pk) == f"messaging_message_p{boundary:%Y_%m}"
+    # Django still finds a message by its id alone.
+    assert Message.objects.get(pk=at.pk).created_at == boundary
+
+
+def test_a_message_is_never_older_than_its_thread(thread, patient):
+    # A web process whose clock lags the one that opened the thread.
+    Thread.objects.filter(pk=thread.pk).update(created_at=thread.created_at + timedelta(seconds=5))
+
+    sent = services.message_send(actor=patient.user, thread_id=thread.id, body="And now?")
+
+    thread.refresh_from_db()
+    assert sent.message.created_at == thread.created_at
+
+
+def _thread_page_plan(client, thread: Thread) -> str:
+    """EXPLAIN of the messages query the thread page's API request really ran."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/v1/threads/{thread.id}/messages/")
+    assert response.status_code == 200
+    [query] = [q["sql"] for q in queries if 'FROM "messaging_message"' in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {query}")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_thread_page_reads_only_the_months_since_the_thread_began(
+    months_around_now, patient, clinician, client_for
+):
+    three_back, two_back, last_month, this_month, _ = months_around_now
+    thread = open_thread(patient)
+
+    for client in (client_for(clinician.user), client_for(patient.user)):
+        plan = _thread_page_plan(client, thread)
+
+        assert this_month in plan
+        for earlier in (three_back, two_back, last_month):
+            assert earlier not in plan
+
+
+def test_an_older_thread_page_reads_its_months_and_no_earlier(
+    months_around_now, patient, clinician, client_for, clock
+):
+    three_back, *_, this_month, _ = months_around_now
+    clock.move_to(datetime.now(UTC) - timedelta(days=40))  # a month or two back
+    thread = open_thread(patient)
+    started = partitions.partition_name(
+        "messaging_message", partitions.month_start(thread.created_at)
+    )
+    clock.move_to(datetime.now(UTC) + timedelta(days=40))
+    services.message_send(actor=clinician.user, thread_id=thread.id, body="Following up.")
+
+    plan = _thread_page_plan(client_for(clinician.user), thread)
+
+    assert started in plan and this_month in plan
+    for earlier in months_around_now[: months_around_now.index(started)]:
+        assert earlier not in plan
+    assert three_back not in plan
+
+
+def _check_references_now() -> None:
+    # The reference triggers are deferred to commit, as Django's foreign keys are.
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def test_an_attachment_cannot_name_a_message_that_does_not_exist(clinician):
+    with pytest.raises(IntegrityError, match="violates reference"), transaction.atomic():
+        Attachment.objects.create(
+            uploaded_by=clinician.user,
+            message_id="00000000-0000-0000-0000-000000000000",
+            content_type="image/png",
+            size=1,
+            sha256="0" * 64,
+            storage_name="nowhere.png",
+        )
+        _check_references_now()
+
+
+def test_a_referenced_message_cannot_be_deleted_behind_djangos_back(thread):
+    message = thread.messages.get()
+    with pytest.raises(IntegrityError, match="violates reference"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM messaging_message WHERE id = %s", [message.id])
+        _check_references_now()
+
+
+def test_a_thread_cannot_point_at_a_message_that_does_not_exist(thread):
+    with pytest.raises(IntegrityError, match="violates reference"), transaction.atomic():
+        Thread.objects.filter(pk=thread.pk).update(
+            last_public_message_id="00000000-0000-0000-0000-000000000000"
+        )
+        _check_references_now()
+
+
+def test_deleting_a_thread_still_cascades_through_its_messages(thread, clinician):
+    message = thread.messages.get()
+    Attachment.objects.create(
+        uploaded_by=clinician.user,
+        message=message,
+        content_type="image/png",
+        size=1,
+        sha256="0" * 64,
+        storage_name="cascade.png",
+    )
+
+    thread.delete()
+    _check_references_now()
+
+    assert not Message.objects.filter(pk=message.pk).exists()
+    assert not Attachment.objects.filter(storage_name="cascade.png").exists()
