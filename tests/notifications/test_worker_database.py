@@ -107,16 +107,21 @@ def test_killing_the_workers_connections_mid_run_loses_and_duplicates_nothing(
     # The sweeper (run here, as beat would) takes back claims of killed deliveries quickly.
     settings.CARECORE_NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = 2
     settings.CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS = 1
-    rows = _emails(patient.user, 300)
+    # Enough rows that batched delivery (hundreds a second) is still running when the first
+    # kill lands; the loop looks for the worker's connections often and sweeps now and then.
+    rows = _emails(patient.user, 1000)
     kills = 0
 
     with _worker(concurrency=2, log_name="killed-connections-worker"):
         deadline = time.monotonic() + 120
+        next_sweep = time.monotonic()
         while not _all_sent(rows) and time.monotonic() < deadline:
             if kills < 10:
                 kills += _terminate_worker_backends() and 1
-            time.sleep(0.3)
-            notifications_sweep()
+            time.sleep(0.05)
+            if time.monotonic() >= next_sweep:
+                notifications_sweep()
+                next_sweep = time.monotonic() + 0.3
 
     assert kills >= 1
     assert _all_sent(rows)
