@@ -6,6 +6,7 @@ queues a second review nor pages again."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import pytest
 import time_machine
@@ -296,7 +297,7 @@ def test_an_abandoned_intakes_review_compares_with_the_last_completed_intake(
         client, 0, healthy_intake(**{"rf-rectal-bleeding": True, "stress-level": 8})
     )
     sweep(60)
-    review = IntakeReview.objects.get(response_id=response_id)
+    review = IntakeReview.objects.get(response_id=UUID(response_id))
     staff = client_for(clinician.user)
 
     detail = staff.get(f"{REVIEWS}{review.id}/")

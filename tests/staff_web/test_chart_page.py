@@ -122,7 +122,7 @@ def test_the_care_team_reads_the_whole_chart(
     assert "Upcoming" in html and clinician.user.full_name in html
     thread = record["thread"]
     assert f'href="/staff/threads/{thread.id}/"' in html  # type: ignore[attr-defined]
-    assert f'href="/staff/visits/{record["visit"].id}/summary/"' in html
+    assert f'href="/staff/visits/{record["visit"].id}/summary/"' in html  # type: ignore[attr-defined]
     assert "Flare on my arms" in html
     # Chart.js and the chart script, from our own origin.
     assert "/static/vendor/chart.js/4.6.1/chart.umd.min.js" in html
