@@ -62,7 +62,7 @@ def marked_detail(
 ) -> Expression:
     """`detail`, plus the break-glass marker when only a grant lets `actor_id` see the patient,
     as an expression the INSERT evaluates (one subquery, no round trip)."""
-    return RawSQL(  # noqa: S611 - fixed SQL above, every value a parameter
+    return RawSQL(  # noqa: S611  # nosec B611 - fixed SQL above, every value a parameter
         _MARKED_DETAIL_SQL,
         (json.dumps(detail), actor_id, patient_id, now, actor_id),
         output_field=JSONField(),
