@@ -30,18 +30,25 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from carecore.accounts.models import Clinician, Patient, User
+from careplans.models import CarePlan
 from intake.models import IntakeReview
 from messaging.models import Thread
+from portal import services as portal
+from portal.models import Appointment
 from tests.messaging.conftest import open_thread
+from tests.portal.conftest import NOW, TOMORROW, at, book_directly, give_availability
 
 from .conftest import sign_in
+from .test_plan_pages import drafted, editor_data, intake_done
 from .test_review_pages import completed_poem
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +106,28 @@ CLINICIAN_OBJECT = rule(clinician=ALLOWED, other_clinician=NOT_FOUND, coordinato
 SCHEDULING = rule(
     clinician=ALLOWED, other_clinician=ALLOWED, coordinator=REFUSED, scheduler=ALLOWED
 )
+# Clinical pages about the patient (chart, plans, pre-visit summary): the care team reads them;
+# a scheduler gets the 404 of a missing patient (never clinical data, not even that it exists).
+CLINICAL_OBJECT = rule(
+    clinician=ALLOWED, other_clinician=NOT_FOUND, coordinator=ALLOWED, scheduler=NOT_FOUND
+)
+# Changing a plan: clinicians on the team; coordinators read but are refused any change.
+CLINICAL_CHANGE = rule(
+    clinician=ALLOWED, other_clinician=NOT_FOUND, coordinator=REFUSED, scheduler=NOT_FOUND
+)
+# The calendar and booking: clinicians, coordinators and schedulers.
+SCHEDULE_LIST = rule(
+    clinician=ALLOWED, other_clinician=ALLOWED, coordinator=ALLOWED, scheduler=ALLOWED
+)
+# Moving or cancelling one of the patient's visits: another team's is a 404, a scheduler's never.
+SCHEDULE_OBJECT = rule(
+    clinician=ALLOWED, other_clinician=NOT_FOUND, coordinator=ALLOWED, scheduler=ALLOWED
+)
+# The clinician's hours and time off: their own, or any for a scheduler; another clinician's a
+# 404; coordinators refused (the API's rule).
+OWN_AVAILABILITY = rule(
+    clinician=ALLOWED, other_clinician=NOT_FOUND, coordinator=REFUSED, scheduler=ALLOWED
+)
 
 
 # --- the world: the patient on the clinician's team, and their things, made on first use ------
@@ -155,6 +184,79 @@ def reviewed_patient_name(world: World) -> str:
     return world.patient.user.full_name
 
 
+def _clinician(world: World) -> Clinician:
+    return Clinician.objects.get(user=world.actors["clinician"])
+
+
+def _draft(world: World) -> CarePlan:
+    def make() -> CarePlan:
+        intake_done(world.patient)
+        return drafted(world.patient, _clinician(world))
+
+    plan: CarePlan = world.once("draft", make)
+    return plan
+
+
+def the_patient(world: World) -> dict[str, Any]:
+    return {"patient_id": world.patient.id}
+
+
+def draft(world: World) -> dict[str, Any]:
+    return {"plan_id": _draft(world).id}
+
+
+def draft_edit(world: World) -> dict[str, str]:
+    return {key: str(value) for key, value in editor_data(_draft(world)).items()}
+
+
+def _visit(world: World) -> Appointment:
+    def make() -> Appointment:
+        clinician = _clinician(world)
+        give_availability(clinician)
+        return book_directly(patient=world.patient, clinician=clinician, start=at(TOMORROW, 10))
+
+    visit: Appointment = world.once("visit", make)
+    return visit
+
+
+def visit(world: World) -> dict[str, Any]:
+    return {"appointment_id": _visit(world).id}
+
+
+def clinician_id(world: World) -> dict[str, Any]:
+    return {"clinician_id": _clinician(world).id}
+
+
+def availability_rule(world: World) -> dict[str, Any]:
+    clinician = _clinician(world)
+    hours = world.once(
+        "hours",
+        lambda: portal.availability_rule_create(
+            actor=None,
+            clinician=clinician,
+            weekday=2,
+            start_time=time(9),
+            end_time=time(12),
+            visit_types=["new"],
+        ),
+    )
+    return {"clinician_id": clinician.id, "rule_id": hours.id}
+
+
+def time_off(world: World) -> dict[str, Any]:
+    clinician = _clinician(world)
+    off = world.once(
+        "time-off",
+        lambda: portal.time_off_create(
+            actor=None,
+            clinician=clinician,
+            starts_at=NOW + timedelta(days=20),
+            ends_at=NOW + timedelta(days=21),
+        ),
+    )
+    return {"clinician_id": clinician.id, "time_off_id": off.id}
+
+
 @dataclass(frozen=True)
 class Page:
     """One page: the URL's arguments (made on the patient of the clinician's team), the method,
@@ -164,8 +266,12 @@ class Page:
     kwargs: Kwargs = no_object
     rule: Mapping[str, Outcome] = field(default_factory=lambda: CARE_TEAM_OBJECT)
     method: str = "get"
-    body: Mapping[str, str] = field(default_factory=dict)
+    body: Mapping[str, str] | Callable[[World], Mapping[str, str]] = field(default_factory=dict)
     shows: Marker | None = None
+    # Roles an ALLOWED answer shows the marker to (the schedule shows schedulers names too).
+    shown_to: frozenset[str] = frozenset(ON_THE_TEAM)
+    # An old path: ALLOWED is a redirect to this page (whose own row checks who gets what).
+    moved_to: str = ""
 
 
 PAGES: dict[str, Page] = {
@@ -180,6 +286,36 @@ PAGES: dict[str, Page] = {
     "staff_web:thread-reopen": Page(thread, method="post"),
     "staff_web:reviews": Page(rule=CARE_TEAM_LIST, shows=reviewed_patient_name),
     "staff_web:review": Page(intake_review, shows=patient_name),
+    # The patient chart, and the care-plan editor: clinical, read by the team; changed by
+    # the team's clinicians only (docs/web-portal.md, "Patient chart", "Care-plan editor").
+    "staff_web:patient": Page(the_patient, rule=CLINICAL_OBJECT, shows=patient_name),
+    "staff_web:care_plan": Page(the_patient, rule=CLINICAL_OBJECT, shows=patient_name),
+    "staff_web:care_plan_compare": Page(the_patient, rule=CLINICAL_OBJECT, shows=patient_name),
+    "staff_web:care_plan_version": Page(draft, rule=CLINICAL_OBJECT, shows=patient_name),
+    "staff_web:care_plan_edit": Page(draft, rule=CLINICAL_CHANGE, method="post", body=draft_edit),
+    "staff_web:care_plan_discard": Page(draft, rule=CLINICAL_CHANGE, method="post"),
+    # The schedule (docs/web-portal.md, "Schedule"), and the pre-visit summary.
+    "staff_web:schedule": Page(rule=SCHEDULE_LIST),
+    "staff_web:schedule-book": Page(rule=SCHEDULE_LIST),
+    "staff_web:schedule-availability": Page(clinician_id, rule=OWN_AVAILABILITY),
+    "staff_web:schedule-rule-delete": Page(availability_rule, rule=OWN_AVAILABILITY, method="post"),
+    "staff_web:schedule-time-off-delete": Page(time_off, rule=OWN_AVAILABILITY, method="post"),
+    "staff_web:schedule-reschedule": Page(
+        visit,
+        rule=SCHEDULE_OBJECT,
+        shows=patient_name,
+        shown_to=frozenset(ON_THE_TEAM | {"scheduler"}),
+    ),
+    "staff_web:schedule-cancel": Page(
+        visit,
+        rule=SCHEDULE_OBJECT,
+        shows=patient_name,
+        shown_to=frozenset(ON_THE_TEAM | {"scheduler"}),
+    ),
+    "staff_web:visit_summary": Page(visit, rule=CLINICAL_OBJECT, shows=patient_name),
+    # Old links, redirected behind their page's guard to the page (whose row checks access).
+    "previsit-summary-moved": Page(visit, rule=SCHEDULE_LIST, moved_to="staff_web:visit_summary"),
+    "review-moved": Page(intake_review, rule=CARE_TEAM_LIST, moved_to="staff_web:review"),
 }
 
 # Staff pages outside the matrix, with the reason.
@@ -227,6 +363,13 @@ def test_every_row_names_a_page() -> None:
 # --- the matrix -------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _now() -> Iterator[None]:
+    """The schedule's visits are booked for the day after NOW: keep them in the future."""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
 @pytest.fixture
 def world(actors: dict[str, User], patient: Patient, clinician: Clinician) -> World:
     return World(actors=actors, patient=patient)
@@ -245,15 +388,20 @@ def test_each_role_gets_its_answer_on_each_page(
     name: str, role: str, world: World, questionnaires: None
 ) -> None:
     page = PAGES[name]
-    url = reverse(name, kwargs=page.kwargs(world))
+    kwargs = page.kwargs(world)
+    url = reverse(name, kwargs=kwargs)
     marker = page.shows(world) if page.shows else None
+    body = page.body(world) if callable(page.body) else page.body
     client = _client(world, role)
 
-    response = getattr(client, page.method)(url, dict(page.body))
+    response = getattr(client, page.method)(url, dict(body))
 
     outcome = page.rule[role]
     html = response.content.decode()
-    if outcome == ALLOWED:
+    if outcome == ALLOWED and page.moved_to:
+        assert response.status_code == 302, f"{role} on {name}: {response.status_code}"
+        assert response["Location"] == reverse(page.moved_to, kwargs=kwargs)
+    elif outcome == ALLOWED:
         if page.method == "get":
             assert response.status_code == 200, f"{role} on {name}: {response.status_code}"
         else:
@@ -261,10 +409,10 @@ def test_each_role_gets_its_answer_on_each_page(
             assert not response["Location"].startswith("/staff/sign-in/")
     elif outcome == SIGN_IN:
         assert response.status_code == 302, f"{role} on {name}: {response.status_code}"
-        assert response["Location"].startswith("/staff/sign-in/?next=/staff/")
+        assert response["Location"] == f"/staff/sign-in/?next={url}"
     else:
         expected = 404 if outcome == NOT_FOUND else 403
         assert response.status_code == expected, f"{role} on {name}: {response.status_code}"
     if marker is not None and role != "patient":  # the patient's own name greets them anywhere
-        shown = outcome == ALLOWED and role in ON_THE_TEAM
+        shown = outcome == ALLOWED and role in page.shown_to
         assert (marker in html) == shown, f"{role} on {name}: {marker!r} should be shown: {shown}"
