@@ -39,10 +39,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def roles(monkeypatch: pytest.MonkeyPatch) -> None:
+def roles(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("CARECORE_DB_OWNER_PASSWORD", OWNER_PASSWORD)
     monkeypatch.setenv("CARECORE_DB_APP_PASSWORD", APP_PASSWORD)
     call_command("provision_db_roles", "--create-roles", owner=OWNER, app=APP)
+    yield
+    # Provisioning commits: the suite's database, tables and functions now belong to OWNER.
+    # Hand them back, so later tests that migrate as the suite's user (a new partitioned table
+    # whose partitions the owner's SECURITY DEFINER function creates) own what they make.
+    with connection.cursor() as cursor:
+        cursor.execute("REASSIGN OWNED BY carecore_test_owner TO CURRENT_USER")  # OWNER
 
 
 def _host_and_port() -> tuple[str, str]:

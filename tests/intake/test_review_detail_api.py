@@ -126,8 +126,8 @@ def test_others_get_no_review_detail(actors, client_for, patient, actor, expecte
 def test_the_review_detail_query_count(client_for, patient, clinician, django_assert_num_queries):
     _earlier, review = two_poems(client_for, patient)
     staff = client_for(clinician.user)
-    # token + user, knox token sweep, the review (with response, version, questionnaire, patient
-    # and user) + its audit INSERT, the previous response's id, the previous response through
-    # access_response + its audit INSERT
-    with django_assert_num_queries(7):
+    # the token with its user and patient row (one query, no sweep of the user's tokens), the
+    # review (with response, version, questionnaire, patient and user) + its audit INSERT, the
+    # previous response's id, the previous response through access_response + its audit INSERT
+    with django_assert_num_queries(6):
         assert staff.get(f"{REVIEWS}{review.id}/").status_code == 200
