@@ -66,6 +66,16 @@ class SentinelCluster:
         except (OSError, ValueError, IndexError):
             return None
 
+    def sentinels_ready(self) -> bool:
+        """Every sentinel knows the replica and the two other sentinels (they learn both from
+        the master, every two seconds): only then can a failover elect and promote anyone."""
+        for port in self.sentinel_ports:
+            reply = self.command(port, "SENTINEL", "MASTER", MASTER_NAME).split(b"\r\n")
+            fields = dict(zip(reply[2::4], reply[4::4], strict=False))  # *n, $len, key, $len, value
+            if fields.get(b"num-slaves") != b"1" or fields.get(b"num-other-sentinels") != b"2":
+                return False
+        return True
+
     def replica_promoted(self) -> bool:
         """The sentinels name the replica as master, and it acts as one."""
         return self.current_master_port() == self.replica_port and b"role:master" in (
@@ -119,6 +129,7 @@ def running_sentinel_cluster(
             lambda: b"master_link_status:up" in cluster.command(replica, "INFO", "replication"),
             timeout=20,
         )
+        assert wait_until(cluster.sentinels_ready, timeout=30)
         yield cluster
     finally:
         for process in (master_process, *others):

@@ -45,8 +45,8 @@ def test_a_clinician_opens_the_chart_from_the_inbox(
     poem_section = page.get_by_role("region", name="Patient-Oriented Eczema Measure (POEM)")
     chart = poem_section.get_by_role("img", name="Chart of Patient-Oriented Eczema Measure")
     expect(chart).to_be_visible()
-    # Chart.js (vendored, same origin) drew it: the canvas has a chart attached.
-    assert page.evaluate(
+    # Chart.js (vendored, same origin, a deferred script) drew it: the canvas gets a chart.
+    page.wait_for_function(
         "() => Boolean(window.Chart && Chart.getChart(document.querySelector('canvas')))"
     )
     table = poem_section.get_by_role("table")
