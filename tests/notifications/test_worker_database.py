@@ -4,8 +4,11 @@ checked before use (CONN_HEALTH_CHECKS): a real worker whose PostgreSQL connecti
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -71,6 +74,38 @@ def _terminate_worker_backends() -> int:
         return int(cursor.fetchone()[0])
 
 
+def _delivery_under_way() -> bool:
+    return Notification.objects.filter(channel=Channel.EMAIL).exclude(status=Status.SENT).exists()
+
+
+class _Kills:
+    count = 0
+
+
+@contextmanager
+def _killing_worker_connections(*, every_seconds: float, at_most: int) -> Iterator[_Kills]:
+    """Kill the worker's connections from a thread of its own, now and then while committed
+    e-mails wait for delivery, until the block ends; yields how many kills found one."""
+    kills = _Kills()
+    done = threading.Event()
+
+    def kill_now_and_then() -> None:
+        try:
+            while not done.wait(every_seconds) and kills.count < at_most:
+                if _delivery_under_way():
+                    kills.count += _terminate_worker_backends() and 1
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=kill_now_and_then, daemon=True)
+    thread.start()
+    try:
+        yield kills
+    finally:
+        done.set()
+        thread.join(timeout=10)
+
+
 def _all_sent(rows: list[Notification]) -> bool:
     return (
         not Notification.objects.filter(id__in=[r.id for r in rows])
@@ -107,26 +142,27 @@ def test_killing_the_workers_connections_mid_run_loses_and_duplicates_nothing(
     # The sweeper (run here, as beat would) takes back claims of killed deliveries quickly.
     settings.CARECORE_NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = 2
     settings.CARECORE_NOTIFICATIONS_REQUEUE_AFTER_SECONDS = 1
-    # Enough rows that batched delivery (hundreds a second) is still running when the first
-    # kill lands; the loop looks for the worker's connections often and sweeps now and then.
-    rows = _emails(patient.user, 1000)
-    kills = 0
+    with _worker(concurrency=2, log_name="killed-connections-worker") as worker:
+        # Once the worker is up and holds database connections (one delivery first), a thread
+        # kills them every 50 ms while committed e-mails wait: the rows go out as fast as they
+        # are committed, so kills looked for only after this thread made them came too late.
+        warm_up = _emails(patient.user, 1)
+        assert wait_until(lambda: _all_sent(warm_up)), worker.log
+        with _killing_worker_connections(every_seconds=0.05, at_most=10) as kills:
+            # Enough rows that batched delivery (hundreds a second) is still running when
+            # kills land.
+            rows = _emails(patient.user, 1000)
+            deadline = time.monotonic() + 120
+            while not _all_sent(rows) and time.monotonic() < deadline:
+                time.sleep(0.3)
+                notifications_sweep()  # as beat would
 
-    with _worker(concurrency=2, log_name="killed-connections-worker"):
-        deadline = time.monotonic() + 120
-        next_sweep = time.monotonic()
-        while not _all_sent(rows) and time.monotonic() < deadline:
-            if kills < 10:
-                kills += _terminate_worker_backends() and 1
-            time.sleep(0.05)
-            if time.monotonic() >= next_sweep:
-                notifications_sweep()
-                next_sweep = time.monotonic() + 0.3
-
-    assert kills >= 1
+    assert kills.count >= 1
     assert _all_sent(rows)
     # Exactly one e-mail per row, named by its id, and no half-written file.
-    assert sorted(path.stem for path in outboxes.emails()) == sorted(str(r.id) for r in rows)
+    assert sorted(path.stem for path in outboxes.emails()) == sorted(
+        str(r.id) for r in [*warm_up, *rows]
+    )
     assert outboxes.partials() == []
     # Each row was recorded as sent once.
     sent_attempts = Notification.objects.filter(
