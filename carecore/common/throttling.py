@@ -19,12 +19,16 @@ client chose), or the user for signed-in requests.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
 
-from django.core.cache import caches
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.redis import RedisCache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
 from redis.commands.core import Script
 from rest_framework import throttling
@@ -68,6 +72,8 @@ class WindowCounter:
         self._shared_down_until = 0.0
         self._warned_at = -WARN_EVERY_SECONDS
         self._script: Script | None = None
+        self._cache: BaseCache | None = None
+        self._cache_pid = 0
 
     def hit(self, key: str, *, window_seconds: int) -> int:
         """Count one hit on `key` (already unique to its window); return the window's total."""
@@ -84,7 +90,7 @@ class WindowCounter:
         return self._hit_local(key, window_seconds)
 
     def _hit_shared(self, key: str, window_seconds: int) -> int:
-        cache = caches["default"]
+        cache = self._shared_cache()
         if not isinstance(cache, RedisCache):  # another backend: two calls, still atomic
             cache.add(key, 0, timeout=window_seconds)
             return int(cache.incr(key))
@@ -94,6 +100,21 @@ class WindowCounter:
             self._script = Script(client, _INCREMENT)
         # EVALSHA; the script is loaded again (one more trip) only after a Redis restart.
         return int(self._script(keys=[full_key], args=[window_seconds * 1000], client=client))
+
+    def _shared_cache(self) -> BaseCache:
+        """The default cache's backend, one per process. Not `caches["default"]`: under ASGI
+        that is a new backend per request, with a new Redis connection pool, so each request
+        opened (and health-checked) a connection of its own. Made again after a fork and when
+        the CACHES setting changes (tests)."""
+        if self._cache is None or self._cache_pid != os.getpid():
+            self._cache = caches.create_connection(DEFAULT_CACHE_ALIAS)
+            self._cache_pid = os.getpid()
+            self._script = None
+        return self._cache
+
+    def forget_cache(self) -> None:
+        self._cache = None
+        self._script = None
 
     def _shared_failed(self, error: Exception) -> None:
         now = time.monotonic()
@@ -133,6 +154,12 @@ class WindowCounter:
 
 
 counter = WindowCounter()
+
+
+@receiver(setting_changed)
+def _cache_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "CACHES":
+        counter.forget_cache()
 
 
 class WindowRateThrottle(throttling.BaseThrottle):

@@ -4,9 +4,11 @@ same counts for the API and for server-rendered pages."""
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import RequestFactory, override_settings
 from rest_framework.views import APIView
 
@@ -41,6 +43,32 @@ def test_a_throttled_request_costs_one_redis_round_trip(client_for, patient):
     # One command from the client (EVALSHA); Redis also counts the INCR the script runs inside
     # it. PEXPIRE runs only on a window's first hit.
     assert calls == {"evalsha": 1, "incr": 1}
+
+
+# Committed data: each thread reads it over a database connection of its own.
+@pytest.mark.django_db(transaction=True)
+def test_requests_on_many_threads_share_one_redis_connection_pool(client_for, patient):
+    # Under ASGI each request gets a cache backend of its own (`caches` is per context), as each
+    # thread does here: counting through it opened a Redis connection per request.
+    client = client_for(patient.user)
+    client.get(ME)
+    redis = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    before = redis.info("stats")["total_connections_received"]
+
+    statuses: list[int] = []
+
+    def one_request() -> None:
+        statuses.append(client.get(ME).status_code)
+        connection.close()  # back to the pool (the test client keeps it open)
+
+    for _ in range(10):
+        thread = threading.Thread(target=one_request)
+        thread.start()
+        thread.join()
+
+    assert statuses == [200] * 10
+    # New connections: at most one for this test's own INFO call and one spare, not ten.
+    assert redis.info("stats")["total_connections_received"] - before <= 2
 
 
 def test_counts_survive_between_requests_and_answer_429_with_retry_after(client_for, patient):
