@@ -191,11 +191,13 @@ def test_the_headers_open_red_flags_are_audited_in_one_event_naming_each(
     other_patient: Patient,
     clinician: Clinician,
     questionnaires: None,
+    clock: time_machine.Traveller,
     staff_web_for: Callable[[User], Client],
 ) -> None:
     from .test_plan_pages import intake_done
 
     first = intake_done(patient, **{"rf-rectal-bleeding": True})
+    clock.shift(60)  # the header shows the oldest first: the clock is frozen
     second = intake_done(patient, **{"rf-rectal-bleeding": True})
     intake_done(other_patient, **{"rf-rectal-bleeding": True})  # not this thread's patient
     thread = open_thread(patient)
