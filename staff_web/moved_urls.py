@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import review_pages, schedule_pages
+from . import break_glass_pages, review_pages, schedule_pages
 
 urlpatterns = [
     path(
@@ -14,5 +14,10 @@ urlpatterns = [
         "reviews/<uuid:review_id>/",
         review_pages.review_moved,
         name="review-moved",
+    ),
+    path(
+        "break-glass/<uuid:grant_id>/",
+        break_glass_pages.break_glass_grant_moved,
+        name="break-glass-moved",
     ),
 ]

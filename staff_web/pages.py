@@ -322,7 +322,10 @@ def thread_detail(request: HttpRequest, thread_id: Any) -> HttpResponse:
             ]
             if hasattr(patient, "care_team")
             else [],
-            "red_flags": open_red_flag_reviews(patient=patient),
+            # Shown in the header, so audited as any list of the patient's rows is.
+            "red_flags": audited_rows(
+                user=user, rows=open_red_flag_reviews(patient=patient), object_type="intake_review"
+            ),
             "reply_form": reply,
             "note_form": note,
             "now": timezone.now(),

@@ -159,7 +159,10 @@ def _plan_page(
                 _rows(editor.activities, list(draft.activities.all())) if editor and draft else []
             ),
             "problems": _problems(editor) + ([{"text": refusal, "href": ""}] if refusal else []),
-            "red_flags": open_red_flag_reviews(patient=patient),
+            # Shown in the header, so audited as any list of the patient's rows is.
+            "red_flags": audited_rows(
+                user=user, rows=open_red_flag_reviews(patient=patient), object_type="intake_review"
+            ),
             "intake_completed_at": intake.completed_at if intake else None,
             "categories": CATEGORY_NAMES,
             "compare_form": (

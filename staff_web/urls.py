@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import chart_pages, pages, plan_pages, review_pages, schedule_pages
+from . import break_glass_pages, chart_pages, pages, plan_pages, review_pages, schedule_pages
 
 app_name = "staff_web"
 
@@ -68,4 +68,10 @@ urlpatterns = [
         name="visit_summary",
     ),
     path("patients/<uuid:patient_id>/", chart_pages.patient_chart, name="patient"),
+    # A break-glass grant, for the patient's care team (break_glass_pages.py).
+    path(
+        "break-glass/<uuid:grant_id>/",
+        break_glass_pages.break_glass_grant,
+        name="break_glass_grant",
+    ),
 ]

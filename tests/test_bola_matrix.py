@@ -62,7 +62,14 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from carecore.accounts import services as account_services
-from carecore.accounts.models import CareTeamMember, Clinician, Patient, Role, User
+from carecore.accounts.models import (
+    BreakGlassGrant,
+    CareTeamMember,
+    Clinician,
+    Patient,
+    Role,
+    User,
+)
 from carecore.notifications import services as notification_services
 from carecore.notifications.models import Channel, Event, Notification
 from careplans import services as careplans
@@ -212,6 +219,27 @@ def _appointment(world: World, side: Side) -> Any:
 
 def appointment(world: World, role: str, side: Side) -> dict[str, str]:
     return {"appointment_id": str(_appointment(world, side).id)}
+
+
+def break_glass_grant(world: World, role: str, side: Side) -> dict[str, str]:
+    """Emergency access to the side's patient, held by a clinician who is none of the actors
+    (so no actor's access to any other object changes)."""
+
+    def make() -> Any:
+        holder = world.once(
+            "break-glass-holder",
+            lambda: ClinicianFactory(
+                user__email="break-glass-holder@example.test", licensed_states=["TX"]
+            ),
+        )
+        return BreakGlassGrant.objects.create(
+            user=holder.user,
+            patient=world.patient(side),
+            reason="Covering the on-call line tonight, the team is unreachable.",
+            expires_at=NOW + timedelta(hours=1),
+        )
+
+    return {"grant_id": str(world.once(f"grant-{side}", make).id)}
 
 
 def _thread(world: World, side: Side) -> Any:
@@ -608,6 +636,8 @@ OBJECT_ROUTES: dict[str, Entry] = {
     # The patient chart: clinical, so a scheduler's answer is the 404 of a patient who does not
     # exist (access_patient refuses them), not the workspace's 403 (docs/web-portal.md).
     "staff_web:patient": Entry(patient, rule(NO_ROUTE, SEE, SEE, HIDDEN, NO_ROUTE)),
+    # A break-glass grant: the patient's care team reviews it; admins in the admin site.
+    "staff_web:break_glass_grant": Entry(break_glass_grant, STAFF_PAGE),
     # interop (FHIR): reads per resource type, $everything, bulk export
     "fhir-read:Patient": Entry(FHIR_PATIENT, SCHEDULING),
     "fhir-read:CareTeam": Entry(FHIR_CARE_TEAM, SCHEDULING),
@@ -633,6 +663,9 @@ NOT_PATIENT_OBJECTS: dict[str, str] = {
     "staff_web:visit_summary (whose entry checks access) after the schedule pages' role guard",
     "review-moved": "an intake review's old path: redirects any id to staff_web:review (whose "
     "entry checks access) after the workspace's care-team guard",
+    "break-glass-moved": "the path lead clinicians' break-glass notices named before the page "
+    "existed: redirects any id to staff_web:break_glass_grant (whose entry checks access) after "
+    "the workspace's care-team guard",
     "fhir-read:Practitioner": "public clinician profiles (GET /api/v1/clinicians/ lists them)",
     "fhir-read:Questionnaire": "published questionnaire definitions, the same for everyone",
 }

@@ -19,7 +19,15 @@ from django.utils import timezone
 from carecore.audit.models import Action
 from carecore.audit.services import audit_denied, audit_record
 
-from .models import BreakGlassGrant, CareTeam, CareTeamMember, Patient, Role, User
+from .models import (
+    CARE_TEAM_ROLES,
+    BreakGlassGrant,
+    CareTeam,
+    CareTeamMember,
+    Patient,
+    Role,
+    User,
+)
 
 _Row = TypeVar("_Row", bound=Model)
 
@@ -186,4 +194,31 @@ def access_care_team(*, user: User, care_team_id: UUID | str) -> CareTeam:
         user=user,
         object_id=care_team_id,
         object_type="care_team",
+    )
+
+
+def _reviews_break_glass(user: User) -> Q:
+    """A filter on break-glass grants keeping those `user` reviews: the grants to patients on
+    whose care team they are (its lead clinician is told of each one; the team decides who
+    sees the patient). Deliberately not `patient_visibility`: its break-glass branch would show
+    a patient's grants to whoever holds one, the grant's own holder included. Admins review
+    grants in the administration site, patients in their "Who has viewed my record"."""
+    nothing = Q(pk__in=[])
+    if not user.is_authenticated or not user.is_active:
+        return nothing
+    if user.role not in CARE_TEAM_ROLES:
+        return nothing
+    return Q(_is_care_team_member(user, "patient_id"))
+
+
+def access_break_glass_grant(*, user: User, grant_id: UUID | str) -> BreakGlassGrant:
+    """One break-glass grant (holder and patient loaded), to a member of its patient's care
+    team; else NotFound, exactly as for a grant that does not exist. Audited either way."""
+    return audited_get(
+        BreakGlassGrant.objects.filter(_reviews_break_glass(user)).select_related(
+            "user", "patient__user"
+        ),
+        user=user,
+        object_id=grant_id,
+        object_type="break_glass_grant",
     )

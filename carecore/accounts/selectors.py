@@ -16,8 +16,16 @@ from carecore.audit.selectors import audit_event_list
 from carecore.clinical.escalation import LadderStep
 from carecore.common.errors import NotFound
 
-from .access import Purpose, access_patient, patients_visible_to
-from .models import CareTeamMember, Clinician, Patient, PhoneChange, Role, User
+from .access import Purpose, access_break_glass_grant, access_patient, patients_visible_to
+from .models import (
+    BreakGlassGrant,
+    CareTeamMember,
+    Clinician,
+    Patient,
+    PhoneChange,
+    Role,
+    User,
+)
 from .unread import unread_count_for
 
 _MEMBERS = Prefetch(
@@ -56,6 +64,13 @@ def patient_get(*, user: User, patient_id: UUID | str) -> Patient:
     """One patient `user` may see (demographics; audited), with the care team."""
     patient = access_patient(user=user, patient_id=patient_id, purpose=Purpose.DEMOGRAPHICS)
     return patient_with_care_team(patient=patient)
+
+
+def break_glass_grant_get(*, user: User, grant_id: UUID | str) -> BreakGlassGrant:
+    """One break-glass grant with its holder and patient, for the patient's care team (the
+    lead clinician's notice links here); anyone else gets the 404 of a missing grant. One
+    query and its READ audit event (`access_break_glass_grant`)."""
+    return access_break_glass_grant(user=user, grant_id=grant_id)
 
 
 @dataclass

@@ -50,7 +50,9 @@ def intake_review_page(review_id: UUID | str) -> str:
 
 
 def break_glass_grant_page(grant_id: UUID | str) -> str:
-    """One break-glass grant (who, when, until when, the reason) for its reviewers."""
+    """One break-glass grant (who, when, until when, the reason) for its reviewers: the
+    patient's care team in the workspace, admins in the administration site (`page_for`).
+    Links sent before the workspace page existed (this path itself) are redirected to it."""
     return f"/break-glass/{grant_id}/"
 
 
@@ -68,6 +70,12 @@ _PAGES_BY_ROLE = [
         re.compile(r"/break-glass/(?P<id>[0-9a-f-]{36})/"),
         {Role.ADMIN},
         "/admin/accounts/breakglassgrant/{id}/change/",
+    ),
+    # The patient's lead clinician is told too; the page shows the grant to the care team.
+    (
+        re.compile(r"/break-glass/(?P<id>[0-9a-f-]{36})/"),
+        CARE_TEAM_ROLES,
+        "/staff/break-glass/{id}/",
     ),
 ]
 

@@ -102,6 +102,8 @@ def test_make_run_sets_the_public_url_from_host_and_port(host, port, expected):
         ("/visits/{id}/", "patient", "/visits/{id}/"),
         ("/visits/{id}/", "clinician", "/staff/visits/{id}/summary/"),
         ("/break-glass/{id}/", "admin", "/admin/accounts/breakglassgrant/{id}/change/"),
+        ("/break-glass/{id}/", "clinician", "/staff/break-glass/{id}/"),
+        ("/break-glass/{id}/", "coordinator", "/staff/break-glass/{id}/"),
         ("/care-plan/", "clinician", "/care-plan/"),
     ],
 )

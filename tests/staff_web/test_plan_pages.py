@@ -414,7 +414,8 @@ def test_the_query_count_does_not_grow_with_the_versions(
 
     # Session and user; the patient + its audit event; the versions + one INSERT auditing them;
     # the draft and the active plan (each: the plan, its audit event, goals, activities);
-    # whether the caller may change plans; the latest intake; the open red flags.
+    # whether the caller may change plans; the latest intake; the open red flags (their LIST
+    # event is written only when there are some: none here, so it adds no query).
     assert six == two == 17
 
 
@@ -432,6 +433,29 @@ def test_reading_the_plans_is_audited(
 
 
 # --- everyone else -----------------------------------------------------------------------------
+
+
+def test_the_headers_open_red_flags_are_audited_in_one_event_naming_each(
+    patient: Patient,
+    other_patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    first = intake_done(patient, **{"rf-rectal-bleeding": True})
+    second = intake_done(patient, **{"rf-rectal-bleeding": True})
+    intake_done(other_patient, **{"rf-rectal-bleeding": True})  # another patient's: not shown
+
+    page = staff_web_for(coordinator).get(page_url(patient)).content.decode()
+
+    assert f"/staff/reviews/{first.id}/" in page and f"/staff/reviews/{second.id}/" in page
+    # One LIST event for the one patient in the header, naming both reviews in the order shown.
+    events = AuditEvent.objects.filter(
+        actor_id=coordinator.id, object_type="intake_review", action="list"
+    )
+    assert [(event.patient_id, event.object_id, event.detail) for event in events] == [
+        (patient.id, "", {"object_ids": [str(first.id), str(second.id)]})
+    ]
 
 
 def test_a_coordinator_reads_the_draft_without_controls_and_a_forced_post_is_refused(

@@ -38,6 +38,7 @@ import time_machine
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from carecore.accounts import services as account_services
 from carecore.accounts.models import Clinician, Patient, User
 from careplans.models import CarePlan
 from intake.models import IntakeReview
@@ -243,6 +244,20 @@ def availability_rule(world: World) -> dict[str, Any]:
     return {"clinician_id": clinician.id, "rule_id": hours.id}
 
 
+def break_glass_grant(world: World) -> dict[str, Any]:
+    """Emergency access to the patient opened by another team's clinician, so the row also
+    checks that a grant's holder does not see it here (the care team reviews it)."""
+    grant = world.once(
+        "grant",
+        lambda: account_services.break_glass_open(
+            user=world.actors["other_clinician"],
+            patient_id=world.patient.id,
+            reason="Covering the on-call line tonight, the team is unreachable.",
+        ),
+    )
+    return {"grant_id": grant.id}
+
+
 def time_off(world: World) -> dict[str, Any]:
     clinician = _clinician(world)
     off = world.once(
@@ -313,9 +328,15 @@ PAGES: dict[str, Page] = {
         shown_to=frozenset(ON_THE_TEAM | {"scheduler"}),
     ),
     "staff_web:visit_summary": Page(visit, rule=CLINICAL_OBJECT, shows=patient_name),
+    # A break-glass grant: the patient's care team reviews it; another team's clinician (here
+    # the grant's holder) gets the 404 of a missing grant (docs/web-portal.md, "Break-glass").
+    "staff_web:break_glass_grant": Page(break_glass_grant, shows=patient_name),
     # Old links, redirected behind their page's guard to the page (whose row checks access).
     "previsit-summary-moved": Page(visit, rule=SCHEDULE_LIST, moved_to="staff_web:visit_summary"),
     "review-moved": Page(intake_review, rule=CARE_TEAM_LIST, moved_to="staff_web:review"),
+    "break-glass-moved": Page(
+        break_glass_grant, rule=CARE_TEAM_LIST, moved_to="staff_web:break_glass_grant"
+    ),
 }
 
 # Staff pages outside the matrix, with the reason.

@@ -184,3 +184,42 @@ def test_a_long_thread_opens_on_its_latest_messages(
     assert '<a href="?all=1">Show 2 earlier messages</a>' in html
     assert all(f"Message {n}." in everything for n in range(1, 6))
     assert "earlier message" not in everything
+
+
+def test_the_headers_open_red_flags_are_audited_in_one_event_naming_each(
+    patient: Patient,
+    other_patient: Patient,
+    clinician: Clinician,
+    questionnaires: None,
+    clock: time_machine.Traveller,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    from .test_plan_pages import intake_done
+
+    first = intake_done(patient, **{"rf-rectal-bleeding": True})
+    clock.shift(60)  # the header shows the oldest first: the clock is frozen
+    second = intake_done(patient, **{"rf-rectal-bleeding": True})
+    intake_done(other_patient, **{"rf-rectal-bleeding": True})  # not this thread's patient
+    thread = open_thread(patient)
+
+    html = staff_web_for(clinician.user).get(f"/staff/threads/{thread.id}/").content.decode()
+
+    assert "<dt>Open red flags</dt><dd>None" not in html
+    # One LIST event for the one patient in the header, naming both reviews in the order shown.
+    events = AuditEvent.objects.filter(
+        actor_id=clinician.user.id, object_type="intake_review", action="list"
+    )
+    assert [(event.patient_id, event.object_id, event.detail) for event in events] == [
+        (patient.id, "", {"object_ids": [str(first.id), str(second.id)]})
+    ]
+
+
+def test_no_open_red_flags_write_no_event(
+    patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient)
+
+    html = staff_web_for(clinician.user).get(f"/staff/threads/{thread.id}/").content.decode()
+
+    assert "<dt>Open red flags</dt><dd>None" in html
+    assert not AuditEvent.objects.filter(object_type="intake_review").exists()
