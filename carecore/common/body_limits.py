@@ -3,10 +3,11 @@
 Layers, each for a path the one before cannot see (docs/security.md, "Request and upload
 limits"):
 
-- `BodySizeLimitMiddleware` wraps the ASGI application (uvicorn). Django's ASGI handler reads the
-  whole body into a temporary file before any Django code runs, so the cap must sit in front of
-  it: a declared Content-Length over the cap is answered at once without reading a byte, and a
-  body streamed without one (chunked) is cut off as soon as the bytes received cross the cap.
+- `BodySizeLimitMiddleware` wraps the ASGI application (uvicorn). It reads the whole body
+  before any Django code runs (into a temporary file when large, as Django's ASGI handler did),
+  so the cap sits in front of it: a declared Content-Length over the cap is answered at once
+  without reading a byte, and a body streamed without one (chunked) is cut off as soon as the
+  bytes received cross the cap.
 - JSON (and form) bodies: DRF parses them from `request.body`, which checks
   DATA_UPLOAD_MAX_MEMORY_SIZE before reading; its RequestDataTooBig is rendered as 413 by
   carecore.common.errors (it used to leave as a 500).
@@ -22,9 +23,11 @@ CARECORE_UPLOAD_MAX_FILES such files plus DATA_UPLOAD_MAX_MEMORY_SIZE of fields 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import tempfile
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -93,13 +96,20 @@ def _declared_length(value: str | None) -> int | None:
     return int(value)
 
 
-# --- ASGI: in front of Django's handler, which would otherwise spool any body whole ------------
+# --- ASGI: in front of Django's handler ----------------------------------------------------------
 
 
 class BodySizeLimitMiddleware:
-    """Answers 413 for an HTTP request whose body is over its cap, reading no further than the
-    cap. The response says `connection: close`, so uvicorn drops the connection instead of
-    reading (and discarding) the rest of the body."""
+    """Reads an HTTP request's whole body before the application runs, and answers 413 instead
+    of running it when the body is over its cap, reading no further than the cap. The response
+    says `connection: close`, so uvicorn drops the connection instead of reading (and
+    discarding) the rest of the body.
+
+    The application (Django's WSGI handler on a thread pool, carecore/asgi.py) then gets the
+    body whole, with its length: a WSGI application reads `CONTENT_LENGTH` bytes, so a body
+    sent chunked (no Content-Length) would otherwise read as empty. Bodies over
+    FILE_UPLOAD_MAX_MEMORY_SIZE wait in a temporary file, as Django's own ASGI handler kept
+    them."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -113,41 +123,75 @@ class BodySizeLimitMiddleware:
             for name, value in scope.get("headers", [])
         }
         cap = body_cap(headers.get("content-type", ""))
-        if cap is None:
-            await self.app(scope, receive, send)
-            return
         declared = _declared_length(headers.get("content-length"))
-        if declared is not None and declared > cap:
+        if cap is not None and declared is not None and declared > cap:
             await _send_too_large(send, cap)
             return
+        with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE) as body:
+            outcome = await _read_body(receive, body, cap)
+            if outcome == "too_large":
+                await _send_too_large(send, cap or 0)
+                return
+            if outcome == "disconnected":
+                return  # the client went away: nobody to answer
+            size = body.tell()
+            body.seek(0)
+            await self.app(_with_length(scope, size), _replay(body), send)
 
-        received = 0
-        cut_off = False
-        response_started = False
 
-        async def capped_receive() -> Message:
-            nonlocal received, cut_off
-            if cut_off:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > cap:
-                    # Django's handler treats a disconnect while reading the body as the client
-                    # going away and returns without a response; the 413 is sent below.
-                    cut_off = True
-                    return {"type": "http.disconnect"}
-            return message
+async def _read_body(receive: Receive, body: IO[bytes], cap: int | None) -> str:
+    """Copy the request body into `body`: "complete", "too_large" (stopped at the cap) or
+    "disconnected"."""
+    received = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return "disconnected"
+        chunk = message.get("body", b"")
+        received += len(chunk)
+        if cap is not None and received > cap:
+            return "too_large"
+        body.write(chunk)
+        if not message.get("more_body", False):
+            return "complete"
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
 
-        await self.app(scope, capped_receive, tracking_send)
-        if cut_off and not response_started:
-            await _send_too_large(send, cap)
+def _with_length(scope: Scope, size: int) -> Scope:
+    kept = [
+        (name, value)
+        for name, value in scope.get("headers", [])
+        if name.lower() not in (b"content-length", b"transfer-encoding")
+    ]
+    if size or any(name.lower() == b"content-length" for name, _ in scope.get("headers", [])):
+        kept.append((b"content-length", str(size).encode()))
+    return {**scope, "headers": kept}
+
+
+REPLAY_CHUNK = 64 * 1024
+
+
+def _replay(body: IO[bytes]) -> Receive:
+    """The body again, as the `http.request` messages an application receives; then, like a
+    server whose client is still there, nothing more until it goes (never asked for here)."""
+    done = False
+
+    async def receive() -> Message:
+        nonlocal done
+        if done:
+            await asyncio.Event().wait()  # pragma: no cover - a WSGI handler never asks
+        chunk = body.read(REPLAY_CHUNK)
+        more = len(chunk) == REPLAY_CHUNK and body.tell() < _size(body)
+        done = not more
+        return {"type": "http.request", "body": chunk, "more_body": more}
+
+    return receive
+
+
+def _size(body: IO[bytes]) -> int:
+    position = body.tell()
+    end = body.seek(0, 2)
+    body.seek(position)
+    return end
 
 
 async def _send_too_large(send: Send, cap: int) -> None:

@@ -27,7 +27,6 @@ from typing import Any
 from uuid import UUID
 
 import redis
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
@@ -36,6 +35,7 @@ from django.utils import timezone
 from carecore.accounts.models import Patient, User
 from carecore.accounts.selectors import care_team_user_ids
 from carecore.common.redis_clients import redis_client
+from carecore.common.server_loop import run_on_server_loop
 
 from .models import EventSequence, EventType, FeedEvent
 
@@ -212,7 +212,12 @@ def broadcast(payloads: list[tuple[UUID, dict[str, Any]]]) -> None:
     """Copy committed events to their users' groups. Best effort by design: the rows are
     committed, and a socket that misses the copy gets the event by replay."""
     try:
-        async_to_sync(_group_send_all)(payloads)
+        # A moment more than the publish's own timeout, which cancels it first.
+        run_on_server_loop(
+            _group_send_all,
+            payloads,
+            timeout=settings.CARECORE_REALTIME_PUBLISH_TIMEOUT_SECONDS + 1,
+        )
     except Exception as error:
         logger.warning(
             "real-time publish failed (%s); %d event(s) left to replay",

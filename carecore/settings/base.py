@@ -120,6 +120,10 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
     "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
     "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
 }
+# Threads per web process running Django's (sync) request handler (carecore/asgi.py). Each holds
+# a pooled database connection while it serves a request, so keep it under the pool's max_size:
+# the rest of the pool serves the WebSocket feed's database work.
+CARECORE_WEB_THREADS = env.int("CARECORE_WEB_THREADS", default=8)
 # With the pool on, Django passes this to psycopg's pool as its `check`: every connection handed
 # out is checked first (one empty query), so a connection the server dropped (restart, failover,
 # pg_terminate_backend) is replaced instead of failing a request or a Celery task.

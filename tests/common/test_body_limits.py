@@ -327,6 +327,32 @@ def test_a_real_server_cuts_off_a_streamed_upload_at_the_cap(web_patient_token):
             assert status == 201, body
             assert uuid.UUID(json.loads(body)["id"])
 
+        # 5. A JSON body under its cap sent chunked (no Content-Length) reaches Django whole:
+        # Django's WSGI handler reads CONTENT_LENGTH bytes, which the server now supplies.
+        message = json.dumps(
+            {"subject": "Sent in chunks", "category": "clinical", "body": "Hello " * 50}
+        ).encode()
+        with _connect(base) as sock:
+            sock.sendall(
+                _request_head(
+                    "POST",
+                    THREADS,
+                    {
+                        "Authorization": f"Bearer {web_patient_token}",
+                        "Content-Type": "application/json",
+                        "Transfer-Encoding": "chunked",
+                        "Connection": "close",
+                    },
+                )
+            )
+            for start in range(0, len(message), 100):
+                piece = message[start : start + 100]
+                sock.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            sock.sendall(b"0\r\n\r\n")
+            status, _headers, body = _read_response(sock)
+            assert status == 201, body
+            assert json.loads(body)["subject"] == "Sent in chunks"
+
 
 @override_settings(CARECORE_UPLOAD_MAX_BYTES=100_000)
 def test_several_files_each_under_the_cap_pass_the_handler_together():

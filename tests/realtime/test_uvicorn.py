@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 from websockets.typing import Origin, Subprotocol
 
 from carecore.accounts.services import token_issue
+from carecore.common.redis_clients import redis_client
 
 from .conftest import open_thread
 
@@ -141,6 +143,38 @@ def test_a_reply_posted_over_http_reaches_the_patients_websocket(patient, clinic
     assert event["type"] == "message.created"
     assert event["data"]["message_id"] == reply["id"]
     assert "Try this" not in json.dumps(event)
+
+
+def _until_message_created(feed: ClientConnection) -> None:
+    for _ in range(5):  # a reply also updates its thread
+        if next_event(feed)["type"] == "message.created":
+            return
+    raise AssertionError("no message.created")
+
+
+def test_replies_over_http_publish_on_the_servers_redis_connections(patient, clinician):
+    # Requests run on the server's thread pool; their publishes run on the server's event loop,
+    # whose channel-layer connections stay open. Run on a loop of their own (async_to_sync), each
+    # reply opened new connections to Redis.
+    thread = open_thread(patient)
+    patient_token, clinician_token = (
+        token_issue(user=patient.user),
+        token_issue(user=clinician.user),
+    )
+    layer_redis = redis_client(settings.CARECORE_REALTIME_REDIS_URL)
+    with running_uvicorn("publish-reuse") as host, open_feed(host, patient_token) as feed:
+        reply = f"/api/v1/threads/{thread.id}/messages/"
+        api_post(host, reply, clinician_token, {"body": "First."})
+        _until_message_created(feed)
+        before = layer_redis.info("stats")["total_connections_received"]
+
+        for number in range(10):
+            api_post(host, reply, clinician_token, {"body": f"Reply {number}."})
+            _until_message_created(feed)
+
+        opened = layer_redis.info("stats")["total_connections_received"] - before
+    # Throttle, tickets and the odd pool refill may open one or two; not one per reply.
+    assert opened <= 3
 
 
 def test_an_event_caused_on_one_server_reaches_a_client_of_another(patient, clinician):
