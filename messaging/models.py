@@ -174,6 +174,16 @@ class Message(models.Model):
                 name="message_internal_only_staff",
             ),
         ]
+        indexes = [
+            # A patient's thread page: the messages they see, in `public_position` order (the
+            # unique constraint above orders by `position`, which counts internal notes too).
+            # Without it, a patient's page sorted every message of the thread.
+            models.Index(
+                fields=["thread", "public_position"],
+                condition=Q(internal=False),
+                name="message_thread_public_pos",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Message {self.id}"

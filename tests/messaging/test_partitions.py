@@ -5,6 +5,7 @@ the partitioned table are still checked (triggers instead of foreign keys)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -110,6 +111,29 @@ def test_an_older_thread_page_reads_its_months_and_no_earlier(
     for earlier in months_around_now[: months_around_now.index(started)]:
         assert earlier not in plan
     assert three_back not in plan
+
+
+def _sort_nodes(plan: str) -> list[str]:
+    return [line for line in plan.splitlines() if re.match(r"\s*(->\s+)?Sort\s+\(", line)]
+
+
+@pytest.mark.parametrize("reader", ["patient", "clinician"])
+def test_a_thread_page_reads_its_messages_in_order_from_an_index(
+    reader, patient, clinician, client_for
+):
+    # With sequential scans off, so that a small test table does not decide the plan: each
+    # reader's page order has an index, so no plan sorts the thread's messages (the patient's,
+    # in public_position order, once sorted every message of the thread).
+    thread = open_thread(patient)
+    user = patient.user if reader == "patient" else clinician.user
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+
+        plan = _thread_page_plan(client_for(user), thread)
+
+    ordered_by = "public_position" if reader == "patient" else "position_created_at"
+    assert f"thread_id_{ordered_by}" in plan
+    assert _sort_nodes(plan) == []
 
 
 def _check_references_now() -> None:
