@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from carecore.accounts.access import Purpose, access_patient
 from carecore.accounts.models import Patient, User
+from carecore.audit.lists import audited_rows
 from carecore.common.errors import ValidationFailed
 from intake.selectors import (
     MeasurePoint,
@@ -334,14 +335,24 @@ def _unread_messages(*, patient: Patient, viewer: User) -> UnreadMessages:
 def previsit_summary(*, user: User, appointment_id: UUID | str) -> PrevisitSummary:
     """What the clinician should know before the visit (docs/portal.md, "Pre-visit summary").
     Access: `access_previsit_summary` (care team or the visit's own clinician; audited).
-    Queries: access (two), last visit, intake, scores, open red flags, active plan + goals, and
-    the unread counts (two, only for a care-team viewer), whatever the patient's history."""
+    The open red-flag reviews shown are audited as any list of the patient's rows is (one LIST
+    event of `intake_review` naming each, with the read's basis when the viewer is the visit's
+    clinician from outside the team; none when there are none).
+    Queries: access (two), last visit, intake, scores, open red flags (+ their LIST event when
+    there are some), active plan + goals, and the unread counts (two, only for a care-team
+    viewer), whatever the patient's history."""
     appointment, viewer_on_care_team = access_previsit_summary(
         user=user, appointment_id=appointment_id
     )
     patient = appointment.patient
     last_visit = last_completed_visit(patient_id=patient.id, before=appointment.start_at)
-    red_flags = open_red_flag_reviews(patient=patient)
+    red_flags = audited_rows(
+        user=user,
+        rows=open_red_flag_reviews(patient=patient),
+        object_type="intake_review",
+        # The same basis the summary's READ event names (`access_previsit_summary`).
+        detail=None if viewer_on_care_team else {"basis": "treating_clinician"},
+    )
     care_plan = active_care_plan(patient=patient)
     return PrevisitSummary(
         appointment=appointment,

@@ -143,7 +143,17 @@ def _plan_page(
     can_change = may_change_care_plans(user=user, patient_id=patient.id)
     if draft is not None and can_change and editor is None:
         editor = PlanEditor.for_plan(draft)
-    intake = latest_completed_response(patient_id=patient.id, slug=INTAKE_SLUG)
+    # The latest intake's completion date is shown only above the "Draft a plan" button (no
+    # draft open, a caller who may draft), so it is read only then, and audited as the chart
+    # audits the latest intake it shows (a LIST event of `questionnaire_response`).
+    intake = (
+        latest_completed_response(patient_id=patient.id, slug=INTAKE_SLUG)
+        if draft is None and can_change
+        else None
+    )
+    intakes_shown = audited_rows(
+        user=user, rows=[intake] if intake else [], object_type="questionnaire_response"
+    )
     return render(
         request,
         "staff_web/plans/care_plan.html",
@@ -163,7 +173,7 @@ def _plan_page(
             "red_flags": audited_rows(
                 user=user, rows=open_red_flag_reviews(patient=patient), object_type="intake_review"
             ),
-            "intake_completed_at": intake.completed_at if intake else None,
+            "intake_completed_at": intakes_shown[0].completed_at if intakes_shown else None,
             "categories": CATEGORY_NAMES,
             "compare_form": (
                 CompareForm(initial=_default_pair(versions), versions=versions)

@@ -61,13 +61,16 @@ def audited_rows(
     rows: QuerySet[Any] | Sequence[Any],
     object_type: str,
     patient_id_of: Callable[[Any], UUID | None] = _patient_id,
+    detail: dict[str, Any] | None = None,
 ) -> list[Any]:
     """The rows a web page shows (already narrowed by a selector and cut to what is shown),
-    audited exactly as `audited_list_response` audits an API page."""
+    audited exactly as `audited_list_response` audits an API page. `detail` goes into each
+    event next to `object_ids` (e.g. the basis a read was allowed on)."""
     shown = list(rows)
     audit_record_list(
         actor=user,
         object_type=object_type,
         rows=[(row.pk, patient_id_of(row)) for row in shown],
+        detail=detail,
     )
     return shown

@@ -225,6 +225,50 @@ def test_reads_and_refusals_are_audited(
     assert (denied.action, denied.outcome) == (Action.READ, Outcome.DENIED)
 
 
+def test_the_open_red_flags_shown_are_audited_in_one_event_naming_each(
+    history: Appointment, client_for: Any, clinician: Clinician, patient: Patient, frozen: Any
+) -> None:
+    frozen.shift(60)  # the summary shows the oldest first: the clock is frozen
+    answer(patient, "gut-skin-intake", healthy_intake(**{"rf-fever": True}))
+
+    body = client_for(clinician.user).get(summary_url(history)).json()
+
+    shown = [flag["review_id"] for flag in body["red_flags"]]
+    assert len(shown) == 2
+    # One LIST event for the summary's patient, naming both reviews in the order shown.
+    events = AuditEvent.objects.filter(
+        actor_id=clinician.user.id, object_type="intake_review", action=Action.LIST
+    )
+    assert [(event.patient_id, event.object_id, event.detail) for event in events] == [
+        (patient.id, "", {"object_ids": shown})
+    ]
+
+
+def test_the_visits_own_clinician_reads_the_red_flags_on_the_same_basis(
+    frozen: Any, schedules: None, questionnaires: None, client_for: Any, patient: Patient
+) -> None:
+    outsider = ClinicianFactory(user__email="locum@example.test", licensed_states=["NY"])
+    give_availability(outsider)
+    answer(patient, "gut-skin-intake", healthy_intake(**{"rf-rectal-bleeding": True}))
+    visit = book_directly(patient=patient, clinician=outsider, start=at(TOMORROW, 10))
+    frozen.move_to(visit.start_at - timedelta(hours=2))
+
+    body = client_for(outsider.user).get(summary_url(visit)).json()
+
+    [flag] = body["red_flags"]
+    event = AuditEvent.objects.get(actor_id=outsider.user.id, object_type="intake_review")
+    assert (event.action, event.patient_id) == (Action.LIST, patient.id)
+    assert event.detail == {"basis": "treating_clinician", "object_ids": [flag["review_id"]]}
+
+
+def test_no_open_red_flags_write_no_review_event(
+    appointment: Appointment, client_for: Any, clinician: Clinician
+) -> None:
+    assert client_for(clinician.user).get(summary_url(appointment)).status_code == 200
+
+    assert not AuditEvent.objects.filter(object_type="intake_review").exists()
+
+
 def test_the_query_count_does_not_grow_with_the_patients_history(
     history: Appointment,
     client_for: Any,
@@ -235,9 +279,10 @@ def test_the_query_count_does_not_grow_with_the_patients_history(
     client = client_for(clinician.user)
     # the token with its user, the appointment (patient, clinician and users joined),
     # "on the care team?", audit INSERT, last completed visit, open red flags (response and
-    # questionnaire joined), active plan, its goals, "intake completed?", completed responses
-    # for the scores, the clinician's visible patients (messaging), the unread threads
-    with django_assert_num_queries(12):
+    # questionnaire joined) and their LIST event's INSERT, active plan, its goals, "intake
+    # completed?", completed responses for the scores, the clinician's visible patients
+    # (messaging), the unread threads
+    with django_assert_num_queries(13):
         client.get(summary_url(history))
     for _ in range(3):
         answer(patient, "poem", poem(1, 1, 1, 1, 1, 1, 1))
@@ -245,7 +290,7 @@ def test_the_query_count_does_not_grow_with_the_patients_history(
         messaging_services.thread_open(
             actor=patient.user, subject="Another question", category="clinical", body="Hello?"
         )
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         response = client.get(summary_url(history))
     assert len(response.json()["red_flags"]) == 4
     assert response.json()["unread_messages"]["total"] == 4

@@ -23,7 +23,7 @@ from carecore.audit.models import AuditEvent
 from careplans import services as careplans
 from careplans.models import CarePlan
 from intake import services as intake_services
-from intake.models import IntakeReview
+from intake.models import IntakeReview, QuestionnaireResponse
 from messaging import services as messaging
 from tests.intake.helpers import healthy_intake, poem
 
@@ -414,9 +414,10 @@ def test_the_query_count_does_not_grow_with_the_versions(
 
     # Session and user; the patient + its audit event; the versions + one INSERT auditing them;
     # the draft and the active plan (each: the plan, its audit event, goals, activities);
-    # whether the caller may change plans; the latest intake; the open red flags (their LIST
-    # event is written only when there are some: none here, so it adds no query).
-    assert six == two == 17
+    # whether the caller may change plans; the open red flags (their LIST event is written only
+    # when there are some: none here, so it adds no query). The latest intake is read (and
+    # audited) only when no draft is open, its date above the "Draft a plan" button: not here.
+    assert six == two == 16
 
 
 def test_reading_the_plans_is_audited(
@@ -429,6 +430,42 @@ def test_reading_the_plans_is_audited(
 
     assert AuditEvent.objects.filter(
         actor_id=clinician.user.id, object_type="care_plan", object_id=str(plan.id), action="read"
+    ).exists()
+
+
+def test_the_intake_date_above_the_draft_button_is_audited(
+    patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
+) -> None:
+    intake_done(patient)
+    intake = QuestionnaireResponse.objects.get(
+        patient=patient, version__questionnaire__slug="gut-skin-intake"
+    )
+
+    page = staff_web_for(clinician.user).get(page_url(patient)).content.decode()
+
+    assert "drafts goals and activities from the gut-skin intake completed" in page
+    # The latest intake shown, audited as the chart audits it: one LIST event naming it.
+    events = AuditEvent.objects.filter(
+        actor_id=clinician.user.id, object_type="questionnaire_response", action="list"
+    )
+    assert [(event.patient_id, event.object_id, event.detail) for event in events] == [
+        (patient.id, "", {"object_ids": [str(intake.id)]})
+    ]
+
+
+def test_the_intake_is_not_read_when_its_date_is_not_shown(
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    intake_done(patient)
+    staff_web_for(coordinator).get(page_url(patient))  # no draft button for a coordinator
+    drafted(patient, clinician)
+    staff_web_for(clinician.user).get(page_url(patient))  # a draft open: the editor instead
+
+    assert not AuditEvent.objects.filter(
+        object_type="questionnaire_response", action="list"
     ).exists()
 
 

@@ -522,6 +522,34 @@ def test_the_care_team_reads_the_pre_visit_summary(
     ).exists()
 
 
+def test_the_summarys_open_red_flags_are_audited_in_one_event_naming_each(
+    visit: Appointment,
+    patient: Patient,
+    other_patient: Patient,
+    clinician: Clinician,
+    questionnaires: None,
+    frozen: time_machine.Traveller,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    from .test_plan_pages import intake_done
+
+    first = intake_done(patient, **{"rf-rectal-bleeding": True})
+    frozen.shift(60)  # the summary shows the oldest first: the clock is frozen
+    second = intake_done(patient, **{"rf-rectal-bleeding": True})
+    intake_done(other_patient, **{"rf-rectal-bleeding": True})  # not this visit's patient
+
+    html = staff_web_for(clinician.user).get(f"/staff/visits/{visit.id}/summary/").content.decode()
+
+    assert f"/staff/reviews/{first.id}/" in html and f"/staff/reviews/{second.id}/" in html
+    # One LIST event for the visit's patient, naming both reviews in the order shown.
+    events = AuditEvent.objects.filter(
+        actor_id=clinician.user.id, object_type="intake_review", action=Action.LIST
+    )
+    assert [(event.patient_id, event.object_id, event.detail) for event in events] == [
+        (patient.id, "", {"object_ids": [str(first.id), str(second.id)]})
+    ]
+
+
 @pytest.mark.parametrize("role", ["scheduler", "other_clinician"])
 def test_the_summary_is_a_404_for_schedulers_and_another_team(
     role: str,
