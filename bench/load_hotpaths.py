@@ -65,6 +65,35 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
+    # CPU per request (ms) of the server's processes (for the product: web, worker and beat) and
+    # of PostgreSQL, from /proc: steadier than req/s on a machine shared with other work.
+    server_cpu_ms: float = float("nan")
+    database_cpu_ms: float = float("nan")
+
+
+_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_ticks(*, session: int) -> tuple[int, int]:
+    """CPU ticks so far of the processes in `session` (a server started in a session of its
+    own) and of the embedded PostgreSQL's processes (those running in ROOT/var)."""
+    server = database = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime + stime
+        if int(fields[3]) == session:
+            server += ticks
+        elif "postgres" in stat[: stat.rindex(")")] and cwd.startswith(str(ROOT / "var")):
+            database += ticks
+    return server, database
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -148,7 +177,10 @@ _LATENCY = re.compile(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.MULTI
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def _wrk(url: str, *, method: str, token: str, duration: int, connections: int) -> Result:
+def _wrk(
+    url: str, *, method: str, token: str, duration: int, connections: int, session: int
+) -> Result:
+    server_before, database_before = _cpu_ticks(session=session)
     output = subprocess.run(
         [
             "wrk",
@@ -173,14 +205,21 @@ def _wrk(url: str, *, method: str, token: str, duration: int, connections: int) 
     socket_errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
+    server_after, database_after = _cpu_ticks(session=session)
     failed = int(errors.group(1)) if errors else 0
     if socket_errors:
         failed += sum(int(group) for group in socket_errors.groups())
+    total = re.search(r"(\d+) requests in", output)
+    requests = int(total.group(1)) if total else 0
+    per_request = _TICK_MS / requests if requests else float("nan")
     return Result(
         requests_per_second=float(rate.group(1)) if rate else 0.0,
         p50_ms=latencies.get(50, float("nan")),
         p99_ms=latencies.get(99, float("nan")),
         errors=failed,
+        requests=requests,
+        server_cpu_ms=(server_after - server_before) * per_request,
+        database_cpu_ms=(database_after - database_before) * per_request,
     )
 
 
@@ -207,6 +246,8 @@ def _row(name: str, side: str, result: Result) -> str:
     return (
         f"{name:<6} {side:<9} {result.requests_per_second:>8.1f} req/s"
         f"  p50 {result.p50_ms:>7.1f} ms  p99 {result.p99_ms:>7.1f} ms  errors {result.errors}"
+        f"  cpu/request: server {result.server_cpu_ms:>5.2f} ms,"
+        f" postgres {result.database_cpu_ms:>5.2f} ms"
     )
 
 
@@ -256,13 +297,13 @@ def main() -> int:
         try:
             _wait_until_up(PRODUCT_PORT)
             _wait_until_answering(REFERENCE_PORT, "/bare/threads/")
-            return _measure(arguments)
+            return _measure(arguments, product_session=product.pid, reference_session=reference.pid)
         finally:
             _stop(product)
             _stop(reference)
 
 
-def _measure(arguments: argparse.Namespace) -> int:
+def _measure(arguments: argparse.Namespace, *, product_session: int, reference_session: int) -> int:
     tokens = {
         "patient": _login("patient@demo.carecore.test"),
         "clinician": _login("clinician@demo.carecore.test"),
@@ -293,6 +334,7 @@ def _measure(arguments: argparse.Namespace) -> int:
     ]
     wanted = set(arguments.paths.split(","))
     ratios: dict[str, list[float]] = {}
+    cpu_ratios: dict[str, list[float]] = {}
     failures = 0
     print(
         f"wrk -t2 -c{arguments.connections} -d{arguments.duration}s, {arguments.rounds} rounds,"
@@ -309,8 +351,14 @@ def _measure(arguments: argparse.Namespace) -> int:
                 "duration": arguments.duration,
                 "connections": arguments.connections,
             }
-            ours = _wrk(f"http://127.0.0.1:{PRODUCT_PORT}{path.product}", **common)
-            bare = _wrk(f"http://127.0.0.1:{REFERENCE_PORT}{path.reference}", **common)
+            ours = _wrk(
+                f"http://127.0.0.1:{PRODUCT_PORT}{path.product}", session=product_session, **common
+            )
+            bare = _wrk(
+                f"http://127.0.0.1:{REFERENCE_PORT}{path.reference}",
+                session=reference_session,
+                **common,
+            )
             failures += ours.errors + bare.errors
             ratio = (
                 ours.requests_per_second / bare.requests_per_second
@@ -318,13 +366,20 @@ def _measure(arguments: argparse.Namespace) -> int:
                 else 0.0
             )
             ratios.setdefault(path.name, []).append(ratio)
+            cpu_ratio = (bare.server_cpu_ms + bare.database_cpu_ms) / (
+                ours.server_cpu_ms + ours.database_cpu_ms
+            )
+            cpu_ratios.setdefault(path.name, []).append(cpu_ratio)
             print(_row(path.name, "product", ours))
             print(_row(path.name, "reference", bare))
-            print(f"{path.name:<6} ratio     {ratio:.2f}")
-    print("--- median ratio over rounds")
+            print(f"{path.name:<6} ratio     {ratio:.2f}  (CPU per request: {cpu_ratio:.2f})")
+    print("--- median ratio over rounds (throughput; CPU per request, reference / product)")
     for name, values in ratios.items():
         rounds = ", ".join(f"{value:.2f}" for value in values)
-        print(f"{name:<6} {statistics.median(values):.2f}  (rounds: {rounds})")
+        print(
+            f"{name:<6} {statistics.median(values):.2f}  (rounds: {rounds});"
+            f" CPU {statistics.median(cpu_ratios[name]):.2f}"
+        )
     if failures:
         print(f"{failures} non-2xx answers or socket errors: the figures above measure errors")
         return 1
