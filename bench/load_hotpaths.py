@@ -16,7 +16,10 @@ Then it drives three paths with wrk (2 threads, N connections), alternating prod
 reference, round after round: send (the demo patient posting to one thread, as in a busy
 conversation), page (50 messages of that thread) and inbox (the demo clinician's 50 most recent
 threads). It prints requests/s, p50 and p99 of each, and the ratio product/reference per round
-and as the median over rounds. Any non-2xx answer is counted and printed: a run with errors
+and as the median over rounds, with the CPU time each request cost the server's processes (the
+product's web, worker and beat) and PostgreSQL, read from /proc: on a machine shared with other
+work the CPU per request moves much less than requests/s. Any non-2xx answer is counted and
+printed: a run with errors
 measures the errors, not the path.
 
 Needs `wrk` (Debian: `apt-get install wrk`).
