@@ -33,6 +33,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -78,10 +79,12 @@ class Result:
 _TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_ticks(*, session: int) -> tuple[int, int]:
-    """CPU ticks so far of the processes in `session` (a server started in a session of its
-    own) and of the embedded PostgreSQL's processes (those running in ROOT/var)."""
-    server = database = 0
+def _cpu_ticks(*, root: int) -> tuple[int, int]:
+    """CPU ticks so far of process `root` and its descendants (a server, or honcho with web,
+    worker and beat), and of the embedded PostgreSQL's processes (those running in ROOT/var)."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    database = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -91,11 +94,18 @@ def _cpu_ticks(*, session: int) -> tuple[int, int]:
         except OSError:
             continue
         fields = stat[stat.rindex(")") + 2 :].split()
-        ticks = int(fields[11]) + int(fields[12])  # utime + stime
-        if int(fields[3]) == session:
-            server += ticks
-        elif "postgres" in stat[: stat.rindex(")")] and cwd.startswith(str(ROOT / "var")):
-            database += ticks
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        ticks[pid] = int(fields[11]) + int(fields[12])  # utime + stime
+        if "postgres" in stat[: stat.rindex(")")] and cwd.startswith(str(ROOT / "var")):
+            database += ticks[pid]
+    server = 0
+    for pid, own in ticks.items():
+        ancestor = pid
+        while ancestor > 1 and ancestor != root:
+            ancestor = parents.get(ancestor, 0)
+        if ancestor == root:
+            server += own
     return server, database
 
 
@@ -113,6 +123,11 @@ def _env(**extra: str) -> dict[str, str]:
 
 def _manage(*args: str) -> None:
     subprocess.run([str(PYTHON), "manage.py", *args], cwd=ROOT, env=_env(), check=True)
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _wait_until_up(port: int, *, timeout: float = 60.0) -> None:
@@ -181,9 +196,9 @@ _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def _wrk(
-    url: str, *, method: str, token: str, duration: int, connections: int, session: int
+    url: str, *, method: str, token: str, duration: int, connections: int, server_pid: int
 ) -> Result:
-    server_before, database_before = _cpu_ticks(session=session)
+    server_before, database_before = _cpu_ticks(root=server_pid)
     output = subprocess.run(
         [
             "wrk",
@@ -208,7 +223,7 @@ def _wrk(
     socket_errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
-    server_after, database_after = _cpu_ticks(session=session)
+    server_after, database_after = _cpu_ticks(root=server_pid)
     failed = int(errors.group(1)) if errors else 0
     if socket_errors:
         failed += sum(int(group) for group in socket_errors.groups())
@@ -270,6 +285,10 @@ def main() -> int:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
 
+    for port in (PRODUCT_PORT, REFERENCE_PORT):
+        if _port_taken(port):
+            # Else the run would measure whatever already listens there.
+            raise SystemExit(f"port {port} is already in use: stop what listens on it first")
     with services():
         create_database(DATABASE, fresh=True)
         _manage("migrate", "--no-input", "-v0")
@@ -300,13 +319,13 @@ def main() -> int:
         try:
             _wait_until_up(PRODUCT_PORT)
             _wait_until_answering(REFERENCE_PORT, "/bare/threads/")
-            return _measure(arguments, product_session=product.pid, reference_session=reference.pid)
+            return _measure(arguments, product_pid=product.pid, reference_pid=reference.pid)
         finally:
             _stop(product)
             _stop(reference)
 
 
-def _measure(arguments: argparse.Namespace, *, product_session: int, reference_session: int) -> int:
+def _measure(arguments: argparse.Namespace, *, product_pid: int, reference_pid: int) -> int:
     tokens = {
         "patient": _login("patient@demo.carecore.test"),
         "clinician": _login("clinician@demo.carecore.test"),
@@ -355,11 +374,11 @@ def _measure(arguments: argparse.Namespace, *, product_session: int, reference_s
                 "connections": arguments.connections,
             }
             ours = _wrk(
-                f"http://127.0.0.1:{PRODUCT_PORT}{path.product}", session=product_session, **common
+                f"http://127.0.0.1:{PRODUCT_PORT}{path.product}", server_pid=product_pid, **common
             )
             bare = _wrk(
                 f"http://127.0.0.1:{REFERENCE_PORT}{path.reference}",
-                session=reference_session,
+                server_pid=reference_pid,
                 **common,
             )
             failures += ours.errors + bare.errors
