@@ -8,7 +8,11 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from carecore.common import errors, health
 from carecore.common.schema_view import SchemaView
 
+# Messaging first: its paths are the hot ones (the inbox, a thread's page, a send), and for each
+# include a path does not match Django records every pattern it tried (for the 404 page), which
+# cost a thread request about 4 % of its CPU behind seven other apps. No two apps share a path.
 api_v1 = [
+    path("", include("messaging.urls")),
     path("", include("carecore.accounts.urls")),
     path("", include("carecore.audit.urls")),
     path("", include("intake.urls")),
@@ -16,7 +20,6 @@ api_v1 = [
     path("", include("portal.urls")),
     path("", include("carecore.notifications.urls")),
     path("", include("carecore.realtime.urls")),
-    path("", include("messaging.urls")),
 ]
 
 urlpatterns = [
