@@ -254,7 +254,7 @@ class ThreadListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         fields = filters.validated_data
-        threads = selectors.thread_list(
+        threads = selectors.thread_summaries(
             user=request.user,
             assigned=fields.get("assigned"),
             status=fields.get("status"),
