@@ -213,8 +213,20 @@ def message_list(*, thread: Thread, user: User) -> QuerySet[Message]:
         Message.objects.filter(thread=thread, created_at__gte=thread.created_at)
         .filter(message_visibility(user))
         .select_related("sender")
+        .only(*_MESSAGE_WITH_SENDER_NAME)
         .order_by("position")
     )
+
+
+# A message and of its sender what a message shows (id, name, role): building 50 full user rows
+# (phone numbers parsed and all) was a tenth of a thread page's CPU.
+_MESSAGE_WITH_SENDER_NAME = (
+    *(field.name for field in Message._meta.concrete_fields),
+    "sender__id",
+    "sender__first_name",
+    "sender__last_name",
+    "sender__role",
+)
 
 
 def unread_total(user: User) -> int:
