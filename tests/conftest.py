@@ -94,6 +94,18 @@ def client_for() -> Callable[[User], APIClient]:
     return make
 
 
+# The names of `actors`, for tests parametrized over every fixed actor.
+ACTOR_NAMES = (
+    "patient",
+    "other_patient",
+    "clinician",
+    "other_clinician",
+    "coordinator",
+    "scheduler",
+    "admin",
+)
+
+
 @pytest.fixture
 def actors(
     patient: Patient,

@@ -11,6 +11,8 @@ from django.utils import timezone
 from carecore.accounts.access import Purpose, clinical_patient_ids, patients_visible_to
 from carecore.accounts.models import BreakGlassGrant
 
+from ..conftest import ACTOR_NAMES
+
 pytestmark = pytest.mark.django_db
 
 
@@ -20,15 +22,7 @@ def _by_the_rule(user) -> set:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        "patient",
-        "other_patient",
-        "clinician",
-        "other_clinician",
-        "coordinator",
-        "scheduler",
-        "admin",
-    ],
+    ACTOR_NAMES,
 )
 def test_it_names_exactly_the_patients_the_rule_keeps(name, actors, patient, other_patient):
     user = actors[name]

@@ -13,6 +13,8 @@ from carecore.audit.models import Action, AuditEvent
 from carecore.notifications.models import Channel, Event, Notification, NotificationPreference
 from carecore.notifications.services import notify
 
+from ..conftest import ACTOR_NAMES
+
 pytestmark = pytest.mark.django_db
 
 LIST = "/api/v1/notifications/"
@@ -31,15 +33,7 @@ def _in_app(user) -> Notification:
 class TestList:
     @pytest.mark.parametrize(
         "name",
-        [
-            "patient",
-            "other_patient",
-            "clinician",
-            "other_clinician",
-            "coordinator",
-            "scheduler",
-            "admin",
-        ],
+        ACTOR_NAMES,
     )
     def test_every_role_sees_its_own_notifications_only(self, actors, client_for, name):
         _announce(list(actors.values()))

@@ -8,6 +8,7 @@ import pytest
 
 from portal import services
 
+from ..conftest import ACTOR_NAMES
 from ..factories import ClinicianFactory, PatientFactory
 from .conftest import (
     EARLIEST,
@@ -359,15 +360,7 @@ def test_the_earliest_slot_costs_a_fixed_number_of_queries(
 
 @pytest.mark.parametrize(
     "role",
-    [
-        "patient",
-        "other_patient",
-        "clinician",
-        "other_clinician",
-        "coordinator",
-        "scheduler",
-        "admin",
-    ],
+    ACTOR_NAMES,
 )
 def test_every_role_may_ask_for_slots(client_for, actors, role):
     # Open slots are not patient data; a patient sees their own state's clinicians, staff all.
