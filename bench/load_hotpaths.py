@@ -196,9 +196,17 @@ _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def _wrk(
-    url: str, *, method: str, token: str, duration: int, connections: int, server_pid: int
+    url: str,
+    *,
+    method: str,
+    token: str,
+    duration: int,
+    connections: int,
+    server_pid: int | None = None,
 ) -> Result:
-    server_before, database_before = _cpu_ticks(root=server_pid)
+    """One wrk run; with `server_pid`, also the CPU per request of that server's process tree
+    and of PostgreSQL (bench/web_processes.py measures CPU its own way and passes none)."""
+    server_before, database_before = _cpu_ticks(root=server_pid or 0)
     output = subprocess.run(
         [
             "wrk",
@@ -223,13 +231,13 @@ def _wrk(
     socket_errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
-    server_after, database_after = _cpu_ticks(root=server_pid)
+    server_after, database_after = _cpu_ticks(root=server_pid or 0)
     failed = int(errors.group(1)) if errors else 0
     if socket_errors:
         failed += sum(int(group) for group in socket_errors.groups())
     total = re.search(r"(\d+) requests in", output)
     requests = int(total.group(1)) if total else 0
-    per_request = _TICK_MS / requests if requests else float("nan")
+    per_request = _TICK_MS / requests if requests and server_pid else float("nan")
     return Result(
         requests_per_second=float(rate.group(1)) if rate else 0.0,
         p50_ms=latencies.get(50, float("nan")),

@@ -29,15 +29,20 @@ def _api_v1() -> URLResolver:
     return api
 
 
+def _apps() -> list[URLResolver]:
+    apps = _api_v1().url_patterns
+    assert all(isinstance(app, URLResolver) for app in apps)  # each an include()
+    return [app for app in apps if isinstance(app, URLResolver)]
+
+
 def test_no_two_api_apps_declare_the_same_route():
-    routes_by_app = [set(_routes(app)) for app in _api_v1().url_patterns]
+    routes_by_app = [set(_routes(app)) for app in _apps()]
     declared = Counter(route for routes in routes_by_app for route in routes)
 
     assert [route for route, apps in declared.items() if apps > 1] == []
 
 
 def test_messaging_is_tried_first():
-    first = _api_v1().url_patterns[0]
+    first = _apps()[0]
 
-    assert isinstance(first, URLResolver)
-    assert first.urlconf_module.__name__ == "messaging.urls"
+    assert getattr(first.urlconf_module, "__name__", None) == "messaging.urls"
