@@ -105,4 +105,7 @@ async def quiet_events(
 async def close_code(communicator: WebsocketCommunicator, timeout: float = 5) -> int:
     output = await communicator.receive_output(timeout)
     assert output["type"] == "websocket.close", output
+    # The client goes too, as a browser would: the consumer ends inside this test's event loop
+    # instead of being left waiting for it, to be cancelled when the loop closes.
+    await communicator.disconnect()
     return int(output.get("code", 1000))

@@ -110,9 +110,10 @@ async def test_a_malformed_after_closes_4400(patient):
 
 @pytest.mark.parametrize("origin", [b"https://evil.example", None])
 async def test_a_foreign_or_missing_origin_is_refused_at_the_handshake(patient, origin):
-    _, connected, _ = await connect(patient.user, origin=origin)
+    communicator, connected, _ = await connect(patient.user, origin=origin)
 
     assert not connected
+    await communicator.disconnect()  # the denied consumer ends in this test's loop
 
 
 def _ticket(user: User) -> Any:
