@@ -100,11 +100,13 @@ def _inbox_threads(request: HttpRequest, show: str) -> QuerySet[Any]:
         return selectors.thread_list(user=user, status="closed").order_by("-last_message_at", "-id")
     else:
         threads = selectors.thread_list(user=user)
-    # Urgent first ("urgent" > "soon" > "routine" as text), then the earliest clock, then the
-    # most recent activity.
+    # Urgent first ("urgent" > "soon" > "routine" as text), then the earliest clock, then (for
+    # the same promise, as after hours, when every clock runs from the next opening) whoever
+    # has waited longest, then the most recent activity.
     return threads.exclude(status="closed").order_by(
         "-priority",
         F("first_response_due_at").asc(nulls_last=True),
+        F("awaiting_since").asc(nulls_last=True),
         "-last_message_at",
         "-id",
     )

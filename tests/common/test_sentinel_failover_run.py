@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -131,6 +132,7 @@ def test_a_failover_mid_run_loses_and_duplicates_no_notification_and_the_web_kee
     clinician: Clinician,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
 ) -> None:
     # Every process started below finds Redis through the sentinels, and only through them.
     monkeypatch.setenv("REDIS_URL", sentinel_cluster.url)
@@ -139,6 +141,7 @@ def test_a_failover_mid_run_loses_and_duplicates_no_notification_and_the_web_kee
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(f"TEST_{name}", raising=False)
     monkeypatch.setenv("CARECORE_NOTIFICATIONS_DEFAULT_QUIET_HOURS", "")  # any time of day
+    settings.CARECORE_NOTIFICATIONS_DEFAULT_QUIET_HOURS = ""  # this process opens the thread
     monkeypatch.setenv("CARECORE_NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", "1")
     monkeypatch.setenv("TEST_NOTIFICATIONS_REQUEUE_AFTER_SECONDS", "5")
     outboxes = use_file_backends(monkeypatch, tmp_path)
