@@ -275,3 +275,36 @@ class Attachment(models.Model):
         return {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}.get(
             self.content_type, "bin"
         )
+
+
+class Notify(models.TextChoices):
+    """Who is told `message_received` about a message (messaging.announcements)."""
+
+    CARE_TEAM = "care_team"  # a patient's message
+    PATIENT = "patient"  # a staff reply the patient sees
+    NOBODY = "nobody"  # an internal note
+
+
+class Announcement(models.Model):
+    """A sent message whose people are still to be told of it (messaging/announcements.py).
+
+    The send writes this one row in its own transaction, under the thread's lock; a worker then
+    finds the recipients, writes the outbox rows and the feed events, and deletes the row, all in
+    one transaction: every committed message is announced exactly once, and a rolled-back send
+    announces nothing. Ids and status words only, as everywhere in the outbox and the feed.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
+    # Not a foreign key: messages are partitioned by month (see Message).
+    message_id = models.UUIDField()
+    notify = models.CharField(max_length=20, choices=Notify.choices)
+    # Triage raised an emergency, crisis or urgent flag: page on-call (`triage_urgent`).
+    page_on_call = models.BooleanField(default=False)
+    # The feed events to record, in order: [{"type", "data", "patient_sees"}]. message.created
+    # for the message and its automatic replies, thread.updated when the status or priority moved.
+    feed_events = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Announcement of message {self.message_id}"

@@ -1,12 +1,12 @@
 """Writes for messaging. Every write goes through one of these functions (API, tasks, admin).
 
-Notifications go through the outbox (`carecore.notifications.services.notify`) inside the same
-transaction as the write they announce, so a rolled-back send announces nothing and delivery is
-published only on commit. Recipients are computed here and returned
-(`MessageSendResult.notify_user_ids`, `.page_user_ids`, `EscalationStep.recipient_ids`); the
-idempotency keys are the message id (`message_received`, `triage_urgent`) and the ladder step
-plus its response clock (`thread_escalated`). No text, subject, name or category is ever passed
-to `notify`: only the thread id and ids-only link paths. See docs/messaging.md.
+Notifications go through the outbox inside the same transaction as the write they announce, so a
+rolled-back write announces nothing. A send records one `Announcement` row and a worker tells
+people of it (`announcements.py`: `message_received`, `triage_urgent` and the feed events, keyed
+by the message id); a ladder step notifies its recipients (`EscalationStep.recipient_ids`,
+`thread_escalated`, keyed by the step and its response clock) in its own transaction. No text,
+subject, name or category is ever passed to the outbox: only the thread id and ids-only link
+paths. See docs/messaging.md.
 
 Locking: every function that changes a thread takes that thread's row lock (SELECT ... FOR
 UPDATE: `access_thread(lock=True)` for user actions, a plain `select_for_update()` in
@@ -31,14 +31,12 @@ from uuid import UUID, uuid4
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from carecore.accounts.access import access_patient, deny
-from carecore.accounts.models import CARE_TEAM_ROLES, CareTeamMember, Role, User
+from carecore.accounts.models import CARE_TEAM_ROLES, Role, User
 from carecore.accounts.selectors import (
     escalation_ladder_user_ids,
-    on_call_user_ids,
 )
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
@@ -47,32 +45,28 @@ from carecore.clinical.severity import Severity
 from carecore.common.body_limits import PayloadTooLarge
 from carecore.common.errors import Conflict, Forbidden, ValidationFailed
 from carecore.notifications import links
-from carecore.notifications.models import Event, Notification
+from carecore.notifications.models import Event
 from carecore.notifications.services import (
-    Recipient,
-    in_app_events,
-    notification_recipients,
-    notification_rows,
     notify,
-    outbox_insert,
 )
 from carecore.realtime.services import (
     EventType,
     NewEvent,
     event_publish,
-    event_publish_each,
     event_publish_for_patient,
     patient_audience,
 )
 
 from . import policy, triage
 from .access import WRITER_ROLES, access_thread
+from .announcements import announcement_record
 from .files import sniff_and_clean
 from .models import (
     Attachment,
     Category,
     EscalationStep,
     Message,
+    Notify,
     Priority,
     SenderKind,
     Thread,
@@ -100,12 +94,12 @@ class TooManyUnsentAttachments(Conflict):
 class MessageSendResult:
     message: Message
     created: bool
-    # Told `message_received`: the care team for a patient message, the patient for a staff
-    # reply; nobody for internal notes, system auto-replies and idempotent replays.
-    notify_user_ids: list[UUID] = field(default_factory=list)
-    # Paged `triage_urgent` (the on-call clinician) when triage raised an emergency, crisis or
-    # urgent flag (never for "soon").
-    page_user_ids: list[UUID] = field(default_factory=list)
+    # Who is told is decided by the announcing worker (announcements.py): `notify` says whom
+    # (the care team for a patient message, the patient for a staff reply, nobody for internal
+    # notes; nothing is announced for an idempotent replay), `pages_on_call` whether on-call is
+    # paged `triage_urgent` (an emergency, crisis or urgent flag, never "soon").
+    notify: Notify = Notify.NOBODY
+    pages_on_call: bool = False
     triage_flags: list[str] = field(default_factory=list)
     triage_severity: Severity | None = None
     auto_replies: list[Message] = field(default_factory=list)
@@ -148,34 +142,12 @@ class _ClientIdTaken(Exception):
 
 @dataclass(frozen=True)
 class _SendPlan:
-    """What a send decides before it takes the thread's lock: the new message's id, who hears
-    of it in real time, and the outbox rows already written (ON CONFLICT-safe, in the send's
-    transaction, so they commit or roll back with the message)."""
+    """What a send decides before it takes the thread's lock: the new message's id, whom it
+    tells and whether it pages on-call (the audit row is already written)."""
 
     message_id: UUID
-    audience: list[UUID]  # told message.created: the care team and, unless internal, the patient
-    notify_user_ids: list[UUID]
-    page_user_ids: list[UUID]
-    notifications: list[Notification]
-
-
-def _send_people(*, thread: Thread, page_ids: Sequence[UUID]) -> tuple[list[UUID], list[Recipient]]:
-    """The thread's care team (active members), its patient and anyone paged, in ONE query,
-    with their notification preferences and quiet hours: (the care team's ids, everyone)."""
-    members = CareTeamMember.objects.filter(care_team__patient_id=thread.patient_id)
-    others = User.objects.filter(pk__in=[thread.patient.user_id, *page_ids]).values("pk")
-    # `pk IN (members UNION others)`: a few index lookups, never a scan of every user.
-    people = User.objects.filter(pk__in=members.values("user_id").union(others)).annotate(
-        on_team=Exists(members.filter(user=OuterRef("pk")))
-    )
-    everyone = notification_recipients(
-        users=people, events=[Event.MESSAGE_RECEIVED, Event.TRIAGE_URGENT]
-    )
-    care_team = sorted(
-        (person.user.id for person in everyone if person.user.on_team),  # type: ignore[attr-defined]
-        key=str,
-    )
-    return care_team, everyone
+    notify: Notify
+    page_on_call: bool
 
 
 def _plan_send(
@@ -186,52 +158,25 @@ def _plan_send(
     screening: triage.Screening,
     attachment_count: int,
 ) -> _SendPlan:
-    """Everything of a send that needs no lock, in the send's transaction: the recipients, the
-    outbox rows and the audit row of the message about to be written (under the lock).
+    """Everything of a send that needs no lock, in the send's transaction: whom the message
+    will tell and the audit row of the message about to be written (under the lock).
 
     Told `message_received`: the care team for a patient message, the patient for a staff
-    reply; nobody for an internal note. Paged `triage_urgent` (urgent: staff quiet hours do not
-    hold it back): on-call, when triage raised an emergency, crisis or urgent flag. Both keyed
-    by the message id, so each message is announced once. Automatic replies are not announced:
-    they answer the patient's own message, which the patient is looking at.
+    reply; nobody for an internal note. On-call is paged `triage_urgent` when triage raised an
+    emergency, crisis or urgent flag. The announcing worker finds the people (announcements.py).
+    Automatic replies are not announced by notification: they answer the patient's own message,
+    which the patient is looking at.
     """
     if internal and actor.role not in CARE_TEAM_ROLES:
         raise Forbidden("Only clinicians and coordinators can write internal notes.")
     message_id = uuid4()
     severity = screening.severity if actor.role == Role.PATIENT else None
-    page_ids = (
-        on_call_user_ids(patient_id=thread.patient_id)
-        if severity is not None and severity.pages_on_call
-        else []
-    )
-    care_team, everyone = _send_people(thread=thread, page_ids=page_ids)
     if actor.role == Role.PATIENT:
-        notify_ids = care_team
+        notify = Notify.CARE_TEAM
     elif not internal:
-        notify_ids = [thread.patient.user_id]
+        notify = Notify.PATIENT
     else:
-        notify_ids = []
-    by_id = {person.user.id: person for person in everyone}
-    occurrence = str(message_id)
-    rows = [
-        *notification_rows(
-            event=Event.MESSAGE_RECEIVED,
-            recipients=[by_id[uid] for uid in notify_ids if uid in by_id],
-            subject_type="thread",
-            subject_id=thread.id,
-            occurrence=occurrence,
-            link_path=_thread_link(thread),
-        ),
-        *notification_rows(
-            event=Event.TRIAGE_URGENT,
-            recipients=[by_id[uid] for uid in page_ids if uid in by_id],
-            subject_type="thread",
-            subject_id=thread.id,
-            occurrence=occurrence,
-            urgent=True,
-            link_path=_thread_link(thread),
-        ),
-    ]
+        notify = Notify.NOBODY
     audit_record(
         actor=actor,
         object_type="message",
@@ -240,15 +185,10 @@ def _plan_send(
         action=Action.CREATE,
         detail={"internal": internal, "attachments": attachment_count},
     )
-    audience = set(care_team)
-    if not internal:
-        audience.add(thread.patient.user_id)
     return _SendPlan(
         message_id=message_id,
-        audience=sorted(audience, key=str),
-        notify_user_ids=notify_ids,
-        page_user_ids=list(page_ids),
-        notifications=outbox_insert(rows),
+        notify=notify,
+        page_on_call=severity is not None and severity.pages_on_call,
     )
 
 
@@ -272,31 +212,35 @@ def _publish_thread_updated(thread: Thread) -> None:
     event_publish_for_patient(patient=thread.patient, events=[_thread_updated(thread)])
 
 
-def _publish_send(
-    *, thread: Thread, result: MessageSendResult, thread_changed: bool, plan: _SendPlan
-) -> None:
-    """message.created for the message and its automatic replies (and thread.updated when the
-    send moved the status or priority) to the plan's audience, and notification.created for
-    the new in-app notifications: one numbering of everyone's events (two statements)."""
-    events = [
-        NewEvent(
-            EventType.MESSAGE_CREATED,
-            {
-                "thread_id": thread.id,
-                "message_id": message.id,
-                "patient_id": thread.patient_id,
-                "sender_kind": message.sender_kind,
-                "internal": message.internal,
-            },
+def _announce_send(*, thread: Thread, result: MessageSendResult, thread_changed: bool) -> None:
+    """Leave the send's news to the announcing worker (announcements.py): message.created for the
+    message and its automatic replies to the care team (and the patient unless internal), then
+    thread.updated to both when the send moved the status or priority, and the notifications."""
+    events: list[tuple[NewEvent, bool]] = [
+        (
+            NewEvent(
+                EventType.MESSAGE_CREATED,
+                {
+                    "thread_id": thread.id,
+                    "message_id": message.id,
+                    "patient_id": thread.patient_id,
+                    "sender_kind": message.sender_kind,
+                    "internal": message.internal,
+                },
+            ),
+            not message.internal,
         )
         for message in [result.message, *result.auto_replies]
     ]
     if thread_changed:
-        events.append(_thread_updated(thread))
-    events_by_user: dict[UUID, list[NewEvent]] = {user: list(events) for user in plan.audience}
-    for user, notices in in_app_events(plan.notifications).items():
-        events_by_user.setdefault(user, []).extend(notices)
-    event_publish_each(events_by_user=events_by_user)
+        events.append((_thread_updated(thread), True))
+    announcement_record(
+        thread=thread,
+        message_id=result.message.id,
+        notify=result.notify,
+        page_on_call=result.pages_on_call,
+        feed_events=events,
+    )
 
 
 def _publish_read(*, thread: Thread, reader: User) -> None:
@@ -553,7 +497,8 @@ def _send_locked(
 ) -> MessageSendResult:
     """The part of a send that needs the thread's row lock, which the caller holds (and which
     lasts until the transaction ends): the message's position, the counters, the status and
-    response clock, the real-time events. Everything else is in `plan`, done before."""
+    response clock, and its announcement (so a thread's messages are announced in order).
+    Everything else is in `plan`, done before."""
     now = timezone.now()
     thread_before = (thread.status, thread.priority)
     message = _append(
@@ -570,10 +515,7 @@ def _send_locked(
         message=message, sender=actor, attachment_ids=attachment_ids
     )
     result = MessageSendResult(
-        message=message,
-        created=True,
-        notify_user_ids=plan.notify_user_ids,
-        page_user_ids=plan.page_user_ids,
+        message=message, created=True, notify=plan.notify, pages_on_call=plan.page_on_call
     )
     if actor.role == Role.PATIENT:
         _after_patient_message(
@@ -582,11 +524,10 @@ def _send_locked(
     elif not internal:
         _after_staff_reply(thread=thread)
     thread.save(update_fields=_THREAD_FIELDS)
-    _publish_send(
+    _announce_send(
         thread=thread,
         result=result,
         thread_changed=thread_before != (thread.status, thread.priority),
-        plan=plan,
     )
     return result
 
@@ -603,10 +544,10 @@ def message_send(
     """Send a message in a thread; a repeated (actor, client_id) returns the original.
 
     A patient message is triaged first, outside the transaction and before any lock. Then, in
-    one transaction: the access check, the recipients with their preferences and quiet hours,
-    the outbox rows and the audit row (none of which needs the thread's lock), and only then
-    the thread's row lock, under which the message takes its position, the thread's status and
-    response clock move and the real-time events are numbered. A closed thread reopens and the
+    one transaction: the access check and the audit row (which need no thread lock), and only
+    then the thread's row lock, under which the message takes its position, the thread's status
+    and response clock move and its announcement is recorded (a worker writes the notifications
+    and feed events once it commits: announcements.py). A closed thread reopens and the
     first-response clock starts on a patient message; a staff reply (not an internal note)
     stops it.
     """

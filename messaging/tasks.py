@@ -10,9 +10,16 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import services
+from . import announcements, services
 
 logger = logging.getLogger("carecore.messaging")
+
+
+@shared_task(name=announcements.ANNOUNCE_TASK)
+def announce_messages() -> int:
+    """Tell people of every sent message still waiting (woken by each send; beat, every few
+    seconds, for a lost wake-up). Runs one at a time; a duplicate run finds nothing to do."""
+    return announcements.announcements_deliver()
 
 
 @shared_task(name="messaging.escalate_thread", acks_late=True)

@@ -15,3 +15,11 @@ def rows(event: str) -> QuerySet[Notification]:
 
 def recipients(event: str) -> set[Any]:
     return set(rows(event).values_list("recipient_id", flat=True))
+
+
+def announce() -> int:
+    """Tell people of the messages sent so far, as the woken worker does
+    (messaging/announcements.py): a send itself only records its announcement."""
+    from messaging.announcements import announcements_deliver
+
+    return announcements_deliver()

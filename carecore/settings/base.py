@@ -433,6 +433,8 @@ CELERY_TASK_ROUTES = {
     # Escalation steps and the sweeper that re-publishes lost deliveries: minutes matter.
     "messaging.escalate_thread": {"queue": "urgent"},
     "messaging.escalate_overdue_threads": {"queue": "urgent"},
+    # Telling people of a sent message (outbox rows, feed events): seconds matter.
+    "messaging.announce_messages": {"queue": "urgent"},
     "intake.escalate_unanswered_pages": {"queue": "urgent"},
     "intake.raise_abandoned_red_flags": {"queue": "urgent"},
     "notifications.sweep": {"queue": "urgent"},
@@ -797,6 +799,17 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
+# Sent messages are announced by a worker (messaging/announcements.py): each send wakes it; this
+# sweep catches a lost wake-up (broker or Redis down), so a message is announced within this many
+# seconds even then. A worker announces up to BATCH messages per transaction.
+CARECORE_MESSAGING_ANNOUNCE_SWEEP_SECONDS = env.float(
+    "CARECORE_MESSAGING_ANNOUNCE_SWEEP_SECONDS", default=5.0
+)
+CARECORE_MESSAGING_ANNOUNCE_BATCH = env.int("CARECORE_MESSAGING_ANNOUNCE_BATCH", default=200)
+CELERY_BEAT_SCHEDULE["messaging-announce-messages"] = {
+    "task": "messaging.announce_messages",
+    "schedule": CARECORE_MESSAGING_ANNOUNCE_SWEEP_SECONDS,
+}
 CELERY_BEAT_SCHEDULE["messaging-escalate-overdue-threads"] = {
     "task": "messaging.escalate_overdue_threads",
     "schedule": 60.0,

@@ -18,6 +18,8 @@ from carecore.accounts.models import Patient
 from messaging import services
 from messaging.models import Thread
 
+from ..outbox import announce
+
 NEW_YORK = ZoneInfo("America/New_York")
 WORKING_MOMENT = datetime(2026, 3, 10, 10, 0, tzinfo=NEW_YORK)
 
@@ -41,6 +43,7 @@ def open_thread(patient: Patient, body: str = "My eczema is itchy again.", **kwa
         body=body,
         **kwargs,
     )
+    announce()  # as the worker would, so a test starts from a thread everyone was told of
     return result.thread
 
 

@@ -34,9 +34,10 @@ from carecore.notifications.models import (
 from carecore.notifications.services import outbox_insert
 from carecore.notifications.sms import LocmemSmsBackend
 from messaging import services, tasks
-from messaging.models import EscalationStep, Message, Thread
+from messaging.models import Announcement, EscalationStep, Message, Thread
 
 from ..factories import ClinicianFactory, UserFactory
+from ..outbox import announce
 from .conftest import NEW_YORK, open_thread
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sms_outbox")]
@@ -102,6 +103,8 @@ def test_opening_a_thread_tells_the_care_team_by_email_and_in_app(
 
 def test_each_patient_message_is_announced_once(patient, clinician, coordinator, thread):
     second = services.message_send(actor=patient.user, thread_id=thread.id, body="More news")
+    announce()
+    announce()  # a second run finds nothing left to tell
 
     assert Notification.objects.filter(event=Event.MESSAGE_RECEIVED).count() == 8
     assert rows(Event.MESSAGE_RECEIVED, occurrence=str(second.message.id)) == {
@@ -116,6 +119,7 @@ def test_a_staff_reply_tells_the_patient_and_nobody_else(patient, clinician, thr
     Notification.objects.all().delete()
 
     reply = services.message_send(actor=clinician.user, thread_id=thread.id, body="Try this")
+    announce()
 
     assert rows(Event.MESSAGE_RECEIVED) == {(patient.user_id, E), (patient.user_id, A)}
     assert set(Notification.objects.values_list("occurrence", flat=True)) == {str(reply.message.id)}
@@ -129,6 +133,7 @@ def test_a_thread_opened_by_staff_tells_the_patient(patient, clinician):
         category="clinical",
         body="Please book a follow-up.",
     )
+    announce()
 
     assert rows(Event.MESSAGE_RECEIVED) == {(patient.user_id, E), (patient.user_id, A)}
     assert Notification.objects.get(channel=A).occurrence == str(opened.send.message.id)
@@ -141,6 +146,7 @@ def test_an_internal_note_notifies_nobody(clinician, coordinator, thread):
         actor=clinician.user, thread_id=thread.id, body="Consider a patch test", internal=True
     )
     services.message_send(actor=coordinator, thread_id=thread.id, body="Noted", internal=True)
+    assert announce() == 2
 
     assert Notification.objects.count() == before
 
@@ -150,12 +156,14 @@ def test_a_client_id_replay_notifies_nobody(client_for, patient, clinician, thre
     patient_client, staff_client = client_for(patient.user), client_for(clinician.user)
     assert patient_client.post(url, {"body": "Any news?", "client_id": "c-1"}).status_code == 201
     assert staff_client.post(url, {"body": "Soon", "client_id": "s-1"}).status_code == 201
+    announce()
     # The open and the send: 2 staff x (e-mail, in-app) each; the reply: the patient x 2.
     assert Notification.objects.count() == 4 + 4 + 2
 
     assert patient_client.post(url, {"body": "Any news?", "client_id": "c-1"}).status_code == 200
     assert staff_client.post(url, {"body": "Soon", "client_id": "s-1"}).status_code == 200
 
+    assert announce() == 0
     assert Notification.objects.count() == 4 + 4 + 2
 
 
@@ -163,9 +171,11 @@ def test_a_retried_thread_open_notifies_nobody(client_for, patient):
     client = client_for(patient.user)
     body = {"subject": "Flare", "category": "clinical", "body": "Itchy", "client_id": "o-1"}
     assert client.post(THREADS, body).status_code == 201
+    announce()
     before = Notification.objects.count()
 
     assert client.post(THREADS, body).status_code == 200
+    assert announce() == 0
 
     assert before == 4
     assert Notification.objects.count() == before
@@ -185,6 +195,7 @@ def test_recipients_own_preferences_decide_the_channels(patient, clinician, coor
     thread = open_thread(patient)
     staff_rows = rows(Event.MESSAGE_RECEIVED)
     services.message_send(actor=clinician.user, thread_id=thread.id, body="Answer")
+    announce()
 
     assert staff_rows == {(clinician.user_id, A), (coordinator.id, E)}
     assert rows(Event.MESSAGE_RECEIVED, recipient=patient.user) == {(patient.user_id, A)}
@@ -195,6 +206,7 @@ def test_deactivated_accounts_are_not_told(patient, clinician, coordinator, thre
     patient.user.save()
 
     services.message_send(actor=clinician.user, thread_id=thread.id, body="Answer")
+    assert announce() == 1
 
     assert not Notification.objects.filter(recipient=patient.user).exists()
 
@@ -204,6 +216,7 @@ def test_auto_replies_notify_nobody(patient, clinician):
     with time_machine.travel(at(21, 0, day=13), tick=False):
         thread = open_thread(patient)
         services.message_send(actor=patient.user, thread_id=thread.id, body="I have chest pain")
+        announce()
 
     assert thread.messages.filter(sender_kind="system").count() == 2
     # The patient sees the replies in the thread they are writing in; nothing is sent to them.
@@ -233,6 +246,7 @@ def test_without_a_lead_the_clinical_lead_is_paged(patient, clinician, chief, th
     patient.care_team.save()
 
     services.message_send(actor=patient.user, thread_id=thread.id, body="chest pain")
+    announce()
 
     assert {user_id for user_id, _ in rows(Event.TRIAGE_URGENT)} == {chief.user_id}
 
@@ -265,6 +279,7 @@ def test_the_page_ignores_the_clinicians_quiet_hours_but_the_routine_email_waits
 
 def test_the_patient_who_reported_a_red_flag_is_not_notified(patient, thread):
     services.message_send(actor=patient.user, thread_id=thread.id, body="I can't breathe")
+    announce()
 
     assert not Notification.objects.filter(recipient=patient.user).exists()
 
@@ -430,38 +445,69 @@ def test_no_message_text_or_subject_reaches_any_notification_email_sms_or_log(
         assert "chest" not in text
 
 
-def test_a_send_that_fails_after_notify_leaves_no_notification_and_publishes_nothing(
+def test_a_send_that_fails_after_its_announcement_leaves_nothing_to_announce(
     patient, thread, django_capture_on_commit_callbacks, eager_celery
 ):
     before = Notification.objects.count()
-    written: list[tuple[str, int]] = []
+    real = services._announce_send
 
-    def spy(rows: list[Notification]) -> list[Notification]:
-        created = outbox_insert(rows)
-        written.extend((row.event, 1) for row in created)
-        return created
+    def announce_then_fail(**arguments: object) -> None:
+        real(**arguments)  # type: ignore[arg-type]
+        assert Announcement.objects.count() == 1
+        raise RuntimeError("the send failed after recording its announcement")
 
     with (
-        mock.patch("messaging.services.outbox_insert", side_effect=spy),
-        # The outbox rows are written before the thread's lock; the real-time events are the
-        # send's last write, under it.
-        mock.patch(
-            "messaging.services.event_publish_each", side_effect=RuntimeError("events down")
-        ),
+        mock.patch("messaging.services._announce_send", side_effect=announce_then_fail),
         django_capture_on_commit_callbacks(execute=True) as callbacks,
         pytest.raises(RuntimeError),
     ):
         services.message_send(actor=patient.user, thread_id=thread.id, body="chest pain")
 
-    # Both announcements were written (care team and page) before the send failed...
-    # (care team: 2 x e-mail + in-app; the lead clinician: e-mail + in-app, no phone here)
-    events = [event for event, _ in written]
-    assert (events.count(Event.MESSAGE_RECEIVED), events.count(Event.TRIAGE_URGENT)) == (4, 2)
-    # ...and went with it.
+    assert not Announcement.objects.exists()
+    assert announce() == 0
     assert Notification.objects.count() == before
     assert not thread.messages.filter(body="chest pain").exists()
-    assert callbacks == []
+    assert callbacks == []  # no wake-up
     assert mail.outbox == []
+
+
+def test_an_announcement_that_fails_half_way_writes_nothing_and_is_done_by_the_next_run(
+    patient, clinician, thread, django_capture_on_commit_callbacks, eager_celery
+):
+    before = Notification.objects.count()
+    services.message_send(actor=patient.user, thread_id=thread.id, body="chest pain")
+    written: list[str] = []
+
+    def spy(rows: list[Notification]) -> list[Notification]:
+        created = outbox_insert(rows)
+        written.extend(row.event for row in created)
+        return created
+
+    with (
+        mock.patch("messaging.announcements.outbox_insert", side_effect=spy),
+        # The outbox rows are written first, then the feed events, then the row is deleted.
+        mock.patch(
+            "messaging.announcements.event_publish_each", side_effect=RuntimeError("events down")
+        ),
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+    ):
+        announce()
+
+    # Both were written (care team: 2 x e-mail + in-app; the page to the lead clinician:
+    # e-mail + in-app, no phone here) before the batch failed, and went with it.
+    assert (written.count(Event.MESSAGE_RECEIVED), written.count(Event.TRIAGE_URGENT)) == (4, 2)
+    assert Notification.objects.count() == before
+    assert callbacks == []
+    assert Announcement.objects.count() == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert announce() == 1
+
+    assert Notification.objects.count() == before + 6
+    assert rows(Event.TRIAGE_URGENT) == {(clinician.user_id, E), (clinician.user_id, A)}
+    assert not Announcement.objects.exists()
+    assert [message.subject for message in mail.outbox].count("CareCore: Urgent triage") == 1
 
 
 def test_a_rolled_back_outer_transaction_takes_the_notifications_with_it(
@@ -474,10 +520,12 @@ def test_a_rolled_back_outer_transaction_takes_the_notifications_with_it(
         transaction.atomic(),
     ):
         services.message_send(actor=clinician.user, thread_id=thread.id, body="Answer")
+        announce()
         assert Notification.objects.count() == before + 2
         raise RuntimeError("the request failed later")
 
     assert Notification.objects.count() == before
+    assert not Announcement.objects.exists()
     assert callbacks == []
     assert mail.outbox == []
 
@@ -505,24 +553,46 @@ def test_a_patient_send_costs_the_same_queries_whatever_the_size_of_the_care_tea
         services.message_send(actor=patient.user, thread_id=thread.id, body="More news")
 
     # In a test the service's transaction is a savepoint (SAVEPOINT ... RELEASE: 2).
-    # Before the thread's lock (8): the thread with visibility and its access audit INSERT;
-    # everyone to tell (the care team, the patient, anyone paged) with their preferences and
-    # quiet hours in ONE query; the message's audit INSERT; the outbox rows' idempotency keys
-    # locked and looked up (2: the outbox is partitioned by month, so its unique key cannot
-    # keep them), the outbox INSERT (RETURNING what is new) and the in-app rows'
-    # delivery-record INSERT.
-    # Under the lock (6): the thread again FOR UPDATE, the message INSERT, the sender's
-    # read-state upsert, the thread UPDATE, and everyone's real-time events (message.created
-    # and notification.created together): the sequence upsert and the event INSERT.
-    with django_assert_num_queries(16):
+    # Before the thread's lock (3): the thread with visibility and its access audit INSERT, the
+    # message's audit INSERT.
+    # Under the lock (5): the thread again FOR UPDATE, the message INSERT, the sender's
+    # read-state upsert, the thread UPDATE and the announcement INSERT. Telling the care team
+    # is the worker's (the next test).
+    with django_assert_num_queries(10):
         send()
+    announce()  # the care team is read when the worker announces
     for _ in range(3):
         CareTeamMember.objects.create(
             care_team=patient.care_team, user=UserFactory(role=Role.COORDINATOR)
         )
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(10):
         send()
+    announce()
 
     assert Notification.objects.filter(channel=A, recipient__role=Role.COORDINATOR).count() == (
         1 + 1 + 4  # the open and the first send to one coordinator, the second send to four
     )
+
+
+def test_an_announcing_batch_costs_the_same_queries_whatever_its_size(
+    patient, other_patient, clinician, thread, other_thread, django_assert_num_queries
+):
+    def send(count: int) -> None:
+        for number in range(count):
+            for sender, to in ((patient, thread), (other_patient, other_thread)):
+                services.message_send(actor=sender.user, thread_id=to.id, body=f"News {number}")
+
+    # The batch's transaction is a savepoint in a test (2), then (11): the announcer's advisory
+    # lock; the waiting rows FOR UPDATE SKIP LOCKED with their threads and patients; the care
+    # teams' memberships; everyone to tell with their preferences and quiet hours; the outbox
+    # rows' idempotency keys locked and looked up (2: the outbox is partitioned by month, so its
+    # unique key cannot keep them), the outbox INSERT (RETURNING what is new) and the in-app
+    # rows' delivery-record INSERT; everyone's feed events (message.created and
+    # notification.created together: the sequence upsert and the event INSERT); the rows'
+    # DELETE. The last, empty batch is not needed: the batch was smaller than its size.
+    send(1)
+    with django_assert_num_queries(13):
+        assert announce() == 2
+    send(20)
+    with django_assert_num_queries(13):
+        assert announce() == 40
