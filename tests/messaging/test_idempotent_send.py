@@ -8,10 +8,12 @@ import pytest
 from django.db import connection, transaction
 
 from carecore.accounts.models import User
+from carecore.notifications.models import Event, Notification
 from messaging import services
 from messaging.models import Message, Thread
 
 from ..factories import PatientFactory
+from ..outbox import announce
 from .conftest import open_thread
 
 THREADS = "/api/v1/threads/"
@@ -90,8 +92,10 @@ def test_a_replay_does_not_run_side_effects_again(patient, thread):
     )
 
     assert first.created and not again.created
-    assert first.page_user_ids and not again.page_user_ids
-    assert not again.notify_user_ids
+    assert first.pages_on_call and not again.pages_on_call
+    # Only the first send is announced: one page, one set of notifications.
+    assert announce() == 1
+    assert Notification.objects.filter(event=Event.TRIAGE_URGENT, channel="in_app").count() == 1
     # One emergency auto-reply, not two.
     assert thread.messages.filter(sender_kind="system").count() == 1
 

@@ -6,6 +6,7 @@ Time is frozen or moved with time_machine; nothing here measures how long anythi
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from uuid import UUID
 
 import pytest
 import time_machine
@@ -14,11 +15,12 @@ from django.test import override_settings
 from django.utils import timezone
 
 from carecore.clinical.severity import Severity
-from carecore.notifications.models import Notification
+from carecore.notifications.models import Event, Notification
 from messaging import policy, services, tasks
-from messaging.models import EscalationStep, Thread
+from messaging.models import EscalationStep, Notify, Thread
 
 from ..factories import ClinicianFactory
+from ..outbox import announce, recipients
 from .conftest import NEW_YORK, open_thread
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +30,18 @@ THREADS = "/api/v1/threads/"
 
 def system_messages(thread: Thread) -> list[str]:
     return list(thread.messages.filter(sender_kind="system").values_list("body", flat=True))
+
+
+def paged() -> list[UUID]:
+    """Who the announcing worker pages `triage_urgent` for the messages sent so far."""
+    announce()
+    return sorted(recipients(Event.TRIAGE_URGENT), key=str)
+
+
+def told() -> set[UUID]:
+    """Who the announcing worker tells `message_received` of the messages sent so far."""
+    announce()
+    return recipients(Event.MESSAGE_RECEIVED)
 
 
 # --- triage ----------------------------------------------------------------------------------
@@ -59,7 +73,7 @@ def test_the_on_call_clinician_is_the_lead_of_the_patients_team(patient, clinici
     result = services.message_send(actor=patient.user, thread_id=thread.id, body="chest pain")
 
     assert result.triage_flags == ["chest_pain"]
-    assert result.page_user_ids == [clinician.user_id]
+    assert paged() == [clinician.user_id]
 
 
 def test_without_a_lead_the_clinical_lead_is_paged(patient, clinician, thread):
@@ -69,7 +83,7 @@ def test_without_a_lead_the_clinical_lead_is_paged(patient, clinician, thread):
 
     result = services.message_send(actor=patient.user, thread_id=thread.id, body="chest pain")
 
-    assert result.page_user_ids == [chief.user_id]
+    assert paged() == [chief.user_id]
 
 
 def test_a_negated_phrase_does_not_trigger_triage(patient, thread):
@@ -78,7 +92,7 @@ def test_a_negated_phrase_does_not_trigger_triage(patient, thread):
     )
 
     thread.refresh_from_db()
-    assert result.triage_flags == [] and result.page_user_ids == []
+    assert result.triage_flags == [] and paged() == []
     assert thread.priority == "routine"
     assert system_messages(thread) == []
 
@@ -99,7 +113,7 @@ def test_the_auto_reply_names_the_action_for_the_severity(
     thread.refresh_from_db()
     assert result.triage_severity is severity
     assert thread.priority == "urgent"
-    assert result.page_user_ids == [clinician.user_id]
+    assert paged() == [clinician.user_id]
     (reply,) = system_messages(thread)
     assert severity is not None
     assert reply == severity.patient_guidance
@@ -124,7 +138,7 @@ def test_a_soon_flag_asks_for_same_day_review_without_paging(patient, thread):
     thread.refresh_from_db()
     assert result.triage_flags == ["weight_loss"]
     assert result.triage_severity is Severity.SOON
-    assert result.page_user_ids == []
+    assert paged() == []
     assert thread.priority == "soon"
     assert system_messages(thread) == []
     # Two working hours (Tuesday 10:00 in New York): reviewed the same day.
@@ -437,17 +451,23 @@ def test_the_triage_replies_carry_no_patient_data(severity):
 
 
 def test_a_patient_message_is_announced_to_the_care_team(patient, clinician, coordinator, thread):
+    Notification.objects.all().delete()
     result = services.message_send(actor=patient.user, thread_id=thread.id, body="Update")
 
-    assert set(result.notify_user_ids) == {clinician.user_id, coordinator.id}
-    assert result.page_user_ids == []
+    assert result.notify == Notify.CARE_TEAM and not result.pages_on_call
+    assert told() == {clinician.user_id, coordinator.id}
+    assert paged() == []
 
 
 def test_a_staff_reply_is_announced_to_the_patient_and_a_note_to_nobody(patient, clinician, thread):
-    reply = services.message_send(actor=clinician.user, thread_id=thread.id, body="Answer")
+    Notification.objects.all().delete()
     note = services.message_send(
         actor=clinician.user, thread_id=thread.id, body="Note", internal=True
     )
+    assert note.notify == Notify.NOBODY
+    assert told() == set()
 
-    assert reply.notify_user_ids == [patient.user_id]
-    assert note.notify_user_ids == []
+    reply = services.message_send(actor=clinician.user, thread_id=thread.id, body="Answer")
+
+    assert reply.notify == Notify.PATIENT
+    assert told() == {patient.user_id}
