@@ -6,10 +6,11 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init
 from multidb.pinning import pin_this_thread, unpin_this_thread
 
 from carecore.common.logging import install_task_failure_filter
+from carecore.common.server_loop import start_background_loop
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecore.settings.local")
 
@@ -45,3 +46,10 @@ def _read_the_primary_during_tasks(**_: Any) -> None:
 @task_postrun.connect
 def _unpin_after_tasks(**_: Any) -> None:
     unpin_this_thread()
+
+
+@worker_process_init.connect
+def _publish_on_a_loop_of_our_own(**_: Any) -> None:
+    """Each pool process publishes real-time events (messaging's announcer) on one long-lived
+    event loop, so its channel-layer connections stay open between tasks (server_loop.py)."""
+    start_background_loop()

@@ -29,11 +29,11 @@ from uuid import UUID
 
 from celery import current_app
 from django.conf import settings
-from django.core.cache import caches
 from django.db import connection, transaction
 
 from carecore.accounts.models import CareTeamMember, User
 from carecore.accounts.selectors import on_call_user_ids
+from carecore.common.shared_cache import shared_cache
 from carecore.notifications import links
 from carecore.notifications.models import Event, Notification
 from carecore.notifications.services import (
@@ -90,7 +90,7 @@ def announcements_wake() -> None:
         task.apply()
         return
     try:
-        if caches["default"].add(WAKE_KEY, 1, timeout=WAKE_KEY_SECONDS):
+        if shared_cache().add(WAKE_KEY, 1, timeout=WAKE_KEY_SECONDS):
             task.apply_async()
     except Exception as error:
         logger.warning(
@@ -105,7 +105,7 @@ def announcements_deliver(*, batch: int | None = None) -> int:
     try:
         # Sends from now on queue a new wake-up: nothing committed after this point waits for
         # the sweep, because the batches below read the rows after it.
-        caches["default"].delete(WAKE_KEY)
+        shared_cache().delete(WAKE_KEY)
     except Exception as error:
         logger.warning("announcement wake-up mark not cleared (%s)", type(error).__name__)
     total = 0

@@ -22,14 +22,18 @@ from django.conf import settings
 from django.db import connection
 
 from carecore.celery import app
+from carecore.common.shared_cache import shared_cache
+from messaging.announcements import WAKE_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 CELERY = Path(sys.executable).parent / "celery"
 
 
 def purge_broker() -> None:
-    """Drop tasks a previous test left in the test broker database."""
+    """Drop tasks a previous test left in the test broker database, and the mark of a queued
+    announcer wake-up (which would keep the next send from queueing one for a few seconds)."""
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    shared_cache().delete(WAKE_KEY)
 
 
 def wait_until(condition, *, timeout: float = 20.0, interval: float = 0.05) -> bool:

@@ -4,13 +4,15 @@ HTTP requests run Django's sync handler on a pool of threads (carecore/asgi.py).
 such as a real-time publish (channels_redis) keeps its Redis connections per event loop, so
 `async_to_sync` from such a thread, which runs the coroutine on a loop of its own, would open
 new connections on every request. `run_on_server_loop` runs it on the server's loop instead,
-where the connections stay open, and waits for it. Outside a web server (a Celery worker, a
+where the connections stay open, and waits for it. A Celery worker's pool processes run such a
+loop in a thread of their own (`start_background_loop`, carecore/celery.py). Elsewhere (a
 management command, a test) there is no server loop and it falls back to `async_to_sync`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -23,6 +25,16 @@ _server_loop: asyncio.AbstractEventLoop | None = None
 def remember_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     global _server_loop
     _server_loop = loop
+
+
+def start_background_loop() -> asyncio.AbstractEventLoop:
+    """Give a process that is not a web server (a Celery worker's pool process) a loop of its
+    own, run by a daemon thread, and use it as the server loop: its publishes then keep their
+    Redis connections open from one task to the next, as the web server's do."""
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="carecore-event-loop", daemon=True).start()
+    remember_server_loop(loop)
+    return loop
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -19,16 +19,12 @@ client chose), or the user for signed-in requests.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from typing import Any
 
-from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.redis import RedisCache
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.http import HttpRequest
 from redis.commands.core import Script
 from rest_framework import throttling
@@ -36,6 +32,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
 from .client_identity import client_ip
+from .shared_cache import shared_cache
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +70,6 @@ class WindowCounter:
         self._warned_at = -WARN_EVERY_SECONDS
         self._script: Script | None = None
         self._cache: BaseCache | None = None
-        self._cache_pid = 0
 
     def hit(self, key: str, *, window_seconds: int) -> int:
         """Count one hit on `key` (already unique to its window); return the window's total."""
@@ -102,19 +98,13 @@ class WindowCounter:
         return int(self._script(keys=[full_key], args=[window_seconds * 1000], client=client))
 
     def _shared_cache(self) -> BaseCache:
-        """The default cache's backend, one per process. Not `caches["default"]`: under ASGI
-        that is a new backend per request, with a new Redis connection pool, so each request
-        opened (and health-checked) a connection of its own. Made again after a fork and when
-        the CACHES setting changes (tests)."""
-        if self._cache is None or self._cache_pid != os.getpid():
-            self._cache = caches.create_connection(DEFAULT_CACHE_ALIAS)
-            self._cache_pid = os.getpid()
+        """The default cache's backend, one per process (shared_cache.py); the script is
+        registered again when that backend is new (a fork, changed settings)."""
+        cache = shared_cache()
+        if cache is not self._cache:
+            self._cache = cache
             self._script = None
-        return self._cache
-
-    def forget_cache(self) -> None:
-        self._cache = None
-        self._script = None
+        return cache
 
     def _shared_failed(self, error: Exception) -> None:
         now = time.monotonic()
@@ -154,12 +144,6 @@ class WindowCounter:
 
 
 counter = WindowCounter()
-
-
-@receiver(setting_changed)
-def _cache_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting == "CACHES":
-        counter.forget_cache()
 
 
 class WindowRateThrottle(throttling.BaseThrottle):

@@ -81,7 +81,7 @@ def test_without_a_lead_the_clinical_lead_is_paged(patient, clinician, thread):
     patient.care_team.lead = None
     patient.care_team.save()
 
-    result = services.message_send(actor=patient.user, thread_id=thread.id, body="chest pain")
+    services.message_send(actor=patient.user, thread_id=thread.id, body="chest pain")
 
     assert paged() == [chief.user_id]
 

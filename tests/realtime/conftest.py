@@ -22,6 +22,7 @@ from carecore.realtime.services import ticket_issue
 from messaging import services as messaging
 from messaging.models import Thread
 
+from ..outbox import announce
 from .communicator import WebsocketCommunicator
 
 ORIGIN = b"http://testserver"
@@ -34,9 +35,11 @@ def _clean_realtime_redis() -> Iterator[None]:
 
 
 def open_thread(patient: Patient) -> Thread:
-    return messaging.thread_open(
+    thread = messaging.thread_open(
         actor=patient.user, subject="Flare on my arms", category="clinical", body="Itchy again."
     ).thread
+    announce()  # as the worker would (messaging/announcements.py)
+    return thread
 
 
 @pytest.fixture

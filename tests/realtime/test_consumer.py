@@ -22,6 +22,7 @@ from carecore.realtime.models import EventType, FeedEvent
 from carecore.realtime.services import NewEvent, event_payload, event_publish, user_group
 from messaging import services as messaging
 from tests.local_servers import ThrowawayRedis
+from tests.outbox import announce
 
 from .conftest import close_code, connect, events, next_message, quiet_events, ready
 
@@ -127,14 +128,18 @@ def _ticket(user: User) -> Any:
 
 @database_sync_to_async
 def _open_thread(patient: Patient) -> Any:
-    return messaging.thread_open(
+    thread = messaging.thread_open(
         actor=patient.user, subject="Flare", category="clinical", body="Itchy again."
     ).thread
+    announce()  # as the woken worker would (messaging/announcements.py)
+    return thread
 
 
 @database_sync_to_async
 def _send(actor: User, thread_id: uuid.UUID, body: str, internal: bool = False) -> Any:
-    return messaging.message_send(actor=actor, thread_id=thread_id, body=body, internal=internal)
+    sent = messaging.message_send(actor=actor, thread_id=thread_id, body=body, internal=internal)
+    announce()
+    return sent
 
 
 async def test_a_patient_receives_a_replys_event_and_never_an_internal_note_or_another_patients(

@@ -17,6 +17,7 @@ from carecore.realtime.services import NewEvent, event_publish, events_prune
 from messaging import services as messaging
 from messaging.models import Thread
 from tests.intake.helpers import healthy_intake, poem, submit
+from tests.outbox import announce
 from tests.portal.conftest import book_directly, give_availability
 
 pytestmark = pytest.mark.django_db
@@ -89,9 +90,11 @@ def test_it_refuses_an_unknown_type():
 
 @pytest.fixture
 def thread(patient: Patient) -> Thread:
-    return messaging.thread_open(
+    opened = messaging.thread_open(
         actor=patient.user, subject="Flare", category="clinical", body="Itchy again."
     ).thread
+    announce()  # as the woken worker would (messaging/announcements.py)
+    return opened
 
 
 def test_a_patient_message_is_told_to_the_patient_and_the_care_team(
@@ -116,6 +119,7 @@ def test_a_reply_tells_the_patient_its_message_the_status_and_the_notification(
 ):
     before = selectors.latest_seq(user_id=patient.user_id)
     reply = messaging.message_send(actor=clinician.user, thread_id=thread.id, body="Try this.")
+    announce()
 
     new = [e for e in feed(patient.user) if e.seq > before]
     assert [e.type for e in new] == [
@@ -134,6 +138,7 @@ def test_an_internal_note_is_told_to_the_care_team_only(patient, clinician, coor
     note = messaging.message_send(
         actor=clinician.user, thread_id=thread.id, body="Consider a swab.", internal=True
     )
+    announce()
 
     assert selectors.latest_seq(user_id=patient.user_id) == before
     told = feed(coordinator, EventType.MESSAGE_CREATED)[-1]
@@ -150,6 +155,7 @@ def test_break_glass_readers_get_nothing_pushed(patient, admin_user, other_clini
             expires_at=timezone.now() + timedelta(hours=1),
         )
     messaging.message_send(actor=patient.user, thread_id=thread.id, body="Any news?")
+    announce()
 
     assert feed(admin_user) == []
     assert feed(other_clinician.user) == []
@@ -199,6 +205,7 @@ def test_an_urgent_message_updates_the_priority(patient, clinician, thread):
     messaging.message_send(
         actor=patient.user, thread_id=thread.id, body="I have chest pain and trouble breathing."
     )
+    announce()
 
     update = feed(clinician.user, EventType.THREAD_UPDATED)[-1]
     assert update.data["priority"] == "urgent"

@@ -28,11 +28,21 @@ from websockets.typing import Origin, Subprotocol
 from carecore.accounts.services import token_issue
 from carecore.common.redis_clients import redis_client
 
+from ..worker import WorkerProcess, purge_broker, running_worker
 from .conftest import open_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.fixture
+def announcing_worker() -> Iterator[WorkerProcess]:
+    """A real Celery worker on the urgent queue: a reply's feed events are recorded and published
+    by the announcer it runs (messaging/announcements.py), woken by the reply."""
+    purge_broker()
+    with running_worker(log_name="announcer", queues=("urgent",)) as worker:
+        yield worker
 
 
 def _free_port() -> int:
@@ -127,7 +137,9 @@ def next_event(feed: ClientConnection) -> dict[str, Any]:
             return message
 
 
-def test_a_reply_posted_over_http_reaches_the_patients_websocket(patient, clinician):
+def test_a_reply_posted_over_http_reaches_the_patients_websocket(
+    patient, clinician, announcing_worker
+):
     thread = open_thread(patient)
     patient_token, clinician_token = (
         token_issue(user=patient.user),
@@ -152,10 +164,13 @@ def _until_message_created(feed: ClientConnection) -> None:
     raise AssertionError("no message.created")
 
 
-def test_replies_over_http_publish_on_the_servers_redis_connections(patient, clinician):
-    # Requests run on the server's thread pool; their publishes run on the server's event loop,
-    # whose channel-layer connections stay open. Run on a loop of their own (async_to_sync), each
-    # reply opened new connections to Redis.
+def test_replies_over_http_publish_on_long_lived_redis_connections(
+    patient, clinician, announcing_worker
+):
+    # Requests run on the server's thread pool and share one cache backend (the announcer's
+    # wake-up); the worker's pool process publishes the events on an event loop of its own.
+    # Either way the channel-layer and cache connections stay open: run on a loop of their own
+    # (async_to_sync) or a cache backend per thread, each reply opened new connections to Redis.
     thread = open_thread(patient)
     patient_token, clinician_token = (
         token_issue(user=patient.user),
@@ -177,7 +192,9 @@ def test_replies_over_http_publish_on_the_servers_redis_connections(patient, cli
     assert opened <= 3
 
 
-def test_an_event_caused_on_one_server_reaches_a_client_of_another(patient, clinician):
+def test_an_event_caused_on_one_server_reaches_a_client_of_another(
+    patient, clinician, announcing_worker
+):
     thread = open_thread(patient)
     patient_token, clinician_token = (
         token_issue(user=patient.user),
