@@ -155,14 +155,25 @@ class EventFeedConsumer(AsyncWebsocketConsumer):
 
     async def feed_event(self, message: dict[str, Any]) -> None:
         """A live copy from the group: pass it on in order, or fill the hole before it."""
-        event = message["event"]
         async with self._lock:
-            if event["seq"] <= self.last_seq:
-                return
-            if event["seq"] == self.last_seq + 1:
-                await self._send_event(event)
-            else:
-                await self._catch_up()
+            await self._pass_on(message["event"])
+
+    async def feed_events(self, message: dict[str, Any]) -> None:
+        """Several live copies in one group message (a publish's events for this user, in order:
+        one Redis round trip for a batch of announced messages)."""
+        async with self._lock:
+            for event in message["events"]:
+                await self._pass_on(event)
+
+    async def _pass_on(self, event: dict[str, Any]) -> None:
+        """Send one live copy if it is the next; read the hole from the database if it is
+        further ahead (caller holds the lock)."""
+        if event["seq"] <= self.last_seq:
+            return
+        if event["seq"] == self.last_seq + 1:
+            await self._send_event(event)
+        else:
+            await self._catch_up()
 
     async def _catch_up(self) -> None:
         """Send every committed event after the last one sent (caller holds the lock).

@@ -189,7 +189,7 @@ async def _group_send_all(payloads: list[tuple[UUID, dict[str, Any]]]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    # One user's events go out in order; different users' in parallel.
+    # One user's events go out together, in order; different users' in parallel.
     by_user: dict[UUID, list[dict[str, Any]]] = {}
     for user, payload in payloads:
         by_user.setdefault(user, []).append(payload)
@@ -198,9 +198,9 @@ async def _group_send_all(payloads: list[tuple[UUID, dict[str, Any]]]) -> None:
     slots = asyncio.Semaphore(PUBLISH_CONCURRENCY)
 
     async def send_in_order(user: UUID, items: list[dict[str, Any]]) -> None:
+        # One group message per user, its events in order (the consumer's `feed_events`).
         async with slots:
-            for item in items:
-                await layer.group_send(user_group(user), {"type": "feed.event", "event": item})
+            await layer.group_send(user_group(user), {"type": "feed.events", "events": items})
 
     await asyncio.wait_for(
         asyncio.gather(*(send_in_order(user, items) for user, items in by_user.items())),

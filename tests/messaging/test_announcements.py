@@ -82,9 +82,12 @@ def test_a_send_whose_wake_up_fails_still_succeeds_and_the_sweep_announces_it(
     assert "rash" not in caplog.text
     # Beat's sweep runs the same task every few seconds.
     assert announce() == 1
-    assert Notification.objects.filter(
-        event=Event.MESSAGE_RECEIVED, recipient=clinician.user, channel=Channel.IN_APP
-    ).count() == 2  # the open and this send
+    assert (
+        Notification.objects.filter(
+            event=Event.MESSAGE_RECEIVED, recipient=clinician.user, channel=Channel.IN_APP
+        ).count()
+        == 2
+    )  # the open and this send
 
 
 def test_the_feed_numbers_a_threads_messages_in_the_order_they_were_sent(patient, clinician):

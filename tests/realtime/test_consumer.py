@@ -295,6 +295,26 @@ async def test_a_live_copy_that_arrives_ahead_of_a_lost_one_is_preceded_by_the_l
     await communicator.disconnect()
 
 
+async def test_several_events_in_one_group_message_are_passed_on_in_order_once(patient):
+    communicator, _, _ = await connect(patient.user)
+    await ready(communicator)
+    with copies_lost():
+        await publish(patient.user, 3)
+    rows = await database_sync_to_async(list)(
+        FeedEvent.objects.filter(user=patient.user).order_by("seq")
+    )
+    first, _, third = (event_payload(row) for row in rows)
+
+    # A publisher's batch for this user (a duplicate and a hole, for the sake of the test).
+    await get_channel_layer().group_send(
+        user_group(patient.user_id), {"type": "feed.events", "events": [first, first, third]}
+    )
+
+    assert [event["seq"] for event in await events(communicator, 3)] == [1, 2, 3]
+    assert await quiet_events(communicator, timeout=0.3) == []
+    await communicator.disconnect()
+
+
 async def test_the_heartbeat_pings_and_delivers_an_event_whose_copy_was_lost(patient, settings):
     settings.CARECORE_REALTIME_HEARTBEAT_SECONDS = 0.5
     communicator, _, _ = await connect(patient.user)
