@@ -17,7 +17,9 @@ reference, round after round: send (the demo patient posting to one thread, as i
 conversation), page (50 messages of that thread) and inbox (the demo clinician's 50 most recent
 threads). It prints requests/s, p50 and p99 of each, and the ratio product/reference per round
 and as the median over rounds, with the CPU time each request cost the server's processes (the
-product's web, worker and beat) and PostgreSQL, read from /proc: on a machine shared with other
+product's web, worker and beat, the worker's share apart) and PostgreSQL, read from /proc, the
+product's counted once its worker has done what the run left it (announcing the messages sent,
+delivering what is due): on a machine shared with other
 work the CPU per request moves much less than requests/s. Any non-2xx answer is counted and
 printed: a run with errors
 measures the errors, not the path.
@@ -74,16 +76,23 @@ class Result:
     # of PostgreSQL, from /proc: steadier than req/s on a machine shared with other work.
     server_cpu_ms: float = float("nan")
     database_cpu_ms: float = float("nan")
+    # Of server_cpu_ms, the Celery worker's share (the product's announcer and deliveries).
+    worker_cpu_ms: float = float("nan")
+    # Seconds the worker took after wrk ended to finish the work the run left it (announcing the
+    # messages sent, delivering what is due): counted in the CPU per request above.
+    settle_seconds: float = 0.0
 
 
 _TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_ticks(*, root: int) -> tuple[int, int]:
+def _cpu_ticks(*, root: int) -> tuple[int, int, int]:
     """CPU ticks so far of process `root` and its descendants (a server, or honcho with web,
-    worker and beat), and of the embedded PostgreSQL's processes (those running in ROOT/var)."""
+    worker and beat), of the Celery worker's processes among them, and of the embedded
+    PostgreSQL's processes (those running in ROOT/var): (server, worker, database)."""
     parents: dict[int, int] = {}
     ticks: dict[int, int] = {}
+    celery: set[int] = set()
     database = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -99,14 +108,49 @@ def _cpu_ticks(*, root: int) -> tuple[int, int]:
         ticks[pid] = int(fields[11]) + int(fields[12])  # utime + stime
         if "postgres" in stat[: stat.rindex(")")] and cwd.startswith(str(ROOT / "var")):
             database += ticks[pid]
-    server = 0
+        if _is_celery_worker(entry):
+            celery.add(pid)
+    server = worker = 0
     for pid, own in ticks.items():
         ancestor = pid
         while ancestor > 1 and ancestor != root:
             ancestor = parents.get(ancestor, 0)
         if ancestor == root:
             server += own
-    return server, database
+            worker += own if pid in celery else 0
+    return server, worker, database
+
+
+def _is_celery_worker(entry: Path) -> bool:
+    try:
+        arguments = (entry / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(argument.endswith(b"celery") for argument in arguments[:2]) and (
+        b"worker" in arguments
+    )
+
+
+_BACKLOG = """
+    SELECT (SELECT count(*) FROM messaging_announcement)
+         + (SELECT count(*) FROM notifications_notification
+            WHERE status IN ('pending', 'sending') AND due_at <= now())
+"""
+
+
+def _settle(*, timeout: float = 300.0) -> float:
+    """Wait until the product's worker has done what the run left it (messages to announce,
+    deliveries due now); returns the seconds it took. Its CPU is then counted in the run's."""
+    import psycopg
+
+    started = time.monotonic()
+    with psycopg.connect(database_url(DATABASE), autocommit=True) as connection:
+        while time.monotonic() - started < timeout:
+            row = connection.execute(_BACKLOG).fetchone()
+            if row is None or row[0] == 0:
+                break
+            time.sleep(0.2)
+    return time.monotonic() - started
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -203,10 +247,12 @@ def _wrk(
     duration: int,
     connections: int,
     server_pid: int | None = None,
+    settle: bool = False,
 ) -> Result:
     """One wrk run; with `server_pid`, also the CPU per request of that server's process tree
-    and of PostgreSQL (bench/web_processes.py measures CPU its own way and passes none)."""
-    server_before, database_before = _cpu_ticks(root=server_pid or 0)
+    and of PostgreSQL (bench/web_processes.py measures CPU its own way and passes none); with
+    `settle`, after the worker has finished the work the run left it."""
+    server_before, worker_before, database_before = _cpu_ticks(root=server_pid or 0)
     output = subprocess.run(
         [
             "wrk",
@@ -231,7 +277,8 @@ def _wrk(
     socket_errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
-    server_after, database_after = _cpu_ticks(root=server_pid or 0)
+    settle_seconds = _settle() if settle else 0.0
+    server_after, worker_after, database_after = _cpu_ticks(root=server_pid or 0)
     failed = int(errors.group(1)) if errors else 0
     if socket_errors:
         failed += sum(int(group) for group in socket_errors.groups())
@@ -246,6 +293,8 @@ def _wrk(
         requests=requests,
         server_cpu_ms=(server_after - server_before) * per_request,
         database_cpu_ms=(database_after - database_before) * per_request,
+        worker_cpu_ms=(worker_after - worker_before) * per_request,
+        settle_seconds=settle_seconds,
     )
 
 
@@ -274,6 +323,12 @@ def _row(name: str, side: str, result: Result) -> str:
         f"  p50 {result.p50_ms:>7.1f} ms  p99 {result.p99_ms:>7.1f} ms  errors {result.errors}"
         f"  cpu/request: server {result.server_cpu_ms:>5.2f} ms,"
         f" postgres {result.database_cpu_ms:>5.2f} ms"
+        + (
+            f" (worker {result.worker_cpu_ms:.2f} ms of the server's;"
+            f" its backlog done {result.settle_seconds:.1f} s after the run)"
+            if result.worker_cpu_ms == result.worker_cpu_ms and side == "product"
+            else ""
+        )
     )
 
 
@@ -382,7 +437,10 @@ def _measure(arguments: argparse.Namespace, *, product_pid: int, reference_pid: 
                 "connections": arguments.connections,
             }
             ours = _wrk(
-                f"http://127.0.0.1:{PRODUCT_PORT}{path.product}", server_pid=product_pid, **common
+                f"http://127.0.0.1:{PRODUCT_PORT}{path.product}",
+                server_pid=product_pid,
+                settle=True,
+                **common,
             )
             bare = _wrk(
                 f"http://127.0.0.1:{REFERENCE_PORT}{path.reference}",
