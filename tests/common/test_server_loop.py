@@ -63,3 +63,16 @@ def test_the_middleware_remembers_the_loop_it_runs_on():
     finally:
         loop.close()
         server_loop.remember_server_loop(None)
+
+
+def test_a_background_loop_serves_a_process_that_is_no_web_server():
+    # A Celery pool process calls this as it starts (carecore/celery.py).
+    loop = server_loop.start_background_loop()
+    try:
+        first = server_loop.run_on_server_loop(_loop_it_ran_on, timeout=5)
+        second = server_loop.run_on_server_loop(_loop_it_ran_on, timeout=5)
+
+        assert first is second is loop
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        server_loop.remember_server_loop(None)
