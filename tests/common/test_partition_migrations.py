@@ -94,6 +94,8 @@ def test_the_migrations_move_every_row_both_ways(migrated_back_and_forth, patien
         call_command("migrate", app, latest, verbosity=0)
     assert set(_kinds().values()) == {"p"}
     assert _counts() == before
+    # And the migrations after the partitioning ones (going back undid them too).
+    call_command("migrate", verbosity=0)
 
     # Ids carry on after the rows moved; the app works on the rebuilt tables.
     assert (
