@@ -85,13 +85,14 @@ def announcement_record(
 def announcements_wake() -> None:
     """Queue the announcing task, unless one is queued already. Never raises: if Redis or the
     broker is down, beat's sweep announces the message a few seconds later."""
-    task = current_app.tasks[ANNOUNCE_TASK]
-    if current_app.conf.task_always_eager:
-        task.apply()
+    if current_app.conf.task_always_eager:  # tests that run tasks inline: so does this
+        announcements_deliver()
         return
     try:
         if shared_cache().add(WAKE_KEY, 1, timeout=WAKE_KEY_SECONDS):
-            task.apply_async()
+            # By name, routed by CELERY_TASK_ROUTES (the urgent queue): tasks.py imports this
+            # module, and a web process need not load every task module to publish one.
+            current_app.send_task(ANNOUNCE_TASK)
     except Exception as error:
         logger.warning(
             "announcement wake-up failed (%s); the sweep announces the message",

@@ -11,9 +11,6 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         from carecore.accounts.unread import register_unread_counter
 
-        # Register the Celery tasks in every process (web included): a send wakes its
-        # announcer by the task's name (announcements.py).
-        from . import tasks  # noqa: F401
         from .selectors import unread_total
 
         # /api/v1/me/ `unread_count` includes unread messages.
