@@ -17,10 +17,12 @@ from django.utils import timezone
 
 from carecore.accounts.models import Clinician, Patient
 from carecore.notifications.models import Channel, Notification, Status
+from messaging.models import Announcement
 from tests.local_servers import ThrowawayRedis
 from tests.servers import api_call, running_web
 
 from ..factories import TEST_PASSWORD
+from ..outbox import announce
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,7 +122,11 @@ def test_sign_in_reads_and_message_sends_keep_working_with_redis_stopped(
         assert 429 in statuses
         assert set(statuses) <= {200, 429}
 
-    # The message's e-mail to the care team waits in the outbox for a broker and a worker.
+    # The message waits to be announced (its wake-up failed; beat's sweep runs the announcer
+    # once Redis is back), and then its e-mail to the care team waits in the outbox for a broker
+    # and a worker.
+    assert Announcement.objects.filter(message_id=sent["id"]).exists()
+    assert announce() == 2  # the thread's first message's too: no worker ran in this test
     waiting = Notification.objects.filter(
         recipient=clinician.user,
         subject_id=thread["id"],
@@ -131,6 +137,7 @@ def test_sign_in_reads_and_message_sends_keep_working_with_redis_stopped(
     assert set(waiting.values_list("status", flat=True)) == {Status.PENDING}
     log = _web_log("redis-outage")
     assert "Redis did not answer the throttle" in log
+    assert "announcement wake-up failed" in log
     assert MESSAGE_BODY not in log
     assert "patient@example.test" not in log
 
