@@ -177,7 +177,13 @@ def booked_visit(patient, clinician):
     portal_services.availability_weekly_ensure(
         actor=None, clinician=clinician, weekdays=range(7), start_time=time(0), end_time=time(23)
     )
-    start = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    # 10:00 where the clinician is, whatever the hour the suite runs at (the open hours end at
+    # 23:00 their time: the same hour in UTC fell outside them an hour a day).
+    start = (
+        (timezone.now() + timedelta(days=3))
+        .astimezone(clinician.user.zone)
+        .replace(hour=10, minute=0, second=0, microsecond=0)
+    )
     return portal_services.appointment_book(
         actor=patient.user,
         patient_id=patient.id,
