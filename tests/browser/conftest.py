@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, Request, Route
 
+from tests.worker import WorkerProcess, purge_broker, running_worker
+
 ROOT = Path(__file__).resolve().parents[2]
 AXE_SCRIPT = ROOT / "tests/browser/vendor/axe-core/4.14.1/axe.min.js"
 SCREENSHOTS = ROOT / "var" / "screenshots"
@@ -113,3 +115,13 @@ def axe_violations(page: Page, *, impacts: tuple[str, ...] = ("serious", "critic
         for violation in result["violations"]
         if violation["impact"] in impacts
     ]
+
+
+@pytest.fixture
+def announcer(transactional_db: None) -> Iterator[WorkerProcess]:
+    """A real Celery worker on the urgent queue, as `make run` has: it announces each message
+    sent (its notifications and feed events, messaging/announcements.py), so a page sees a
+    message arrive. Without it the messages would wait for a worker that never comes."""
+    purge_broker()
+    with running_worker(log_name="browser-announcer", queues=("urgent",)) as worker:
+        yield worker

@@ -29,6 +29,7 @@ from .test_patient_sign_in import sign_in
 pytestmark = pytest.mark.browser
 
 
+@pytest.mark.usefixtures("announcer")
 def test_a_patient_uses_the_pages_through_two_web_servers_behind_haproxy(
     transactional_db: None, page: Page, patient: Patient, clinician: Clinician, tmp_path: Path
 ) -> None:

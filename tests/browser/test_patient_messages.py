@@ -55,6 +55,7 @@ def write_new_message(page: Page, subject: str, body: str) -> None:
     page.get_by_label("Message").fill(body)
 
 
+@pytest.mark.usefixtures("announcer")
 def test_it_sends_a_photo_and_shows_the_reply_live_over_the_socket(
     transactional_db: None, page: Page, patient: Patient, clinician: Clinician, tmp_path: Path
 ) -> None:
@@ -89,6 +90,7 @@ def test_it_sends_a_photo_and_shows_the_reply_live_over_the_socket(
         assert axe_violations(page) == []
 
 
+@pytest.mark.usefixtures("announcer")
 def test_it_catches_up_through_the_events_list_without_a_socket(
     page: Page, live_server: Any, patient: Patient, clinician: Clinician
 ) -> None:

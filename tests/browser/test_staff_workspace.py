@@ -36,6 +36,7 @@ def staff_sign_in(page: Page, base: str, email: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+@pytest.mark.usefixtures("announcer")
 def test_a_clinician_claims_notes_and_replies(
     page: Page, live_server: Any, patient: Patient, clinician: Clinician
 ) -> None:
@@ -149,6 +150,7 @@ def shortcuts_ready(page: Page) -> None:
     expect(page.get_by_role("button", name="Keyboard shortcuts")).to_be_visible()
 
 
+@pytest.mark.usefixtures("announcer")
 def test_the_keyboard_shortcuts(
     page: Page, live_server: Any, patient: Patient, clinician: Clinician
 ) -> None:
@@ -235,6 +237,7 @@ def test_the_keyboard_shortcuts(
     expect(page.get_by_role("heading", name="First question")).to_be_visible()
 
 
+@pytest.mark.usefixtures("announcer")
 def test_assign_close_and_reopen_in_place_and_a_colleagues_claim_arrives_live(
     page: Page, live_server: Any, patient: Patient, clinician: Clinician, coordinator: User
 ) -> None:
@@ -274,6 +277,7 @@ def test_assign_close_and_reopen_in_place_and_a_colleagues_claim_arrives_live(
     assert flare.status == "open" and flare.assignee_id == coordinator.id
 
 
+@pytest.mark.usefixtures("announcer")
 def test_the_inbox_updates_over_the_socket(
     transactional_db: None, page: Page, patient: Patient, clinician: Clinician
 ) -> None:
