@@ -23,6 +23,7 @@ Ids and status words only, as everywhere in notifications and events (docs/messa
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
@@ -51,12 +52,15 @@ logger = logging.getLogger("carecore.messaging")
 
 # The Celery task that runs `announcements_deliver` (tasks.announce_messages).
 ANNOUNCE_TASK = "messaging.announce_messages"
-# Set while a wake-up is queued, so a burst of sends queues one task, not one each. It expires
-# on its own, so a lost task never silences later wake-ups for longer than this.
+# Set while a wake-up is queued or an announcer runs, so a burst of sends queues one task, not
+# one each. It expires on its own, so a lost task never silences later wake-ups for longer.
 WAKE_KEY = "messaging:announce:wake"
 WAKE_KEY_SECONDS = 5
-# One announcer at a time (batches in the order the rows were written).
-_ANNOUNCER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('messaging.announce', 0))"
+# One announcing batch at a time (in the order the rows were written); a second announcer
+# does not wait for the lock but leaves the work to the one that holds it.
+_ANNOUNCER_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended('messaging.announce', 0))"
+# How long one task announces before it hands over to a new one (well inside the time limits).
+RUN_SECONDS = 20.0
 
 
 def announcement_record(
@@ -100,27 +104,58 @@ def announcements_wake() -> None:
         )
 
 
-def announcements_deliver(*, batch: int | None = None) -> int:
-    """Announce every waiting message, a batch per transaction; returns how many."""
+def announcements_deliver(*, batch: int | None = None, linger: float | None = None) -> int:
+    """Announce every waiting message, a batch per transaction, until none is left; returns how
+    many this call announced.
+
+    One announcer runs at a time: one that finds another in a batch returns at once, because the
+    running one looks again before it stops. While it runs the wake-up mark stays set, so sends
+    queue no more tasks; while messages keep coming it waits `linger` seconds between batches,
+    so each batch tells people of more messages for the same dozen queries (a lone message is
+    announced at once). With nothing left it clears the mark, then looks once more, for a send
+    that committed while the mark was still set and so queued nothing. After `RUN_SECONDS` it
+    hands over to a new task, so no run nears the task time limits.
+    """
     size = batch or settings.CARECORE_MESSAGING_ANNOUNCE_BATCH
-    try:
-        # Sends from now on queue a new wake-up: nothing committed after this point waits for
-        # the sweep, because the batches below read the rows after it.
-        shared_cache().delete(WAKE_KEY)
-    except Exception as error:
-        logger.warning("announcement wake-up mark not cleared (%s)", type(error).__name__)
+    if linger is None:
+        linger = settings.CARECORE_MESSAGING_ANNOUNCE_LINGER_SECONDS
+    stop_at = time.monotonic() + RUN_SECONDS
     total = 0
     while True:
         announced = _announce_batch(size)
+        if announced is None:  # another announcer is in a batch: it will see what is left
+            return total
         total += announced
-        if announced < size:
+        if announced == size:
+            continue
+        if time.monotonic() >= stop_at:
+            _clear_wake_mark()
+            announcements_wake()
+            return total
+        if announced:
+            time.sleep(linger)
+            continue
+        _clear_wake_mark()
+        if not Announcement.objects.exists():
             return total
 
 
+def _clear_wake_mark() -> None:
+    try:
+        shared_cache().delete(WAKE_KEY)
+    except Exception as error:  # it expires on its own; the sweep covers the meantime
+        logger.warning("announcement wake-up mark not cleared (%s)", type(error).__name__)
+
+
 @transaction.atomic
-def _announce_batch(size: int) -> int:
+def _announce_batch(size: int) -> int | None:
+    """Announce up to `size` waiting messages, oldest first; None if another announcer holds
+    the lock (batches run one at a time, so a thread's messages are announced in order)."""
     with connection.cursor() as cursor:
         cursor.execute(_ANNOUNCER_LOCK)
+        (locked,) = cursor.fetchone()
+    if not locked:
+        return None
     pending = list(
         Announcement.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("thread__patient")

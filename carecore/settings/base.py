@@ -806,6 +806,11 @@ CARECORE_MESSAGING_ANNOUNCE_SWEEP_SECONDS = env.float(
     "CARECORE_MESSAGING_ANNOUNCE_SWEEP_SECONDS", default=5.0
 )
 CARECORE_MESSAGING_ANNOUNCE_BATCH = env.int("CARECORE_MESSAGING_ANNOUNCE_BATCH", default=200)
+# While messages keep coming, the announcer waits this long between batches so each batch takes
+# more of them (a lone message is announced at once): latency traded for a worker's CPU.
+CARECORE_MESSAGING_ANNOUNCE_LINGER_SECONDS = env.float(
+    "CARECORE_MESSAGING_ANNOUNCE_LINGER_SECONDS", default=0.05
+)
 CELERY_BEAT_SCHEDULE["messaging-announce-messages"] = {
     "task": "messaging.announce_messages",
     "schedule": CARECORE_MESSAGING_ANNOUNCE_SWEEP_SECONDS,

@@ -35,6 +35,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS.update(  # noqa: F405
     )
 )
 CELERY_TASK_ALWAYS_EAGER = False
+# The announcer's pause between batches trades a message's latency for a worker's CPU under load
+# (docs/messaging.md); tests announce at once, and pass `linger` where they are about it.
+CARECORE_MESSAGING_ANNOUNCE_LINGER_SECONDS = 0.0
 CARECORE_REALTIME_REDIS_URL = os.environ.get(
     "TEST_CHANNEL_LAYER_URL", redis_database_url(REDIS_URL, 12)
 )

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
+from unittest import mock
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.test import override_settings
 
 from carecore.common.shared_cache import shared_cache
 from carecore.notifications.models import Channel, Event, Notification
 from carecore.realtime.models import EventType, FeedEvent
-from messaging import services
+from messaging import announcements, services
 from messaging.announcements import ANNOUNCE_TASK, WAKE_KEY, announcements_deliver
 from messaging.models import Announcement, Thread
 
@@ -172,3 +174,78 @@ def test_concurrent_announcers_tell_everyone_of_each_message_exactly_once(clinic
         )
         sent = thread.messages.order_by("position").values_list("id", flat=True)
         assert feed == [str(pk) for pk in sent]
+
+
+def test_a_send_that_commits_while_the_mark_is_still_set_is_announced_by_the_last_look(
+    thread, monkeypatch
+):
+    # The send's wake-up found the running announcer's mark, so it queued nothing; the
+    # announcer, about to stop, clears the mark and looks once more.
+    clear = announcements._clear_wake_mark
+    late: list[Thread] = []
+
+    def a_send_commits_first() -> None:
+        if not late:
+            late.append(thread)
+            send(thread, "Sent as the announcer was stopping")
+        clear()
+
+    monkeypatch.setattr(announcements, "_clear_wake_mark", a_send_commits_first)
+    send(thread)
+
+    assert announcements_deliver() == 2
+    assert not Announcement.objects.exists()
+
+
+def test_an_announcer_that_finds_another_in_a_batch_leaves_the_work_to_it(thread):
+    send(thread)
+    holder = connections.create_connection("default")
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute(announcements._ANNOUNCER_LOCK)
+            assert cursor.fetchone() == (True,)
+
+            assert announcements_deliver() == 0
+            assert Announcement.objects.count() == 1
+
+            cursor.execute("ROLLBACK")
+    finally:
+        holder.close()
+
+    assert announcements_deliver() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_messages_keep_coming_the_announcer_gathers_them_into_fewer_batches(clinician):
+    with transaction.atomic():  # the care-team assignment needs one
+        patient = PatientFactory(state="NY")
+    thread = open_thread(patient)
+    batches: list[int] = []
+    batch = announcements._announce_batch
+
+    def counted(size: int) -> int | None:
+        announced = batch(size)
+        if announced:
+            batches.append(announced)
+        return announced
+
+    def keep_sending() -> None:
+        try:
+            for number in range(12):
+                send(thread, f"News {number}")
+                time.sleep(0.02)
+        finally:
+            close_old_connections()
+
+    sender = threading.Thread(target=keep_sending)
+    with mock.patch.object(announcements, "_announce_batch", side_effect=counted):
+        sender.start()
+        time.sleep(0.05)
+        announced = announcements_deliver(linger=0.1)
+        sender.join(timeout=30)
+        announced += announcements_deliver(linger=0.1)
+
+    assert announced == 12
+    # 12 messages 20 ms apart, gathered for 100 ms at a time: a handful of batches, not 12.
+    assert len(batches) <= 6, batches
