@@ -197,7 +197,13 @@ def test_a_send_that_commits_while_the_mark_is_still_set_is_announced_by_the_las
     assert not Announcement.objects.exists()
 
 
-def test_an_announcer_that_finds_another_in_a_batch_leaves_the_work_to_it(thread):
+@pytest.mark.django_db(transaction=True)
+def test_an_announcer_that_finds_another_in_a_batch_leaves_the_work_to_it(clinician):
+    # Committed: in a test's one transaction this connection would hold the (transaction-long)
+    # lock itself since its first batch.
+    with transaction.atomic():  # the care-team assignment needs one
+        patient = PatientFactory(state="NY")
+    thread = open_thread(patient)
     send(thread)
     holder = connections.create_connection("default")
     try:
