@@ -367,14 +367,30 @@ def _not_notified_before(rows: list[Notification]) -> list[Notification]:
             "'notifications.key:' || k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS o",
             [keys],
         )
-    taken = Q()
-    for row in rows:
-        taken |= Q(**{field: getattr(row, field) for field in _IDEMPOTENCY_KEY})
-    existing = {
-        tuple(str(value) for value in key)
-        for key in Notification.objects.filter(taken).values_list(*_IDEMPOTENCY_KEY)
-    }
+    existing = _existing_keys(sorted({_idempotency_key(row) for row in rows}))
     return [row for row in rows if _idempotency_key(row) not in existing]
+
+
+# One key's match: an index scan of the unique key (each month's partition) per OR'ed term.
+_KEY_MATCH = (
+    "(event = %s AND recipient_id = %s::uuid AND channel = %s AND subject_type = %s"
+    " AND subject_id = %s AND occurrence = %s)"
+)
+
+
+def _existing_keys(keys: list[tuple[str, ...]]) -> set[tuple[str, ...]]:
+    """Which of these idempotency keys the outbox already holds, in one query. Written out, not
+    as OR'ed Q objects: building those cost the ORM about 2 ms per key (a batch of announced
+    messages has hundreds), for the same SQL."""
+    table = Notification._meta.db_table
+    columns = ", ".join(_IDEMPOTENCY_KEY)
+    where = " OR ".join([_KEY_MATCH] * len(keys))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {table} WHERE {where}",  # noqa: S608  # nosec B608 # ours
+            [value for key in keys for value in key],
+        )
+        return {tuple(str(value) for value in key) for key in cursor.fetchall()}
 
 
 def outbox_insert(rows: list[Notification]) -> list[Notification]:
