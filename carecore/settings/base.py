@@ -203,7 +203,7 @@ if is_sentinel(REDIS_URL) and not REDIS_SENTINEL_MASTER:
     )
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "carecore.common.redis_clients.RedisCache",
         "LOCATION": checked_redis_url(
             env("CACHE_URL", default=redis_database_url(REDIS_URL, 1)), setting="CACHE_URL"
         ),

@@ -43,3 +43,22 @@ def test_changed_cache_settings_make_a_new_one():
         assert type(shared_cache()).__name__ == "LocMemCache"
     forget_shared_cache()
     assert type(shared_cache()).__name__ == "RedisCache"
+
+
+def test_the_backend_makes_one_redis_client_per_pool_for_every_thread():
+    cache = shared_cache()
+    clients = []
+
+    def use_the_cache() -> None:
+        cache.set("shared-cache-test", 1, timeout=10)
+        clients.append(cache._cache.get_client(write=True))
+
+    threads = [threading.Thread(target=use_the_cache) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    assert len(clients) == 8
+    assert all(client is clients[0] for client in clients)
+    assert cache.incr("shared-cache-test") == 2  # and the shared client still answers
