@@ -44,6 +44,7 @@ from carecore.clinical.escalation import LadderStep, step_occurrence, steps_due
 from carecore.clinical.severity import Severity
 from carecore.common.body_limits import PayloadTooLarge
 from carecore.common.errors import Conflict, Forbidden, ValidationFailed
+from carecore.common.queries import by_primary_key
 from carecore.notifications import links
 from carecore.notifications.models import Event
 from carecore.notifications.services import (
@@ -611,7 +612,7 @@ def _lock_thread(accessed: Thread, *, actor: User) -> Thread:
     The access check ran a moment ago in this transaction, unlocked, so other sends were not
     held up by it; the row is read again because only the locked read sees the counters the
     previous send committed."""
-    locked = Thread.objects.select_for_update().filter(pk=accessed.pk).first()
+    locked = by_primary_key(Thread.objects.select_for_update(), accessed.pk)
     if locked is None:  # deleted since the check: as missing as it can be
         deny(user=actor, object_type="message_thread", object_id=accessed.pk, action=Action.UPDATE)
     locked.patient = accessed.patient  # with its user, as the access check loaded it

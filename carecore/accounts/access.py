@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from carecore.audit.models import Action
 from carecore.audit.services import audit_denied, audit_record
+from carecore.common.queries import by_primary_key
 
 from .models import (
     CARE_TEAM_ROLES,
@@ -192,7 +193,7 @@ def audited_get(
     """
     if lock:
         queryset = queryset.select_for_update(of=("self",))
-    row = queryset.filter(pk=object_id).first()
+    row = by_primary_key(queryset, object_id)
     if row is None:
         deny(user=user, object_type=object_type, object_id=object_id, action=action)
     audit_record(
