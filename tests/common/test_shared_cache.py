@@ -51,7 +51,7 @@ def test_the_backend_makes_one_redis_client_per_pool_for_every_thread():
 
     def use_the_cache() -> None:
         cache.set("shared-cache-test", 1, timeout=10)
-        clients.append(cache._cache.get_client(write=True))
+        clients.append(cache._cache.get_client(write=True))  # type: ignore[attr-defined]
 
     threads = [threading.Thread(target=use_the_cache) for _ in range(8)]
     for thread in threads:
