@@ -212,8 +212,12 @@ def _command(
         phases,
         "--seed",
         str(seed),
+        # One thread per run: the runs already go side by side as processes, and two threads
+        # in one run race in CPython 3.11's AST constructor (its recursion depth is shared
+        # interpreter state, gh-106905) when hypothesis parses lambdas to describe them: a
+        # "SystemError: AST constructor recursion depth mismatch" that fails the run at random.
         "--workers",
-        "2",
+        "1",
         "--generation-database",
         "none",
         "--request-timeout",
