@@ -8,6 +8,7 @@ forbidden both raise NotFound, and every call writes one audit event (denied one
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NoReturn
 from uuid import UUID
 
@@ -27,7 +28,7 @@ from carecore.accounts.models import (
     User,
 )
 from carecore.audit.models import Action
-from carecore.audit.services import audit_record
+from carecore.audit.services import AuditNote, audit_record
 
 from .models import Attachment, Message, Thread
 
@@ -79,11 +80,17 @@ def message_visibility(user: User) -> Q:
 
 
 def access_thread(
-    *, user: User, thread_id: UUID | str, for_write: bool = False, lock: bool = False
+    *,
+    user: User,
+    thread_id: UUID | str,
+    for_write: bool = False,
+    lock: bool = False,
+    also: Sequence[AuditNote] = (),
 ) -> Thread:
     """The thread if `user` may see it (and, for writes, write in it); else NotFound. Audited.
 
     With `lock=True` the thread row is locked FOR UPDATE (the caller must be in a transaction).
+    `also` are events written with the access event when access is granted (`audited_get`).
     """
     threads = visible_threads(user, for_write=for_write).select_related("patient__user", "assignee")
     if for_write and user.role not in WRITER_ROLES:
@@ -96,6 +103,7 @@ def access_thread(
         object_type="message_thread",
         action=Action.UPDATE if for_write else Action.READ,
         lock=lock,
+        also=also,
     )
 
 

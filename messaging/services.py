@@ -39,12 +39,11 @@ from carecore.accounts.selectors import (
     escalation_ladder_user_ids,
 )
 from carecore.audit.models import Action
-from carecore.audit.services import audit_record
+from carecore.audit.services import AuditNote, audit_record, audit_record_together
 from carecore.clinical.escalation import LadderStep, step_occurrence, steps_due
 from carecore.clinical.severity import Severity
 from carecore.common.body_limits import PayloadTooLarge
 from carecore.common.errors import Conflict, Forbidden, ValidationFailed
-from carecore.common.queries import by_primary_key
 from carecore.notifications import links
 from carecore.notifications.models import Event
 from carecore.notifications.services import (
@@ -151,16 +150,24 @@ class _SendPlan:
     page_on_call: bool
 
 
+def _message_created(*, message_id: UUID, internal: bool, attachment_count: int) -> AuditNote:
+    """The create event of a message about to be written (no text: only what kind it is)."""
+    return AuditNote(
+        object_type="message",
+        object_id=message_id,
+        action=Action.CREATE,
+        detail={"internal": internal, "attachments": attachment_count},
+    )
+
+
 def _plan_send(
     *,
-    thread: Thread,
     actor: User,
     internal: bool,
     screening: triage.Screening,
-    attachment_count: int,
+    message_id: UUID,
 ) -> _SendPlan:
-    """Everything of a send that needs no lock, in the send's transaction: whom the message
-    will tell and the audit row of the message about to be written (under the lock).
+    """Whom the message about to be written will tell, and whether it pages on-call.
 
     Told `message_received`: the care team for a patient message, the patient for a staff
     reply; nobody for an internal note. On-call is paged `triage_urgent` when triage raised an
@@ -170,7 +177,6 @@ def _plan_send(
     """
     if internal and actor.role not in CARE_TEAM_ROLES:
         raise Forbidden("Only clinicians and coordinators can write internal notes.")
-    message_id = uuid4()
     severity = screening.severity if actor.role == Role.PATIENT else None
     if actor.role == Role.PATIENT:
         notify = Notify.CARE_TEAM
@@ -178,14 +184,6 @@ def _plan_send(
         notify = Notify.PATIENT
     else:
         notify = Notify.NOBODY
-    audit_record(
-        actor=actor,
-        object_type="message",
-        object_id=message_id,
-        patient_id=thread.patient_id,
-        action=Action.CREATE,
-        detail={"internal": internal, "attachments": attachment_count},
-    )
     return _SendPlan(
         message_id=message_id,
         notify=notify,
@@ -545,12 +543,12 @@ def message_send(
     """Send a message in a thread; a repeated (actor, client_id) returns the original.
 
     A patient message is triaged first, outside the transaction and before any lock. Then, in
-    one transaction: the access check and the audit row (which need no thread lock), and only
-    then the thread's row lock, under which the message takes its position, the thread's status
-    and response clock move and its announcement is recorded (a worker writes the notifications
-    and feed events once it commits: announcements.py). A closed thread reopens and the
-    first-response clock starts on a patient message; a staff reply (not an internal note)
-    stops it.
+    one transaction: a repeated client_id is looked for; the access check reads the thread and
+    takes its row lock in one query, and writes its audit event and the message's in one
+    INSERT; under the lock the message takes its position, the thread's status and response
+    clock move and its announcement is recorded (a worker writes the notifications and feed
+    events once it commits: announcements.py). A closed thread reopens and the first-response
+    clock starts on a patient message; a staff reply (not an internal note) stops it.
     """
     screening = screen_patient_text(actor=actor, body=body)
     arguments: dict[str, Any] = {
@@ -581,42 +579,37 @@ def _message_send_atomic(
     attachment_ids: Sequence[UUID],
     screening: triage.Screening,
 ) -> MessageSendResult:
-    thread = access_thread(user=actor, thread_id=thread_id, for_write=True)
     # A concurrent retry of the same send waits here for the first, then finds and replays it.
     _lock_client_id(sender=actor, client_id=client_id)
     existing = _existing_by_client_id(sender=actor, client_id=client_id)
     if existing is not None:
+        thread = access_thread(user=actor, thread_id=thread_id, for_write=True)
         return _replay(existing=existing, thread=thread)
-    plan = _plan_send(
-        thread=thread,
-        actor=actor,
-        internal=internal,
-        screening=screening,
-        attachment_count=len(attachment_ids),
+    message_id = uuid4()
+    # Locked by the access check itself: the statements under the lock are the audit INSERT
+    # and the send's own four, as many as with a separate FOR UPDATE read after an unlocked
+    # check, and the send makes one round trip fewer. Only the thread's row is locked.
+    thread = access_thread(
+        user=actor,
+        thread_id=thread_id,
+        for_write=True,
+        lock=True,
+        also=(
+            _message_created(
+                message_id=message_id, internal=internal, attachment_count=len(attachment_ids)
+            ),
+        ),
     )
     return _send_locked(
-        thread=_lock_thread(thread, actor=actor),
+        thread=thread,
         actor=actor,
         body=body,
         internal=internal,
         client_id=client_id,
         attachment_ids=attachment_ids,
         screening=screening,
-        plan=plan,
+        plan=_plan_send(actor=actor, internal=internal, screening=screening, message_id=message_id),
     )
-
-
-def _lock_thread(accessed: Thread, *, actor: User) -> Thread:
-    """The accessed thread again, locked FOR UPDATE with its counters as they are now.
-
-    The access check ran a moment ago in this transaction, unlocked, so other sends were not
-    held up by it; the row is read again because only the locked read sees the counters the
-    previous send committed."""
-    locked = by_primary_key(Thread.objects.select_for_update(), accessed.pk)
-    if locked is None:  # deleted since the check: as missing as it can be
-        deny(user=actor, object_type="message_thread", object_id=accessed.pk, action=Action.UPDATE)
-    locked.patient = accessed.patient  # with its user, as the access check loaded it
-    return locked
 
 
 @dataclass
@@ -704,12 +697,16 @@ def _thread_open_atomic(
         status=ThreadStatus.OPEN,
     )
     thread.save(force_insert=True)
-    audit_record(
+    message_id = uuid4()
+    audit_record_together(
         actor=actor,
-        object_type="message_thread",
-        object_id=thread.id,
         patient_id=patient.id,
-        action=Action.CREATE,
+        notes=(
+            AuditNote(object_type="message_thread", object_id=thread.id, action=Action.CREATE),
+            _message_created(
+                message_id=message_id, internal=False, attachment_count=len(attachment_ids)
+            ),
+        ),
     )
     # Lock the new row like every other thread write (cheap: nobody else can see it yet).
     thread = (
@@ -717,13 +714,7 @@ def _thread_open_atomic(
         .select_related("patient__user")
         .get(pk=thread.pk)
     )
-    plan = _plan_send(
-        thread=thread,
-        actor=actor,
-        internal=False,
-        screening=screening,
-        attachment_count=len(attachment_ids),
-    )
+    plan = _plan_send(actor=actor, internal=False, screening=screening, message_id=message_id)
     send = _send_locked(
         thread=thread,
         actor=actor,

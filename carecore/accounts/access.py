@@ -8,7 +8,7 @@ probed. Each call records one audit event, including the denied ones.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import NoReturn, TypeVar
 from uuid import UUID
@@ -17,7 +17,7 @@ from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from carecore.audit.models import Action
-from carecore.audit.services import audit_denied, audit_record
+from carecore.audit.services import AuditNote, audit_denied, audit_record_together
 from carecore.common.queries import by_primary_key
 
 from .models import (
@@ -179,10 +179,14 @@ def audited_get(
     detail: dict[str, object] | None = None,
     lock: bool = False,
     detail_of: Callable[[_Row], dict[str, object]] | None = None,
+    also: Sequence[AuditNote] = (),
 ) -> _Row:
     """One row of an access-filtered queryset, or NotFound; either way one audit event.
 
     `detail_of` computes the event's detail from the row when it depends on it.
+    `also` are events of the same user about the row's patient that a granted access writes
+    with its own in one INSERT (a write that adds a row: that row's create event); a denial
+    writes none of them.
     `lock=True` takes that row (only, not the rows `select_related` joins) FOR UPDATE; the
     caller must be in a transaction. A write's access event is the write's one audit event:
     `detail` says what it did.
@@ -196,14 +200,13 @@ def audited_get(
     row = by_primary_key(queryset, object_id)
     if row is None:
         deny(user=user, object_type=object_type, object_id=object_id, action=action)
-    audit_record(
-        actor=user,
+    access = AuditNote(
         object_type=object_type,
         object_id=row.pk,
-        patient_id=patient_id_of(row),
         action=action,
         detail=detail_of(row) if detail_of is not None else detail,
     )
+    audit_record_together(actor=user, patient_id=patient_id_of(row), notes=(access, *also))
     return row
 
 

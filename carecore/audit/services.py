@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -72,6 +72,39 @@ def audit_record(
     event = _event(actor=actor, target=target, action=action, outcome=outcome, detail=detail or {})
     event.save(force_insert=True)
     return event
+
+
+@dataclass(frozen=True)
+class AuditNote:
+    """One event about to be written with others of the same actor and patient
+    (`audit_record_together`)."""
+
+    object_type: str
+    object_id: object
+    action: str
+    detail: dict[str, Any] | None = None
+
+
+def audit_record_together(
+    *, actor: User | None, patient_id: UUID | None, notes: Sequence[AuditNote]
+) -> None:
+    """Events of one actor about one patient, in one INSERT: a write's access event and the
+    create event of the row the write adds (a send: the thread's and its message's), so the
+    write pays one round trip for its audit, not one per event."""
+    events = [
+        _event(
+            actor=actor,
+            target=AuditTarget(note.object_type, str(note.object_id or ""), patient_id),
+            action=note.action,
+            outcome=Outcome.SUCCESS,
+            detail=note.detail or {},
+        )
+        for note in notes
+    ]
+    if len(events) == 1:
+        events[0].save(force_insert=True)
+    elif events:
+        AuditEvent.objects.bulk_create(events)
 
 
 def audit_record_many(

@@ -554,19 +554,18 @@ def test_a_patient_send_costs_the_same_queries_whatever_the_size_of_the_care_tea
         services.message_send(actor=patient.user, thread_id=thread.id, body="More news")
 
     # In a test the service's transaction is a savepoint (SAVEPOINT ... RELEASE: 2).
-    # Before the thread's lock (3): the thread with visibility and its access audit INSERT, the
-    # message's audit INSERT.
-    # Under the lock (5): the thread again FOR UPDATE, the message INSERT, the sender's
-    # read-state upsert, the thread UPDATE and the announcement INSERT. Telling the care team
-    # is the worker's (the next test).
-    with django_assert_num_queries(10):
+    # The access check (1): the thread with visibility, FOR UPDATE.
+    # Under the lock (5): one audit INSERT (the access event and the message's create event),
+    # the message INSERT, the sender's read-state upsert, the thread UPDATE and the
+    # announcement INSERT. Telling the care team is the worker's (the next test).
+    with django_assert_num_queries(8):
         send()
     announce()  # the care team is read when the worker announces
     for _ in range(3):
         CareTeamMember.objects.create(
             care_team=patient.care_team, user=UserFactory(role=Role.COORDINATOR)
         )
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(8):
         send()
     announce()
 

@@ -398,12 +398,12 @@ def test_a_send_query_count_does_not_grow_with_the_thread_or_the_care_team(
 ):
     client = client_for(patient.user)
     # The token with its user and patient row; the service's transaction (a savepoint here: 2).
-    # Before the thread's lock: the thread (visibility) and its access audit INSERT, the
-    # message's audit INSERT. Under the lock: the thread FOR UPDATE, the message INSERT, the
-    # read-state upsert, the thread UPDATE and the announcement INSERT (the worker tells the care
-    # team: tests/messaging/test_notifications.py pins its batch). The answer is rendered from
-    # what the send wrote: no query.
-    with django_assert_num_queries(11):
+    # The access check reads the thread (visibility) FOR UPDATE. Under the lock: one audit
+    # INSERT (the access event and the message's), the message INSERT, the read-state upsert,
+    # the thread UPDATE and the announcement INSERT (the worker tells the care team:
+    # tests/messaging/test_notifications.py pins its batch). The answer is rendered from what
+    # the send wrote: no query.
+    with django_assert_num_queries(9):
         assert client.post(messages(thread.id), {"body": "first"}).status_code == 201
     for n in range(5):
         client.post(messages(thread.id), {"body": f"more {n}"})
@@ -411,7 +411,7 @@ def test_a_send_query_count_does_not_grow_with_the_thread_or_the_care_team(
         CareTeamMember.objects.create(
             care_team=patient.care_team, user=UserFactory(role=Role.COORDINATOR)
         )
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(9):
         assert client.post(messages(thread.id), {"body": "again"}).status_code == 201
 
 
@@ -450,6 +450,75 @@ def test_sending_is_audited(client_for, clinician, thread):
     assert event.object_id == response.json()["id"]
     assert event.patient_id == thread.patient_id
     assert "Hello" not in str(event.detail)
+
+
+def test_a_send_writes_its_access_event_and_the_message_event_in_one_request(
+    client_for, clinician, thread
+):
+    before = AuditEvent.objects.count()
+
+    response = client_for(clinician.user).post(
+        messages(thread.id), {"body": "Hello", "internal": True}
+    )
+
+    events = list(AuditEvent.objects.order_by("id")[before:])
+    assert [(e.object_type, e.action, e.object_id) for e in events] == [
+        ("message_thread", "update", str(thread.id)),
+        ("message", "create", response.json()["id"]),
+    ]
+    assert {(e.actor_id, e.patient_id, e.request_id) for e in events} == {
+        (clinician.user_id, thread.patient_id, events[0].request_id)
+    }
+    assert events[0].request_id  # the request's own id, on both
+    assert events[1].detail == {"internal": True, "attachments": 0}
+
+
+def test_a_send_to_someone_elses_thread_writes_only_the_denial(client_for, other_patient, thread):
+    before = AuditEvent.objects.count()
+
+    response = client_for(other_patient.user).post(messages(thread.id), {"body": "Hello"})
+
+    assert response.status_code == 404
+    events = list(AuditEvent.objects.order_by("id")[before:])
+    assert [(e.object_type, e.action, e.outcome, e.patient_id) for e in events] == [
+        ("message_thread", "update", "denied", None)
+    ]
+    assert not Message.objects.filter(body="Hello").exists()
+
+
+def test_a_patient_asking_for_an_internal_note_leaves_no_message_or_event(
+    client_for, patient, thread
+):
+    before = AuditEvent.objects.count()
+
+    response = client_for(patient.user).post(
+        messages(thread.id), {"body": "Hello", "internal": True}
+    )
+
+    assert response.status_code == 403
+    assert AuditEvent.objects.count() == before  # the send's transaction rolled back whole
+    assert not Message.objects.filter(body="Hello").exists()
+
+
+def test_opening_a_thread_audits_the_thread_and_its_first_message(client_for, patient):
+    before = AuditEvent.objects.count()
+
+    response = client_for(patient.user).post(
+        "/api/v1/threads/", {"subject": "Rash", "category": "clinical", "body": "It spreads."}
+    )
+
+    assert response.status_code == 201
+    thread = Thread.objects.get(pk=response.json()["id"])
+    message = thread.messages.get()
+    created = [
+        (e.object_type, e.object_id, e.patient_id)
+        for e in AuditEvent.objects.order_by("id")[before:]
+        if e.action == "create"
+    ]
+    assert created == [
+        ("message_thread", str(thread.id), patient.id),
+        ("message", str(message.id), patient.id),
+    ]
 
 
 def test_an_empty_body_is_a_400(client_for, patient, thread):
