@@ -221,3 +221,24 @@ def test_a_month_blocked_by_rows_in_the_default_partition_does_not_stop_the_othe
         partitions.partition_name("audit_auditevent", partitions.add_months(blocked, 1)) in created
     )
     assert "cannot create audit_auditevent_p" in caplog.text
+
+
+def test_references_into_partitioned_tables_are_checked_by_functions_of_their_own():
+    # Static SQL, whose plans PL/pgSQL keeps; the generic function plans its EXECUTEs per row.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.tgname, p.proname, position('EXECUTE' in p.prosrc) > 0 FROM pg_trigger t"
+            " JOIN pg_proc p ON p.oid = t.tgfoid"
+            " WHERE t.tgname LIKE %s AND NOT t.tgisinternal",
+            ["%\\_exists"],
+        )
+        checks = {name: (function, dynamic) for name, function, dynamic in cursor.fetchall()}
+
+    assert checks == {
+        f"{reference}_exists": (f"carecore_{reference}_exists", False)
+        for reference in (
+            "messaging_attachment_message_id",
+            "messaging_thread_last_public_message_id",
+            "notifications_deliveryattempt_notification_id",
+        )
+    }
