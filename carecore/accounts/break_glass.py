@@ -41,20 +41,32 @@ def active_grants(*, user_id: UUID | str, patient_id: Any, now: datetime) -> Any
     )
 
 
-# The marker as SQL the INSERT evaluates: the same rule as `active_grants` plus "not on the care
-# team" (tests/accounts/test_break_glass.py). Written out rather than built with the ORM because
-# a list page audits each row it shows with its own copy of this subquery in one INSERT, and
-# compiling 50 ORM subqueries cost more than the rest of the inbox page (bench/staff_pages.py,
-# docs/benchmarks.md); this compiles as a string.
-_MARKED_DETAIL_SQL = f"""(%s::jsonb || COALESCE((
+def _marker_sql(*, user: str, patient: str, now: str) -> str:
+    """The marker as SQL the INSERT evaluates, for the reader `user` of `patient` at `now` (SQL
+    expressions: parameters or columns): the same rule as `active_grants` plus "not on the care
+    team" (tests/accounts/test_break_glass.py), `{}` when it does not apply. Written out rather
+    than built with the ORM because a list page audits many patients in one INSERT, and
+    compiling an ORM subquery per row cost more than the rest of the inbox page
+    (bench/staff_pages.py, docs/benchmarks.md); this compiles as a string."""
+    return f"""COALESCE((
     SELECT jsonb_build_object('break_glass', true, 'grant_id', held.id::text)
     FROM {BreakGlassGrant._meta.db_table} AS held
-    WHERE held.user_id = %s AND held.patient_id = %s AND held.expires_at > %s
+    WHERE held.user_id = {user} AND held.patient_id = {patient} AND held.expires_at > {now}
       AND NOT EXISTS (
         SELECT 1 FROM {CareTeamMember._meta.db_table} AS member
         JOIN {CareTeam._meta.db_table} AS team ON team.id = member.care_team_id
-        WHERE team.patient_id = held.patient_id AND member.user_id = %s)
-    ORDER BY held.expires_at DESC LIMIT 1), '{{}}'::jsonb))"""  # noqa: S608 # nosec B608 - the table names are ours, every value is a parameter
+        WHERE team.patient_id = held.patient_id AND member.user_id = {user})
+    ORDER BY held.expires_at DESC LIMIT 1), '{{}}'::jsonb)"""  # noqa: S608 # nosec B608 - the table names are ours, the rest is the caller's SQL
+
+
+# One event's detail: every value a parameter (detail, user, patient, now, user).
+_MARKED_DETAIL_SQL = f"(%s::jsonb || {_marker_sql(user='%s', patient='%s', now='%s')})"
+
+
+def marker_for_rows(*, user: str, patient: str, now: str) -> str:
+    """The marker for many events in one INSERT ... SELECT, given the columns that hold each
+    row's reader, patient and time (carecore/audit/services.py)."""
+    return _marker_sql(user=user, patient=patient, now=now)
 
 
 def marked_detail(
