@@ -1,6 +1,7 @@
 """The hot paths under concurrent HTTP load, beside a bare reference, in one run (issue #14).
 
     .venv/bin/python bench/load_hotpaths.py [--rounds 3] [--duration 15] [--connections 32]
+                                            [--paths send,page,inbox] [--panel 50]
 
 What it starts, on the embedded PostgreSQL and Redis of `make run` (a database of its own,
 `carecore_bench_load`, made afresh each run):
@@ -15,8 +16,10 @@ What it starts, on the embedded PostgreSQL and Redis of `make run` (a database o
 Then it drives three paths with wrk (2 threads, N connections), alternating product and
 reference, round after round: send (the demo patient posting to one thread, as in a busy
 conversation), page (50 messages of that thread) and inbox (the demo clinician's 50 most recent
-threads). It prints requests/s, p50 and p99 of each, and the ratio product/reference per round
-and as the median over rounds, with the CPU time each request cost the server's processes (the
+threads; `--panel` patients, 50 by default, are added to their care team with a thread each, so
+the page names 50 patients as a clinic's inbox would, not the demo's eight). It prints
+requests/s, p50 and p99 of each, and the ratio product/reference per round and as the median
+over rounds, with the CPU time each request cost the server's processes (the
 product's web, worker and beat, the worker's share apart) and PostgreSQL, read from /proc, the
 product's counted once its worker has done what the run left it (announcing the messages sent,
 delivering what is due): on a machine shared with other
@@ -54,6 +57,33 @@ REFERENCE_PORT = 8191
 LUA = Path(__file__).resolve().parent / "wrk" / "request.lua"
 DEMO_PASSWORD = "carecore-demo"
 FILL_MESSAGES = 200
+
+# A clinic's inbox, not the demo's: the demo's eight patients write at most eight audit events
+# per inbox page, a real page of 50 threads names up to 50 patients (one LIST event each).
+# New York patients join clinician@'s care team (demo/management/commands/seed_demo.py), and
+# each opens one thread through the product's services (triage, audit, announcement).
+_PANEL_SEED = """
+from datetime import date
+
+from carecore.accounts import services
+from messaging import services as messaging
+
+for number in range({count}):
+    patient = services.patient_register(
+        email=f"bench-panel-{{number}}@demo.carecore.test",
+        password="bench-panel-passphrase",
+        first_name="Panel",
+        last_name=f"Patient {{number}}",
+        date_of_birth=date(1990, 1, 1),
+        state="NY",
+        timezone_name="America/New_York",
+        enforce_password_policy=False,
+    )
+    messaging.thread_open(
+        actor=patient.user, subject="Skin question", category="clinical",
+        body="Is it fine to keep using the cream twice a day?",
+    )
+"""
 
 
 @dataclass(frozen=True)
@@ -339,6 +369,12 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--paths", default="send,page,inbox")
     parser.add_argument(
+        "--panel",
+        type=int,
+        default=50,
+        help="patients added to clinician@'s care team, one thread each (0: the demo's only)",
+    )
+    parser.add_argument(
         "--debug",
         choices=["on", "off"],
         default="on",
@@ -357,6 +393,8 @@ def main() -> int:
         _manage("migrate", "--no-input", "-v0")
         _manage("sync_questionnaires")
         _manage("seed_demo")
+        if arguments.panel:
+            _manage("shell", "-c", _PANEL_SEED.format(count=arguments.panel))
         product = _start(
             [str(PYTHON.parent / "honcho"), "-f", str(ROOT / "Procfile"), "start"],
             _env(
