@@ -41,9 +41,10 @@ def active_grants(*, user_id: UUID | str, patient_id: Any, now: datetime) -> Any
     )
 
 
-def _marker_sql(*, user: str, patient: str, now: str) -> str:
+def marker_sql(*, user: str, patient: str, now: str) -> str:
     """The marker as SQL the INSERT evaluates, for the reader `user` of `patient` at `now` (SQL
-    expressions: parameters or columns): the same rule as `active_grants` plus "not on the care
+    expressions: parameters for one event, the unnested columns for many in
+    carecore/audit/services.py): the same rule as `active_grants` plus "not on the care
     team" (tests/accounts/test_break_glass.py), `{}` when it does not apply. Written out rather
     than built with the ORM because a list page audits many patients in one INSERT, and
     compiling an ORM subquery per row cost more than the rest of the inbox page
@@ -60,13 +61,7 @@ def _marker_sql(*, user: str, patient: str, now: str) -> str:
 
 
 # One event's detail: every value a parameter (detail, user, patient, now, user).
-_MARKED_DETAIL_SQL = f"(%s::jsonb || {_marker_sql(user='%s', patient='%s', now='%s')})"
-
-
-def marker_for_rows(*, user: str, patient: str, now: str) -> str:
-    """The marker for many events in one INSERT ... SELECT, given the columns that hold each
-    row's reader, patient and time (carecore/audit/services.py)."""
-    return _marker_sql(user=user, patient=patient, now=now)
+_MARKED_DETAIL_SQL = f"(%s::jsonb || {marker_sql(user='%s', patient='%s', now='%s')})"
 
 
 def marked_detail(

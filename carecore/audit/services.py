@@ -11,7 +11,7 @@ from uuid import UUID
 from django.db import connections, router
 from django.utils import timezone
 
-from carecore.accounts.break_glass import marked_detail, marker_applies, marker_for_rows
+from carecore.accounts.break_glass import marked_detail, marker_applies, marker_sql
 from carecore.common import request_context
 from carecore.common.errors import NotFound
 
@@ -95,7 +95,7 @@ _INSERT_MANY_SQL = (
     f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(_ROW_COLUMNS)}, detail) "  # noqa: S608  # nosec B608 - names are ours, values are parameters
     f"SELECT {', '.join(f'e.{column}' for column in _ROW_COLUMNS)}, "
     "CASE WHEN e.marked THEN e.detail || "
-    f"{marker_for_rows(user='e.actor_id', patient='e.patient_id', now='e.occurred_at')} "
+    f"{marker_sql(user='e.actor_id', patient='e.patient_id', now='e.occurred_at')} "
     "ELSE e.detail END "
     f"FROM unnest({', '.join(f'%s::{kind}[]' for kind in _COLUMN_TYPES.values())}) "
     f"AS e({', '.join(_COLUMN_TYPES)})"
