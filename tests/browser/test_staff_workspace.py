@@ -216,6 +216,9 @@ def test_the_keyboard_shortcuts(
 
     # From the inbox, r opens the selected thread's reply box.
     page.get_by_role("navigation", name="Workspace").get_by_role("link", name="Inbox").click()
+    # The inbox itself, not the thread page still showing its button while the link loads
+    # (a "j" there would open the next thread instead).
+    expect(page.get_by_role("heading", name="Inbox", exact=True)).to_be_visible()
     shortcuts_ready(page)
     page.keyboard.press("j")
     expect(links[0]).to_be_focused()
