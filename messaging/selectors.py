@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID
 
 from django.db.models import (
@@ -19,7 +19,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, Left
 from django.utils import timezone
 
 from carecore.accounts.models import Role, User
@@ -49,10 +49,27 @@ def _with_my_read_state(threads: QuerySet[Thread], user: User) -> QuerySet[Threa
     ).annotate(unread_count=_unread_expression(user))
 
 
-# What a thread summary shows (the API's ThreadOutput): loading only these columns of the thread,
-# its assignee and its patient's name leaves Django a quarter of the columns to compile and
-# build per row.
-THREAD_SUMMARY_FIELDS = (
+def thread_list(*, user: User, **filters: Any) -> QuerySet[Thread]:
+    """The caller's threads (patient: own; staff: their care teams' inbox) with unread counts,
+    as model instances for pages (`filters`: see `_matching_threads`).
+
+    Whatever the number of rows: for staff one query for their visible patients (see
+    access.visible_threads_for_list), then the page (assignee joined, unread count = arithmetic
+    on the joined read state) and the previews of that page. The previews are prefetched rather
+    than joined so PostgreSQL sorts and cuts the page before touching the message table
+    (joined, it hashed the whole message table: see docs/benchmarks.md).
+    """
+    return (
+        _matching_threads(user=user, **filters)
+        # The patient's name for staff: joined by primary key, so no extra query per page.
+        .select_related("assignee", "patient__user")
+        .prefetch_related("last_public_message")
+    )
+
+
+# What a thread summary shows (the API's ThreadOutput), as columns: the thread's own, the
+# caller's unread count, and the assignee's and the patient's names.
+THREAD_SUMMARY_COLUMNS = (
     "id",
     "patient_id",
     "subject",
@@ -63,18 +80,31 @@ THREAD_SUMMARY_FIELDS = (
     "created_at",
     "last_message_at",
     "last_public_message_id",
-    "assignee__id",
-    "assignee__first_name",
-    "assignee__last_name",
-    "assignee__role",
-    "patient__id",
-    "patient__user__id",
-    "patient__user__first_name",
-    "patient__user__last_name",
+    "assignee_id",
+    "unread_count",
 )
+THREAD_SUMMARY_JOINED = {
+    "assignee_first_name": F("assignee__first_name"),
+    "assignee_last_name": F("assignee__last_name"),
+    "assignee_role": F("assignee__role"),
+    "patient_first_name": F("patient__user__first_name"),
+    "patient_last_name": F("patient__user__last_name"),
+}
 
 
-def thread_list(
+def thread_summaries(*, user: User, **filters: Any) -> QuerySet[Thread, dict[str, Any]]:
+    """`thread_list`'s threads as plain rows of the columns a summary shows: the API's inbox.
+
+    No model instances: on a clinic's inbox page (50 threads of 50 patients), building and
+    serialising some 250 instances was over half the request's CPU (docs/benchmarks.md).
+    The page's previews come from `message_previews`.
+    """
+    return _matching_threads(user=user, **filters).values(
+        *THREAD_SUMMARY_COLUMNS, **THREAD_SUMMARY_JOINED
+    )
+
+
+def _matching_threads(
     *,
     user: User,
     assigned: str | None = None,
@@ -85,15 +115,8 @@ def thread_list(
     patient_id: UUID | None = None,
     now: datetime | None = None,
 ) -> QuerySet[Thread]:
-    """The caller's threads (patient: own; staff: their care teams' inbox) with unread counts.
-
-    `assigned`: "me" or "none". Whatever the number of rows: for staff one query for their
-    visible patients (see access.visible_threads_for_list), then the page (assignee
-    joined, unread count = arithmetic on the joined read state) and the previews of that page.
-    The previews are prefetched rather than joined so PostgreSQL sorts and cuts the page before
-    touching the message table (joined, it hashed the whole message table: see
-    docs/benchmarks.md).
-    """
+    """The threads `user` may list that match the filters, with `unread_count` for `user`.
+    `assigned`: "me" or "none"; `overdue` compares with `now` (default: the current time)."""
     threads = visible_threads_for_list(user)
     if assigned == "me":
         threads = threads.filter(assignee=user)
@@ -111,18 +134,31 @@ def thread_list(
         threads = threads.filter(due) if overdue else threads.exclude(due)
     if patient_id is not None:
         threads = threads.filter(patient_id=patient_id)
-    return (
-        _with_my_read_state(threads, user)
-        # The patient's name for staff: joined by primary key, so no extra query per page.
-        .select_related("assignee", "patient__user")
-        .prefetch_related("last_public_message")
+    return _with_my_read_state(threads, user)
+
+
+# A preview shows the start of the last message the patient can see.
+PREVIEW_CHARS = 140
+
+
+class MessagePreview(TypedDict):
+    id: UUID
+    sender_kind: str
+    created_at: datetime
+    preview: str  # the first PREVIEW_CHARS characters of the body
+
+
+def message_previews(message_ids: Iterable[UUID | None]) -> dict[UUID, MessagePreview]:
+    """Previews of the given messages, the `last_public_message_id`s of threads the caller may
+    see (read through `thread_summaries`): id, sender_kind, created_at and `preview`, the first
+    PREVIEW_CHARS characters of the body, cut by PostgreSQL. One query, none for no ids."""
+    wanted = [message_id for message_id in message_ids if message_id is not None]
+    if not wanted:
+        return {}
+    previews = Message.objects.filter(id__in=wanted).values(
+        "id", "sender_kind", "created_at", preview=Left("body", PREVIEW_CHARS)
     )
-
-
-def thread_summaries(*, user: User, **filters: Any) -> QuerySet[Thread]:
-    """`thread_list` with only the columns a thread summary shows (THREAD_SUMMARY_FIELDS): the
-    API's inbox, whose serializer reads nothing else."""
-    return thread_list(user=user, **filters).only(*THREAD_SUMMARY_FIELDS)
+    return {row["id"]: row for row in previews}
 
 
 def thread_get(*, user: User, thread_id: UUID | str) -> Thread:

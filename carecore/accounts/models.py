@@ -54,6 +54,11 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **fields)
 
 
+def full_name(first_name: str, last_name: str) -> str:
+    """A person's name as every page and API shows it (also for names read as plain columns)."""
+    return f"{first_name} {last_name}".strip()
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=254, unique=True)
@@ -92,7 +97,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        return full_name(self.first_name, self.last_name)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

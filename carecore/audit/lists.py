@@ -22,8 +22,13 @@ from rest_framework.views import APIView
 from .services import audit_record_list
 
 
+def _object_id(row: Any) -> Any:
+    # Rows are model instances, or plain rows of `values()` (which name the primary key "id").
+    return row["id"] if isinstance(row, dict) else row.pk
+
+
 def _patient_id(row: Any) -> UUID | None:
-    patient_id: UUID | None = row.patient_id
+    patient_id: UUID | None = row["patient_id"] if isinstance(row, dict) else row.patient_id
     return patient_id
 
 
@@ -33,26 +38,38 @@ def audited_list_response(
     view: APIView,
     rows: QuerySet[Any] | Sequence[Any],
     pagination_class: type[BasePagination],
-    serializer_class: type[serializers.BaseSerializer[Any]],
     object_type: str,
+    serializer_class: type[serializers.BaseSerializer[Any]] | None = None,
+    render_page: Callable[[list[Any]], list[dict[str, Any]]] | None = None,
     patient_id_of: Callable[[Any], UUID | None] = _patient_id,
     context: dict[str, Any] | None = None,
     prepare_page: Callable[[list[Any]], None] | None = None,
 ) -> Response:
     """The paginated response for `rows` (a queryset from a selector that already narrowed them
     to what the caller may see), with the rows shown audited (`audit_record_list`).
-    `prepare_page` loads what the serializer needs for the page (e.g. attachments)."""
+
+    The page is rendered by `serializer_class` (many, with `context`), or by `render_page`, for
+    a hot list whose plain rows a serializer would render too slowly. `prepare_page` loads what
+    the serializer needs for the page (e.g. attachments)."""
+    render = render_page or _rendered_by(serializer_class, context or {})
     paginator = pagination_class()
     page: list[Any] = paginator.paginate_queryset(rows, request, view=view) or []
     audit_record_list(
         actor=request.user,  # type: ignore[arg-type]
         object_type=object_type,
-        rows=[(row.pk, patient_id_of(row)) for row in page],
+        rows=[(_object_id(row), patient_id_of(row)) for row in page],
     )
     if prepare_page is not None:
         prepare_page(page)  # what the serializer needs of the rows shown, loaded once
-    data = serializer_class(page, many=True, context=context or {}).data
-    return paginator.get_paginated_response(data)
+    return paginator.get_paginated_response(render(page))
+
+
+def _rendered_by(
+    serializer_class: type[serializers.BaseSerializer[Any]] | None, context: dict[str, Any]
+) -> Callable[[list[Any]], Any]:
+    if serializer_class is None:
+        raise TypeError("A list is rendered by a serializer_class or a render_page.")
+    return lambda page: serializer_class(page, many=True, context=context).data
 
 
 def audited_rows(
@@ -70,7 +87,7 @@ def audited_rows(
     audit_record_list(
         actor=user,
         object_type=object_type,
-        rows=[(row.pk, patient_id_of(row)) for row in shown],
+        rows=[(_object_id(row), patient_id_of(row)) for row in shown],
         detail=detail,
     )
     return shown

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 
+from carecore.accounts.models import User
+from messaging import selectors, services
+from messaging.apis import ThreadOutput
 from messaging.models import Thread
 
 from ..factories import ClinicianFactory, PatientFactory, UserFactory
@@ -184,3 +189,30 @@ def test_a_second_clinician_on_the_team_sees_the_inbox(client_for, patient, clin
     patient.care_team.memberships.create(user=colleague.user)
 
     assert ids(client_for(colleague.user).get(THREADS)) == [str(thread.id)]
+
+
+@pytest.mark.parametrize("viewer", ["coordinator", "patient"])
+def test_the_inbox_renders_what_thread_output_renders(
+    client_for, viewer, inbox, patient, clinician, coordinator, clock
+):
+    """The inbox renders plain rows without DRF (apis.thread_summary_output); ThreadOutput is
+    its schema and the detail page's renderer. Both must give the same JSON for every kind of
+    row: assigned or not, a last message that is an internal note (the preview is the last
+    message the patient sees), a preview cut inside multi-byte text, a thread never answered."""
+    clock.shift(timedelta(seconds=1))
+    services.message_send(actor=clinician.user, thread_id=inbox["mine"].id, body="é🙂" * 100)
+    services.message_send(
+        actor=clinician.user, thread_id=inbox["mine"].id, body="Patch test?", internal=True
+    )
+    User.objects.filter(pk=coordinator.pk).update(last_name="")
+    user = {"coordinator": coordinator, "patient": patient.user}[viewer]
+
+    listed = client_for(user).get(THREADS, {"page_size": 10}).json()["results"]
+
+    threads = selectors.thread_list(user=user).order_by("-last_message_at", "-id")
+    expected = ThreadOutput(threads, many=True, context={"viewer": user}).data
+    assert len(listed) == len(inbox)
+    assert listed == json.loads(JSONRenderer().render(expected))
+    assert listed[0]["last_message"]["body"] == ("é🙂" * 100)[:140]
+    assert listed[0]["assignee"]["name"] == coordinator.first_name
+    assert ("patient_name" in listed[0]) == (viewer == "coordinator")
