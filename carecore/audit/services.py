@@ -28,13 +28,25 @@ class AuditTarget:
     patient_id: UUID | None
 
 
-def _plain_event(
-    *, actor: User | None, target: AuditTarget, action: str, outcome: str, detail: dict[str, Any]
-) -> tuple[AuditEvent, bool]:
-    """The event with its detail as given, and whether its INSERT adds the break-glass marker
-    (a read by staff who may hold a grant: the database decides, in the same statement)."""
+def _known(actor: User | None) -> User | None:
+    """The actor an event names: nobody for an anonymous request."""
+    return actor if actor is not None and actor.is_authenticated else None
+
+
+def _request_columns() -> tuple[str | None, str]:
+    """The client's address and the request id of the current request, as events store them."""
     context = request_context.current()
-    known = actor if actor is not None and actor.is_authenticated else None
+    return context.ip, context.request_id if context.request_id != "-" else ""
+
+
+def _event(
+    *, actor: User | None, target: AuditTarget, action: str, outcome: str, detail: dict[str, Any]
+) -> AuditEvent:
+    """One event to save on its own. A read by staff who may hold a break-glass grant is marked
+    by the INSERT itself (no extra query); the returned event's `detail` then stays that
+    expression (it is not read back)."""
+    known = _known(actor)
+    ip, request_id = _request_columns()
     event = AuditEvent(
         actor_id=known.id if known is not None else None,
         actor_role=known.role if known is not None else "",
@@ -43,77 +55,75 @@ def _plain_event(
         object_id=target.object_id,
         action=action,
         outcome=outcome,
-        ip=context.ip,
-        request_id=context.request_id if context.request_id != "-" else "",
+        ip=ip,
+        request_id=request_id,
         detail=detail,
     )
-    marked = (
+    if (
         known is not None
         and target.patient_id is not None
         and marker_applies(actor_role=known.role, action=action, patient_id=target.patient_id)
-    )
-    return event, marked
-
-
-def _event(
-    *, actor: User | None, target: AuditTarget, action: str, outcome: str, detail: dict[str, Any]
-) -> AuditEvent:
-    """One event to save on its own."""
-    event, marked = _plain_event(
-        actor=actor, target=target, action=action, outcome=outcome, detail=detail
-    )
-    # (`marked` implies both ids; the test says so to the type checker.)
-    if marked and event.actor_id is not None and event.patient_id is not None:
-        # A read under a break-glass grant is marked by the INSERT itself (no extra query);
-        # the returned event's `detail` stays that expression (it is not read back).
+    ):
         event.detail = marked_detail(
-            detail=detail, actor_id=event.actor_id, patient_id=event.patient_id, now=timezone.now()
+            detail=detail, actor_id=known.id, patient_id=target.patient_id, now=timezone.now()
         )
     return event
 
 
-# Many events in one statement whose text does not depend on how many there are: one array per
-# column, unnested. Django's bulk_create wrote a VALUES row per event, each with its own marker
-# subquery: for an inbox page of 50 patients, compiling that statement and psycopg splitting it
-# (too long for its cache) cost more CPU than the rest of the request (docs/benchmarks.md).
-_COLUMN_TYPES = {
-    "occurred_at": "timestamptz",
-    "actor_id": "uuid",
-    "actor_role": "text",
-    "patient_id": "uuid",
-    "object_type": "text",
-    "object_id": "text",
-    "action": "text",
-    "outcome": "text",
-    "ip": "inet",
-    "request_id": "text",
-    "detail": "jsonb",
-    "marked": "boolean",
-}
-_ROW_COLUMNS = [column for column in _COLUMN_TYPES if column not in ("detail", "marked")]
+# Many events of one actor in one statement whose text does not depend on how many there are:
+# what they share (time, actor, request) as parameters, and what each says as one JSON array of
+# rows. Django's bulk_create wrote a VALUES row per event, each with its own marker subquery:
+# for an inbox page of 50 patients, compiling that statement and psycopg splitting it (too long
+# for its cache) cost more CPU than the rest of the request; an array per column then cost
+# psycopg a regular expression per element to quote (docs/benchmarks.md). `json.dumps` writes
+# the rows in C, and the one string is quoted once.
+_MARKER_OF_ROW = marker_sql(
+    user="%(actor_id)s::uuid", patient="e.patient_id", now="%(occurred_at)s::timestamptz"
+)
 _INSERT_MANY_SQL = (
-    f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(_ROW_COLUMNS)}, detail) "  # noqa: S608  # nosec B608 - names are ours, values are parameters
-    f"SELECT {', '.join(f'e.{column}' for column in _ROW_COLUMNS)}, "
-    "CASE WHEN e.marked THEN e.detail || "
-    f"{marker_sql(user='e.actor_id', patient='e.patient_id', now='e.occurred_at')} "
-    "ELSE e.detail END "
-    f"FROM unnest({', '.join(f'%s::{kind}[]' for kind in _COLUMN_TYPES.values())}) "
-    f"AS e({', '.join(_COLUMN_TYPES)})"
+    f"INSERT INTO {AuditEvent._meta.db_table} (occurred_at, actor_id, actor_role, outcome, ip, "  # noqa: S608  # nosec B608 - names are ours, values are parameters
+    "request_id, patient_id, object_type, object_id, action, detail) "
+    "SELECT %(occurred_at)s::timestamptz, %(actor_id)s::uuid, %(actor_role)s::text, "
+    "%(outcome)s::text, %(ip)s::inet, %(request_id)s::text, "
+    "e.patient_id, e.object_type, e.object_id, e.action, "
+    f"CASE WHEN e.marked THEN e.detail || {_MARKER_OF_ROW} ELSE e.detail END "
+    "FROM jsonb_to_recordset(%(events)s::jsonb) AS e(patient_id uuid, object_type text, "
+    "object_id text, action text, detail jsonb, marked boolean)"
 )
 
 
-def _insert_many(events: Sequence[tuple[AuditEvent, bool]]) -> None:
-    """Write `_plain_event`s in one INSERT, each marked as `_event` would have marked it."""
-    if not events:
-        return
-    columns: dict[str, list[Any]] = {column: [] for column in _COLUMN_TYPES}
-    for event, marked in events:
-        for column in _ROW_COLUMNS:
-            columns[column].append(getattr(event, column))
-        columns["detail"].append(json.dumps(event.detail))
-        columns["marked"].append(marked)
+def _insert_many(
+    *, actor: User | None, outcome: str, events: Sequence[tuple[AuditTarget, str, dict[str, Any]]]
+) -> None:
+    """Write events of one actor, as (target, action, detail), in one INSERT, each marked as
+    `_event` would mark it. They share one `occurred_at`: one request's events of one moment."""
+    known = _known(actor)
+    ip, request_id = _request_columns()
+    rows = [
+        {
+            "patient_id": str(target.patient_id) if target.patient_id is not None else None,
+            "object_type": target.object_type,
+            "object_id": target.object_id,
+            "action": action,
+            "detail": detail,
+            "marked": known is not None
+            and marker_applies(actor_role=known.role, action=action, patient_id=target.patient_id),
+        }
+        for target, action, detail in events
+    ]
     with connections[router.db_for_write(AuditEvent)].cursor() as cursor:
-        cursor.execute(_INSERT_MANY_SQL, list(columns.values()))
+        cursor.execute(
+            _INSERT_MANY_SQL,
+            {
+                "occurred_at": timezone.now(),
+                "actor_id": known.id if known is not None else None,
+                "actor_role": known.role if known is not None else "",
+                "outcome": outcome,
+                "ip": ip,
+                "request_id": request_id,
+                "events": json.dumps(rows),
+            },
+        )
 
 
 def audit_record(
@@ -214,14 +224,7 @@ def _write_successes(
             actor=actor, target=target, action=action, outcome=Outcome.SUCCESS, detail=detail
         ).save(force_insert=True)
         return
-    _insert_many(
-        [
-            _plain_event(
-                actor=actor, target=target, action=action, outcome=Outcome.SUCCESS, detail=detail
-            )
-            for target, action, detail in events
-        ]
-    )
+    _insert_many(actor=actor, outcome=Outcome.SUCCESS, events=events)
 
 
 class DeniedNotFound(NotFound):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from carecore.accounts.models import User
@@ -191,14 +193,16 @@ def test_a_second_clinician_on_the_team_sees_the_inbox(client_for, patient, clin
     assert ids(client_for(colleague.user).get(THREADS)) == [str(thread.id)]
 
 
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
 @pytest.mark.parametrize("viewer", ["coordinator", "patient"])
 def test_the_inbox_renders_what_thread_output_renders(
-    client_for, viewer, inbox, patient, clinician, coordinator, clock
+    client_for, viewer, zone, inbox, patient, clinician, coordinator, clock
 ):
     """The inbox renders plain rows without DRF (apis.thread_summary_output); ThreadOutput is
     its schema and the detail page's renderer. Both must give the same JSON for every kind of
     row: assigned or not, a last message that is an internal note (the preview is the last
-    message the patient sees), a preview cut inside multi-byte text, a thread never answered."""
+    message the patient sees), a preview cut inside multi-byte text, a thread never answered,
+    times in UTC ("Z") and in another current time zone."""
     clock.shift(timedelta(seconds=1))
     services.message_send(actor=clinician.user, thread_id=inbox["mine"].id, body="é🙂" * 100)
     services.message_send(
@@ -207,12 +211,13 @@ def test_the_inbox_renders_what_thread_output_renders(
     User.objects.filter(pk=coordinator.pk).update(last_name="")
     user = {"coordinator": coordinator, "patient": patient.user}[viewer]
 
-    listed = client_for(user).get(THREADS, {"page_size": 10}).json()["results"]
-
-    threads = selectors.thread_list(user=user).order_by("-last_message_at", "-id")
-    expected = ThreadOutput(threads, many=True, context={"viewer": user}).data
+    with timezone.override(ZoneInfo(zone)):
+        listed = client_for(user).get(THREADS, {"page_size": 10}).json()["results"]
+        threads = selectors.thread_list(user=user).order_by("-last_message_at", "-id")
+        expected = ThreadOutput(threads, many=True, context={"viewer": user}).data
     assert len(listed) == len(inbox)
     assert listed == json.loads(JSONRenderer().render(expected))
     assert listed[0]["last_message"]["body"] == ("é🙂" * 100)[:140]
     assert listed[0]["assignee"]["name"] == coordinator.first_name
     assert ("patient_name" in listed[0]) == (viewer == "coordinator")
+    assert listed[0]["created_at"].endswith("Z" if zone == "UTC" else "-04:00")
