@@ -97,6 +97,8 @@ def _insert_many(
 ) -> None:
     """Write events of one actor, as (target, action, detail), in one INSERT, each marked as
     `_event` would mark it. They share one `occurred_at`: one request's events of one moment."""
+    if not events:
+        return  # an empty list shown: nothing to record, and no statement
     known = _known(actor)
     ip, request_id = _request_columns()
     rows = [
