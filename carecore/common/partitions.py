@@ -322,7 +322,7 @@ def check_default_partitions() -> dict[str, int]:
 def _foreign_keys_out(cursor: Any, table: str) -> list[str]:
     cursor.execute(
         """
-        SELECT format('ALTER TABLE %%I ADD CONSTRAINT %%I %%s', %s, conname,
+        SELECT format('ALTER TABLE %%I ADD CONSTRAINT %%I %%s', %s::text, conname,
                       pg_get_constraintdef(oid))
         FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname
         """,

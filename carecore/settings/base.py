@@ -120,6 +120,13 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
     "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
     "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
 }
+# Parameters are bound by the server, not pasted into the SQL by psycopg, so a query's text is the
+# same on every run and psycopg prepares it on its connection once it has run five times: then
+# PostgreSQL plans it once per connection, not on every run. Under the send benchmark planning
+# was a third of PostgreSQL's CPU per request (docs/benchmarks.md). Raw SQL must say the type of
+# a parameter PostgreSQL cannot infer (`%s::text`). Behind PgBouncer nothing is prepared (below).
+DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
+DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 # Threads per web process running Django's (sync) request handler (carecore/asgi.py). Each holds
 # a pooled database connection while it serves a request, so keep it under the pool's max_size:
 # the rest of the pool serves the WebSocket feed's database work.
@@ -159,7 +166,12 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), st
         "HOST": unquote(_replica.get("HOST", "")),
         "ATOMIC_REQUESTS": False,
         "CONN_HEALTH_CHECKS": True,  # as for the primary: a dropped connection is replaced
-        "OPTIONS": {**_replica.get("OPTIONS", {}), "pool": DATABASES["default"]["OPTIONS"]["pool"]},
+        "OPTIONS": {
+            **_replica.get("OPTIONS", {}),
+            "pool": DATABASES["default"]["OPTIONS"]["pool"],
+            "server_side_binding": True,
+            "prepare_threshold": DATABASES["default"]["OPTIONS"]["prepare_threshold"],
+        },
         # Tests see one database: a replica alias is the primary's connection there.
         "TEST": {"MIRROR": "default"},
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.db import connection
 
 from carecore.accounts.models import User
 from carecore.common.queries import by_primary_key
@@ -24,3 +25,24 @@ def test_it_finds_the_row_by_its_key_within_the_queryset(django_assert_num_queri
     assert "ORDER BY" not in context.captured_queries[0]["sql"]
     assert by_primary_key(User.objects.filter(is_active=False), user.pk) is None
     assert by_primary_key(User.objects.order_by("-email"), uuid.uuid4()) is None
+
+
+def test_a_query_run_often_is_prepared_on_its_connection():
+    """Parameters are bound by the server (settings: `server_side_binding`), so a query's text
+    is the same on every run and psycopg prepares it after five runs: PostgreSQL then plans it
+    once per connection instead of on every run (docs/benchmarks.md)."""
+
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                ["%prepared_check%"],
+            )
+            return int(cursor.fetchone()[0])
+
+    assert prepared() == 0
+    for number in range(6):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT %s::int AS prepared_check", [number])
+            assert cursor.fetchone() == (number,)
+    assert prepared() == 1
