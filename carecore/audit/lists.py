@@ -19,6 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from carecore.common.queries import planned_on_every_run
+
 from .services import audit_record_list
 
 
@@ -30,6 +32,15 @@ def _object_id(row: Any) -> Any:
 def _patient_id(row: Any) -> UUID | None:
     patient_id: UUID | None = row["patient_id"] if isinstance(row, dict) else row.patient_id
     return patient_id
+
+
+def _read(read: Callable[[], list[Any] | None], rows: QuerySet[Any] | Sequence[Any]) -> list[Any]:
+    """The page `read` returns, its queries planned for their parameters when `rows` is a
+    queryset (`planned_on_every_run`: a list's generic plan can read and sort a whole group)."""
+    if not isinstance(rows, QuerySet):
+        return read() or []
+    with planned_on_every_run(rows.db):
+        return read() or []
 
 
 def audited_list_response(
@@ -53,7 +64,7 @@ def audited_list_response(
     the serializer needs for the page (e.g. attachments)."""
     render = render_page or _rendered_by(serializer_class, context or {})
     paginator = pagination_class()
-    page: list[Any] = paginator.paginate_queryset(rows, request, view=view) or []
+    page: list[Any] = _read(lambda: paginator.paginate_queryset(rows, request, view=view), rows)
     audit_record_list(
         actor=request.user,  # type: ignore[arg-type]
         object_type=object_type,
@@ -83,7 +94,7 @@ def audited_rows(
     """The rows a web page shows (already narrowed by a selector and cut to what is shown),
     audited exactly as `audited_list_response` audits an API page. `detail` goes into each
     event next to `object_ids` (e.g. the basis a read was allowed on)."""
-    shown = list(rows)
+    shown = _read(lambda: list(rows), rows)
     audit_record_list(
         actor=user,
         object_type=object_type,

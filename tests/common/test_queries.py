@@ -9,6 +9,7 @@ from django.db import connection
 
 from carecore.accounts.models import User
 from carecore.common.queries import by_primary_key
+from messaging.services import thread_open
 
 from ..factories import UserFactory
 
@@ -46,3 +47,26 @@ def test_a_query_run_often_is_prepared_on_its_connection():
             cursor.execute("SELECT %s::int AS prepared_check", [number])
             assert cursor.fetchone() == (number,)
     assert prepared() == 1
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+def test_a_list_page_is_planned_for_its_parameters_on_every_run(patient, client_for):
+    """A list's page is never prepared (audit.lists: `planned_on_every_run`): a generic plan of
+    "a thread's messages in order, the first 51" reads and sorts the whole thread. The key
+    look-ups around it (the bearer token's) are prepared."""
+    thread = thread_open(
+        actor=patient.user, subject="Flare", category="clinical", body="Itchy again."
+    ).thread
+    client = client_for(patient.user)
+
+    for _ in range(7):
+        assert client.get(f"/api/v1/threads/{thread.id}/messages/").status_code == 200
+
+    prepared = _prepared_statements()
+    assert any('FROM "knox_authtoken"' in statement for statement in prepared)
+    assert not any('FROM "messaging_message"' in statement for statement in prepared)
