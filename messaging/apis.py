@@ -212,6 +212,71 @@ class ThreadOutput(_StaffOnlyFields):
         return data
 
 
+# Messages are rendered without DRF too (a page of 50, and every send's response):
+# `message_output` builds MessageOutput's shape from the page's messages; MessageOutput stays the
+# schema, and a test holds the two equal (tests/messaging/test_thread_apis.py).
+def message_output(
+    message: Message, *, viewer: User, patient_read: ThreadReadState | None, zone: tzinfo
+) -> dict[str, Any]:
+    """MessageOutput of one message (`shown_attachments` loaded) for `viewer`; `patient_read`
+    is the patient's read state for staff read receipts (None: not read, or a patient)."""
+    sender = message.sender
+    data: dict[str, Any] = {
+        "id": str(message.id),
+        "thread_id": str(message.thread_id),
+        "sender": None
+        if sender is None
+        else {"id": str(sender.id), "name": sender.full_name, "role": sender.role},
+        "sender_kind": message.sender_kind,
+        "body": message.body,
+        "internal": message.internal,
+        "created_at": _iso(message.created_at, zone),
+        "attachments": [
+            _attachment_output(attachment)
+            for attachment in message.shown_attachments  # type: ignore[attr-defined]
+        ],
+        "client_id": message.client_id if message.sender_id == viewer.id else None,
+    }
+    if _is_staff_reader(viewer):
+        data["triage_flags"] = [str(code) for code in message.triage_flags]
+        data["triage_hits"] = [_triage_hit_output(hit) for hit in message.triage_hits]
+        data["triage_discounted"] = [
+            {
+                "concept": str(mention["concept"]),
+                "words": str(mention["words"]),
+                "modifiers": [str(modifier) for modifier in mention["modifiers"]],
+                "source": str(mention["source"]),
+            }
+            for mention in message.triage_discounted
+        ]
+        data["read_by_patient"] = bool(
+            not message.internal
+            and patient_read is not None
+            and message.public_position <= patient_read.read_public_position
+        )
+    return data
+
+
+def _attachment_output(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "id": str(attachment.id),
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "url": reverse("attachment-detail", kwargs={"attachment_id": attachment.id}),
+    }
+
+
+def _triage_hit_output(hit: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "code": str(hit["code"]),
+        "label": str(hit["label"]),
+        "severity": hit["severity"],
+        "words": [str(word) for word in hit["words"]],
+        "modifiers": [str(modifier) for modifier in hit["modifiers"]],
+        "sources": [str(source) for source in hit["sources"]],
+    }
+
+
 # The inbox renders its rows without DRF: `thread_summary_output` builds ThreadOutput's shape
 # from `selectors.thread_summaries`' plain rows. ThreadOutput stays the schema, and a test holds
 # the two outputs equal for every kind of row and viewer (tests/messaging/test_inbox.py).
@@ -275,6 +340,18 @@ def _preview_output(
         "body": preview["preview"],
         "created_at": _iso(preview["created_at"], zone),
     }
+
+
+def _messages_output(
+    page: list[Message], *, viewer: User, patient_read: ThreadReadState | None
+) -> list[dict[str, Any]]:
+    """MessageOutput (many) of a page of `message_list`, its attachments loaded here."""
+    selectors.load_attachments(page)
+    zone = timezone.get_current_timezone()
+    return [
+        message_output(message, viewer=viewer, patient_read=patient_read, zone=zone)
+        for message in page
+    ]
 
 
 def _viewer(request: AuthenticatedRequest, **extra: Any) -> dict[str, Any]:
@@ -441,11 +518,11 @@ class MessageListApi(APIView):
             pagination_class=(
                 PatientMessagePagination if request.user.role == Role.PATIENT else MessagePagination
             ),
-            serializer_class=MessageOutput,
+            render_page=lambda page: _messages_output(
+                page, viewer=request.user, patient_read=listing.patient_read
+            ),
             object_type="message",
             patient_id_of=lambda _message: listing.thread.patient_id,
-            context=_viewer(request, patient_read=listing.patient_read),
-            prepare_page=selectors.load_attachments,
         )
 
     @extend_schema(
@@ -479,7 +556,12 @@ class MessageListApi(APIView):
         )
         message = selectors.message_detail(message=result.message)
         return Response(
-            MessageOutput(message, context=_viewer(request)).data,
+            message_output(
+                message,
+                viewer=request.user,
+                patient_read=None,
+                zone=timezone.get_current_timezone(),
+            ),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 

@@ -3,19 +3,24 @@ schedulers 403; audit events; pagination; query counts that do not grow with row
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
 from carecore.accounts.models import BreakGlassGrant, CareTeamMember, Role, User
 from carecore.audit.models import AuditEvent
-from messaging import selectors
+from messaging import selectors, services
+from messaging.apis import MessageOutput
 from messaging.models import Message, Thread
 
 from ..factories import PatientFactory, UserFactory
 from .conftest import open_thread
+from .test_attachments import PDF, send_with, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -544,3 +549,52 @@ def test_break_glass_lists_the_patients_threads_until_it_expires(
     assert ids(client.get(THREADS)) == expected
     clock.shift(timedelta(hours=2))
     assert str(thread.id) not in ids(client_for(user).get(THREADS))
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
+@pytest.mark.parametrize("viewer", ["patient", "clinician"])
+def test_messages_render_what_message_output_renders(
+    client_for, viewer, zone, thread, patient, clinician
+):
+    """Message pages and sends render without DRF (apis.message_output); MessageOutput is their
+    schema. Both give the same JSON for every kind of message: a patient's with red flags and
+    a discounted mention, the automatic reply (no sender), a staff reply with an attachment,
+    an internal note, read receipts, and the sender's own client_id."""
+    services.message_send(
+        actor=patient.user,
+        thread_id=thread.id,
+        body="Crushing chest pain now, no fever.",
+        client_id="c-1",
+    )
+    staff = client_for(clinician.user)
+    photo = upload(staff, PDF, name="leaflet.pdf", content_type="application/pdf").json()["id"]
+    assert send_with(staff, thread, photo).status_code == 201
+    services.message_send(actor=clinician.user, thread_id=thread.id, body="Note", internal=True)
+    services.thread_mark_read(actor=patient.user, thread_id=thread.id)
+    services.message_send(actor=clinician.user, thread_id=thread.id, body="Call 911 now.")
+    user = patient.user if viewer == "patient" else clinician.user
+    client = client_for(user)
+
+    with timezone.override(ZoneInfo(zone)):
+        listed = client.get(f"/api/v1/threads/{thread.id}/messages/").json()["results"]
+        sent = client.post(
+            f"/api/v1/threads/{thread.id}/messages/",
+            {"body": "Thanks", "client_id": "c-2"},
+            format="json",
+        ).json()
+        listing = selectors.thread_messages(user=user, thread_id=thread.id)
+        messages = list(listing.messages.order_by("position"))
+        selectors.load_attachments(messages)
+        context = {"viewer": user, "patient_read": listing.patient_read}
+        expected = MessageOutput(messages[:-1], many=True, context=context).data
+        expected_sent = MessageOutput(messages[-1], context={"viewer": user}).data
+
+    assert listed == json.loads(JSONRenderer().render(expected))
+    assert sent == json.loads(JSONRenderer().render(expected_sent))
+    kinds = {message["sender_kind"] for message in listed}
+    assert kinds == {"patient", "staff", "system"}
+    if viewer == "clinician":
+        assert any(message["triage_hits"] for message in listed)
+        assert any(message["triage_discounted"] for message in listed)
+        assert any(message["attachments"] for message in listed)
+        assert any(message["read_by_patient"] for message in listed)
