@@ -54,14 +54,13 @@ def audited_list_response(
     render_page: Callable[[list[Any]], list[dict[str, Any]]] | None = None,
     patient_id_of: Callable[[Any], UUID | None] = _patient_id,
     context: dict[str, Any] | None = None,
-    prepare_page: Callable[[list[Any]], None] | None = None,
 ) -> Response:
     """The paginated response for `rows` (a queryset from a selector that already narrowed them
     to what the caller may see), with the rows shown audited (`audit_record_list`).
 
     The page is rendered by `serializer_class` (many, with `context`), or by `render_page`, for
-    a hot list whose plain rows a serializer would render too slowly. `prepare_page` loads what
-    the serializer needs for the page (e.g. attachments)."""
+    a hot list whose rows a serializer would render too slowly (it loads what it needs of the
+    page itself, e.g. attachments)."""
     render = render_page or _rendered_by(serializer_class, context or {})
     paginator = pagination_class()
     page: list[Any] = _read(lambda: paginator.paginate_queryset(rows, request, view=view), rows)
@@ -70,8 +69,6 @@ def audited_list_response(
         object_type=object_type,
         rows=[(_object_id(row), patient_id_of(row)) for row in page],
     )
-    if prepare_page is not None:
-        prepare_page(page)  # what the serializer needs of the rows shown, loaded once
     return paginator.get_paginated_response(render(page))
 
 

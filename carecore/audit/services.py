@@ -33,6 +33,13 @@ def _known(actor: User | None) -> User | None:
     return actor if actor is not None and actor.is_authenticated else None
 
 
+def _may_be_read_under_grant(known: User | None, action: str, patient_id: UUID | None) -> bool:
+    """Whether the INSERT must look for a break-glass grant to mark the event (no query here)."""
+    return known is not None and marker_applies(
+        actor_role=known.role, action=action, patient_id=patient_id
+    )
+
+
 def _request_columns() -> tuple[str | None, str]:
     """The client's address and the request id of the current request, as events store them."""
     context = request_context.current()
@@ -62,7 +69,7 @@ def _event(
     if (
         known is not None
         and target.patient_id is not None
-        and marker_applies(actor_role=known.role, action=action, patient_id=target.patient_id)
+        and _may_be_read_under_grant(known, action, target.patient_id)
     ):
         event.detail = marked_detail(
             detail=detail, actor_id=known.id, patient_id=target.patient_id, now=timezone.now()
@@ -108,8 +115,7 @@ def _insert_many(
             "object_id": target.object_id,
             "action": action,
             "detail": detail,
-            "marked": known is not None
-            and marker_applies(actor_role=known.role, action=action, patient_id=target.patient_id),
+            "marked": _may_be_read_under_grant(known, action, target.patient_id),
         }
         for target, action, detail in events
     ]
