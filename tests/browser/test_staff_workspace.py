@@ -146,7 +146,10 @@ def test_a_clinician_completes_a_review_from_the_queue(
 
 
 def shortcuts_ready(page: Page) -> None:
-    """The shortcuts' script shows the help's button once it listens."""
+    """The shortcuts' script shows the help's button once it listens: it takes the button's
+    `hidden` attribute away. (The button's visibility alone is no proof: while the page's
+    style sheets load, a `.button` rule can show it before the script has run.)"""
+    expect(page.locator("#shortcuts-open:not([hidden])")).to_have_count(1)
     expect(page.get_by_role("button", name="Keyboard shortcuts")).to_be_visible()
 
 
