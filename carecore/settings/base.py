@@ -109,7 +109,10 @@ TEMPLATES = [
 
 # --- database: PostgreSQL only, psycopg 3 with Django's connection pool -----------------------
 DATABASES = {"default": env.db_url("DATABASE_URL")}
-DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# Django's PostgreSQL backend; its DEBUG query log writes a statement's parameters into it only
+# when the log is read (carecore/common/postgresql/base.py).
+_POSTGRESQL_ENGINE = "carecore.common.postgresql"
+DATABASES["default"]["ENGINE"] = _POSTGRESQL_ENGINE
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # A socket directory may also be given percent-encoded in the host part
 # (postgres://user@%2Fvar%2Frun%2Fpostgresql/db); django-environ 0.14 leaves it quoted.
@@ -162,7 +165,7 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), st
     _replica = environ.Env.db_url_config(_url)
     DATABASES[_alias] = {
         **_replica,
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": _POSTGRESQL_ENGINE,
         "HOST": unquote(_replica.get("HOST", "")),
         "ATOMIC_REQUESTS": False,
         "CONN_HEALTH_CHECKS": True,  # as for the primary: a dropped connection is replaced
