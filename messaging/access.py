@@ -79,6 +79,10 @@ def message_visibility(user: User) -> Q:
     return Q()
 
 
+# What pages and API answers show of a thread beside its own columns: loaded with it.
+THREAD_PEOPLE = ("patient__user", "assignee")
+
+
 def access_thread(
     *,
     user: User,
@@ -86,13 +90,16 @@ def access_thread(
     for_write: bool = False,
     lock: bool = False,
     also: Sequence[AuditNote] = (),
+    related: Sequence[str] = THREAD_PEOPLE,
 ) -> Thread:
     """The thread if `user` may see it (and, for writes, write in it); else NotFound. Audited.
 
     With `lock=True` the thread row is locked FOR UPDATE (the caller must be in a transaction).
     `also` are events written with the access event when access is granted (`audited_get`).
+    `related` are the rows read with the thread (`select_related`); a caller that needs only
+    the thread's own columns passes none.
     """
-    threads = visible_threads(user, for_write=for_write).select_related("patient__user", "assignee")
+    threads = visible_threads(user, for_write=for_write).select_related(*related)
     if for_write and user.role not in WRITER_ROLES:
         # Read-only roles (an admin under break-glass) cannot write: the same 404 and audit.
         threads = threads.none()

@@ -589,11 +589,14 @@ def _message_send_atomic(
     # Locked by the access check itself: the statements under the lock are the audit INSERT
     # and the send's own four, as many as with a separate FOR UPDATE read after an unlocked
     # check, and the send makes one round trip fewer. Only the thread's row is locked.
+    # A send needs the thread's own columns only: compiling and loading its patient, their
+    # account and the assignee as well cost 1-1.5 ms of CPU per send (docs/benchmarks.md).
     thread = access_thread(
         user=actor,
         thread_id=thread_id,
         for_write=True,
         lock=True,
+        related=(),
         also=(
             _message_created(
                 message_id=message_id, internal=internal, attachment_count=len(attachment_ids)
