@@ -99,7 +99,9 @@ def access_thread(
     `related` are the rows read with the thread (`select_related`); a caller that needs only
     the thread's own columns passes none.
     """
-    threads = visible_threads(user, for_write=for_write).select_related(*related)
+    threads = visible_threads(user, for_write=for_write)
+    if related:  # select_related() with no names would follow every foreign key
+        threads = threads.select_related(*related)
     if for_write and user.role not in WRITER_ROLES:
         # Read-only roles (an admin under break-glass) cannot write: the same 404 and audit.
         threads = threads.none()

@@ -574,6 +574,19 @@ def test_a_patient_send_costs_the_same_queries_whatever_the_size_of_the_care_tea
     )
 
 
+def test_a_send_locks_and_reads_the_thread_alone(patient, clinician, thread):
+    # A send needs the thread's own columns: loading its patient, their account and the assignee
+    # as well was 1-1.5 ms of CPU per send (docs/benchmarks.md), and select_related() with no
+    # names would join every foreign key.
+    for sender in (patient.user, clinician.user):
+        with CaptureQueriesContext(connection) as queries:
+            services.message_send(actor=sender, thread_id=thread.id, body="More news")
+        [lock] = [query["sql"] for query in queries if "FOR UPDATE" in query["sql"]]
+        selected = lock.split(" FROM ")[0]
+        assert '"messaging_thread"."id"' in selected
+        assert "accounts_" not in selected, selected
+
+
 def test_an_announcing_batch_costs_the_same_queries_whatever_its_size(
     patient, other_patient, clinician, thread, other_thread, django_assert_num_queries
 ):
