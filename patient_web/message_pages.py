@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from carecore.audit.lists import audited_rows
+from carecore.audit.lists import audited_page, audited_rows
 from carecore.common.errors import ApplicationError
 from carecore.realtime.selectors import latest_seq
 from messaging import policy, selectors, services
@@ -54,7 +54,7 @@ def _upload_all(request: HttpRequest, form: Any) -> list[Any] | None:
 def thread_list(request: HttpRequest) -> HttpResponse:
     threads = selectors.thread_list(user=signed_in(request)).order_by("-last_message_at", "-id")
     page = Paginator(threads, THREADS_PER_PAGE).get_page(request.GET.get("page"))
-    shown = audited_rows(user=request.user, rows=list(page), object_type="message_thread")
+    shown = audited_page(user=request.user, page=page, object_type="message_thread")
     return render(request, "patient_web/messages/list.html", {"threads": shown, "page": page})
 
 

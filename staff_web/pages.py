@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from carecore.accounts import services as account_services
 from carecore.accounts.models import CARE_TEAM_ROLES
 from carecore.accounts.selectors import assignable_staff_by_patient, patient_with_care_team
-from carecore.audit.lists import audited_rows
+from carecore.audit.lists import audited_page, audited_rows
 from carecore.common.errors import ApplicationError
 from carecore.realtime.selectors import latest_seq
 from intake.selectors import open_red_flag_reviews
@@ -127,7 +127,7 @@ def _inbox_context(request: HttpRequest) -> dict[str, Any]:
     page = Paginator(_inbox_threads(request, show), THREADS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    rows = audited_rows(user=request.user, rows=list(page), object_type="message_thread")
+    rows = audited_page(user=request.user, page=page, object_type="message_thread")
     return {
         "threads": _with_assignees(rows),
         "page": page,

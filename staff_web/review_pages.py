@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from carecore.audit.lists import audited_rows
+from carecore.audit.lists import audited_page
 from carecore.common.errors import ApplicationError
 from intake import selectors, services
 from patient_web.guards import form_errors
@@ -42,7 +42,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
         "-urgent", "-expedited", "created_at", "id"
     )
     page = Paginator(reviews, REVIEWS_PER_PAGE).get_page(request.GET.get("page"))
-    shown = audited_rows(user=request.user, rows=list(page), object_type="intake_review")
+    shown = audited_page(user=request.user, page=page, object_type="intake_review")
     return render(request, "staff_web/reviews/list.html", {"reviews": shown, "page": page})
 
 

@@ -9,9 +9,10 @@ pins in the tests rely on it).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
+from django.core.paginator import Page
 from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.pagination import BasePagination
@@ -98,4 +99,15 @@ def audited_rows(
         rows=[(_object_id(row), patient_id_of(row)) for row in shown],
         detail=detail,
     )
+    return shown
+
+
+def audited_page(*, user: Any, page: Page[Any], object_type: str) -> list[Any]:
+    """`audited_rows` for a page of Django's `Paginator`: its rows read from its still unread
+    slice of the queryset (so planned for their parameters, as every list page is), audited, and
+    kept on the page, which then does not read them again."""
+    # A Paginator pages a queryset or a list; its page holds a slice of the same.
+    rows = cast("QuerySet[Any] | Sequence[Any]", page.object_list)
+    shown = audited_rows(user=user, rows=rows, object_type=object_type)
+    page.object_list = shown
     return shown

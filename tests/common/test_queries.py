@@ -1,17 +1,23 @@
-"""by_primary_key: one row by its key, without the ORDER BY `.first()` adds."""
+"""by_primary_key: one row by its key, without the ORDER BY `.first()` adds; which queries are
+prepared on their connection and which are planned on every run."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Callable
 
 import pytest
 from django.db import connection
+from django.test import Client
 
 from carecore.accounts.models import User
 from carecore.common.queries import by_primary_key
 from messaging.services import thread_open
 
 from ..factories import UserFactory
+from ..patient_web.conftest import sign_in as patient_sign_in
+from ..staff_web.conftest import sign_in as staff_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +76,41 @@ def test_a_list_page_is_planned_for_its_parameters_on_every_run(patient, client_
     prepared = _prepared_statements()
     assert any('FROM "knox_authtoken"' in statement for statement in prepared)
     assert not any('FROM "messaging_message"' in statement for statement in prepared)
+
+
+def _page_statements_prepared(table: str) -> list[str]:
+    """Prepared statements that read a page of `table` (a LIMIT of the whole statement, not of
+    a subquery such as the paginator's count's EXISTS)."""
+    return [
+        statement
+        for statement in _prepared_statements()
+        if f'FROM "{table}"' in statement and re.search(r"LIMIT \S+( OFFSET \S+)?$", statement)
+    ]
+
+
+def _signed_in(sign_in: Callable[[Client, User], None], user: User) -> Client:
+    client = Client()
+    sign_in(client, user)
+    return client
+
+
+def test_the_portals_paginated_lists_are_planned_for_their_parameters_on_every_run(
+    patient, clinician
+):
+    """The pages that cut their rows with Django's Paginator (the patient's and the care team's
+    thread lists, the review queue) read the page through `audited_page`, so they too are never
+    prepared. The thread lists are "one patient's (or a team's) threads, latest first": the
+    shape whose generic plan reads and sorts the whole group."""
+    for number in range(3):
+        thread_open(
+            actor=patient.user, subject=f"Flare {number}", category="clinical", body="Itchy."
+        )
+    pages = [
+        (_signed_in(patient_sign_in, patient.user), "/messages/", "messaging_thread"),
+        (_signed_in(staff_sign_in, clinician.user), "/staff/", "messaging_thread"),
+        (_signed_in(staff_sign_in, clinician.user), "/staff/reviews/", "intake_intakereview"),
+    ]
+    for client, path, table in pages:
+        for _ in range(7):
+            assert client.get(path).status_code == 200
+        assert _page_statements_prepared(table) == [], path
