@@ -428,6 +428,8 @@ def _after_patient_message(
         thread.after_hours_reply_until is not None and now < thread.after_hours_reply_until
     )
     if not hours.is_open(now) and not already_told:
+        # A send reads the thread alone (`_message_send_atomic`), so this reads the patient and
+        # their account: two small queries, once per thread in each after-hours stretch.
         text = policy.after_hours_reply(
             expected=thread.first_response_due_at, patient_zone=thread.patient.user.zone
         )
