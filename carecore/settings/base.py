@@ -134,6 +134,10 @@ DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 # a pooled database connection while it serves a request, so keep it under the pool's max_size:
 # the rest of the pool serves the WebSocket feed's database work.
 CARECORE_WEB_THREADS = env.int("CARECORE_WEB_THREADS", default=8)
+# Each web process sets its long-lived heap aside from Python's full garbage collections, at start
+# and again after its first N requests (carecore/common/gc_freeze.py; 0: at start only).
+CARECORE_GC_FREEZE = env.bool("CARECORE_GC_FREEZE", default=True)
+CARECORE_GC_FREEZE_AFTER_REQUESTS = env.int("CARECORE_GC_FREEZE_AFTER_REQUESTS", default=300)
 # With the pool on, Django passes this to psycopg's pool as its `check`: every connection handed
 # out is checked first (one empty query), so a connection the server dropped (restart, failover,
 # pg_terminate_backend) is replaced instead of failing a request or a Celery task.
