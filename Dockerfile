@@ -11,7 +11,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DJANGO_SETTINGS_MODULE=carecore.settings.production \
-    PORT=8000
+    PORT=8000 \
+    WEB_CONCURRENCY=1
 
 WORKDIR /app
 
@@ -49,7 +50,8 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "scripts/healthcheck.py", "web"]
 
-# WEB_CONCURRENCY (uvicorn worker processes) is read by uvicorn from the environment;
-# CARECORE_TRUSTED_PROXIES (the proxies whose X-Forwarded-* headers count; empty: none) is passed
-# to it here and read by the app too, so both agree on who the client is.
-CMD ["sh", "-c", "exec uvicorn carecore.asgi:application --host 0.0.0.0 --port \"${PORT}\" --no-server-header --proxy-headers --forwarded-allow-ips \"${CARECORE_TRUSTED_PROXIES:-}\""]
+# gunicorn runs WEB_CONCURRENCY uvicorn processes, each on a socket of its own (1 unless set: a
+# container does not know how many CPUs it may use, docs/scaling.md). CARECORE_TRUSTED_PROXIES
+# (the proxies whose X-Forwarded-* headers count; empty: none) is read by carecore/web_server.py
+# and by the app, so both agree on who the client is.
+CMD ["sh", "-c", "exec gunicorn carecore.asgi:application --config python:carecore.web_server --bind \"0.0.0.0:${PORT}\""]

@@ -1,5 +1,6 @@
-"""Real web server processes for end-to-end tests: uvicorn, as `make run` serves CareCore, on
-the suite's test database (so tests that use them commit their data), plus a small JSON client.
+"""Real web server processes for end-to-end tests: gunicorn running uvicorn processes, as
+`make run` serves CareCore (the Procfile's web line), on the suite's test database (so tests that
+use them commit their data), plus a small JSON client.
 """
 
 from __future__ import annotations
@@ -23,34 +24,39 @@ from tests.worker import wait_until
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def web_command(port: int) -> list[str]:
+    """The Procfile's web line, listening on 127.0.0.1:`port`: gunicorn with the settings every
+    launcher uses (carecore/web_server.py: forwarded headers only from CARECORE_TRUSTED_PROXIES,
+    a socket per process, no Server header)."""
+    return [
+        *(sys.executable, "-m", "gunicorn", "carecore.asgi:application"),
+        *("--config", "python:carecore.web_server", "--bind", f"127.0.0.1:{port}"),
+    ]
+
+
+def web_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The test settings on the suite's database, one web process unless `env` says otherwise."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "carecore.settings.test",
+        "CARECORE_WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
+        "WEB_CONCURRENCY": "1",
+        **(env or {}),
+    }
+
+
 @contextmanager
 def running_web(name: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """A uvicorn process with the test settings and `env` on top; yields its base URL once
+    """The web server with the test settings and `env` on top; yields its base URL once
     /healthz answers, and stops it afterwards. Its output goes to var/test-logs/."""
     port = free_port()
     log_dir = ROOT / "var" / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    process_env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "carecore.settings.test",
-        "CARECORE_WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
-        **(env or {}),
-    }
     with (log_dir / f"web-{name}-{os.getpid()}.log").open("wb") as log:
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "carecore.asgi:application",
-                "--port",
-                str(port),
-                # As the Procfile: forwarded headers only from the proxies the app trusts too.
-                "--forwarded-allow-ips",
-                process_env.get("CARECORE_TRUSTED_PROXIES", ""),
-            ],
+            web_command(port),
             cwd=ROOT,
-            env=process_env,
+            env=web_environment(env),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

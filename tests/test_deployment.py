@@ -36,6 +36,8 @@ from carecore.settings.redis_urls import redis_database_url, redis_server_url
 from demo.management.commands import seed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every launcher starts the web the same way (carecore/web_server.py).
+WEB_SERVER = "gunicorn carecore.asgi:application --config python:carecore.web_server"
 PYTHON = sys.executable
 WORKERS = ("worker-urgent", "worker-deliveries", "worker-routine")
 APP_SERVICES = ("migrate", "web", *WORKERS, "beat")
@@ -168,15 +170,15 @@ def test_the_one_off_migrate_step_runs_before_web_worker_and_beat(compose: dict)
         assert "migrate" not in " ".join(services[name]["command"])
 
 
-def test_the_processes_run_uvicorn_celery_worker_and_a_single_beat(compose: dict) -> None:
+def test_the_processes_run_the_web_server_celery_worker_and_a_single_beat(compose: dict) -> None:
     services = compose["services"]
-    assert "uvicorn carecore.asgi:application" in " ".join(services["web"]["command"])
+    assert WEB_SERVER in " ".join(services["web"]["command"])
     for worker in WORKERS:
         assert "celery -A carecore worker" in " ".join(services[worker]["command"])
     assert services["beat"]["command"][:3] == ["python", "manage.py", "run_beat"]
     assert services["beat"].get("deploy", {}).get("replicas", 1) == 1
-    # uvicorn listens on $PORT, the port scripts/healthcheck.py probes, and that port is published.
-    assert '--port "$${PORT:-8000}"' in services["web"]["command"][-1]
+    # The web listens on $PORT, the port scripts/healthcheck.py probes, and that port is published.
+    assert '--bind "0.0.0.0:$${PORT:-8000}"' in services["web"]["command"][-1]
     assert services["web"]["ports"] == ["${WEB_PORT:-8000}:${PORT:-8000}"]
 
 
@@ -269,11 +271,8 @@ def test_the_container_runs_as_a_non_root_user(dockerfile: list[str]) -> None:
     assert not any(line.startswith("RUN ") for line in dockerfile[last_user:])
 
 
-def test_the_image_runs_uvicorn_and_checks_its_own_health(dockerfile: list[str]) -> None:
-    assert any(
-        line.startswith("CMD ") and "uvicorn carecore.asgi:application" in line
-        for line in dockerfile
-    )
+def test_the_image_runs_the_web_server_and_checks_its_own_health(dockerfile: list[str]) -> None:
+    assert any(line.startswith("CMD ") and WEB_SERVER in line for line in dockerfile)
     assert any(line.startswith("HEALTHCHECK ") and "healthcheck.py" in line for line in dockerfile)
 
 
@@ -288,7 +287,7 @@ def test_the_procfile_runs_web_worker_and_beat() -> None:
         line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
     )
     assert set(entries) == {"web", "worker", "beat"}
-    assert "uvicorn carecore.asgi:application" in entries["web"]
+    assert WEB_SERVER in entries["web"]
     assert "celery -A carecore worker" in entries["worker"]
     assert "python manage.py run_beat" in entries["beat"]
 

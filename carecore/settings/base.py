@@ -133,7 +133,7 @@ DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 # Threads per web process running Django's (sync) request handler (carecore/asgi.py). Each holds
 # a pooled database connection while it serves a request, so keep it under the pool's max_size:
 # the rest of the pool serves the WebSocket feed's database work.
-CARECORE_WEB_THREADS = env.int("CARECORE_WEB_THREADS", default=8)
+CARECORE_WEB_THREADS = env.int("CARECORE_WEB_THREADS", default=4)
 # Each web process sets its long-lived heap aside from Python's full garbage collections, at start
 # and again after its first N requests (carecore/common/gc_freeze.py; 0: at start only).
 CARECORE_GC_FREEZE = env.bool("CARECORE_GC_FREEZE", default=True)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -170,26 +171,36 @@ def test_behind_our_proxy_the_audit_trail_has_the_client_and_the_proxys_request_
     assert event.request_id == "lb-req-12345678"
 
 
-# --- uvicorn gets the same list ------------------------------------------------------------------
+# --- the web server gets the same list -----------------------------------------------------------
 
-UVICORN_LAUNCHERS = [
+WEB_LAUNCHERS = [
     "Procfile",
     "Dockerfile",
     "docker-compose.yml",
     "deploy/k8s/base/web.yaml",
     "tests/servers.py",
-    "tests/realtime/test_uvicorn.py",
 ]
 
 
-@pytest.mark.parametrize("path", UVICORN_LAUNCHERS)
-def test_every_uvicorn_trusts_forwarded_headers_only_from_the_same_setting(path):
+@pytest.mark.parametrize("path", WEB_LAUNCHERS)
+def test_every_web_launcher_takes_the_trusted_proxies_from_the_one_config(path):
     text = (ROOT / path).read_text()
 
-    assert "uvicorn" in text
-    assert "--forwarded-allow-ips" in text, path
-    assert "CARECORE_TRUSTED_PROXIES" in text, path
+    assert "carecore.asgi:application" in text
+    assert "python:carecore.web_server" in text, path
+    # carecore/web_server.py alone decides whose forwarded headers count.
+    assert "--forwarded-allow-ips" not in text, path
     assert "FORWARDED_ALLOW_IPS" not in text
+
+
+def test_the_web_config_trusts_forwarded_headers_from_the_apps_list_only(monkeypatch):
+    import carecore.web_server
+
+    monkeypatch.setenv("CARECORE_TRUSTED_PROXIES", "10.0.0.0/8,192.0.2.7")
+    assert importlib.reload(carecore.web_server).forwarded_allow_ips == "10.0.0.0/8,192.0.2.7"
+
+    monkeypatch.delenv("CARECORE_TRUSTED_PROXIES")
+    assert importlib.reload(carecore.web_server).forwarded_allow_ips == ""
 
 
 def test_nothing_configures_the_old_variables():

@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +19,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 from websockets.typing import Origin, Subprotocol
@@ -28,6 +26,7 @@ from websockets.typing import Origin, Subprotocol
 from carecore.accounts.services import token_issue
 from carecore.common.redis_clients import redis_client
 
+from ..servers import web_command, web_environment
 from ..worker import WorkerProcess, purge_broker, running_worker
 from .conftest import open_thread
 
@@ -53,27 +52,17 @@ def _free_port() -> int:
 
 @contextmanager
 def running_uvicorn(name: str) -> Iterator[str]:
-    """`uvicorn carecore.asgi:application` as in the Procfile, on the test database; yields
-    host:port once /healthz answers."""
+    """One uvicorn process under gunicorn, started as the Procfile starts the web, on the test
+    database; yields host:port once /healthz answers."""
     port = _free_port()
     log_dir = ROOT / "var" / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"uvicorn-{name}-{os.getpid()}.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "carecore.settings.test",
-        "CARECORE_WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
-    }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "uvicorn", "carecore.asgi:application"),
-                *("--host", "127.0.0.1", "--port", str(port), "--no-server-header"),
-                # As the Procfile: forwarded headers only from the proxies the app trusts too.
-                *("--forwarded-allow-ips", env.get("CARECORE_TRUSTED_PROXIES", "")),
-            ],
+            web_command(port),
             cwd=ROOT,
-            env=env,
+            env=web_environment(),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

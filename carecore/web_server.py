@@ -1,0 +1,41 @@
+"""How the web processes run: gunicorn starts and watches them, uvicorn serves inside each
+(docs/architecture.md, "How HTTP is served"). Every launcher (Procfile, Dockerfile, compose, k8s,
+the tests' servers) runs
+
+    gunicorn carecore.asgi:application --config python:carecore.web_server --bind HOST:PORT
+
+- `WEB_CONCURRENCY` processes, default one per core. gunicorn restarts a process that dies and
+  stops them gracefully.
+- Each process listens on a socket of its own on the same port (`SO_REUSEPORT`), and the kernel
+  spreads new connections across them. With one socket shared by all processes, which is how
+  `uvicorn --workers` runs, whichever process woke first accepted every connection waiting, so
+  a burst of connections landed mostly on one process: 32 connections split 2/30, 9/23, even
+  32/0. The busier process then answered its connections 2-3 times slower than the other
+  (docs/benchmarks.md).
+- Inside each process, uvicorn's event loop parses HTTP and serves the WebSocket feed; Django
+  runs on a pool of threads (carecore/asgi.py).
+- Forwarded headers (X-Forwarded-For, -Proto) count only from the proxies listed in
+  `CARECORE_TRUSTED_PROXIES`, the list the app reads too (docs/security.md). Empty: no proxy.
+
+Only the settings named here are read by gunicorn; anything else in this module is ignored.
+"""
+
+import os
+from typing import Any
+
+from uvicorn_worker import UvicornWorker
+
+workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
+worker_class = "carecore.web_server.Worker"
+reuse_port = True
+forwarded_allow_ips = os.environ.get("CARECORE_TRUSTED_PROXIES", "")
+# uvicorn's keep-alive (gunicorn's own default is 2 s).
+keepalive = 5
+# One line per request on stdout, as `uvicorn` printed them (method, path, status; no bodies).
+accesslog = "-"
+
+
+class Worker(UvicornWorker):
+    """uvicorn in a gunicorn process, answering without a `Server` header."""
+
+    CONFIG_KWARGS: dict[str, Any] = {**UvicornWorker.CONFIG_KWARGS, "server_header": False}
