@@ -1,17 +1,27 @@
-"""DEBUG's query log under server-side binding (carecore/common/postgresql/base.py): the same
-text Django would log, written only when the log is read."""
+"""Our PostgreSQL backend (carecore/common/postgresql/base.py): DEBUG's query log under
+server-side binding, the same text Django would log, written only when the log is read; and
+timestamps read by psycopg's native loader, the same values as Django's own loader gives."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.backends.postgresql.psycopg_any import mogrify
+from django.db.backends.postgresql.psycopg_any import mogrify, register_tzloader
 from django.test.utils import CaptureQueriesContext
+from psycopg.pq import Format
 
 from carecore.accounts.models import User
-from carecore.common.postgresql.base import DeferredSQL
+from carecore.common.postgresql.base import (
+    NATIVE_TIMESTAMPTZ_LOADER,
+    TIMESTAMPTZ_OID,
+    DeferredSQL,
+    UTCTimestamptzLoader,
+)
+from tests.factories import UserFactory
 
 
 def test_the_log_shows_the_parameters_written_in(db):
@@ -57,3 +67,60 @@ def _closed_driver():
         closed = True
 
     return Closed()
+
+
+# --- timestamps read by psycopg's native loader ----------------------------------------------
+
+
+def _django_loader_reading(sql: str) -> list[tuple[Any, ...]]:
+    """The rows of `sql` as Django's own UTC loader reads them, on the same connection."""
+    with connection.cursor() as cursor:
+        register_tzloader(datetime.UTC, cursor.cursor)
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+
+
+TIMESTAMPS = """
+    SELECT '2026-12-01 19:00:00.123456+00'::timestamptz + make_interval(secs => n),
+           '1999-01-01 00:00:00+05:30'::timestamptz,
+           '0001-01-01 00:00:00+00'::timestamptz,
+           NULL::timestamptz
+    FROM generate_series(0, 99) AS n
+"""
+
+
+def test_timestamps_read_the_same_as_with_djangos_loader_in_utc(db):
+    with connection.cursor() as cursor:
+        cursor.execute(TIMESTAMPS)
+        native = list(cursor.fetchall())
+
+    assert native == _django_loader_reading(TIMESTAMPS)
+    assert native[0][0] == datetime.datetime(2026, 12, 1, 19, 0, 0, 123456, tzinfo=datetime.UTC)
+    assert native[0][1] == datetime.datetime(1998, 12, 31, 18, 30, tzinfo=datetime.UTC)
+    for row in native:
+        assert row[0].tzinfo is datetime.UTC and row[1].tzinfo is datetime.UTC
+        assert row[3] is None
+
+
+def test_models_read_back_the_instant_they_wrote(db):
+    written = datetime.datetime(2026, 7, 1, 14, 30, 15, 987654, tzinfo=ZoneInfo("Europe/London"))
+    user = UserFactory()
+    User.objects.filter(pk=user.pk).update(last_login=written)
+
+    read = User.objects.get(pk=user.pk).last_login
+
+    assert read == written
+    assert read is not None and read.tzinfo is datetime.UTC
+
+
+def test_the_connection_and_its_cursors_use_the_native_loader(db):
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        loader_class = cursor.cursor.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+
+    # Django keeps the connection's loader (its `timezone` matches) instead of registering its
+    # own per cursor, and what psycopg instantiates is its C loader.
+    assert loader_class is UTCTimestamptzLoader
+    native = loader_class(TIMESTAMPTZ_OID, connection.connection)
+    assert type(native) is NATIVE_TIMESTAMPTZ_LOADER
+    assert type(native).__module__.startswith("psycopg_binary")
