@@ -106,11 +106,14 @@ class UTCTimestamptzLoader(Loader):
     def __new__(cls, oid: int, context: AdaptContext | None = None) -> Any:
         return NATIVE_TIMESTAMPTZ_LOADER(oid, context)
 
+    def load(self, data: abc.Buffer) -> datetime.datetime:
+        # Never runs: `__new__` hands out the native loader, never an instance of this class.
+        raise NotImplementedError
+
 
 @functools.cache
 def adapters_reading_utc_natively(django_adapters: AdaptersMap) -> AdaptersMap:
     """Django's adapters (one map per time zone setting, itself cached) with the native loader."""
     adapters = AdaptersMap(django_adapters)
-    # Never instantiated as itself (`__new__`), so it need not implement `load`.
-    adapters.register_loader("timestamptz", UTCTimestamptzLoader)  # type: ignore[type-abstract]
+    adapters.register_loader("timestamptz", UTCTimestamptzLoader)
     return adapters
