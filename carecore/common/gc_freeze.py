@@ -11,13 +11,12 @@ was most of the page's and inbox's p99.
 collections skip. The process freezes twice: once when the application is loaded, and once more
 after its first requests have built their caches. Each time it collects first, so what is
 frozen is what is alive. The cost, bounded and paid once: an object frozen then that later
-becomes part of unreachable cycle is never freed (objects freed by reference counting, nearly
+becomes part of an unreachable cycle is never freed (objects freed by reference counting, nearly
 all of them, are freed as before). The Python documentation recommends the same for servers
 that load their application before serving.
 """
 
 import gc
-import itertools
 import logging
 import threading
 from typing import Any
@@ -41,15 +40,16 @@ class FreezeAfterRequests:
 
     def __init__(self, requests: int) -> None:
         self.requests = requests
-        self._finished = itertools.count(1)
+        self._finished = 0
         self._lock = threading.Lock()
         self.frozen = False
 
     def __call__(self, **kwargs: Any) -> None:
-        if self.frozen:
+        if self.frozen:  # every later request: no lock taken
             return
         with self._lock:
-            if self.frozen or next(self._finished) < self.requests:
+            self._finished += 1
+            if self.frozen or self._finished < self.requests:
                 return
             self.frozen = True
         freeze_live_objects()

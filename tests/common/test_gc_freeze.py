@@ -15,6 +15,7 @@ from django.core.signals import request_finished
 from django.test import Client
 
 from carecore.common.gc_freeze import FreezeAfterRequests, freeze_after_requests
+from tests.realtime.test_uvicorn import ROOT, running_uvicorn
 
 FREEZE_LOG = "carecore.common.gc_freeze"
 
@@ -98,8 +99,6 @@ def test_zero_requests_means_at_start_only() -> None:
 def test_a_real_web_process_freezes_at_start_and_after_its_first_requests(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tests.realtime.test_uvicorn import running_uvicorn
-
     monkeypatch.setenv("CARECORE_GC_FREEZE_AFTER_REQUESTS", "5")
     with running_uvicorn("gc-freeze") as host:
         log = _uvicorn_log("gc-freeze")
@@ -118,8 +117,6 @@ def test_a_real_web_process_freezes_at_start_and_after_its_first_requests(
 
 
 def _uvicorn_log(name: str) -> Path:
-    from tests.realtime.test_uvicorn import ROOT
-
     return ROOT / "var" / "test-logs" / f"uvicorn-{name}-{os.getpid()}.log"
 
 

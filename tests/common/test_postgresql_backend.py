@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.backends.postgresql.psycopg_any import mogrify, register_tzloader
 from django.test.utils import CaptureQueriesContext
+from psycopg.adapt import Loader
 from psycopg.pq import Format
 
 from carecore.accounts.models import User
@@ -124,3 +125,14 @@ def test_the_connection_and_its_cursors_use_the_native_loader(db):
     native = loader_class(TIMESTAMPTZ_OID, connection.connection)
     assert type(native) is NATIVE_TIMESTAMPTZ_LOADER
     assert type(native).__module__.startswith("psycopg_binary")
+
+
+def test_the_dressed_loader_reads_like_the_native_one_if_ever_made_itself(db):
+    connection.ensure_connection()
+    dressed = object.__new__(UTCTimestamptzLoader)
+    Loader.__init__(dressed, TIMESTAMPTZ_OID, connection.connection)
+    native = NATIVE_TIMESTAMPTZ_LOADER(TIMESTAMPTZ_OID, connection.connection)
+
+    text = b"2026-12-01 19:00:00.123456+00"
+    assert dressed.load(text) == native.load(text)
+    assert dressed.load(text).tzinfo is datetime.UTC

@@ -107,8 +107,10 @@ class UTCTimestamptzLoader(Loader):
         return NATIVE_TIMESTAMPTZ_LOADER(oid, context)
 
     def load(self, data: abc.Buffer) -> datetime.datetime:
-        # Never runs: `__new__` hands out the native loader, never an instance of this class.
-        raise NotImplementedError
+        # psycopg gets the native loader from `__new__` and calls its `load`; an instance of this
+        # class made some other way (`object.__new__`) reads the same through it.
+        native = NATIVE_TIMESTAMPTZ_LOADER(self.oid, self.connection)
+        return native.load(data)
 
 
 @functools.cache
