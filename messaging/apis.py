@@ -510,7 +510,7 @@ class MessageListApi(APIView):
     def get(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         """Messages of the thread, oldest first (follow `next`). Internal notes only for staff.
         Staff also see `triage_flags` and `read_by_patient`."""
-        listing = selectors.thread_messages(user=request.user, thread_id=thread_id)
+        listing = selectors.thread_messages(user=request.user, thread_id=thread_id, related=())
         return audited_list_response(
             request=request,
             view=self,
