@@ -69,7 +69,8 @@ def visible_threads_for_list(user: User) -> QuerySet[Thread]:
         return visible_threads(user)
     if user.role not in CLINICAL_STAFF_ROLES:
         return Thread.objects.none()
-    return Thread.objects.filter(patient_id__in=visible_patient_ids(user))
+    # One array parameter, however many patients (`AnyOf`, carecore/common/queries.py).
+    return Thread.objects.filter(patient_id__any=visible_patient_ids(user))
 
 
 def message_visibility(user: User) -> Q:

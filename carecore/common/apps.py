@@ -8,10 +8,18 @@ class CommonConfig(AppConfig):
     verbose_name = "CareCore platform"
 
     def ready(self) -> None:
+        from django.db.models import Field, ForeignObject
+
         # Load the Celery app when Django starts, so `shared_task`s bind to it and `.delay()`
         # uses its broker (Celery's documented layout imports it from carecore/__init__.py,
         # which would make every pure module under carecore/ import Django).
         from carecore import celery  # noqa: F401
+        from carecore.common.queries import AnyOf
+
+        # `column__any=[...]`: a list as one array parameter (carecore/common/queries.py).
+        # Foreign keys take only lookups registered on ForeignObject and below, not Field's.
+        Field.register_lookup(AnyOf)
+        ForeignObject.register_lookup(AnyOf)
 
 
 class CareCoreAdminConfig(admin_apps.AdminConfig):

@@ -13,6 +13,7 @@ from django.test import Client
 
 from carecore.accounts.models import User
 from carecore.common.queries import by_primary_key
+from messaging.models import Thread
 from messaging.services import thread_open
 
 from ..factories import UserFactory
@@ -114,3 +115,27 @@ def test_the_portals_paginated_lists_are_planned_for_their_parameters_on_every_r
         for _ in range(7):
             assert client.get(path).status_code == 200
         assert _page_statements_prepared(table) == [], path
+
+
+def test_any_of_matches_what_in_matches_with_one_array_parameter(
+    patient, other_patient, django_assert_num_queries
+):
+    """`column__any=values` (carecore/common/queries.py) keeps the rows `column__in` keeps, and
+    sends the values as one array: the statement's text and parameter count stay the same for
+    any number of values (psycopg converts a statement of at most 50 parameters once)."""
+    for owner in (patient, other_patient):
+        thread_open(actor=owner.user, subject="Flare", category="clinical", body="Itchy.")
+    for wanted in ([patient.id], [patient.id, other_patient.id], [], [uuid.uuid4()] * 60):
+        expected = set(Thread.objects.filter(patient_id__in=wanted).values_list("id", flat=True))
+        with django_assert_num_queries(1) as context:
+            found = set(Thread.objects.filter(patient_id__any=wanted).values_list("id", flat=True))
+        assert found == expected
+        sql = context.captured_queries[0]["sql"]
+        assert '"messaging_thread"."patient_id" = ANY(' in sql
+    assert Thread.objects.filter(patient_id__any=[str(patient.id)]).count() == 1
+    # The only parameter is the array, whatever its length.
+    compiled, params = Thread.objects.filter(
+        patient_id__any=[patient.id] * 60
+    ).query.sql_with_params()
+    assert compiled.count("%s") == 1
+    assert params == ([patient.id] * 60,)
