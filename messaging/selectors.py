@@ -158,7 +158,7 @@ def message_previews(message_ids: Iterable[UUID | None]) -> dict[UUID, MessagePr
     wanted = [message_id for message_id in message_ids if message_id is not None]
     if not wanted:
         return {}
-    previews = Message.objects.filter(id__in=wanted).values(
+    previews = Message.objects.filter(id__any=wanted).values(
         "id", "sender_kind", "created_at", preview=Left("body", PREVIEW_CHARS)
     )
     return {row["id"]: row for row in previews}
@@ -243,7 +243,7 @@ def load_attachments(messages: Sequence[Message]) -> None:
     # without any costs no query.
     with_files = [message.id for message in messages if getattr(message, "has_attachments", True)]
     if with_files:
-        for attachment in Attachment.objects.filter(message_id__in=with_files).order_by(
+        for attachment in Attachment.objects.filter(message_id__any=with_files).order_by(
             "created_at", "id"
         ):
             by_message[attachment.message_id].append(attachment)  # type: ignore[index]
