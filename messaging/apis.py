@@ -213,33 +213,61 @@ class ThreadOutput(_StaffOnlyFields):
 
 
 # Messages are rendered without DRF too (a page of 50, and every send's response):
-# `message_output` builds MessageOutput's shape from the page's messages; MessageOutput stays the
-# schema, and a test holds the two equal (tests/messaging/test_thread_apis.py).
+# `message_row_output` builds MessageOutput's shape from a row of `selectors.message_rows`;
+# MessageOutput stays the schema, and a test holds the two equal
+# (tests/messaging/test_thread_apis.py).
 def message_output(
     message: Message, *, viewer: User, patient_read: ThreadReadState | None, zone: tzinfo
 ) -> dict[str, Any]:
-    """MessageOutput of one message (`shown_attachments` loaded) for `viewer`; `patient_read`
-    is the patient's read state for staff read receipts (None: not read, or a patient)."""
+    """MessageOutput of one message instance (`shown_attachments` loaded): a send's answer."""
     sender = message.sender
+    row = {column: getattr(message, column) for column in selectors.MESSAGE_ROW_COLUMNS}
+    row.update(
+        sender_first_name=sender.first_name if sender is not None else None,
+        sender_last_name=sender.last_name if sender is not None else None,
+        sender_role=sender.role if sender is not None else None,
+    )
+    return message_row_output(
+        row,
+        attachments=message.shown_attachments,  # type: ignore[attr-defined]
+        viewer=viewer,
+        patient_read=patient_read,
+        zone=zone,
+    )
+
+
+def message_row_output(
+    row: dict[str, Any],
+    *,
+    attachments: list[Attachment],
+    viewer: User,
+    patient_read: ThreadReadState | None,
+    zone: tzinfo,
+) -> dict[str, Any]:
+    """MessageOutput of one message read as a row (`selectors.message_rows`) for `viewer`;
+    `patient_read` is the patient's read state for staff read receipts (None: not read, or a
+    patient)."""
+    sender_id = row["sender_id"]
     data: dict[str, Any] = {
-        "id": str(message.id),
-        "thread_id": str(message.thread_id),
+        "id": str(row["id"]),
+        "thread_id": str(row["thread_id"]),
         "sender": None
-        if sender is None
-        else {"id": str(sender.id), "name": sender.full_name, "role": sender.role},
-        "sender_kind": message.sender_kind,
-        "body": message.body,
-        "internal": message.internal,
-        "created_at": _iso(message.created_at, zone),
-        "attachments": [
-            _attachment_output(attachment)
-            for attachment in message.shown_attachments  # type: ignore[attr-defined]
-        ],
-        "client_id": message.client_id if message.sender_id == viewer.id else None,
+        if sender_id is None
+        else {
+            "id": str(sender_id),
+            "name": full_name(row["sender_first_name"], row["sender_last_name"]),
+            "role": row["sender_role"],
+        },
+        "sender_kind": row["sender_kind"],
+        "body": row["body"],
+        "internal": row["internal"],
+        "created_at": _iso(row["created_at"], zone),
+        "attachments": [_attachment_output(attachment) for attachment in attachments],
+        "client_id": row["client_id"] if sender_id == viewer.id else None,
     }
     if _is_staff_reader(viewer):
-        data["triage_flags"] = [str(code) for code in message.triage_flags]
-        data["triage_hits"] = [_triage_hit_output(hit) for hit in message.triage_hits]
+        data["triage_flags"] = [str(code) for code in row["triage_flags"]]
+        data["triage_hits"] = [_triage_hit_output(hit) for hit in row["triage_hits"]]
         data["triage_discounted"] = [
             {
                 "concept": str(mention["concept"]),
@@ -247,12 +275,12 @@ def message_output(
                 "modifiers": [str(modifier) for modifier in mention["modifiers"]],
                 "source": str(mention["source"]),
             }
-            for mention in message.triage_discounted
+            for mention in row["triage_discounted"]
         ]
         data["read_by_patient"] = bool(
-            not message.internal
+            not row["internal"]
             and patient_read is not None
-            and message.public_position <= patient_read.read_public_position
+            and row["public_position"] <= patient_read.read_public_position
         )
     return data
 
@@ -343,14 +371,22 @@ def _preview_output(
 
 
 def _messages_output(
-    page: list[Message], *, viewer: User, patient_read: ThreadReadState | None
+    page: list[dict[str, Any]], *, viewer: User, patient_read: ThreadReadState | None
 ) -> list[dict[str, Any]]:
-    """MessageOutput (many) of a page of `message_list`, its attachments loaded here."""
-    selectors.load_attachments(page)
+    """MessageOutput (many) of a page of `selectors.message_rows`, its attachments read here."""
+    attachments = selectors.attachments_by_message(
+        row["id"] for row in page if row["has_attachments"]
+    )
     zone = timezone.get_current_timezone()
     return [
-        message_output(message, viewer=viewer, patient_read=patient_read, zone=zone)
-        for message in page
+        message_row_output(
+            row,
+            attachments=attachments.get(row["id"], []),
+            viewer=viewer,
+            patient_read=patient_read,
+            zone=zone,
+        )
+        for row in page
     ]
 
 
@@ -510,7 +546,7 @@ class MessageListApi(APIView):
     def get(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         """Messages of the thread, oldest first (follow `next`). Internal notes only for staff.
         Staff also see `triage_flags` and `read_by_patient`."""
-        listing = selectors.thread_messages(user=request.user, thread_id=thread_id, related=())
+        listing = selectors.thread_message_rows(user=request.user, thread_id=thread_id)
         return audited_list_response(
             request=request,
             view=self,

@@ -27,7 +27,6 @@ from django.utils import timezone
 from carecore.accounts.models import Role, User
 
 from .access import (
-    THREAD_PEOPLE,
     access_attachment,
     access_thread,
     message_visibility,
@@ -182,7 +181,7 @@ def thread_detail(*, thread: Thread, user: User) -> Thread:
 
 def patient_read_state(*, thread: Thread) -> ThreadReadState | None:
     """How far the patient has read (read receipts for staff). The patient's account is found
-    in the query, so the thread needs only its own columns (`thread_messages`' `related`)."""
+    in the query, so the thread needs only its own columns (`thread_message_rows`)."""
     # One row at most (one read state per thread and user): no ORDER BY to compile.
     rows = list(
         ThreadReadState.objects.filter(thread=thread, user__patient__id=thread.patient_id)[:1]
@@ -193,22 +192,30 @@ def patient_read_state(*, thread: Thread) -> ThreadReadState | None:
 @dataclass(frozen=True)
 class ThreadMessages:
     thread: Thread
-    messages: QuerySet[Message]  # oldest first; `load_attachments` on the page shown
+    # Oldest first: model instances (`thread_messages`) or plain rows (`thread_message_rows`).
+    messages: QuerySet[Message, Any]
     patient_read: ThreadReadState | None  # for staff read receipts; None for the patient
 
 
-def thread_messages(
-    *, user: User, thread_id: UUID | str, related: Sequence[str] = THREAD_PEOPLE
-) -> ThreadMessages:
-    """The messages `user` may read in a thread they may see (the thread read is audited).
+def thread_messages(*, user: User, thread_id: UUID | str) -> ThreadMessages:
+    """The messages `user` may read in a thread they may see (the thread read is audited), for
+    pages: the thread with its people (`THREAD_PEOPLE`), the messages as model instances."""
+    thread = access_thread(user=user, thread_id=thread_id)
+    return _thread_listing(thread, user, message_list(thread=thread, user=user))
 
-    `related`: what is read with the thread (`access_thread`). Pages show its patient's and
-    assignee's names; the API shows none of them and passes nothing (joining and loading three
-    more rows was a sixth of its page's CPU)."""
-    thread = access_thread(user=user, thread_id=thread_id, related=related)
+
+def thread_message_rows(*, user: User, thread_id: UUID | str) -> ThreadMessages:
+    """`thread_messages` for the API: the thread's own columns only (the API shows nothing of
+    its people; joining and loading three more rows was a sixth of its page's CPU) and the
+    messages as plain rows (`message_rows`)."""
+    thread = access_thread(user=user, thread_id=thread_id, related=())
+    return _thread_listing(thread, user, message_rows(thread=thread, user=user))
+
+
+def _thread_listing(thread: Thread, user: User, messages: QuerySet[Message, Any]) -> ThreadMessages:
     return ThreadMessages(
         thread=thread,
-        messages=message_list(thread=thread, user=user),
+        messages=messages,
         patient_read=patient_read_state(thread=thread) if user.role != Role.PATIENT else None,
     )
 
@@ -236,19 +243,28 @@ def message_detail(*, message: Message) -> Message:
 
 def load_attachments(messages: Sequence[Message]) -> None:
     """Set `shown_attachments` (oldest first) on each of `messages` (already read through
-    `message_list`), in one plain query for the page: a `Prefetch` with its own queryset cost
-    a fifth of a thread page's CPU (docs/benchmarks.md, "Hot paths under load")."""
-    by_message: dict[UUID, list[Attachment]] = {message.id: [] for message in messages}
-    # Most messages carry none: a page read by `message_list` knows which do, and a page
-    # without any costs no query.
-    with_files = [message.id for message in messages if getattr(message, "has_attachments", True)]
-    if with_files:
-        for attachment in Attachment.objects.filter(message_id__any=with_files).order_by(
+    `message_list`): `attachments_by_message` for the page."""
+    by_message = attachments_by_message(
+        message.id for message in messages if getattr(message, "has_attachments", True)
+    )
+    for message in messages:
+        message.shown_attachments = by_message.get(message.id, [])  # type: ignore[attr-defined]
+
+
+def attachments_by_message(message_ids: Iterable[UUID]) -> dict[UUID, list[Attachment]]:
+    """The attachments of the given messages (of a page already read), oldest first, in one
+    plain query: a `Prefetch` with its own queryset cost a fifth of a thread page's CPU
+    (docs/benchmarks.md, "Hot paths under load"). Most messages carry none, and a page read
+    by `message_list` or `message_rows` says which do (`has_attachments`): callers pass only
+    those, and a page without any costs no query."""
+    wanted = list(message_ids)
+    by_message: dict[UUID, list[Attachment]] = {}
+    if wanted:
+        for attachment in Attachment.objects.filter(message_id__any=wanted).order_by(
             "created_at", "id"
         ):
-            by_message[attachment.message_id].append(attachment)  # type: ignore[index]
-    for message in messages:
-        message.shown_attachments = by_message[message.id]  # type: ignore[attr-defined]
+            by_message.setdefault(attachment.message_id, []).append(attachment)  # type: ignore[arg-type]
+    return by_message
 
 
 def attachment_get(*, user: User, attachment_id: UUID | str) -> Attachment:
@@ -257,19 +273,62 @@ def attachment_get(*, user: User, attachment_id: UUID | str) -> Attachment:
 
 
 def message_list(*, thread: Thread, user: User) -> QuerySet[Message]:
-    """Messages `user` may read in an accessed thread, oldest first. Cut the page, then
-    `load_attachments` on what is shown.
-
-    `created_at >= thread.created_at` holds for every message (`services._append`) and lets
-    PostgreSQL skip the month partitions before the thread began (docs/scaling.md)."""
+    """Messages `user` may read in an accessed thread, oldest first, as model instances for
+    pages. Cut the page, then `load_attachments` on what is shown."""
     return (
-        Message.objects.filter(thread=thread, created_at__gte=thread.created_at)
-        .filter(message_visibility(user))
+        _readable_messages(thread=thread, user=user)
         .select_related("sender")
         .only(*_MESSAGE_WITH_SENDER_NAME)
-        .annotate(has_attachments=Exists(Attachment.objects.filter(message_id=OuterRef("id"))))
+        .annotate(has_attachments=_HAS_ATTACHMENTS)
         .order_by("position")
     )
+
+
+def message_rows(*, thread: Thread, user: User) -> QuerySet[Message, dict[str, Any]]:
+    """`message_list` as plain rows of what a message shows (MESSAGE_ROW_COLUMNS and
+    MESSAGE_ROW_JOINED): the API's thread page. Cut the page, then `attachments_by_message`.
+
+    No model instances: building a page's 50 messages and their 50 senders was an eighth of
+    the page's CPU (docs/benchmarks.md)."""
+    return (
+        _readable_messages(thread=thread, user=user)
+        .values(*MESSAGE_ROW_COLUMNS, **MESSAGE_ROW_JOINED, has_attachments=_HAS_ATTACHMENTS)
+        .order_by("position")
+    )
+
+
+def _readable_messages(*, thread: Thread, user: User) -> QuerySet[Message]:
+    """`created_at >= thread.created_at` holds for every message (`services._append`) and lets
+    PostgreSQL skip the month partitions before the thread began (docs/scaling.md)."""
+    return Message.objects.filter(thread=thread, created_at__gte=thread.created_at).filter(
+        message_visibility(user)
+    )
+
+
+_HAS_ATTACHMENTS = Exists(Attachment.objects.filter(message_id=OuterRef("id")))
+
+# What a message shows, as columns (the API's MessageOutput): its own and its sender's name;
+# and both orderings a page's cursor may carry (`position`, `public_position`).
+MESSAGE_ROW_COLUMNS = (
+    "id",
+    "position",
+    "thread_id",
+    "sender_id",
+    "sender_kind",
+    "body",
+    "internal",
+    "created_at",
+    "client_id",
+    "public_position",
+    "triage_flags",
+    "triage_hits",
+    "triage_discounted",
+)
+MESSAGE_ROW_JOINED = {
+    "sender_first_name": F("sender__first_name"),
+    "sender_last_name": F("sender__last_name"),
+    "sender_role": F("sender__role"),
+}
 
 
 # A message and of its sender what a message shows (id, name, role): building 50 full user rows
