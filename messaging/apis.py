@@ -35,7 +35,7 @@ from carecore.accounts.models import (
     full_name,
 )
 from carecore.accounts.requests import AuthenticatedRequest
-from carecore.audit.lists import audited_list_response
+from carecore.audit.lists import audit_batch, audited_list_response
 from carecore.common.errors import Forbidden
 from carecore.common.fields import (
     AllErrorsSerializer,
@@ -546,20 +546,24 @@ class MessageListApi(APIView):
     def get(self, request: AuthenticatedRequest, thread_id: str) -> Response:
         """Messages of the thread, oldest first (follow `next`). Internal notes only for staff.
         Staff also see `triage_flags` and `read_by_patient`."""
-        listing = selectors.thread_message_rows(user=request.user, thread_id=thread_id)
-        return audited_list_response(
-            request=request,
-            view=self,
-            rows=listing.messages,
-            pagination_class=(
-                PatientMessagePagination if request.user.role == Role.PATIENT else MessagePagination
-            ),
-            render_page=lambda page: _messages_output(
-                page, viewer=request.user, patient_read=listing.patient_read
-            ),
-            object_type="message",
-            patient_id_of=lambda _message: listing.thread.patient_id,
-        )
+        # The thread's READ event and the page's LIST event in one INSERT.
+        with audit_batch():
+            listing = selectors.thread_message_rows(user=request.user, thread_id=thread_id)
+            return audited_list_response(
+                request=request,
+                view=self,
+                rows=listing.messages,
+                pagination_class=(
+                    PatientMessagePagination
+                    if request.user.role == Role.PATIENT
+                    else MessagePagination
+                ),
+                render_page=lambda page: _messages_output(
+                    page, viewer=request.user, patient_read=listing.patient_read
+                ),
+                object_type="message",
+                patient_id_of=lambda _message: listing.thread.patient_id,
+            )
 
     @extend_schema(
         request=InputSerializer,

@@ -22,6 +22,8 @@ from rest_framework.views import APIView
 
 from carecore.common.queries import planned_on_every_run
 
+# For views whose list is read after an access check (a thread page): both events in one INSERT.
+from .services import audit_batch as audit_batch  # re-exported for views
 from .services import audit_record_list
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -222,13 +224,56 @@ def audit_record_list(
     )
 
 
-def _write_successes(
-    *, actor: User | None, events: Sequence[tuple[AuditTarget, str, dict[str, Any]]]
-) -> None:
-    """Successful events of one actor, as (target, action, detail), in one INSERT. One event
-    too goes through `_insert_many`'s fixed statement: saving it as a model instance compiled
-    an INSERT on every request, 4% of a thread page's CPU per event (docs/benchmarks.md)."""
+_Event = tuple[AuditTarget, str, dict[str, Any]]
+
+# The successful events `audit_batch` holds back until its block ends, with their actors.
+_held_back: contextvars.ContextVar[list[tuple[User | None, _Event]] | None] = (
+    contextvars.ContextVar("carecore_audit_batch", default=None)
+)
+
+
+def _write_successes(*, actor: User | None, events: Sequence[_Event]) -> None:
+    """Successful events of one actor, as (target, action, detail), in one INSERT (or held
+    back by `audit_batch`). One event too goes through `_insert_many`'s fixed statement: saving
+    it as a model instance compiled an INSERT on every request, 4% of a thread page's CPU per
+    event (docs/benchmarks.md)."""
+    held_back = _held_back.get()
+    if held_back is not None:
+        held_back.extend((actor, event) for event in events)
+        return
     _insert_many(actor=actor, outcome=Outcome.SUCCESS, events=events)
+
+
+@contextmanager
+def audit_batch() -> Iterator[None]:
+    """The successful events recorded in the block are written when it ends, normally or by an
+    error, in one INSERT per actor: a read that checks access to one row and then lists others
+    (a thread page: the thread's READ event, its messages' LIST event) pays one statement and one
+    commit for its audit, not two.
+
+    For reads outside a transaction only: an event held back is written after the block, so one
+    recorded inside a transaction that rolls back would outlive it. Denials are written at once
+    (`audit_denied`), as everywhere."""
+    held_back: list[tuple[User | None, _Event]] = []
+    token = _held_back.set(held_back)
+    try:
+        yield
+    finally:
+        _held_back.reset(token)
+        for actor, events in _by_actor(held_back):
+            _insert_many(actor=actor, outcome=Outcome.SUCCESS, events=events)
+
+
+def _by_actor(
+    held_back: Sequence[tuple[User | None, _Event]],
+) -> list[tuple[User | None, list[_Event]]]:
+    """Events grouped by actor, in the order each actor first appears (one per request, as a
+    rule)."""
+    groups: dict[object, tuple[User | None, list[_Event]]] = {}
+    for actor, event in held_back:
+        key = actor.pk if actor is not None else None
+        groups.setdefault(key, (actor, []))[1].append(event)
+    return list(groups.values())
 
 
 class DeniedNotFound(NotFound):
