@@ -36,6 +36,7 @@ from rest_framework import exceptions
 
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
+from carecore.common.queries import CompiledOnce
 
 from .models import STAFF_ROLES, User
 
@@ -94,6 +95,16 @@ def token_touch(auth_token: AuthToken, *, now: datetime | None = None) -> None:
     auth_token.expiry = deadline
 
 
+# The tokens of a key with their user and the user's patient row: run on every API request, so
+# compiled once per process (`CompiledOnce`: compiling it cost as much as the rest of the look-up).
+_TOKENS_WITH_USER: CompiledOnce[AuthToken] = CompiledOnce(
+    lambda token_key: AuthToken.objects.filter(token_key=token_key).select_related(
+        "user", "user__patient"
+    ),
+    token_key=str,
+)
+
+
 class IdleTimeoutTokenAuthentication(TokenAuthentication):
     """knox's bearer tokens (expired ones refused and deleted), kept alive by use.
 
@@ -107,9 +118,7 @@ class IdleTimeoutTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, token: bytes) -> tuple[User, AuthToken]:
         failed = exceptions.AuthenticationFailed(_("Invalid token."))
         text = token.decode("utf-8")
-        candidates = AuthToken.objects.filter(
-            token_key=text[: CONSTANTS.TOKEN_KEY_LENGTH]
-        ).select_related("user", "user__patient")
+        candidates = _TOKENS_WITH_USER.run(token_key=text[: CONSTANTS.TOKEN_KEY_LENGTH])
         for auth_token in candidates:
             if self._cleanup_token(auth_token):
                 continue

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import secrets
+import threading
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Generic, TypeVar
 
+from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Lookup, Model, QuerySet
+from django.db.models.query import ModelIterable
 from django.db.models.sql.compiler import SQLCompiler
 
 _Row = TypeVar("_Row", bound=Model)
@@ -65,3 +72,121 @@ class AnyOf(Lookup):
         # The array's type from the column's: an empty list has no type of its own.
         array_type = self.lhs.output_field.db_type(connection)
         return f"{column} = ANY(%s::{array_type}[])", (*params, list(self.rhs))
+
+
+class CompiledOnce(Generic[_Row]):
+    """A query whose SQL is the same on every run but for its values, compiled by Django once per
+    process and database, then only bound to each run's values; rows come back as model
+    instances (`select_related` included) through Django's own `ModelIterable`.
+
+    `build` makes the queryset from keyword values; `kinds` names each value's Python type
+    (str, int or UUID). The first run builds it with a unique stand-in for each value and finds
+    where the stand-ins land among the compiled parameters. A value that changes the SQL
+    itself (None, a list) has no place here: `run` refuses None, and with
+    settings.CARECORE_VERIFY_COMPILED_QUERIES (on in the test suite) every run is also compiled
+    afresh and must give the same SQL and parameters.
+
+    Why: Django compiles a queryset on every run, and for the bearer token's look-up (the token,
+    its user and the user's patient row, on every API request) compiling cost about as much as
+    the rest of the look-up (docs/benchmarks.md).
+    """
+
+    def __init__(self, build: Callable[..., QuerySet[_Row]], **kinds: type) -> None:
+        unknown = {kind for kind in kinds.values() if kind not in _STAND_IN_OF}
+        if unknown:
+            raise TypeError(f"CompiledOnce takes str, int and UUID values, not {unknown}.")
+        self._build = build
+        self._kinds = kinds
+        self._compiled: dict[str, _Compiled] = {}
+        self._lock = threading.Lock()
+
+    @cached_property
+    def _model(self) -> type[_Row]:
+        # Not at construction: a module-level CompiledOnce may be made before the app registry
+        # is ready, and building a queryset needs it.
+        return self._build(**_stand_ins(self._kinds)).model
+
+    def run(self, **values: Any) -> list[_Row]:
+        if set(values) != set(self._kinds) or any(value is None for value in values.values()):
+            raise ValueError(f"CompiledOnce needs a value for each of {sorted(self._kinds)}.")
+        # The router picks the database as for any queryset (replicas, pinning after a write).
+        queryset: QuerySet[_Row] = QuerySet(
+            model=self._model,
+            query=_Bound(self, values),  # type: ignore[arg-type]  # all ModelIterable asks of it
+        )
+        return list(ModelIterable(queryset))
+
+    def compiler(self, using: str, values: dict[str, Any]) -> SQLCompiler:
+        compiled = self._compiled.get(using) or self._compile(using)
+        params = list(compiled.params)
+        for index, name in compiled.slots:
+            params[index] = values[name]
+        bound = _BoundCompiler(compiled.compiler, compiled.sql, tuple(params))
+        if settings.CARECORE_VERIFY_COMPILED_QUERIES:
+            fresh = self._build(**values).query.get_compiler(using=using).as_sql()
+            if fresh != (compiled.sql, tuple(params)):
+                raise AssertionError(f"CompiledOnce: the SQL changed with the values: {fresh[0]}")
+        return bound
+
+    def _compile(self, using: str) -> _Compiled:
+        with self._lock:
+            if using not in self._compiled:
+                stand_ins = _stand_ins(self._kinds)
+                compiler = self._build(**stand_ins).query.get_compiler(using=using)
+                sql, params = compiler.as_sql()
+                slots = [
+                    (index, name)
+                    for index, param in enumerate(params)
+                    for name, stand_in in stand_ins.items()
+                    if type(param) is type(stand_in) and param == stand_in
+                ]
+                if {name for _, name in slots} != set(stand_ins):
+                    raise ValueError("CompiledOnce: a value did not reach the SQL unchanged.")
+                self._compiled[using] = _Compiled(compiler, sql, tuple(params), tuple(slots))
+            return self._compiled[using]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    compiler: SQLCompiler  # its select, klass_info, ... describe the rows; never run again
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, str], ...]  # (parameter index, value name)
+
+
+# A value no run will pass, for each kind of value a CompiledOnce takes.
+_STAND_IN_OF: dict[type, Callable[[], Any]] = {
+    str: lambda: f"stand-in-{uuid.uuid4().hex}",
+    int: lambda: secrets.randbits(62),
+    uuid.UUID: uuid.uuid4,
+}
+
+
+def _stand_ins(kinds: dict[str, type]) -> dict[str, Any]:
+    return {name: _STAND_IN_OF[kind]() for name, kind in kinds.items()}
+
+
+class _Bound:
+    """What a QuerySet needs of its query to be read by ModelIterable: a compiler."""
+
+    def __init__(self, compiled_once: CompiledOnce[Any], values: dict[str, Any]) -> None:
+        self._compiled_once = compiled_once
+        self._values = values
+
+    def get_compiler(self, using: str | None = None, **_: Any) -> SQLCompiler:
+        assert using is not None  # ModelIterable passes the queryset's database
+        return self._compiled_once.compiler(using, self._values)
+
+
+class _BoundCompiler(SQLCompiler):
+    """The compiled query's compiler, answering its SQL with this run's parameters."""
+
+    def __init__(self, compiled: SQLCompiler, sql: str, params: tuple[Any, ...]) -> None:
+        self.__dict__.update(compiled.__dict__)
+        # Django's connections are per thread: this thread's, not the compiling thread's.
+        assert compiled.using is not None  # compiled for a database alias (`_compile`)
+        self.connection = connections[compiled.using]
+        self._bound = (sql, params)
+
+    def as_sql(self, with_limits: bool = True, with_col_aliases: bool = False) -> Any:
+        return self._bound

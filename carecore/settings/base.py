@@ -507,6 +507,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Uploaded files live outside the web root and are only served through authorised API views.
 MEDIA_ROOT = env("CARECORE_MEDIA_ROOT", default=str(VAR_DIR / "media"))
+# Compile each run of a query compiled once per process (carecore/common/queries.py,
+# `CompiledOnce`) afresh too, and fail if the SQL differs: on in the test suite only (make run's
+# DEBUG is what the load benchmark measures).
+CARECORE_VERIFY_COMPILED_QUERIES = env.bool("CARECORE_VERIFY_COMPILED_QUERIES", default=False)
 # Check every FHIR response against the R4 models (fhir.resources R4B): on in DEBUG and tests.
 CARECORE_FHIR_VALIDATE = env.bool("CARECORE_FHIR_VALIDATE", default=DEBUG)
 # FHIR bulk export NDJSON files (served only through /fhir/R4/$export-file/, never as media).

@@ -72,6 +72,8 @@ MEDIA_ROOT = str(VAR_DIR / "test-media")
 CARECORE_FHIR_EXPORT_ROOT = str(VAR_DIR / "test-fhir-export")
 # Every FHIR response is checked against the R4 models in the suite, as in DEBUG.
 CARECORE_FHIR_VALIDATE = True
+# Every run of a query compiled once is compiled afresh too and must match (CompiledOnce).
+CARECORE_VERIFY_COMPILED_QUERIES = True
 WHITENOISE_AUTOREFRESH = True
 
 # A Celery worker process started by the suite (tests/worker.py) connects straight to the

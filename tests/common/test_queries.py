@@ -6,13 +6,16 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
 from django.test import Client
+from knox.models import AuthToken
 
 from carecore.accounts.models import User
-from carecore.common.queries import by_primary_key
+from carecore.accounts.services import token_issue
+from carecore.common.queries import CompiledOnce, by_primary_key
 from messaging.models import Thread
 from messaging.services import thread_open
 
@@ -139,3 +142,90 @@ def test_any_of_matches_what_in_matches_with_one_array_parameter(
     ).query.sql_with_params()
     assert compiled.count("%s") == 1
     assert params == ([patient.id] * 60,)
+
+
+def _tokens_of(token_key: str):
+    return AuthToken.objects.filter(token_key=token_key).select_related("user", "user__patient")
+
+
+def test_a_query_compiled_once_reads_what_the_queryset_reads(patient, clinician):
+    compiled = CompiledOnce(_tokens_of, token_key=str)
+    for user in (patient.user, clinician.user, patient.user):
+        token_issue(user=user)
+    for user in (patient.user, clinician.user):
+        key = AuthToken.objects.filter(user=user).values_list("token_key", flat=True)[0]
+        expected = list(_tokens_of(key))
+        found = compiled.run(token_key=key)
+        assert [token.pk for token in found] == [token.pk for token in expected]
+        assert {token.user for token in found} == {user}
+
+    assert compiled.run(token_key="no-such-key") == []
+    assert list(compiled._compiled) == ["default"]  # compiled once, whatever the values
+
+
+def test_the_rows_come_with_what_select_related_names(patient, django_assert_num_queries):
+    token_issue(user=patient.user)
+    key = AuthToken.objects.get(user=patient.user).token_key
+    compiled = CompiledOnce(_tokens_of, token_key=str)
+
+    with django_assert_num_queries(1):
+        [token] = compiled.run(token_key=key)
+        assert token.user.patient == patient
+        assert token.user.email == patient.user.email
+
+
+def test_a_value_must_be_given_and_not_none():
+    compiled = CompiledOnce(_tokens_of, token_key=str)
+    with pytest.raises(ValueError, match="token_key"):
+        compiled.run()
+    with pytest.raises(ValueError, match="token_key"):
+        compiled.run(token_key=None)
+
+
+def test_a_value_that_does_not_reach_the_sql_unchanged_is_refused():
+    compiled = CompiledOnce(lambda token_key: _tokens_of(token_key[:8]), token_key=str)
+    with pytest.raises(ValueError, match="unchanged"):
+        compiled.run(token_key="abcdefghijk")
+
+
+def test_a_query_whose_sql_changes_with_its_values_fails_in_the_suite(settings):
+    """settings.CARECORE_VERIFY_COMPILED_QUERIES (on in the tests) compiles every run afresh."""
+    compiled = CompiledOnce(
+        lambda token_key: (
+            _tokens_of(token_key)
+            if token_key.startswith("stand-in")
+            else _tokens_of(token_key).order_by("-created")
+        ),
+        token_key=str,
+    )
+    with pytest.raises(AssertionError, match="changed"):
+        compiled.run(token_key="another-key")
+    settings.CARECORE_VERIFY_COMPILED_QUERIES = False
+    assert compiled.run(token_key="another-key") == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_thread_runs_it_on_its_own_connection(patient):
+    """Django's connections belong to a thread: a run in another thread than the one that
+    compiled the query uses that thread's connection."""
+    token_issue(user=patient.user)
+    key = AuthToken.objects.get(user=patient.user).token_key
+    compiled = CompiledOnce(_tokens_of, token_key=str)
+    assert len(compiled.run(token_key=key)) == 1
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        found = pool.submit(lambda: _run_and_close(compiled, key)).result()
+
+    assert found == 1
+
+
+def _run_and_close(compiled: CompiledOnce[AuthToken], key: str) -> int:
+    try:
+        return len(compiled.run(token_key=key))
+    finally:
+        connection.close()
+
+
+def test_only_values_with_a_stand_in_are_taken():
+    with pytest.raises(TypeError, match="str, int and UUID"):
+        CompiledOnce(_tokens_of, token_key=bytes)
