@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 from uuid import UUID
 
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from carecore.audit.models import Action
 from carecore.audit.services import AuditNote, audit_denied, audit_record_together
-from carecore.common.queries import by_primary_key
+from carecore.common.queries import CompiledOnce, by_primary_key
 
 from .models import (
     CARE_TEAM_ROLES,
@@ -97,16 +97,31 @@ def clinical_patient_ids(user: User) -> list[UUID]:
     if user.role == Role.PATIENT:
         own = _own_patient_id(user)
         return [own] if own else []
-    grants = BreakGlassGrant.objects.filter(user=user, expires_at__gt=timezone.now())
-    granted = grants.values_list("patient_id", flat=True)
     if user.role == Role.ADMIN:
-        return list(granted)
+        return _GRANTED_PATIENT_IDS.run(user_id=user.id, now=timezone.now())
     if user.role in (Role.CLINICIAN, Role.COORDINATOR):
-        member_of = CareTeamMember.objects.filter(user=user).values_list(
-            "care_team__patient_id", flat=True
-        )
-        return list(member_of.union(granted))
+        return _TEAM_AND_GRANTED_PATIENT_IDS.run(user_id=user.id, now=timezone.now())
     return []
+
+
+def _granted_patient_ids(user_id: UUID, now: datetime) -> QuerySet[BreakGlassGrant, UUID]:
+    return BreakGlassGrant.objects.filter(user_id=user_id, expires_at__gt=now).values_list(
+        "patient_id", flat=True
+    )
+
+
+def _team_and_granted_patient_ids(user_id: UUID, now: datetime) -> QuerySet[Any, UUID]:
+    member_of = CareTeamMember.objects.filter(user_id=user_id).values_list(
+        "care_team__patient_id", flat=True
+    )
+    return member_of.union(_granted_patient_ids(user_id, now))
+
+
+# Run for every staff list of threads (the inbox) and unread total: compiled once per process.
+_GRANTED_PATIENT_IDS = CompiledOnce(_granted_patient_ids, user_id=UUID, now=datetime)
+_TEAM_AND_GRANTED_PATIENT_IDS = CompiledOnce(
+    _team_and_granted_patient_ids, user_id=UUID, now=datetime
+)
 
 
 def _own_patient_id(user: User) -> UUID | None:

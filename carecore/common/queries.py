@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import datetime
 import secrets
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Lookup, Model, QuerySet
-from django.db.models.query import ModelIterable
+from django.db.models.query import BaseIterable, FlatValuesListIterable, ModelIterable
 from django.db.models.sql.compiler import SQLCompiler
 
 _Row = TypeVar("_Row", bound=Model)
+_Result = TypeVar("_Result")
 
 
 def by_primary_key(queryset: QuerySet[_Row], pk: object) -> _Row | None:
@@ -74,14 +76,15 @@ class AnyOf(Lookup):
         return f"{column} = ANY(%s::{array_type}[])", (*params, list(self.rhs))
 
 
-class CompiledOnce(Generic[_Row]):
+class CompiledOnce(Generic[_Result]):
     """A query whose SQL is the same on every run but for its values, compiled by Django once per
-    process and database, then only bound to each run's values; rows come back as model
-    instances (`select_related` included) through Django's own `ModelIterable`.
+    process and database, then only bound to each run's values; rows come back through Django's
+    own iterables, as model instances (`select_related` included) or, for
+    `values_list(..., flat=True)`, as values.
 
     `build` makes the queryset from keyword values; `kinds` names each value's Python type
-    (str, int or UUID). The first run builds it with a unique stand-in for each value and finds
-    where the stand-ins land among the compiled parameters. A value that changes the SQL
+    (str, int, UUID or datetime). The first run builds it with a unique stand-in for each value
+    and finds where the stand-ins land among the compiled parameters. A value that changes the SQL
     itself (None, a list) has no place here: `run` refuses None, and with
     settings.CARECORE_VERIFY_COMPILED_QUERIES (on in the test suite) every run is also compiled
     afresh and must give the same SQL and parameters.
@@ -91,30 +94,38 @@ class CompiledOnce(Generic[_Row]):
     the rest of the look-up (docs/benchmarks.md).
     """
 
-    def __init__(self, build: Callable[..., QuerySet[_Row]], **kinds: type) -> None:
+    def __init__(self, build: Callable[..., QuerySet[Any, _Result]], **kinds: type) -> None:
         unknown = {kind for kind in kinds.values() if kind not in _STAND_IN_OF}
         if unknown:
-            raise TypeError(f"CompiledOnce takes str, int and UUID values, not {unknown}.")
+            raise TypeError(
+                f"CompiledOnce takes str, int, UUID and datetime values, not {unknown}."
+            )
         self._build = build
         self._kinds = kinds
         self._compiled: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
 
     @cached_property
-    def _model(self) -> type[_Row]:
-        # Not at construction: a module-level CompiledOnce may be made before the app registry
-        # is ready, and building a queryset needs it.
-        return self._build(**_stand_ins(self._kinds)).model
+    def _shape(self) -> tuple[type[Model], type[BaseIterable]]:
+        """The queryset's model and how its rows are read. Not at construction: a module-level
+        CompiledOnce may be made before the app registry is ready, and building a queryset
+        needs it."""
+        queryset = self._build(**_stand_ins(self._kinds))
+        if queryset._iterable_class not in (ModelIterable, FlatValuesListIterable):
+            raise TypeError("CompiledOnce reads model instances or values_list(..., flat=True).")
+        return queryset.model, queryset._iterable_class
 
-    def run(self, **values: Any) -> list[_Row]:
+    def run(self, **values: Any) -> list[_Result]:
         if set(values) != set(self._kinds) or any(value is None for value in values.values()):
             raise ValueError(f"CompiledOnce needs a value for each of {sorted(self._kinds)}.")
+        model, iterable_class = self._shape
         # The router picks the database as for any queryset (replicas, pinning after a write).
-        queryset: QuerySet[_Row] = QuerySet(
-            model=self._model,
-            query=_Bound(self, values),  # type: ignore[arg-type]  # all ModelIterable asks of it
+        queryset: QuerySet[Any, Any] = QuerySet(
+            model=model,
+            query=_Bound(self, values),  # type: ignore[arg-type]  # all those iterables ask of it
         )
-        return list(ModelIterable(queryset))
+        # Both iterables iterate (django-stubs' BaseIterable does not say so).
+        return list(cast("Iterable[_Result]", iterable_class(queryset)))
 
     def compiler(self, using: str, values: dict[str, Any]) -> SQLCompiler:
         compiled = self._compiled.get(using) or self._compile(using)
@@ -159,6 +170,10 @@ _STAND_IN_OF: dict[type, Callable[[], Any]] = {
     str: lambda: f"stand-in-{uuid.uuid4().hex}",
     int: lambda: secrets.randbits(62),
     uuid.UUID: uuid.uuid4,
+    datetime.datetime: lambda: (
+        datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+        + datetime.timedelta(microseconds=secrets.randbits(48))
+    ),
 }
 
 
@@ -167,7 +182,8 @@ def _stand_ins(kinds: dict[str, type]) -> dict[str, Any]:
 
 
 class _Bound:
-    """What a QuerySet needs of its query to be read by ModelIterable: a compiler."""
+    """What a QuerySet needs of its query to be read by ModelIterable or FlatValuesListIterable:
+    a compiler."""
 
     def __init__(self, compiled_once: CompiledOnce[Any], values: dict[str, Any]) -> None:
         self._compiled_once = compiled_once

@@ -3,17 +3,20 @@ prepared on their connection and which are planned on every run."""
 
 from __future__ import annotations
 
+import datetime
 import re
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from knox.models import AuthToken
 
-from carecore.accounts.models import User
+from carecore.accounts.models import BreakGlassGrant, User
 from carecore.accounts.services import token_issue
 from carecore.common.queries import CompiledOnce, by_primary_key
 from messaging.models import Thread
@@ -227,5 +230,35 @@ def _run_and_close(compiled: CompiledOnce[AuthToken], key: str) -> int:
 
 
 def test_only_values_with_a_stand_in_are_taken():
-    with pytest.raises(TypeError, match="str, int and UUID"):
+    with pytest.raises(TypeError, match="str, int, UUID and datetime"):
         CompiledOnce(_tokens_of, token_key=bytes)
+
+
+def _expiring_grants(user_id: uuid.UUID, now: datetime.datetime):
+    return BreakGlassGrant.objects.filter(user_id=user_id, expires_at__gt=now).values_list(
+        "patient_id", flat=True
+    )
+
+
+def test_flat_values_and_instants_are_read_too(admin_user, patient, other_patient):
+    now = timezone.now()
+    for owner, expires_at in ((patient, now + timedelta(hours=1)), (other_patient, now)):
+        BreakGlassGrant.objects.create(
+            user=admin_user,
+            patient=owner,
+            reason="Emergency review of a flagged message",
+            created_at=now - timedelta(hours=1),
+            expires_at=expires_at,
+        )
+    compiled = CompiledOnce(_expiring_grants, user_id=uuid.UUID, now=datetime.datetime)
+
+    assert compiled.run(user_id=admin_user.id, now=now) == [patient.id]
+    assert compiled.run(user_id=admin_user.id, now=now - timedelta(minutes=1)) == list(
+        _expiring_grants(admin_user.id, now - timedelta(minutes=1))
+    )
+
+
+def test_rows_read_any_other_way_are_refused():
+    compiled = CompiledOnce(lambda token_key: _tokens_of(token_key).values("digest"), token_key=str)
+    with pytest.raises(TypeError, match="flat=True"):
+        compiled.run(token_key="key")
