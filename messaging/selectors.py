@@ -291,11 +291,7 @@ def message_rows(*, thread: Thread, user: User) -> QuerySet[Message, dict[str, A
     No model instances: building a page's 50 messages and their 50 senders was an eighth of
     the page's CPU (docs/benchmarks.md)."""
     # Triage is for staff: a patient's page neither reads nor parses it.
-    columns = (
-        MESSAGE_ROW_COLUMNS
-        if user.role != Role.PATIENT
-        else tuple(column for column in MESSAGE_ROW_COLUMNS if column not in STAFF_ONLY_COLUMNS)
-    )
+    columns = PATIENT_MESSAGE_ROW_COLUMNS if user.role == Role.PATIENT else MESSAGE_ROW_COLUMNS
     return (
         _readable_messages(thread=thread, user=user)
         .values(*columns, **MESSAGE_ROW_JOINED, has_attachments=_HAS_ATTACHMENTS)
@@ -330,8 +326,11 @@ MESSAGE_ROW_COLUMNS = (
     "triage_hits",
     "triage_discounted",
 )
-# What only staff see of a message (a patient's rows leave them out).
+# What only staff see of a message: a patient's rows leave it out.
 STAFF_ONLY_COLUMNS = frozenset({"triage_flags", "triage_hits", "triage_discounted"})
+PATIENT_MESSAGE_ROW_COLUMNS = tuple(
+    column for column in MESSAGE_ROW_COLUMNS if column not in STAFF_ONLY_COLUMNS
+)
 MESSAGE_ROW_JOINED = {
     "sender_first_name": F("sender__first_name"),
     "sender_last_name": F("sender__last_name"),
