@@ -75,7 +75,12 @@ def visible_threads_for_list(user: User) -> QuerySet[Thread]:
 
 def message_visibility(user: User) -> Q:
     """Messages of a visible thread that `user` may read: patients never see internal notes."""
-    if user.role == Role.PATIENT:
+    return message_visibility_for(user.role)
+
+
+def message_visibility_for(role: str) -> Q:
+    """`message_visibility` of a user with `role`."""
+    if role == Role.PATIENT:
         return Q(internal=False)
     return Q()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, Generic, TypedDict, TypeVar
 from uuid import UUID
 
 from django.db.models import (
@@ -25,20 +25,24 @@ from django.db.models.functions import Coalesce, Greatest, Left
 from django.utils import timezone
 
 from carecore.accounts.models import Role, User
+from carecore.common.pagination import CompiledPages, PagedRows
+from carecore.common.queries import CompiledOnce
 
 from .access import (
     access_attachment,
     access_thread,
-    message_visibility,
+    message_visibility_for,
     public_messages_visible_to,
+    visible_patient_ids,
     visible_threads_for_list,
 )
 from .models import Attachment, Message, Priority, Thread, ThreadReadState, ThreadStatus
 
 
-def _unread_expression(user: User) -> Greatest:
-    """Unread messages of a thread for `user`, given the `my_read` join (see thread_list)."""
-    if user.role == Role.PATIENT:
+def _unread_expression(reads_as_patient: bool) -> Greatest:
+    """Unread messages of a thread for its reader, given the `my_read` join (see thread_list):
+    a patient counts the messages they can see, staff every message."""
+    if reads_as_patient:
         total, read = F("public_message_count"), F("my_read__read_public_position")
     else:
         total, read = F("message_count"), F("my_read__read_position")
@@ -46,14 +50,21 @@ def _unread_expression(user: User) -> Greatest:
 
 
 def _with_my_read_state(threads: QuerySet[Thread], user: User) -> QuerySet[Thread]:
+    return _with_read_state_of(threads, user.id, reads_as_patient=user.role == Role.PATIENT)
+
+
+def _with_read_state_of(
+    threads: QuerySet[Thread], reader_id: UUID, *, reads_as_patient: bool
+) -> QuerySet[Thread]:
+    """`threads` with the reader's read state joined (`my_read`) and their `unread_count`."""
     return threads.annotate(
-        my_read=FilteredRelation("read_states", condition=Q(read_states__user=user))
-    ).annotate(unread_count=_unread_expression(user))
+        my_read=FilteredRelation("read_states", condition=Q(read_states__user_id=reader_id))
+    ).annotate(unread_count=_unread_expression(reads_as_patient))
 
 
 def thread_list(*, user: User, **filters: Any) -> QuerySet[Thread]:
     """The caller's threads (patient: own; staff: their care teams' inbox) with unread counts,
-    as model instances for pages (`filters`: see `_matching_threads`).
+    as model instances for pages (`filters`: see `_filtered_threads`).
 
     Whatever the number of rows: for staff one query for their visible patients (see
     access.visible_threads_for_list), then the page (assignee joined, unread count = arithmetic
@@ -94,19 +105,7 @@ THREAD_SUMMARY_JOINED = {
 }
 
 
-def thread_summaries(*, user: User, **filters: Any) -> QuerySet[Thread, dict[str, Any]]:
-    """`thread_list`'s threads as plain rows of the columns a summary shows: the API's inbox.
-
-    No model instances: on a clinic's inbox page (50 threads of 50 patients), building and
-    serialising some 250 instances was over half the request's CPU (docs/benchmarks.md).
-    The page's previews come from `message_previews`.
-    """
-    return _matching_threads(user=user, **filters).values(
-        *THREAD_SUMMARY_COLUMNS, **THREAD_SUMMARY_JOINED
-    )
-
-
-def _matching_threads(
+def thread_summaries(
     *,
     user: User,
     assigned: str | None = None,
@@ -116,12 +115,119 @@ def _matching_threads(
     overdue: bool | None = None,
     patient_id: UUID | None = None,
     now: datetime | None = None,
+) -> PagedRows[dict[str, Any]]:
+    """`thread_list`'s threads as plain rows of the columns a summary shows, for the API's
+    inbox, paged by CursorPagination (filters: see `_filtered_threads`).
+
+    No model instances: on a clinic's inbox page (50 threads of 50 patients), building and
+    serialising some 250 instances was over half the request's CPU (docs/benchmarks.md).
+    And no queryset built per request: the query is compiled once per process for each set of
+    filters and page shape (`_SUMMARIES`), then only given this request's values. The page's
+    previews come from `message_previews`.
+    """
+    shape = _SummaryShape(
+        reads_as_patient=user.role == Role.PATIENT,
+        assigned=assigned,
+        status=status is not None,
+        urgent=urgent,
+        priority=priority is not None,
+        overdue=overdue,
+        patient=patient_id is not None,
+    )
+    values = {"reader_id": user.id, "patient_ids": visible_patient_ids(user)}
+    optional = {
+        "status": status,
+        "priority": priority,
+        "patient_id": patient_id,
+        "now": (now or timezone.now()) if overdue is not None else None,
+    }
+    values.update((name, value) for name, value in optional.items() if value is not None)
+    return _SUMMARIES.rows(shape, **values)
+
+
+@dataclass(frozen=True)
+class _SummaryShape:
+    """What of a `thread_summaries` call changes its SQL: which filters apply (and for the yes/no
+    ones, which way), and whose unread count (a patient's or staff's)."""
+
+    reads_as_patient: bool
+    assigned: str | None
+    status: bool
+    urgent: bool | None
+    priority: bool
+    overdue: bool | None
+    patient: bool
+
+    def kinds(self) -> dict[str, type]:
+        """The values a query of this shape takes."""
+        kinds: dict[str, type] = {"reader_id": UUID, "patient_ids": list}
+        kinds.update(
+            (name, kind)
+            for name, kind, applies in (
+                ("status", str, self.status),
+                ("priority", str, self.priority),
+                ("patient_id", UUID, self.patient),
+                ("now", datetime, self.overdue is not None),
+            )
+            if applies
+        )
+        return kinds
+
+
+def _summaries(
+    shape: _SummaryShape,
+    *,
+    reader_id: UUID,
+    patient_ids: list[UUID],
+    status: str | None = None,
+    priority: str | None = None,
+    patient_id: UUID | None = None,
+    now: datetime | None = None,
+) -> QuerySet[Thread, dict[str, Any]]:
+    # The threads of the patients the reader may list (`visible_patient_ids`, as
+    # `visible_threads_for_list` reads them), one array parameter however many.
+    threads = _filtered_threads(
+        Thread.objects.filter(patient_id__any=patient_ids),
+        reader_id=reader_id,
+        assigned=shape.assigned,
+        status=status,
+        urgent=shape.urgent,
+        priority=priority,
+        overdue=shape.overdue,
+        patient_id=patient_id,
+        now=now,
+    )
+    return _with_read_state_of(threads, reader_id, reads_as_patient=shape.reads_as_patient).values(
+        *THREAD_SUMMARY_COLUMNS, **THREAD_SUMMARY_JOINED
+    )
+
+
+_SUMMARIES = CompiledPages(Thread, _summaries, _SummaryShape.kinds)
+
+
+def _matching_threads(*, user: User, **filters: Any) -> QuerySet[Thread]:
+    """The threads `user` may list that match the filters (see `_filtered_threads`), with
+    `unread_count` for `user`."""
+    threads = _filtered_threads(visible_threads_for_list(user), reader_id=user.id, **filters)
+    return _with_my_read_state(threads, user)
+
+
+def _filtered_threads(
+    threads: QuerySet[Thread],
+    *,
+    reader_id: UUID,
+    assigned: str | None = None,
+    status: str | None = None,
+    urgent: bool | None = None,
+    priority: str | None = None,
+    overdue: bool | None = None,
+    patient_id: UUID | None = None,
+    now: datetime | None = None,
 ) -> QuerySet[Thread]:
-    """The threads `user` may list that match the filters, with `unread_count` for `user`.
-    `assigned`: "me" or "none"; `overdue` compares with `now` (default: the current time)."""
-    threads = visible_threads_for_list(user)
+    """`threads` that match the filters. `assigned`: "me" (the reader) or "none"; `overdue`
+    compares with `now` (default: the current time)."""
     if assigned == "me":
-        threads = threads.filter(assignee=user)
+        threads = threads.filter(assignee_id=reader_id)
     elif assigned == "none":
         threads = threads.filter(assignee__isnull=True)
     if status:
@@ -136,7 +242,7 @@ def _matching_threads(
         threads = threads.filter(due) if overdue else threads.exclude(due)
     if patient_id is not None:
         threads = threads.filter(patient_id=patient_id)
-    return _with_my_read_state(threads, user)
+    return threads
 
 
 # A preview shows the start of the last message the patient can see.
@@ -157,10 +263,17 @@ def message_previews(message_ids: Iterable[UUID | None]) -> dict[UUID, MessagePr
     wanted = [message_id for message_id in message_ids if message_id is not None]
     if not wanted:
         return {}
-    previews = Message.objects.filter(id__any=wanted).values(
+    return {row["id"]: row for row in _PREVIEWS.run(message_ids=wanted)}
+
+
+def _previews(message_ids: list[UUID]) -> QuerySet[Message, MessagePreview]:
+    return Message.objects.filter(id__any=message_ids).values(
         "id", "sender_kind", "created_at", preview=Left("body", PREVIEW_CHARS)
     )
-    return {row["id"]: row for row in previews}
+
+
+# Compiled once per process: the same query on every inbox page, but for the page's ids.
+_PREVIEWS = CompiledOnce(_previews, message_ids=list)
 
 
 def thread_get(*, user: User, thread_id: UUID | str) -> Thread:
@@ -189,22 +302,27 @@ def patient_read_state(*, thread: Thread) -> ThreadReadState | None:
     return rows[0] if rows else None
 
 
+_Messages = TypeVar("_Messages", QuerySet[Message], PagedRows[dict[str, Any]])
+
+
 @dataclass(frozen=True)
-class ThreadMessages:
+class ThreadMessages(Generic[_Messages]):
     thread: Thread
     # Oldest first: model instances (`thread_messages`) or plain rows (`thread_message_rows`).
-    messages: QuerySet[Message, Any]
+    messages: _Messages
     patient_read: ThreadReadState | None  # for staff read receipts; None for the patient
 
 
-def thread_messages(*, user: User, thread_id: UUID | str) -> ThreadMessages:
+def thread_messages(*, user: User, thread_id: UUID | str) -> ThreadMessages[QuerySet[Message]]:
     """The messages `user` may read in a thread they may see (the thread read is audited), for
     pages: the thread with its people (`THREAD_PEOPLE`), the messages as model instances."""
     thread = access_thread(user=user, thread_id=thread_id)
     return _thread_listing(thread, user, message_list(thread=thread, user=user))
 
 
-def thread_message_rows(*, user: User, thread_id: UUID | str) -> ThreadMessages:
+def thread_message_rows(
+    *, user: User, thread_id: UUID | str
+) -> ThreadMessages[PagedRows[dict[str, Any]]]:
     """`thread_messages` for the API: the thread's own columns only (the API shows nothing of
     its people; joining and loading three more rows was a sixth of its page's CPU) and the
     messages as plain rows (`message_rows`)."""
@@ -212,7 +330,7 @@ def thread_message_rows(*, user: User, thread_id: UUID | str) -> ThreadMessages:
     return _thread_listing(thread, user, message_rows(thread=thread, user=user))
 
 
-def _thread_listing(thread: Thread, user: User, messages: QuerySet[Message, Any]) -> ThreadMessages:
+def _thread_listing(thread: Thread, user: User, messages: _Messages) -> ThreadMessages[_Messages]:
     return ThreadMessages(
         thread=thread,
         messages=messages,
@@ -284,26 +402,43 @@ def message_list(*, thread: Thread, user: User) -> QuerySet[Message]:
     )
 
 
-def message_rows(*, thread: Thread, user: User) -> QuerySet[Message, dict[str, Any]]:
+def message_rows(*, thread: Thread, user: User) -> PagedRows[dict[str, Any]]:
     """`message_list` as plain rows of what a message shows (MESSAGE_ROW_COLUMNS and
-    MESSAGE_ROW_JOINED): the API's thread page. Cut the page, then `attachments_by_message`.
+    MESSAGE_ROW_JOINED): the API's thread page, paged by CursorPagination. Cut the page, then
+    `attachments_by_message`.
 
     No model instances: building a page's 50 messages and their 50 senders was an eighth of
-    the page's CPU (docs/benchmarks.md)."""
+    the page's CPU (docs/benchmarks.md). And no queryset built per request: the query is
+    compiled once per process for each role and page shape (`_MESSAGE_ROWS`), then only given
+    the thread."""
+    return _MESSAGE_ROWS.rows(user.role, thread_id=thread.id, thread_created_at=thread.created_at)
+
+
+def _message_rows_for(
+    role: str, *, thread_id: UUID, thread_created_at: datetime
+) -> QuerySet[Message, dict[str, Any]]:
     # Triage is for staff: a patient's page neither reads nor parses it.
-    columns = PATIENT_MESSAGE_ROW_COLUMNS if user.role == Role.PATIENT else MESSAGE_ROW_COLUMNS
-    return (
-        _readable_messages(thread=thread, user=user)
-        .values(*columns, **MESSAGE_ROW_JOINED, has_attachments=_HAS_ATTACHMENTS)
-        .order_by("position")
+    columns = PATIENT_MESSAGE_ROW_COLUMNS if role == Role.PATIENT else MESSAGE_ROW_COLUMNS
+    return _thread_messages_readable_by(role, thread_id, thread_created_at).values(
+        *columns, **MESSAGE_ROW_JOINED, has_attachments=_HAS_ATTACHMENTS
     )
 
 
+def _message_row_kinds(role: str) -> dict[str, type]:
+    return {"thread_id": UUID, "thread_created_at": datetime}  # whatever the role
+
+
 def _readable_messages(*, thread: Thread, user: User) -> QuerySet[Message]:
+    return _thread_messages_readable_by(user.role, thread.id, thread.created_at)
+
+
+def _thread_messages_readable_by(
+    role: str, thread_id: UUID, thread_created_at: datetime
+) -> QuerySet[Message]:
     """`created_at >= thread.created_at` holds for every message (`services._append`) and lets
     PostgreSQL skip the month partitions before the thread began (docs/scaling.md)."""
-    return Message.objects.filter(thread=thread, created_at__gte=thread.created_at).filter(
-        message_visibility(user)
+    return Message.objects.filter(thread_id=thread_id, created_at__gte=thread_created_at).filter(
+        message_visibility_for(role)
     )
 
 
@@ -336,6 +471,7 @@ MESSAGE_ROW_JOINED = {
     "sender_last_name": F("sender__last_name"),
     "sender_role": F("sender__role"),
 }
+_MESSAGE_ROWS = CompiledPages(Message, _message_rows_for, _message_row_kinds)
 
 
 # A message and of its sender what a message shows (id, name, role): building 50 full user rows

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from carecore.common.pagination import PagedRows
 from carecore.common.queries import planned_on_every_run
 
 # For views whose list is read after an access check (a thread page): both events in one INSERT.
@@ -37,9 +38,12 @@ def _patient_id(row: Any) -> UUID | None:
     return patient_id
 
 
-def _read(read: Callable[[], list[Any] | None], rows: QuerySet[Any] | Sequence[Any]) -> list[Any]:
+def _read(
+    read: Callable[[], list[Any] | None], rows: QuerySet[Any] | Sequence[Any] | PagedRows[Any]
+) -> list[Any]:
     """The page `read` returns, its queries planned for their parameters when `rows` is a
-    queryset (`planned_on_every_run`: a list's generic plan can read and sort a whole group)."""
+    queryset (`planned_on_every_run`: a list's generic plan can read and sort a whole group;
+    PagedRows plans its own the same way)."""
     if not isinstance(rows, QuerySet):
         return read() or []
     with planned_on_every_run(rows.db):
@@ -50,7 +54,7 @@ def audited_list_response(
     *,
     request: Request,
     view: APIView,
-    rows: QuerySet[Any] | Sequence[Any],
+    rows: QuerySet[Any] | Sequence[Any] | PagedRows[Any],
     pagination_class: type[BasePagination],
     object_type: str,
     serializer_class: type[serializers.BaseSerializer[Any]] | None = None,
@@ -58,15 +62,18 @@ def audited_list_response(
     patient_id_of: Callable[[Any], UUID | None] = _patient_id,
     context: dict[str, Any] | None = None,
 ) -> Response:
-    """The paginated response for `rows` (a queryset from a selector that already narrowed them
-    to what the caller may see), with the rows shown audited (`audit_record_list`).
+    """The paginated response for `rows` (a queryset, or a compiled list's PagedRows, from a
+    selector that already narrowed them to what the caller may see), with the rows shown
+    audited (`audit_record_list`).
 
     The page is rendered by `serializer_class` (many, with `context`), or by `render_page`, for
     a hot list whose rows a serializer would render too slowly (it loads what it needs of the
     page itself, e.g. attachments)."""
     render = render_page or _rendered_by(serializer_class, context or {})
     paginator = pagination_class()
-    page: list[Any] = _read(lambda: paginator.paginate_queryset(rows, request, view=view), rows)
+    # PagedRows answers what the paginator asks of a queryset (order_by, filter, a slice).
+    queryset = cast("QuerySet[Any] | Sequence[Any]", rows)
+    page: list[Any] = _read(lambda: paginator.paginate_queryset(queryset, request, view=view), rows)
     audit_record_list(
         actor=request.user,  # type: ignore[arg-type]
         object_type=object_type,

@@ -16,7 +16,12 @@ from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Lookup, Model, QuerySet
-from django.db.models.query import BaseIterable, FlatValuesListIterable, ModelIterable
+from django.db.models.query import (
+    BaseIterable,
+    FlatValuesListIterable,
+    ModelIterable,
+    ValuesIterable,
+)
 from django.db.models.sql.compiler import SQLCompiler
 
 _Row = TypeVar("_Row", bound=Model)
@@ -79,13 +84,15 @@ class AnyOf(Lookup):
 class CompiledOnce(Generic[_Result]):
     """A query whose SQL is the same on every run but for its values, compiled by Django once per
     process and database, then only bound to each run's values; rows come back through Django's
-    own iterables, as model instances (`select_related` included) or, for
-    `values_list(..., flat=True)`, as values.
+    own iterables, as model instances (`select_related` included), as dicts for `values()` or,
+    for `values_list(..., flat=True)`, as values.
 
     `build` makes the queryset from keyword values; `kinds` names each value's Python type
-    (str, int, UUID or datetime). The first run builds it with a unique stand-in for each value
-    and finds where the stand-ins land among the compiled parameters. A value that changes the SQL
-    itself (None, a list) has no place here: `run` refuses None, and with
+    (str, int, UUID, datetime, or list for a list of UUIDs sent as one array parameter by
+    `__any`). The first run builds it with a unique stand-in for each value and finds where the
+    stand-ins land among the compiled parameters. A value that changes the SQL itself (None, a
+    list given to `__in`) has no place here: `run` refuses None, a value that does not reach the
+    parameters unchanged is refused when compiling, and with
     settings.CARECORE_VERIFY_COMPILED_QUERIES (on in the test suite) every run is also compiled
     afresh and must give the same SQL and parameters.
 
@@ -98,7 +105,7 @@ class CompiledOnce(Generic[_Result]):
         unknown = {kind for kind in kinds.values() if kind not in _STAND_IN_OF}
         if unknown:
             raise TypeError(
-                f"CompiledOnce takes str, int, UUID and datetime values, not {unknown}."
+                f"CompiledOnce takes str, int, UUID, datetime and list values, not {unknown}."
             )
         self._build = build
         self._kinds = kinds
@@ -111,8 +118,10 @@ class CompiledOnce(Generic[_Result]):
         CompiledOnce may be made before the app registry is ready, and building a queryset
         needs it."""
         queryset = self._build(**_stand_ins(self._kinds))
-        if queryset._iterable_class not in (ModelIterable, FlatValuesListIterable):
-            raise TypeError("CompiledOnce reads model instances or values_list(..., flat=True).")
+        if queryset._iterable_class not in _READABLE:
+            raise TypeError(
+                "CompiledOnce reads model instances, values() or values_list(..., flat=True)."
+            )
         return queryset.model, queryset._iterable_class
 
     def run(self, **values: Any) -> list[_Result]:
@@ -124,20 +133,24 @@ class CompiledOnce(Generic[_Result]):
             model=model,
             query=_Bound(self, values),  # type: ignore[arg-type]  # all those iterables ask of it
         )
-        # Both iterables iterate (django-stubs' BaseIterable does not say so).
+        # The iterables iterate (django-stubs' BaseIterable does not say so).
         return list(cast("Iterable[_Result]", iterable_class(queryset)))
 
     def compiler(self, using: str, values: dict[str, Any]) -> SQLCompiler:
-        compiled = self._compiled.get(using) or self._compile(using)
+        compiled = self.compiled(using)
         params = list(compiled.params)
-        for index, name in compiled.slots:
-            params[index] = values[name]
+        for index, name, wrap in compiled.slots:
+            params[index] = values[name] if wrap is None else wrap(values[name])
         bound = _BoundCompiler(compiled.compiler, compiled.sql, tuple(params))
         if settings.CARECORE_VERIFY_COMPILED_QUERIES:
             fresh = self._build(**values).query.get_compiler(using=using).as_sql()
-            if fresh != (compiled.sql, tuple(params)):
+            same_types = [type(param) for param in fresh[1]] == [type(param) for param in params]
+            if fresh != (compiled.sql, tuple(params)) or not same_types:
                 raise AssertionError(f"CompiledOnce: the SQL changed with the values: {fresh[0]}")
         return bound
+
+    def compiled(self, using: str) -> _Compiled:
+        return self._compiled.get(using) or self._compile(using)
 
     def _compile(self, using: str) -> _Compiled:
         with self._lock:
@@ -146,12 +159,12 @@ class CompiledOnce(Generic[_Result]):
                 compiler = self._build(**stand_ins).query.get_compiler(using=using)
                 sql, params = compiler.as_sql()
                 slots = [
-                    (index, name)
+                    (index, name, _wrapper(param, stand_in))
                     for index, param in enumerate(params)
                     for name, stand_in in stand_ins.items()
-                    if type(param) is type(stand_in) and param == stand_in
+                    if isinstance(param, type(stand_in)) and param == stand_in
                 ]
-                if {name for _, name in slots} != set(stand_ins):
+                if {name for _, name, _ in slots} != set(stand_ins):
                     raise ValueError("CompiledOnce: a value did not reach the SQL unchanged.")
                 self._compiled[using] = _Compiled(compiler, sql, tuple(params), tuple(slots))
             return self._compiled[using]
@@ -162,14 +175,27 @@ class _Compiled:
     compiler: SQLCompiler  # its select, klass_info, ... describe the rows; never run again
     sql: str
     params: tuple[Any, ...]
-    slots: tuple[tuple[int, str], ...]  # (parameter index, value name)
+    # (parameter index, value name, what wraps the value there, if anything)
+    slots: tuple[tuple[int, str, Callable[[Any], Any] | None], ...]
 
+
+def _wrapper(param: Any, stand_in: Any) -> Callable[[Any], Any] | None:
+    """What Django wrapped a value in on its way to the parameters: nothing, or a subclass of the
+    value's type (psycopg's `Int4` for an integer column's value), which each run's value gets
+    too."""
+    return None if type(param) is type(stand_in) else type(param)
+
+
+_READABLE = (ModelIterable, ValuesIterable, FlatValuesListIterable)
 
 # A value no run will pass, for each kind of value a CompiledOnce takes.
 _STAND_IN_OF: dict[type, Callable[[], Any]] = {
     str: lambda: f"stand-in-{uuid.uuid4().hex}",
-    int: lambda: secrets.randbits(62),
+    # Within a 4-byte integer column's range: past it, Django answers a comparison without SQL
+    # (it cannot match), and the stand-in never reaches the parameters.
+    int: lambda: 2**20 + secrets.randbelow(2**31 - 2**21),
     uuid.UUID: uuid.uuid4,
+    list: lambda: [uuid.uuid4()],
     datetime.datetime: lambda: (
         datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
         + datetime.timedelta(microseconds=secrets.randbits(48))
@@ -182,16 +208,24 @@ def _stand_ins(kinds: dict[str, type]) -> dict[str, Any]:
 
 
 class _Bound:
-    """What a QuerySet needs of its query to be read by ModelIterable or FlatValuesListIterable:
-    a compiler."""
+    """What a QuerySet needs of its query to be read by Django's iterables: a compiler, and for
+    ValuesIterable the names of the selected columns, read from the compiled query."""
 
     def __init__(self, compiled_once: CompiledOnce[Any], values: dict[str, Any]) -> None:
         self._compiled_once = compiled_once
         self._values = values
+        self._using: str | None = None
 
     def get_compiler(self, using: str | None = None, **_: Any) -> SQLCompiler:
-        assert using is not None  # ModelIterable passes the queryset's database
+        assert using is not None  # the iterables pass the queryset's database
+        self._using = using
         return self._compiled_once.compiler(using, self._values)
+
+    def __getattr__(self, name: str) -> Any:
+        # Asked after get_compiler (ValuesIterable: `selected`, `values_select`...).
+        if self._using is None or name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._compiled_once.compiled(self._using).compiler.query, name)
 
 
 class _BoundCompiler(SQLCompiler):

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 from knox.models import AuthToken
@@ -19,7 +20,7 @@ from knox.models import AuthToken
 from carecore.accounts.models import BreakGlassGrant, User
 from carecore.accounts.services import token_issue
 from carecore.common.queries import CompiledOnce, by_primary_key
-from messaging.models import Thread
+from messaging.models import Message, Thread
 from messaging.services import thread_open
 
 from ..factories import UserFactory
@@ -230,7 +231,7 @@ def _run_and_close(compiled: CompiledOnce[AuthToken], key: str) -> int:
 
 
 def test_only_values_with_a_stand_in_are_taken():
-    with pytest.raises(TypeError, match="str, int, UUID and datetime"):
+    with pytest.raises(TypeError, match="str, int, UUID, datetime and list"):
         CompiledOnce(_tokens_of, token_key=bytes)
 
 
@@ -259,6 +260,55 @@ def test_flat_values_and_instants_are_read_too(admin_user, patient, other_patien
 
 
 def test_rows_read_any_other_way_are_refused():
-    compiled = CompiledOnce(lambda token_key: _tokens_of(token_key).values("digest"), token_key=str)
+    compiled = CompiledOnce(
+        lambda token_key: _tokens_of(token_key).values_list("digest", "user_id"), token_key=str
+    )
     with pytest.raises(TypeError, match="flat=True"):
         compiled.run(token_key="key")
+
+
+def _threads_of(patient_ids: list[uuid.UUID]):
+    return Thread.objects.filter(patient_id__any=patient_ids).values(
+        "id", "subject", patient_name=F("patient__user__last_name")
+    )
+
+
+def test_values_rows_and_a_list_sent_as_one_array_are_read_too(
+    patient, other_patient, django_assert_num_queries
+):
+    """A list is a value when it reaches the SQL as one array parameter (`__any`); `values()`
+    rows come back as the queryset's dicts, named as it names them."""
+    for owner in (patient, other_patient):
+        thread_open(actor=owner.user, subject=f"For {owner.id}", category="clinical", body="Hi.")
+    compiled = CompiledOnce(_threads_of, patient_ids=list)
+
+    for patient_ids in ([patient.id], [patient.id, other_patient.id], []):
+        with django_assert_num_queries(1):
+            rows = compiled.run(patient_ids=patient_ids)
+        expected = list(_threads_of(patient_ids))
+        assert sorted(rows, key=str) == sorted(expected, key=str)
+        assert len(rows) == len(patient_ids)
+    [row] = compiled.run(patient_ids=[patient.id])
+    assert set(row) == {"id", "subject", "patient_name"}
+
+
+def test_a_value_is_bound_as_django_binds_it(patient):
+    """Django sends an integer column's value as psycopg's `Int4`; so does each run."""
+    compiled = CompiledOnce(
+        lambda position: Message.objects.filter(position__gt=position).values_list("id", flat=True),
+        position=int,
+    )
+    bound = compiled.compiler("default", {"position": 7}).as_sql()[1]
+    fresh = Message.objects.filter(position__gt=7).query.get_compiler("default").as_sql()[1]
+    assert [(type(param), param) for param in bound] == [(type(param), param) for param in fresh]
+    assert compiled.run(position=0) == []
+
+
+def test_a_list_given_to_in_is_refused():
+    """`__in` sends one parameter per item: the SQL would change with the list's length."""
+    compiled = CompiledOnce(
+        lambda patient_ids: Thread.objects.filter(patient_id__in=patient_ids).values("id"),
+        patient_ids=list,
+    )
+    with pytest.raises(ValueError, match="unchanged"):
+        compiled.run(patient_ids=[uuid.uuid4()])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -57,6 +58,9 @@ def test_the_inbox_filters(client_for, coordinator, inbox, clock):
     assert listed(assigned="me") == {"mine"}
     assert listed(assigned="none") == {"unassigned", "urgent", "closed"}
     assert listed(urgent="true") == {"urgent"}
+    assert listed(urgent="false") == {"mine", "unassigned", "closed"}
+    assert listed(priority="urgent") == {"urgent"}
+    assert listed(priority="routine", status="open", assigned="none") == {"unassigned"}
     assert listed(status="closed") == {"closed"}
     assert listed(status="open") == {"mine", "unassigned", "urgent"}
     assert listed(patient=str(inbox["mine"].patient_id)) == set(inbox)
@@ -65,6 +69,27 @@ def test_the_inbox_filters(client_for, coordinator, inbox, clock):
     assert listed(overdue="true") == {"urgent"}
     clock.shift(timedelta(hours=5))
     assert listed(overdue="true") == {"mine", "unassigned", "urgent"}
+
+
+def test_the_inbox_pages_forward_and_back(client_for, coordinator, patient, clock):
+    """Next and previous links walk the same pages, threads that share their last activity
+    included (the cursor's offset)."""
+    for number in range(7):
+        open_thread(patient, subject=f"t{number}")
+        if number not in (2, 3):  # t2, t3 and t4 share one instant
+            clock.shift(timedelta(minutes=1))
+    client = client_for(coordinator)
+    expected = [
+        str(pk)
+        for pk in Thread.objects.order_by("-last_message_at", "-id").values_list("pk", flat=True)
+    ]
+
+    pages = [client.get(THREADS, {"page_size": 2}).json()]
+    while pages[-1]["next"]:
+        pages.append(client.get(pages[-1]["next"]).json())
+    assert [row["id"] for page in pages for row in page["results"]] == expected
+    for earlier, later in pairwise(pages):
+        assert client.get(later["previous"]).json()["results"] == earlier["results"]
 
 
 def test_an_invalid_filter_is_a_400(client_for, coordinator):
