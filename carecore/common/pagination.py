@@ -41,6 +41,27 @@ class CursorPagination(pagination.CursorPagination):
     def max_page_size(self) -> int:  # type: ignore[override]
         return int(settings.CARECORE_MAX_PAGE_SIZE)
 
+    def paginate_queryset(
+        self, queryset: Any, request: Request, view: Any = None
+    ) -> list[Any] | None:
+        self._refuse_a_foreign_position(queryset, request, view)
+        return super().paginate_queryset(queryset, request, view)
+
+    def _refuse_a_foreign_position(self, queryset: Any, request: Request, view: Any) -> None:
+        """A cursor is base64 anyone can write: one whose position is not a value of the ordering's
+        column (a time that is no time, say) is as unknown as one that does not decode, a 404.
+        Django would raise on it when filtering (a 500)."""
+        cursor = self.decode_cursor(request)  # DRF's 404 for one that does not decode
+        if cursor is None or cursor.position is None:
+            return
+        column = queryset.model._meta.get_field(
+            self.get_ordering(request, queryset, view)[0].lstrip("-")
+        )
+        try:
+            column.get_prep_value(cursor.position)
+        except (ValidationError, TypeError, ValueError):
+            raise NotFound(self.invalid_cursor_message) from None
+
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
@@ -155,6 +176,10 @@ class PagedRows(Generic[_Result]):
         self._page = page
         self._values = values
 
+    @property
+    def model(self) -> type[Model]:
+        return self._pages.model
+
     def order_by(self, *ordering: str) -> PagedRows[_Result]:
         return self._with(replace(self._page, ordering=ordering))
 
@@ -162,7 +187,7 @@ class PagedRows(Generic[_Result]):
         if len(lookup) != 1 or self._page.position_lookup is not None:
             raise TypeError("PagedRows takes one filter: the cursor's position.")
         ((name, position),) = lookup.items()
-        column = self._pages.model._meta.get_field(name.split("__", 1)[0])
+        column = self.model._meta.get_field(name.split("__", 1)[0])
         if not isinstance(column, Field):
             raise TypeError("PagedRows pages by a column of its model.")
         try:  # as Django's lookup reads the cursor's text: an ISO 8601 time, a number
