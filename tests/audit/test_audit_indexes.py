@@ -1,0 +1,33 @@
+"""The audit table's indexes: every event is an INSERT into each of them (an inbox page writes one
+event per patient shown), so none may be redundant."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+pytestmark = pytest.mark.django_db
+
+
+def _index_definitions(table: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [table])
+        return [definition for (definition,) in cursor.fetchall()]
+
+
+def test_the_actor_is_found_by_the_actor_and_time_index_alone():
+    definitions = _index_definitions("audit_auditevent")
+    assert any("(actor_id, occurred_at DESC)" in definition for definition in definitions)
+    assert not any(definition.endswith("(actor_id)") for definition in definitions), definitions
+
+
+def test_no_index_of_the_audit_table_leads_with_what_another_covers():
+    """An index on (a) is redundant beside one on (a, b): the second finds what the first does."""
+    columns = [
+        definition[definition.rindex("(") + 1 : -1].split(", ")
+        for definition in _index_definitions("audit_auditevent")
+    ]
+    for shorter in columns:
+        for longer in columns:
+            if len(shorter) < len(longer):
+                assert longer[: len(shorter)] != shorter, (shorter, longer)
