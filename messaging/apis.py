@@ -441,12 +441,14 @@ class ThreadListApi(APIView):
         fields = filters.validated_data
         threads = selectors.thread_summaries(
             user=request.user,
-            assigned=fields.get("assigned"),
-            status=fields.get("status"),
-            urgent=fields.get("urgent"),
-            priority=fields.get("priority"),
-            overdue=fields.get("overdue"),
-            patient_id=fields.get("patient"),
+            filters=selectors.ThreadFilters(
+                assigned=fields.get("assigned"),
+                status=fields.get("status"),
+                urgent=fields.get("urgent"),
+                priority=fields.get("priority"),
+                overdue=fields.get("overdue"),
+                patient_id=fields.get("patient"),
+            ),
         )
         return audited_list_response(
             request=request,

@@ -64,7 +64,7 @@ def _with_read_state_of(
 
 def thread_list(*, user: User, **filters: Any) -> QuerySet[Thread]:
     """The caller's threads (patient: own; staff: their care teams' inbox) with unread counts,
-    as model instances for pages (`filters`: see `_filtered_threads`).
+    as model instances for pages (`filters`: see `ThreadFilters`).
 
     Whatever the number of rows: for staff one query for their visible patients (see
     access.visible_threads_for_list), then the page (assignee joined, unread count = arithmetic
@@ -105,19 +105,25 @@ THREAD_SUMMARY_JOINED = {
 }
 
 
+@dataclass(frozen=True)
+class ThreadFilters:
+    """What a thread list may be narrowed to. `assigned`: "me" (the reader) or "none";
+    `overdue` compares with `now` (default: the current time)."""
+
+    assigned: str | None = None
+    status: str | None = None
+    urgent: bool | None = None
+    priority: str | None = None
+    overdue: bool | None = None
+    patient_id: UUID | None = None
+    now: datetime | None = None
+
+
 def thread_summaries(
-    *,
-    user: User,
-    assigned: str | None = None,
-    status: str | None = None,
-    urgent: bool | None = None,
-    priority: str | None = None,
-    overdue: bool | None = None,
-    patient_id: UUID | None = None,
-    now: datetime | None = None,
+    *, user: User, filters: ThreadFilters = ThreadFilters()
 ) -> PagedRows[dict[str, Any]]:
     """`thread_list`'s threads as plain rows of the columns a summary shows, for the API's
-    inbox, paged by CursorPagination (filters: see `_filtered_threads`).
+    inbox, paged by CursorPagination.
 
     No model instances: on a clinic's inbox page (50 threads of 50 patients), building and
     serialising some 250 instances was over half the request's CPU (docs/benchmarks.md).
@@ -127,19 +133,19 @@ def thread_summaries(
     """
     shape = _SummaryShape(
         reads_as_patient=user.role == Role.PATIENT,
-        assigned=assigned,
-        status=status is not None,
-        urgent=urgent,
-        priority=priority is not None,
-        overdue=overdue,
-        patient=patient_id is not None,
+        assigned=filters.assigned,
+        status=filters.status is not None,
+        urgent=filters.urgent,
+        priority=filters.priority is not None,
+        overdue=filters.overdue,
+        patient=filters.patient_id is not None,
     )
     values = {"reader_id": user.id, "patient_ids": visible_patient_ids(user)}
     optional = {
-        "status": status,
-        "priority": priority,
-        "patient_id": patient_id,
-        "now": (now or timezone.now()) if overdue is not None else None,
+        "status": filters.status,
+        "priority": filters.priority,
+        "patient_id": filters.patient_id,
+        "now": (filters.now or timezone.now()) if filters.overdue is not None else None,
     }
     values.update((name, value) for name, value in optional.items() if value is not None)
     return _SUMMARIES.rows(shape, **values)
@@ -186,9 +192,7 @@ def _summaries(
 ) -> QuerySet[Thread, dict[str, Any]]:
     # The threads of the patients the reader may list (`visible_patient_ids`, as
     # `visible_threads_for_list` reads them), one array parameter however many.
-    threads = _filtered_threads(
-        Thread.objects.filter(patient_id__any=patient_ids),
-        reader_id=reader_id,
+    filters = ThreadFilters(
         assigned=shape.assigned,
         status=status,
         urgent=shape.urgent,
@@ -196,6 +200,9 @@ def _summaries(
         overdue=shape.overdue,
         patient_id=patient_id,
         now=now,
+    )
+    threads = _filtered_threads(
+        Thread.objects.filter(patient_id__any=patient_ids), reader_id=reader_id, filters=filters
     )
     return _with_read_state_of(threads, reader_id, reads_as_patient=shape.reads_as_patient).values(
         *THREAD_SUMMARY_COLUMNS, **THREAD_SUMMARY_JOINED
@@ -206,42 +213,36 @@ _SUMMARIES = CompiledPages(Thread, _summaries, _SummaryShape.kinds)
 
 
 def _matching_threads(*, user: User, **filters: Any) -> QuerySet[Thread]:
-    """The threads `user` may list that match the filters (see `_filtered_threads`), with
+    """The threads `user` may list that match the filters (`ThreadFilters`), with
     `unread_count` for `user`."""
-    threads = _filtered_threads(visible_threads_for_list(user), reader_id=user.id, **filters)
+    threads = _filtered_threads(
+        visible_threads_for_list(user), reader_id=user.id, filters=ThreadFilters(**filters)
+    )
     return _with_my_read_state(threads, user)
 
 
 def _filtered_threads(
-    threads: QuerySet[Thread],
-    *,
-    reader_id: UUID,
-    assigned: str | None = None,
-    status: str | None = None,
-    urgent: bool | None = None,
-    priority: str | None = None,
-    overdue: bool | None = None,
-    patient_id: UUID | None = None,
-    now: datetime | None = None,
+    threads: QuerySet[Thread], *, reader_id: UUID, filters: ThreadFilters
 ) -> QuerySet[Thread]:
-    """`threads` that match the filters. `assigned`: "me" (the reader) or "none"; `overdue`
-    compares with `now` (default: the current time)."""
-    if assigned == "me":
+    """`threads` that match `filters`, for the reader `reader_id`."""
+    if filters.assigned == "me":
         threads = threads.filter(assignee_id=reader_id)
-    elif assigned == "none":
+    elif filters.assigned == "none":
         threads = threads.filter(assignee__isnull=True)
-    if status:
-        threads = threads.filter(status=status)
-    if urgent is not None:
+    if filters.status:
+        threads = threads.filter(status=filters.status)
+    if filters.urgent is not None:
         urgent_only = Q(priority=Priority.URGENT)
-        threads = threads.filter(urgent_only) if urgent else threads.exclude(urgent_only)
-    if priority:
-        threads = threads.filter(priority=priority)
-    if overdue is not None:
-        due = Q(first_response_due_at__lte=now or timezone.now()) & ~Q(status=ThreadStatus.CLOSED)
-        threads = threads.filter(due) if overdue else threads.exclude(due)
-    if patient_id is not None:
-        threads = threads.filter(patient_id=patient_id)
+        threads = threads.filter(urgent_only) if filters.urgent else threads.exclude(urgent_only)
+    if filters.priority:
+        threads = threads.filter(priority=filters.priority)
+    if filters.overdue is not None:
+        due = Q(first_response_due_at__lte=filters.now or timezone.now()) & ~Q(
+            status=ThreadStatus.CLOSED
+        )
+        threads = threads.filter(due) if filters.overdue else threads.exclude(due)
+    if filters.patient_id is not None:
+        threads = threads.filter(patient_id=filters.patient_id)
     return threads
 
 
