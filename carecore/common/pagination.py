@@ -141,6 +141,8 @@ class CompiledPages(Generic[_Result]):
 
     def _page_kinds(self, shape: Hashable, page: PageShape) -> dict[str, type]:
         kinds = dict(self._kinds(shape))
+        if _POSITION in kinds:
+            raise ValueError(f"A CompiledPages list cannot name a value {_POSITION!r}.")
         if page.position_kind is not None:
             kinds[_POSITION] = page.position_kind
         return kinds
@@ -154,15 +156,16 @@ class CompiledPages(Generic[_Result]):
         return rows[page.offset : end]
 
 
-_POSITION = "cursor_position"  # the value of PageShape.position_lookup
+# The name the cursor's position is bound under (PageShape.position_lookup's value), beside the
+# list's own values: no list may name one of its values so.
+_POSITION = "cursor_position"
 
 
 class PagedRows(Generic[_Result]):
     """What DRF's CursorPagination asks of a queryset, for a `CompiledPages` list: `order_by`,
     one `filter` on the ordering's first column (a datetime or an integer), a slice, then its
-    rows. Each step
-    answers a new PagedRows; reading runs the shape's CompiledOnce, planned for its parameters
-    (`planned_on_every_run`, as every list page is: carecore/audit/lists.py)."""
+    rows. Each step answers a new PagedRows; reading runs the shape's CompiledOnce, planned for
+    its parameters (`planned_on_every_run`, as every list page is: carecore/audit/lists.py)."""
 
     def __init__(
         self,

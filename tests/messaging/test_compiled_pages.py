@@ -134,3 +134,9 @@ def test_a_forged_message_page_cursor_is_a_404(client_for, patient, clinician, t
             f"/api/v1/threads/{thread.id}/messages/", {"cursor": cursor}
         )
         assert response.status_code == 404
+
+
+def test_a_list_cannot_name_a_value_as_the_cursor_position_is_named(patient):
+    pages = CompiledPages(Thread, _threads, lambda shape: {"cursor_position": str})
+    with pytest.raises(ValueError, match="cursor_position"):
+        list(pages.rows("all", cursor_position="x").order_by(*ORDERING)[0:2])
