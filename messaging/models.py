@@ -54,7 +54,12 @@ class SenderKind(models.TextChoices):
 
 class Thread(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="threads")
+    # Found by `thread_patient_recent` (patient, then latest activity) and `thread_assignee_recent`:
+    # indexes of their own would only add work to every thread UPDATE (each send moves
+    # last_message_at, which those two hold, so no UPDATE skips the indexes) and to planning.
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="threads", db_index=False
+    )
     subject = models.CharField(max_length=200)
     category = models.CharField(max_length=20, choices=Category.choices)
     status = models.CharField(
@@ -67,6 +72,7 @@ class Thread(models.Model):
         null=True,
         blank=True,
         related_name="assigned_threads",
+        db_index=False,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -129,7 +135,11 @@ class Message(models.Model):
     skip the months before the thread began."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
+    # Found by `message_thread_position` (thread, position, created_at): an index of its own would
+    # only add work to every send's INSERT and to planning every page.
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     # Null for system messages (auto-replies).
     sender = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -192,8 +202,13 @@ class Message(models.Model):
 class ThreadReadState(models.Model):
     """How far one participant has read one thread (positions, see Message)."""
 
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="read_states")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Found by `read_state_thread_user` and `read_state_user_thread`, whichever leads with them.
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, related_name="read_states", db_index=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     read_position = models.PositiveIntegerField(default=0)
     read_public_position = models.PositiveIntegerField(default=0)
     read_at = models.DateTimeField(default=timezone.now)

@@ -46,7 +46,11 @@ class FeedEvent(models.Model):
     user's EventSequence row lock."""
 
     id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Found by `feed_event_user_seq_unique` (user, seq, at): an index of its own would only add
+    # work to every event's INSERT (a send writes one per recipient).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     seq = models.BigIntegerField()
     type = models.CharField(max_length=40, choices=EventType.choices)
     data = models.JSONField(default=dict)

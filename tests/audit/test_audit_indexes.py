@@ -1,5 +1,5 @@
 """The audit table's indexes: every event is an INSERT into each of them (an inbox page writes one
-event per patient shown), so none may be redundant."""
+event per patient shown), so none may be redundant (tests/common/test_redundant_indexes.py)."""
 
 from __future__ import annotations
 
@@ -19,15 +19,3 @@ def test_the_actor_is_found_by_the_actor_and_time_index_alone():
     definitions = _index_definitions("audit_auditevent")
     assert any("(actor_id, occurred_at DESC)" in definition for definition in definitions)
     assert not any(definition.endswith("(actor_id)") for definition in definitions), definitions
-
-
-def test_no_index_of_the_audit_table_leads_with_what_another_covers():
-    """An index on (a) is redundant beside one on (a, b): the second finds what the first does."""
-    columns = [
-        definition[definition.rindex("(") + 1 : -1].split(", ")
-        for definition in _index_definitions("audit_auditevent")
-    ]
-    for shorter in columns:
-        for longer in columns:
-            if len(shorter) < len(longer):
-                assert longer[: len(shorter)] != shorter, (shorter, longer)
