@@ -229,12 +229,12 @@ def _filtered_threads(
         threads = threads.filter(assignee_id=reader_id)
     elif filters.assigned == "none":
         threads = threads.filter(assignee__isnull=True)
-    if filters.status:
+    if filters.status is not None:
         threads = threads.filter(status=filters.status)
     if filters.urgent is not None:
         urgent_only = Q(priority=Priority.URGENT)
         threads = threads.filter(urgent_only) if filters.urgent else threads.exclude(urgent_only)
-    if filters.priority:
+    if filters.priority is not None:
         threads = threads.filter(priority=filters.priority)
     if filters.overdue is not None:
         due = Q(first_response_due_at__lte=filters.now or timezone.now()) & ~Q(
