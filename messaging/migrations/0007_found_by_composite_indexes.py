@@ -4,6 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from carecore.common.index_migrations import drop_covered_indexes
+
 
 class Migration(migrations.Migration):
     """Drop the foreign keys' own indexes that composite indexes leading with the same column cover."""
@@ -43,30 +45,13 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            # Only the indexes go: Django's AlterField would also drop and re-add each foreign
-            # key, re-checking every row of the table under a lock that stops writes.
-            database_operations=[
-                migrations.RunSQL(
-                    "DROP INDEX IF EXISTS \"messaging_message_thread_id_f689027f\"",
-                    reverse_sql='CREATE INDEX "messaging_message_thread_id_f689027f" ON "messaging_message" ("thread_id")',
-                ),
-                migrations.RunSQL(
-                    "DROP INDEX IF EXISTS \"messaging_thread_assignee_id_0cd34bb7\"",
-                    reverse_sql='CREATE INDEX "messaging_thread_assignee_id_0cd34bb7" ON "messaging_thread" ("assignee_id")',
-                ),
-                migrations.RunSQL(
-                    "DROP INDEX IF EXISTS \"messaging_thread_patient_id_0bc09de4\"",
-                    reverse_sql='CREATE INDEX "messaging_thread_patient_id_0bc09de4" ON "messaging_thread" ("patient_id")',
-                ),
-                migrations.RunSQL(
-                    "DROP INDEX IF EXISTS \"messaging_threadreadstate_thread_id_94f9b61d\"",
-                    reverse_sql='CREATE INDEX "messaging_threadreadstate_thread_id_94f9b61d" ON "messaging_threadreadstate" ("thread_id")',
-                ),
-                migrations.RunSQL(
-                    "DROP INDEX IF EXISTS \"messaging_threadreadstate_user_id_f320ba57\"",
-                    reverse_sql='CREATE INDEX "messaging_threadreadstate_user_id_f320ba57" ON "messaging_threadreadstate" ("user_id")',
-                ),
+        drop_covered_indexes(
+            indexes=[
+                ("messaging_message_thread_id_f689027f", "messaging_message", "thread_id"),
+                ("messaging_thread_assignee_id_0cd34bb7", "messaging_thread", "assignee_id"),
+                ("messaging_thread_patient_id_0bc09de4", "messaging_thread", "patient_id"),
+                ("messaging_threadreadstate_thread_id_94f9b61d", "messaging_threadreadstate", "thread_id"),
+                ("messaging_threadreadstate_user_id_f320ba57", "messaging_threadreadstate", "user_id"),
             ],
             state_operations=state_operations,
         )

@@ -4,6 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from carecore.common.index_migrations import drop_covered_indexes
+
 
 class Migration(migrations.Migration):
     """Drop the user's own index, which `feed_event_user_seq_unique` (user, seq, at) covers."""
@@ -22,14 +24,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            # Only the indexes go: Django's AlterField would also drop and re-add each foreign
-            # key, re-checking every row of the table under a lock that stops writes.
-            database_operations=[
-                migrations.RunSQL(
-                    "DROP INDEX IF EXISTS \"realtime_feedevent_user_id_5673793c\"",
-                    reverse_sql='CREATE INDEX "realtime_feedevent_user_id_5673793c" ON "realtime_feedevent" ("user_id")',
-                ),
+        drop_covered_indexes(
+            indexes=[
+                ("realtime_feedevent_user_id_5673793c", "realtime_feedevent", "user_id"),
             ],
             state_operations=state_operations,
         )
