@@ -319,10 +319,30 @@ def _iso(value: datetime | None, zone: tzinfo) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def thread_summaries_output(rows: list[dict[str, Any]], *, viewer: User) -> list[dict[str, Any]]:
+    """ThreadOutput (many) of a page of `thread_summaries` rows: their previews read, and for
+    staff their patients' names."""
+    return thread_summary_output(
+        rows,
+        previews=selectors.message_previews(row["last_public_message_id"] for row in rows),
+        patient_names=(
+            selectors.patient_names(row["patient_id"] for row in rows)
+            if _is_staff_reader(viewer)
+            else {}
+        ),
+        viewer=viewer,
+    )
+
+
 def thread_summary_output(
-    rows: list[dict[str, Any]], *, previews: dict[UUID, selectors.MessagePreview], viewer: User
+    rows: list[dict[str, Any]],
+    *,
+    previews: dict[UUID, selectors.MessagePreview],
+    patient_names: dict[UUID, selectors.PatientName],
+    viewer: User,
 ) -> list[dict[str, Any]]:
-    """ThreadOutput (many) of `thread_summaries` rows, with `message_previews` of them."""
+    """ThreadOutput (many) of `thread_summaries` rows, with `message_previews` of them and, for
+    staff, `patient_names` of them."""
     shown_to_staff = _is_staff_reader(viewer)
     zone = timezone.get_current_timezone()
     output = []
@@ -342,7 +362,8 @@ def thread_summary_output(
             "last_message": _preview_output(previews.get(row["last_public_message_id"]), zone),
         }
         if shown_to_staff:
-            data["patient_name"] = full_name(row["patient_first_name"], row["patient_last_name"])
+            name = patient_names[row["patient_id"]]
+            data["patient_name"] = full_name(name["first_name"], name["last_name"])
         output.append(data)
     return output
 
@@ -455,11 +476,7 @@ class ThreadListApi(APIView):
             view=self,
             rows=threads,
             pagination_class=ThreadPagination,
-            render_page=lambda page: thread_summary_output(
-                page,
-                previews=selectors.message_previews(row["last_public_message_id"] for row in page),
-                viewer=request.user,
-            ),
+            render_page=lambda page: thread_summaries_output(page, viewer=request.user),
             object_type="message_thread",
         )
 

@@ -108,13 +108,13 @@ def test_the_thread_list_query_count_does_not_grow_with_rows(
     for _ in range(2):
         open_thread(patient)
     # the token with its user (no patient row for staff), the clinician's visible patient ids,
-    # the threads page (read-state and assignee joins), the previews of the page, one audit
-    # INSERT (one event per patient shown)
-    with django_assert_num_queries(5):
+    # the threads page (read-state and assignee joins), the previews of the page, its patients'
+    # names, one audit INSERT (one event per patient shown)
+    with django_assert_num_queries(6):
         first = client.get(THREADS)
     for _ in range(3):
         open_thread(PatientFactory(state="NY"))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         second = client.get(THREADS)
 
     assert len(first.json()["results"]) == 2
