@@ -18,7 +18,8 @@ reference, round after round: send (the demo patient posting to one thread, as i
 conversation), page (50 messages of that thread) and inbox (the demo clinician's 50 most recent
 threads; `--panel` patients, 50 by default, are added to their care team with a thread each, so
 the page names 50 patients as a clinic's inbox would, not the demo's eight). It prints
-requests/s, p50 and p99 of each, and the ratio product/reference per round and as the median
+requests/s, p50 and p99 of each, how many connections each server process held halfway through
+(`ss`), and the ratio product/reference per round and as the median
 over rounds, with the CPU time each request cost the server's processes (the
 product's web, worker and beat, the worker's share apart) and PostgreSQL, read from /proc, the
 product's counted once its worker has done what the run left it (announcing the messages sent,
@@ -46,6 +47,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -111,6 +113,9 @@ class Result:
     # Seconds the worker took after wrk ended to finish the work the run left it (announcing the
     # messages sent, delivering what is due): counted in the CPU per request above.
     settle_seconds: float = 0.0
+    # Connections on each of the server's processes halfway through the run (`ss`), busiest
+    # first: with one listening socket per process, the kernel spreads them, unevenly at times.
+    split: tuple[int, ...] = ()
 
 
 _TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
@@ -283,7 +288,7 @@ def _wrk(
     and of PostgreSQL (bench/web_processes.py measures CPU its own way and passes none); with
     `settle`, after the worker has finished the work the run left it."""
     server_before, worker_before, database_before = _cpu_ticks(root=server_pid or 0)
-    output = subprocess.run(
+    run = subprocess.Popen(
         [
             "wrk",
             "-t2",
@@ -297,10 +302,14 @@ def _wrk(
             url,
         ],
         env={**os.environ, "WRK_METHOD": method, "WRK_TOKEN": token},
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
-        check=True,
-    ).stdout
+    )
+    time.sleep(duration / 2)
+    split = _connections_per_process(urlparse(url).port or 80)
+    output, _ = run.communicate()
+    if run.returncode:
+        raise subprocess.CalledProcessError(run.returncode, run.args, output)
     latencies = {int(p): float(v) * _UNIT_MS[u] for p, v, u in _LATENCY.findall(output)}
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
@@ -325,7 +334,25 @@ def _wrk(
         database_cpu_ms=(database_after - database_before) * per_request,
         worker_cpu_ms=(worker_after - worker_before) * per_request,
         settle_seconds=settle_seconds,
+        split=split,
     )
+
+
+def _connections_per_process(port: int) -> tuple[int, ...]:
+    """Established connections on `port`, counted per process that holds them, busiest first
+    (empty where `ss` is missing)."""
+    if not shutil.which("ss"):
+        return ()
+    listing = subprocess.run(
+        ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    counts: dict[str, int] = {}
+    for pid in re.findall(r"pid=(\d+)", listing):
+        counts[pid] = counts.get(pid, 0) + 1
+    return tuple(sorted(counts.values(), reverse=True))
 
 
 def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -351,7 +378,8 @@ def _row(name: str, side: str, result: Result) -> str:
     return (
         f"{name:<6} {side:<9} {result.requests_per_second:>8.1f} req/s"
         f"  p50 {result.p50_ms:>7.1f} ms  p99 {result.p99_ms:>7.1f} ms  errors {result.errors}"
-        f"  cpu/request: server {result.server_cpu_ms:>5.2f} ms,"
+        + (f"  connections {'/'.join(map(str, result.split))}" if result.split else "")
+        + f"  cpu/request: server {result.server_cpu_ms:>5.2f} ms,"
         f" postgres {result.database_cpu_ms:>5.2f} ms"
         + (
             f" (worker {result.worker_cpu_ms:.2f} ms of the server's;"
