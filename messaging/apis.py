@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 from typing import Any
-from uuid import UUID
 
 from django.http import FileResponse
 from django.urls import reverse
@@ -319,31 +318,15 @@ def _iso(value: datetime | None, zone: tzinfo) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def thread_summaries_output(rows: list[dict[str, Any]], *, viewer: User) -> list[dict[str, Any]]:
-    """ThreadOutput (many) of a page of `thread_summaries` rows: their previews read, and for
-    staff their patients' names."""
-    return thread_summary_output(
-        rows,
-        previews=selectors.message_previews(row["last_public_message_id"] for row in rows),
-        patient_names=(
-            selectors.patient_names(row["patient_id"] for row in rows)
-            if _is_staff_reader(viewer)
-            else {}
-        ),
-        viewer=viewer,
-    )
-
-
-def thread_summary_output(
-    rows: list[dict[str, Any]],
-    *,
-    previews: dict[UUID, selectors.MessagePreview],
-    patient_names: dict[UUID, selectors.PatientName],
-    viewer: User,
-) -> list[dict[str, Any]]:
-    """ThreadOutput (many) of `thread_summaries` rows, with `message_previews` of them and, for
-    staff, `patient_names` of them."""
+def thread_summary_output(rows: list[dict[str, Any]], *, viewer: User) -> list[dict[str, Any]]:
+    """ThreadOutput (many) of a page of `thread_summaries` rows, with their previews
+    (`message_previews`) and, for staff, their patients' names (`patient_names`): one query
+    each for the whole page."""
     shown_to_staff = _is_staff_reader(viewer)
+    previews = selectors.message_previews(row["last_public_message_id"] for row in rows)
+    patient_names = (
+        selectors.patient_names(row["patient_id"] for row in rows) if shown_to_staff else {}
+    )
     zone = timezone.get_current_timezone()
     output = []
     for row in rows:
@@ -476,7 +459,7 @@ class ThreadListApi(APIView):
             view=self,
             rows=threads,
             pagination_class=ThreadPagination,
-            render_page=lambda page: thread_summaries_output(page, viewer=request.user),
+            render_page=lambda page: thread_summary_output(page, viewer=request.user),
             object_type="message_thread",
         )
 
