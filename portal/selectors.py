@@ -266,9 +266,15 @@ def upcoming_appointment_count(*, patient: Patient, now: datetime | None = None)
     ).count()
 
 
-def availability_rule_get(*, clinician: Clinician, rule_id: UUID) -> AvailabilityRule:
-    """A rule of this (already access-checked) clinician; another clinician's rule is 404."""
-    rule = AvailabilityRule.objects.filter(pk=rule_id, clinician=clinician).first()
+def availability_rule_get(
+    *, clinician: Clinician, rule_id: UUID, lock: bool = False
+) -> AvailabilityRule:
+    """A rule of this (already access-checked) clinician; another clinician's rule is 404. With
+    `lock` the row is locked FOR UPDATE (in the caller's transaction): a change then waits for a
+    delete running at the same moment and finds the rule gone (404), where it had saved into a
+    deleted row (a 500, found by the API fuzzing)."""
+    rules = AvailabilityRule.objects.filter(pk=rule_id, clinician=clinician)
+    rule = (rules.select_for_update() if lock else rules).first()
     if rule is None:
         raise NotFound()
     return rule

@@ -274,7 +274,7 @@ def clinician_rule_update(
     clinician = access_clinician_availability(user=user, clinician_id=clinician_id)
     return availability_rule_update(
         actor=user,
-        rule=selectors.availability_rule_get(clinician=clinician, rule_id=rule_id),
+        rule=selectors.availability_rule_get(clinician=clinician, rule_id=rule_id, lock=True),
         weekday=weekday,
         start_time=start_time,
         end_time=end_time,
@@ -286,7 +286,8 @@ def clinician_rule_update(
 def clinician_rule_delete(*, user: User, clinician_id: UUID | str, rule_id: UUID) -> None:
     clinician = access_clinician_availability(user=user, clinician_id=clinician_id)
     availability_rule_delete(
-        actor=user, rule=selectors.availability_rule_get(clinician=clinician, rule_id=rule_id)
+        actor=user,
+        rule=selectors.availability_rule_get(clinician=clinician, rule_id=rule_id, lock=True),
     )
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
+from django.db import connection, transaction
 
 from carecore.audit.models import AuditEvent
 from portal.models import AvailabilityRule, TimeOff
@@ -232,3 +236,30 @@ def test_rule_and_time_off_changes_are_refused_to_everyone_else(
     assert client.delete(time_off_url(clinician, time_off)).status_code == expected
     assert AvailabilityRule.objects.filter(pk=rule.pk, end_time="20:00").exists()
     assert TimeOff.objects.filter(pk=time_off.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_racing_a_delete_finds_the_rule_gone(client_for, clinician):
+    """A change that reads the rule while another request deletes it waits for the delete and
+    answers 404 (it had saved into the deleted row: a 500 the API fuzzing found)."""
+    client = client_for(clinician.user)
+    rule_id = client.post(availability_url(clinician), RULE, format="json").json()["id"]
+    rule = AvailabilityRule.objects.get(pk=rule_id)
+    deleting, done = threading.Event(), threading.Event()
+
+    def delete_slowly() -> None:
+        try:
+            with transaction.atomic():
+                AvailabilityRule.objects.select_for_update().filter(pk=rule_id).delete()
+                deleting.set()
+                time.sleep(0.5)  # the change arrives while the delete is not yet committed
+        finally:
+            connection.close()
+            done.set()
+
+    threading.Thread(target=delete_slowly).start()
+    assert deleting.wait(5)
+    changed = client.patch(rule_url(clinician, rule), {"end": "17:00"}, format="json")
+    assert done.wait(5)
+
+    assert changed.status_code == 404
