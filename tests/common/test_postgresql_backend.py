@@ -1,6 +1,7 @@
 """Our PostgreSQL backend (carecore/common/postgresql/base.py): DEBUG's query log under
-server-side binding, the same text Django would log, written only when the log is read; and
-timestamps read by psycopg's native loader, the same values as Django's own loader gives."""
+server-side binding, the same text Django would log, written only when the log is read;
+timestamps read by psycopg's native loader, the same values as Django's own loader gives; and
+lists of UUIDs sent in binary, read back as written."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.backends.postgresql.psycopg_any import mogrify, register_tzloader
 from django.test.utils import CaptureQueriesContext
-from psycopg.adapt import Loader
+from psycopg.adapt import Loader, PyFormat, Transformer
+from psycopg.postgres import types
 from psycopg.pq import Format
 
 from carecore.accounts.models import User
@@ -23,6 +25,8 @@ from carecore.common.postgresql.base import (
     UTCTimestamptzLoader,
 )
 from tests.factories import UserFactory
+
+UUID_ARRAY_OID = types["uuid"].array_oid
 
 
 def test_the_log_shows_the_parameters_written_in(db):
@@ -136,3 +140,60 @@ def test_the_dressed_loader_reads_like_the_native_one_if_ever_made_itself(db):
     text = b"2026-12-01 19:00:00.123456+00"
     assert dressed.load(text) == native.load(text)
     assert dressed.load(text).tzinfo is datetime.UTC
+
+
+# --- lists of UUIDs sent in binary ---------------------------------------------------------------
+
+
+def _dumped(value: Any) -> tuple[Format, int]:
+    """How the connection sends `value` as a `%s` parameter: (wire format, type oid)."""
+    connection.ensure_connection()
+    dumper = Transformer(connection.connection).get_dumper(value, PyFormat.AUTO)
+    return dumper.format, dumper.oid
+
+
+def test_a_list_of_uuids_goes_binary_as_uuid_array(db):
+    assert _dumped([uuid4(), None, uuid4()]) == (Format.BINARY, UUID_ARRAY_OID)
+    assert _dumped([[uuid4()], [uuid4()]]) == (Format.BINARY, UUID_ARRAY_OID)
+
+
+def test_other_lists_go_as_psycopg_sends_them(db):
+    assert _dumped(["a", "b"])[0] == Format.TEXT
+    assert _dumped([1, 2])[0] == Format.TEXT
+    assert _dumped([]) == (Format.TEXT, 0)  # unknown: PostgreSQL takes the type from the query
+    assert _dumped([None])[0] == Format.TEXT
+
+
+def test_lists_of_uuids_are_read_as_written(db):
+    first, second = uuid4(), uuid4()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::uuid[], %s = ANY(%s), %s::uuid[], %s::uuid[]",
+            [[first, None, second], second, [first, second], [[first], [second]], []],
+        )
+        row = cursor.fetchone()
+
+    assert row == ([first, None, second], True, [[first], [second]], [])
+
+
+def test_the_orm_finds_rows_by_a_list_of_uuids(db):
+    users = UserFactory.create_batch(3)
+    wanted = [users[0].pk, users[2].pk, uuid4()]
+
+    found = User.objects.filter(pk__in=wanted).values_list("pk", flat=True)
+    found_by_array = User.objects.extra(where=["id = ANY(%s)"], params=[wanted])
+
+    assert set(found) == {users[0].pk, users[2].pk}
+    assert {user.pk for user in found_by_array} == {users[0].pk, users[2].pk}
+
+
+def test_the_query_log_writes_a_uuid_list_out_as_before(db):
+    wanted = [uuid4(), uuid4()]
+    with CaptureQueriesContext(connection) as queries, connection.cursor() as cursor:
+        cursor.execute("SELECT 1 WHERE %s::uuid = ANY(%s)", [wanted[0], wanted])
+    [query] = queries.captured_queries
+
+    assert query["sql"] == mogrify(
+        "SELECT 1 WHERE %s::uuid = ANY(%s)", [wanted[0], wanted], connection
+    )
+    assert wanted[1].hex in query["sql"]
