@@ -3,6 +3,7 @@ serializers that report every invalid field in one response."""
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from collections.abc import Mapping
 from typing import Any
@@ -98,6 +99,14 @@ class StrictInput(AllErrorsSerializer):
 
 
 def _json_type_error(field: serializers.Field, value: Any) -> str | None:
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        # Each item as its own field would be checked: DRF reads `[false]` as a list of one
+        # UUID (00000000-...), since a bool is an int and an int is a UUID's number.
+        for index, item in enumerate(value):
+            wrong_type = None if item is None else _json_type_error(field.child, item)
+            if wrong_type:
+                return f"Item {index}: {wrong_type}"
+        return None
     if isinstance(field, serializers.BooleanField):
         return None if isinstance(value, bool) else "Must be true or false."
     if isinstance(field, serializers.IntegerField | serializers.FloatField):
@@ -144,6 +153,14 @@ class WallClockTimeField(serializers.TimeField):
         return parsed
 
 
+@functools.cache
+def _time_zone_names() -> list[str]:
+    """Every IANA zone name, read once per process: `available_timezones()` walks the time zone
+    database on disk (some 600 files), and a serializer's fields are made afresh for every
+    request that uses them."""
+    return sorted(zoneinfo.available_timezones())
+
+
 class TimeZoneField(ChoiceField):
     """Any IANA time zone name ("America/New_York"); the schema lists them all."""
 
@@ -152,7 +169,7 @@ class TimeZoneField(ChoiceField):
     }
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=sorted(zoneinfo.available_timezones()), **kwargs)
+        super().__init__(choices=_time_zone_names(), **kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
         if str(data) not in self.choice_strings_to_values:

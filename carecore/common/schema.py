@@ -6,7 +6,8 @@
 - Every operation documents the errors it can answer, each in the one error shape
   (`{"error": {"code", "message", "fields"}}`) with an example: 400 when it takes input, 401
   and 403 when it needs a signed-in user, 404 when its path names something, 409 for writes,
-  413 and 415 for bodies and 429 everywhere (throttles).
+  413 and 415 for bodies and 429 everywhere (throttles); a view lists any other it answers in
+  `error_statuses` (the event list's 410).
 """
 
 from __future__ import annotations
@@ -81,6 +82,14 @@ ERRORS: dict[int, tuple[str, str, str, dict[str, Any]]] = {
         "The request body is too large: at most 1048576 bytes are accepted.",
         {},
     ),
+    410: (
+        "What was asked for is no longer kept (`events_pruned`: events after `after` were pruned,"
+        " or `after` is beyond the latest); reload and continue from the latest sequence number.",
+        "events_pruned",
+        "Events after this sequence number are no longer kept; reload and continue from the "
+        "latest sequence number.",
+        {},
+    ),
     415: (
         "The body is not in a media type this operation reads.",
         "unsupported_media_type",
@@ -151,6 +160,7 @@ class AutoSchema(SpectacularAutoSchema):
             statuses.append(409)
         if "requestBody" in operation:
             statuses += [413, 415]
+        statuses += getattr(self.view, "error_statuses", ())
         return sorted(statuses)
 
     def _error_response(self, status: int) -> dict[str, Any]:

@@ -63,6 +63,8 @@ class EventListApi(APIView):
     """The caller's events in order: `?after=<seq>` for those after a sequence number (410
     `events_pruned` when some of them are no longer kept), without it every kept event."""
 
+    error_statuses = (410,)  # documented by carecore/common/schema.py
+
     class FilterSerializer(serializers.Serializer):
         after = serializers.IntegerField(required=False, min_value=0)
 

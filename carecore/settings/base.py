@@ -385,6 +385,8 @@ REST_FRAMEWORK = {
     # JSON only; the attachment upload declares multipart itself. (Form encodings cannot say
     # null and turn "" into "not sent", so they would let malformed input through.)
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # `?format=` with no value is an unknown format (404), as `?format=xml` is.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "carecore.common.negotiation.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "carecore.common.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [

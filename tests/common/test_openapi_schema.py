@@ -150,3 +150,13 @@ def test_operations_with_a_body_document_413_payload_too_large(schema):
         if "requestBody" in operation:
             example = operation["responses"]["413"]["content"]["application/json"]["examples"]
             assert "payload_too_large" in example, (method, path)
+
+
+def test_the_event_list_documents_410_events_pruned(schema):
+    # PRODUCT.md: `GET /api/v1/events/?after=<seq>` answers 410 `events_pruned` past the
+    # retention (and, docs/realtime.md, for a number beyond the latest).
+    responses = schema["paths"]["/api/v1/events/"]["get"]["responses"]
+
+    example = responses["410"]["content"]["application/json"]["examples"]
+    assert "events_pruned" in example
+    assert "410" not in schema["paths"]["/api/v1/threads/"]["get"]["responses"]

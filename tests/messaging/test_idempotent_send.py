@@ -46,6 +46,26 @@ def test_a_retried_send_returns_the_original_with_200(client_for, patient, threa
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("attachments", [[False], [0], [None, 7]])
+def test_a_retry_with_attachments_that_are_no_ids_is_refused(
+    client_for, patient, thread, attachments
+):
+    # DRF's UUIDField takes a number (and so a bool) as a UUID's integer: `[false]` was read as
+    # the nil UUID, and the retry answered 200 with the original message.
+    client = client_for(patient.user)
+    client.post(messages(thread), {"body": "Hello", "client_id": "c-1"})
+
+    retry = client.post(
+        messages(thread), {"body": "Hello", "client_id": "c-1", "attachments": attachments}
+    )
+
+    assert retry.status_code == 400
+    error = retry.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["fields"]["attachments"] == [f"Item {len(attachments) - 1}: Must be a string."]
+
+
+@pytest.mark.django_db
 def test_client_ids_are_per_sender(client_for, patient, clinician, thread):
     mine = client_for(patient.user).post(messages(thread), {"body": "a", "client_id": "same"})
     theirs = client_for(clinician.user).post(messages(thread), {"body": "b", "client_id": "same"})

@@ -689,6 +689,26 @@ def test_the_calendar_file_works_with_an_accept_header(client_for, patient, appo
     assert response.status_code == 200
 
 
+def test_the_calendar_file_is_asked_for_by_format_name(client_for, patient, appointment):
+    response = client_for(patient.user).get(appointment_url(appointment, "ics") + "?format=ics")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+
+
+@pytest.mark.parametrize("named", ["", "xml"])
+def test_a_format_named_that_it_does_not_offer_is_not_found(
+    client_for, patient, appointment, named
+):
+    # An empty `?format=` was ignored (a calendar for a client that named no format it offers).
+    response = client_for(patient.user).get(
+        appointment_url(appointment, "ics") + f"?format={named}"
+    )
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
 @pytest.mark.parametrize("role", OUTSIDERS)
 def test_someone_elses_calendar_file_is_not_found(client_for, actors, appointment, role):
     response = client_for(actors[role]).get(appointment_url(appointment, "ics"))
