@@ -43,6 +43,7 @@ from carecore.common.fields import (
     RedFlagOutput,
     StrictInput,
 )
+from carecore.common.ids import uuid_text
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
@@ -249,12 +250,12 @@ def message_row_output(
     patient)."""
     sender_id = row["sender_id"]
     data: dict[str, Any] = {
-        "id": str(row["id"]),
-        "thread_id": str(row["thread_id"]),
+        "id": uuid_text(row["id"]),
+        "thread_id": uuid_text(row["thread_id"]),
         "sender": None
         if sender_id is None
         else {
-            "id": str(sender_id),
+            "id": uuid_text(sender_id),
             "name": full_name(row["sender_first_name"], row["sender_last_name"]),
             "role": row["sender_role"],
         },
@@ -352,8 +353,8 @@ def thread_summary_output(rows: list[dict[str, Any]], *, viewer: User) -> list[d
     output = []
     for row in rows:
         data = {
-            "id": str(row["id"]),
-            "patient_id": str(row["patient_id"]),
+            "id": uuid_text(row["id"]),
+            "patient_id": uuid_text(row["patient_id"]),
             "subject": row["subject"],
             "category": row["category"],
             "status": row["status"],
@@ -376,7 +377,7 @@ def _assignee_output(row: dict[str, Any]) -> dict[str, Any] | None:
     if row["assignee_id"] is None:
         return None
     return {
-        "id": str(row["assignee_id"]),
+        "id": uuid_text(row["assignee_id"]),
         "name": full_name(row["assignee_first_name"], row["assignee_last_name"]),
         "role": row["assignee_role"],
     }
@@ -388,7 +389,7 @@ def _preview_output(
     if preview is None:
         return None
     return {
-        "id": str(preview["id"]),
+        "id": uuid_text(preview["id"]),
         "sender_kind": preview["sender_kind"],
         "body": preview["preview"],
         "created_at": _iso(preview["created_at"], zone),

@@ -16,6 +16,7 @@ from django.utils import timezone
 from carecore.accounts.break_glass import marked_detail, marker_applies, marker_sql
 from carecore.common import request_context
 from carecore.common.errors import NotFound
+from carecore.common.ids import uuid_text
 
 from .models import Action, AuditEvent, Outcome
 
@@ -112,7 +113,7 @@ def _insert_many(
     ip, request_id = _request_columns()
     rows = [
         {
-            "patient_id": str(target.patient_id) if target.patient_id is not None else None,
+            "patient_id": uuid_text(target.patient_id) if target.patient_id is not None else None,
             "object_type": target.object_type,
             "object_id": target.object_id,
             "action": action,
@@ -210,7 +211,9 @@ def audit_record_list(
     docs/security.md, "Audit trail", describes the shape."""
     ids_by_patient: dict[UUID | None, list[str]] = {}
     for object_id, patient_id in rows:
-        ids_by_patient.setdefault(patient_id, []).append(str(object_id))
+        ids_by_patient.setdefault(patient_id, []).append(
+            uuid_text(object_id) if isinstance(object_id, UUID) else str(object_id)
+        )
     _write_successes(
         actor=actor,
         events=[
