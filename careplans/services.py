@@ -179,15 +179,23 @@ def _locked_draft(user: User, plan_id: UUID | str, *, published: bool = False) -
 
 
 def _replace_items(
-    plan: CarePlan, model: type[CarePlanActivity] | type[CarePlanGoal], items: list[dict[str, Any]]
+    plan: CarePlan,
+    model: type[CarePlanActivity] | type[CarePlanGoal],
+    items: list[dict[str, Any]],
+    *,
+    field: str,
 ) -> None:
     """Full-list replace: an item with a known `id` is updated, without `id` is new, and an
-    existing item missing from the list is removed."""
+    existing item missing from the list is removed. An id that is not one of this draft's
+    items is refused under `field` (the input's list), keyed by the item's position."""
     existing = {item.id: item for item in model.objects.filter(plan=plan)}
-    unknown = [str(i["id"]) for i in items if i.get("id") and i["id"] not in existing]
+    unknown = {
+        str(position): {"id": [f"Unknown id {item['id']}: not an item of this draft."]}
+        for position, item in enumerate(items)
+        if item.get("id") and item["id"] not in existing
+    }
     if unknown:
-        field = str(model._meta.model_name)
-        raise ValidationFailed(fields={field: [f"Unknown id {unknown[0]}."]})
+        raise ValidationFailed(fields={field: unknown})
     kept = {item["id"] for item in items if item.get("id")}
     model.objects.filter(plan=plan).exclude(id__in=kept).delete()
     for position, fields in enumerate(items):
@@ -228,9 +236,9 @@ def care_plan_edit(
     if summary is not None:
         plan.summary = summary
     if activities is not None:
-        _replace_items(plan, CarePlanActivity, activities)
+        _replace_items(plan, CarePlanActivity, activities, field="activities")
     if goals is not None:
-        _replace_items(plan, CarePlanGoal, goals)
+        _replace_items(plan, CarePlanGoal, goals, field="goals")
     plan.updated_at = timezone.now()
     plan.save(update_fields=["summary", "updated_at"])
     return plan

@@ -118,6 +118,27 @@ def test_a_new_activity_without_a_category_is_custom(clinician_client, patient, 
     assert response.json()["activities"][0]["category"] == "custom"
 
 
+def test_an_id_that_is_no_item_of_the_draft_is_refused_under_its_list(
+    clinician_client, patient, intake_done
+):
+    plan = draft(clinician_client, patient.id).json()
+    kept = plan["activities"][0]["id"]
+    stranger = "2a3b4c5d-6e7f-4801-9a2b-3c4d5e6f7a8b"
+
+    response = clinician_client.patch(
+        plan_url(plan["id"]),
+        {"activities": [{"id": kept}, {"id": stranger, "title": "Raise fibre"}]},
+        format="json",
+    )
+
+    # Named by the input's list and the item's position (it was the model's name,
+    # "careplanactivity", which no client sends).
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "activities": {"1": {"id": [f"Unknown id {stranger}: not an item of this draft."]}}
+    }
+
+
 def test_new_items_name_every_missing_field_at_once(clinician_client, patient, intake_done):
     plan = draft(clinician_client, patient.id).json()
 
