@@ -145,7 +145,9 @@ class ClinicianAvailabilityApi(APIView):
     @extend_schema(
         request=PolymorphicProxySerializer(
             component_name="AvailabilityCreateInput",
-            serializers=[RuleInput, TimeOffInput],
+            # By `kind` (a list would leave drf-spectacular to guess each one's value: it mapped
+            # both to "null", one overwriting the other).
+            serializers={"rule": RuleInput, "time_off": TimeOffInput},
             resource_type_field_name="kind",
         ),
         responses={

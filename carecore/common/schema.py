@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import force_instance
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
@@ -128,6 +130,15 @@ class AutoSchema(SpectacularAutoSchema):
         if alternatives and direction == "request":
             schema["anyOf"] = [{"required": list(names)} for names in alternatives]
         return schema
+
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> Any:
+        """A body of one of several kinds (a `PolymorphicProxySerializer`: an availability rule
+        or time off) is required: it must at least say its kind. drf-spectacular requires a body
+        only when its one serializer has required fields, and a oneOf has none of its own."""
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        if isinstance(force_instance(serializer), PolymorphicProxySerializer):
+            required = True
+        return schema, required
 
     def _get_paginator(self) -> Any:
         # Only asked for list responses; our views paginate by hand with CursorPagination.
