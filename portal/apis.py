@@ -34,7 +34,13 @@ from carecore.accounts.models import ALL_ROLES, Role, User
 from carecore.accounts.requests import AuthenticatedRequest
 from carecore.audit.lists import audited_list_response
 from carecore.common.errors import NotFound, ValidationFailed
-from carecore.common.fields import AllErrorsSerializer, ChoiceField, StrictInput, WallClockTimeField
+from carecore.common.fields import (
+    AllErrorsSerializer,
+    ChoiceField,
+    Rfc3339DateTimeField,
+    StrictInput,
+    WallClockTimeField,
+)
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
 
@@ -72,8 +78,8 @@ class RuleOutput(serializers.Serializer):
 
 class TimeOffOutput(serializers.Serializer):
     id = serializers.UUIDField()
-    start = serializers.DateTimeField(source="starts_at")
-    end = serializers.DateTimeField(source="ends_at")
+    start = Rfc3339DateTimeField(source="starts_at")
+    end = Rfc3339DateTimeField(source="ends_at")
     note = serializers.CharField()
 
 
@@ -114,8 +120,8 @@ class TimeOffInput(StrictInput):
 
 class TimeOffCreatedOutput(serializers.Serializer):
     id = serializers.UUIDField(source="time_off.id")
-    start = serializers.DateTimeField(source="time_off.starts_at")
-    end = serializers.DateTimeField(source="time_off.ends_at")
+    start = Rfc3339DateTimeField(source="time_off.starts_at")
+    end = Rfc3339DateTimeField(source="time_off.ends_at")
     note = serializers.CharField(source="time_off.note")
     conflicting_appointments = serializers.IntegerField(
         help_text="Booked visits inside this time off; they stay booked until moved."

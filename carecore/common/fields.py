@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -159,6 +160,22 @@ def _time_zone_names() -> list[str]:
     database on disk (some 600 files), and a serializer's fields are made afresh for every
     request that uses them."""
     return sorted(zoneinfo.available_timezones())
+
+
+class Rfc3339DateTimeField(serializers.DateTimeField):
+    """DRF's DateTimeField, in the current zone as before, except where that zone's offset then
+    had seconds (local mean time: America/Chicago before 1883 was -05:50:36), which RFC 3339's
+    date-time cannot write: such an instant is written in UTC ("Z") instead. Only times a user
+    typed can be that old (time off); found by the long schemathesis run."""
+
+    def to_representation(self, value: Any) -> Any:
+        text = super().to_representation(value)
+        if not isinstance(value, datetime) or not isinstance(text, str):
+            return text
+        offset = self.enforce_timezone(value).utcoffset()
+        if offset is not None and (offset.seconds % 60 or offset.microseconds):
+            return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return text
 
 
 class TimeZoneField(ChoiceField):

@@ -72,10 +72,12 @@ class EventListApi(APIView):
     def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
+        paginator = EventPagination()
+        # Input first: a bad page size is a 400 even when the events after `after` are gone.
+        paginator.get_page_size(request)
         events = selectors.event_list(
             user_id=request.user.id, after=filters.validated_data.get("after")
         )
-        paginator = EventPagination()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(
             [services.event_payload(event) for event in page or []]

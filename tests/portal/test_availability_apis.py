@@ -90,6 +90,28 @@ def test_time_off_reports_visits_already_booked_inside_it(
     assert client_for(scheduler).get(appointment_url(appointment)).json()["status"] == "booked"
 
 
+def test_time_off_from_before_standard_time_is_written_in_utc(client_for, scheduler, clinician):
+    # In the clinician's zone (New York) an 1850 instant has local mean time's offset,
+    # -04:56:02, which RFC 3339 cannot write; the API wrote "...-04:56:02" anyway. (Time off
+    # that has not ended is listed: this one ends in the far future.)
+    client = client_for(scheduler)
+    created = client.post(
+        availability_url(clinician),
+        {"kind": "time_off", "start": "1850-01-01T12:00:00Z", "end": "2999-01-02T12:00:00Z"},
+        format="json",
+    )
+    listed = client.get(availability_url(clinician)).json()["time_off"]
+
+    assert created.status_code == 201
+    assert (created.json()["start"], created.json()["end"]) == (
+        "1850-01-01T12:00:00Z",
+        "2999-01-02T07:00:00-05:00",  # a time in its zone's own offset, as before
+    )
+    assert ("1850-01-01T12:00:00Z", "2999-01-02T07:00:00-05:00") in [
+        (item["start"], item["end"]) for item in listed
+    ]
+
+
 @pytest.mark.parametrize("role", MANAGERS)
 def test_a_rule_can_be_changed_and_deleted(client_for, actors, clinician, role):
     client = client_for(actors[role])

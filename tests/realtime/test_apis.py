@@ -134,6 +134,15 @@ def test_a_number_beyond_the_latest_answers_410_so_the_client_reloads(client_for
     assert response.status_code == 410
 
 
+def test_a_bad_page_size_is_a_400_even_where_the_range_is_gone(client_for, patient):
+    publish(patient.user_id, 1)
+
+    response = client_for(patient.user).get(EVENTS, {"after": 5, "page_size": -687})
+
+    assert response.status_code == 400
+    assert "page_size" in response.json()["error"]["fields"]
+
+
 @pytest.mark.parametrize("after", ["-1", "two", "1.5"])
 def test_a_malformed_after_is_a_validation_error(client_for, patient, after):
     response = client_for(patient.user).get(EVENTS, {"after": after})
