@@ -211,9 +211,7 @@ def audit_record_list(
     docs/security.md, "Audit trail", describes the shape."""
     ids_by_patient: dict[UUID | None, list[str]] = {}
     for object_id, patient_id in rows:
-        ids_by_patient.setdefault(patient_id, []).append(
-            uuid_text(object_id) if isinstance(object_id, UUID) else str(object_id)
-        )
+        ids_by_patient.setdefault(patient_id, []).append(uuid_text(object_id))
     _write_successes(
         actor=actor,
         events=[

@@ -12,8 +12,11 @@ _TEXTS: dict[int, str] = {}
 _MOST_TEXTS = 65_536
 
 
-def uuid_text(value: UUID) -> str:
-    """`str(value)`, remembered for the ids a process sees again and again."""
+def uuid_text(value: object) -> str:
+    """`str(value)`, remembered for UUIDs, the ids a process sees again and again. Anything
+    else (an id already text, a number) is simply `str()`."""
+    if type(value) is not UUID:
+        return str(value)
     number = value.int
     text = _TEXTS.get(number)
     if text is None:

@@ -25,3 +25,8 @@ def test_the_remembered_texts_stay_within_their_bound(monkeypatch):
 
     assert texts == [str(value) for value in values]
     assert 0 < len(ids._TEXTS) <= 3
+
+
+def test_an_id_that_is_no_uuid_is_written_as_str_writes_it():
+    assert ids.uuid_text("c-2026-03-09-002") == "c-2026-03-09-002"
+    assert ids.uuid_text(42) == "42"
