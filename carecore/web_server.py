@@ -12,6 +12,9 @@ the tests' servers) runs
   a burst of connections landed mostly on one process: 32 connections split 2/30, 9/23, even
   32/0. The busier process then answered its connections 2-3 times slower than the other
   (docs/benchmarks.md).
+- A hash still splits 32 connections 20/12 as often as 16/16, so each process publishes how many
+  connections it holds, and one holding more than its share closes the next after its answer
+  (carecore/common/connection_balance.py): the client's new connection is hashed again.
 - Inside each process, uvicorn's event loop parses HTTP and serves the WebSocket feed; Django
   runs on a pool of threads (carecore/asgi.py).
 - Forwarded headers (X-Forwarded-For, -Proto) count only from the proxies listed in
@@ -24,6 +27,8 @@ import os
 from typing import Any
 
 from uvicorn_worker import UvicornWorker
+
+from carecore.common import connection_balance
 
 workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
 worker_class = "carecore.web_server.Worker"
@@ -38,4 +43,26 @@ accesslog = "-"
 class Worker(UvicornWorker):
     """uvicorn in a gunicorn process, answering without a `Server` header."""
 
-    CONFIG_KWARGS: dict[str, Any] = {**UvicornWorker.CONFIG_KWARGS, "server_header": False}
+    CONFIG_KWARGS: dict[str, Any] = {
+        **UvicornWorker.CONFIG_KWARGS,
+        "server_header": False,
+        "http": connection_balance.BalancedHttpToolsProtocol,
+    }
+
+
+# gunicorn's server hooks: the table of connections per process (connection_balance).
+def on_starting(server: Any) -> None:
+    connection_balance.create_table()
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    rows_in_use = (getattr(running, "connection_row", None) for running in server.WORKERS.values())
+    worker.connection_row = connection_balance.claim_row(rows_in_use)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    connection_balance.use_row(worker.connection_row)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    connection_balance.free_row(getattr(worker, "connection_row", None))
