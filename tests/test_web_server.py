@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from carecore.accounts.services import token_issue
+from tests.realtime.test_uvicorn import open_feed
 from tests.servers import running_web
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -97,6 +99,28 @@ def test_each_web_process_accepts_on_a_socket_of_its_own_and_connections_are_spr
     assert set(held) == processes
     assert sorted(held.values()) == [16, 16], held
     assert rounds < 10, f"still closing connections after {rounds} rounds ({closed} closes)"
+
+
+def test_websocket_feeds_do_not_count_towards_a_process_share(patient) -> None:
+    """A feed costs next to nothing while open: a process holding more of them than the other
+    must still take its half of the HTTP connections."""
+    token = token_issue(user=patient.user)
+    with running_web("feeds", {"WEB_CONCURRENCY": "2"}) as base, ExitStack() as feeds:
+        port = int(base.rsplit(":", 1)[1])
+        # Feeds until one process holds at least 3 more of them than the other.
+        for _ in range(40):
+            feeds.enter_context(open_feed(base.removeprefix("http://"), token))
+            feeds_held = Counter(_owners(_socket_inodes(port, ESTABLISHED)).values())
+            if len(feeds_held) == 2 and max(feeds_held.values()) - min(feeds_held.values()) >= 3:
+                break
+        else:
+            pytest.fail(f"40 feeds and still no process with 3 more than the other: {feeds_held}")
+
+        held, _, rounds = _serve_rounds(port, rounds=10)
+
+    http_held = sorted(held[process] - feeds_held[process] for process in feeds_held)
+    assert http_held == [16, 16], (held, feeds_held)
+    assert rounds < 10
 
 
 def test_a_single_web_process_keeps_every_connection_open() -> None:

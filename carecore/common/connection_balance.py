@@ -36,10 +36,11 @@ _NO_PROCESS = -1
 # Shared by gunicorn's master and every web process it forks (an anonymous shared mapping): the
 # connections each process holds, or _NO_PROCESS for a free row.
 _table: Any = None
-# This process's row, its server's set of open connections (uvicorn's, HTTP and WebSocket
-# alike) and how many of them it has told to close. Only the event loop's thread uses them.
+# This process's row, its open HTTP connections (a WebSocket feed's is not counted: it costs
+# next to nothing while open) and how many of those it has told to close. Only the event loop's
+# thread uses them.
 _row: int | None = None
-_open_connections: set[Any] | None = None
+_http_connections: set[Any] = set()
 _closing = 0
 
 
@@ -73,29 +74,28 @@ def use_row(row: int | None) -> None:
     _row = row
 
 
-def publish(open_connections: set[Any]) -> int:
-    global _open_connections
-    _open_connections = open_connections
-    held = len(open_connections)
+def publish() -> int:
+    """Writes this process's open HTTP connections into its row; returns their number."""
+    held = len(_http_connections)
     if _table is not None and _row is not None:
         _table[_row] = held
     return held
 
 
 def over_share() -> bool:
-    """Whether this process holds more connections than its share, not counting those it has
-    already told to close."""
-    if _table is None or _row is None or _open_connections is None:
+    """Whether this process holds more HTTP connections than its share, not counting those it
+    has already told to close."""
+    if _table is None or _row is None:
         return False
-    held = publish(_open_connections) - _closing
+    held = publish() - _closing
     counts = [count for count in _table if count != _NO_PROCESS]
     share = -(-sum(counts) // len(counts))  # rounded up: 33 over 2 processes is 17 each
     return held > share
 
 
 class BalancedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol (httptools) that publishes the process's connections as they open
-    and close, and closes its connection after the answer when the process is over its share.
+    """uvicorn's HTTP protocol (httptools) that publishes the process's HTTP connections as they
+    open and close, and closes its connection after the answer when the process is over its share.
     It sets the request's `keep_alive` as uvicorn does for a client's `Connection: close`; the
     answer then says so, and uvicorn closes the connection once it is sent."""
 
@@ -103,14 +103,23 @@ class BalancedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
-        publish(self.connections)
+        _http_connections.add(self)
+        publish()
 
     def connection_lost(self, exc: Exception | None) -> None:
         global _closing
         super().connection_lost(exc)
+        _http_connections.discard(self)
         if self._told_to_close:
             _closing -= 1
-        publish(self.connections)
+        publish()
+
+    def handle_websocket_upgrade(self) -> None:
+        # The connection now belongs to uvicorn's WebSocket protocol, which this one never hears
+        # of again (its connection_lost is not called).
+        super().handle_websocket_upgrade()
+        _http_connections.discard(self)
+        publish()
 
     def on_headers_complete(self) -> None:
         global _closing

@@ -16,16 +16,19 @@ from carecore.common import connection_balance
 @pytest.fixture(autouse=True)
 def fresh_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # The module's state as in a process gunicorn has not forked yet; put back afterwards.
-    for name in ("_table", "_row", "_open_connections"):
-        monkeypatch.setattr(connection_balance, name, None)
+    monkeypatch.setattr(connection_balance, "_table", None)
+    monkeypatch.setattr(connection_balance, "_row", None)
+    monkeypatch.setattr(connection_balance, "_http_connections", set())
     monkeypatch.setattr(connection_balance, "_closing", 0)
     yield
 
 
 def _process_holding(row: int | None, connections: int) -> None:
-    """Act as the web process of `row` holding `connections` open connections."""
+    """Act as the web process of `row` holding `connections` open HTTP connections (the fixture
+    puts the module's own set back afterwards)."""
     connection_balance.use_row(row)
-    connection_balance.publish({object() for _ in range(connections)})
+    connection_balance._http_connections = {object() for _ in range(connections)}
+    connection_balance.publish()
 
 
 def test_outside_gunicorn_a_process_never_counts_itself_over_its_share() -> None:
