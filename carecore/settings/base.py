@@ -381,7 +381,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["carecore.common.renderers.OrjsonRenderer"],
     # JSON only; the attachment upload declares multipart itself. (Form encodings cannot say
     # null and turn "" into "not sent", so they would let malformed input through.)
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
