@@ -55,13 +55,22 @@ def other_clinician(db: None) -> Clinician:
 
 @pytest.fixture
 def patient(clinician: Clinician) -> Patient:
-    return PatientFactory(user__email="patient@example.test", state="NY")
+    # A name no fake clinician can carry: tests assert the patient's name is absent from what
+    # others see, and a random surname once matched the clinician's ("with Jodi Robertson").
+    return PatientFactory(
+        user__email="patient@example.test",
+        user__first_name="Marisol",
+        user__last_name="Quenneville",
+        state="NY",
+    )
 
 
 @pytest.fixture
 def other_patient(other_clinician: Clinician) -> Patient:
     return PatientFactory(
         user__email="other-patient@example.test",
+        user__first_name="Tobiah",
+        user__last_name="Vandermolen",
         state="WA",
         user__timezone="America/Los_Angeles",
     )
