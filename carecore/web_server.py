@@ -47,6 +47,12 @@ class Worker(UvicornWorker):
         **UvicornWorker.CONFIG_KWARGS,
         "server_header": False,
         "http": connection_balance.BalancedHttpToolsProtocol,
+        # A graceful stop waits this long for what is in flight, then cancels it. Unbounded,
+        # a real-time feed whose channel-layer read lost its cancellation (channels_redis on
+        # redis-py; about one stop in five with feeds closing as it began) held its process
+        # until gunicorn killed it 30 s later (`graceful_timeout`); no request of ours runs
+        # for 10 s, and a feed's client reconnects with `after`.
+        "timeout_graceful_shutdown": 10,
     }
 
 
