@@ -17,6 +17,7 @@ from carecore.clinical.escalation import LadderStep
 from carecore.common.errors import NotFound
 
 from .access import Purpose, access_break_glass_grant, access_patient, patients_visible_to
+from .break_glass import read_under_grant
 from .models import (
     BreakGlassGrant,
     CareTeamMember,
@@ -216,12 +217,6 @@ class RecordView:
     break_glass: bool
 
 
-def _under_break_glass(detail: dict[str, Any]) -> bool:
-    # `break_glass: true` (with `grant_id`) marks such reads; rows written before that carry
-    # only `break_glass_grant` (the grant's id).
-    return detail.get("break_glass") is True or "break_glass_grant" in detail
-
-
 def record_access_report(*, user: User, limit: int = 100) -> list[RecordView]:
     """The signed-in patient's own record, as viewed by anyone else, newest first, from the
     audit trail. Break-glass reads carry `detail["break_glass"] = True` (access.audited_get).
@@ -254,7 +249,7 @@ def record_access_report(*, user: User, limit: int = 100) -> list[RecordView]:
                 viewer_name=names.get(event.actor_id, "A former staff member"),  # type: ignore[arg-type]
                 viewer_role=event.actor_role,
                 object_type=event.object_type,
-                break_glass=_under_break_glass(event.detail),
+                break_glass=read_under_grant(detail=event.detail, patient_id=user.patient.id),
             )
         )
         if len(views) == limit:

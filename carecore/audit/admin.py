@@ -12,6 +12,13 @@ from .models import Action, AuditEvent
 from .services import AuditTarget, audit_record_many
 
 
+def _uuid_or_none(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except ValueError:
+        return None
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: the table is append-only in the database as well."""
@@ -25,11 +32,14 @@ class AuditEventAdmin(admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[AuditEvent], search_term: str
     ) -> tuple[QuerySet[AuditEvent], bool]:
-        """An object id also finds the list events that showed it (`detail["object_ids"]`)."""
+        """An object id also finds the list events that showed it (`detail["object_ids"]`), and a
+        patient id the list events that showed several patients' rows, theirs among them."""
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
         if term:
             found |= queryset.filter(detail__object_ids__contains=[term])
+        if (patient_id := _uuid_or_none(term)) is not None:
+            found |= queryset.filter(patient_ids__contains=[patient_id])
         return found, may_have_duplicates
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -41,6 +41,7 @@ class AuditEventListApi(APIView):
                 "actor_id",
                 "actor_role",
                 "patient_id",
+                "patient_ids",
                 "object_type",
                 "object_id",
                 "action",

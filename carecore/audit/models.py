@@ -6,7 +6,10 @@ must never be cascaded away. A trigger (migration 0002) makes UPDATE and DELETE 
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 
@@ -37,6 +40,12 @@ class AuditEvent(models.Model):
     actor_id = models.UUIDField(null=True, blank=True)
     actor_role = models.CharField(max_length=20, blank=True)
     patient_id = models.UUIDField(null=True, blank=True)
+    # A list event that showed several patients' rows names them here instead, one entry per row
+    # of `detail["object_ids"]` (patient_id is then null): one event per request, not one per
+    # patient shown (docs/architecture.md, "The shape of a list event"). Empty otherwise.
+    patient_ids = ArrayField(
+        models.UUIDField(), default=list, db_default=RawSQL("'{}'::uuid[]", ()), blank=True
+    )
     object_type = models.CharField(max_length=64)
     object_id = models.CharField(max_length=64, blank=True)
     action = models.CharField(max_length=20, choices=Action.choices)
@@ -50,6 +59,8 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["patient_id", "-occurred_at"], name="audit_patient_time"),
             models.Index(fields=["actor_id", "-occurred_at"], name="audit_actor_time"),
+            # Finds the events of several patients by any one of them (`patient_ids @> {id}`).
+            GinIndex(fields=["patient_ids"], name="audit_patients_shown"),
         ]
 
     def __str__(self) -> str:

@@ -13,7 +13,7 @@ import orjson
 from django.db import connections, router
 from django.utils import timezone
 
-from carecore.accounts.break_glass import marked_detail, marker_applies, marker_sql
+from carecore.accounts.break_glass import marked_detail, marker_applies, marker_sql, markers_sql
 from carecore.common import request_context
 from carecore.common.errors import NotFound
 from carecore.common.ids import uuid_text
@@ -29,6 +29,14 @@ class AuditTarget:
     object_type: str
     object_id: str
     patient_id: UUID | None
+    # A list of several patients' rows: each row's patient, in the order shown (patient_id None).
+    patient_ids: tuple[UUID | None, ...] = ()
+
+    def some_patient(self) -> UUID | None:
+        """A patient the event names, if any (all a marker check needs to know)."""
+        if self.patient_id is not None:
+            return self.patient_id
+        return next((patient for patient in self.patient_ids if patient is not None), None)
 
 
 def _known(actor: User | None) -> User | None:
@@ -88,18 +96,24 @@ def _event(
 # psycopg a regular expression per element to quote (docs/benchmarks.md). orjson writes the
 # rows (the standard library's `json`, in C too, took 7 times as long), and the one string is
 # quoted once.
+# A row naming several patients (`patient_ids` not null) is marked per patient (`markers_sql`).
 _MARKER_OF_ROW = marker_sql(
     user="%(actor_id)s::uuid", patient="e.patient_id", now="%(occurred_at)s::timestamptz"
 )
+_MARKERS_OF_ROW = markers_sql(
+    user="%(actor_id)s::uuid", patients="e.patient_ids", now="%(occurred_at)s::timestamptz"
+)
 _INSERT_MANY_SQL = (
     f"INSERT INTO {AuditEvent._meta.db_table} (occurred_at, actor_id, actor_role, outcome, ip, "  # noqa: S608  # nosec B608 - names are ours, values are parameters
-    "request_id, patient_id, object_type, object_id, action, detail) "
+    "request_id, patient_id, patient_ids, object_type, object_id, action, detail) "
     "SELECT %(occurred_at)s::timestamptz, %(actor_id)s::uuid, %(actor_role)s::text, "
     "%(outcome)s::text, %(ip)s::inet, %(request_id)s::text, "
-    "e.patient_id, e.object_type, e.object_id, e.action, "
-    f"CASE WHEN e.marked THEN e.detail || {_MARKER_OF_ROW} ELSE e.detail END "
-    "FROM jsonb_to_recordset(%(events)s::jsonb) AS e(patient_id uuid, object_type text, "
-    "object_id text, action text, detail jsonb, marked boolean)"
+    "e.patient_id, COALESCE(e.patient_ids, '{}'), e.object_type, e.object_id, e.action, "
+    "CASE WHEN NOT e.marked THEN e.detail "
+    f"WHEN e.patient_ids IS NULL THEN e.detail || {_MARKER_OF_ROW} "
+    f"ELSE e.detail || {_MARKERS_OF_ROW} END "
+    "FROM jsonb_to_recordset(%(events)s::jsonb) AS e(patient_id uuid, patient_ids uuid[], "
+    "object_type text, object_id text, action text, detail jsonb, marked boolean)"
 )
 
 
@@ -114,12 +128,15 @@ def _insert_many(
     ip, request_id = _request_columns()
     rows = [
         {
-            "patient_id": uuid_text(target.patient_id) if target.patient_id is not None else None,
+            "patient_id": _text(target.patient_id),
+            "patient_ids": [_text(patient) for patient in target.patient_ids]
+            if target.patient_ids
+            else None,
             "object_type": target.object_type,
             "object_id": target.object_id,
             "action": action,
             "detail": detail,
-            "marked": _may_be_read_under_grant(known, action, target.patient_id),
+            "marked": _may_be_read_under_grant(known, action, target.some_patient()),
         }
         for target, action, detail in events
     ]
@@ -136,6 +153,10 @@ def _insert_many(
                 "events": orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode(),
             },
         )
+
+
+def _text(patient_id: UUID | None) -> str | None:
+    return uuid_text(patient_id) if patient_id is not None else None
 
 
 def audit_record(
@@ -205,24 +226,25 @@ def audit_record_list(
     rows: Iterable[tuple[object, UUID | None]],
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """The rows one request showed in a list, as `(object id, patient id)`: one LIST event per
-    patient shown (a thread page: one event; an inbox page: one per patient on it), whose
-    `detail["object_ids"]` names every row of that patient in the order shown, and whose
-    `object_id` is empty. All written in one INSERT, so the query count stays flat.
-    docs/security.md, "Audit trail", describes the shape."""
-    ids_by_patient: dict[UUID | None, list[str]] = {}
+    """The rows one request showed in a list, as `(object id, patient id)`: one LIST event,
+    whose `detail["object_ids"]` names every row in the order shown and whose `object_id` is
+    empty. Rows of one patient (a thread page) name the patient in `patient_id`; rows of several
+    (an inbox page) name each row's patient in `patient_ids`, in step with `object_ids`, and
+    leave `patient_id` null. docs/architecture.md, "The shape of a list event", describes it."""
+    object_ids: list[str] = []
+    patient_ids: list[UUID | None] = []
     for object_id, patient_id in rows:
-        ids_by_patient.setdefault(patient_id, []).append(uuid_text(object_id))
+        object_ids.append(uuid_text(object_id))
+        patient_ids.append(patient_id)
+    if not object_ids:
+        return  # an empty list shown: nothing to record
+    if len(set(patient_ids)) == 1:
+        target = AuditTarget(object_type, "", patient_ids[0])
+    else:
+        target = AuditTarget(object_type, "", None, tuple(patient_ids))
     _write_successes(
         actor=actor,
-        events=[
-            (
-                AuditTarget(object_type, "", patient_id),
-                Action.LIST,
-                {**(detail or {}), "object_ids": object_ids},
-            )
-            for patient_id, object_ids in ids_by_patient.items()
-        ],
+        events=[(target, Action.LIST, {**(detail or {}), "object_ids": object_ids})],
     )
 
 

@@ -101,13 +101,15 @@ def test_reads_are_audited_including_denied_ones(client_for, clinician, patient,
     assert denied.patient_id is None  # a denied probe does not confirm the patient exists
 
 
-def test_a_list_writes_one_audit_event_per_patient_shown(
+def test_a_list_writes_one_audit_event_naming_every_patient_shown(
     client_for, scheduler, patient, other_patient
 ):
-    client_for(scheduler).get(LIST)
+    shown = [row["id"] for row in client_for(scheduler).get(LIST).json()["results"]]
 
-    listed = set(AuditEvent.objects.filter(action="list").values_list("patient_id", flat=True))
-    assert listed == {patient.id, other_patient.id}
+    (event,) = AuditEvent.objects.filter(action="list")
+    assert {str(patient.id), str(other_patient.id)} == set(shown)
+    assert [str(patient_id) for patient_id in event.patient_ids] == shown
+    assert event.detail["object_ids"] == shown
 
 
 def test_the_patient_list_query_count_does_not_grow_with_rows(

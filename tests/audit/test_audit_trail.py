@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.db import DatabaseError, transaction
 from django.test import override_settings
 
 from carecore.audit.models import AuditEvent
-from carecore.audit.services import audit_record
+from carecore.audit.services import audit_record, audit_record_list
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +81,22 @@ def test_admins_filter_the_trail_by_patient_and_actor(
 
     assert {row["patient_id"] for row in by_patient} == {str(patient.id)}
     assert {row["actor_id"] for row in by_actor} == {str(other_patient.user_id)}
+
+
+def test_the_patient_filter_finds_the_lists_that_showed_the_patient_among_others(
+    client_for, admin_user, clinician, patient, other_patient
+):
+    shown = [(uuid.uuid4(), patient.id), (uuid.uuid4(), other_patient.id)]
+    audit_record_list(actor=clinician.user, object_type="message_thread", rows=shown)
+    admin = client_for(admin_user)
+
+    by_patient = admin.get(EVENTS, {"patient": str(patient.id), "action": "list"}).json()
+
+    # (The admin's own read of the trail is a list event about the patient too.)
+    (row,) = [row for row in by_patient["results"] if row["object_type"] == "message_thread"]
+    assert row["patient_id"] is None
+    assert row["patient_ids"] == [str(patient.id), str(other_patient.id)]
+    assert row["detail"]["object_ids"] == [str(object_id) for object_id, _ in shown]
 
 
 def test_admins_filter_the_trail_by_time(client_for, admin_user, event):

@@ -109,7 +109,7 @@ def test_the_thread_list_query_count_does_not_grow_with_rows(
         open_thread(patient)
     # the token with its user (no patient row for staff), the clinician's visible patient ids,
     # the threads page (read-state and assignee joins), the previews of the page, its patients'
-    # names, one audit INSERT (one event per patient shown)
+    # names, one audit INSERT (one event naming every patient shown)
     with django_assert_num_queries(6):
         first = client.get(THREADS)
     for _ in range(3):

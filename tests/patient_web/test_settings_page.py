@@ -143,6 +143,36 @@ def test_a_list_request_is_one_view(
     ]
 
 
+def test_a_list_of_several_patients_is_a_view_of_each_marked_only_where_a_grant_allowed_it(
+    patient: Patient,
+    other_patient: Patient,
+    other_clinician: Clinician,
+    client_for: Callable[[User], Any],
+) -> None:
+    # other_clinician cares for other_patient and sees patient's threads under a grant: one
+    # inbox page shows both patients' threads and writes one event naming both.
+    open_thread(patient)
+    open_thread(other_patient)
+    account_services.break_glass_open(
+        user=other_clinician.user, patient_id=patient.id, reason="On call, team unreachable"
+    )
+
+    response = client_for(other_clinician.user).get("/api/v1/threads/")
+
+    assert len(response.json()["results"]) == 2
+
+    def views_of(someone: Patient) -> list[tuple[str, str, bool]]:
+        return [
+            (view.viewer_name, view.object_type, view.break_glass)
+            for view in record_access_report(user=someone.user)
+            if view.object_type == "message_thread"
+        ]
+
+    name = other_clinician.user.full_name
+    assert views_of(patient) == [(name, "message_thread", True)]
+    assert views_of(other_patient) == [(name, "message_thread", False)]
+
+
 def test_it_refuses_staff_the_settings_page(
     clinician: Clinician, web_for: Callable[[User], Client]
 ) -> None:

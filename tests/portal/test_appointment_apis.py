@@ -387,12 +387,16 @@ def test_the_list_filters_by_patient_status_and_time(client_for, scheduler, two_
     assert _ids(client.get(APPOINTMENTS, {"upcoming": "false"})) == set()
 
 
-def test_listing_writes_one_audit_event_per_appointment_shown(
+def test_listing_writes_one_audit_event_naming_every_appointment_and_patient_shown(
     client_for, scheduler, two_teams_booked
 ):
-    client_for(scheduler).get(APPOINTMENTS)
+    shown = client_for(scheduler).get(APPOINTMENTS).json()["results"]
 
-    assert AuditEvent.objects.filter(object_type="appointment", action="list").count() == 2
+    (event,) = AuditEvent.objects.filter(object_type="appointment", action="list")
+    assert event.detail["object_ids"] == [appointment["id"] for appointment in shown]
+    mine, other = two_teams_booked
+    by_appointment = dict(zip(event.detail["object_ids"], event.patient_ids, strict=True))
+    assert by_appointment == {str(mine.id): mine.patient_id, str(other.id): other.patient_id}
 
 
 def test_the_list_is_soonest_first_and_paginated(client_for, scheduler, patient, clinician):

@@ -210,7 +210,7 @@ def test_the_rows_shown_are_audited(
         actor_id=clinician.user.id,
         object_type="message_thread",
         action="list",
-        # One event per patient shown, naming every row (docs/architecture.md).
+        # One event naming every row and each row's patient (docs/architecture.md).
         detail__object_ids__contains=[str(thread.id)],
     ).exists()
 
