@@ -1,11 +1,11 @@
 """ASGI entry point (uvicorn in `make run`, the web service in docker compose): HTTP goes to
 Django, WebSockets (`/ws/events/`) to Channels, on the same host and port.
 
-HTTP runs Django's sync WSGI handler on a fixed pool of threads (a2wsgi, an answer in memory handed
-over whole: carecore/common/threaded_wsgi.py), not Django's ASGI
-handler: every view and middleware we have is sync, and the ASGI handler ran each request in a
-new thread of its own and hopped between it and the event loop through asgiref, which cost
-about 15 % of a request's CPU (docs/architecture.md, "How HTTP is served")."""
+HTTP runs Django's sync WSGI handler on a fixed pool of threads (a2wsgi's bridge, with an answer
+in memory handed over whole: carecore/common/threaded_wsgi.py), not Django's ASGI handler: every
+view and middleware we have is sync, and the ASGI handler ran each request in a new thread of its
+own and hopped between it and the event loop through asgiref, which cost about 15 % of a
+request's CPU (docs/architecture.md, "How HTTP is served")."""
 
 import os
 from typing import Any, cast
