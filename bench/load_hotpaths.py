@@ -416,7 +416,8 @@ def main() -> int:
         if _port_taken(port):
             # Else the run would measure whatever already listens there.
             raise SystemExit(f"port {port} is already in use: stop what listens on it first")
-    with services():
+    with services() as dev:
+        dev.prepare_writable_dirs()  # as `make run`: var/log/ for the web's request log
         create_database(DATABASE, fresh=True)
         _manage("migrate", "--no-input", "-v0")
         _manage("sync_questionnaires")

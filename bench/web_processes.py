@@ -227,6 +227,7 @@ def _env(**extra: str) -> dict[str, str]:
 def web_processes(count: int) -> Iterator[list[int]]:
     """`count` copies of the Procfile's web, on ports from FIRST_WEB_PORT; yields their pids."""
     command = procfile_web_command()
+    (ROOT / "var" / "log").mkdir(parents=True, exist_ok=True)  # its request log, as `make run`
     processes = []
     try:
         for number in range(count):

@@ -17,12 +17,16 @@ the tests' servers) runs
   (carecore/common/connection_balance.py): the client's new connection is hashed again.
 - Inside each process, uvicorn's event loop parses HTTP and serves the WebSocket feed; Django
   runs on a pool of threads (carecore/asgi.py).
+- One line per request (`accesslog`), its path without the query string: on stdout, or with
+  `--access-logfile PATH` in a file, each line with its time (`make run`:
+  var/log/web-access.log, the Procfile).
 - Forwarded headers (X-Forwarded-For, -Proto) count only from the proxies listed in
   `CARECORE_TRUSTED_PROXIES`, the list the app reads too (docs/security.md). Empty: no proxy.
 
 Only the settings named here are read by gunicorn; anything else in this module is ignored.
 """
 
+import logging
 import os
 from typing import Any
 
@@ -36,7 +40,10 @@ reuse_port = True
 forwarded_allow_ips = os.environ.get("CARECORE_TRUSTED_PROXIES", "")
 # uvicorn's keep-alive (gunicorn's own default is 2 s).
 keepalive = 5
-# One line per request on stdout, as `uvicorn` printed them (method, path, status; no bodies).
+# One line per request (method, path, status; no bodies) on stdout, as `uvicorn` printed them,
+# where a container's runtime collects them. `make run` writes them to a file instead (the
+# Procfile's --access-logfile): relayed by honcho, each line cost its two Python processes about
+# 7% of a core at 230 requests/s (docs/benchmarks.md).
 accesslog = "-"
 
 
@@ -68,6 +75,33 @@ def pre_fork(server: Any, worker: Any) -> None:
 
 def post_fork(server: Any, worker: Any) -> None:
     connection_balance.use_row(worker.connection_row)
+
+
+class PathsWithoutQuery(logging.Filter):
+    """Request lines name the path without its query string: a query may carry what someone
+    typed (the scheduler's patient search, `?q=<name>`), and no patient text goes to logs
+    (docs/security.md). uvicorn passes the path as one of the record's arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                argument.split("?", 1)[0]
+                if isinstance(argument, str) and argument.startswith("/")
+                else argument
+                for argument in record.args
+            )
+        return True
+
+
+def post_worker_init(worker: Any) -> None:
+    """uvicorn's access logger (which writes through gunicorn's handlers) drops query strings,
+    and a request line written to a file carries its time (on stdout, honcho or the container's
+    runtime adds it)."""
+    access = logging.getLogger("uvicorn.access")
+    access.addFilter(PathsWithoutQuery())
+    for handler in access.handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.setFormatter(logging.Formatter("[%(asctime)s] %(message)s"))
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -341,17 +341,13 @@ def _utc_iso(value: datetime) -> str:
 
 
 def thread_summary_output(rows: list[dict[str, Any]], *, viewer: User) -> list[dict[str, Any]]:
-    """ThreadOutput (many) of a page of `thread_summaries` rows, with their previews
-    (`message_previews`) and, for staff, their patients' names (`patient_names`): one query
-    each for the whole page."""
+    """ThreadOutput (many) of a page of `thread_summaries` rows, with their previews and, for
+    staff, their patients' names (`summary_extras`: one query for the whole page)."""
     shown_to_staff = _is_staff_reader(viewer)
-    previews = selectors.message_previews(row["last_public_message_id"] for row in rows)
-    patient_names = (
-        selectors.patient_names(row["patient_id"] for row in rows) if shown_to_staff else {}
-    )
+    extras = selectors.summary_extras(rows, with_patient_names=shown_to_staff)
     zone = timezone.get_current_timezone()
     output = []
-    for row in rows:
+    for row, extra in zip(rows, extras, strict=True):
         data = {
             "id": uuid_text(row["id"]),
             "patient_id": uuid_text(row["patient_id"]),
@@ -364,10 +360,11 @@ def thread_summary_output(rows: list[dict[str, Any]], *, viewer: User) -> list[d
             "first_response_due_at": _iso(row["first_response_due_at"], zone),
             "created_at": _iso(row["created_at"], zone),
             "last_message_at": _iso(row["last_message_at"], zone),
-            "last_message": _preview_output(previews.get(row["last_public_message_id"]), zone),
+            "last_message": _preview_output(extra.preview, zone),
         }
         if shown_to_staff:
-            name = patient_names[row["patient_id"]]
+            name = extra.patient_name
+            assert name is not None, "every thread has a patient with an account"
             data["patient_name"] = full_name(name["first_name"], name["last_name"])
         output.append(data)
     return output

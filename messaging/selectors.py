@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypedDict, TypeVar
+from typing import Any, Generic, NamedTuple, TypedDict, TypeVar
 from uuid import UUID
 
+from django.db import connections, router
 from django.db.models import (
     Exists,
     F,
@@ -21,12 +22,11 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Greatest, Left
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from carecore.accounts.models import Patient, Role, User
 from carecore.common.pagination import CompiledPages, PagedRows
-from carecore.common.queries import CompiledOnce
 
 from .access import (
     access_attachment,
@@ -82,7 +82,7 @@ def thread_list(*, user: User, **filters: Any) -> QuerySet[Thread]:
 
 # What a thread summary shows (the API's ThreadOutput), as columns: the thread's own, the
 # caller's unread count and the assignee's name. The patient's name, shown to staff only, is read
-# for the page's rows afterwards (`patient_names`).
+# for the page's rows afterwards (`summary_extras`).
 THREAD_SUMMARY_COLUMNS = (
     "id",
     "patient_id",
@@ -128,7 +128,7 @@ def thread_summaries(
     serialising some 250 instances was over half the request's CPU (docs/benchmarks.md).
     And no queryset built per request: the query is compiled once per process for each set of
     filters and page shape (`_SUMMARIES`), then only given this request's values. The page's
-    previews come from `message_previews`, its patients' names from `patient_names`.
+    previews and its patients' names come from `summary_extras`.
     """
     shape = _SummaryShape(
         reads_as_patient=user.role == Role.PATIENT,
@@ -256,52 +256,68 @@ class MessagePreview(TypedDict):
     preview: str  # the first PREVIEW_CHARS characters of the body
 
 
-def message_previews(message_ids: Iterable[UUID | None]) -> dict[UUID, MessagePreview]:
-    """Previews of the given messages, the `last_public_message_id`s of threads the caller may
-    see (read through `thread_summaries`): id, sender_kind, created_at and `preview`, the first
-    PREVIEW_CHARS characters of the body, cut by PostgreSQL. One query, none for no ids."""
-    wanted = [message_id for message_id in message_ids if message_id is not None]
-    if not wanted:
-        return {}
-    return {row["id"]: row for row in _PREVIEWS.run(message_ids=wanted)}
-
-
 class PatientName(TypedDict):
-    id: UUID
     first_name: str
     last_name: str
 
 
-def patient_names(patient_ids: Iterable[UUID]) -> dict[UUID, PatientName]:
-    """The names of the given patients, those of threads the caller may see (read through
-    `thread_summaries`), by patient id. One query by primary key, none for no ids.
+class SummaryExtras(NamedTuple):
+    """What a thread summary shows besides the page's own row: the preview of its last message
+    the patient can see, and (for staff) the patient's name."""
+
+    preview: MessagePreview | None
+    patient_name: PatientName | None
+
+
+def summary_extras(
+    rows: Sequence[dict[str, Any]], *, with_patient_names: bool
+) -> list[SummaryExtras]:
+    """For each `thread_summaries` row, in order: the preview of its `last_public_message_id`
+    (id, sender_kind, created_at and `preview`, the first PREVIEW_CHARS characters of the body,
+    cut by PostgreSQL) and, if asked, its patient's name. One query for the whole page, none for
+    no rows.
 
     Read after the page, not joined into it: joined, PostgreSQL hashed the clinic's whole
     patient table to name the page's threads (1.5 of the page's 2.7 ms at the full-size seed of
-    bench/messaging_reads.py), a cost that grew with the clinic, not with the page."""
-    wanted = list(dict.fromkeys(patient_ids))
-    if not wanted:
-        return {}
-    return {row["id"]: row for row in _PATIENT_NAMES.run(patient_ids=wanted)}
+    bench/messaging_reads.py), a cost that grew with the clinic, not with the page. The page's
+    ids go as two arrays, unnested side by side, so each row's preview and name are looked up
+    by primary key (docs/benchmarks.md: one query where there were two, one round trip fewer)."""
+    if not rows:
+        return []
+    message_ids = [row["last_public_message_id"] for row in rows]
+    patient_ids = [row["patient_id"] for row in rows] if with_patient_names else []
+    with connections[router.db_for_read(Thread)].cursor() as cursor:
+        cursor.execute(_SUMMARY_EXTRAS_SQL, [message_ids, patient_ids])
+        return [_summary_extras(found) for found in cursor.fetchall()]
 
 
-def _patient_names(patient_ids: list[UUID]) -> QuerySet[Patient, PatientName]:
-    return Patient.objects.filter(id__any=patient_ids).values(
-        "id", first_name=F("user__first_name"), last_name=F("user__last_name")
+def _summary_extras(found: tuple[Any, ...]) -> SummaryExtras:
+    message_id, sender_kind, created_at, preview, first_name, last_name = found
+    return SummaryExtras(
+        preview=MessagePreview(
+            id=message_id, sender_kind=sender_kind, created_at=created_at, preview=preview
+        )
+        if message_id is not None
+        else None,
+        patient_name=PatientName(first_name=first_name, last_name=last_name)
+        if first_name is not None
+        else None,
     )
 
 
-_PATIENT_NAMES = CompiledOnce(_patient_names, patient_ids=list)
-
-
-def _previews(message_ids: list[UUID]) -> QuerySet[Message, MessagePreview]:
-    return Message.objects.filter(id__any=message_ids).values(
-        "id", "sender_kind", "created_at", preview=Left("body", PREVIEW_CHARS)
-    )
-
-
-# Compiled once per process: the same query on every inbox page, but for the page's ids.
-_PREVIEWS = CompiledOnce(_previews, message_ids=list)
+# Row i of the page: message_ids[i] and patient_ids[i] (unnest pads the shorter array with
+# nulls: a patient's own page passes no patient ids). Each join finds one row by primary key or
+# none; WITH ORDINALITY keeps the page's order. One text, so psycopg prepares it after its fifth
+# run; any plan for it looks rows up by key, whatever the arrays' lengths.
+_SUMMARY_EXTRAS_SQL = f"""
+SELECT message.id, message.sender_kind, message.created_at, left(message.body, {PREVIEW_CHARS}),
+       account.first_name, account.last_name
+FROM unnest(%s::uuid[], %s::uuid[]) WITH ORDINALITY AS shown (message_id, patient_id, number)
+LEFT JOIN {Message._meta.db_table} message ON message.id = shown.message_id
+LEFT JOIN {Patient._meta.db_table} patient ON patient.id = shown.patient_id
+LEFT JOIN {User._meta.db_table} account ON account.id = patient.user_id
+ORDER BY shown.number
+"""  # noqa: S608  # nosec B608 - names are ours, values are parameters
 
 
 def thread_get(*, user: User, thread_id: UUID | str) -> Thread:

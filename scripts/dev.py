@@ -364,6 +364,7 @@ def prepare_writable_dirs() -> None:
     """
     for path in (
         VAR,
+        VAR / "log",  # the web server's request log (Procfile)
         Path(os.environ.get("EMAIL_FILE_PATH", VAR / "mail")),
         Path(os.environ.get("CARECORE_SMS_FILE_PATH", VAR / "sms")),
         Path(os.environ.get("CARECORE_MEDIA_ROOT", VAR / "media")),
@@ -386,6 +387,7 @@ def command_run() -> int:
     log(f"  API docs  http://{host}:{port}/api/docs/")
     log(f"  admin     http://{host}:{port}/admin/")
     log(f"  health    http://{host}:{port}/healthz")
+    log(f"  requests  {os.environ.get('CARECORE_ACCESS_LOG', 'var/log/web-access.log')}")
     print(DEMO_ACCOUNTS, flush=True)
     honcho = subprocess.Popen(
         [str(BIN / "honcho"), "-f", str(ROOT / "Procfile"), "start"],

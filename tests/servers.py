@@ -11,7 +11,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,13 +24,14 @@ from tests.worker import wait_until
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def web_command(port: int) -> list[str]:
+def web_command(port: int, *options: str) -> list[str]:
     """The Procfile's web line, listening on 127.0.0.1:`port`: gunicorn with the settings every
     launcher uses (carecore/web_server.py: forwarded headers only from CARECORE_TRUSTED_PROXIES,
-    a socket per process, no Server header)."""
+    a socket per process, no Server header), then gunicorn `options` if any."""
     return [
         *(sys.executable, "-m", "gunicorn", "carecore.asgi:application"),
         *("--config", "python:carecore.web_server", "--bind", f"127.0.0.1:{port}"),
+        *options,
     ]
 
 
@@ -46,15 +47,18 @@ def web_environment(env: dict[str, str] | None = None) -> dict[str, str]:
 
 
 @contextmanager
-def running_web(name: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """The web server with the test settings and `env` on top; yields its base URL once
-    /healthz answers, and stops it afterwards. Its output goes to var/test-logs/."""
+def running_web(
+    name: str, env: dict[str, str] | None = None, options: Sequence[str] = ()
+) -> Iterator[str]:
+    """The web server with the test settings and `env` on top (and gunicorn `options`); yields
+    its base URL once /healthz answers, and stops it afterwards. Its output goes to
+    var/test-logs/."""
     port = free_port()
     log_dir = ROOT / "var" / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     with (log_dir / f"web-{name}-{os.getpid()}.log").open("wb") as log:
         server = subprocess.Popen(
-            web_command(port),
+            web_command(port, *options),
             cwd=ROOT,
             env=web_environment(env),
             stdout=log,

@@ -34,6 +34,7 @@ from django.urls import Resolver404, resolve
 
 from carecore.settings.redis_urls import redis_database_url, redis_server_url
 from demo.management.commands import seed_demo
+from tests.worker import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every launcher starts the web the same way (carecore/web_server.py).
@@ -733,6 +734,10 @@ def _processes_with(marker: str) -> list[int]:
     return pids
 
 
+def _text_of(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
 def _get(url: str) -> int | None:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
@@ -780,6 +785,12 @@ def test_make_run_serves_and_stops_web_worker_and_beat_on_a_signal(stop_signal, 
             assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.5)
         assert len(_processes_with(marker)) >= 4  # dev.py, honcho, web, worker, beat, ...
+        # Request lines go to var/log/web-access.log, not through honcho to the terminal.
+        unknown_path = f"/run-test-{secrets.token_hex(8)}"
+        assert _get(f"http://127.0.0.1:{port}{unknown_path}") is None  # a 404
+        assert wait_until(lambda: unknown_path in _text_of(ROOT / "var/log/web-access.log"))
+        assert unknown_path not in log_path.read_text()
+        assert "var/log/web-access.log" in log_path.read_text()  # where, said at start
 
         process.send_signal(stop_signal)
         assert process.wait(timeout=60) is not None

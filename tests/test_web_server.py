@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 from collections import Counter
 from contextlib import ExitStack, closing
 from pathlib import Path
@@ -16,7 +17,8 @@ import pytest
 
 from carecore.accounts.services import token_issue
 from tests.realtime.test_uvicorn import open_feed
-from tests.servers import running_web
+from tests.servers import running_web, status_of
+from tests.worker import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -162,3 +164,32 @@ def test_the_answers_name_no_server_software() -> None:
 
     assert response.status == 200
     assert response.getheader("Server") is None
+
+
+def test_a_request_line_has_its_time_and_no_query_string(tmp_path: Path) -> None:
+    """`make run` writes one line per request to a file (the Procfile's --access-logfile), not
+    through honcho; a query string may carry a patient's name (the scheduler's search), so no
+    request line keeps one, on stdout or in a file."""
+    request_log = tmp_path / "web-access.log"
+    with running_web("request-log", options=("--access-logfile", str(request_log))) as base:
+        assert status_of(f"{base}/healthz?q=Jane+Roe") == 200
+        assert wait_until(lambda: bool(_healthz_lines(request_log)))
+
+    # running_web's own polls, then the one asked here
+    for line in _healthz_lines(request_log):
+        assert re.fullmatch(REQUEST_LINE, line), line
+    assert "Jane" not in request_log.read_text()
+
+
+REQUEST_LINE = (
+    r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] "  # its time
+    r'127\.0\.0\.1:\d+ - "GET /healthz HTTP/1\.1" 200'
+)
+
+
+def _lines_of(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
+def _healthz_lines(path: Path) -> list[str]:
+    return [line for line in _lines_of(path).splitlines() if "/healthz" in line]

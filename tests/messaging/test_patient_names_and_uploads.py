@@ -4,6 +4,7 @@ go in two steps: upload, then send the ids."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from PIL import Image
@@ -46,22 +47,43 @@ def test_someone_elses_patient_is_neither_listed_nor_named(
     assert client.get(f"{THREADS}{thread.id}/").status_code == 404
 
 
-def test_names_cost_one_query_per_page(client_for, clinician, patient, django_assert_num_queries):
-    """The page's patients are named by one look-up by primary key after the page, however many
-    rows (selectors.patient_names: joined into the page, PostgreSQL hashed the whole patient
-    table at a clinic's size)."""
+def test_names_and_previews_cost_one_query_per_page(
+    client_for, clinician, patient, django_assert_num_queries
+):
+    """The page's previews and patients' names are read by one look-up by primary key after the
+    page, however many rows (selectors.summary_extras: joined into the page, PostgreSQL hashed
+    the whole patient table at a clinic's size)."""
     client = client_for(clinician.user)
     open_thread(patient)
-    # the token with its user, visible patient ids, the page, the previews, the page's
+    # the token with its user, visible patient ids, the page, the page's previews and
     # patients' names, one audit INSERT
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         assert len(client.get(THREADS).json()["results"]) == 1
     for _ in range(3):
         open_thread(PatientFactory(state="NY"))
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         body = client.get(THREADS).json()
     assert len(body["results"]) == 4
     assert all(item["patient_name"] for item in body["results"])
+
+
+def test_each_row_gets_its_own_patients_name_and_preview(client_for, clinician, patient, clock):
+    """Rows of the same patient and of others, interleaved: each row is named and previewed from
+    its own ids (summary_extras answers in the page's order)."""
+    other = PatientFactory(state="NY")
+    opened = []
+    for number, owner in enumerate([patient, other, patient, other, patient]):
+        clock.shift(timedelta(seconds=1))
+        opened.append((owner, open_thread(owner, body=f"Message number {number}.")))
+
+    listed = client_for(clinician.user).get(THREADS).json()["results"]
+
+    expected = [
+        (str(thread.id), owner.user.full_name, f"Message number {number}.")
+        for number, (owner, thread) in reversed(list(enumerate(opened)))
+    ]
+    shown = [(row["id"], row["patient_name"], row["last_message"]["body"]) for row in listed]
+    assert shown == expected
 
 
 def _png() -> io.BytesIO:
