@@ -408,10 +408,11 @@ def time_off_delete(request: HttpRequest, clinician_id: UUID, time_off_id: UUID)
 # --- booking, moving and cancelling on a patient's behalf ---------------------------------------
 
 
-def _patient_search(request: HttpRequest) -> list[Any] | None:
-    """Patients the caller may book for whose name or e-mail contains `?q=` (schedulers: every
-    patient, demographics only; the care team: their patients), each audited as shown."""
-    words = request.GET.get("q", "").split()
+def _patient_search(request: HttpRequest, query: str) -> list[Any] | None:
+    """Patients the caller may book for whose name or e-mail contains each of the first four
+    words of `query` (schedulers: every patient, demographics only; the care team: their
+    patients), each audited as shown."""
+    words = query.split()
     if not words:
         return None
     patients = patient_list(user=staff_user(request))
@@ -447,15 +448,22 @@ def _clinician_filter(request: HttpRequest) -> UUID | None:
 def book(request: HttpRequest) -> HttpResponse:
     """Find the patient, then their open slots (licence, window and grid are portal's) on a day
     of the patient's own zone, then book (`appointment_book`: the same checks, the patient's
-    upcoming-visit cap, the calendar's advisory lock, the exclusion constraint)."""
+    upcoming-visit cap, the calendar's advisory lock, the exclusion constraint).
+
+    The search is a POST (a POST without `patient`) answered in place, never redirected: what
+    was typed (a patient's name or e-mail) stays out of the URL, so out of the browser's
+    history, Referer headers and proxies' logs (docs/security.md). A GET ignores `?q=`."""
     user = staff_user(request)
-    patient_id = request.POST.get("patient") or request.GET.get("patient")
-    if not patient_id:
+    if request.method == "POST" and "patient" not in request.POST:
+        query = request.POST.get("q", "")
         return render(
             request,
             "staff_web/schedule/book.html",
-            {"patients": _patient_search(request), "query": request.GET.get("q", "")},
+            {"patients": _patient_search(request, query), "query": query},
         )
+    patient_id = request.POST.get("patient") or request.GET.get("patient")
+    if not patient_id:
+        return render(request, "staff_web/schedule/book.html", {"patients": None, "query": ""})
     patient = patient_get(user=user, patient_id=patient_id)
     visit_type = _visit_type(request)
     clinician_id = _clinician_filter(request)

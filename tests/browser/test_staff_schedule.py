@@ -1,16 +1,17 @@
 """The schedule in a real browser: a scheduler opens a clinician's hours, adds time off, sees the
 visit it collides with by the patient's name (before saving, and again after), and moves that
-visit out of it; axe-clean pages, nothing leaving 127.0.0.1 (PageGuard)."""
+visit out of it; a scheduler finds a patient by name (a POST: the name in no URL) and books for
+them; axe-clean pages, nothing leaving 127.0.0.1 (PageGuard)."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Request, expect
 
 from carecore.accounts.models import Clinician, Patient, User
 from portal.models import Appointment, AppointmentStatus, TimeOff
@@ -85,3 +86,47 @@ def test_a_scheduler_adds_time_off_sees_the_colliding_visit_and_moves_it(
     assert moved.status == AppointmentStatus.BOOKED
     assert moved.start_at == datetime.combine(tomorrow, time(15), zone)
     assert axe_violations(page) == []
+
+
+def test_a_scheduler_finds_a_patient_without_the_name_in_any_url_and_books_for_them(
+    page: Page, live_server: Any, patient: Patient, clinician: Clinician, scheduler: User
+) -> None:
+    give_availability(clinician)
+    name = patient.user.full_name
+    asked: list[Request] = []
+    page.on("request", lambda request: asked.append(request))
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+    staff_sign_in(page, live_server.url, scheduler.email)
+    page.get_by_role("link", name="Book a visit for a patient").click()
+    expect(page.get_by_role("heading", name="Book a visit for a patient")).to_be_visible()
+    assert axe_violations(page) == []
+    search = page.get_by_role("search", name="Find a patient")
+    search.get_by_label("Patient's name or e-mail").fill(patient.user.last_name)
+    search.get_by_role("button", name="Find").click()
+
+    expect(page.get_by_role("heading", name="Patients found: 1")).to_be_visible()
+    expect(page.get_by_label("Patient's name or e-mail")).to_have_value(patient.user.last_name)
+    assert axe_violations(page) == []
+    page.get_by_role("link", name=name).click()
+
+    expect(page.get_by_role("heading", name=f"Book a visit for {name}")).to_be_visible()
+    # The first bookable day may have no time left today: the day after is open 8:00-20:00.
+    first_day = date.fromisoformat(page.get_by_label("Day").get_attribute("min") or "")
+    page.get_by_label("Day").fill((first_day + timedelta(days=1)).isoformat())
+    page.get_by_role("button", name="Show times").click()
+    page.get_by_role("radio", name=re.compile(r"^9:00 AM")).check()
+    page.get_by_role("button", name="Book").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Visit booked.")
+    booked = Appointment.objects.get(patient=patient)
+    assert booked.booked_by == scheduler
+    assert booked.start_at == datetime.combine(
+        first_day + timedelta(days=1), time(9), patient.user.zone
+    )
+    # What was typed went in a POST's body only: in no URL, so in no history entry or Referer.
+    searches = [r for r in asked if r.method == "POST" and "q=" in (r.post_data or "")]
+    assert len(searches) == 1
+    assert patient.user.last_name not in " ".join(
+        [r.url for r in asked] + [r.header_value("referer") or "" for r in asked]
+    )

@@ -5,6 +5,7 @@ shows it, and another team's patient's visit is a 404."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -443,8 +444,16 @@ def test_a_scheduler_finds_a_patient_and_books_for_them(
 ) -> None:
     client = staff_web_for(scheduler)
 
-    found = client.get(f"{SCHEDULE}book/?q={patient.user.last_name}").content.decode()
+    search = client.post(f"{SCHEDULE}book/", {"q": patient.user.last_name})
+    found = search.content.decode()
+    assert search.status_code == 200  # answered in place: no redirect puts the name in a URL
     assert f"?patient={patient.id}" in found
+    assert AuditEvent.objects.filter(
+        actor_id=scheduler.id,
+        object_type="patient",
+        action=Action.LIST,
+        detail__object_ids__contains=[str(patient.id)],
+    ).exists()
 
     page = client.get(f"{SCHEDULE}book/?patient={patient.id}&date=2026-06-11").content.decode()
     assert f'value="{slot(clinician, at(TOMORROW, 9))}"' in page
@@ -463,6 +472,46 @@ def test_a_scheduler_finds_a_patient_and_books_for_them(
         scheduler,
     )
     assert response["Location"] == f"{SCHEDULE}?clinician={clinician.id}&date=2026-06-11"
+
+
+def test_the_search_form_posts_so_the_name_stays_out_of_the_url(
+    scheduler: User, staff_web_for: Callable[[User], Client]
+) -> None:
+    html = staff_web_for(scheduler).get(f"{SCHEDULE}book/").content.decode()
+
+    form = re.search(r'<form [^>]*role="search"[^>]*>.*?</form>', html, re.DOTALL)
+    assert form is not None
+    assert 'method="post"' in form.group()
+    assert f'action="{SCHEDULE}book/"' in form.group()
+    assert 'name="csrfmiddlewaretoken"' in form.group()
+    assert '<label for="id_q">Patient\'s name or e-mail</label>' in form.group()
+
+
+def test_a_search_in_the_url_finds_nobody_and_is_not_echoed(
+    patient: Patient, scheduler: User, staff_web_for: Callable[[User], Client]
+) -> None:
+    response = staff_web_for(scheduler).get(f"{SCHEDULE}book/?q={patient.user.last_name}")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'role="search"' in html  # the empty search form
+    assert "Patients found" not in html
+    assert patient.user.last_name not in html
+    assert str(patient.id) not in html
+    assert not AuditEvent.objects.filter(object_type="patient", action=Action.LIST).exists()
+
+
+def test_the_search_needs_the_csrf_token(
+    patient: Patient, scheduler: User, staff_web_for: Callable[[User], Client]
+) -> None:
+    client = staff_web_for(scheduler)
+    client.handler.enforce_csrf_checks = True
+
+    response = client.post(f"{SCHEDULE}book/", {"q": patient.user.last_name})
+
+    assert response.status_code == 403
+    assert str(patient.id) not in response.content.decode()
+    assert not AuditEvent.objects.filter(object_type="patient", action=Action.LIST).exists()
 
 
 def test_booking_reports_every_problem_on_the_page(
@@ -494,7 +543,8 @@ def test_the_care_team_cannot_find_or_book_another_teams_patient(
 ) -> None:
     client = staff_web_for(clinician.user)
 
-    found = client.get(f"{SCHEDULE}book/?q={other_patient.user.last_name}").content.decode()
+    found = client.post(f"{SCHEDULE}book/", {"q": other_patient.user.last_name}).content.decode()
+    assert "Patients found: 0" in found
     assert str(other_patient.id) not in found
     assert client.get(f"{SCHEDULE}book/?patient={other_patient.id}").status_code == 404
 
