@@ -79,7 +79,7 @@ def post_fork(server: Any, worker: Any) -> None:
 
 class PathsWithoutQuery(logging.Filter):
     """Request lines name the path without its query string: a query may carry what someone
-    typed (the scheduler's patient search, `?q=<name>`), and no patient text goes to logs
+    typed (the fields of a form sent with GET), and no patient text goes to logs
     (docs/security.md). uvicorn passes the path as one of the record's arguments."""
 
     def filter(self, record: logging.LogRecord) -> bool:

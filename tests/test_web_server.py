@@ -168,7 +168,7 @@ def test_the_answers_name_no_server_software() -> None:
 
 def test_a_request_line_has_its_time_and_no_query_string(tmp_path: Path) -> None:
     """`make run` writes one line per request to a file (the Procfile's --access-logfile), not
-    through honcho; a query string may carry a patient's name (the scheduler's search), so no
+    through honcho; a query string may carry what someone typed (a patient's name), so no
     request line keeps one, on stdout or in a file."""
     request_log = tmp_path / "web-access.log"
     with running_web("request-log", options=("--access-logfile", str(request_log))) as base:
