@@ -12,11 +12,13 @@ from typing import Any, cast
 
 from channels.routing import ProtocolTypeRouter
 from django.conf import settings
-from django.core.wsgi import get_wsgi_application
+
+from carecore.common.wsgi_handler import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecore.settings.local")
 
-# Loads the apps first: the WebSocket routes import models.
+# Loads the apps first: the WebSocket routes import models. The handler lets go of each
+# request's objects when its answer is closed (carecore/common/wsgi_handler.py).
 django_application = get_wsgi_application()
 
 from carecore.common.body_limits import BodySizeLimitMiddleware  # noqa: E402

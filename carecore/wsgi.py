@@ -1,8 +1,8 @@
-"""WSGI entry point, for servers that do not speak ASGI."""
+"""WSGI entry point, for servers that do not speak ASGI (and `runserver`)."""
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+from carecore.common.wsgi_handler import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecore.settings.local")
 
