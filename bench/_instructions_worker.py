@@ -1,5 +1,6 @@
 """The process bench/instructions_hotpaths.py measures: one source tree's Django, answering the
-hot paths in-process through django.test.Client, when told to over stdin.
+hot paths in-process through that tree's WSGI application (`carecore.wsgi.application`, the
+handler its web threads run), when told to over stdin.
 
     python -P bench/_instructions_worker.py             # serve requests (under callgrind)
     python -P bench/_instructions_worker.py --prepare   # only make sure the bench thread exists
@@ -28,6 +29,7 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -111,6 +113,28 @@ def _await_background_start_up() -> None:
             thread.join()
 
 
+def _wsgi_application_caller() -> Callable[[str, str], tuple[int, bytes]]:
+    """A GET through the tree's WSGI application as a web thread calls it (the answer's pieces
+    joined, then the answer closed), not through django.test.Client, whose handler is not the
+    one the web processes run and does work of its own (it keeps each request, template and
+    context for the test)."""
+    from django.test import RequestFactory
+
+    from carecore.wsgi import application
+
+    def serve_one(url: str, token: str) -> tuple[int, bytes]:
+        environ = RequestFactory().get(url, HTTP_AUTHORIZATION=f"Bearer {token}").environ
+        statuses: list[str] = []
+        answer = application(environ, lambda status, headers, *_: statuses.append(status))
+        try:
+            body = b"".join(answer)
+        finally:
+            answer.close()
+        return int(statuses[0].split()[0]), body
+
+    return serve_one
+
+
 def _serve() -> None:
     from django.test import Client
 
@@ -125,6 +149,7 @@ def _serve() -> None:
         "page": (f"/api/v1/threads/{thread_id}/messages/?page_size=50", patient_token),
         "inbox": ("/api/v1/threads/?page_size=50", clinician_token),
     }
+    serve_one = _wsgi_application_caller()
     print(f"ready {thread_id}", flush=True)
     for line in sys.stdin:
         if line.strip() == "collect":
@@ -137,8 +162,8 @@ def _serve() -> None:
         path, count = line.split()
         url, token = requests[path]
         for _ in range(int(count)):
-            response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {token}")
-            _expect_ok(response.status_code, f"GET {url}", response.content)
+            status, body = serve_one(url, token)
+            _expect_ok(status, f"GET {url}", body)
         print(f"done {path} {count}", flush=True)
 
 

@@ -4,7 +4,10 @@
                                                     [--requests 10] [--reuse-database]
 
 What it counts: the instructions (callgrind's `Ir`) the web process's Python executes per
-request, through Django's full middleware stack, in-process (django.test.Client):
+request, through Django's full middleware stack, in-process: each GET goes to the tree's own
+WSGI application (`carecore.wsgi.application`, the handler its web threads run; until 3 Dec 2026
+this went through django.test.Client, whose handler is not the web processes' and keeps each
+request for the test, so figures before that date compare only with each other):
 
 - page: `GET /api/v1/threads/<id>/messages/?page_size=50` as the demo patient, on the
   "Bench thread" with its 200 messages;
@@ -14,8 +17,7 @@ request, through Django's full middleware stack, in-process (django.test.Client)
 What it does not count: PostgreSQL's work (another process, not under callgrind: only the web
 process's side of each query is counted, building it, psycopg sending it and reading the rows),
 the network, the HTTP server in front of Django (gunicorn, uvicorn and a2wsgi's threads,
-carecore/asgi.py; the test client calls Django's WSGI handler, the one those threads run,
-directly), the Celery worker, and whatever concurrency costs. Those are bench/load_hotpaths.py's
+carecore/asgi.py, which call the same WSGI application), the Celery worker, and whatever concurrency costs. Those are bench/load_hotpaths.py's
 job.
 
 Why: to compare source trees (a git worktree of an older commit and the current tree, say)

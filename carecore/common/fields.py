@@ -46,6 +46,16 @@ class AllErrorsSerializer(serializers.Serializer):
     def errors_between_fields(self, values: dict[str, Any]) -> dict[str, list[str]]:
         return {}
 
+    def is_valid(self, *, raise_exception: bool = False) -> bool:
+        try:
+            return super().is_valid(raise_exception=raise_exception)
+        finally:
+            # Each bound field points back at the serializer (`parent`) and the serializer holds
+            # them (`fields`, cached): a loop only the cyclic garbage collector frees, once per
+            # request (carecore/common/wsgi_handler.py). Validated, the serializer lets go of
+            # its fields, so reference counting frees both; `fields` is bound afresh if read.
+            vars(self).pop("fields", None)
+
     def errors_before_fields(self, data: Any) -> dict[str, list[str]]:
         return {}
 

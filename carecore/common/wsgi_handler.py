@@ -15,10 +15,11 @@ Once the answer is closed (after its last byte, `request.close()` and the stream
 answer's renderer context, so the loops are cut and reference counting frees the graph at once.
 Nothing reads them later: Django's `request_finished` receivers get no request.
 
-What still loops, smaller and mostly short-lived: a serializer and its bound fields (each
-field's `parent`; about 60 objects for the inbox's filters), a closure of Django's SQL compiler,
-and a rendered template's context (each `ContextDict` holds its context), which on a page holds
-the context's values and the emptied request.
+A validated input serializer lets go of its bound fields, which point back at it
+(`AllErrorsSerializer.is_valid`, carecore/common/fields.py): about 60 objects for the inbox's
+filters. What still loops, smaller or rarer: an output serializer and its fields, a closure of
+Django's SQL compiler, and a rendered template's context (each `ContextDict` holds its context),
+which on a page holds the context's values and the emptied request.
 """
 
 from __future__ import annotations
