@@ -76,7 +76,9 @@ def serve(
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        handler = HANDLERS.setdefault(handler_class, handler_class())
+        if handler_class not in HANDLERS:
+            HANDLERS[handler_class] = handler_class()
+        handler = HANDLERS[handler_class]
         answer = handler(request.environ, start_response)
         try:
             body = b"".join(answer)
