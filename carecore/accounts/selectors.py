@@ -219,7 +219,9 @@ class RecordView:
 
 def record_access_report(*, user: User, limit: int = 100) -> list[RecordView]:
     """The signed-in patient's own record, as viewed by anyone else, newest first, from the
-    audit trail. Break-glass reads carry `detail["break_glass"] = True` (access.audited_get).
+    audit trail. A read only a break-glass grant allowed is marked in the event's detail:
+    `break_glass` on an event of one patient (access.audited_get), the patient's entry in
+    `break_glass_grants` on a list event naming several (`read_under_grant` reads both).
     Two queries: the events, then the viewers' names."""
     if user.role != Role.PATIENT or not hasattr(user, "patient"):
         raise NotFound()
