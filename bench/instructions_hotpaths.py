@@ -17,8 +17,9 @@ request for the test, so figures before that date compare only with each other):
 What it does not count: PostgreSQL's work (another process, not under callgrind: only the web
 process's side of each query is counted, building it, psycopg sending it and reading the rows),
 the network, the HTTP server in front of Django (gunicorn, uvicorn and a2wsgi's threads,
-carecore/asgi.py, which call the same WSGI application), the Celery worker, and whatever concurrency costs. Those are bench/load_hotpaths.py's
-job.
+carecore/asgi.py, which call the same WSGI application), the Celery worker, and whatever
+concurrency costs (a collector finding four requests in flight, not one). Those are
+bench/load_hotpaths.py's job.
 
 Why: to compare source trees (a git worktree of an older commit and the current tree, say)
 without the host's noise. On this shared 2-core host the wall-clock CPU per request moves by
