@@ -30,7 +30,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from django.test import Client
@@ -125,7 +125,14 @@ def _wsgi_application_caller() -> Callable[[str, str], tuple[int, bytes]]:
     def serve_one(url: str, token: str) -> tuple[int, bytes]:
         environ = RequestFactory().get(url, HTTP_AUTHORIZATION=f"Bearer {token}").environ
         statuses: list[str] = []
-        answer = application(environ, lambda status, headers, *_: statuses.append(status))
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None, /
+        ) -> Callable[[bytes], object]:
+            statuses.append(status)
+            return lambda chunk: None
+
+        answer = application(environ, start_response)
         try:
             body = b"".join(answer)
         finally:
