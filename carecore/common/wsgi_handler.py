@@ -7,8 +7,9 @@ and the answer's renderer context holds all three. Reference counting never free
 every request's graph, about 150 objects with the request's headers and everything hung on it,
 waited for Python's cyclic garbage collector. Most of it had lived through a young collection
 by then (the request was still in flight), so it was collected by the middle generation's, the
-slower ones that stop every thread of the process: under the inbox's load they took about 1.2
-to 1.6 s of each web process's 35 s, 26-61 of them longer than 10 ms (docs/benchmarks.md).
+slower ones that stop every thread of the process: over a load run of the page and the inbox
+they took 4.3-4.5 s of each web process's time, 174-184 of them longer than 10 ms; 0.6-1.0 s and
+15-20 with this handler (docs/benchmarks.md, "requests freed by reference counting").
 
 Once the answer is closed (after its last byte, `request.close()` and the streaming's end),
 `release_request` empties the request's, DRF's request's and the view's attributes and drops the
@@ -17,9 +18,10 @@ Nothing reads them later: Django's `request_finished` receivers get no request.
 
 A validated input serializer lets go of its bound fields, which point back at it
 (`AllErrorsSerializer.is_valid`, carecore/common/fields.py): about 60 objects for the inbox's
-filters. What still loops, smaller or rarer: an output serializer and its fields, a closure of
-Django's SQL compiler, and a rendered template's context (each `ContextDict` holds its context),
-which on a page holds the context's values and the emptied request.
+filters. What still loops, smaller or rarer: a list field and its child, a user and their
+patient profile once both were read (Django caches each on the other), a closure of Django's SQL
+compiler, and a rendered template's context (each `ContextDict` holds its context), which on a
+page holds the context's values and the emptied request.
 """
 
 from __future__ import annotations
