@@ -8,8 +8,8 @@ every request's graph, about 150 objects with the request's headers and everythi
 waited for Python's cyclic garbage collector. Most of it had lived through a young collection
 by then (the request was still in flight), so it was collected by the middle generation's, the
 slower ones that stop every thread of the process: over a load run of the page and the inbox
-they took 4.3-4.5 s of each web process's time, 174-184 of them longer than 10 ms; 0.6-1.0 s and
-15-20 with this handler (docs/benchmarks.md, "requests freed by reference counting").
+they took 4.3-5.3 s of each web process's time, 174-241 of them longer than 10 ms; 0.6-1.0 s and
+12-20 with this handler (docs/benchmarks.md, "requests freed by reference counting").
 
 Once the answer is closed (after its last byte, `request.close()` and the streaming's end),
 `release_request` empties the request's, DRF's request's and the view's attributes and drops the
