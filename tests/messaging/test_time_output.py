@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rest_framework import serializers
 
+from messaging import apis
 from messaging.apis import _iso
 
 instants = st.datetimes(
@@ -50,3 +51,16 @@ def test_a_time_with_another_offset_is_written_in_the_apis_zone(value):
 
 def test_no_time_is_null():
     assert _iso(None, UTC) is None
+
+
+def test_a_time_written_again_is_remembered_and_the_memory_stays_bounded(monkeypatch):
+    monkeypatch.setattr(apis, "_UTC_TEXTS", {})
+    monkeypatch.setattr(apis, "_MOST_UTC_TEXTS", 3)
+    times = [datetime(2026, 12, 3, 8, minute, 0, minute, tzinfo=UTC) for minute in range(5)]
+
+    for value in times:
+        assert _iso(value, UTC) == drf(value)
+    assert len(apis._UTC_TEXTS) <= 3
+    assert _iso(times[-1], UTC) is _iso(times[-1], UTC)  # the same text, not written again
+    # The same instant in another zone is not a UTC time: it never reads a remembered text.
+    assert _iso(times[-1].astimezone(ZoneInfo("Asia/Kolkata")), UTC) == drf(times[-1])
