@@ -15,7 +15,8 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.timezone import now
-from phonenumber_field.modelfields import PhoneNumberField
+
+from carecore.common.phone_numbers import PhoneNumberField
 
 from .us_states import US_STATE_CHOICES
 from .validators import validate_timezone
