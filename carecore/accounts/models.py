@@ -69,7 +69,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     timezone = models.CharField(
         max_length=64, default="America/New_York", validators=[validate_timezone]
     )
-    phone = PhoneNumberField(blank=True)
+    # The field comes from an untyped library (pyproject.toml, mypy), so its values are `Any` as
+    # they were before it was wrapped (carecore/common/phone_numbers.py).
+    phone: Any = PhoneNumberField(blank=True)
     # What the person likes to be called (greetings); legal names stay in first/last name.
     preferred_name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
@@ -249,7 +251,7 @@ class PhoneChange(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="phone_changes")
-    phone = PhoneNumberField()
+    phone: Any = PhoneNumberField()
     code_hash = models.CharField(max_length=128)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=now)
