@@ -8,6 +8,7 @@ break-glass (the access helpers decide) and never write.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -326,26 +327,11 @@ def _iso(value: datetime | None, zone: tzinfo) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-# Texts of the UTC times written lately. A care team polls its inbox and the same threads come
-# back with the same times (created, last message, first response due, the preview's): a look-up
-# by the datetime's hash costs a tenth of writing one out, and an inbox page writes 200.
-# Bounded: emptied when full, as `uuid_text`'s ids are.
-_UTC_TEXTS: dict[datetime, str] = {}
-_MOST_UTC_TEXTS = 65_536
-
-
+# Remembered (bounded): a care team polls its inbox and the same threads come back with the same
+# times (created, last message, first response due, the preview's); looking one up costs a tenth
+# of writing it out, and an inbox page writes 200.
+@functools.lru_cache(maxsize=65_536)
 def _utc_iso(value: datetime) -> str:
-    """`value.isoformat()` of a UTC datetime, "Z" for its offset (`_write_utc_iso`), remembered
-    for the times a process writes again and again."""
-    text = _UTC_TEXTS.get(value)
-    if text is None:
-        if len(_UTC_TEXTS) >= _MOST_UTC_TEXTS:
-            _UTC_TEXTS.clear()
-        text = _UTC_TEXTS[value] = _write_utc_iso(value)
-    return text
-
-
-def _write_utc_iso(value: datetime) -> str:
     """`value.isoformat()` of a UTC datetime, "Z" for its offset, written here: CPython's
     `isoformat` formats every field through C's sprintf, some 15,000 instructions a call, which
     was 14% of a care team's inbox page (docs/benchmarks.md). The database's times are UTC, as

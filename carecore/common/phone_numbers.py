@@ -10,16 +10,12 @@ callers may change the number they were given without changing anyone else's.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.conf import settings
 from phonenumber_field import modelfields
 from phonenumber_field.phonenumber import PhoneNumber, to_python
-
-# Parsed numbers by their stored text and the default region a text without a country code is
-# read in (the library's PHONENUMBER_DEFAULT_REGION). Bounded: emptied when full.
-_PARSED: dict[tuple[str, str | None], PhoneNumber] = {}
-_MOST_PARSED = 16_384
 
 
 class PhoneNumberField(modelfields.PhoneNumberField):
@@ -35,12 +31,14 @@ class PhoneNumberField(modelfields.PhoneNumberField):
 def parsed_number(text: str) -> PhoneNumber:
     """What the library's `from_db_value` gives for `text` (a number, or an unparseable one
     holding `text` as its raw input), as a new object every call."""
-    key = (text, getattr(settings, "PHONENUMBER_DEFAULT_REGION", None))
-    parsed = _PARSED.get(key)
-    if parsed is None:
-        if len(_PARSED) >= _MOST_PARSED:
-            _PARSED.clear()
-        parsed = _PARSED[key] = to_python(text)
+    parsed = _parsed(text, getattr(settings, "PHONENUMBER_DEFAULT_REGION", None))
     number = PhoneNumber()
     number.merge_from(parsed)
     return number
+
+
+# By the text and the default region a text without a country code is read in (what the
+# library reads it in when given none). Bounded.
+@functools.lru_cache(maxsize=16_384)
+def _parsed(text: str, region: str | None) -> PhoneNumber:
+    return to_python(text, region=region)
