@@ -1,7 +1,7 @@
 """The hot paths under concurrent HTTP load, beside a bare reference, in one run (issue #14).
 
     .venv/bin/python bench/load_hotpaths.py [--rounds 3] [--duration 15] [--connections 32]
-                                            [--paths send,page,inbox] [--panel 50]
+                                            [--paths send,page,inbox] [--panel 50] [--warm-up 10]
 
 What it starts, on the embedded PostgreSQL and Redis of `make run` (a database of its own,
 `carecore_bench_load`, made afresh each run):
@@ -13,8 +13,10 @@ What it starts, on the embedded PostgreSQL and Redis of `make run` (a database o
 - the bare reference (bench/reference_*.py) under uvicorn with 2 workers on the same database:
   token auth, one ownership check, one write or one keyset read, a DRF serializer.
 
-Then it drives three paths with wrk (2 threads, N connections), alternating product and
-reference, round after round: send (the demo patient posting to one thread, as in a busy
+Then it warms both servers up (each path for `--warm-up` seconds on each, not reported: a web
+process's first few hundred requests are its start-up, not what users meet; before 3 Dec 2026
+round 1 included them) and drives three paths with wrk (2 threads, N connections), alternating
+product and reference, round after round: send (the demo patient posting to one thread, as in a busy
 conversation), page (50 messages of that thread) and inbox (the demo clinician's 50 most recent
 threads; `--panel` patients, 50 by default, are added to their care team with a thread each, so
 the page names 50 patients as a clinic's inbox would, not the demo's eight). It prints
@@ -403,6 +405,12 @@ def main() -> int:
         help="patients added to clinician@'s care team, one thread each (0: the demo's only)",
     )
     parser.add_argument(
+        "--warm-up",
+        type=int,
+        default=10,
+        help="seconds of each path on both servers before round 1, not reported (0: none)",
+    )
+    parser.add_argument(
         "--debug",
         choices=["on", "off"],
         default="on",
@@ -455,6 +463,31 @@ def main() -> int:
             _stop(reference)
 
 
+def _warm_up(
+    paths: list[HotPath], tokens: dict[str, str], *, seconds: int, connections: int
+) -> int:
+    """Each path on both servers for `seconds`, as the rounds drive them, not reported; returns
+    the errors. A web process's first few hundred requests are its start-up, not what users
+    meet: they fill its caches, let psycopg prepare each statement after its fifth run, and end
+    with the heap's second freeze (carecore/common/gc_freeze.py), before which full collections
+    took up to hundreds of milliseconds (docs/benchmarks.md). Measured, they made round 1's p99
+    of the first path up to 1,070 ms where the same run's later rounds read 171-293."""
+    errors = 0
+    for path in paths:
+        for port, url in ((PRODUCT_PORT, path.product), (REFERENCE_PORT, path.reference)):
+            run = _wrk(
+                f"http://127.0.0.1:{port}{url}",
+                method=path.method,
+                token=tokens[path.user],
+                duration=seconds,
+                connections=connections,
+                settle=port == PRODUCT_PORT,
+            )
+            errors += run.errors
+    print(f"warmed up: each path {seconds} s on both servers ({errors} errors), not reported")
+    return errors
+
+
 def _measure(arguments: argparse.Namespace, *, product_pid: int, reference_pid: int) -> int:
     tokens = {
         "patient": _login("patient@demo.carecore.test"),
@@ -494,6 +527,13 @@ def _measure(arguments: argparse.Namespace, *, product_pid: int, reference_pid: 
         f" WEB_CONCURRENCY {os.environ.get('WEB_CONCURRENCY', 'cores')})"
         f" vs bare reference (uvicorn, 2 workers)"
     )
+    if arguments.warm_up:
+        failures += _warm_up(
+            [p for p in paths if p.name in wanted],
+            tokens,
+            seconds=arguments.warm_up,
+            connections=arguments.connections,
+        )
     for round_number in range(1, arguments.rounds + 1):
         print(f"--- round {round_number}")
         for path in (p for p in paths if p.name in wanted):
