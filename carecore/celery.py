@@ -25,8 +25,8 @@ def hand_back_database_connections(task: Any = None, **kwargs: Any) -> None:
     """With CELERY_DB_REUSE_MAX (the default) Celery keeps a worker's connection pool open
     between tasks instead of closing it around every task. This returns each task's leftover
     connection to the pool as a finished request would; the pool checks a connection before
-    handing it out again (CONN_HEALTH_CHECKS), so a task never starts on a connection the
-    server dropped (restart, failover, pg_terminate_backend)."""
+    handing it out again (carecore/common/postgresql/pool_check.py), so a task never starts on
+    a connection the server dropped (restart, failover, pg_terminate_backend)."""
     if task is not None and getattr(task.request, "is_eager", False):
         return  # runs inside the caller's connection and transaction
     from django.db import connections

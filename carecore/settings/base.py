@@ -123,6 +123,14 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
     "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
     "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
 }
+# The pool checks every connection before handing it out, so a connection the server dropped
+# (restart, failover, pg_terminate_backend) is replaced instead of failing a request or a Celery
+# task: by its socket, and with an empty query when the socket cannot tell (something to read, or
+# idle longer than this). Our backend gives the pool that check (carecore/common/postgresql/
+# pool_check.py says why not psycopg's, an empty query every time).
+DATABASES["default"]["POOL_CHECK_IDLE_SECONDS"] = env.float(
+    "DATABASE_POOL_CHECK_IDLE_SECONDS", default=1.0
+)
 # Parameters are bound by the server, not pasted into the SQL by psycopg, so a query's text is the
 # same on every run and psycopg prepares it on its connection once it has run five times: then
 # PostgreSQL plans it once per connection, not on every run. Under the send benchmark planning
@@ -138,10 +146,8 @@ CARECORE_WEB_THREADS = env.int("CARECORE_WEB_THREADS", default=4)
 # and again after its first N requests (carecore/common/gc_freeze.py; 0: at start only).
 CARECORE_GC_FREEZE = env.bool("CARECORE_GC_FREEZE", default=True)
 CARECORE_GC_FREEZE_AFTER_REQUESTS = env.int("CARECORE_GC_FREEZE_AFTER_REQUESTS", default=300)
-# With the pool on, Django passes this to psycopg's pool as its `check`: every connection handed
-# out is checked first (one empty query), so a connection the server dropped (restart, failover,
-# pg_terminate_backend) is replaced instead of failing a request or a Celery task.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Off: with the pool on, it only hands the pool psycopg's own check, which ours replaces.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 # Behind PgBouncer in transaction mode (docs/scaling.md, "Connection pooling"): a server
 # connection serves one transaction, then another client's. So no second pool in front of it, no
 # server-side cursors (they live in a session) and no prepared statements (psycopg prepares a
@@ -192,7 +198,9 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), st
         "ENGINE": _POSTGRESQL_ENGINE,
         "HOST": unquote(_replica.get("HOST", "")),
         "ATOMIC_REQUESTS": False,
-        "CONN_HEALTH_CHECKS": True,  # as for the primary: a dropped connection is replaced
+        # As for the primary: a dropped connection is replaced.
+        "CONN_HEALTH_CHECKS": False,
+        "POOL_CHECK_IDLE_SECONDS": DATABASES["default"]["POOL_CHECK_IDLE_SECONDS"],
         "OPTIONS": {
             **_replica.get("OPTIONS", {}),
             "pool": DATABASES["default"]["OPTIONS"]["pool"],
@@ -462,9 +470,9 @@ CELERY_TIMEZONE = "UTC"
 # Django's connection pool under prefork the whole pool, so each task would open a new
 # PostgreSQL connection (~10 ms, most of a notification delivery). N > 0 keeps the pool for
 # about 2N tasks per process; carecore/celery.py hands each task's connection back to the pool
-# when it ends, and the pool checks it before the next task uses it (CONN_HEALTH_CHECKS above), so
-# a dropped connection is replaced, not used (docs/benchmarks.md, Notifications). 0 restores
-# Celery's close-everything behaviour.
+# when it ends, and the pool checks it before the next task uses it (POOL_CHECK_IDLE_SECONDS
+# above), so a dropped connection is replaced, not used (docs/benchmarks.md, Notifications). 0
+# restores Celery's close-everything behaviour.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # Queues by urgency, so a backlog of routine e-mail never delays an urgent page
 # (docs/scaling.md, "Celery queues"). Compose and Kubernetes run a worker per queue; `make run`

@@ -3,7 +3,7 @@
 The database is a throwaway copy of the suite's server (tests/local_postgres.py), so this
 process, the worker and the sweeper (run here, as beat would) all use it, and restarting it
 disturbs no other test. The worker keeps its connections between tasks (CELERY_DB_REUSE_MAX),
-and the pool checks each one before a task uses it (CONN_HEALTH_CHECKS)."""
+and the pool checks each one before a task uses it (carecore/common/postgresql/pool_check.py)."""
 
 from __future__ import annotations
 

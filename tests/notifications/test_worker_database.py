@@ -1,6 +1,7 @@
 """Worker database connections are reused between tasks (CELERY_DB_REUSE_MAX, the default) and
-checked before use (CONN_HEALTH_CHECKS): a real worker whose PostgreSQL connections are killed
-(pg_terminate_backend, as a database restart or failover would) loses and duplicates nothing."""
+checked before use (the pool's check, carecore/common/postgresql/pool_check.py): a real worker
+whose PostgreSQL connections are killed (pg_terminate_backend, as a database restart or failover
+would) loses and duplicates nothing."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
+from carecore.common.postgresql.pool_check import PooledConnectionCheck
 from carecore.notifications.models import AttemptOutcome, Channel, Event, Notification, Status
 from carecore.notifications.services import notifications_sweep, notify
 
@@ -116,7 +118,9 @@ def _all_sent(rows: list[Notification]) -> bool:
 
 def test_connection_reuse_is_the_default_and_checked():
     assert settings.CELERY_DB_REUSE_MAX > 0
-    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+    # The pool's check (tests/common/test_pool_check.py), whichever process makes the pool.
+    connection.ensure_connection()
+    assert isinstance(connection.pool._check, PooledConnectionCheck)
 
 
 def test_a_task_after_its_connection_was_killed_runs_on_a_fresh_one(patient, _setup):

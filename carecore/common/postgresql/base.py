@@ -42,6 +42,8 @@ from psycopg.postgres import types
 from psycopg.pq import Format
 from psycopg.types.array import BaseListDumper, ListBinaryDumper, ListDumper
 
+from .pool_check import DEFAULT_IDLE_SECONDS, PooledConnectionCheck
+
 TIMESTAMPTZ_OID = types["timestamptz"].oid
 # psycopg's own text loader: the C one when psycopg-binary is installed (our lock file has it).
 _native_loader = psycopg.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
@@ -85,6 +87,20 @@ class DatabaseOperations(operations.DatabaseOperations):
 
 class DatabaseWrapper(base.DatabaseWrapper):
     ops_class = DatabaseOperations
+
+    @property
+    def pool(self) -> Any:
+        """Django's connection pool, checking each connection it hands out with
+        `PooledConnectionCheck` (pool_check.py), not with psycopg's empty query."""
+        made_now = self.alias not in self._connection_pools
+        pool = super().pool
+        if pool is not None and made_now:
+            # psycopg's pool takes its check only when made, and Django makes it passing its own
+            # (psycopg's, or none): ours goes in before the pool opens (on first connecting).
+            assert hasattr(pool, "_check"), "psycopg_pool keeps its check in `_check`"
+            idle_seconds = self.settings_dict.get("POOL_CHECK_IDLE_SECONDS", DEFAULT_IDLE_SECONDS)
+            pool._check = PooledConnectionCheck(idle_seconds=idle_seconds)
+        return pool
 
     @property
     def queries(self) -> list[dict[str, Any]]:
