@@ -8,7 +8,9 @@ forbidden both raise NotFound, and every call writes one audit event (denied one
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from datetime import datetime
 from typing import NoReturn
 from uuid import UUID
 
@@ -16,7 +18,9 @@ from django.db.models import Q, QuerySet
 
 from carecore.accounts.access import (
     Purpose,
+    VisibleRows,
     audited_get,
+    audited_row,
     clinical_patient_ids,
     deny,
     patient_visibility,
@@ -37,15 +41,18 @@ from .models import Attachment, Message, Thread
 WRITER_ROLES = frozenset({Role.PATIENT, *CARE_TEAM_ROLES})
 
 
-def visible_threads(user: User, *, for_write: bool = False) -> QuerySet[Thread]:
+def visible_threads(
+    user: User, *, for_write: bool = False, now: datetime | None = None
+) -> QuerySet[Thread]:
     """Threads of every patient `user` may see clinically (schedulers: none); with
-    `for_write`, write in (never under break-glass).
+    `for_write`, write in (never under break-glass). Break-glass grants count at `now`
+    (default: the current time).
 
     Right for finding one thread by id; for lists use `visible_threads_for_list`.
     """
     return Thread.objects.filter(
         patient_visibility(
-            user, purpose=Purpose.CLINICAL, patient_ref="patient_id", for_write=for_write
+            user, purpose=Purpose.CLINICAL, patient_ref="patient_id", for_write=for_write, now=now
         )
     )
 
@@ -105,21 +112,42 @@ def access_thread(
     `related` are the rows read with the thread (`select_related`); a caller that needs only
     the thread's own columns passes none.
     """
-    threads = visible_threads(user, for_write=for_write)
-    if related:  # select_related() with no names would follow every foreign key
-        threads = threads.select_related(*related)
-    if for_write and user.role not in WRITER_ROLES:
-        # Read-only roles (an admin under break-glass) cannot write: the same 404 and audit.
-        threads = threads.none()
-    return audited_get(
-        threads,
+    threads = _threads_by_id(for_write=for_write, related=tuple(related))
+    action = Action.UPDATE if for_write else Action.READ
+    if lock:
+        return audited_get(
+            threads.queryset(user),
+            user=user,
+            object_id=thread_id,
+            object_type="message_thread",
+            action=action,
+            lock=True,
+            also=also,
+        )
+    return audited_row(
+        threads.get(user, thread_id),
         user=user,
         object_id=thread_id,
         object_type="message_thread",
-        action=Action.UPDATE if for_write else Action.READ,
-        lock=lock,
+        action=action,
         also=also,
     )
+
+
+@functools.cache
+def _threads_by_id(*, for_write: bool, related: tuple[str, ...]) -> VisibleRows[Thread]:
+    """The threads `access_thread` looks in, for each way it is called (a few in all)."""
+
+    def threads(user: User, now: datetime) -> QuerySet[Thread]:
+        found = visible_threads(user, for_write=for_write, now=now)
+        if related:  # select_related() with no names would follow every foreign key
+            found = found.select_related(*related)
+        if for_write and user.role not in WRITER_ROLES:
+            # Read-only roles (an admin under break-glass) cannot write: the same 404 and audit.
+            found = found.none()
+        return found
+
+    return VisibleRows(threads)
 
 
 def _deny_attachment(user: User, attachment_id: UUID | str) -> NoReturn:

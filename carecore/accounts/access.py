@@ -8,17 +8,21 @@ probed. Each call records one audit event, including the denied ones.
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
-from typing import Any, NoReturn, TypeVar
-from uuid import UUID
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, NoReturn, TypeVar
+from uuid import UUID, uuid4
 
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import DEFAULT_DB_ALIAS, router
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from carecore.audit.models import Action
 from carecore.audit.services import AuditNote, audit_denied, audit_record_together
-from carecore.common.queries import CompiledOnce, by_primary_key
+from carecore.common.queries import CompiledOnce, by_primary_key, by_primary_key_query
 
 from .models import (
     CARE_TEAM_ROLES,
@@ -49,16 +53,21 @@ def _is_care_team_member(user: User, patient_ref: str) -> Exists:
     )
 
 
-def _has_break_glass(user: User, patient_ref: str) -> Exists:
+def _has_break_glass(user: User, patient_ref: str, now: datetime) -> Exists:
     return Exists(
         BreakGlassGrant.objects.filter(
-            patient_id=OuterRef(patient_ref), user=user, expires_at__gt=timezone.now()
+            patient_id=OuterRef(patient_ref), user=user, expires_at__gt=now
         )
     )
 
 
 def patient_visibility(
-    user: User, *, purpose: Purpose, patient_ref: str = "pk", for_write: bool = False
+    user: User,
+    *,
+    purpose: Purpose,
+    patient_ref: str = "pk",
+    for_write: bool = False,
+    now: datetime | None = None,
 ) -> Q:
     """A filter for any queryset with a patient reference, keeping what `user` may see, or with
     `for_write`, change.
@@ -68,7 +77,9 @@ def patient_visibility(
 
     Break-glass is read-only: a grant lets its holder read, never write (publish a plan, close a
     review, book a visit, message the patient). Every write path asks with `for_write=True`.
+    A grant counts until it expires: at `now` (default: the current time).
     """
+    now = now or timezone.now()
     nothing = Q(pk__in=[])
     if not user.is_authenticated or not user.is_active:
         return nothing
@@ -79,11 +90,13 @@ def patient_visibility(
     if user.role in (Role.CLINICIAN, Role.COORDINATOR) and for_write:
         return Q(_is_care_team_member(user, patient_ref))
     if user.role in (Role.CLINICIAN, Role.COORDINATOR):
-        return Q(_is_care_team_member(user, patient_ref)) | Q(_has_break_glass(user, patient_ref))
+        return Q(_is_care_team_member(user, patient_ref)) | Q(
+            _has_break_glass(user, patient_ref, now)
+        )
     if user.role == Role.ADMIN and for_write:
         return nothing
     if user.role == Role.ADMIN:
-        return Q(_has_break_glass(user, patient_ref))
+        return Q(_has_break_glass(user, patient_ref, now))
     return nothing
 
 
@@ -212,7 +225,33 @@ def audited_get(
     """
     if lock:
         queryset = queryset.select_for_update(of=("self",))
-    row = by_primary_key(queryset, object_id)
+    return audited_row(
+        by_primary_key(queryset, object_id),
+        user=user,
+        object_id=object_id,
+        object_type=object_type,
+        action=action,
+        patient_id_of=patient_id_of,
+        detail=detail,
+        detail_of=detail_of,
+        also=also,
+    )
+
+
+def audited_row(
+    row: _Row | None,
+    *,
+    user: User,
+    object_id: UUID | str,
+    object_type: str,
+    action: str = Action.READ,
+    patient_id_of: Callable[[_Row], UUID | None] = lambda row: row.patient_id,  # type: ignore[attr-defined]
+    detail: dict[str, object] | None = None,
+    detail_of: Callable[[_Row], dict[str, object]] | None = None,
+    also: Sequence[AuditNote] = (),
+) -> _Row:
+    """`audited_get` for a row already looked up (`VisibleRows.get`): NotFound and a "denied"
+    event if there is none, else the row and its access event (with `also`)."""
     if row is None:
         deny(user=user, object_type=object_type, object_id=object_id, action=action)
     access = AuditNote(
@@ -223,6 +262,113 @@ def audited_get(
     )
     audit_record_together(actor=user, patient_id=patient_id_of(row), notes=(access, *also))
     return row
+
+
+class VisibleRows(Generic[_Row]):
+    """Rows `user` may see, read by primary key on a hot path with a query compiled once per
+    process for each role (`CompiledOnce`), instead of built and compiled by Django on every
+    request (for a thread's page of messages that was about a tenth of its CPU).
+
+    `rows(user, now)` is the queryset to look in: built on `patient_visibility` (break-glass
+    grants counted at `now`), from nothing of the user but their id, role and patient row, which
+    is all `patient_visibility` reads, and from nothing else that changes from run to run. For
+    each role it is compiled once for a stand-in user of that role (an unsaved User, with an
+    unsaved Patient for a patient) and then run with the real user's ids, `now` and the row's
+    id. A user the stand-in cannot be (inactive, a patient without a patient row), an id that
+    is not a UUID, and a role that may see nothing are looked up the ordinary way.
+
+    With settings.CARECORE_VERIFY_COMPILED_QUERIES (on in the test suite), every compiled run is
+    also built the ordinary way, from the real user, and must give the same SQL and parameters.
+    """
+
+    def __init__(self, rows: Callable[[User, datetime], QuerySet[_Row]]) -> None:
+        self._rows = rows
+        # Per (role, has a patient row): the compiled query, or None if the role sees nothing.
+        self._compiled: dict[tuple[str, bool], CompiledOnce[_Row] | None] = {}
+        self._lock = threading.Lock()
+
+    def queryset(self, user: User) -> QuerySet[_Row]:
+        """The rows `user` may see now, the ordinary way (to lock a row, say)."""
+        return self._rows(user, timezone.now())
+
+    def get(self, user: User, object_id: UUID | str) -> _Row | None:
+        """The row with primary key `object_id` if `user` may see it, else None."""
+        now = timezone.now()
+        own_patient_id = _own_patient_id(user) if user.role == Role.PATIENT else None
+        compiled = None
+        if (
+            isinstance(object_id, UUID)
+            and user.is_active
+            and (user.role != Role.PATIENT or own_patient_id is not None)
+        ):
+            compiled = self.compiled_for(user.role, has_patient=own_patient_id is not None)
+        if compiled is None:
+            return by_primary_key(self._rows(user, now), object_id)
+        values = {"user_id": user.id, "patient_id": own_patient_id, "now": now, "pk": object_id}
+        values = {name: values[name] for name in compiled.kinds}
+        if settings.CARECORE_VERIFY_COMPILED_QUERIES:
+            self._verify(compiled, user, now, values)
+        found = compiled.run(**values)
+        return found[0] if found else None
+
+    def compiled_for(self, role: str, *, has_patient: bool) -> CompiledOnce[_Row] | None:
+        """The query compiled for users of `role` (with a patient row or not), or None when
+        they see nothing here."""
+        key = (role, has_patient)
+        if key not in self._compiled:
+            with self._lock:
+                if key not in self._compiled:
+                    self._compiled[key] = self._compile(role, has_patient=has_patient)
+        return self._compiled[key]
+
+    def _compile(self, role: str, *, has_patient: bool) -> CompiledOnce[_Row] | None:
+        def build(
+            *,
+            pk: UUID,
+            user_id: UUID = _UNUSED_ID,
+            patient_id: UUID = _UNUSED_ID,
+            now: datetime = _UNUSED_TIME,
+        ) -> QuerySet[_Row]:
+            stand_in = _stand_in_user(role, user_id, patient_id if has_patient else None)
+            return by_primary_key_query(self._rows(stand_in, now), pk)
+
+        # Which of the user's values reach the SQL (a patient's: their patient id only).
+        probe: dict[str, Any] = {
+            "pk": uuid4(),
+            "user_id": uuid4(),
+            "patient_id": uuid4(),
+            "now": timezone.now(),
+        }
+        try:
+            sql_params = build(**probe).query.get_compiler(using=DEFAULT_DB_ALIAS).as_sql()[1]
+        except EmptyResultSet:
+            return None  # this role sees nothing here: the ordinary way answers without SQL
+        kinds = {name: _VALUE_KINDS[name] for name, value in probe.items() if value in sql_params}
+        return CompiledOnce(build, **kinds)
+
+    def _verify(
+        self, compiled: CompiledOnce[_Row], user: User, now: datetime, values: dict[str, Any]
+    ) -> None:
+        using = router.db_for_read(compiled.model)
+        ordinary = by_primary_key_query(self._rows(user, now), values["pk"])
+        expected = ordinary.query.get_compiler(using=using).as_sql()
+        if compiled.compiler(using, values).as_sql() != expected:
+            raise AssertionError(f"VisibleRows: the compiled query differs: {expected[0]}")
+
+
+# Values no run passes, for those a role's query does not use (they never reach the SQL).
+_UNUSED_ID = UUID(int=0)
+_UNUSED_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+_VALUE_KINDS: dict[str, type] = {"pk": UUID, "user_id": UUID, "patient_id": UUID, "now": datetime}
+
+
+def _stand_in_user(role: str, user_id: UUID, patient_id: UUID | None) -> User:
+    """An unsaved user of `role` with id `user_id` and, given `patient_id`, an unsaved patient
+    row of that id: what `patient_visibility` reads of a user."""
+    user = User(id=user_id, role=role, is_active=True)
+    if patient_id is not None:
+        Patient(id=patient_id, user=user)  # also sets `user.patient` (a one-to-one's other side)
+    return user
 
 
 def access_care_team(*, user: User, care_team_id: UUID | str) -> CareTeam:

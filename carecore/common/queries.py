@@ -33,8 +33,13 @@ def by_primary_key(queryset: QuerySet[_Row], pk: object) -> _Row | None:
 
     `.first()` would add `ORDER BY pk` to a query that can match one row at most; compiling that
     ordering was a measurable part of a send, whose access check and lock each read one row."""
-    rows = list(queryset.filter(pk=pk).order_by()[:1])
+    rows = list(by_primary_key_query(queryset, pk))
     return rows[0] if rows else None
+
+
+def by_primary_key_query(queryset: QuerySet[_Row], pk: object) -> QuerySet[_Row]:
+    """The query `by_primary_key` runs."""
+    return queryset.filter(pk=pk).order_by()[:1]
 
 
 @contextmanager
@@ -111,6 +116,15 @@ class CompiledOnce(Generic[_Result]):
         self._kinds = kinds
         self._compiled: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
+
+    @property
+    def kinds(self) -> dict[str, type]:
+        """The values each run takes, by name, with their types."""
+        return self._kinds
+
+    @property
+    def model(self) -> type[Model]:
+        return self._shape[0]
 
     @cached_property
     def _shape(self) -> tuple[type[Model], type[BaseIterable]]:
