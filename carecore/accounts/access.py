@@ -294,14 +294,12 @@ class VisibleRows(Generic[_Row]):
     def get(self, user: User, object_id: UUID | str) -> _Row | None:
         """The row with primary key `object_id` if `user` may see it, else None."""
         now = timezone.now()
-        own_patient_id = _own_patient_id(user) if user.role == Role.PATIENT else None
         compiled = None
-        if (
-            isinstance(object_id, UUID)
-            and user.is_active
-            and (user.role != Role.PATIENT or own_patient_id is not None)
-        ):
-            compiled = self.compiled_for(user.role, has_patient=own_patient_id is not None)
+        own_patient_id = None
+        if isinstance(object_id, UUID) and user.is_authenticated and user.is_active:
+            own_patient_id = _own_patient_id(user) if user.role == Role.PATIENT else None
+            if user.role != Role.PATIENT or own_patient_id is not None:
+                compiled = self.compiled_for(user.role, has_patient=own_patient_id is not None)
         if compiled is None:
             return by_primary_key(self._rows(user, now), object_id)
         values = {"user_id": user.id, "patient_id": own_patient_id, "now": now, "pk": object_id}
