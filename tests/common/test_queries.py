@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import F
 from django.test import Client
 from django.utils import timezone
@@ -19,6 +19,8 @@ from knox.models import AuthToken
 
 from carecore.accounts.models import BreakGlassGrant, User
 from carecore.accounts.services import token_issue
+from carecore.audit.models import AuditEvent
+from carecore.audit.services import audit_record
 from carecore.common.queries import CompiledOnce, by_primary_key
 from messaging.models import Message, Thread
 from messaging.services import thread_open
@@ -312,3 +314,35 @@ def test_a_list_given_to_in_is_refused():
     )
     with pytest.raises(ValueError, match="unchanged"):
         compiled.run(patient_ids=[uuid.uuid4()])
+
+
+def _details_of(object_type: str):
+    return AuditEvent.objects.filter(object_type=object_type).values_list("detail", flat=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_values_are_converted_as_django_converts_them_with_converters_found_once(patient):
+    """A JSON column's text becomes Python as the queryset makes it; which converters a compiled
+    query's columns need is found on each connection's first run and kept for the next (the
+    suite also finds them afresh on every run and compares)."""
+    audit_record(actor=patient.user, object_type="converter-test", detail={"shown": [1, 2]})
+    compiled = CompiledOnce(_details_of, object_type=str)
+
+    assert compiled.run(object_type="converter-test") == [{"shown": [1, 2]}]
+    assert compiled.run(object_type="converter-test") == list(_details_of("converter-test"))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        in_another_thread = pool.submit(
+            lambda: _run_details_and_close(compiled, "converter-test")
+        ).result()
+    assert in_another_thread == [{"shown": [1, 2]}]
+
+    kept = compiled.compiled("default").converters
+    assert kept[connections["default"]]  # this thread's connection: the JSON column's converters
+    assert len(kept) in (1, 2)  # the other thread's, unless its connection is gone already
+
+
+def _run_details_and_close(compiled: CompiledOnce[object], object_type: str) -> list[object]:
+    try:
+        return compiled.run(object_type=object_type)
+    finally:
+        connection.close()
