@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from psycopg_pool import ConnectionPool
 
 from carecore.common.postgresql.pool_check import PooledConnectionCheck
@@ -39,6 +39,12 @@ def make_pool() -> Iterator[Callable[[PooledConnectionCheck], ConnectionPool]]:
         pool.close()
 
 
+def _django_pool() -> ConnectionPool:
+    pool = connections["default"].pool  # type: ignore[attr-defined]  # PostgreSQL's wrapper has one
+    assert isinstance(pool, ConnectionPool)
+    return pool
+
+
 def _sent_by_check(check: PooledConnectionCheck, conn: psycopg.Connection) -> str:
     """libpq's trace of what the check sent the server."""
     with tempfile.TemporaryFile("w+") as trace:
@@ -59,7 +65,7 @@ def _terminate(backend_pid: int) -> None:
 
 def test_djangos_pool_checks_with_this_check_and_not_psycopgs_own():
     connection.ensure_connection()
-    check = connection.pool._check
+    check = _django_pool()._check
     assert isinstance(check, PooledConnectionCheck)
     assert check.idle_seconds == settings.DATABASES["default"]["POOL_CHECK_IDLE_SECONDS"] == 1.0
     # Django would otherwise hand psycopg's pool psycopg's own check, the empty query.

@@ -46,6 +46,11 @@ def _found(threads: VisibleRows[Thread], user: User, thread_id) -> tuple[object,
     return None if row is None else _shown(row)
 
 
+def _found_id(threads: VisibleRows[Thread], user: User, thread_id) -> object:
+    found = _found(threads, user, thread_id)
+    return None if found is None else found[0]
+
+
 def _ordinary(threads: VisibleRows[Thread], user: User, thread_id) -> tuple[object, ...] | None:
     row = by_primary_key(threads.queryset(user), thread_id)
     return None if row is None else _shown(row)
@@ -71,7 +76,7 @@ def test_the_compiled_look_up_finds_what_the_ordinary_query_finds(
 
 def test_a_patient_finds_their_own_thread_and_not_another_patients(patient, thread, other_thread):
     threads = _threads_by_id(for_write=False, related=())
-    assert _found(threads, patient.user, thread.id)[0] == thread.id
+    assert _found_id(threads, patient.user, thread.id) == thread.id
     assert _found(threads, patient.user, other_thread.id) is None
 
 
@@ -83,7 +88,7 @@ def test_a_break_glass_grant_counts_from_its_opening_to_its_expiry(
     threads = _threads_by_id(for_write=False, related=THREAD_PEOPLE)
     assert _found(threads, reader, thread.id) is None  # compiled before any grant
     account_services.break_glass_open(user=reader, patient_id=patient.id, reason=GRANT_REASON)
-    assert _found(threads, reader, thread.id)[0] == thread.id
+    assert _found_id(threads, reader, thread.id) == thread.id
     assert _found(_threads_by_id(for_write=True, related=()), reader, thread.id) is None
 
     clock.shift(timedelta(minutes=settings.CARECORE_BREAK_GLASS_MINUTES, seconds=1))

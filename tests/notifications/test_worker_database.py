@@ -120,7 +120,8 @@ def test_connection_reuse_is_the_default_and_checked():
     assert settings.CELERY_DB_REUSE_MAX > 0
     # The pool's check (tests/common/test_pool_check.py), whichever process makes the pool.
     connection.ensure_connection()
-    assert isinstance(connection.pool._check, PooledConnectionCheck)
+    pool = connection.pool  # type: ignore[attr-defined]  # PostgreSQL's wrapper has one
+    assert isinstance(pool._check, PooledConnectionCheck)
 
 
 def test_a_task_after_its_connection_was_killed_runs_on_a_fresh_one(patient, _setup):

@@ -92,12 +92,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def pool(self) -> Any:
         """Django's connection pool, checking each connection it hands out with
         `PooledConnectionCheck` (pool_check.py), not with psycopg's empty query."""
-        made_now = self.alias not in self._connection_pools
         pool = super().pool
-        if pool is not None and made_now:
+        if pool is not None and not isinstance(pool._check, PooledConnectionCheck):
             # psycopg's pool takes its check only when made, and Django makes it passing its own
-            # (psycopg's, or none): ours goes in before the pool opens (on first connecting).
-            assert hasattr(pool, "_check"), "psycopg_pool keeps its check in `_check`"
+            # (psycopg's, or none): ours goes in as soon as it is made, before it first opens.
             idle_seconds = self.settings_dict.get("POOL_CHECK_IDLE_SECONDS", DEFAULT_IDLE_SECONDS)
             pool._check = PooledConnectionCheck(idle_seconds=idle_seconds)
         return pool
