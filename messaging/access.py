@@ -113,23 +113,12 @@ def access_thread(
     the thread's own columns passes none.
     """
     threads = _threads_by_id(for_write=for_write, related=tuple(related))
-    action = Action.UPDATE if for_write else Action.READ
-    if lock:
-        return audited_get(
-            threads.queryset(user),
-            user=user,
-            object_id=thread_id,
-            object_type="message_thread",
-            action=action,
-            lock=True,
-            also=also,
-        )
     return audited_row(
-        threads.get(user, thread_id),
+        threads.get(user, thread_id, lock=lock),
         user=user,
         object_id=thread_id,
         object_type="message_thread",
-        action=action,
+        action=Action.UPDATE if for_write else Action.READ,
         also=also,
     )
 

@@ -275,7 +275,7 @@ class VisibleRows(Generic[_Row]):
     each role it is compiled once for a stand-in user of that role (an unsaved User, with an
     unsaved Patient for a patient) and then run with the real user's ids, `now` and the row's
     id. A user the stand-in cannot be (inactive, a patient without a patient row), an id that
-    is not a UUID, and a role that may see nothing are looked up the ordinary way.
+    is not a UUID, a role that may see nothing and a locked look-up go the ordinary way.
 
     With settings.CARECORE_VERIFY_COMPILED_QUERIES (on in the test suite), every compiled run is
     also built the ordinary way, from the real user, and must give the same SQL and parameters.
@@ -291,9 +291,15 @@ class VisibleRows(Generic[_Row]):
         """The rows `user` may see now, the ordinary way (to lock a row, say)."""
         return self._rows(user, timezone.now())
 
-    def get(self, user: User, object_id: UUID | str) -> _Row | None:
-        """The row with primary key `object_id` if `user` may see it, else None."""
+    def get(self, user: User, object_id: UUID | str, *, lock: bool = False) -> _Row | None:
+        """The row with primary key `object_id` if `user` may see it, else None.
+
+        `lock=True` takes that row (only, not the rows `select_related` joins) FOR UPDATE, as
+        `audited_get` does, looked up the ordinary way; the caller must be in a transaction."""
         now = timezone.now()
+        if lock:
+            rows = self._rows(user, now).select_for_update(of=("self",))
+            return by_primary_key(rows, object_id)
         compiled = None
         own_patient_id = None
         if isinstance(object_id, UUID) and user.is_authenticated and user.is_active:

@@ -12,7 +12,7 @@ from uuid import uuid4
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from carecore.accounts import services as account_services
@@ -122,3 +122,12 @@ def test_the_check_catches_a_query_the_stand_in_user_cannot_build(clinician, thr
     )
     with pytest.raises(AssertionError, match="compiled query differs"):
         threads.get(clinician.user, thread.id)
+
+
+def test_a_locked_look_up_takes_the_thread_row_only_the_ordinary_way(patient, thread):
+    threads = _threads_by_id(for_write=True, related=THREAD_PEOPLE)
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        found = threads.get(patient.user, thread.id, lock=True)
+    assert found is not None and found.pk == thread.pk
+    [query] = queries
+    assert query["sql"].endswith('FOR UPDATE OF "messaging_thread"')
