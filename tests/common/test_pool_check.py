@@ -58,8 +58,11 @@ def _sent_by_check(check: PooledConnectionCheck, conn: psycopg.Connection) -> st
 
 
 def _terminate(backend_pid: int) -> None:
+    # With a timeout, pg_terminate_backend returns once the backend has exited (its end of the
+    # socket closed); without, as soon as it is signalled, and the check could run before the
+    # backend had gone (seen once in the suite: the dropped connection handed out again).
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(%s::int)", [backend_pid])
+        cursor.execute("SELECT pg_terminate_backend(%s::int, 10000)", [backend_pid])
         assert cursor.fetchone() == (True,)
 
 
@@ -132,7 +135,7 @@ def test_djangos_pool_replaces_a_connection_dropped_between_two_requests(django_
         dropped = cursor.fetchone()[0]
     connection.close()  # back to the pool, as at the end of a request
     with psycopg.Connection.connect(**connection.get_connection_params()) as other:
-        other.execute("SELECT pg_terminate_backend(%s::int)", [dropped])
+        other.execute("SELECT pg_terminate_backend(%s::int, 10000)", [dropped])  # as _terminate
 
     assert django_user_model.objects.count() >= 0  # no error: not run on the dropped one
     with connection.cursor() as cursor:
