@@ -31,6 +31,8 @@ from carecore.common.pagination import CompiledPages, PagedRows
 from .access import (
     access_attachment,
     access_thread,
+    listed_threads,
+    listing_role,
     message_visibility_for,
     public_messages_visible_to,
     visible_patient_ids,
@@ -66,9 +68,9 @@ def thread_list(*, user: User, **filters: Any) -> QuerySet[Thread]:
     """The caller's threads (patient: own; staff: their care teams' inbox) with unread counts,
     as model instances for pages (`filters`: see `ThreadFilters`).
 
-    Whatever the number of rows: for staff one query for their visible patients (see
-    access.visible_threads_for_list), then the page (assignee joined, unread count = arithmetic
-    on the joined read state) and the previews of that page. The previews are prefetched rather
+    Whatever the number of rows: the page (for staff, their patients found in the same query:
+    access.visible_threads_for_list; assignee joined, unread count = arithmetic on the joined
+    read state), then the previews of that page. The previews are prefetched rather
     than joined so PostgreSQL sorts and cuts the page before touching the message table
     (joined, it hashed the whole message table: see docs/benchmarks.md).
     """
@@ -132,6 +134,7 @@ def thread_summaries(
     """
     shape = _SummaryShape(
         reads_as_patient=user.role == Role.PATIENT,
+        listing_role=listing_role(user),
         assigned=filters.assigned,
         status=filters.status is not None,
         urgent=filters.urgent,
@@ -139,7 +142,11 @@ def thread_summaries(
         overdue=filters.overdue,
         patient=filters.patient_id is not None,
     )
-    values = {"reader_id": user.id, "patient_ids": visible_patient_ids(user)}
+    values: dict[str, Any] = {"reader_id": user.id}
+    if shape.listing_role is None:
+        values["patient_ids"] = visible_patient_ids(user)
+    else:  # a staff member's patients are found in the page's query (`listed_threads`)
+        values["visible_at"] = timezone.now()
     optional = {
         "status": filters.status,
         "priority": filters.priority,
@@ -156,6 +163,7 @@ class _SummaryShape:
     ones, which way), and whose unread count (a patient's or staff's)."""
 
     reads_as_patient: bool
+    listing_role: str | None
     assigned: str | None
     status: bool
     urgent: bool | None
@@ -165,7 +173,11 @@ class _SummaryShape:
 
     def kinds(self) -> dict[str, type]:
         """The values a query of this shape takes."""
-        kinds: dict[str, type] = {"reader_id": UUID, "patient_ids": list}
+        kinds: dict[str, type] = {"reader_id": UUID}
+        if self.listing_role is None:
+            kinds["patient_ids"] = list
+        else:
+            kinds["visible_at"] = datetime
         kinds.update(
             (name, kind)
             for name, kind, applies in (
@@ -183,14 +195,15 @@ def _summaries(
     shape: _SummaryShape,
     *,
     reader_id: UUID,
-    patient_ids: list[UUID],
+    patient_ids: list[UUID] | None = None,
+    visible_at: datetime | None = None,
     status: str | None = None,
     priority: str | None = None,
     patient_id: UUID | None = None,
     now: datetime | None = None,
 ) -> QuerySet[Thread, dict[str, Any]]:
-    # The threads of the patients the reader may list (`visible_patient_ids`, as
-    # `visible_threads_for_list` reads them), one array parameter however many.
+    # The threads of the patients the reader may list, as `visible_threads_for_list` reads
+    # them: a staff member's found in this query, anyone else's given (`listed_threads`).
     filters = ThreadFilters(
         assigned=shape.assigned,
         status=status,
@@ -201,7 +214,14 @@ def _summaries(
         now=now,
     )
     threads = _filtered_threads(
-        Thread.objects.filter(patient_id__any=patient_ids), reader_id=reader_id, filters=filters
+        listed_threads(
+            listing_role=shape.listing_role,
+            reader_id=reader_id,
+            patient_ids=patient_ids,
+            visible_at=visible_at,
+        ),
+        reader_id=reader_id,
+        filters=filters,
     )
     return _with_read_state_of(threads, reader_id, reads_as_patient=shape.reads_as_patient).values(
         *THREAD_SUMMARY_COLUMNS, **THREAD_SUMMARY_JOINED

@@ -105,16 +105,36 @@ def clinical_patient_ids(user: User) -> list[UUID]:
     `patient_visibility(user, purpose=CLINICAL)` keeps (tests hold the two together), found from
     the user's side in one small query (memberships and grants are indexed by user) instead of
     testing the rule against every patient. For lists over many patients' rows."""
-    if not user.is_authenticated or not user.is_active:
-        return []
-    if user.role == Role.PATIENT:
+    if patients_found_by_query(user):
+        return _CLINICAL_PATIENT_IDS[user.role].run(user_id=user.id, now=timezone.now())
+    if user.is_authenticated and user.is_active and user.role == Role.PATIENT:
         own = _own_patient_id(user)
         return [own] if own else []
-    if user.role == Role.ADMIN:
-        return _GRANTED_PATIENT_IDS.run(user_id=user.id, now=timezone.now())
-    if user.role in (Role.CLINICIAN, Role.COORDINATOR):
-        return _TEAM_AND_GRANTED_PATIENT_IDS.run(user_id=user.id, now=timezone.now())
     return []
+
+
+# Staff who read patients through care teams and break-glass grants: `clinical_patient_ids` finds
+# their patients by a query (`clinical_patient_ids_query`). For everyone else the ids are known
+# without one (a patient's own; nobody's).
+PATIENTS_FOUND_BY_QUERY_ROLES = frozenset({Role.CLINICIAN, Role.COORDINATOR, Role.ADMIN})
+
+
+def patients_found_by_query(user: User) -> bool:
+    """Whether `clinical_patient_ids(user)` runs `clinical_patient_ids_query`."""
+    return bool(
+        user.is_authenticated and user.is_active and user.role in PATIENTS_FOUND_BY_QUERY_ROLES
+    )
+
+
+def clinical_patient_ids_query(role: str, *, user_id: UUID, now: datetime) -> QuerySet[Any, UUID]:
+    """The query `clinical_patient_ids` runs for an active user of `role` (one of
+    PATIENTS_FOUND_BY_QUERY_ROLES), grants counting at `now`: to nest in a list's own query, which
+    then finds the patients itself instead of being sent their ids (messaging's inbox)."""
+    if role == Role.ADMIN:
+        return _granted_patient_ids(user_id, now)
+    if role in (Role.CLINICIAN, Role.COORDINATOR):
+        return _team_and_granted_patient_ids(user_id, now)
+    raise ValueError(f"The patients of a {role!r} are not found by a query.")
 
 
 def _granted_patient_ids(user_id: UUID, now: datetime) -> QuerySet[BreakGlassGrant, UUID]:
@@ -130,11 +150,17 @@ def _team_and_granted_patient_ids(user_id: UUID, now: datetime) -> QuerySet[Any,
     return member_of.union(_granted_patient_ids(user_id, now))
 
 
-# Run for every staff list of threads (the inbox) and unread total: compiled once per process.
-_GRANTED_PATIENT_IDS = CompiledOnce(_granted_patient_ids, user_id=UUID, now=datetime)
-_TEAM_AND_GRANTED_PATIENT_IDS = CompiledOnce(
-    _team_and_granted_patient_ids, user_id=UUID, now=datetime
-)
+def _compiled_patient_ids(role: str) -> CompiledOnce[UUID]:
+    def build(*, user_id: UUID, now: datetime) -> QuerySet[Any, UUID]:
+        return clinical_patient_ids_query(role, user_id=user_id, now=now)
+
+    return CompiledOnce(build, user_id=UUID, now=datetime)
+
+
+# Run for every staff list of threads and unread total: compiled once per process and role.
+_CLINICAL_PATIENT_IDS: dict[str, CompiledOnce[UUID]] = {
+    role: _compiled_patient_ids(role) for role in PATIENTS_FOUND_BY_QUERY_ROLES
+}
 
 
 def _own_patient_id(user: User) -> UUID | None:

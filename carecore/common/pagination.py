@@ -215,5 +215,13 @@ class PagedRows(Generic[_Result]):
         with planned_on_every_run(using):
             return iter(compiled.run(**self._values))
 
+    def sql_with_params(self) -> tuple[str, tuple[Any, ...]]:
+        """The SQL and parameters reading would run (as a QuerySet's `query.sql_with_params()`;
+        for EXPLAIN in benchmarks)."""
+        compiled = self._pages.compiled_once(self._shape, self._page)
+        using = router.db_for_read(self._pages.model)
+        sql, params = compiled.compiler(using, self._values).as_sql()
+        return sql, tuple(params)
+
     def _with(self, page: PageShape, **values: Any) -> PagedRows[_Result]:
         return PagedRows(self._pages, self._shape, page, {**self._values, **values})

@@ -66,7 +66,8 @@ def planned_on_every_run(using: str) -> Iterator[None]:
 
 
 class AnyOf(Lookup):
-    """`column__any=values`: `column = ANY(%s::type[])`, the values as one array parameter.
+    """`column__any=values`: `column = ANY(%s::type[])`, the values as one array parameter;
+    or `column__any=ArraySubquery(...)`: `column = ANY(ARRAY(SELECT ...))`.
 
     `column__in=values` sends one parameter per value, so the statement's text changes with
     their number, and psycopg converts and caches a statement of at most 50 parameters: a staff
@@ -76,12 +77,19 @@ class AnyOf(Lookup):
 
     lookup_name = "any"
 
-    def get_prep_lookup(self) -> list[Any]:
+    def get_prep_lookup(self) -> Any:
+        if hasattr(self.rhs, "resolve_expression"):
+            return self.rhs
         prepare = self.lhs.output_field.get_prep_value
         return [prepare(value) for value in self.rhs]
 
     def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
         column, params = self.process_lhs(compiler, connection)
+        if hasattr(self.rhs, "resolve_expression"):
+            # An array the query makes itself (`ArraySubquery`): computed once per run of the
+            # query, then read through the column's index as a list sent as a parameter is.
+            array, array_params = compiler.compile(self.rhs)
+            return f"{column} = ANY({array})", (*params, *array_params)
         # The array's type from the column's: an empty list has no type of its own.
         array_type = self.lhs.output_field.db_type(connection)
         return f"{column} = ANY(%s::{array_type}[])", (*params, list(self.rhs))

@@ -55,13 +55,13 @@ def test_names_and_previews_cost_one_query_per_page(
     the whole patient table at a clinic's size)."""
     client = client_for(clinician.user)
     open_thread(patient)
-    # the token with its user, visible patient ids, the page, the page's previews and
-    # patients' names, one audit INSERT
-    with django_assert_num_queries(5):
+    # the token with its user, the page (the clinician's patients found in it), the page's
+    # previews and patients' names, one audit INSERT
+    with django_assert_num_queries(4):
         assert len(client.get(THREADS).json()["results"]) == 1
     for _ in range(3):
         open_thread(PatientFactory(state="NY"))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         body = client.get(THREADS).json()
     assert len(body["results"]) == 4
     assert all(item["patient_name"] for item in body["results"])

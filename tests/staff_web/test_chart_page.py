@@ -311,11 +311,12 @@ def test_the_query_count_does_not_grow_with_the_record(
     # every completed response's scores (1), the questionnaire titles (1); the plans with their
     # goals and activities (3) and their events (1); upcoming visits and their events (2), past
     # visits (1: none in either record, and an empty list writes no event); the threads: the
-    # viewer's patients, the page, their events (3). 25 in all, whatever the record's size.
-    with django_assert_num_queries(25):
+    # page (the viewer's patients found in it) and its events (2). 24 in all, whatever the
+    # record's size.
+    with django_assert_num_queries(24):
         small = client.get(chart_url(patient))
     _grow(patient, clinician)
-    with django_assert_num_queries(25):
+    with django_assert_num_queries(24):
         large = client.get(chart_url(patient))
 
     assert small.status_code == large.status_code == 200
