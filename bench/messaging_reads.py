@@ -123,9 +123,32 @@ def measure(runs: int) -> dict[str, object]:
                 re.sub(r"'\{[0-9a-f,-]{200,}\}'", "'{<ids of the visible patients>}'", row[0])
                 for row in cursor.fetchall()
             ]
+        # The inbox's page is planned on every run (messaging.selectors._SUMMARIES); its generic
+        # plan, what it would run on if prepared, is shown beside it (docs/benchmarks.md).
+        plans["inbox, generic plan"] = _generic_plan(cursor, inbox_sql, inbox_params)
     results["plans"] = plans
     results["threads"] = Thread.objects.count()
     return results
+
+
+def _generic_plan(cursor, sql: str, params: tuple) -> list[str]:
+    """EXPLAIN ANALYZE of `sql` run as a prepared statement on its generic plan."""
+    import psycopg
+
+    numbered = sql
+    for number in range(1, len(params) + 1):
+        numbered = numbered.replace("%s", f"${number}", 1)
+    cursor.execute("SET plan_cache_mode = force_generic_plan")
+    cursor.execute("PREPARE bench_generic AS " + numbered.replace("%%", "%"))
+    arguments = ", ".join(["%s"] * len(params))
+    execute = psycopg.ClientCursor(cursor.connection).mogrify(
+        f"EXECUTE bench_generic({arguments})", params
+    )
+    cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + execute)
+    lines = [row[0] for row in cursor.fetchall()]
+    cursor.execute("DEALLOCATE bench_generic")
+    cursor.execute("RESET plan_cache_mode")
+    return lines
 
 
 def main() -> int:

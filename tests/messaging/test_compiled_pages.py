@@ -113,10 +113,12 @@ def _prepared_thread_pages() -> list[str]:
 
 
 def test_the_inbox_pages_are_planned_for_their_parameters(client_for, clinician, patient, threads):
-    """As every list page (audit.lists): never prepared, so never on a generic plan. Made for
-    an array of unknown length (PostgreSQL assumes ten patients), the inbox's generic plan joins
-    the reader's read states by a nested loop: 13 ms at the full-size seed of
-    bench/messaging_reads.py, against 3.5 ms planned for the parameters (docs/benchmarks.md)."""
+    """As every list page (audit.lists): never prepared, so never on a generic plan. When the
+    reader's patients were an array parameter, the inbox's generic plan (made for ten patients)
+    joined the read states by a nested loop: 13 ms at the full-size seed of
+    bench/messaging_reads.py, against 3.5 ms planned for the parameters. With the patients found
+    in the query (neither plan knows them), the generic plan hashes every read state of the
+    reader, a cost that grows with their history, not with the page (docs/benchmarks.md)."""
     client = client_for(clinician.user)
     for _ in range(7):
         assert client.get("/api/v1/threads/", {"page_size": 2}).status_code == 200
