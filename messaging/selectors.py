@@ -19,6 +19,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
 )
@@ -48,6 +49,24 @@ def _unread_expression(reads_as_patient: bool) -> Greatest:
         total, read = F("public_message_count"), F("my_read__read_public_position")
     else:
         total, read = F("message_count"), F("my_read__read_position")
+    return Greatest(total - Coalesce(read, Value(0)), Value(0), output_field=IntegerField())
+
+
+def _unread_of_each_row(reader_id: UUID, *, reads_as_patient: bool) -> Greatest:
+    """`unread_count` of a page of threads for `reader_id`, as `_unread_expression` counts it,
+    with the reader's read position looked up for each row shown instead of joined.
+
+    A scalar subquery in the select list costs more than PostgreSQL's threshold, so it runs after
+    the sort and the LIMIT: once per row of the page, by the (thread, user) unique index. Joined,
+    every candidate row (each thread of the reader's patients) was matched first, and the plan
+    for it depended on how many read states the reader has: a generic plan hashed all of them."""
+    position = "read_public_position" if reads_as_patient else "read_position"
+    total = F("public_message_count") if reads_as_patient else F("message_count")
+    read = Subquery(
+        ThreadReadState.objects.filter(thread_id=OuterRef("pk"), user_id=reader_id).values(
+            position
+        )[:1]
+    )
     return Greatest(total - Coalesce(read, Value(0)), Value(0), output_field=IntegerField())
 
 
@@ -223,12 +242,18 @@ def _summaries(
         reader_id=reader_id,
         filters=filters,
     )
-    return _with_read_state_of(threads, reader_id, reads_as_patient=shape.reads_as_patient).values(
+    unread = _unread_of_each_row(reader_id, reads_as_patient=shape.reads_as_patient)
+    return threads.annotate(unread_count=unread).values(
         *THREAD_SUMMARY_COLUMNS, **THREAD_SUMMARY_JOINED
     )
 
 
-_SUMMARIES = CompiledPages(Thread, _summaries, _SummaryShape.kinds)
+# Prepared, not planned on every run (CompiledPages): whatever the plan, a page reads the
+# threads of the reader's patients through `thread_patient_recent`, each patient's few threads
+# (the patients come from the query itself, which no plan knows beforehand), sorts them, and
+# looks up the reader's read state for the rows shown. Planning it cost PostgreSQL more than
+# running it (docs/benchmarks.md).
+_SUMMARIES = CompiledPages(Thread, _summaries, _SummaryShape.kinds, planned_per_run=False)
 
 
 def _matching_threads(*, user: User, **filters: Any) -> QuerySet[Thread]:

@@ -104,6 +104,12 @@ class CompiledPages(Generic[_Result]):
     least recently used forgotten: the slice's numbers are part of the SQL, and a client
     choosing page sizes and offsets must not grow a process's memory without bound.
 
+    Pages are planned for their parameters on every run (`planned_on_every_run`) unless
+    `planned_per_run` is False: then psycopg prepares a page's statement as any other, and
+    PostgreSQL may run it on a generic plan. Only for a list whose every plan reads the same
+    rows, its groups all short (a patient's threads): planning an inbox page cost PostgreSQL
+    more than running it (docs/benchmarks.md).
+
     Why: building and compiling a staff member's inbox query (its filters, the read-state join
     and unread arithmetic, the people's names) cost about a quarter of the inbox's web CPU
     (docs/benchmarks.md)."""
@@ -115,10 +121,13 @@ class CompiledPages(Generic[_Result]):
         model: type[Model],
         build: Callable[..., QuerySet[Any, _Result]],
         kinds: Callable[[Any], dict[str, type]],
+        *,
+        planned_per_run: bool = True,
     ) -> None:
         self.model = model
         self._build = build
         self._kinds = kinds
+        self.planned_per_run = planned_per_run
         self._compiled: OrderedDict[tuple[Any, PageShape], CompiledOnce[_Result]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -165,7 +174,8 @@ class PagedRows(Generic[_Result]):
     """What DRF's CursorPagination asks of a queryset, for a `CompiledPages` list: `order_by`,
     one `filter` on the ordering's first column (a datetime or an integer), a slice, then its
     rows. Each step answers a new PagedRows; reading runs the shape's CompiledOnce, planned for
-    its parameters (`planned_on_every_run`, as every list page is: carecore/audit/lists.py)."""
+    its parameters (`planned_on_every_run`, as every list page is: carecore/audit/lists.py)
+    unless its CompiledPages says otherwise."""
 
     def __init__(
         self,
@@ -211,6 +221,8 @@ class PagedRows(Generic[_Result]):
 
     def __iter__(self) -> Iterator[_Result]:
         compiled = self._pages.compiled_once(self._shape, self._page)
+        if not self._pages.planned_per_run:
+            return iter(compiled.run(**self._values))
         using = router.db_for_read(self._pages.model)
         with planned_on_every_run(using):
             return iter(compiled.run(**self._values))

@@ -112,17 +112,21 @@ def _prepared_thread_pages() -> list[str]:
     ]
 
 
-def test_the_inbox_pages_are_planned_for_their_parameters(client_for, clinician, patient, threads):
-    """As every list page (audit.lists): never prepared, so never on a generic plan. When the
-    reader's patients were an array parameter, the inbox's generic plan (made for ten patients)
-    joined the read states by a nested loop: 13 ms at the full-size seed of
-    bench/messaging_reads.py, against 3.5 ms planned for the parameters. With the patients found
-    in the query (neither plan knows them), the generic plan hashes every read state of the
-    reader, a cost that grows with their history, not with the page (docs/benchmarks.md)."""
-    client = client_for(clinician.user)
+@pytest.mark.parametrize("reader", ["patient", "clinician"])
+def test_the_inbox_pages_are_prepared(reader, client_for, clinician, patient, threads):
+    """The one list page that is prepared (messaging.selectors._SUMMARIES), so PostgreSQL may
+    run it on a generic plan: every plan reads the threads of the reader's patients through
+    their patient index (the staff member's patients found in the query itself, which no plan
+    knows beforehand), and the reader's read state only for the rows shown. When the patients
+    were an array parameter, the generic plan (made for ten patients) joined every read state:
+    13 ms at the full-size seed of bench/messaging_reads.py, against 3.5 ms planned for the
+    parameters (docs/benchmarks.md); that script prints the generic plan beside the other."""
+    client = client_for(patient.user if reader == "patient" else clinician.user)
     for _ in range(7):
-        assert client.get("/api/v1/threads/", {"page_size": 2}).status_code == 200
-    assert _prepared_thread_pages() == []
+        first = client.get("/api/v1/threads/", {"page_size": 1})
+        assert first.status_code == 200 and first.json()["next"]
+        assert client.get(first.json()["next"]).status_code == 200
+    assert len(_prepared_thread_pages()) == 2  # the first page, and a page after a position
 
 
 def test_a_forged_inbox_cursor_is_a_404(client_for, clinician, threads):
