@@ -42,14 +42,22 @@ from .access import (
 from .models import Attachment, Message, Priority, Thread, ThreadReadState, ThreadStatus
 
 
-def _unread_expression(reads_as_patient: bool) -> Greatest:
-    """Unread messages of a thread for its reader, given the `my_read` join (see thread_list):
-    a patient counts the messages they can see, staff every message."""
+def _counted(reads_as_patient: bool) -> tuple[str, str]:
+    """What a reader's unread count compares: the thread's message count and the read state's
+    position. A patient counts the messages they can see, staff every message."""
     if reads_as_patient:
-        total, read = F("public_message_count"), F("my_read__read_public_position")
-    else:
-        total, read = F("message_count"), F("my_read__read_position")
-    return Greatest(total - Coalesce(read, Value(0)), Value(0), output_field=IntegerField())
+        return "public_message_count", "read_public_position"
+    return "message_count", "read_position"
+
+
+def _unread(total: str, read: Any) -> Greatest:
+    return Greatest(F(total) - Coalesce(read, Value(0)), Value(0), output_field=IntegerField())
+
+
+def _unread_expression(reads_as_patient: bool) -> Greatest:
+    """Unread messages of a thread for its reader, given the `my_read` join (see thread_list)."""
+    total, position = _counted(reads_as_patient)
+    return _unread(total, F(f"my_read__{position}"))
 
 
 def _unread_of_each_row(reader_id: UUID, *, reads_as_patient: bool) -> Greatest:
@@ -60,14 +68,9 @@ def _unread_of_each_row(reader_id: UUID, *, reads_as_patient: bool) -> Greatest:
     the sort and the LIMIT: once per row of the page, by the (thread, user) unique index. Joined,
     every candidate row (each thread of the reader's patients) was matched first, and the plan
     for it depended on how many read states the reader has: a generic plan hashed all of them."""
-    position = "read_public_position" if reads_as_patient else "read_position"
-    total = F("public_message_count") if reads_as_patient else F("message_count")
-    read = Subquery(
-        ThreadReadState.objects.filter(thread_id=OuterRef("pk"), user_id=reader_id).values(
-            position
-        )[:1]
-    )
-    return Greatest(total - Coalesce(read, Value(0)), Value(0), output_field=IntegerField())
+    total, position = _counted(reads_as_patient)
+    read_state = ThreadReadState.objects.filter(thread_id=OuterRef("pk"), user_id=reader_id)
+    return _unread(total, Subquery(read_state.values(position)[:1]))
 
 
 def _with_my_read_state(threads: QuerySet[Thread], user: User) -> QuerySet[Thread]:
