@@ -123,8 +123,8 @@ def measure(runs: int) -> dict[str, object]:
                 re.sub(r"'\{[0-9a-f,-]{200,}\}'", "'{<ids of the visible patients>}'", row[0])
                 for row in cursor.fetchall()
             ]
-        # The inbox's page is planned on every run (messaging.selectors._SUMMARIES); its generic
-        # plan, what it would run on if prepared, is shown beside it (docs/benchmarks.md).
+        # The inbox's page is prepared (messaging.selectors._SUMMARIES): PostgreSQL may run it on
+        # its generic plan, shown beside the one planned for the parameters (docs/benchmarks.md).
         plans["inbox, generic plan"] = _generic_plan(cursor, inbox_sql, inbox_params)
     results["plans"] = plans
     results["threads"] = Thread.objects.count()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 from uuid import UUID
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -74,6 +74,20 @@ def listing_role(user: User) -> str | None:
     return user.role if patients_found_by_query(user) else None
 
 
+def listed_values(user: User, listing_role: str | None) -> dict[str, Any]:
+    """What `listed_threads` takes for `user`'s list besides the role (`listing_role(user)`):
+    the time break-glass grants count at, for a staff member's list; else the ids of the
+    patients shown (`visible_patient_ids`: a patient's own; nobody's)."""
+    if listing_role is None:
+        return {"patient_ids": visible_patient_ids(user)}
+    return {"visible_at": timezone.now()}
+
+
+def listed_value_kinds(listing_role: str | None) -> dict[str, type]:
+    """The types of `listed_values` for a list of `listing_role` (for a compiled query)."""
+    return {"patient_ids": list} if listing_role is None else {"visible_at": datetime}
+
+
 def listed_threads(
     *,
     listing_role: str | None,
@@ -112,11 +126,7 @@ def visible_threads_for_list(user: User) -> QuerySet[Thread]:
     if user.role not in CLINICAL_STAFF_ROLES:
         return Thread.objects.none()
     role = listing_role(user)
-    if role is None:  # a deactivated account: nobody's (no query)
-        return listed_threads(
-            listing_role=None, reader_id=user.id, patient_ids=visible_patient_ids(user)
-        )
-    return listed_threads(listing_role=role, reader_id=user.id, visible_at=timezone.now())
+    return listed_threads(listing_role=role, reader_id=user.id, **listed_values(user, role))
 
 
 def message_visibility(user: User) -> Q:

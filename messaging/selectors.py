@@ -33,10 +33,11 @@ from .access import (
     access_attachment,
     access_thread,
     listed_threads,
+    listed_value_kinds,
+    listed_values,
     listing_role,
     message_visibility_for,
     public_messages_visible_to,
-    visible_patient_ids,
     visible_threads_for_list,
 )
 from .models import Attachment, Message, Priority, Thread, ThreadReadState, ThreadStatus
@@ -164,11 +165,7 @@ def thread_summaries(
         overdue=filters.overdue,
         patient=filters.patient_id is not None,
     )
-    values: dict[str, Any] = {"reader_id": user.id}
-    if shape.listing_role is None:
-        values["patient_ids"] = visible_patient_ids(user)
-    else:  # a staff member's patients are found in the page's query (`listed_threads`)
-        values["visible_at"] = timezone.now()
+    values = {"reader_id": user.id, **listed_values(user, shape.listing_role)}
     optional = {
         "status": filters.status,
         "priority": filters.priority,
@@ -195,11 +192,7 @@ class _SummaryShape:
 
     def kinds(self) -> dict[str, type]:
         """The values a query of this shape takes."""
-        kinds: dict[str, type] = {"reader_id": UUID}
-        if self.listing_role is None:
-            kinds["patient_ids"] = list
-        else:
-            kinds["visible_at"] = datetime
+        kinds: dict[str, type] = {"reader_id": UUID, **listed_value_kinds(self.listing_role)}
         kinds.update(
             (name, kind)
             for name, kind, applies in (
