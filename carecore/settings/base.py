@@ -83,7 +83,8 @@ MIDDLEWARE = [
     "carecore.accounts.sessions.SessionIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, its headers built once while only the settings shape them.
+    "carecore.common.content_security_policy.ContentSecurityPolicyMiddleware",
     # Last, so it sees the outcome of authentication in the admin login form.
     "axes.middleware.AxesMiddleware",
 ]
