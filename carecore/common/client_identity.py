@@ -26,6 +26,10 @@ def _networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
 
 
+# Remembered: every request asks for its peer's address twice (the request id's trust, the client
+# ip), and the same few peers (a proxy, a client's connection) come back request after request;
+# `ipaddress` parses in Python. The texts come from the connection or from our own proxies.
+@lru_cache(maxsize=4096)
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """An address from a forwarded hop: `1.2.3.4`, `1.2.3.4:5678`, `[::1]:80` or `::1`."""
     value = value.strip()
