@@ -81,7 +81,9 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # Idle timeout and absolute lifetime of cookie sessions (carecore/accounts/sessions.py).
     "carecore.accounts.sessions.SessionIdleTimeoutMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's, with a request's message storage made only when used
+    # (carecore/common/flash_messages.py).
+    "carecore.common.flash_messages.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-csp's, its headers built once while only the settings shape them.
     "carecore.common.content_security_policy.ContentSecurityPolicyMiddleware",
