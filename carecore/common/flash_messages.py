@@ -18,11 +18,15 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 
 
+class MessageStorageOnFirstUse(SimpleLazyObject):
+    """A request's message storage, made (`default_storage`) when first used."""
+
+
 class LazyMessageMiddleware(MessageMiddleware):
     """`MessageMiddleware` with the storage made on first use (module docstring)."""
 
     def process_request(self, request: HttpRequest) -> None:
-        request._messages = SimpleLazyObject(  # type: ignore[attr-defined]
+        request._messages = MessageStorageOnFirstUse(  # type: ignore[attr-defined]
             partial(default_storage, request)
         )
 
@@ -33,4 +37,4 @@ class LazyMessageMiddleware(MessageMiddleware):
 
 
 def _never_used(storage: object) -> bool:
-    return isinstance(storage, SimpleLazyObject) and storage._wrapped is empty
+    return isinstance(storage, MessageStorageOnFirstUse) and storage._wrapped is empty

@@ -1,7 +1,8 @@
 """Django's WSGI handler, letting go of each request's objects once its answer is closed.
 
-A request's objects point at each other in loops: Django's request holds its messages storage
-and its lazy `auser` (AuthenticationMiddleware, django-otp), which both hold the request; DRF's
+A request's objects point at each other in loops: Django's request holds the stand-in for its
+messages storage (carecore/common/flash_messages.py) and its lazy `auser`
+(AuthenticationMiddleware, django-otp), which both hold the request; DRF's
 request holds its view through its parser context, the view holds the request and the answer,
 and the answer's renderer context holds all three. Reference counting never frees a loop, so
 every request's graph, about 150 objects with the request's headers and everything hung on it,
