@@ -324,7 +324,6 @@ def _unread_messages(*, patient: Patient, viewer: User) -> UnreadMessages:
         thread_list(user=viewer, patient_id=patient.id)
         # `unread_count` is annotated by thread_list, which the stubs' plugin cannot follow.
         .filter(unread_count__gt=0)  # type: ignore[misc]
-        .prefetch_related(None)  # no message previews: only counts are shown
         .order_by("-last_message_at", "id")
         .values_list("id", "unread_count", "priority", "status")
     )

@@ -22,6 +22,7 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -91,17 +92,30 @@ def thread_list(*, user: User, **filters: Any) -> QuerySet[Thread]:
     """The caller's threads (patient: own; staff: their care teams' inbox) with unread counts,
     as model instances for pages (`filters`: see `ThreadFilters`).
 
-    Whatever the number of rows: the page (for staff, their patients found in the same query:
+    Whatever the number of rows: one query (for staff, their patients found in the same query:
     access.visible_threads_for_list; assignee joined, unread count = arithmetic on the joined
-    read state), then the previews of that page. The previews are prefetched rather
-    than joined so PostgreSQL sorts and cuts the page before touching the message table
-    (joined, it hashed the whole message table: see docs/benchmarks.md).
+    read state). A page that shows previews reads them for its rows afterwards
+    (`prefetch_previews`): joined, PostgreSQL hashed the whole message table before sorting and
+    cutting the page (docs/benchmarks.md).
     """
     return (
         _matching_threads(user=user, **filters)
         # The patient's name for staff: joined by primary key, so no extra query per page.
         .select_related("assignee", "patient__user")
-        .prefetch_related("last_public_message")
+    )
+
+
+def prefetch_previews(threads: Sequence[Thread]) -> None:
+    """Each thread's last public message (`thread.last_public_message`, the preview), for
+    threads already read: one query for all of them, none for no rows.
+
+    A thread's last public message was written at its `last_message_at` (the database holds the
+    pair in step: messaging migration 0008), so the look-up names those times too and reads only
+    their months' partitions; by id alone it probed every month's index for every thread."""
+    times = {thread.last_message_at for thread in threads if thread.last_public_message_id}
+    prefetch_related_objects(
+        list(threads),
+        Prefetch("last_public_message", queryset=Message.objects.filter(created_at__in=times)),
     )
 
 
@@ -316,7 +330,8 @@ def summary_extras(
     """For each `thread_summaries` row, in order: the preview of its `last_public_message_id`
     (id, sender_kind, created_at and `preview`, the first PREVIEW_CHARS characters of the body,
     cut by PostgreSQL) and, if asked, its patient's name. One query for the whole page, none for
-    no rows.
+    no rows. Each message is found by its id and its time, the thread's `last_message_at`
+    (`prefetch_previews` says why), so each look-up reads one month's partition.
 
     Read after the page, not joined into it: joined, PostgreSQL hashed the clinic's whole
     patient table to name the page's threads (1.5 of the page's 2.7 ms at the full-size seed of
@@ -326,9 +341,10 @@ def summary_extras(
     if not rows:
         return []
     message_ids = [row["last_public_message_id"] for row in rows]
+    message_times = [row["last_message_at"] for row in rows]
     patient_ids = [row["patient_id"] for row in rows] if with_patient_names else []
     with connections[router.db_for_read(Thread)].cursor() as cursor:
-        cursor.execute(_SUMMARY_EXTRAS_SQL, [message_ids, patient_ids])
+        cursor.execute(_SUMMARY_EXTRAS_SQL, [message_ids, message_times, patient_ids])
         return [_summary_extras(found) for found in cursor.fetchall()]
 
 
@@ -346,15 +362,19 @@ def _summary_extras(found: tuple[Any, ...]) -> SummaryExtras:
     )
 
 
-# Row i of the page: message_ids[i] and patient_ids[i] (unnest pads the shorter array with
-# nulls: a patient's own page passes no patient ids). Each join finds one row by primary key or
-# none; WITH ORDINALITY keeps the page's order. One text, so psycopg prepares it after its fifth
-# run; any plan for it looks rows up by key, whatever the arrays' lengths.
+# Row i of the page: message_ids[i], message_times[i] and patient_ids[i] (unnest pads the
+# shorter arrays with nulls: a patient's own page passes no patient ids). Each join finds one row
+# by primary key or none (a message's database key is its id and time, and the time prunes the
+# other months at run time); WITH ORDINALITY keeps the page's order. One text, so psycopg
+# prepares it after its fifth run; any plan for it looks rows up by key, whatever the arrays'
+# lengths.
 _SUMMARY_EXTRAS_SQL = f"""
 SELECT message.id, message.sender_kind, message.created_at, left(message.body, {PREVIEW_CHARS}),
        account.first_name, account.last_name
-FROM unnest(%s::uuid[], %s::uuid[]) WITH ORDINALITY AS shown (message_id, patient_id, number)
-LEFT JOIN {Message._meta.db_table} message ON message.id = shown.message_id
+FROM unnest(%s::uuid[], %s::timestamptz[], %s::uuid[]) WITH ORDINALITY
+     AS shown (message_id, message_at, patient_id, number)
+LEFT JOIN {Message._meta.db_table} message
+       ON message.id = shown.message_id AND message.created_at = shown.message_at
 LEFT JOIN {Patient._meta.db_table} patient ON patient.id = shown.patient_id
 LEFT JOIN {User._meta.db_table} account ON account.id = patient.user_id
 ORDER BY shown.number

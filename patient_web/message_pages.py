@@ -55,6 +55,7 @@ def thread_list(request: HttpRequest) -> HttpResponse:
     threads = selectors.thread_list(user=signed_in(request)).order_by("-last_message_at", "-id")
     page = Paginator(threads, THREADS_PER_PAGE).get_page(request.GET.get("page"))
     shown = audited_page(user=request.user, page=page, object_type="message_thread")
+    selectors.prefetch_previews(shown)
     return render(request, "patient_web/messages/list.html", {"threads": shown, "page": page})
 
 

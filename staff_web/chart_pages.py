@@ -218,9 +218,7 @@ def _visits(request: HttpRequest, patient_id: UUID, *, upcoming: bool) -> list[A
 
 def _threads(request: HttpRequest, patient_id: UUID) -> list[Any]:
     """The patient's threads as the viewer's inbox shows them, most recent activity first."""
-    threads = (
-        thread_list(user=staff_user(request), patient_id=patient_id)
-        .prefetch_related(None)  # no message previews on the chart
-        .order_by("-last_message_at", "-id")[:THREADS_SHOWN]
-    )
+    threads = thread_list(user=staff_user(request), patient_id=patient_id).order_by(
+        "-last_message_at", "-id"
+    )[:THREADS_SHOWN]
     return audited_rows(user=request.user, rows=threads, object_type="message_thread")

@@ -165,7 +165,9 @@ $$;
 """
 
 
-def reference_check_sql(*, table: str, column: str, referenced: str) -> list[str]:
+def reference_check_sql(
+    *, table: str, column: str, referenced: str, keyed_by: tuple[str, str] | None = None
+) -> list[str]:
     """The referencing side of a reference into a partitioned table, as its own trigger function
     with static SQL, replacing `carecore_reference_exists` on trigger `<table>_<column>_exists`.
 
@@ -173,31 +175,47 @@ def reference_check_sql(*, table: str, column: str, referenced: str) -> list[str
     PostgreSQL planned them on every row it checked, the look-up in the partitioned table over
     every partition (pruning cannot help: `id` is not the partition key): 0.3 ms of planning
     per write, more each month. PL/pgSQL keeps the plans of static statements for the session
-    (docs/scaling.md, "References into partitioned tables")."""
+    (docs/scaling.md, "References into partitioned tables").
+
+    `keyed_by`, (a column of `table`, the partition key of `referenced`): the referenced row
+    must also have that key. The pair is then held in step by the database, readers can look the
+    row up in its own month's partition, and so can this check (by id alone it probes every
+    month's index); the trigger also runs when the key column changes."""
     function = _reference_function(table, column)
+    key_column, referenced_key = keyed_by if keyed_by else (None, None)
+    if key_column:
+        declare_key = f"\n    current_key {table}.{key_column}%TYPE;"
+        read = f"r.{column}, r.{key_column} INTO current_value, current_key"
+        moved = f" OR current_key IS DISTINCT FROM NEW.{key_column}"
+        same_key = f" AND {referenced_key} = current_key"
+        reference = f"{table}.({column}, {key_column}) -> {referenced}.(id, {referenced_key})"
+    else:
+        declare_key = moved = same_key = ""
+        read = f"r.{column} INTO current_value"
+        reference = f"{table}.{column} -> {referenced}.id"
     return [
         f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    current_value {table}.{column}%TYPE;
+    current_value {table}.{column}%TYPE;{declare_key}
 BEGIN
     -- The row as it is now, as a foreign key checks it: deferred to commit, the row may have
     -- been updated again (its later event checks that value) or deleted since.
-    SELECT r.{column} INTO current_value FROM {table} r WHERE r.id = NEW.id;
-    IF current_value IS NULL OR current_value IS DISTINCT FROM NEW.{column} THEN
+    SELECT {read} FROM {table} r WHERE r.id = NEW.id;
+    IF current_value IS NULL OR current_value IS DISTINCT FROM NEW.{column}{moved} THEN
         RETURN NULL;
     END IF;
     -- FOR KEY SHARE, as a real foreign key does: a concurrent delete of the row waits for us.
-    PERFORM 1 FROM {referenced} WHERE id = current_value FOR KEY SHARE;
+    PERFORM 1 FROM {referenced} WHERE id = current_value{same_key} FOR KEY SHARE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'insert or update on table "{table}" violates reference '
-            '{table}.{column} -> {referenced}.id'
+            '{reference}'
             USING ERRCODE = 'foreign_key_violation';
     END IF;
     RETURN NULL;
 END;
 $$""",  # noqa: S608  # nosec B608 - names are ours
         f"DROP TRIGGER {table}_{column}_exists ON {table}",
-        _reference_trigger(table, column, f"{function}()"),
+        _reference_trigger(table, column, f"{function}()", also_on=key_column),
     ]
 
 
@@ -216,9 +234,10 @@ def _reference_function(table: str, column: str) -> str:
     return f"carecore_{table}_{column}_exists"
 
 
-def _reference_trigger(table: str, column: str, call: str) -> str:
+def _reference_trigger(table: str, column: str, call: str, also_on: str | None = None) -> str:
+    columns = f"{column}, {also_on}" if also_on else column
     return f"""CREATE CONSTRAINT TRIGGER {table}_{column}_exists
-        AFTER INSERT OR UPDATE OF {column} ON {table} DEFERRABLE INITIALLY DEFERRED
+        AFTER INSERT OR UPDATE OF {columns} ON {table} DEFERRABLE INITIALLY DEFERRED
         FOR EACH ROW EXECUTE FUNCTION {call}"""
 
 

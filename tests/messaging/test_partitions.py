@@ -1,7 +1,9 @@
 """Messages partitioned by month (messaging migration 0003, docs/scaling.md "Growing tables"):
 rows at 23:59:59 and 00:00:00 UTC land in their months, the thread page reads only the months
-since the thread began (asserted on EXPLAIN's text, never on timings), and the references into
-the partitioned table are still checked (triggers instead of foreign keys)."""
+since the thread began and the previews only the months of the messages shown (asserted on
+EXPLAIN's text, never on timings), and the references into the partitioned table are still
+checked (triggers instead of foreign keys), a thread's last public message by its time too
+(messaging migration 0008)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from carecore.common import partitions
@@ -17,6 +21,7 @@ from messaging import services
 from messaging.models import Attachment, Message, Thread
 
 from ..common.test_partitions import month_boundary, partition_of
+from ..patient_web.conftest import sign_in
 from .conftest import open_thread
 
 
@@ -113,6 +118,61 @@ def test_an_older_thread_page_reads_its_months_and_no_earlier(
     assert three_back not in plan
 
 
+def _captured(client, url: str, marker: str) -> str:
+    """The one query of the request to `url` whose SQL contains `marker`."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    [query] = [q["sql"] for q in queries if marker in q["sql"]]
+    return query
+
+
+def _lines_naming(plan: str, partition: str) -> list[str]:
+    return [line for line in plan.splitlines() if f" {partition} " in f"{line} "]
+
+
+@pytest.mark.parametrize("reader", ["patient", "clinician"])
+def test_the_inbox_previews_read_only_the_months_of_the_messages_shown(
+    reader, months_around_now, patient, clinician, client_for
+):
+    # The previews are found by id and time, both parameters: every month's partition is in the
+    # plan, and PostgreSQL prunes all but the messages' months as it runs (EXPLAIN ANALYZE shows
+    # the others "never executed"). Sequential scans off, so that a small test table does not
+    # decide the plan.
+    *earlier, this_month, next_month = months_around_now
+    for subject in ("Flare on my arms", "Itchy scalp"):
+        open_thread(patient, subject=subject)
+    user = patient.user if reader == "patient" else clinician.user
+    query = _captured(client_for(user), "/api/v1/threads/", "unnest(")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {query}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert any("never executed" not in line for line in _lines_naming(plan, this_month))
+    for other in [*earlier, next_month]:
+        assert _lines_naming(plan, other), other
+        assert all("never executed" in line for line in _lines_naming(plan, other)), plan
+
+
+def test_the_patients_thread_list_reads_its_previews_from_their_months_only(
+    months_around_now, patient
+):
+    *earlier, this_month, next_month = months_around_now
+    open_thread(patient)
+    browser = Client()
+    sign_in(browser, patient.user)
+
+    query = _captured(browser, "/messages/", 'FROM "messaging_message"')
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {query}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert this_month in plan
+    for other in [*earlier, next_month]:
+        assert other not in plan
+
+
 def _sort_nodes(plan: str) -> list[str]:
     return [line for line in plan.splitlines() if re.match(r"\s*(->\s+)?Sort\s+\(", line)]
 
@@ -169,6 +229,32 @@ def test_a_thread_cannot_point_at_a_message_that_does_not_exist(thread):
             last_public_message_id="00000000-0000-0000-0000-000000000000"
         )
         _check_references_now()
+
+
+def test_a_thread_cannot_name_its_last_message_with_another_time(thread):
+    # The look-ups above find the message in its month by the thread's `last_message_at`: the
+    # database refuses a thread whose time is not its last public message's.
+    with pytest.raises(IntegrityError, match="violates reference"), transaction.atomic():
+        Thread.objects.filter(pk=thread.pk).update(
+            last_message_at=F("last_message_at") + timedelta(microseconds=1)
+        )
+        _check_references_now()
+
+
+def test_every_kind_of_message_keeps_a_threads_time_and_last_message_in_step(patient, clinician):
+    # The checks are deferred to commit, which a test's transaction never reaches: asked for
+    # now, after a thread opened, a reply, an internal note and a patient's answer.
+    thread = open_thread(patient)
+    services.message_send(actor=clinician.user, thread_id=thread.id, body="A photo, please.")
+    services.message_send(actor=clinician.user, thread_id=thread.id, body="Note.", internal=True)
+    services.message_send(actor=patient.user, thread_id=thread.id, body="Attached.")
+
+    _check_references_now()
+
+    thread.refresh_from_db()
+    last = thread.last_public_message
+    assert last is not None and last.body == "Attached."
+    assert last.created_at == thread.last_message_at
 
 
 def test_deleting_a_thread_still_cascades_through_its_messages(thread, clinician):

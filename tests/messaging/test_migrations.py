@@ -1,0 +1,46 @@
+"""Migration 0008 gives a thread whose time disagrees with its last public message's that
+message's time, then holds the pair in step (docs/scaling.md, "Growing tables")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+
+from messaging.models import Thread
+
+from .conftest import open_thread
+
+BEFORE = [("messaging", "0007_found_by_composite_indexes")]
+AFTER = [("messaging", "0008_last_public_message_keyed_by_its_time")]
+
+
+def migrate(targets: list[tuple[str, str]]) -> None:
+    MigrationExecutor(connection).migrate(targets)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_thread_gets_its_last_messages_time_and_keeps_it(patient):
+    in_step = open_thread(patient, subject="In step")
+    drifted = open_thread(patient, subject="Drifted")
+    migrate(BEFORE)
+    try:
+        # Before 0008 nothing held the two together.
+        Thread.objects.filter(pk=drifted.pk).update(
+            last_message_at=drifted.last_message_at + timedelta(seconds=3)
+        )
+
+        migrate(AFTER)
+
+        for thread in (in_step, drifted):
+            thread.refresh_from_db()
+            last = thread.last_public_message
+            assert last is not None and thread.last_message_at == last.created_at
+        with pytest.raises(IntegrityError, match="violates reference"), transaction.atomic():
+            Thread.objects.filter(pk=drifted.pk).update(
+                last_message_at=drifted.last_message_at - timedelta(seconds=1)
+            )
+    finally:
+        migrate(AFTER)
