@@ -8,10 +8,12 @@ real-time events) is what the ratio in docs/benchmarks.md prices.
 
 from __future__ import annotations
 
-from uuid import UUID
+from datetime import datetime
+from uuid import UUID, uuid4
 
 from django.db import connection, transaction
 from django.urls import path
+from django.utils import timezone
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -40,15 +42,19 @@ class ThreadRow(serializers.Serializer):
     last_message_at = serializers.DateTimeField()
 
 
-def _next_position(*, thread_id: UUID, user_id: UUID) -> int | None:
-    """Ownership check and the next position in one statement (the row lock keeps order)."""
+def _next_position(
+    *, thread_id: UUID, user_id: UUID, message_id: UUID, now: datetime
+) -> int | None:
+    """Ownership check and the next position in one statement (the row lock keeps order). The
+    thread names the message about to be written and its time, as the product's data must
+    (messaging migration 0008 checks the pair at commit)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE messaging_thread SET message_count = message_count + 1,"
-            " public_message_count = public_message_count + 1, last_message_at = now()"
-            " WHERE id = %s AND patient_id IN"
+            " public_message_count = public_message_count + 1, last_message_at = %s,"
+            " last_public_message_id = %s WHERE id = %s AND patient_id IN"
             " (SELECT id FROM accounts_patient WHERE user_id = %s) RETURNING message_count",
-            [thread_id, user_id],
+            [now, message_id, thread_id, user_id],
         )
         row = cursor.fetchone()
     return row[0] if row else None
@@ -56,11 +62,16 @@ def _next_position(*, thread_id: UUID, user_id: UUID) -> int | None:
 
 class SendApi(APIView):
     def post(self, request: Request, thread_id: UUID) -> Response:
+        message_id, now = uuid4(), timezone.now()
         with transaction.atomic():
-            position = _next_position(thread_id=thread_id, user_id=_user_id(request))
+            position = _next_position(
+                thread_id=thread_id, user_id=_user_id(request), message_id=message_id, now=now
+            )
             if position is None:
                 return Response(status=status.HTTP_404_NOT_FOUND)
             message = Message.objects.create(
+                id=message_id,
+                created_at=now,
                 thread_id=thread_id,
                 sender_id=request.user.pk,
                 sender_kind=SenderKind.PATIENT,
