@@ -212,7 +212,8 @@ def access_attachment(*, user: User, attachment_id: UUID | str) -> Attachment:
         patient_id = None
     else:
         readable = (
-            Message.objects.filter(pk=message.pk)
+            # By id and time: only the message's month's partition is read.
+            Message.objects.filter(pk=message.pk, created_at=message.created_at)
             .filter(message_visibility(user))
             .filter(thread__in=visible_threads(user))
             .exists()

@@ -386,13 +386,27 @@ def thread_get(*, user: User, thread_id: UUID | str) -> Thread:
     return thread_detail(thread=access_thread(user=user, thread_id=thread_id), user=user)
 
 
+def _last_public_message_in_its_month() -> FilteredRelation:
+    """A thread's last public message, joined by id and by its time (`last_message_at`, which
+    the database holds in step with it: messaging migration 0008), so that PostgreSQL reads only
+    that month's partition; by id alone the join probed every month's index. (A new one for each
+    query: a query keeps its state on the FilteredRelation it is given.)"""
+    return FilteredRelation(
+        "last_public_message", condition=Q(last_public_message__created_at=F("last_message_at"))
+    )
+
+
 def thread_detail(*, thread: Thread, user: User) -> Thread:
     """The accessed thread again, with the caller's unread count and the patient's read state."""
+    # (django-stubs does not know a FilteredRelation's alias as a select_related name.)
     row = (
-        _with_my_read_state(Thread.objects.filter(pk=thread.pk), user)
-        .select_related("assignee", "last_public_message", "patient__user")
+        _with_my_read_state(Thread.objects.filter(pk=thread.pk), user)  # type: ignore[misc]
+        .annotate(preview=_last_public_message_in_its_month())
+        .select_related("assignee", "preview", "patient__user")
         .get()
     )
+    # The message joined by id and time is the thread's last public message (the preview).
+    Thread.last_public_message.field.set_cached_value(row, row.preview)
     row.patient_read_state = patient_read_state(thread=row)  # type: ignore[attr-defined]
     return row
 

@@ -1,6 +1,7 @@
 """Messages partitioned by month (messaging migration 0003, docs/scaling.md "Growing tables"):
 rows at 23:59:59 and 00:00:00 UTC land in their months, the thread page reads only the months
-since the thread began and the previews only the months of the messages shown (asserted on
+since the thread began, the previews (inbox, thread list, thread detail) and an attachment's
+access check only the months of their messages (asserted on
 EXPLAIN's text, never on timings), and the references into the partitioned table are still
 checked (triggers instead of foreign keys), a thread's last public message by its time too
 (messaging migration 0008)."""
@@ -23,6 +24,7 @@ from messaging.models import Attachment, Message, Thread
 from ..common.test_partitions import month_boundary, partition_of
 from ..patient_web.conftest import sign_in
 from .conftest import open_thread
+from .test_attachments import PDF, send_with, upload
 
 
 @pytest.fixture
@@ -153,6 +155,48 @@ def test_the_inbox_previews_read_only_the_months_of_the_messages_shown(
     for other in [*earlier, next_month]:
         assert _lines_naming(plan, other), other
         assert all("never executed" in line for line in _lines_naming(plan, other)), plan
+
+
+@pytest.mark.parametrize("reader", ["patient", "clinician"])
+def test_a_thread_detail_reads_its_preview_from_its_month_only(
+    reader, months_around_now, patient, clinician, client_for
+):
+    # As the inbox's previews: the thread's last public message is joined by id and time, so
+    # every month but its own is pruned as the query runs.
+    *earlier, this_month, next_month = months_around_now
+    thread = open_thread(patient)
+    user = patient.user if reader == "patient" else clinician.user
+    query = _captured(client_for(user), f"/api/v1/threads/{thread.id}/", '"messaging_message"')
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {query}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert any("never executed" not in line for line in _lines_naming(plan, this_month))
+    for other in [*earlier, next_month]:
+        assert _lines_naming(plan, other), other
+        assert all("never executed" in line for line in _lines_naming(plan, other)), plan
+
+
+def test_an_attachment_download_checks_its_message_in_the_messages_month_only(
+    months_around_now, patient, clinician, client_for
+):
+    *earlier, this_month, next_month = months_around_now
+    thread = open_thread(patient)
+    sender = client_for(patient.user)
+    attachment_id = upload(sender, PDF, "labs.pdf", "application/pdf").json()["id"]
+    assert send_with(sender, thread, attachment_id).status_code == 201
+
+    query = _captured(
+        client_for(clinician.user), f"/api/v1/attachments/{attachment_id}/", 'SELECT 1 AS "a"'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {query}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert this_month in plan
+    for other in [*earlier, next_month]:
+        assert other not in plan
 
 
 def test_the_patients_thread_list_reads_its_previews_from_their_months_only(
