@@ -9,7 +9,9 @@ What it starts, on the embedded PostgreSQL and Redis of `make run` (a database o
 - the product exactly as `make run` starts it: honcho with the Procfile (web, worker on every
   queue, beat), `carecore.settings.local`, demo data. One change: the per-user throttle rate is
   raised (`CARECORE_THROTTLE_USER`), otherwise the run would measure 429s; the throttle still
-  counts every request.
+  counts every request. The demo patient's care team chooses no quiet hours, so that every
+  send's e-mails are delivered during the run at any hour (each product row of a send says how
+  many were).
 - the bare reference (bench/reference_*.py) under uvicorn with 2 workers on the same database:
   token auth, one ownership check, one write or one keyset read, a DRF serializer.
 
@@ -49,6 +51,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -90,6 +93,20 @@ for number in range({count}):
 """
 
 
+# E-mail being delivered, whatever the hour of the run: the demo patient's care team, whom each
+# of the patient's messages e-mails, chooses no quiet hours (the product's own setting, as on-call
+# staff would). Otherwise a run in the clinic's night (21:00-08:00 by default, in New York's time)
+# would only hold their e-mail until morning and measure none of its delivery.
+_NO_QUIET_HOURS = """
+from carecore.accounts.models import Patient
+from carecore.notifications.services import notification_preferences_set
+
+patient = Patient.objects.get(user__email="patient@demo.carecore.test")
+for membership in patient.care_team.memberships.select_related("user"):
+    notification_preferences_set(user=membership.user, preferences=[], quiet_hours=None)
+"""
+
+
 @dataclass(frozen=True)
 class HotPath:
     name: str
@@ -118,6 +135,9 @@ class Result:
     # Connections on each of the server's processes halfway through the run (`ss`), busiest
     # first: with one listening socket per process, the kernel spreads them, unevenly at times.
     split: tuple[int, ...] = ()
+    # E-mails the product's worker delivered from the start of the run until its backlog was
+    # done (with `settle`).
+    emails_sent: int = 0
 
 
 _TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
@@ -173,6 +193,26 @@ _BACKLOG = """
          + (SELECT count(*) FROM notifications_notification
             WHERE status IN ('pending', 'sending') AND due_at <= now())
 """
+
+
+_EMAILS_SENT_SINCE = """
+    SELECT count(*) FROM notifications_notification
+    WHERE channel = 'email' AND status = 'sent' AND sent_at >= %s
+"""
+
+
+def _database_now() -> Any:
+    import psycopg
+
+    with psycopg.connect(database_url(DATABASE), autocommit=True) as connection:
+        return connection.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+
+
+def _emails_sent_since(moment: Any) -> int:
+    import psycopg
+
+    with psycopg.connect(database_url(DATABASE), autocommit=True) as connection:
+        return connection.execute(_EMAILS_SENT_SINCE, (moment,)).fetchone()[0]  # type: ignore[index]
 
 
 def _settle(*, timeout: float = 300.0) -> float:
@@ -289,6 +329,7 @@ def _wrk(
     """One wrk run; with `server_pid`, also the CPU per request of that server's process tree
     and of PostgreSQL (bench/web_processes.py measures CPU its own way and passes none); with
     `settle`, after the worker has finished the work the run left it."""
+    started_at = _database_now() if settle else None
     server_before, worker_before, database_before = _cpu_ticks(root=server_pid or 0)
     run = subprocess.Popen(
         [
@@ -319,6 +360,7 @@ def _wrk(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
     settle_seconds = _settle() if settle else 0.0
+    emails_sent = _emails_sent_since(started_at) if settle else 0
     server_after, worker_after, database_after = _cpu_ticks(root=server_pid or 0)
     failed = int(errors.group(1)) if errors else 0
     if socket_errors:
@@ -337,6 +379,7 @@ def _wrk(
         worker_cpu_ms=(worker_after - worker_before) * per_request,
         settle_seconds=settle_seconds,
         split=split,
+        emails_sent=emails_sent,
     )
 
 
@@ -385,7 +428,8 @@ def _row(name: str, side: str, result: Result) -> str:
         f" postgres {result.database_cpu_ms:>5.2f} ms"
         + (
             f" (worker {result.worker_cpu_ms:.2f} ms of the server's;"
-            f" its backlog done {result.settle_seconds:.1f} s after the run)"
+            f" its backlog done {result.settle_seconds:.1f} s after the run;"
+            f" {result.emails_sent} e-mails delivered)"
             if result.worker_cpu_ms == result.worker_cpu_ms and side == "product"
             else ""
         )
@@ -430,6 +474,7 @@ def main() -> int:
         _manage("migrate", "--no-input", "-v0")
         _manage("sync_questionnaires")
         _manage("seed_demo")
+        _manage("shell", "-c", _NO_QUIET_HOURS)
         if arguments.panel:
             _manage("shell", "-c", _PANEL_SEED.format(count=arguments.panel))
         product = _start(
