@@ -133,28 +133,34 @@ def _lines_naming(plan: str, partition: str) -> list[str]:
     return [line for line in plan.splitlines() if f" {partition} " in f"{line} "]
 
 
-@pytest.mark.parametrize("reader", ["patient", "clinician"])
-def test_the_inbox_previews_read_only_the_months_of_the_messages_shown(
-    reader, months_around_now, patient, clinician, client_for
-):
-    # The previews are found by id and time, both parameters: every month's partition is in the
-    # plan, and PostgreSQL prunes all but the messages' months as it runs (EXPLAIN ANALYZE shows
-    # the others "never executed"). Sequential scans off, so that a small test table does not
-    # decide the plan.
-    *earlier, this_month, next_month = months_around_now
-    for subject in ("Flare on my arms", "Itchy scalp"):
-        open_thread(patient, subject=subject)
-    user = patient.user if reader == "patient" else clinician.user
-    query = _captured(client_for(user), "/api/v1/threads/", "unnest(")
+def _assert_only_read_in(query: str, month: str, *, others: list[str]) -> None:
+    """`query`'s plan holds every month's partition and, as it runs, reads `month`'s only (the
+    others "never executed": pruned at run time). Sequential scans off, so that a small test
+    table does not decide the plan."""
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {query}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
-    assert any("never executed" not in line for line in _lines_naming(plan, this_month))
-    for other in [*earlier, next_month]:
+    assert any("never executed" not in line for line in _lines_naming(plan, month))
+    for other in others:
         assert _lines_naming(plan, other), other
         assert all("never executed" in line for line in _lines_naming(plan, other)), plan
+
+
+@pytest.mark.parametrize("reader", ["patient", "clinician"])
+def test_the_inbox_previews_read_only_the_months_of_the_messages_shown(
+    reader, months_around_now, patient, clinician, client_for
+):
+    # The previews are found by id and time, both parameters: every month's partition is in the
+    # plan, and PostgreSQL prunes all but the messages' months as it runs.
+    *earlier, this_month, next_month = months_around_now
+    for subject in ("Flare on my arms", "Itchy scalp"):
+        open_thread(patient, subject=subject)
+    user = patient.user if reader == "patient" else clinician.user
+    query = _captured(client_for(user), "/api/v1/threads/", "unnest(")
+
+    _assert_only_read_in(query, this_month, others=[*earlier, next_month])
 
 
 @pytest.mark.parametrize("reader", ["patient", "clinician"])
@@ -167,15 +173,8 @@ def test_a_thread_detail_reads_its_preview_from_its_month_only(
     thread = open_thread(patient)
     user = patient.user if reader == "patient" else clinician.user
     query = _captured(client_for(user), f"/api/v1/threads/{thread.id}/", '"messaging_message"')
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {query}")
-        plan = "\n".join(row[0] for row in cursor.fetchall())
 
-    assert any("never executed" not in line for line in _lines_naming(plan, this_month))
-    for other in [*earlier, next_month]:
-        assert _lines_naming(plan, other), other
-        assert all("never executed" in line for line in _lines_naming(plan, other)), plan
+    _assert_only_read_in(query, this_month, others=[*earlier, next_month])
 
 
 def test_an_attachment_download_checks_its_message_in_the_messages_month_only(
