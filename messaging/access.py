@@ -200,27 +200,17 @@ def _deny_attachment(user: User, attachment_id: UUID | str) -> NoReturn:
 def access_attachment(*, user: User, attachment_id: UUID | str) -> Attachment:
     """An attachment for download: the uploader before it is sent; afterwards whoever may read
     the message it belongs to (so a patient never gets an internal note's file). Audited."""
-    attachment = (
-        Attachment.objects.select_related("message__thread").filter(pk=attachment_id).first()
-    )
+    attachment = Attachment.objects.filter(pk=attachment_id).first()
     if attachment is None:
         _deny_attachment(user, attachment_id)
-    message: Message | None = attachment.message
-    if message is None:
+    if attachment.message_id is None:
         if attachment.uploaded_by_id != user.id:
             _deny_attachment(user, attachment_id)
         patient_id = None
     else:
-        readable = (
-            # By id and time: only the message's month's partition is read.
-            Message.objects.filter(pk=message.pk, created_at=message.created_at)
-            .filter(message_visibility(user))
-            .filter(thread__in=visible_threads(user))
-            .exists()
-        )
-        if not readable:
+        patient_id = _patient_of_readable_message(user, attachment)
+        if patient_id is None:
             _deny_attachment(user, attachment_id)
-        patient_id = message.thread.patient_id
     audit_record(
         actor=user,
         object_type="message_attachment",
@@ -229,6 +219,23 @@ def access_attachment(*, user: User, attachment_id: UUID | str) -> Attachment:
         action=Action.DOWNLOAD,
     )
     return attachment
+
+
+def _patient_of_readable_message(user: User, attachment: Attachment) -> UUID | None:
+    """The patient of the message `attachment` was sent with, if `user` may read that message;
+    else None. Found by the message's id and time (the attachment keeps both), so PostgreSQL
+    reads that month's partition only."""
+    message_id, sent_at = attachment.message_id, attachment.message_created_at
+    if message_id is None or sent_at is None:  # not sent (the database keeps both or neither)
+        return None
+    patient_id: UUID | None = (
+        Message.objects.filter(pk=message_id, created_at=sent_at)
+        .filter(message_visibility(user))
+        .filter(thread__in=visible_threads(user))
+        .values_list("thread__patient_id", flat=True)
+        .first()
+    )
+    return patient_id
 
 
 def public_messages_visible_to(user: User) -> QuerySet[Message]:

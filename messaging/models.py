@@ -269,6 +269,10 @@ class Attachment(models.Model):
         related_name="attachments",
         db_constraint=False,
     )
+    # The message's `created_at`, set with `message`: the pair is the message's key, checked as
+    # one (messaging migration 0009), so a download finds its message in its own month's
+    # partition; by id alone it probed every month's index.
+    message_created_at = models.DateTimeField(null=True, blank=True)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
@@ -279,6 +283,13 @@ class Attachment(models.Model):
         indexes = [
             models.Index(
                 fields=["created_at"], name="attachment_unsent", condition=Q(message__isnull=True)
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(message__isnull=True, message_created_at__isnull=True)
+                | Q(message__isnull=False, message_created_at__isnull=False),
+                name="attachment_message_with_its_time",
             ),
         ]
 

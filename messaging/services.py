@@ -360,9 +360,12 @@ def _link_attachments(
     if len(attachments) != len(wanted):
         # Someone else's upload, one already sent, or a missing id: all look the same.
         raise ValidationFailed(fields={"attachments": ["Unknown or already sent attachment."]})
-    Attachment.objects.filter(id__in=wanted).update(message=message)
+    Attachment.objects.filter(id__in=wanted).update(
+        message=message, message_created_at=message.created_at
+    )
     for attachment in attachments:
         attachment.message = message
+        attachment.message_created_at = message.created_at
     return sorted(attachments, key=lambda attachment: (attachment.created_at, attachment.id))
 
 

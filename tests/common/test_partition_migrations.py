@@ -66,9 +66,11 @@ def test_the_migrations_move_every_row_both_ways(migrated_back_and_forth, patien
         actor=patient.user, subject="Rash", category="clinical", body="Itchy."
     ).thread
     messaging.message_send(actor=clinician.user, thread_id=thread.id, body="Photo please.")
+    first_message = thread.messages.earliest("position")
     Attachment.objects.create(
         uploaded_by=patient.user,
-        message=thread.messages.first(),
+        message=first_message,
+        message_created_at=first_message.created_at,
         content_type="image/png",
         size=1,
         sha256="0" * 64,

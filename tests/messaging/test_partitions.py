@@ -177,17 +177,21 @@ def test_a_thread_detail_reads_its_preview_from_its_month_only(
     _assert_only_read_in(query, this_month, others=[*earlier, next_month])
 
 
-def test_an_attachment_download_checks_its_message_in_the_messages_month_only(
-    months_around_now, patient, clinician, client_for
+@pytest.mark.parametrize("reader", ["patient", "clinician"])
+def test_an_attachment_download_reads_its_message_in_the_messages_month_only(
+    reader, months_around_now, patient, clinician, client_for
 ):
     *earlier, this_month, next_month = months_around_now
     thread = open_thread(patient)
     sender = client_for(patient.user)
     attachment_id = upload(sender, PDF, "labs.pdf", "application/pdf").json()["id"]
     assert send_with(sender, thread, attachment_id).status_code == 201
+    user = patient.user if reader == "patient" else clinician.user
 
+    # The one query of the download that reads messages (the attachment's own row has the
+    # message's id and time).
     query = _captured(
-        client_for(clinician.user), f"/api/v1/attachments/{attachment_id}/", 'SELECT 1 AS "a"'
+        client_for(user), f"/api/v1/attachments/{attachment_id}/", '"messaging_message"'
     )
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN {query}")
@@ -250,6 +254,7 @@ def test_an_attachment_cannot_name_a_message_that_does_not_exist(clinician):
         Attachment.objects.create(
             uploaded_by=clinician.user,
             message_id="00000000-0000-0000-0000-000000000000",
+            message_created_at=datetime.now(UTC),
             content_type="image/png",
             size=1,
             sha256="0" * 64,
@@ -284,6 +289,40 @@ def test_a_thread_cannot_name_its_last_message_with_another_time(thread):
         _check_references_now()
 
 
+def test_an_attachment_cannot_name_its_message_with_another_time(thread, clinician):
+    # A download finds the message by the attachment's pair (id, time): the database refuses a
+    # pair that is not a message's key, and a message without its time or a time without one.
+    message = thread.messages.get()
+    fields = {"uploaded_by": clinician.user, "content_type": "image/png", "size": 1}
+    with pytest.raises(IntegrityError, match="violates reference"), transaction.atomic():
+        Attachment.objects.create(
+            **fields,
+            message=message,
+            message_created_at=message.created_at + timedelta(microseconds=1),
+            sha256="0" * 64,
+            storage_name="late.png",
+        )
+        _check_references_now()
+    for pair in ({"message": message}, {"message_created_at": message.created_at}):
+        with (
+            pytest.raises(IntegrityError, match="attachment_message_with_its_time"),
+            transaction.atomic(),
+        ):
+            Attachment.objects.create(**fields, **pair, sha256="1" * 64, storage_name="half.png")
+
+
+def test_a_sent_attachment_keeps_its_messages_time(thread, patient, client_for):
+    sender = client_for(patient.user)
+    attachment_id = upload(sender, PDF, "labs.pdf", "application/pdf").json()["id"]
+    assert send_with(sender, thread, attachment_id).status_code == 201
+
+    _check_references_now()
+
+    attachment = Attachment.objects.select_related("message").get(pk=attachment_id)
+    assert attachment.message is not None
+    assert attachment.message_created_at == attachment.message.created_at
+
+
 def test_every_kind_of_message_keeps_a_threads_time_and_last_message_in_step(patient, clinician):
     # The checks are deferred to commit, which a test's transaction never reaches: asked for
     # now, after a thread opened, a reply, an internal note and a patient's answer.
@@ -305,6 +344,7 @@ def test_deleting_a_thread_still_cascades_through_its_messages(thread, clinician
     Attachment.objects.create(
         uploaded_by=clinician.user,
         message=message,
+        message_created_at=message.created_at,
         content_type="image/png",
         size=1,
         sha256="0" * 64,
