@@ -47,10 +47,12 @@ def test_the_heap_is_frozen_at_the_nth_finished_request_and_only_then(
     assert frozen > 0
     assert _freezes(caplog) == 1
 
-    # Later requests freeze nothing more: objects made since stay collectable.
+    # Later requests freeze nothing more: objects made since stay collectable. (The frozen
+    # count can still fall: a frozen object whose last reference goes, say in another thread of
+    # the test process, is freed as any other. Another freeze would add these 1,000.)
     made_since = [object() for _ in range(1000)]
     receiver()
-    assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() <= frozen
     assert _freezes(caplog) == 1
     del made_since
 
