@@ -132,11 +132,14 @@ def _in_progress(request: HttpRequest, slug: str) -> Any:
 @patient_page
 def questionnaire_form(request: HttpRequest, slug: str) -> HttpResponse:
     user = signed_in(request)
-    version = selectors.questionnaire_current(slug=slug)
-    if version is None:
+    current = selectors.questionnaire_current(slug=slug)
+    if current is None:
         raise Http404
-    definition = engine.parse_definition(version.definition)
     response = _in_progress(request, slug)
+    # A response pins its version (intake validates and scores it against that version): one
+    # saved before a newer version was published is drawn, and finished, with its own questions.
+    version = response.version if response is not None else current
+    definition = engine.parse_definition(version.definition)
     answers: dict[str, Any] = dict(response.answers) if response else {}
     errors: dict[str, Any] = {}
     problem = ""

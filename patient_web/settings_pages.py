@@ -5,7 +5,7 @@ from the audit trail). Thin: accounts' and notifications' services and selectors
 from __future__ import annotations
 
 from datetime import time
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +19,7 @@ from carecore.common.errors import ApplicationError
 from carecore.notifications.selectors import notification_preferences_get
 from carecore.notifications.services import notification_preferences_set
 
-from .forms import US_TIME_ZONES
+from .forms import TimeZoneField, time_zone_choices
 from .guards import form_errors, patient_page, signed_in
 
 # What a patient is told about, in their words; staff-only events are not offered.
@@ -54,13 +54,18 @@ class ProfileForm(forms.Form):
     preferred_name = forms.CharField(
         label="What should we call you?", required=False, max_length=150
     )
-    timezone = forms.ChoiceField(label="Time zone", choices=US_TIME_ZONES)
+    timezone = TimeZoneField(label="Time zone")
     phone = forms.CharField(
         label="Mobile phone",
         required=False,
         max_length=32,
         help_text="We text a code to a new number to check it; leave empty to remove it.",
     )
+
+    def __init__(self, *args: Any, current_zone: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The patient's own zone is always in the list (and chosen), whatever set it.
+        cast(TimeZoneField, self.fields["timezone"]).choices = time_zone_choices(current_zone)
 
 
 class PhoneCodeForm(forms.Form):
@@ -141,6 +146,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     section = request.POST.get("section", "")
     profile = ProfileForm(
         request.POST if section == "profile" else None,
+        current_zone=user.timezone,
         initial={
             "preferred_name": user.preferred_name,
             "timezone": user.timezone,

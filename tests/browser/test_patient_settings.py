@@ -52,3 +52,26 @@ def test_it_changes_preferences_and_shows_who_viewed_the_record(
     expect(row).to_contain_text("Emergency access")
     expect(row).to_contain_text("Your details")
     assert axe_violations(page) == []
+
+
+def test_it_saves_the_profile_in_the_patients_own_time_zone(
+    page: Page, live_server: Any, patient: Patient
+) -> None:
+    # A zone set through the API, outside the common US ones: chosen in the list, kept on save.
+    account_services.user_profile_update(user=patient.user, timezone_name="Europe/London")
+    sign_in(page, live_server.url, patient.user.email)
+    page.goto(f"{live_server.url}/settings/")
+
+    expect(page.get_by_label("Time zone")).to_have_value("Europe/London")
+    page.get_by_label("What should we call you?").fill("Sam")
+    page.get_by_role("button", name="Save profile").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Your changes are saved.")
+    patient.user.refresh_from_db()
+    assert (patient.user.preferred_name, patient.user.timezone) == ("Sam", "Europe/London")
+    page.get_by_label("Time zone").select_option(label="Tokyo")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_role("status")).to_contain_text("Your changes are saved.")
+    patient.user.refresh_from_db()
+    assert patient.user.timezone == "Asia/Tokyo"
+    assert axe_violations(page) == []

@@ -180,6 +180,52 @@ def test_it_signs_a_new_patient_up_and_in(clinician: Clinician) -> None:
     assert client.session["_auth_user_id"] == str(user.id)
 
 
+def test_it_signs_up_a_patient_in_any_iana_time_zone(clinician: Clinician) -> None:
+    html = Client().get("/sign-up/").content.decode()
+    assert '<option value="America/Adak">' in html
+
+    response = Client().post(
+        "/sign-up/",
+        {
+            "first_name": "Kai",
+            "last_name": "Kealoha",
+            "email": "kai@example.test",
+            "password": "a long passphrase 42",
+            "date_of_birth": "1990-04-02",
+            "state": "NY",
+            "timezone": "America/Adak",
+            "phone": "",
+        },
+    )
+
+    assert response.status_code == 302, response.content
+    assert User.objects.get(email="kai@example.test").timezone == "America/Adak"
+
+
+def test_it_refuses_an_unknown_time_zone_at_sign_up_with_a_field_error(
+    clinician: Clinician,
+) -> None:
+    response = Client().post(
+        "/sign-up/",
+        {
+            "first_name": "Kai",
+            "last_name": "Kealoha",
+            "email": "kai@example.test",
+            "password": "a long passphrase 42",
+            "date_of_birth": "1990-04-02",
+            "state": "NY",
+            "timezone": "Mars/Olympus_Mons",
+        },
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'href="#id_timezone"' in html
+    assert 'id="id_timezone_error"' in html
+    assert "Unknown time zone" in html
+    assert not User.objects.filter(email="kai@example.test").exists()
+
+
 def test_it_shows_the_services_sign_up_errors_next_to_their_fields(clinician: Clinician) -> None:
     response = Client().post(
         "/sign-up/",

@@ -4,6 +4,7 @@ red-flag guidance shown at once; someone else's response is a 404."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,8 @@ import pytest
 from django.test import Client
 
 from carecore.accounts.models import Clinician, Patient, User
-from intake.models import QuestionnaireResponse, ResponseStatus
+from intake import services as intake_services
+from intake.models import QuestionnaireResponse, QuestionnaireVersion, ResponseStatus
 from tests.intake.test_intake_apis import healthy_intake
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +66,63 @@ def test_it_saves_answers_to_continue_later(
     assert "Your answers are saved." in page
     assert 'value="6"' in page
     assert '<progress id="progress" max="34" value="2">' in page
+
+
+def publish_intake_version_without_self_rating_and_with_a_new_question() -> None:
+    """A newer gut-skin intake: the required "skin-self-rating" removed, a required question
+    added (what a clinic's next version might do)."""
+    current = QuestionnaireVersion.objects.get(
+        questionnaire__slug="gut-skin-intake", is_current=True
+    )
+    newer = copy.deepcopy(current.definition)
+    newer["version"] = "99.0.0"
+    newer["items"] = [item for item in newer["items"] if item["linkId"] != "skin-self-rating"]
+    newer["items"].insert(
+        0,
+        {
+            "linkId": "sleep-hours",
+            "text": "How many hours do you usually sleep?",
+            "type": "integer",
+            "required": True,
+            "min": 0,
+            "max": 24,
+        },
+    )
+    intake_services.questionnaire_publish(definition=newer)
+
+
+def test_it_finishes_a_saved_response_on_the_version_it_pins(
+    questionnaires: None, patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    client = web_for(patient.user)
+    client.post(INTAKE, form_data({"skin-self-rating": 6, "stool-type": 4}, "save"))
+    saved = QuestionnaireResponse.objects.get(patient=patient)
+    pinned = saved.version.version
+    publish_intake_version_without_self_rating_and_with_a_new_question()
+
+    # The saved response is drawn with the questions of the version it pins.
+    page = client.get(INTAKE).content.decode()
+    assert 'name="q-skin-self-rating"' in page
+    assert 'value="6"' in page
+    assert 'name="q-sleep-hours"' not in page
+    # Its errors are next to its own questions.
+    unfinished = healthy_intake()
+    del unfinished["skin-self-rating"]
+    refused = client.post(INTAKE, form_data(unfinished, "submit")).content.decode()
+    assert 'href="#q-skin-self-rating-0"' in refused
+    assert 'id="q-skin-self-rating-error"' in refused
+
+    response = client.post(INTAKE, form_data(healthy_intake(), "submit"))
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    saved.refresh_from_db()
+    assert saved.status == ResponseStatus.COMPLETED
+    assert saved.version.version == pinned
+    assert saved.answers["skin-self-rating"] == healthy_intake()["skin-self-rating"]
+    # The next response starts on the newer version.
+    again = client.get(INTAKE).content.decode()
+    assert 'name="q-sleep-hours"' in again
+    assert 'name="q-skin-self-rating"' not in again
 
 
 def test_it_puts_intakes_errors_next_to_their_questions(

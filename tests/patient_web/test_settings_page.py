@@ -36,6 +36,71 @@ def test_it_updates_the_profile(patient: Patient, web_for: Callable[[User], Clie
     assert patient.user.timezone == "America/Chicago"
 
 
+def submitted_select_value(html: str, name: str) -> str:
+    """What a browser submits for the `<select name=name>` in `html`: its selected option, or
+    its first option when none is selected (HTML's rule for a single select)."""
+    found = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    assert found is not None, f"no select named {name}"
+    options = re.findall(r'<option value="([^"]*)"([^>]*)>', found.group(1))
+    chosen = [value for value, attrs in options if "selected" in attrs]
+    return chosen[0] if chosen else options[0][0]
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "America/Adak", "US/Eastern"])
+def test_it_keeps_any_time_zone_when_only_the_name_changes(
+    patient: Patient, web_for: Callable[[User], Client], zone: str
+) -> None:
+    # A zone set through the API (any IANA name, old aliases included) is offered and chosen,
+    # so saving the profile for another reason does not move the patient to another zone.
+    account_services.user_profile_update(user=patient.user, timezone_name=zone)
+    client = web_for(patient.user)
+    page = client.get("/settings/").content.decode()
+
+    response = client.post(
+        "/settings/",
+        {
+            "section": "profile",
+            "preferred_name": "Sam",
+            "timezone": submitted_select_value(page, "timezone"),
+            "phone": "",
+        },
+    )
+
+    assert response["Location"] == "/settings/?saved=profile#profile-title"
+    patient.user.refresh_from_db()
+    assert patient.user.preferred_name == "Sam"
+    assert patient.user.timezone == zone
+
+
+def test_it_offers_every_time_zone_with_the_us_ones_first(
+    patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    html = web_for(patient.user).get("/settings/").content.decode()
+
+    select = html.split('<select name="timezone"')[1].split("</select>")[0]
+    values = re.findall(r'<option value="([^"]*)"', select)
+    assert values[0] == "America/New_York"
+    assert {"Europe/London", "America/Adak", "Asia/Kolkata", "UTC"} <= set(values)
+    assert len(values) == len(set(values))
+    assert select.index("Eastern (New York)") < select.index('label="Europe"')
+
+
+def test_it_refuses_an_unknown_time_zone_with_a_field_error(
+    patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    response = web_for(patient.user).post(
+        "/settings/",
+        {"section": "profile", "preferred_name": "Sam", "timezone": "Mars/Olympus_Mons"},
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="id_timezone_error"' in html
+    assert "Unknown time zone" in html
+    patient.user.refresh_from_db()
+    assert (patient.user.timezone, patient.user.preferred_name) == ("America/New_York", "")
+
+
 def test_it_confirms_a_new_phone_number_with_the_texted_code(
     patient: Patient,
     web_for: Callable[[User], Client],
