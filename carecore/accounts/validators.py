@@ -7,11 +7,16 @@ from django.core.exceptions import ValidationError
 
 from .us_states import US_STATES
 
+# Names in the tz database that are not a place's time: "localtime" is the server's own zone
+# (it follows whatever machine runs us), "Factory" a placeholder whose abbreviation reads "-00",
+# "posixrules" a template for other rules.
+_NOT_A_PLACE = frozenset({"localtime", "Factory", "posixrules"})
+
 
 @functools.cache
 def _iana_zones() -> frozenset[str]:
     # Scans the tz database once per process (tzdata is a pinned dependency).
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(zoneinfo.available_timezones()) - _NOT_A_PLACE
 
 
 def is_valid_timezone(value: str) -> bool:

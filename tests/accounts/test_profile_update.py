@@ -139,6 +139,14 @@ def test_every_invalid_field_is_named_at_once(client_for, patient):
     assert set(response.json()["error"]["fields"]) == {"timezone", "phone", "preferred_name"}
 
 
+@pytest.mark.parametrize("name", ["localtime", "Factory", "posixrules"])
+def test_a_tz_database_name_that_is_no_place_is_not_a_time_zone(client_for, patient, name):
+    response = client_for(patient.user).patch(ME, {"timezone": name}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"timezone"}
+
+
 def test_me_cannot_change_role_email_or_names(client_for, patient):
     client_for(patient.user).patch(
         ME, {"role": Role.ADMIN, "email": "x@example.test", "first_name": "X"}, format="json"
