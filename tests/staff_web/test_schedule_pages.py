@@ -51,6 +51,14 @@ def day_url(clinician: Clinician, day: date = TOMORROW, view: str = "day") -> st
     return f"{SCHEDULE}?clinician={clinician.id}&view={view}&date={day.isoformat()}"
 
 
+def summary_targets(html: str) -> list[str]:
+    """The ids the error summary's links point at; each must be an element on the page."""
+    summary = html.split('class="error-summary"')[1].split("</div>")[0]
+    targets = re.findall(r'href="#([^"]+)"', summary)
+    assert targets and all(f'id="{target}"' in html for target in targets), targets
+    return targets
+
+
 # --- the calendar ---------------------------------------------------------------------------------
 
 
@@ -390,6 +398,30 @@ def test_moving_reports_the_services_refusals_on_the_page(
     assert "That time has just been booked" in taken
     visit.refresh_from_db()
     assert visit.start_at == at(TOMORROW, 10)
+
+
+def test_the_error_summary_has_a_target_on_a_day_without_times(
+    visit: Appointment,
+    clinician: Clinician,
+    scheduler: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    # The day's times went while the page was open (the clinician took the day off) and the
+    # form was sent without a choice: no radio button is left to move the focus to.
+    day_after = TOMORROW + timedelta(1)
+    TimeOff.objects.create(
+        clinician=clinician, starts_at=at(day_after, 0), ends_at=at(day_after + timedelta(1), 0)
+    )
+
+    html = (
+        staff_web_for(scheduler)
+        .post(f"{SCHEDULE}visits/{visit.id}/reschedule/?date={day_after}", {})
+        .content.decode()
+    )
+
+    assert 'type="radio"' not in html
+    assert "Time: Choose a time." in html
+    assert summary_targets(html) == ["id_slot"]
 
 
 def test_cancelling_says_when_it_is_late_and_flags_it(
