@@ -26,6 +26,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 TODAY = date(2026, 6, 10)
 
 
+# Offsets that carry the time past the first or last moment Python can count once in UTC.
+BEYOND_TIME = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
+
+
 def slot(clinician: Clinician, start: datetime) -> str:
     """A slot's radio value: the clinician and the start in UTC."""
     return f"{clinician.id}|{start.astimezone(UTC).isoformat()}"
@@ -105,6 +109,48 @@ def test_the_error_summary_links_to_the_first_time_offered(
     first = re.search(r'<input type="radio" name="slot" [^>]*>', html)
     assert first is not None and 'id="id_slot"' in first.group()
     assert '<label for="id_slot">' in html
+
+
+@pytest.mark.parametrize("moment", BEYOND_TIME)
+def test_it_answers_a_time_beyond_the_calendar_with_a_form_error(
+    moment: str,
+    schedules: None,
+    patient: Patient,
+    clinician: Clinician,
+    web_for: Callable[[User], Client],
+) -> None:
+    response = web_for(patient.user).post(
+        "/book/", {"type": "new", "slot": f"{clinician.id}|{moment}"}
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Time: Choose one of the times shown." in html
+    assert summary_targets(html) == ["id_slot"]
+    assert not Appointment.objects.exists()
+
+
+@pytest.mark.parametrize("moment", BEYOND_TIME)
+def test_it_answers_a_move_to_a_time_beyond_the_calendar_with_a_form_error(
+    moment: str,
+    schedules: None,
+    patient: Patient,
+    clinician: Clinician,
+    web_for: Callable[[User], Client],
+) -> None:
+    appointment = book_directly(patient=patient, clinician=clinician, start=at(TOMORROW, 10))
+
+    response = web_for(patient.user).post(
+        f"/visits/{appointment.id}/reschedule/?date={TOMORROW}",
+        {"slot": f"{clinician.id}|{moment}"},
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Time: Choose one of the times shown." in html
+    assert summary_targets(html) == ["id_slot"]
+    appointment.refresh_from_db()
+    assert appointment.start_at == at(TOMORROW, 10)
 
 
 def test_the_error_summary_has_a_target_on_a_day_without_times(

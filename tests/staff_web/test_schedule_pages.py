@@ -51,6 +51,10 @@ def day_url(clinician: Clinician, day: date = TOMORROW, view: str = "day") -> st
     return f"{SCHEDULE}?clinician={clinician.id}&view={view}&date={day.isoformat()}"
 
 
+# Offsets that carry the time past the first or last moment Python can count once in UTC.
+BEYOND_TIME = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
+
+
 def summary_targets(html: str) -> list[str]:
     """The ids the error summary's links point at; each must be an element on the page."""
     summary = html.split('class="error-summary"')[1].split("</div>")[0]
@@ -400,6 +404,27 @@ def test_moving_reports_the_services_refusals_on_the_page(
     assert visit.start_at == at(TOMORROW, 10)
 
 
+@pytest.mark.parametrize("moment", BEYOND_TIME)
+def test_moving_to_a_time_beyond_the_calendar_is_a_form_error(
+    moment: str,
+    visit: Appointment,
+    clinician: Clinician,
+    scheduler: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    response = staff_web_for(scheduler).post(
+        f"{SCHEDULE}visits/{visit.id}/reschedule/?date={TOMORROW}",
+        {"slot": f"{clinician.id}|{moment}"},
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Time: Choose one of the times shown." in html
+    assert summary_targets(html) == ["id_slot"]
+    visit.refresh_from_db()
+    assert visit.start_at == at(TOMORROW, 10)
+
+
 def test_the_error_summary_has_a_target_on_a_day_without_times(
     visit: Appointment,
     clinician: Clinician,
@@ -564,6 +589,27 @@ def test_booking_reports_every_problem_on_the_page(
         {"patient": str(patient.id), "slot": slot(other_clinician, at(TOMORROW, 9))},
     )
     assert "not licensed in the patient" in unlicensed.content.decode()
+    assert not Appointment.objects.exists()
+
+
+@pytest.mark.parametrize("moment", BEYOND_TIME)
+def test_booking_a_time_beyond_the_calendar_is_a_form_error(
+    moment: str,
+    schedules: None,
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    response = staff_web_for(coordinator).post(
+        f"{SCHEDULE}book/?date={TOMORROW}",
+        {"patient": str(patient.id), "slot": f"{clinician.id}|{moment}"},
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Time: Choose one of the times shown." in html
+    assert summary_targets(html) == ["id_slot"]
     assert not Appointment.objects.exists()
 
 
