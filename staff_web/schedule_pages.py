@@ -179,11 +179,36 @@ def _chosen_clinician(request: HttpRequest, clinicians: list[Clinician]) -> Clin
     return own or (clinicians[0] if clinicians else None)
 
 
-def _asked_day(request: HttpRequest) -> date:
+CALENDAR_REACH_YEARS = 100
+"""How many years before and after today's the calendar goes: further than any visit a clinic
+keeps, and far enough inside Python's years 1 to 9999 that stepping a week or reading a day's
+bounds in any zone never overflows."""
+
+
+@dataclass(frozen=True)
+class CalendarReach:
+    first: date
+    last: date
+
+    @classmethod
+    def around(cls, today: date) -> CalendarReach:
+        return cls(
+            first=date(today.year - CALENDAR_REACH_YEARS, 1, 1),
+            last=date(today.year + CALENDAR_REACH_YEARS, 12, 31),
+        )
+
+    def within(self, day: date) -> date | None:
+        return day if self.first <= day <= self.last else None
+
+
+def _asked_day(request: HttpRequest, today: date, reach: CalendarReach) -> date:
+    """`?date=`, or today when it is missing, unreadable or beyond the calendar's reach (only a
+    hand-made URL gets there: the page links no further)."""
     try:
-        return date.fromisoformat(request.GET.get("date", ""))
+        asked = date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
-        return timezone.localdate()
+        return today
+    return reach.within(asked) or today
 
 
 def _may_manage_availability(user: User, clinician: Clinician) -> bool:
@@ -232,7 +257,9 @@ def schedule(request: HttpRequest) -> HttpResponse:
     clinicians = list(clinician_list().order_by("user__last_name", "user__first_name", "id"))
     clinician = _chosen_clinician(request, clinicians)
     view = "week" if request.GET.get("view") == "week" else "day"
-    day = _asked_day(request)
+    today = timezone.localdate()
+    reach = CalendarReach.around(today)
+    day = _asked_day(request, today, reach)
     first = day - timedelta(days=day.weekday()) if view == "week" else day
     step = timedelta(days=7 if view == "week" else 1)
     return render(
@@ -243,9 +270,10 @@ def schedule(request: HttpRequest) -> HttpResponse:
             "clinician": clinician,
             "view": view,
             "day": day,
-            "today": timezone.localdate(),
-            "previous_day": day - step,
-            "next_day": day + step,
+            "today": today,
+            # No link past the calendar's reach (None: the template leaves it out).
+            "previous_day": reach.within(day - step),
+            "next_day": reach.within(day + step),
             "days": _calendar_days(user, clinician, first, 7 if view == "week" else 1)
             if clinician
             else [],

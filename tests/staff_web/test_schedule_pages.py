@@ -180,6 +180,42 @@ def test_the_calendar_costs_the_same_queries_for_one_visit_or_many(
     assert html.count('class="visit visit--booked"') == 5
 
 
+@pytest.mark.parametrize("view", ["day", "week"])
+@pytest.mark.parametrize("asked", ["0001-01-01", "9999-12-31", "1925-12-31", "2127-01-01", "x"])
+def test_a_day_beyond_the_calendars_reach_shows_today_instead(
+    asked: str,
+    view: str,
+    clinician: Clinician,
+    scheduler: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    # A hundred years either way of today (2026): a hand-made URL outside that is read like an
+    # unreadable date, never a step past the first or last day Python can count.
+    response = staff_web_for(scheduler).get(
+        f"{SCHEDULE}?clinician={clinician.id}&view={view}&date={asked}"
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="day-2026-06-10"' in html  # today in New York
+    previous, following = ("06-09", "06-11") if view == "day" else ("06-03", "06-17")
+    assert f"view={view}&amp;date=2026-{previous}" in html
+    assert f"view={view}&amp;date=2026-{following}" in html
+
+
+def test_the_calendar_offers_no_step_beyond_its_reach(
+    clinician: Clinician, coordinator: User, staff_web_for: Callable[[User], Client]
+) -> None:
+    client = staff_web_for(coordinator)
+
+    last = client.get(day_url(clinician, day=date(2126, 12, 31))).content.decode()
+    assert 'id="day-2126-12-31"' in last
+    assert "Previous day" in last and "Next day" not in last
+    first = client.get(day_url(clinician, day=date(1926, 1, 1), view="week")).content.decode()
+    assert 'id="day-1926-01-01"' in first
+    assert "Previous week" not in first and "Next week" in first
+
+
 @pytest.mark.parametrize("role", ["patient", "admin"])
 def test_patients_and_admins_are_refused_every_schedule_page(
     role: str,
