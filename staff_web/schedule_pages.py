@@ -25,7 +25,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -471,6 +471,19 @@ def _clinician_filter(request: HttpRequest) -> UUID | None:
         return None
 
 
+def _patient_asked(request: HttpRequest) -> UUID | None:
+    """`patient` (posted, else `?patient=`), or None when there is none. An id that is not a
+    UUID names no patient: the same 404 as an unknown one, as the URLs' `<uuid:...>` answer, and
+    not audited (there is no row to name, and the text may be anything)."""
+    value = request.POST.get("patient") or request.GET.get("patient")
+    if not value:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        raise Http404 from None
+
+
 @require_http_methods(["GET", "POST"])
 @schedule_page
 def book(request: HttpRequest) -> HttpResponse:
@@ -489,8 +502,8 @@ def book(request: HttpRequest) -> HttpResponse:
             "staff_web/schedule/book.html",
             {"patients": _patient_search(request, query), "query": query},
         )
-    patient_id = request.POST.get("patient") or request.GET.get("patient")
-    if not patient_id:
+    patient_id = _patient_asked(request)
+    if patient_id is None:
         return render(request, "staff_web/schedule/book.html", {"patients": None, "query": ""})
     patient = patient_get(user=user, patient_id=patient_id)
     visit_type = _visit_type(request)

@@ -628,6 +628,24 @@ def test_booking_reports_every_problem_on_the_page(
     assert not Appointment.objects.exists()
 
 
+@pytest.mark.parametrize("asked", ["abc", "1" * 200, "00000000-0000-0000-0000-000000000000"])
+def test_a_malformed_or_unknown_patient_id_is_a_404(
+    asked: str,
+    schedules: None,
+    clinician: Clinician,
+    scheduler: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    client = staff_web_for(scheduler)
+
+    assert client.get(f"{SCHEDULE}book/?patient={asked}").status_code == 404
+    posted = client.post(
+        f"{SCHEDULE}book/", {"patient": asked, "slot": slot(clinician, at(TOMORROW, 9))}
+    )
+    assert posted.status_code == 404
+    assert not Appointment.objects.exists()
+
+
 @pytest.mark.parametrize("moment", BEYOND_TIME)
 def test_booking_a_time_beyond_the_calendar_is_a_form_error(
     moment: str,
