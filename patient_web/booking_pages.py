@@ -5,7 +5,7 @@ and selectors decide what is bookable, lock, audit and announce."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -41,7 +41,10 @@ def slot_value(clinician_id: Any, start: datetime) -> str:
 
 
 class SlotForm(forms.Form):
-    """A slot is "<clinician id>|<start, ISO 8601 with offset>" (the radio button's value)."""
+    """A slot is "<clinician id>|<start, ISO 8601 with offset>" (the radio button's value).
+
+    Every page that books or moves a visit (the patient's and the workspace's) reads the slot
+    here, so a value no page offered is this one field error, never a 500."""
 
     slot = forms.CharField(label="Time", error_messages={"required": "Choose a time."})
     reason = forms.CharField(
@@ -53,13 +56,16 @@ class SlotForm(forms.Form):
     )
 
     def clean_slot(self) -> tuple[UUID, datetime]:
+        """The clinician and the start in UTC. Offered starts are UTC already; converting here
+        refuses one whose offset carries it past year 1 or 9999 (OverflowError), which the
+        services' own conversion would otherwise meet."""
         try:
             clinician, start = self.cleaned_data["slot"].split("|", 1)
             moment = datetime.fromisoformat(start)
             if moment.tzinfo is None:
                 raise ValueError(start)
-            return UUID(clinician), moment
-        except ValueError:
+            return UUID(clinician), moment.astimezone(UTC)
+        except (ValueError, OverflowError):
             raise forms.ValidationError("Choose one of the times shown.") from None
 
 

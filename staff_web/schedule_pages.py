@@ -25,7 +25,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -179,11 +179,36 @@ def _chosen_clinician(request: HttpRequest, clinicians: list[Clinician]) -> Clin
     return own or (clinicians[0] if clinicians else None)
 
 
-def _asked_day(request: HttpRequest) -> date:
+CALENDAR_REACH_YEARS = 100
+"""How many years before and after today's the calendar goes: further than any visit a clinic
+keeps, and far enough inside Python's years 1 to 9999 that stepping a week or reading a day's
+bounds in any zone never overflows."""
+
+
+@dataclass(frozen=True)
+class CalendarReach:
+    first: date
+    last: date
+
+    @classmethod
+    def around(cls, today: date) -> CalendarReach:
+        return cls(
+            first=date(today.year - CALENDAR_REACH_YEARS, 1, 1),
+            last=date(today.year + CALENDAR_REACH_YEARS, 12, 31),
+        )
+
+    def within(self, day: date) -> date | None:
+        return day if self.first <= day <= self.last else None
+
+
+def _asked_day(request: HttpRequest, today: date, reach: CalendarReach) -> date:
+    """`?date=`, or today when it is missing, unreadable or beyond the calendar's reach (only a
+    hand-made URL gets there: the page links no further)."""
     try:
-        return date.fromisoformat(request.GET.get("date", ""))
+        asked = date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
-        return timezone.localdate()
+        return today
+    return reach.within(asked) or today
 
 
 def _may_manage_availability(user: User, clinician: Clinician) -> bool:
@@ -232,7 +257,9 @@ def schedule(request: HttpRequest) -> HttpResponse:
     clinicians = list(clinician_list().order_by("user__last_name", "user__first_name", "id"))
     clinician = _chosen_clinician(request, clinicians)
     view = "week" if request.GET.get("view") == "week" else "day"
-    day = _asked_day(request)
+    today = timezone.localdate()
+    reach = CalendarReach.around(today)
+    day = _asked_day(request, today, reach)
     first = day - timedelta(days=day.weekday()) if view == "week" else day
     step = timedelta(days=7 if view == "week" else 1)
     return render(
@@ -243,9 +270,10 @@ def schedule(request: HttpRequest) -> HttpResponse:
             "clinician": clinician,
             "view": view,
             "day": day,
-            "today": timezone.localdate(),
-            "previous_day": day - step,
-            "next_day": day + step,
+            "today": today,
+            # No link past the calendar's reach (None: the template leaves it out).
+            "previous_day": reach.within(day - step),
+            "next_day": reach.within(day + step),
             "days": _calendar_days(user, clinician, first, 7 if view == "week" else 1)
             if clinician
             else [],
@@ -443,6 +471,19 @@ def _clinician_filter(request: HttpRequest) -> UUID | None:
         return None
 
 
+def _patient_asked(request: HttpRequest) -> UUID | None:
+    """`patient` (posted, else `?patient=`), or None when there is none. An id that is not a
+    UUID names no patient: the same 404 as an unknown one, as the URLs' `<uuid:...>` answer, and
+    not audited (there is no row to name, and the text may be anything)."""
+    value = request.POST.get("patient") or request.GET.get("patient")
+    if not value:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        raise Http404 from None
+
+
 @require_http_methods(["GET", "POST"])
 @schedule_page
 def book(request: HttpRequest) -> HttpResponse:
@@ -461,8 +502,8 @@ def book(request: HttpRequest) -> HttpResponse:
             "staff_web/schedule/book.html",
             {"patients": _patient_search(request, query), "query": query},
         )
-    patient_id = request.POST.get("patient") or request.GET.get("patient")
-    if not patient_id:
+    patient_id = _patient_asked(request)
+    if patient_id is None:
         return render(request, "staff_web/schedule/book.html", {"patients": None, "query": ""})
     patient = patient_get(user=user, patient_id=patient_id)
     visit_type = _visit_type(request)

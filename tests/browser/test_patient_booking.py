@@ -71,3 +71,19 @@ def test_it_books_the_earliest_visit_adds_it_to_the_calendar_moves_and_cancels_i
     page.get_by_role("button", name="Yes, cancel the visit").click()
     expect(page.get_by_text("Cancelled", exact=False).first).to_be_visible()
     assert Appointment.objects.get(pk=appointment.pk).status == AppointmentStatus.CANCELLED
+
+
+def test_the_error_summary_moves_the_focus_to_the_times(
+    page: Page, live_server: Any, patient: Patient, clinician: Clinician
+) -> None:
+    give_availability(clinician)
+    sign_in(page, live_server.url, patient.user.email)
+    page.goto(f"{live_server.url}/book/")
+
+    page.get_by_role("button", name="Book", exact=True).click()
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("There is a problem")
+    assert axe_violations(page) == []
+    summary.get_by_role("link", name="Time: Choose a time.").click()
+
+    expect(page.get_by_role("radio").first).to_be_focused()

@@ -3,15 +3,16 @@ book, see, reschedule, cancel, the calendar file; another patient's visit is a 4
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.test import Client
 
 from carecore.accounts.models import Clinician, Patient, User
 from carecore.audit.models import Action, AuditEvent, Outcome
-from portal.models import Appointment, AppointmentStatus
+from portal.models import Appointment, AppointmentStatus, TimeOff
 from tests.portal.conftest import (
     LOS_ANGELES,
     TOMORROW,
@@ -25,9 +26,22 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 TODAY = date(2026, 6, 10)
 
 
+# Offsets that carry the time past the first or last moment Python can count once in UTC.
+BEYOND_TIME = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
+
+
 def slot(clinician: Clinician, start: datetime) -> str:
     """A slot's radio value: the clinician and the start in UTC."""
     return f"{clinician.id}|{start.astimezone(UTC).isoformat()}"
+
+
+def summary_targets(html: str) -> list[str]:
+    """The ids the error summary's links point at; each must be an element on the page, or the
+    link moves the focus nowhere."""
+    summary = html.split('class="error-summary"')[1].split("</div>")[0]
+    targets = re.findall(r'href="#([^"]+)"', summary)
+    assert targets and all(f'id="{target}"' in html for target in targets), targets
+    return targets
 
 
 def test_it_offers_the_earliest_slot_first_in_the_patients_zone(
@@ -83,6 +97,81 @@ def test_it_keeps_the_errors_of_the_service_on_the_page(
     response = client.post("/book/", {"type": "new", "slot": slot(clinician, at(TODAY, 3))})
     assert response.status_code == 200
     assert "There is a problem" in response.content.decode()
+
+
+def test_the_error_summary_links_to_the_first_time_offered(
+    schedules: None, patient: Patient, clinician: Clinician, web_for: Callable[[User], Client]
+) -> None:
+    html = web_for(patient.user).post("/book/", {"type": "new"}).content.decode()
+
+    assert "Time: Choose a time." in html
+    assert summary_targets(html) == ["id_slot"]
+    first = re.search(r'<input type="radio" name="slot" [^>]*>', html)
+    assert first is not None and 'id="id_slot"' in first.group()
+    assert '<label for="id_slot">' in html
+
+
+@pytest.mark.parametrize("moment", BEYOND_TIME)
+def test_it_answers_a_time_beyond_the_calendar_with_a_form_error(
+    moment: str,
+    schedules: None,
+    patient: Patient,
+    clinician: Clinician,
+    web_for: Callable[[User], Client],
+) -> None:
+    response = web_for(patient.user).post(
+        "/book/", {"type": "new", "slot": f"{clinician.id}|{moment}"}
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Time: Choose one of the times shown." in html
+    assert summary_targets(html) == ["id_slot"]
+    assert not Appointment.objects.exists()
+
+
+@pytest.mark.parametrize("moment", BEYOND_TIME)
+def test_it_answers_a_move_to_a_time_beyond_the_calendar_with_a_form_error(
+    moment: str,
+    schedules: None,
+    patient: Patient,
+    clinician: Clinician,
+    web_for: Callable[[User], Client],
+) -> None:
+    appointment = book_directly(patient=patient, clinician=clinician, start=at(TOMORROW, 10))
+
+    response = web_for(patient.user).post(
+        f"/visits/{appointment.id}/reschedule/?date={TOMORROW}",
+        {"slot": f"{clinician.id}|{moment}"},
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Time: Choose one of the times shown." in html
+    assert summary_targets(html) == ["id_slot"]
+    appointment.refresh_from_db()
+    assert appointment.start_at == at(TOMORROW, 10)
+
+
+def test_the_error_summary_has_a_target_on_a_day_without_times(
+    schedules: None, patient: Patient, clinician: Clinician, web_for: Callable[[User], Client]
+) -> None:
+    # The day's times went while the patient looked (here: the clinician took the day off) and
+    # the form was sent without a choice: no radio button is left to move the focus to.
+    appointment = book_directly(patient=patient, clinician=clinician, start=at(TODAY, 14))
+    TimeOff.objects.create(
+        clinician=clinician, starts_at=at(TOMORROW, 0), ends_at=at(TOMORROW + timedelta(1), 0)
+    )
+
+    html = (
+        web_for(patient.user)
+        .post(f"/visits/{appointment.id}/reschedule/?date={TOMORROW}", {"slot": ""})
+        .content.decode()
+    )
+
+    assert 'type="radio"' not in html
+    assert "Time: Choose a time." in html
+    assert summary_targets(html) == ["id_slot"]
 
 
 def test_it_reschedules_and_cancels_a_visit(

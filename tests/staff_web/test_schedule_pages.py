@@ -51,6 +51,18 @@ def day_url(clinician: Clinician, day: date = TOMORROW, view: str = "day") -> st
     return f"{SCHEDULE}?clinician={clinician.id}&view={view}&date={day.isoformat()}"
 
 
+# Offsets that carry the time past the first or last moment Python can count once in UTC.
+BEYOND_TIME = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
+
+
+def summary_targets(html: str) -> list[str]:
+    """The ids the error summary's links point at; each must be an element on the page."""
+    summary = html.split('class="error-summary"')[1].split("</div>")[0]
+    targets = re.findall(r'href="#([^"]+)"', summary)
+    assert targets and all(f'id="{target}"' in html for target in targets), targets
+    return targets
+
+
 # --- the calendar ---------------------------------------------------------------------------------
 
 
@@ -166,6 +178,42 @@ def test_the_calendar_costs_the_same_queries_for_one_visit_or_many(
     with django_assert_num_queries(7):
         html = client.get(url).content.decode()
     assert html.count('class="visit visit--booked"') == 5
+
+
+@pytest.mark.parametrize("view", ["day", "week"])
+@pytest.mark.parametrize("asked", ["0001-01-01", "9999-12-31", "1925-12-31", "2127-01-01", "x"])
+def test_a_day_beyond_the_calendars_reach_shows_today_instead(
+    asked: str,
+    view: str,
+    clinician: Clinician,
+    scheduler: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    # A hundred years either way of today (2026): a hand-made URL outside that is read like an
+    # unreadable date, never a step past the first or last day Python can count.
+    response = staff_web_for(scheduler).get(
+        f"{SCHEDULE}?clinician={clinician.id}&view={view}&date={asked}"
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="day-2026-06-10"' in html  # today in New York
+    previous, following = ("06-09", "06-11") if view == "day" else ("06-03", "06-17")
+    assert f"view={view}&amp;date=2026-{previous}" in html
+    assert f"view={view}&amp;date=2026-{following}" in html
+
+
+def test_the_calendar_offers_no_step_beyond_its_reach(
+    clinician: Clinician, coordinator: User, staff_web_for: Callable[[User], Client]
+) -> None:
+    client = staff_web_for(coordinator)
+
+    last = client.get(day_url(clinician, day=date(2126, 12, 31))).content.decode()
+    assert 'id="day-2126-12-31"' in last
+    assert "Previous day" in last and "Next day" not in last
+    first = client.get(day_url(clinician, day=date(1926, 1, 1), view="week")).content.decode()
+    assert 'id="day-1926-01-01"' in first
+    assert "Previous week" not in first and "Next week" in first
 
 
 @pytest.mark.parametrize("role", ["patient", "admin"])
@@ -392,6 +440,51 @@ def test_moving_reports_the_services_refusals_on_the_page(
     assert visit.start_at == at(TOMORROW, 10)
 
 
+@pytest.mark.parametrize("moment", BEYOND_TIME)
+def test_moving_to_a_time_beyond_the_calendar_is_a_form_error(
+    moment: str,
+    visit: Appointment,
+    clinician: Clinician,
+    scheduler: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    response = staff_web_for(scheduler).post(
+        f"{SCHEDULE}visits/{visit.id}/reschedule/?date={TOMORROW}",
+        {"slot": f"{clinician.id}|{moment}"},
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Time: Choose one of the times shown." in html
+    assert summary_targets(html) == ["id_slot"]
+    visit.refresh_from_db()
+    assert visit.start_at == at(TOMORROW, 10)
+
+
+def test_the_error_summary_has_a_target_on_a_day_without_times(
+    visit: Appointment,
+    clinician: Clinician,
+    scheduler: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    # The day's times went while the page was open (the clinician took the day off) and the
+    # form was sent without a choice: no radio button is left to move the focus to.
+    day_after = TOMORROW + timedelta(1)
+    TimeOff.objects.create(
+        clinician=clinician, starts_at=at(day_after, 0), ends_at=at(day_after + timedelta(1), 0)
+    )
+
+    html = (
+        staff_web_for(scheduler)
+        .post(f"{SCHEDULE}visits/{visit.id}/reschedule/?date={day_after}", {})
+        .content.decode()
+    )
+
+    assert 'type="radio"' not in html
+    assert "Time: Choose a time." in html
+    assert summary_targets(html) == ["id_slot"]
+
+
 def test_cancelling_says_when_it_is_late_and_flags_it(
     schedules: None,
     patient: Patient,
@@ -532,6 +625,45 @@ def test_booking_reports_every_problem_on_the_page(
         {"patient": str(patient.id), "slot": slot(other_clinician, at(TOMORROW, 9))},
     )
     assert "not licensed in the patient" in unlicensed.content.decode()
+    assert not Appointment.objects.exists()
+
+
+@pytest.mark.parametrize("asked", ["abc", "1" * 200, "00000000-0000-0000-0000-000000000000"])
+def test_a_malformed_or_unknown_patient_id_is_a_404(
+    asked: str,
+    schedules: None,
+    clinician: Clinician,
+    scheduler: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    client = staff_web_for(scheduler)
+
+    assert client.get(f"{SCHEDULE}book/?patient={asked}").status_code == 404
+    posted = client.post(
+        f"{SCHEDULE}book/", {"patient": asked, "slot": slot(clinician, at(TOMORROW, 9))}
+    )
+    assert posted.status_code == 404
+    assert not Appointment.objects.exists()
+
+
+@pytest.mark.parametrize("moment", BEYOND_TIME)
+def test_booking_a_time_beyond_the_calendar_is_a_form_error(
+    moment: str,
+    schedules: None,
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    response = staff_web_for(coordinator).post(
+        f"{SCHEDULE}book/?date={TOMORROW}",
+        {"patient": str(patient.id), "slot": f"{clinician.id}|{moment}"},
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Time: Choose one of the times shown." in html
+    assert summary_targets(html) == ["id_slot"]
     assert not Appointment.objects.exists()
 
 
