@@ -17,6 +17,7 @@ from PIL import Image
 
 from carecore.accounts.models import Clinician, Patient, User
 from carecore.audit.models import Action, AuditEvent, Outcome
+from carecore.common.throttling import UserRateThrottle
 from messaging import services
 from messaging.models import Attachment, Message, Thread
 from tests.messaging.conftest import WORKING_MOMENT, open_thread
@@ -260,3 +261,33 @@ def test_a_long_thread_opens_on_its_latest_messages(
     assert "Answer number 54." in html
     assert "Show 6 earlier messages" in html
     assert "The very first message." in client.get(f"/messages/{thread.id}/?all=1").content.decode()
+
+
+def test_sends_and_the_updates_fragment_over_the_users_budget_answer_429_with_retry_after(
+    patient: Patient, web_for: Callable[[User], Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The API's per-user budget (carecore/common/throttling.py), small here; signing in is the
+    # per-ip `auth` throttle's and does not count.
+    monkeypatch.setattr(UserRateThrottle, "rate", "3/min")
+    thread = open_thread(patient)
+    client = web_for(patient.user)
+    updates = f"/messages/{thread.id}/updates/?after=0"
+
+    allowed = [
+        client.post(f"/messages/{thread.id}/", {"body": "First.", "client_id": "b-1"}),
+        client.get(updates),
+        client.post(f"/messages/{thread.id}/", {"body": "Second.", "client_id": "b-2"}),
+    ]
+    refused_send = client.post(f"/messages/{thread.id}/", {"body": "Third.", "client_id": "b-3"})
+    refused_new = client.post(
+        "/messages/new/",
+        {"subject": "s", "category": "clinical", "body": "Fourth.", "client_id": "b-4"},
+    )
+    refused_fragment = client.get(updates)
+
+    assert [response.status_code for response in allowed] == [302, 200, 302]
+    for refused in (refused_send, refused_new, refused_fragment):
+        assert refused.status_code == 429
+        assert 0 < int(refused["Retry-After"]) <= 60
+    assert "Too many requests" in refused_send.content.decode()
+    assert not Message.objects.filter(body__in=["Third.", "Fourth."]).exists()
