@@ -21,7 +21,8 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from uuid import UUID, uuid4
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from carecore.accounts.access import access_patient, deny
@@ -39,7 +41,13 @@ from carecore.accounts.selectors import (
     escalation_ladder_user_ids,
 )
 from carecore.audit.models import Action
-from carecore.audit.services import AuditNote, audit_record, audit_record_together
+from carecore.audit.services import (
+    AuditNote,
+    AuditTarget,
+    audit_record,
+    audit_record_many,
+    audit_record_together,
+)
 from carecore.clinical.escalation import LadderStep, step_occurrence, steps_due
 from carecore.clinical.severity import Severity
 from carecore.common.body_limits import PayloadTooLarge
@@ -620,6 +628,13 @@ def _message_send_atomic(
     )
 
 
+def thread_check_writable(*, actor: User, thread_id: UUID | str) -> None:
+    """NotFound (audited) unless `actor` may write in the thread, as `message_send` checks: for
+    work a send needs done first (storing its files), so that a thread the actor may not write
+    in is refused before anything is stored. The send checks again under its lock."""
+    access_thread(user=actor, thread_id=thread_id, for_write=True, related=())
+
+
 @dataclass
 class ThreadOpenResult:
     thread: Thread
@@ -998,15 +1013,57 @@ def attachment_open(*, attachment: Attachment) -> io.BufferedReader:
     return open(_media_dir() / attachment.storage_name, "rb")
 
 
+def _delete_unsent(attachments: QuerySet[Attachment]) -> list[UUID]:
+    """Delete those of `attachments` that no message has taken, rows and files; their ids.
+    Inside a transaction. A row a send has locked (`_link_attachments`: it may be taking it) is
+    skipped, not waited for."""
+    unsent = list(
+        attachments.select_for_update(skip_locked=True)
+        .filter(message__isnull=True)
+        .values_list("id", "storage_name")
+    )
+    if not unsent:
+        return []
+    ids = [row[0] for row in unsent]
+    Attachment.objects.filter(id__in=ids, message__isnull=True).delete()
+    for _, storage_name in unsent:
+        (_media_dir() / storage_name).unlink(missing_ok=True)
+    return ids
+
+
 @transaction.atomic
 def attachments_delete_unsent(*, older_than: datetime) -> int:
     """Delete uploads never attached to a message (and their files)."""
-    stale = list(
-        Attachment.objects.select_for_update(skip_locked=True)
-        .filter(message__isnull=True, created_at__lt=older_than)
-        .values_list("id", "storage_name")
+    return len(_delete_unsent(Attachment.objects.filter(created_at__lt=older_than)))
+
+
+@transaction.atomic
+def attachments_discard(*, actor: User, attachment_ids: Iterable[UUID]) -> int:
+    """Delete at once those of `actor`'s own uploads in `attachment_ids` that no message took
+    (rows and files, as the sweep of stale uploads does), one audit event each. For a send that
+    stored its files and then did not use them (refused, failed, or a replay of an earlier send):
+    left for the sweep they would count against the unsent cap for a day."""
+    discarded = _delete_unsent(
+        Attachment.objects.filter(id__in=list(attachment_ids), uploaded_by=actor)
     )
-    Attachment.objects.filter(id__in=[row[0] for row in stale], message__isnull=True).delete()
-    for _, storage_name in stale:
-        (_media_dir() / storage_name).unlink(missing_ok=True)
-    return len(stale)
+    if discarded:
+        audit_record_many(
+            actor=actor,
+            targets=[AuditTarget("message_attachment", str(each), None) for each in discarded],
+            action=Action.DELETE,
+        )
+    return len(discarded)
+
+
+@contextmanager
+def attachments_for_one_send(*, actor: User) -> Iterator[list[UUID]]:
+    """For a form that stores its files and then sends them (the portal's message pages): the
+    caller adds each stored upload's id to the list it is given, and on the way out, however the
+    block ends (a send, a refused file or send, a replay, an error), those the send did not take
+    are deleted (`attachments_discard`). Nothing the form stored outlives it unsent."""
+    stored: list[UUID] = []
+    try:
+        yield stored
+    finally:
+        if stored:
+            attachments_discard(actor=actor, attachment_ids=stored)

@@ -6,14 +6,21 @@
   as the portal's 404 page after its audit event is made to outlive the rollback.
 - `auth_throttled`: sign-in, sign-up and password reset share the API's per-ip throttle (the
   same cache keys, so the two front doors count together).
+- `user_throttle_wait`: every signed-in page request takes the API's per-user throttle (one
+  budget per user, whichever door: patient_web/middleware.py); `throttle_exempt` marks the one
+  view that never does (signing out).
+- `too_many`: the pages' 429 page, with `Retry-After`.
 - `sign_in_attempt` and `local_next_url`: the POST of a sign-in page and where it goes after,
   shared by the portal's and the workspace's sign-in pages (staff_web/pages.py).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from functools import wraps
+from typing import Any, TypeVar, cast
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -25,7 +32,9 @@ from carecore.accounts.models import Role, User
 from carecore.accounts.page_guards import role_page
 from carecore.accounts.services import OtpRequired
 from carecore.common.errors import ApplicationError
-from carecore.common.throttling import AuthRateThrottle
+from carecore.common.throttling import AuthRateThrottle, UserRateThrottle
+
+View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
 def signed_in(request: HttpRequest) -> User:
@@ -45,9 +54,39 @@ def auth_throttled(request: HttpRequest) -> bool:
     return not AuthRateThrottle().allow_request(request, _ThrottleView())  # type: ignore[arg-type]
 
 
-def too_many(request: HttpRequest) -> HttpResponse:
-    response = render(request, "patient_web/too_many.html", status=429)
-    response["Retry-After"] = "60"
+def user_throttle_wait(request: HttpRequest) -> int | None:
+    """For a signed-in request: None while the user's budget has room (and this request is
+    counted against it), else the whole seconds until it has room again. The API's `user`
+    throttle and its cache keys, so pages and API share one budget; one Redis round trip."""
+    throttle = UserRateThrottle()
+    if throttle.allow_request(request, _ThrottleView()):  # type: ignore[arg-type]
+        return None
+    return max(1, math.ceil(throttle.wait() or 0))
+
+
+def throttle_exempt(view: View) -> View:
+    """Mark a page the per-user budget never refuses (patient_web/middleware.py)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return view(request, *args, **kwargs)
+
+    wrapped.throttle_exempt = True  # type: ignore[attr-defined]
+    return cast(View, wrapped)
+
+
+def too_many(
+    request: HttpRequest, *, retry_after: int = 60, per_user: bool = False
+) -> HttpResponse:
+    """The 429 page: too many sign-in attempts from one place, or (`per_user`) too many requests
+    of one signed-in user; `Retry-After` says when to try again."""
+    response = render(
+        request,
+        "patient_web/too_many.html",
+        {"per_user": per_user, "retry_after": retry_after},
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after)
     return response
 
 

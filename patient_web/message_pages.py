@@ -4,8 +4,10 @@ the event feed says something arrived. Thin: messaging's services and selectors 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
+from uuid import UUID
 
 from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
@@ -33,20 +35,34 @@ def _uploads(request: HttpRequest) -> list[UploadedFile]:
     return [*request.FILES.getlist("camera"), *request.FILES.getlist("photos")]
 
 
-def _upload_all(request: HttpRequest, form: Any) -> list[Any] | None:
-    """Store each photo through messaging's upload service (type sniffed, metadata stripped);
-    None when one is refused (its error is put on the form)."""
-    ids = []
-    for upload in _uploads(request):
+Sent = TypeVar("Sent")
+
+
+def _send_with_photos(
+    request: HttpRequest, form: Any, send: Callable[[list[UUID]], Sent]
+) -> Sent | None:
+    """Store each photo through messaging's upload service (type sniffed, metadata stripped),
+    then `send` them with their ids; None when a photo or the send is refused (the error is put
+    on the form). Photos the send did not take (a refusal, a replayed earlier send, an error)
+    are deleted before the page answers: nothing is left stored unsent."""
+    user = signed_in(request)
+    with services.attachments_for_one_send(actor=user) as stored:
+        for upload in _uploads(request):
+            try:
+                stored.append(services.attachment_upload(actor=user, upload=upload).id)
+            except ApplicationError as error:
+                error.after_rollback()
+                messages = [str(each) for each in error.fields.get("file", [error.message])]
+                form.add_error(None, f"{upload.name}: {' '.join(messages)}")
+                return None
         try:
-            attachment = services.attachment_upload(actor=signed_in(request), upload=upload)
+            return send(stored)
         except ApplicationError as error:
+            if error.status_code == 404:
+                raise  # the guard's 404 page
             error.after_rollback()
-            messages = [str(each) for each in error.fields.get("file", [error.message])]
-            form.add_error(None, f"{upload.name}: {' '.join(messages)}")
+            form_errors(form, error)
             return None
-        ids.append(attachment.id)
-    return ids
 
 
 @require_GET
@@ -64,22 +80,21 @@ def thread_list(request: HttpRequest) -> HttpResponse:
 def thread_new(request: HttpRequest) -> HttpResponse:
     form = NewThreadForm(request.POST or None, initial={"client_id": new_client_id()})
     if request.method == "POST" and form.is_valid():
-        attachment_ids = _upload_all(request, form)
-        if attachment_ids is not None:
-            try:
-                result = services.thread_open(
-                    actor=signed_in(request),
-                    subject=form.cleaned_data["subject"],
-                    category=form.cleaned_data["category"],
-                    body=form.cleaned_data["body"],
-                    client_id=form.cleaned_data["client_id"],
-                    attachment_ids=attachment_ids,
-                )
-            except ApplicationError as error:
-                error.after_rollback()
-                form_errors(form, error)
-            else:
-                return redirect("patient_web:thread", thread_id=result.thread.id)
+        fields = form.cleaned_data
+        result = _send_with_photos(
+            request,
+            form,
+            lambda attachment_ids: services.thread_open(
+                actor=signed_in(request),
+                subject=fields["subject"],
+                category=fields["category"],
+                body=fields["body"],
+                client_id=fields["client_id"],
+                attachment_ids=attachment_ids,
+            ),
+        )
+        if result is not None:
+            return redirect("patient_web:thread", thread_id=result.thread.id)
     return render(request, "patient_web/messages/new.html", {"form": form})
 
 
@@ -115,25 +130,25 @@ def _messages_context(
 def thread_detail(request: HttpRequest, thread_id: Any) -> HttpResponse:
     form = ReplyForm(request.POST or None, initial={"client_id": new_client_id()})
     if request.method == "POST" and form.is_valid():
-        attachment_ids = _upload_all(request, form)
-        if attachment_ids is not None:
-            try:
-                result = services.message_send(
-                    actor=signed_in(request),
-                    thread_id=thread_id,
-                    body=form.cleaned_data["body"],
-                    client_id=form.cleaned_data["client_id"],
-                    attachment_ids=attachment_ids,
-                )
-            except ApplicationError as error:
-                if error.status_code == 404:
-                    raise
-                error.after_rollback()
-                form_errors(form, error)
-            else:
-                response = redirect("patient_web:thread", thread_id=thread_id)
-                response["Location"] += f"#message-{result.message.id}"
-                return response
+        if _uploads(request):
+            # Someone else's thread (or none) is the 404 page before any photo is stored.
+            services.thread_check_writable(actor=signed_in(request), thread_id=thread_id)
+        fields = form.cleaned_data
+        sent = _send_with_photos(
+            request,
+            form,
+            lambda attachment_ids: services.message_send(
+                actor=signed_in(request),
+                thread_id=thread_id,
+                body=fields["body"],
+                client_id=fields["client_id"],
+                attachment_ids=attachment_ids,
+            ),
+        )
+        if sent is not None:
+            response = redirect("patient_web:thread", thread_id=thread_id)
+            response["Location"] += f"#message-{sent.message.id}"
+            return response
     # Taken before the messages are read: the script resumes the feed from here, so whatever
     # is sent after this point reaches the page (docs/web-portal.md, "Live updates").
     feed_seq = latest_seq(user_id=signed_in(request).id)

@@ -35,6 +35,7 @@ from .guards import (
     local_next_url,
     patient_page,
     sign_in_attempt,
+    throttle_exempt,
     too_many,
 )
 
@@ -107,6 +108,8 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     return render(request, "patient_web/sign_up.html", {"form": form})
 
 
+# Signing out is never refused for being over the request budget (a shared device).
+@throttle_exempt
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     account_services.auth_session_logout(request=request)

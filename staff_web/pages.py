@@ -29,7 +29,7 @@ from carecore.common.errors import ApplicationError
 from carecore.realtime.selectors import latest_seq
 from intake.selectors import open_red_flag_reviews
 from messaging import selectors, services
-from patient_web.guards import form_errors, local_next_url, sign_in_attempt
+from patient_web.guards import form_errors, local_next_url, sign_in_attempt, throttle_exempt
 
 from .forms import INBOX_FILTERS, AssignForm, ComposeForm, StaffSignInForm, new_client_id
 from .guards import care_team_page, staff_user
@@ -77,6 +77,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Signing out is never refused for being over the request budget (a shared clinic machine).
+@throttle_exempt
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     account_services.auth_session_logout(request=request)

@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # Idle timeout and absolute lifetime of cookie sessions (carecore/accounts/sessions.py).
     "carecore.accounts.sessions.SessionIdleTimeoutMiddleware",
+    # The API's per-user throttle on every signed-in page (docs/web-portal.md, "Throttling").
+    "patient_web.middleware.SignedInThrottleMiddleware",
     # Django's, with a request's message storage made only when used
     # (carecore/common/flash_messages.py).
     "carecore.common.flash_messages.LazyMessageMiddleware",

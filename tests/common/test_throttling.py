@@ -1,5 +1,5 @@
-"""Throttle counting: one Redis round trip per request, in-process while Redis is away, and the
-same counts for the API and for server-rendered pages."""
+"""Throttle counting: one Redis round trip per request (API or signed-in page), in-process while
+Redis is away, and the same counts for the API and for server-rendered pages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import threading
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from django.test import RequestFactory, override_settings
+from django.test import Client, RequestFactory, override_settings
 from rest_framework.views import APIView
 
 from carecore.common import throttling
@@ -45,6 +45,26 @@ def test_a_throttled_request_costs_one_redis_round_trip(client_for, patient):
     # One command from the client (EVALSHA); Redis also counts the INCR the script runs inside
     # it. PEXPIRE runs only on a window's first hit.
     assert calls == {"evalsha": 1, "incr": 1}
+
+
+def test_a_signed_in_page_costs_the_same_one_redis_round_trip(patient):
+    # patient_web/middleware.py: the API's `user` throttle, counted the same way.
+    client = Client()
+    client.force_login(patient.user)
+    client.get("/messages/")
+    redis = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    redis.config_resetstat()
+
+    assert client.get("/messages/").status_code == 200
+
+    stats = redis.info("commandstats")
+    calls = {
+        name.removeprefix("cmdstat_"): value["calls"]
+        for name, value in stats.items()
+        if not name.startswith(("cmdstat_config", "cmdstat_info"))
+    }
+    assert calls == {"evalsha": 1, "incr": 1}
+    assert any(cache._cache.get_client().keys(f"*throttle_user_{patient.user.pk}:*"))  # type: ignore[attr-defined]
 
 
 # Committed data: each thread reads it over a database connection of its own.

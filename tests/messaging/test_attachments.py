@@ -228,6 +228,32 @@ def test_unsent_attachments_are_deleted_after_a_day(client_for, patient, thread,
     assert not path.exists()
 
 
+def test_discarding_deletes_only_the_actors_own_unsent_uploads_and_their_files(
+    client_for, patient, other_patient, thread
+):
+    sent_id = upload(client_for(patient.user), PDF, "a.pdf").json()["id"]
+    send_with(client_for(patient.user), thread, sent_id)
+    unsent_id = upload(client_for(patient.user), PDF, "a.pdf").json()["id"]
+    theirs_id = upload(client_for(other_patient.user), PDF, "a.pdf").json()["id"]
+    unsent = Attachment.objects.get(pk=unsent_id)
+    path = Path(settings.MEDIA_ROOT) / "attachments" / unsent.storage_name
+
+    discarded = services.attachments_discard(
+        actor=patient.user, attachment_ids=[sent_id, unsent_id, theirs_id]
+    )
+
+    assert discarded == 1
+    assert not Attachment.objects.filter(pk=unsent_id).exists()
+    assert not path.exists()
+    assert Attachment.objects.filter(pk__in=[sent_id, theirs_id]).count() == 2
+    assert (
+        AuditEvent.objects.get(
+            actor_id=patient.user.id, object_id=unsent_id, action="delete"
+        ).object_type
+        == "message_attachment"
+    )
+
+
 def test_the_service_refuses_empty_files(patient):
     with pytest.raises(ValidationFailed):
         services.attachment_upload(actor=patient.user, upload=ContentFile(b""))

@@ -15,7 +15,7 @@ from knox.models import AuthToken
 from carecore.accounts import services
 from carecore.accounts.models import Clinician, Patient, Role, User
 from carecore.audit.models import Action, AuditEvent, Outcome
-from carecore.common.throttling import AuthRateThrottle
+from carecore.common.throttling import AnonRateThrottle, AuthRateThrottle, UserRateThrottle
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -279,6 +279,60 @@ def test_it_signs_out_on_post_only(web_for: Callable[[User], Client], patient: P
     assert response["Location"] == "/sign-in/"
     assert "_auth_user_id" not in client.session
     assert AuditEvent.objects.filter(actor_id=patient.user.id, action=Action.LOGOUT).exists()
+
+
+def test_signed_in_pages_and_the_api_share_one_budget_per_user(
+    web_for: Callable[[User], Client],
+    patient: Patient,
+    other_patient: Patient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The API's per-user throttle (carecore/common/throttling.py), small here.
+    monkeypatch.setattr(UserRateThrottle, "rate", "3/min")
+    client = web_for(patient.user)
+
+    allowed = [client.get("/"), client.get("/api/v1/me/"), client.get("/messages/")]
+    refused_page = client.get("/")
+    refused_api = client.get("/api/v1/me/")
+
+    assert [response.status_code for response in allowed] == [200, 200, 200]
+    assert refused_page.status_code == 429
+    assert 0 < int(refused_page["Retry-After"]) <= 60
+    assert "Too many requests" in refused_page.content.decode()
+    assert refused_api.status_code == 429
+    assert refused_api.json()["error"]["code"] == "throttled"
+    # Another user's budget is their own.
+    assert web_for(other_patient.user).get("/").status_code == 200
+
+
+def test_signing_out_works_over_the_budget(
+    web_for: Callable[[User], Client], patient: Patient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(UserRateThrottle, "rate", "1/min")
+    client = web_for(patient.user)
+    assert client.get("/").status_code == 200
+    assert client.get("/").status_code == 429
+
+    response = client.post("/sign-out/")
+
+    assert response["Location"] == "/sign-in/"
+    assert "_auth_user_id" not in client.session
+
+
+def test_signed_out_pages_take_no_per_user_or_anonymous_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As before: only the sign-in, sign-up and reset POSTs are throttled (per ip, `auth`).
+    monkeypatch.setattr(UserRateThrottle, "rate", "1/min")
+    monkeypatch.setattr(AnonRateThrottle, "rate", "1/min")
+    client = Client()
+
+    statuses = [
+        client.get(path).status_code
+        for path in ["/sign-in/", "/sign-in/", "/sign-up/", "/password-reset/", "/"]
+    ]
+
+    assert statuses == [200, 200, 200, 200, 302]
 
 
 def test_it_resets_a_password_by_email_and_revokes_the_api_tokens(patient: Patient) -> None:

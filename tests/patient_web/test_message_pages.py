@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from carecore.accounts.models import Clinician, Patient, User
 from carecore.audit.models import Action, AuditEvent, Outcome
+from carecore.common.throttling import UserRateThrottle
 from messaging import services
 from messaging.models import Attachment, Message, Thread
 from tests.messaging.conftest import WORKING_MOMENT, open_thread
@@ -260,3 +263,168 @@ def test_a_long_thread_opens_on_its_latest_messages(
     assert "Answer number 54." in html
     assert "Show 6 earlier messages" in html
     assert "The very first message." in client.get(f"/messages/{thread.id}/?all=1").content.decode()
+
+
+def test_sends_and_the_updates_fragment_over_the_users_budget_answer_429_with_retry_after(
+    patient: Patient, web_for: Callable[[User], Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The API's per-user budget (carecore/common/throttling.py), small here; signing in is the
+    # per-ip `auth` throttle's and does not count.
+    monkeypatch.setattr(UserRateThrottle, "rate", "3/min")
+    thread = open_thread(patient)
+    client = web_for(patient.user)
+    updates = f"/messages/{thread.id}/updates/?after=0"
+
+    allowed = [
+        client.post(f"/messages/{thread.id}/", {"body": "First.", "client_id": "b-1"}),
+        client.get(updates),
+        client.post(f"/messages/{thread.id}/", {"body": "Second.", "client_id": "b-2"}),
+    ]
+    refused_send = client.post(f"/messages/{thread.id}/", {"body": "Third.", "client_id": "b-3"})
+    refused_new = client.post(
+        "/messages/new/",
+        {"subject": "s", "category": "clinical", "body": "Fourth.", "client_id": "b-4"},
+    )
+    refused_fragment = client.get(updates)
+
+    assert [response.status_code for response in allowed] == [302, 200, 302]
+    for refused in (refused_send, refused_new, refused_fragment):
+        assert refused.status_code == 429
+        assert 0 < int(refused["Retry-After"]) <= 60
+    assert "Too many requests" in refused_send.content.decode()
+    assert not Message.objects.filter(body__in=["Third.", "Fourth."]).exists()
+
+
+# --- photos are stored only for a send that uses them --------------------------------------------
+
+
+def stored_files() -> set[str]:
+    folder = Path(settings.MEDIA_ROOT) / "attachments"
+    return {path.name for path in folder.iterdir()} if folder.exists() else set()
+
+
+def not_an_image(name: str = "notes.png") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, b"hello", content_type="image/png")
+
+
+def assert_nothing_left_unsent(user: User, files_before: set[str]) -> None:
+    assert not Attachment.objects.filter(uploaded_by=user, message__isnull=True).exists()
+    assert stored_files() == files_before
+
+
+@pytest.mark.parametrize("page", ["new", "reply"])
+def test_a_refused_photo_leaves_none_of_the_forms_photos_stored(
+    page: str, patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient)
+    client = web_for(patient.user)
+    before = stored_files()
+    fields = {"subject": "s", "category": "clinical", "body": "Two photos.", "client_id": "p-1"}
+    path = "/messages/new/" if page == "new" else f"/messages/{thread.id}/"
+
+    # The first photo is fine and stored; the second is refused.
+    response = client.post(path, {**fields, "photos": [png("good.png"), not_an_image()]})
+
+    assert response.status_code == 200
+    assert "notes.png: Only JPEG, PNG and PDF files are accepted." in response.content.decode()
+    assert not Message.objects.filter(body="Two photos.").exists()
+    assert_nothing_left_unsent(patient.user, before)
+
+
+def test_a_send_that_fails_leaves_its_photos_unstored(
+    patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    first = open_thread(patient, subject="First")
+    second = open_thread(patient, subject="Second")
+    client = web_for(patient.user)
+    assert client.post(f"/messages/{first.id}/", {"body": "Hi.", "client_id": "used"}).status_code
+    before = stored_files()
+
+    # The same client_id in another thread: the send is refused (client_id_reused).
+    response = client.post(
+        f"/messages/{second.id}/", {"body": "Photo.", "client_id": "used", "camera": png()}
+    )
+
+    assert response.status_code == 200
+    assert "already used" in response.content.decode()
+    assert_nothing_left_unsent(patient.user, before)
+
+
+@pytest.mark.parametrize("page", ["new", "reply"])
+def test_a_resent_form_keeps_the_first_sends_photo_and_stores_no_other(
+    page: str, patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient)
+    client = web_for(patient.user)
+    fields = {"subject": "s", "category": "clinical", "body": "With a photo.", "client_id": "p-2"}
+    path = "/messages/new/" if page == "new" else f"/messages/{thread.id}/"
+    assert client.post(path, {**fields, "camera": png()}).status_code == 302
+    before = stored_files()
+
+    again = client.post(path, {**fields, "camera": png()})
+
+    assert again.status_code == 302
+    message = Message.objects.get(body="With a photo.")
+    assert Attachment.objects.filter(message=message).count() == 1
+    assert_nothing_left_unsent(patient.user, before)
+
+
+def test_a_reply_into_another_patients_thread_stores_no_photo(
+    patient: Patient, other_patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    theirs = open_thread(other_patient)
+    client = web_for(patient.user)
+    before = stored_files()
+
+    response = client.post(
+        f"/messages/{theirs.id}/", {"body": "hello", "client_id": "x", "camera": png()}
+    )
+
+    assert response.status_code == 404
+    assert_nothing_left_unsent(patient.user, before)
+    # Refused before any photo was looked at: no upload was even recorded.
+    assert not AuditEvent.objects.filter(
+        actor_id=patient.user.id, object_type="message_attachment"
+    ).exists()
+
+
+def test_a_reply_with_photos_sends_them_with_the_message(
+    patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient)
+    client = web_for(patient.user)
+    before = stored_files()
+
+    response = client.post(
+        f"/messages/{thread.id}/",
+        {"body": "Two angles.", "client_id": "p-3", "camera": png(), "photos": [png("b.png")]},
+    )
+
+    assert response.status_code == 302
+    message = Message.objects.get(body="Two angles.")
+    sent = list(Attachment.objects.filter(message=message))
+    assert len(sent) == 2
+    assert stored_files() == before | {attachment.storage_name for attachment in sent}
+    assert not Attachment.objects.filter(uploaded_by=patient.user, message__isnull=True).exists()
+
+
+@override_settings(CARECORE_MESSAGING_UNSENT_ATTACHMENTS_MAX=2)
+def test_failed_sends_never_use_up_the_unsent_photo_allowance(
+    patient: Patient, other_patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    thread = open_thread(patient)
+    theirs = open_thread(other_patient)
+    client = web_for(patient.user)
+    for attempt in range(3):
+        client.post(
+            f"/messages/{thread.id}/",
+            {"body": "x", "client_id": f"f-{attempt}", "photos": [png(), not_an_image()]},
+        )
+        client.post(f"/messages/{theirs.id}/", {"body": "x", "client_id": "y", "camera": png()})
+
+    response = client.post(
+        f"/messages/{thread.id}/", {"body": "At last.", "client_id": "ok", "camera": png()}
+    )
+
+    assert response.status_code == 302
+    assert Attachment.objects.filter(message__body="At last.").count() == 1

@@ -12,6 +12,7 @@ from django.test import Client
 
 from carecore.accounts.models import Clinician, Patient, User
 from carecore.audit.models import AuditEvent
+from carecore.common.throttling import UserRateThrottle
 from messaging import services
 from messaging.models import Message
 from staff_web import pages
@@ -223,3 +224,31 @@ def test_no_open_red_flags_write_no_event(
 
     assert "<dt>Open red flags</dt><dd>None" in html
     assert not AuditEvent.objects.filter(object_type="intake_review").exists()
+
+
+def test_over_the_users_budget_the_workspace_answers_429_with_retry_after(
+    patient: Patient,
+    clinician: Clinician,
+    staff_web_for: Callable[[User], Client],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The API's per-user budget (carecore/common/throttling.py), small here.
+    monkeypatch.setattr(UserRateThrottle, "rate", "2/min")
+    thread = open_thread(patient)
+    client = staff_web_for(clinician.user)
+
+    allowed = [
+        client.get(f"/staff/threads/{thread.id}/"),
+        client.get(f"/staff/threads/{thread.id}/updates/?after=0"),
+    ]
+    refused_reply = client.post(
+        f"/staff/threads/{thread.id}/",
+        {"action": "reply", "reply-body": "Over the budget.", "reply-client_id": "r-9"},
+    )
+    refused_claim = client.post(f"/staff/threads/{thread.id}/claim/")
+
+    assert [response.status_code for response in allowed] == [200, 200]
+    for refused in (refused_reply, refused_claim):
+        assert refused.status_code == 429
+        assert 0 < int(refused["Retry-After"]) <= 60
+    assert not Message.objects.filter(body="Over the budget.").exists()
