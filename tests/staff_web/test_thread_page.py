@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.test import Client
 
+from carecore.accounts import services as account_services
 from carecore.accounts.models import Clinician, Patient, User
 from carecore.audit.models import AuditEvent
 from messaging import services
@@ -144,6 +145,44 @@ def test_assign_to_a_care_team_member_from_the_thread(
     assert response["Location"] == f"/staff/threads/{thread.id}/"
     thread.refresh_from_db()
     assert thread.assignee_id == coordinator.id
+
+
+def test_a_break_glass_reader_changes_nothing_the_patient_or_the_care_team_sees(
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    other_clinician: Clinician,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient, body="Is this cream safe?")
+    account_services.break_glass_open(
+        user=other_clinician.user,
+        patient_id=patient.id,
+        reason="Patient called the on-call line at night, their team was unreachable.",
+    )
+    patient_client = Client()
+    patient_sign_in(patient_client, patient.user)
+    reader = staff_web_for(other_clinician.user)
+
+    opened = reader.get(f"/staff/threads/{thread.id}/")
+    updates = reader.get(f"/staff/threads/{thread.id}/updates/?after=0")
+
+    assert opened.status_code == updates.status_code == 200
+    assert "Is this cream safe?" in opened.content.decode()
+    # Nobody on the care team has read it: the patient is not told otherwise.
+    assert (
+        "Seen by your care team"
+        not in patient_client.get(f"/messages/{thread.id}/").content.decode()
+    )
+    for member in (clinician.user, coordinator):
+        inbox = staff_web_for(member).get("/staff/").content.decode()
+        assert '<span class="badge">1<span class="visually-hidden"> unread</span>' in inbox
+
+    staff_web_for(coordinator).get(f"/staff/threads/{thread.id}/")
+
+    assert (
+        "Seen by your care team" in patient_client.get(f"/messages/{thread.id}/").content.decode()
+    )
 
 
 def test_reading_the_thread_is_audited_naming_each_message(
