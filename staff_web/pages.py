@@ -306,7 +306,8 @@ def thread_detail(request: HttpRequest, thread_id: Any) -> HttpResponse:
     # Taken before the messages are read: the feed resumes from here (see live-thread.js).
     feed_seq = latest_seq(user_id=user.id)
     context = _messages_context(request, thread_id, latest_only=request.GET.get("all") != "1")
-    thread = selectors.thread_detail(thread=context["thread"], user=user)
+    # Offered as assignees: whom the inbox offers (active clinicians and coordinators).
+    thread = _with_assignees([selectors.thread_detail(thread=context["thread"], user=user)])[0]
     services.thread_mark_read(actor=user, thread_id=thread_id)
     patient = patient_with_care_team(patient=thread.patient)
     return render(

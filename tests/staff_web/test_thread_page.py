@@ -185,6 +185,22 @@ def test_a_break_glass_reader_changes_nothing_the_patient_or_the_care_team_sees(
     )
 
 
+def test_the_assignee_select_offers_only_active_care_team_members(
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient)
+    coordinator.is_active = False
+    coordinator.save(update_fields=["is_active"])
+
+    html = staff_web_for(clinician.user).get(f"/staff/threads/{thread.id}/").content.decode()
+
+    assert f'<option value="{clinician.user.id}">{clinician.user.full_name}</option>' in html
+    assert str(coordinator.id) not in html  # deactivated: not offered (the inbox's rule)
+
+
 def test_reading_the_thread_is_audited_naming_each_message(
     patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
 ) -> None:
