@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -160,9 +161,12 @@ def inbox_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _row_response(request: HttpRequest, thread_id: Any, error: str = "") -> HttpResponse:
-    """After an action: the row again for htmx (in place, with the refusal if any), else back to
-    where the form was."""
+def _row_response(
+    request: HttpRequest, thread_id: Any, *, error: str = "", not_done: str = ""
+) -> HttpResponse:
+    """After an action: the row again for htmx (in place, with the refusal `error` if any), else
+    back to where the form was, the refusal then in the page's notices (what was `not_done` and
+    why: our own words, never patient data, as notices travel in a cookie)."""
     if request.headers.get("HX-Request") == "true":
         thread = selectors.thread_get(user=staff_user(request), thread_id=thread_id)
         return render(
@@ -175,6 +179,8 @@ def _row_response(request: HttpRequest, thread_id: Any, error: str = "") -> Http
                 "error": error,
             },
         )
+    if error:
+        messages.error(request, f"{not_done}: {error}" if not_done else error)
     back = request.POST.get("back", "")
     if back == "thread":
         return redirect("staff_web:thread", thread_id=thread_id)
@@ -210,7 +216,9 @@ def thread_assign(request: HttpRequest, thread_id: Any) -> HttpResponse:
             raise
         error.after_rollback()
         refusal = " ".join(error.fields.get("assignee", [])) or error.message
-        return _row_response(request, thread_id, error=refusal)
+        return _row_response(
+            request, thread_id, error=refusal, not_done="The thread was not assigned"
+        )
     return _row_response(request, thread_id)
 
 

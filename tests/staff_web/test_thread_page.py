@@ -201,6 +201,37 @@ def test_the_assignee_select_offers_only_active_care_team_members(
     assert str(coordinator.id) not in html  # deactivated: not offered (the inbox's rule)
 
 
+def test_a_refused_assignment_is_shown_on_the_thread_after_the_redirect(
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient)
+    client = staff_web_for(clinician.user)
+    page = client.get(f"/staff/threads/{thread.id}/").content.decode()
+    assert f'<option value="{coordinator.id}">' in page
+    # Deactivated while the page was open: the page still offers them.
+    coordinator.is_active = False
+    coordinator.save(update_fields=["is_active"])
+
+    refused = client.post(
+        f"/staff/threads/{thread.id}/assign/",
+        {"assignee": str(coordinator.id), "back": "thread"},
+        follow=True,
+    )
+
+    assert refused.redirect_chain == [(f"/staff/threads/{thread.id}/", 302)]
+    assert (
+        '<p class="notice notice--error" role="alert">The thread was not assigned: '
+        "Must be a clinician or coordinator on the care team.</p>"
+    ) in refused.content.decode()
+    thread.refresh_from_db()
+    assert thread.assignee_id is None
+    # Shown once.
+    assert "not assigned" not in client.get(f"/staff/threads/{thread.id}/").content.decode()
+
+
 def test_reading_the_thread_is_audited_naming_each_message(
     patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
 ) -> None:
