@@ -32,7 +32,7 @@ from intake.selectors import open_red_flag_reviews
 from messaging import selectors, services
 from patient_web.guards import form_errors, local_next_url, sign_in_attempt
 
-from .forms import INBOX_FILTERS, AssignForm, ComposeForm, StaffSignInForm, new_client_id
+from .forms import INBOX_FILTERS, ComposeForm, StaffSignInForm, new_client_id
 from .guards import care_team_page, staff_user
 
 THREADS_PER_PAGE = 50
@@ -207,8 +207,10 @@ def thread_release(request: HttpRequest, thread_id: Any) -> HttpResponse:
 @require_POST
 @care_team_page
 def thread_assign(request: HttpRequest, thread_id: Any) -> HttpResponse:
-    form = AssignForm(request.POST)
-    assignee = form.cleaned_data["assignee"] if form.is_valid() else None
+    # The posted id as it came; "Nobody" (or none) is None. The service checks access first
+    # (another team's thread is a 404 whatever was posted), then refuses anything but an active
+    # teammate's id, a malformed one included: it is never read as "Nobody".
+    assignee = request.POST.get("assignee", "") or None
     try:
         services.thread_assign(actor=staff_user(request), thread_id=thread_id, assignee_id=assignee)
     except ApplicationError as error:

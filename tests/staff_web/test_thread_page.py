@@ -232,6 +232,60 @@ def test_a_refused_assignment_is_shown_on_the_thread_after_the_redirect(
     assert "not assigned" not in client.get(f"/staff/threads/{thread.id}/").content.decode()
 
 
+@pytest.mark.parametrize("value", ["not-a-uuid", "1234", "' OR 1=1 --"])
+def test_a_malformed_assignee_is_refused_not_an_unassign(
+    value: str,
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient)
+    services.thread_assign(actor=clinician.user, thread_id=thread.id, assignee_id=coordinator.id)
+    client = staff_web_for(clinician.user)
+
+    plain = client.post(
+        f"/staff/threads/{thread.id}/assign/", {"assignee": value, "back": "thread"}, follow=True
+    )
+    in_place = client.post(
+        f"/staff/threads/{thread.id}/assign/", {"assignee": value}, headers={"HX-Request": "true"}
+    )
+
+    thread.refresh_from_db()
+    assert thread.assignee_id == coordinator.id  # unchanged
+    assert plain.status_code == 200
+    assert (
+        'role="alert">The thread was not assigned: '
+        "Must be a clinician or coordinator on the care team.</p>"
+    ) in plain.content.decode()
+    assert (
+        'role="alert">Must be a clinician or coordinator on the care team.</p>'
+        in in_place.content.decode()
+    )
+
+
+def test_assigning_on_another_teams_thread_is_a_404_whatever_is_posted(
+    patient: Patient,
+    clinician: Clinician,
+    other_clinician: Clinician,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient, subject="Not yours")
+    client = staff_web_for(other_clinician.user)
+
+    for value in ("not-a-uuid", str(clinician.user.id), ""):
+        for headers in ({}, {"HX-Request": "true"}):
+            response = client.post(
+                f"/staff/threads/{thread.id}/assign/",
+                {"assignee": value, "back": "thread"},
+                headers=headers,
+            )
+            assert response.status_code == 404
+            assert "Not yours" not in response.content.decode()
+    thread.refresh_from_db()
+    assert thread.assignee_id is None
+
+
 def test_reading_the_thread_is_audited_naming_each_message(
     patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
 ) -> None:
