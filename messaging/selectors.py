@@ -458,11 +458,15 @@ def _thread_listing(thread: Thread, user: User, messages: _Messages) -> ThreadMe
 
 
 def care_team_read_public_position(*, thread: Thread) -> int:
-    """How far anyone but the patient has read the (access-checked) thread's patient-visible
-    messages: the patient's "seen by your care team" under their own messages. One query."""
+    """How far the patient's care team has read the (access-checked) thread's patient-visible
+    messages: the patient's "seen by your care team" under their own messages. One query.
+
+    Only members of the patient's care team count: a reader under break-glass keeps a read state
+    of their own (their unread counts), but has not told the patient anything by reading
+    (docs/messaging.md, "Who may do what")."""
     furthest = (
         ThreadReadState.objects.filter(thread=thread)
-        .exclude(user_id=thread.patient.user_id)
+        .filter(user__care_team_memberships__care_team__patient_id=thread.patient_id)
         .aggregate(furthest=Max("read_public_position"))["furthest"]
     )
     return int(furthest or 0)

@@ -779,21 +779,14 @@ def _lock_for_staff(actor: User, thread_id: UUID | str) -> Thread:
 
 @transaction.atomic
 def thread_assign(*, actor: User, thread_id: UUID | str, assignee_id: UUID | str | None) -> Thread:
-    """Assign (or, with None, unassign) a thread to a clinician or coordinator of the patient's
-    care team. Claiming is assigning to oneself. Takes the thread's row lock."""
+    """Assign (or, with None, unassign) a thread to an active clinician or coordinator of the
+    patient's care team. Claiming is assigning to oneself. Takes the thread's row lock.
+
+    Access comes first (another team's thread is a 404, whatever `assignee_id` is); then any
+    other id, a string that is not a user id at all included, is a `validation_error` on
+    `assignee`, never taken for "nobody"."""
     thread = _lock_for_staff(actor, thread_id)
-    assignee = None
-    if assignee_id is not None:
-        assignee = User.objects.filter(
-            pk=assignee_id,
-            is_active=True,
-            role__in=list(CARE_TEAM_ROLES),
-            care_team_memberships__care_team__patient_id=thread.patient_id,
-        ).first()
-        if assignee is None:
-            raise ValidationFailed(
-                fields={"assignee": ["Must be a clinician or coordinator on the care team."]}
-            )
+    assignee = None if assignee_id is None else _assignable(thread, assignee_id)
     thread.assignee = assignee
     thread.save(update_fields=["assignee"])
     _publish_thread_updated(thread)
@@ -806,6 +799,29 @@ def thread_assign(*, actor: User, thread_id: UUID | str, assignee_id: UUID | str
         detail={"assigned": str(assignee.id) if assignee else None},
     )
     return thread
+
+
+def _assignable(thread: Thread, assignee_id: UUID | str) -> User:
+    """The active clinician or coordinator of the thread's patient's care team with this id."""
+    try:
+        user_id = UUID(str(assignee_id))
+    except ValueError:
+        raise _not_assignable() from None  # not an id at all: nobody has it
+    assignee = User.objects.filter(
+        pk=user_id,
+        is_active=True,
+        role__in=list(CARE_TEAM_ROLES),
+        care_team_memberships__care_team__patient_id=thread.patient_id,
+    ).first()
+    if assignee is None:
+        raise _not_assignable()
+    return assignee
+
+
+def _not_assignable() -> ValidationFailed:
+    return ValidationFailed(
+        fields={"assignee": ["Must be a clinician or coordinator on the care team."]}
+    )
 
 
 def _status_changed(actor: User, thread: Thread) -> None:

@@ -36,9 +36,5 @@ class ComposeForm(forms.Form):
     client_id = forms.CharField(max_length=64, widget=forms.HiddenInput)
 
 
-class AssignForm(forms.Form):
-    assignee = forms.UUIDField(label="Assign to", required=False)
-
-
 def new_client_id() -> str:
     return f"web-{uuid.uuid4()}"

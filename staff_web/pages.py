@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -31,7 +32,7 @@ from intake.selectors import open_red_flag_reviews
 from messaging import selectors, services
 from patient_web.guards import form_errors, local_next_url, sign_in_attempt, throttle_exempt
 
-from .forms import INBOX_FILTERS, AssignForm, ComposeForm, StaffSignInForm, new_client_id
+from .forms import INBOX_FILTERS, ComposeForm, StaffSignInForm, new_client_id
 from .guards import care_team_page, staff_user
 
 THREADS_PER_PAGE = 50
@@ -162,9 +163,12 @@ def inbox_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _row_response(request: HttpRequest, thread_id: Any, error: str = "") -> HttpResponse:
-    """After an action: the row again for htmx (in place, with the refusal if any), else back to
-    where the form was."""
+def _row_response(
+    request: HttpRequest, thread_id: Any, *, error: str = "", not_done: str = ""
+) -> HttpResponse:
+    """After an action: the row again for htmx (in place, with the refusal `error` if any), else
+    back to where the form was, the refusal then in the page's notices (what was `not_done` and
+    why: our own words, never patient data, as notices travel in a cookie)."""
     if request.headers.get("HX-Request") == "true":
         thread = selectors.thread_get(user=staff_user(request), thread_id=thread_id)
         return render(
@@ -177,6 +181,8 @@ def _row_response(request: HttpRequest, thread_id: Any, error: str = "") -> Http
                 "error": error,
             },
         )
+    if error:
+        messages.error(request, f"{not_done}: {error}" if not_done else error)
     back = request.POST.get("back", "")
     if back == "thread":
         return redirect("staff_web:thread", thread_id=thread_id)
@@ -203,8 +209,10 @@ def thread_release(request: HttpRequest, thread_id: Any) -> HttpResponse:
 @require_POST
 @care_team_page
 def thread_assign(request: HttpRequest, thread_id: Any) -> HttpResponse:
-    form = AssignForm(request.POST)
-    assignee = form.cleaned_data["assignee"] if form.is_valid() else None
+    # The posted id as it came; "Nobody" (or none) is None. The service checks access first
+    # (another team's thread is a 404 whatever was posted), then refuses anything but an active
+    # teammate's id, a malformed one included: it is never read as "Nobody".
+    assignee = request.POST.get("assignee", "") or None
     try:
         services.thread_assign(actor=staff_user(request), thread_id=thread_id, assignee_id=assignee)
     except ApplicationError as error:
@@ -212,7 +220,9 @@ def thread_assign(request: HttpRequest, thread_id: Any) -> HttpResponse:
             raise
         error.after_rollback()
         refusal = " ".join(error.fields.get("assignee", [])) or error.message
-        return _row_response(request, thread_id, error=refusal)
+        return _row_response(
+            request, thread_id, error=refusal, not_done="The thread was not assigned"
+        )
     return _row_response(request, thread_id)
 
 
@@ -308,7 +318,8 @@ def thread_detail(request: HttpRequest, thread_id: Any) -> HttpResponse:
     # Taken before the messages are read: the feed resumes from here (see live-thread.js).
     feed_seq = latest_seq(user_id=user.id)
     context = _messages_context(request, thread_id, latest_only=request.GET.get("all") != "1")
-    thread = selectors.thread_detail(thread=context["thread"], user=user)
+    # Offered as assignees: whom the inbox offers (active clinicians and coordinators).
+    thread = _with_assignees([selectors.thread_detail(thread=context["thread"], user=user)])[0]
     services.thread_mark_read(actor=user, thread_id=thread_id)
     patient = patient_with_care_team(patient=thread.patient)
     return render(

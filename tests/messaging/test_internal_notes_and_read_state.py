@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 
+from carecore.accounts import services as account_services
 from messaging import services
 from messaging.models import Thread
 
+from ..patient_web.conftest import sign_in as patient_sign_in
 from .conftest import open_thread
 
 pytestmark = pytest.mark.django_db
@@ -116,6 +119,37 @@ def test_staff_unread_counts_cover_patient_messages_and_notes_by_others(
     assert staff.get(detail(thread)).json()["unread_count"] == 0
     # Writing in a thread marks it read for the writer, including what came before.
     assert client_for(coordinator).get(detail(thread)).json()["unread_count"] == 0
+
+
+def test_a_break_glass_reader_marking_read_changes_nothing_the_patient_or_the_team_sees(
+    client_for, patient, clinician, coordinator, other_clinician, thread
+):
+    account_services.break_glass_open(
+        user=other_clinician.user,
+        patient_id=patient.id,
+        reason="Patient called the on-call line at night, their team was unreachable.",
+    )
+    patient_page = Client()
+    patient_sign_in(patient_page, patient.user)
+    reader = client_for(other_clinician.user)
+
+    assert reader.get(messages(thread)).status_code == 200
+    read = reader.post(f"{detail(thread)}read/")
+
+    # The reader's own state (their unread count) is theirs; nobody on the team has read it.
+    assert read.status_code == 200
+    assert reader.get(detail(thread)).json()["unread_count"] == 0
+    assert (
+        "Seen by your care team" not in patient_page.get(f"/messages/{thread.id}/").content.decode()
+    )
+    for member in (clinician.user, coordinator):
+        team = client_for(member)
+        assert team.get(detail(thread)).json()["unread_count"] == 1
+        assert team.get("/api/v1/me/").json()["unread_count"] == 1
+
+    client_for(clinician.user).post(f"{detail(thread)}read/")
+
+    assert "Seen by your care team" in patient_page.get(f"/messages/{thread.id}/").content.decode()
 
 
 def test_the_total_unread_count_in_me_sums_every_thread(client_for, patient, clinician):

@@ -335,6 +335,64 @@ def test_assign_to_a_teammate_in_place(
     assert thread.assignee_id is None
 
 
+def test_a_refused_assignment_without_script_is_shown_on_the_inbox(
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient, subject="Flare on my arms")
+    client = staff_web_for(clinician.user)
+    # Deactivated after the page offered them.
+    coordinator.is_active = False
+    coordinator.save(update_fields=["is_active"])
+
+    refused = client.post(
+        f"/staff/threads/{thread.id}/assign/",
+        {"assignee": str(coordinator.id), "show": "unassigned"},
+        follow=True,
+    )
+
+    assert refused.redirect_chain == [("/staff/?show=unassigned", 302)]
+    assert (
+        '<p class="notice notice--error" role="alert">The thread was not assigned: '
+        "Must be a clinician or coordinator on the care team.</p>"
+    ) in refused.content.decode()
+    thread.refresh_from_db()
+    assert thread.assignee_id is None
+
+
+@pytest.mark.parametrize("value", ["nobody", "1234", "' OR 1=1 --"])
+def test_a_malformed_assignee_from_the_inbox_is_refused_not_an_unassign(
+    value: str,
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient, subject="Flare on my arms")
+    client = staff_web_for(clinician.user)
+    client.post(f"/staff/threads/{thread.id}/assign/", {"assignee": str(coordinator.id)})
+
+    plain = client.post(
+        f"/staff/threads/{thread.id}/assign/", {"assignee": value, "show": "open"}, follow=True
+    )
+    in_place = client.post(
+        f"/staff/threads/{thread.id}/assign/", {"assignee": value, "show": "open"}, headers=HTMX
+    ).content.decode()
+
+    thread.refresh_from_db()
+    assert thread.assignee_id == coordinator.id  # unchanged
+    assert plain.redirect_chain == [("/staff/?show=open", 302)]
+    assert (
+        'role="alert">The thread was not assigned: '
+        "Must be a clinician or coordinator on the care team.</p>"
+    ) in plain.content.decode()
+    assert in_place.startswith(f'<tr id="thread-{thread.id}"')
+    assert 'role="alert">Must be a clinician or coordinator on the care team.</p>' in in_place
+    assert f"<td>{coordinator.full_name}</td>" in in_place
+
+
 def test_the_clock_carries_its_deadline_for_the_page_to_count_down(
     patient: Patient, clinician: Clinician, staff_web_for: Callable[[User], Client]
 ) -> None:

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.test import Client
 
+from carecore.accounts import services as account_services
 from carecore.accounts.models import Clinician, Patient, User
 from carecore.audit.models import AuditEvent
 from carecore.common.throttling import UserRateThrottle
@@ -145,6 +146,145 @@ def test_assign_to_a_care_team_member_from_the_thread(
     assert response["Location"] == f"/staff/threads/{thread.id}/"
     thread.refresh_from_db()
     assert thread.assignee_id == coordinator.id
+
+
+def test_a_break_glass_reader_changes_nothing_the_patient_or_the_care_team_sees(
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    other_clinician: Clinician,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient, body="Is this cream safe?")
+    account_services.break_glass_open(
+        user=other_clinician.user,
+        patient_id=patient.id,
+        reason="Patient called the on-call line at night, their team was unreachable.",
+    )
+    patient_client = Client()
+    patient_sign_in(patient_client, patient.user)
+    reader = staff_web_for(other_clinician.user)
+
+    opened = reader.get(f"/staff/threads/{thread.id}/")
+    updates = reader.get(f"/staff/threads/{thread.id}/updates/?after=0")
+
+    assert opened.status_code == updates.status_code == 200
+    assert "Is this cream safe?" in opened.content.decode()
+    # Nobody on the care team has read it: the patient is not told otherwise.
+    assert (
+        "Seen by your care team"
+        not in patient_client.get(f"/messages/{thread.id}/").content.decode()
+    )
+    for member in (clinician.user, coordinator):
+        inbox = staff_web_for(member).get("/staff/").content.decode()
+        assert '<span class="badge">1<span class="visually-hidden"> unread</span>' in inbox
+
+    staff_web_for(coordinator).get(f"/staff/threads/{thread.id}/")
+
+    assert (
+        "Seen by your care team" in patient_client.get(f"/messages/{thread.id}/").content.decode()
+    )
+
+
+def test_the_assignee_select_offers_only_active_care_team_members(
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient)
+    coordinator.is_active = False
+    coordinator.save(update_fields=["is_active"])
+
+    html = staff_web_for(clinician.user).get(f"/staff/threads/{thread.id}/").content.decode()
+
+    assert f'<option value="{clinician.user.id}">{clinician.user.full_name}</option>' in html
+    assert str(coordinator.id) not in html  # deactivated: not offered (the inbox's rule)
+
+
+def test_a_refused_assignment_is_shown_on_the_thread_after_the_redirect(
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient)
+    client = staff_web_for(clinician.user)
+    page = client.get(f"/staff/threads/{thread.id}/").content.decode()
+    assert f'<option value="{coordinator.id}">' in page
+    # Deactivated while the page was open: the page still offers them.
+    coordinator.is_active = False
+    coordinator.save(update_fields=["is_active"])
+
+    refused = client.post(
+        f"/staff/threads/{thread.id}/assign/",
+        {"assignee": str(coordinator.id), "back": "thread"},
+        follow=True,
+    )
+
+    assert refused.redirect_chain == [(f"/staff/threads/{thread.id}/", 302)]
+    assert (
+        '<p class="notice notice--error" role="alert">The thread was not assigned: '
+        "Must be a clinician or coordinator on the care team.</p>"
+    ) in refused.content.decode()
+    thread.refresh_from_db()
+    assert thread.assignee_id is None
+    # Shown once.
+    assert "not assigned" not in client.get(f"/staff/threads/{thread.id}/").content.decode()
+
+
+@pytest.mark.parametrize("value", ["not-a-uuid", "1234", "' OR 1=1 --"])
+def test_a_malformed_assignee_is_refused_not_an_unassign(
+    value: str,
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient)
+    services.thread_assign(actor=clinician.user, thread_id=thread.id, assignee_id=coordinator.id)
+    client = staff_web_for(clinician.user)
+
+    plain = client.post(
+        f"/staff/threads/{thread.id}/assign/", {"assignee": value, "back": "thread"}, follow=True
+    )
+    in_place = client.post(
+        f"/staff/threads/{thread.id}/assign/", {"assignee": value}, headers={"HX-Request": "true"}
+    )
+
+    thread.refresh_from_db()
+    assert thread.assignee_id == coordinator.id  # unchanged
+    assert plain.status_code == 200
+    assert (
+        'role="alert">The thread was not assigned: '
+        "Must be a clinician or coordinator on the care team.</p>"
+    ) in plain.content.decode()
+    assert (
+        'role="alert">Must be a clinician or coordinator on the care team.</p>'
+        in in_place.content.decode()
+    )
+
+
+def test_assigning_on_another_teams_thread_is_a_404_whatever_is_posted(
+    patient: Patient,
+    clinician: Clinician,
+    other_clinician: Clinician,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    thread = open_thread(patient, subject="Not yours")
+    client = staff_web_for(other_clinician.user)
+
+    for value in ("not-a-uuid", str(clinician.user.id), ""):
+        for headers in ({}, {"HX-Request": "true"}):
+            response = client.post(
+                f"/staff/threads/{thread.id}/assign/",
+                {"assignee": value, "back": "thread"},
+                headers=headers,
+            )
+            assert response.status_code == 404
+            assert "Not yours" not in response.content.decode()
+    thread.refresh_from_db()
+    assert thread.assignee_id is None
 
 
 def test_reading_the_thread_is_audited_naming_each_message(
