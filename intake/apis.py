@@ -19,7 +19,7 @@ from carecore.common.fields import (
     RedFlagOutput,
     StrictInput,
 )
-from carecore.common.pagination import CursorPagination
+from carecore.common.pagination import CursorPagination, KeysetPagination
 from carecore.common.permissions import has_role
 
 from . import selectors, services
@@ -218,8 +218,9 @@ def _score_changes(scores: dict[str, Any], previous: dict[str, Any] | None) -> d
     return changes
 
 
-class ReviewPagination(CursorPagination):
-    # Urgent first, expedited next, then oldest first; the cursor keeps the order stable.
+class ReviewPagination(KeysetPagination):
+    # Urgent first, expedited next, then oldest first. Most reviews are neither urgent nor
+    # expedited: the cursor holds the whole order, not only `urgent` (KeysetPagination).
     ordering = ("-urgent", "-expedited", "created_at", "id")
 
 

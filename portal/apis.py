@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -27,7 +29,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from carecore.accounts.models import ALL_ROLES, Role, User
@@ -267,24 +269,115 @@ class SlotOutput(serializers.Serializer):
     visit_type = serializers.CharField()
 
 
-def _slot_cursor(slot: selectors.ClinicianSlot) -> str:
-    raw = f"{slot.start.isoformat()}|{slot.clinician.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode()
+# A day's slots come in one page by default (a day of one clinician's `new` visits is 48, of
+# a dozen clinicians some hundreds): unlike the other lists (50), docs/portal.md.
+SLOTS_PER_PAGE = 200
+
+# A slot's place in the day's order: its start, then its clinician's id as text (the order
+# `selectors.slots_on_day` sorts by).
+_SlotKey = tuple[datetime, str]
 
 
-def _after_cursor(cursor: str) -> tuple[datetime, str]:
+def _slot_key(slot: selectors.ClinicianSlot) -> _SlotKey:
+    return slot.start, str(slot.clinician.id)
+
+
+@dataclass(frozen=True)
+class _SlotCursor:
+    """Where a page of slots starts: after `position` (`next`), or before it (`previous`), or
+    with no position and `before`, the day's last page (the `previous` of a page past the end:
+    every slot is before it)."""
+
+    position: _SlotKey | None
+    before: bool = False
+
+
+_LAST_PAGE = "last"
+_BEFORE = "before"
+
+
+def _slot_cursor(cursor: _SlotCursor) -> str:
+    if cursor.position is None:
+        raw = _LAST_PAGE
+    else:
+        start, clinician_id = cursor.position
+        raw = f"{start.isoformat()}|{clinician_id}" + (f"|{_BEFORE}" if cursor.before else "")
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _read_slot_cursor(cursor: str) -> _SlotCursor:
+    """The cursor `_slot_cursor` wrote, or a 404 as for every other list's unknown cursor (DRF's
+    CursorPagination): one that does not decode, and one that does but whose position is not
+    a slot's (a time without an offset, which no aware slot time can be compared with, or a
+    clinician id that is no id) are equally not ours."""
     try:
-        start, clinician_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(start), clinician_id
+        parts = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        if parts == [_LAST_PAGE]:
+            return _SlotCursor(position=None, before=True)
+        before = len(parts) == 3 and parts[2] == _BEFORE
+        if before:
+            parts = parts[:2]
+        start_text, clinician_text = parts
+        start = datetime.fromisoformat(start_text)
+        if start.tzinfo is None or start.utcoffset() is None:
+            raise ValueError("A slot time has a UTC offset.")
+        return _SlotCursor(position=(start, str(UUID(clinician_text))), before=before)
     except (ValueError, binascii.Error, UnicodeDecodeError) as error:
-        # Like every other list's cursor (DRF's CursorPagination): not one of ours is a 404.
         raise NotFound("Invalid cursor.") from error
+
+
+@dataclass(frozen=True)
+class _SlotPage:
+    slots: list[selectors.ClinicianSlot]
+    next: _SlotCursor | None  # None: the first page (the list without a cursor)
+    previous: _SlotCursor
+    has_next: bool
+    has_previous: bool
+
+
+def _slot_page(
+    slots: list[selectors.ClinicianSlot], cursor: _SlotCursor | None, size: int
+) -> _SlotPage:
+    """The page of the day's `slots` (sorted by `_slot_key`) at `cursor`. The whole day is in
+    memory, so whether a page has slots before or after it is known, not guessed."""
+    if cursor is None:
+        low = 0
+        high = min(size, len(slots))
+    elif not cursor.before:
+        low = 0 if cursor.position is None else bisect_right(slots, cursor.position, key=_slot_key)
+        high = min(low + size, len(slots))
+    else:
+        high = (
+            len(slots)
+            if cursor.position is None
+            else bisect_left(slots, cursor.position, key=_slot_key)
+        )
+        low = max(high - size, 0)
+    return _SlotPage(
+        slots=slots[low:high],
+        # The slots after the page's last one; from the start when the page is before them all.
+        next=_SlotCursor(position=_slot_key(slots[high - 1])) if high > 0 else None,
+        # The slots before the page's first one; the last page when the page is past them all.
+        previous=_SlotCursor(
+            position=_slot_key(slots[low]) if low < len(slots) else None, before=True
+        ),
+        has_next=high < len(slots),
+        has_previous=low > 0,
+    )
+
+
+def _slot_page_url(request: AuthenticatedRequest, cursor: _SlotCursor | None) -> str:
+    url = request.build_absolute_uri()
+    if cursor is None:
+        return remove_query_param(url, "cursor")
+    return replace_query_param(url, "cursor", _slot_cursor(cursor))
 
 
 class SlotListApi(APIView):
     """Open slots on one calendar day, read in the patient's own time zone. Staff pass
     `patient` to see what that patient may book; without it, every clinician's slots in the
-    caller's own zone. Paginated by (start, clinician) keyset like every other list."""
+    caller's own zone. Ordered by (start, clinician id) and paginated by a keyset cursor like
+    every other list (`next` and `previous`), a day to a page by default (200 slots)."""
 
     permission_classes = [has_role(*ALL_ROLES)]
 
@@ -293,8 +386,16 @@ class SlotListApi(APIView):
         visit_type = visit_type_field()
         clinician = serializers.UUIDField(required=False)
         patient = serializers.UUIDField(required=False)
-        cursor = serializers.CharField(required=False)
-        page_size = serializers.IntegerField(required=False, min_value=1)
+        cursor = serializers.CharField(
+            required=False,
+            help_text="Opaque; copy it from `next` or `previous`. An unknown cursor answers 404.",
+        )
+        page_size = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            help_text=f"Slots per page (default {SLOTS_PER_PAGE}, a day's slots); larger values "
+            f"are capped at {settings.CARECORE_MAX_PAGE_SIZE}.",
+        )
 
     class OutputSerializer(serializers.Serializer):
         results = SlotOutput(many=True)
@@ -316,24 +417,18 @@ class SlotListApi(APIView):
             clinician_id=query.get("clinician"),
         )
         answer, zone = day.answer, day.zone
-        found = answer.slots
-        if "cursor" in query:
-            after = _after_cursor(query["cursor"])
-            found = [s for s in found if (s.start, str(s.clinician.id)) > after]
-        page_size = min(query.get("page_size") or 200, CursorPagination().max_page_size)
-        page, rest = found[:page_size], found[page_size:]
-        next_url = None
-        if rest:
-            next_url = replace_query_param(
-                request.build_absolute_uri(), "cursor", _slot_cursor(page[-1])
-            )
+        cursor = _read_slot_cursor(query["cursor"]) if "cursor" in query else None
+        page_size = min(query.get("page_size") or SLOTS_PER_PAGE, CursorPagination().max_page_size)
+        page = _slot_page(answer.slots, cursor, page_size)
         with timezone.override(zone):
             return Response(
                 self.OutputSerializer(
                     {
-                        "results": page,
-                        "next": next_url,
-                        "previous": None,
+                        "results": page.slots,
+                        "next": _slot_page_url(request, page.next) if page.has_next else None,
+                        "previous": (
+                            _slot_page_url(request, page.previous) if page.has_previous else None
+                        ),
                         "timezone": str(zone),
                         "message": answer.message,
                     }

@@ -7,21 +7,27 @@ is a 400 (DRF would quietly ignore it); a cursor that is not one of ours is DRF'
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime
+import json
+import operator
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import partial, reduce
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import router
-from django.db.models import Field, Model, QuerySet
+from django.db import models, router
+from django.db.models import Field, Model, Q, QuerySet
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from .errors import ValidationFailed
 from .queries import CompiledOnce, planned_on_every_run
@@ -78,6 +84,208 @@ class CursorPagination(pagination.CursorPagination):
         )
         page_size["schema"] = {"type": "integer", "minimum": 1}
         return [cursor, page_size]
+
+
+@dataclass(frozen=True)
+class _KeyColumn:
+    field: Field[Any, Any]
+    descending: bool
+
+    @property
+    def name(self) -> str:
+        return str(self.field.name)
+
+    def value_of(self, row: Any) -> Any:
+        return row[self.name] if isinstance(row, dict) else getattr(row, self.field.attname)
+
+    def written(self, value: Any) -> Any:
+        """The value as the cursor's JSON carries it."""
+        if isinstance(value, datetime.datetime):
+            return value.isoformat()
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        return value
+
+    def read(self, written: Any) -> Any:
+        """The value a cursor's JSON carries, or ValueError when it is not one this column holds
+        as `written` writes it (a time without an offset could not be compared with the aware
+        times the column holds)."""
+        field = self.field
+        if isinstance(field, models.BooleanField):
+            if isinstance(written, bool):
+                return written
+        elif isinstance(field, models.IntegerField):
+            if isinstance(written, int) and not isinstance(written, bool):
+                return written
+        elif isinstance(field, models.DateTimeField):
+            if isinstance(written, str):
+                value = datetime.datetime.fromisoformat(written)
+                if value.utcoffset() is not None:
+                    return value
+        elif isinstance(field, models.UUIDField):
+            if isinstance(written, str):
+                return uuid.UUID(written)
+        elif isinstance(field, models.CharField | models.TextField) and isinstance(written, str):
+            return written
+        raise ValueError(f"Not a value of {self.name}.")
+
+
+_KEY_FIELD_TYPES = (
+    models.BooleanField,
+    models.IntegerField,
+    models.DateTimeField,
+    models.UUIDField,
+    models.CharField,
+    models.TextField,
+)
+
+
+@dataclass(frozen=True)
+class _Keyset:
+    """A decoded cursor: the page starts after `position` in the list's order, or with
+    `backwards` before it; with no position, from the end (the last page)."""
+
+    position: tuple[Any, ...] | None
+    backwards: bool
+
+
+class KeysetPagination(CursorPagination):
+    """Cursor pagination on the list's whole `ordering` (a compound keyset), for a list whose
+    first column repeats a value in long runs (a flag): DRF's CursorPagination keeps only the
+    first column's value in its cursor and counts through a run of equal values by offset, which
+    it caps at `offset_cutoff` (1000), so past a thousand equal values every `next` answered
+    the same page and the rest of the list could not be reached.
+
+    Each cursor carries the values of every ordering column of the row it follows (or precedes,
+    for `previous`), and a page is the rows strictly after that row in the order: each page is
+    one query whatever its depth, and rows added or removed meanwhile make no page skip or repeat
+    one. `ordering` names concrete, non-null columns of the model, each ascending or descending
+    (mixed directions allowed), the last one unique (the primary key), so every row has its own
+    position. A cursor that does not decode, or whose values are not values of those columns
+    (a time without an offset, an id that is no id), is an unknown cursor: 404.
+
+    Like DRF's, a page reached by `next` has a `previous` link (and one reached by `previous` a
+    `next` link) without a query to check that rows are still there; following it when they are
+    not gives an empty page whose link leads to the list's first (or last) page."""
+
+    def paginate_queryset(
+        self, queryset: Any, request: Request, view: Any = None
+    ) -> list[Any] | None:
+        if not isinstance(queryset, QuerySet):
+            raise TypeError("KeysetPagination pages a QuerySet.")
+        self._base_url = request.build_absolute_uri()
+        self.page_size = self.get_page_size(request)
+        self._columns = _key_columns(queryset.model, self.ordering)
+        keyset = self._read_keyset(request) or _Keyset(position=None, backwards=False)
+        backwards = keyset.backwards
+        # Backwards: the order reversed, read from the cursor on, and the page turned round.
+        rows = queryset.order_by(
+            *(
+                ("-" if column.descending != backwards else "") + column.name
+                for column in self._columns
+            )
+        )
+        if keyset.position is not None:
+            rows = rows.filter(_beyond(self._columns, keyset.position, backwards=backwards))
+        # One row more than the page says whether the list goes on past it.
+        fetched = list(rows[: self.page_size + 1])
+        goes_on = len(fetched) > self.page_size
+        page = fetched[: self.page_size]
+        if backwards:
+            page.reverse()
+        first = self._position(page[0]) if page else None
+        last = self._position(page[-1]) if page else None
+        self._next_url: str | None = None
+        self._previous_url: str | None = None
+        if not backwards:
+            if goes_on:
+                self._next_url = self._url(_Keyset(last, backwards=False))
+            if keyset.position is not None:
+                # The rows before the page's first; past the end (an empty page), with no
+                # position: the last page, as every row is before.
+                self._previous_url = self._url(_Keyset(first, backwards=True))
+        else:
+            if goes_on:
+                self._previous_url = self._url(_Keyset(first, backwards=True))
+            if keyset.position is not None:
+                # The rows after the page's last; before the start (an empty page): the list
+                # from its start, without a cursor.
+                self._next_url = self._url(_Keyset(last, backwards=False) if page else None)
+        return page
+
+    def get_next_link(self) -> str | None:
+        return self._next_url
+
+    def get_previous_link(self) -> str | None:
+        return self._previous_url
+
+    def _position(self, row: Any) -> tuple[Any, ...]:
+        return tuple(column.value_of(row) for column in self._columns)
+
+    def _url(self, keyset: _Keyset | None) -> str:
+        if keyset is None:
+            return remove_query_param(self._base_url, self.cursor_query_param)
+        position = keyset.position
+        cursor = {
+            "p": None
+            if position is None
+            else [
+                column.written(value) for column, value in zip(self._columns, position, strict=True)
+            ],
+            "r": keyset.backwards,
+        }
+        token = base64.urlsafe_b64encode(json.dumps(cursor, separators=(",", ":")).encode())
+        return replace_query_param(self._base_url, self.cursor_query_param, token.decode())
+
+    def _read_keyset(self, request: Request) -> _Keyset | None:
+        token = request.query_params.get(self.cursor_query_param)
+        if token is None:
+            return None
+        try:
+            cursor = json.loads(base64.urlsafe_b64decode(token.encode()))
+            if not isinstance(cursor, dict) or set(cursor) != {"p", "r"}:
+                raise ValueError("Not a cursor.")
+            written, backwards = cursor["p"], cursor["r"]
+            if not isinstance(backwards, bool):
+                raise ValueError("Not a direction.")
+            if written is None:
+                return _Keyset(position=None, backwards=backwards)
+            if not isinstance(written, list) or len(written) != len(self._columns):
+                raise ValueError("Not a position.")
+            position = tuple(
+                column.read(value) for column, value in zip(self._columns, written, strict=True)
+            )
+        # RecursionError: JSON nested deeper than the parser goes.
+        except (ValueError, TypeError, binascii.Error, RecursionError):
+            raise NotFound(self.invalid_cursor_message) from None
+        return _Keyset(position=position, backwards=backwards)
+
+
+def _key_columns(model: type[Model], ordering: tuple[str, ...]) -> list[_KeyColumn]:
+    columns = []
+    for term in ordering:
+        field = model._meta.get_field(term.lstrip("-"))
+        if not isinstance(field, _KEY_FIELD_TYPES) or field.null or field.is_relation:
+            raise TypeError(f"KeysetPagination orders by non-null plain columns, not {term!r}.")
+        columns.append(_KeyColumn(field=field, descending=term.startswith("-")))
+    if not columns or not (columns[-1].field.unique or columns[-1].field.primary_key):
+        raise TypeError("KeysetPagination's ordering ends with a unique column.")
+    return columns
+
+
+def _beyond(columns: list[_KeyColumn], position: tuple[Any, ...], *, backwards: bool) -> Q:
+    """The rows after `position` in the order of `columns` (before it, `backwards`): each
+    column's later values, where every column before it ties. The first column's bound, which
+    every such row meets, is repeated on its own so the planner can seek to it in an index."""
+    later_rows = []
+    ties = Q()
+    for column, value in zip(columns, position, strict=True):
+        later = "lt" if column.descending != backwards else "gt"
+        later_rows.append(ties & Q(**{f"{column.name}__{later}": value}))
+        ties &= Q(**{column.name: value})
+    first = columns[0]
+    bound = "lte" if first.descending != backwards else "gte"
+    return Q(**{f"{first.name}__{bound}": position[0]}) & reduce(operator.or_, later_rows)
 
 
 @dataclass(frozen=True)

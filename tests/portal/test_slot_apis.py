@@ -193,6 +193,44 @@ def test_slots_are_paginated_by_a_cursor(client_for, patient):
     assert first["results"] + second["results"] == everything[:20]
 
 
+def test_following_next_then_previous_visits_every_slot_once_in_order(client_for, scheduler):
+    client = client_for(scheduler)  # both clinicians' slots: starts tie, clinician ids break them
+    everything = slots(client, date="2026-06-11").json()
+    assert (everything["next"], everything["previous"]) == (None, None)  # a day is one page
+    key = [(item["start"], item["clinician"]) for item in everything["results"]]
+    assert len(key) == 2 * 24 and len(set(key)) == len(key)
+
+    pages = [slots(client, date="2026-06-11", page_size=7).json()]
+    while pages[-1]["next"]:
+        pages.append(client.get(pages[-1]["next"]).json())
+    backwards = [pages[-1]]
+    while backwards[-1]["previous"]:
+        backwards.append(client.get(backwards[-1]["previous"]).json())
+
+    assert pages[0]["previous"] is None
+    assert [item for page in pages for item in page["results"]] == everything["results"]
+    assert [len(page["results"]) for page in pages] == [7] * 6 + [6]
+    assert [item for page in reversed(backwards) for item in page["results"]] == (
+        everything["results"]
+    )
+    assert backwards[-1]["next"] is not None  # from the first page on again
+
+
+def test_a_page_past_the_last_slot_leads_back_to_the_last_page(client_for, patient, clinician):
+    client = client_for(patient.user)
+    first = slots(client, date="2026-06-11", page_size=22).json()
+    # The next page's two slots (19:00 and 19:30) are booked before it is read.
+    for minute in (0, 30):
+        book_directly(patient=patient, clinician=clinician, start=at(TOMORROW, 19, minute))
+
+    past = client.get(first["next"]).json()
+    last = client.get(past["previous"]).json()
+
+    assert (past["results"], past["next"]) == ([], None)
+    assert last["results"] == first["results"]
+    assert (last["next"], last["previous"]) == (None, None)
+
+
 def test_the_slot_list_costs_the_same_queries_for_more_clinicians_and_bookings(
     client_for, scheduler, clinician, django_assert_num_queries
 ):
