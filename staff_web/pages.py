@@ -120,6 +120,10 @@ def _with_assignees(threads: list[Any]) -> list[Any]:
     staff = assignable_staff_by_patient(patient_ids={thread.patient_id for thread in threads})
     for thread in threads:
         thread.assignable = staff.get(thread.patient_id, [])
+        # Still shown as the holder when they may no longer be assigned (see the template).
+        thread.assignee_unlisted = thread.assignee_id is not None and thread.assignee_id not in {
+            member.id for member in thread.assignable
+        }
     return threads
 
 
@@ -333,7 +337,7 @@ def thread_detail(request: HttpRequest, thread_id: Any) -> HttpResponse:
             "care_team": [
                 member.user
                 for member in patient.care_team.memberships.all()
-                if member.user.role in CARE_TEAM_ROLES
+                if member.user.role in CARE_TEAM_ROLES and member.user.is_active
             ]
             if hasattr(patient, "care_team")
             else [],

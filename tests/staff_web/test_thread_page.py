@@ -202,6 +202,35 @@ def test_the_assignee_select_offers_only_active_care_team_members(
     assert str(coordinator.id) not in html  # deactivated: not offered (the inbox's rule)
 
 
+def test_a_holder_who_may_no_longer_be_assigned_is_still_shown_as_the_holder(
+    patient: Patient,
+    clinician: Clinician,
+    coordinator: User,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    """Deactivated while holding the thread: the select says who holds it (not "Nobody"),
+    and the header's care team lists active members only."""
+    thread = open_thread(patient)
+    services.thread_assign(actor=clinician.user, thread_id=thread.id, assignee_id=coordinator.id)
+    coordinator.is_active = False
+    coordinator.save(update_fields=["is_active"])
+    client = staff_web_for(clinician.user)
+
+    for page in (f"/staff/threads/{thread.id}/", "/staff/"):
+        html = client.get(page).content.decode()
+
+        assert (
+            f'<option value="{coordinator.id}" selected>{coordinator.full_name} '
+            "(can no longer be assigned)</option>"
+        ) in html
+        assert '<option value="" selected>' not in html
+        assert f'<option value="{clinician.user.id}">' in html
+    header = client.get(f"/staff/threads/{thread.id}/").content.decode()
+    care_team = header.split("<dt>Care team</dt>", 1)[1].split("</dd>", 1)[0]
+    assert clinician.user.full_name in care_team
+    assert coordinator.full_name not in care_team
+
+
 def test_a_refused_assignment_is_shown_on_the_thread_after_the_redirect(
     patient: Patient,
     clinician: Clinician,
