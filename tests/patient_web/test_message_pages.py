@@ -428,3 +428,16 @@ def test_failed_sends_never_use_up_the_unsent_photo_allowance(
 
     assert response.status_code == 302
     assert Attachment.objects.filter(message__body="At last.").count() == 1
+
+
+def test_the_thread_pages_title_carries_no_subject(
+    patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    """The subject is the patient's words: in the heading, not in the title that browser
+    history keeps (docs/security.md, "Page titles")."""
+    thread = open_thread(patient, subject="Flare on my arms")
+
+    html = web_for(patient.user).get(f"/messages/{thread.id}/").content.decode()
+
+    assert "<title>Conversation · CareCore</title>" in html
+    assert "Flare on my arms" in html

@@ -421,3 +421,28 @@ def test_over_the_users_budget_the_workspace_answers_429_with_retry_after(
         assert refused.status_code == 429
         assert 0 < int(refused["Retry-After"]) <= 60
     assert not Message.objects.filter(body="Over the budget.").exists()
+
+
+def test_page_titles_carry_no_patient_text(
+    patient: Patient,
+    clinician: Clinician,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    """A title goes where the page's body does not: tab strips on a shared screen, browser
+    history and its sync (docs/security.md, "Page titles"). The name and subject stay in the
+    page's heading."""
+    thread = open_thread(patient, subject="Flare on my arms")
+    client = staff_web_for(clinician.user)
+    pages = {
+        f"/staff/threads/{thread.id}/": "Conversation",
+        f"/staff/patients/{patient.id}/": "Patient chart",
+        f"/staff/patients/{patient.id}/care-plan/": "Care plan",
+    }
+
+    for path, title in pages.items():
+        html = client.get(path).content.decode()
+
+        assert f"<title>{title} · CareCore workspace</title>" in html
+        assert patient.user.full_name in html  # in the page, not in its title
+    thread_page = client.get(f"/staff/threads/{thread.id}/").content.decode()
+    assert "<h1>Flare on my arms" in thread_page or ">Flare on my arms<" in thread_page
