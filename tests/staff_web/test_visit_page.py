@@ -311,3 +311,15 @@ def test_the_pages_url_is_route_words_and_the_visits_id_only(visit: Appointment)
 
     assert url == f"/staff/visits/{visit.id}/"
     check_link_path(url)  # refuses anything but route words and ids: no name, no reason
+
+
+def test_the_schedule_and_the_summary_link_to_the_visit(
+    visit: Appointment, clinician: Clinician, staff_web_for: Callable[[User], Client]
+) -> None:
+    client = staff_web_for(clinician.user)
+
+    calendar = client.get(f"/staff/schedule/?date={TOMORROW.isoformat()}").content.decode()
+    summary = client.get(summary_url(visit)).content.decode()
+
+    assert f'<a href="{page_url(visit)}" aria-label="Details of ' in calendar
+    assert f'<a href="{page_url(visit)}">The visit</a>' in summary
