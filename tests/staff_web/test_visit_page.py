@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 import time_machine
 from django.test import Client
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from carecore.accounts import services as account_services
 from carecore.accounts.models import Clinician, Patient, User
 from carecore.audit.models import Action, AuditEvent
+from carecore.notifications import links
 from carecore.notifications.rendering import check_link_path
 from portal import services
 from portal.models import Appointment
@@ -311,6 +312,9 @@ def test_the_pages_url_is_route_words_and_the_visits_id_only(visit: Appointment)
 
     assert url == f"/staff/visits/{visit.id}/"
     check_link_path(url)  # refuses anything but route words and ids: no name, no reason
+    assert resolve(links.page_for(links.visit_page(visit.id), role="clinician")).view_name == (
+        "staff_web:visit"
+    )
 
 
 def test_the_schedule_and_the_summary_link_to_the_visit(
