@@ -661,7 +661,7 @@ def cancel(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
 @schedule_page
 def visit(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     """One visit as the workspace sees it, the page visit notifications (booked, moved,
-    cancelled, reminders) link staff to (`links.page_for`): its status, time in the viewer's
+    cancelled) link staff to (`links.page_for`): its status, time in the viewer's
     zone, type, clinician and patient, the reason for those who may read it, and only the
     actions the viewer's rules allow (`appointment_permissions`: move and cancel, the patient's
     chart, the pre-visit summary; "Join" for the visit's own clinician, `join_url_for`).

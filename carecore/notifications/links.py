@@ -62,8 +62,9 @@ def break_glass_grant_page(grant_id: UUID | str) -> str:
 # administration site. (portal path, roles, their page)
 _PAGES_BY_ROLE = [
     (re.compile(r"/messages/(?P<id>[0-9a-f-]{36})/"), CARE_TEAM_ROLES, "/staff/threads/{id}/"),
-    # A visit booked, moved, cancelled or coming up: the visit itself (status, time, actions),
-    # for every role that works on the schedule; its pre-visit summary has its own notice.
+    # A visit booked, moved or cancelled (reminders go to the patient only): the visit itself
+    # (status, time, actions), for every role that works on the schedule; its pre-visit summary
+    # has its own notice.
     (
         re.compile(r"/visits/(?P<id>[0-9a-f-]{36})/"),
         CARE_TEAM_ROLES | {Role.SCHEDULER},

@@ -106,7 +106,7 @@ def test_make_run_sets_the_public_url_from_host_and_port(host, port, expected):
         ("/messages/{id}/", "clinician", "/staff/threads/{id}/"),
         ("/messages/{id}/", "coordinator", "/staff/threads/{id}/"),
         ("/visits/{id}/", "patient", "/visits/{id}/"),
-        # A visit booked, moved, cancelled or coming up: the visit itself, in the workspace, for
+        # A visit booked, moved or cancelled: the visit itself, in the workspace, for
         # every role that works on the schedule (never its pre-visit summary: a cancelled
         # visit's would mislead, and schedulers may not read one).
         ("/visits/{id}/", "clinician", "/staff/visits/{id}/"),
