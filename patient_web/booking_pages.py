@@ -153,10 +153,16 @@ def book(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _joinable(appointment: Any) -> bool:
-    early = timedelta(minutes=settings.CARECORE_JITSI_EARLY_JOIN_MINUTES)
+def joinable_from(appointment: Any) -> datetime:
+    """When the visit's "Join visit" button appears (the video link's early-join time)."""
+    return appointment.start_at - timedelta(minutes=settings.CARECORE_JITSI_EARLY_JOIN_MINUTES)
+
+
+def joinable(appointment: Any) -> bool:
+    """Whether the visit's "Join visit" button shows now: booked, from `joinable_from` to its
+    end (the patient's visit page and the workspace's; `join_url_for` decides who gets a link)."""
     now = timezone.now()
-    return appointment.status == "booked" and appointment.start_at - early <= now < (
+    return appointment.status == "booked" and joinable_from(appointment) <= now < (
         appointment.end_at
     )
 
@@ -166,15 +172,13 @@ def _joinable(appointment: Any) -> bool:
 def visit(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     user = signed_in(request)
     appointment = selectors.appointment_get(user=user, appointment_id=appointment_id)
-    joinable = _joinable(appointment)
     return render(
         request,
         "patient_web/booking/visit.html",
         {
             "appointment": appointment,
-            "join_url": join_url_for(appointment, user) if joinable else "",
-            "joinable_from": appointment.start_at
-            - timedelta(minutes=settings.CARECORE_JITSI_EARLY_JOIN_MINUTES),
+            "join_url": join_url_for(appointment, user) if joinable(appointment) else "",
+            "joinable_from": joinable_from(appointment),
             "changeable": appointment.status == "booked" and appointment.start_at > timezone.now(),
         },
     )

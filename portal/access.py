@@ -8,6 +8,7 @@ not the patient-written `reason`: see `can_see_reason`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.db.models import Q
@@ -122,6 +123,22 @@ def access_booking_patient(
     )
 
 
+def _previsit_summary_readers(user: User) -> tuple[Q, Q]:
+    """Filters on Appointment: (clinical, treating). `clinical` keeps the visits of patients
+    `user` may read clinically (care team, break-glass); `treating` the visits `user` may read
+    the summary of as the visit's own clinician (not cancelled, window open). The rule of
+    `access_previsit_summary`, which `appointment_permissions` asks too."""
+    clinical = patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
+    treating = Q(pk__in=[])
+    if user.role == Role.CLINICIAN:
+        treating = (
+            Q(clinician__user_id=user.id)
+            & ~Q(status=AppointmentStatus.CANCELLED)
+            & visit_window_open()
+        )
+    return clinical, treating
+
+
 def access_previsit_summary(*, user: User, appointment_id: UUID | str) -> tuple[Appointment, bool]:
     """The appointment whose pre-visit summary `user` may read, and whether `user` is on the
     patient's care team; else NotFound. Audited either way (object `previsit_summary`).
@@ -136,14 +153,7 @@ def access_previsit_summary(*, user: User, appointment_id: UUID | str) -> tuple[
       care team: the patient chose them for this visit (treatment). Their reads are marked in
       the audit detail, and they get no message counts (threads belong to the care team).
     """
-    clinical = patient_visibility(user, purpose=Purpose.CLINICAL, patient_ref="patient_id")
-    treating = Q(pk__in=[])
-    if user.role == Role.CLINICIAN:
-        treating = (
-            Q(clinician__user_id=user.id)
-            & ~Q(status=AppointmentStatus.CANCELLED)
-            & visit_window_open()
-        )
+    clinical, treating = _previsit_summary_readers(user)
     appointment = (
         Appointment.objects.filter(clinical | treating)
         .select_related("patient__user", "clinician__user")
@@ -167,3 +177,33 @@ def access_previsit_summary(*, user: User, appointment_id: UUID | str) -> tuple[
         detail={} if on_care_team else {"basis": "treating_clinician"},
     )
     return appointment, on_care_team
+
+
+@dataclass(frozen=True)
+class AppointmentPermissions:
+    """What a viewer who may see a visit may also do with it (`appointment_permissions`)."""
+
+    change: bool  # cancel or reschedule it (`access_appointment` with `for_write`)
+    read_patient_record: bool  # the patient's clinical record (`access_patient`, clinical)
+    read_previsit_summary: bool  # its pre-visit summary (`access_previsit_summary`)
+
+
+def appointment_permissions(*, user: User, appointment: Appointment) -> AppointmentPermissions:
+    """For a visit `user` already sees (through `access_appointment`): which of the actions and
+    links about it their rules let `user` take, so a page offers only those that would pass.
+
+    No rule of its own: each answer asks the helper the action itself goes through, as a yes or
+    no. Not audited (it reads no patient data; each action audits itself when taken). At most
+    three small queries, none for a question the role is refused outright (a scheduler's
+    clinical ones). Who may change is asked with the caller's current rights, so break-glass
+    (read only) changes nothing."""
+    change = Appointment.objects.filter(
+        appointment_visibility(user, for_write=True), pk=appointment.pk
+    ).exists()
+    clinical, treating = _previsit_summary_readers(user)
+    # `clinical` is `access_patient`'s clinical rule applied to the visit's patient.
+    on_record = Appointment.objects.filter(clinical, pk=appointment.pk).exists()
+    summary = on_record or Appointment.objects.filter(treating, pk=appointment.pk).exists()
+    return AppointmentPermissions(
+        change=change, read_patient_record=on_record, read_previsit_summary=summary
+    )

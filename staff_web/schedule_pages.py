@@ -1,13 +1,15 @@
 """The schedule ("Schedule"): a clinician's day or week, weekly availability and time off (with
 the visits a time off would strand, by name), booking, moving and cancelling visits on a
-patient's behalf, and the pre-visit summary of a visit.
+patient's behalf, one visit (the page visit notifications link staff to), and the pre-visit
+summary of a visit.
 
 Thin like the APIs: portal's services and selectors decide who sees which visit (the API's
 `appointment_visibility`), what is bookable (notice, window, licence, slot grid), the late-cancel
 flag and the calendar's advisory lock; careplans' selector decides who reads a pre-visit summary.
 Who may open which page (docs/web-portal.md, "Schedule"):
 
-- the calendar, booking, moving and cancelling: clinicians, coordinators and schedulers;
+- the calendar, one visit, booking, moving and cancelling: clinicians, coordinators and
+  schedulers;
 - availability and time off: the clinician (their own) and schedulers (everyone's), as the API;
 - the pre-visit summary: the care team and the visit's own clinician; a scheduler gets the same
   404 as for a visit that does not exist (audited), never clinical data.
@@ -37,11 +39,19 @@ from carecore.accounts.selectors import clinician_list, patient_get, patient_lis
 from carecore.audit.lists import audited_rows
 from carecore.common.errors import ApplicationError
 from careplans.selectors import previsit_summary
-from patient_web.booking_pages import VISIT_TYPES, SlotForm, day_choice, slot_items
+from patient_web.booking_pages import (
+    VISIT_TYPES,
+    SlotForm,
+    day_choice,
+    joinable,
+    joinable_from,
+    slot_items,
+)
 from patient_web.guards import form_errors
 from portal import selectors, services
-from portal.access import can_see_reason
+from portal.access import appointment_permissions, can_see_reason
 from portal.slots import local_day_bounds
+from portal.video import join_url_for
 
 from .guards import staff_user
 
@@ -640,6 +650,43 @@ def cancel(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
             "late_hours": settings.CARECORE_LATE_CANCEL_HOURS,
             "changeable": appointment.status == "booked" and appointment.start_at > timezone.now(),
             "error_message": error_message,
+        },
+    )
+
+
+# --- one visit ------------------------------------------------------------------------------------
+
+
+@require_GET
+@schedule_page
+def visit(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    """One visit as the workspace sees it, the page visit notifications (booked, moved,
+    cancelled) link staff to (`links.page_for`): its status, time in the viewer's
+    zone, type, clinician and patient, the reason for those who may read it, and only the
+    actions the viewer's rules allow (`appointment_permissions`: move and cancel, the patient's
+    chart, the pre-visit summary; "Join" for the visit's own clinician, `join_url_for`).
+
+    Who sees it is the schedule's rule (`access_appointment`, audited): a visit the viewer may
+    not see, another team's patient's or none at all, is the same 404."""
+    user = staff_user(request)
+    appointment = selectors.appointment_get(user=user, appointment_id=appointment_id)
+    now = timezone.now()
+    may = appointment_permissions(user=user, appointment=appointment)
+    return render(
+        request,
+        "staff_web/schedule/visit.html",
+        {
+            "appointment": appointment,
+            "may": may,
+            "can_see_reason": can_see_reason(user),
+            "changeable": may.change
+            and appointment.status == "booked"
+            and appointment.start_at > now,
+            "started": appointment.status == "booked" and appointment.start_at <= now,
+            "join_url": join_url_for(appointment, user) if joinable(appointment) else None,
+            "joinable_from": joinable_from(appointment),
+            "own_visit": appointment.clinician.user_id == user.id,
+            "upcoming": appointment.start_at > now,
         },
     )
 

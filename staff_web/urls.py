@@ -34,7 +34,7 @@ urlpatterns = [
         plan_pages.care_plan_discard,
         name="care_plan_discard",
     ),
-    # The schedule and the pre-visit summary (schedule_pages.py).
+    # The schedule, one visit and its pre-visit summary (schedule_pages.py).
     path("schedule/", schedule_pages.schedule, name="schedule"),
     path("schedule/book/", schedule_pages.book, name="schedule-book"),
     path(
@@ -62,6 +62,7 @@ urlpatterns = [
         schedule_pages.cancel,
         name="schedule-cancel",
     ),
+    path("visits/<uuid:appointment_id>/", schedule_pages.visit, name="visit"),
     path(
         "visits/<uuid:appointment_id>/summary/",
         schedule_pages.visit_summary,

@@ -464,8 +464,8 @@ STAFF_PAGE = rule(NO_ROUTE, SEE, SEE, NO_ROUTE, NO_ROUTE)
 # never the workspace's 403 page: clinical data); clinicians change, coordinators only read.
 PLAN_PAGE = rule(NO_ROUTE, SEE, SEE, HIDDEN, NO_ROUTE)
 PLAN_PAGE_WRITES = rule(NO_ROUTE, SEE, READ_ONLY, HIDDEN, NO_ROUTE)
-# The workspace's schedule pages on a visit (move, cancel): the care team for their patients,
-# schedulers for every patient; patients and admins are refused whatever the id.
+# The workspace's schedule pages on a visit (the visit itself, move, cancel): the care team for
+# their patients, schedulers for every patient; patients and admins are refused whatever the id.
 SCHEDULE_PAGE = rule(NO_ROUTE, SEE, SEE, SEE_ALL, NO_ROUTE)
 # A clinician's hours and time off in the workspace: as the API's SCHEDULE.
 AVAILABILITY_PAGE = SCHEDULE
@@ -632,6 +632,7 @@ OBJECT_ROUTES: dict[str, Entry] = {
     "staff_web:schedule-time-off-delete": Entry(time_off, AVAILABILITY_PAGE),
     "staff_web:schedule-reschedule": Entry(appointment, SCHEDULE_PAGE, body={"post": _slot}),
     "staff_web:schedule-cancel": Entry(appointment, SCHEDULE_PAGE),
+    "staff_web:visit": Entry(appointment, SCHEDULE_PAGE),
     "staff_web:visit_summary": Entry(appointment, SUMMARY_PAGE),
     # The patient chart: clinical, so a scheduler's answer is the 404 of a patient who does not
     # exist (access_patient refuses them), not the workspace's 403 (docs/web-portal.md).

@@ -23,7 +23,8 @@ def thread_page(thread_id: UUID | str) -> str:
 
 
 def visit_page(appointment_id: UUID | str) -> str:
-    """A video visit: time, clinician, join button (patient and clinician)."""
+    """A video visit: time, clinician, join button. The patient's page; staff open the
+    workspace's page of the same visit, `/staff/visits/<id>/` (`page_for`)."""
     return f"/visits/{appointment_id}/"
 
 
@@ -61,10 +62,13 @@ def break_glass_grant_page(grant_id: UUID | str) -> str:
 # administration site. (portal path, roles, their page)
 _PAGES_BY_ROLE = [
     (re.compile(r"/messages/(?P<id>[0-9a-f-]{36})/"), CARE_TEAM_ROLES, "/staff/threads/{id}/"),
+    # A visit booked, moved or cancelled (reminders go to the patient only): the visit itself
+    # (status, time, actions), for every role that works on the schedule; its pre-visit summary
+    # has its own notice.
     (
         re.compile(r"/visits/(?P<id>[0-9a-f-]{36})/"),
-        CARE_TEAM_ROLES,
-        "/staff/visits/{id}/summary/",
+        CARE_TEAM_ROLES | {Role.SCHEDULER},
+        "/staff/visits/{id}/",
     ),
     (
         re.compile(r"/break-glass/(?P<id>[0-9a-f-]{36})/"),

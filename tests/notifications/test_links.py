@@ -9,11 +9,17 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.test import Client
+from django.urls import resolve
 
 from carecore.notifications import links
-from carecore.notifications.models import Channel, Event
+from carecore.notifications.models import Channel, Event, Notification
 from carecore.notifications.rendering import check_link_path, render
 from carecore.notifications.services import notification_deliver
+from portal import services as portal
+from tests.patient_web.conftest import sign_in as patient_sign_in
+from tests.portal.conftest import TOMORROW, at, book_directly, frozen, schedules  # noqa: F401
+from tests.staff_web.conftest import sign_in as staff_sign_in
 
 from .helpers import notify_one
 
@@ -100,7 +106,17 @@ def test_make_run_sets_the_public_url_from_host_and_port(host, port, expected):
         ("/messages/{id}/", "clinician", "/staff/threads/{id}/"),
         ("/messages/{id}/", "coordinator", "/staff/threads/{id}/"),
         ("/visits/{id}/", "patient", "/visits/{id}/"),
-        ("/visits/{id}/", "clinician", "/staff/visits/{id}/summary/"),
+        # A visit booked, moved or cancelled: the visit itself, in the workspace, for
+        # every role that works on the schedule (never its pre-visit summary: a cancelled
+        # visit's would mislead, and schedulers may not read one).
+        ("/visits/{id}/", "clinician", "/staff/visits/{id}/"),
+        ("/visits/{id}/", "coordinator", "/staff/visits/{id}/"),
+        ("/visits/{id}/", "scheduler", "/staff/visits/{id}/"),
+        # Admins are told of no visit and no page of theirs shows one (they read visits only
+        # under break-glass, through the API): the link is left as it is.
+        ("/visits/{id}/", "admin", "/visits/{id}/"),
+        # The pre-visit summary notice keeps its own page.
+        ("/staff/visits/{id}/summary/", "clinician", "/staff/visits/{id}/summary/"),
         ("/break-glass/{id}/", "admin", "/admin/accounts/breakglassgrant/{id}/change/"),
         ("/break-glass/{id}/", "clinician", "/staff/break-glass/{id}/"),
         ("/break-glass/{id}/", "coordinator", "/staff/break-glass/{id}/"),
@@ -120,8 +136,6 @@ def test_each_role_is_linked_to_the_page_where_it_works(portal_path, role, page)
 def test_one_notification_links_the_patient_to_the_portal_and_the_team_to_the_workspace(
     patient, clinician, settings
 ):
-    from django.urls import resolve
-
     settings.CARECORE_NOTIFICATIONS_DEFAULT_QUIET_HOURS = ""
     from carecore.notifications.services import notify
 
@@ -140,3 +154,41 @@ def test_one_notification_links_the_patient_to_the_portal_and_the_team_to_the_wo
     assert (clinician.user.id, f"/staff/threads/{thread}/") in paths
     assert resolve(f"/staff/threads/{thread}/").view_name == "staff_web:thread"
     assert resolve(f"/messages/{thread}/").view_name == "patient_web:thread"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("frozen", "schedules")
+def test_a_visits_announcements_open_the_visit_for_the_patient_and_its_clinician(
+    patient, clinician, settings
+):
+    """Booked, moved and cancelled: each in-app row's link resolves to a page its recipient
+    opens (the patient's portal page, the clinician's workspace page) and shows the visit."""
+    settings.CARECORE_NOTIFICATIONS_DEFAULT_QUIET_HOURS = ""
+    visit = book_directly(patient=patient, clinician=clinician, start=at(TOMORROW, 10))
+    portal.appointment_reschedule(
+        actor=patient.user, appointment_id=visit.id, start=at(TOMORROW, 11)
+    )
+    portal.appointment_cancel(actor=patient.user, appointment_id=visit.id)
+    staff, own = Client(), Client()
+    staff_sign_in(staff, clinician.user)
+    patient_sign_in(own, patient.user)
+
+    changes = (Event.APPOINTMENT_BOOKED, Event.APPOINTMENT_RESCHEDULED, Event.APPOINTMENT_CANCELLED)
+    rows = Notification.objects.filter(
+        subject_id=str(visit.id), channel=Channel.IN_APP, event__in=changes
+    )
+    seen = {(row.event, row.recipient_id, row.link_path) for row in rows}
+    assert seen == {
+        (event, user.id, path)
+        for event in changes
+        for user, path in (
+            (patient.user, f"/visits/{visit.id}/"),
+            (clinician.user, f"/staff/visits/{visit.id}/"),
+        )
+    }
+    assert resolve(f"/staff/visits/{visit.id}/").view_name == "staff_web:visit"
+    assert resolve(f"/visits/{visit.id}/").view_name == "patient_web:visit"
+    for client, path in ((staff, f"/staff/visits/{visit.id}/"), (own, f"/visits/{visit.id}/")):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Cancelled" in response.content.decode()

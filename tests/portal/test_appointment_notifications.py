@@ -72,10 +72,10 @@ def test_a_booking_is_announced_to_the_patient_and_the_clinician(
     assert {row.subject_type for row in rows} == {"appointment"}
     assert {row.subject_id for row in rows} == {appointment_id}
     assert {row.occurrence for row in rows} == {"seq:0"}
-    # Each to the page where they work: the patient's visit, the clinician's pre-visit summary.
+    # Each to the page where they work: the visit in the portal, and in the workspace.
     assert {(row.recipient.email, row.link_path) for row in rows} == {
         ("patient@example.test", f"/visits/{appointment_id}/"),
-        ("clinician@example.test", f"/staff/visits/{appointment_id}/summary/"),
+        ("clinician@example.test", f"/staff/visits/{appointment_id}/"),
     }
 
 

@@ -327,6 +327,13 @@ PAGES: dict[str, Page] = {
         shows=patient_name,
         shown_to=frozenset(ON_THE_TEAM | {"scheduler"}),
     ),
+    # One visit (the page visit notifications link staff to): as moving and cancelling it.
+    "staff_web:visit": Page(
+        visit,
+        rule=SCHEDULE_OBJECT,
+        shows=patient_name,
+        shown_to=frozenset(ON_THE_TEAM | {"scheduler"}),
+    ),
     "staff_web:visit_summary": Page(visit, rule=CLINICAL_OBJECT, shows=patient_name),
     # A break-glass grant: the patient's care team reviews it; another team's clinician (here
     # the grant's holder) gets the 404 of a missing grant (docs/web-portal.md, "Break-glass").
