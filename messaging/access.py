@@ -38,7 +38,7 @@ from carecore.accounts.models import (
 from carecore.audit.models import Action
 from carecore.audit.services import AuditNote, audit_record
 
-from .models import Attachment, Message, Thread
+from .models import Attachment, EscalationStep, Message, Thread
 
 # Roles that may write in a thread: the patient and their care team (admins read under
 # break-glass only, never write; staff who may read at all are CLINICAL_STAFF_ROLES).
@@ -186,6 +186,35 @@ def _threads_by_id(*, for_write: bool, related: tuple[str, ...]) -> VisibleRows[
         return found
 
     return VisibleRows(threads)
+
+
+def escalated_thread_patient_id(*, user: User, thread_id: UUID) -> UUID | None:
+    """The patient of thread `thread_id` if `user` may be offered break-glass access to them from
+    the thread's page, else None: a clinician (break-glass is for clinicians and admins, and
+    admins have no workspace) whom an escalation of this very thread was sent to
+    (`EscalationStep.recipient_ids`: the clinical lead at step 3, typically), and who cannot
+    read the thread now (off the care team, no grant still open).
+
+    Not a read of patient data and not audited: it tells the caller no more than the
+    `thread_escalated` notice told them (that the thread exists and was escalated to them). The
+    page that asks has already had the thread refused, and that refusal is audited as denied.
+    One condition per line.
+    """
+    if user.role != Role.CLINICIAN:
+        return None
+    if not user.is_active:
+        return None
+    escalated_to_user = EscalationStep.objects.filter(
+        thread_id=thread_id, recipient_ids__contains=[str(user.id)]
+    )
+    if not escalated_to_user.exists():
+        return None
+    if visible_threads(user).filter(pk=thread_id).exists():
+        return None
+    patient_id: UUID | None = (
+        Thread.objects.filter(pk=thread_id).values_list("patient_id", flat=True).first()
+    )
+    return patient_id
 
 
 def _deny_attachment(user: User, attachment_id: UUID | str) -> NoReturn:

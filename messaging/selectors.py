@@ -33,6 +33,7 @@ from carecore.common.pagination import CompiledPages, PagedRows
 from .access import (
     access_attachment,
     access_thread,
+    escalated_thread_patient_id,
     listed_threads,
     listed_value_kinds,
     listed_values,
@@ -379,6 +380,13 @@ LEFT JOIN {Patient._meta.db_table} patient ON patient.id = shown.patient_id
 LEFT JOIN {User._meta.db_table} account ON account.id = patient.user_id
 ORDER BY shown.number
 """  # noqa: S608  # nosec B608 - names are ours, values are parameters
+
+
+def thread_break_glass_offered(*, user: User, thread_id: UUID) -> bool:
+    """Whether the thread's page, having refused `user` the thread, offers them break-glass
+    instead of its 404: a clinician the thread was escalated to who cannot read it now
+    (`escalated_thread_patient_id`; docs/web-portal.md, "Called in on an escalation")."""
+    return escalated_thread_patient_id(user=user, thread_id=thread_id) is not None
 
 
 def thread_get(*, user: User, thread_id: UUID | str) -> Thread:

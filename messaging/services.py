@@ -36,10 +36,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from carecore.accounts.access import access_patient, deny
-from carecore.accounts.models import CARE_TEAM_ROLES, Role, User
+from carecore.accounts.models import CARE_TEAM_ROLES, BreakGlassGrant, Role, User
 from carecore.accounts.selectors import (
     escalation_ladder_user_ids,
 )
+from carecore.accounts.services import break_glass_open
 from carecore.audit.models import Action
 from carecore.audit.services import (
     AuditNote,
@@ -66,7 +67,7 @@ from carecore.realtime.services import (
 )
 
 from . import policy, triage
-from .access import WRITER_ROLES, access_thread
+from .access import WRITER_ROLES, access_thread, escalated_thread_patient_id, visible_threads
 from .announcements import announcement_record
 from .files import sniff_and_clean
 from .models import (
@@ -930,6 +931,31 @@ def thread_escalate(*, thread_id: UUID, now: datetime | None = None) -> list[Esc
             )
         recorded.append(escalation)
     return recorded
+
+
+@transaction.atomic
+def thread_break_glass_open(*, actor: User, thread_id: UUID, reason: str) -> BreakGlassGrant | None:
+    """Break-glass access (`break_glass_open`: read-only, time-limited, audited, announced to
+    the patient's lead clinician and the admins) to the patient of a thread that was escalated
+    to `actor` and that they cannot read: the ladder's last rung, the clinical lead, is usually
+    off the patient's care team, and this is how they act on the `thread_escalated` notice.
+
+    None when `actor` can read the thread already (on the care team by now, or a grant still
+    open, as after a second click on the button): nothing is opened. Anyone else (not a
+    recipient of an escalation of this thread, not a clinician, no such thread) gets the 404 of
+    a thread that does not exist, audited as denied. The patient's id never leaves messaging.
+    """
+    patient_id = escalated_thread_patient_id(user=actor, thread_id=thread_id)
+    if patient_id is None:
+        if visible_threads(actor).filter(pk=thread_id).exists():
+            return None
+        deny(
+            user=actor,
+            object_type="message_thread",
+            object_id=thread_id,
+            action=Action.BREAK_GLASS,
+        )
+    return break_glass_open(user=actor, patient_id=patient_id, reason=reason)
 
 
 def overdue_thread_ids(*, now: datetime, limit: int = 1000) -> list[UUID]:

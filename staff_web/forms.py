@@ -36,5 +36,18 @@ class ComposeForm(forms.Form):
     client_id = forms.CharField(max_length=64, widget=forms.HiddenInput)
 
 
+class BreakGlassReasonForm(forms.Form):
+    # Not required here: `break_glass_open` checks the reason (20+ characters) after the service
+    # has made sure the thread may be offered at all, so that nobody else learns anything from
+    # a refused reason.
+    reason = forms.CharField(
+        label="Why you need to read this patient's record",
+        required=False,
+        help_text="At least 20 characters. The patient's lead clinician and the administrators "
+        "can read it.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
 def new_client_id() -> str:
     return f"web-{uuid.uuid4()}"

@@ -26,13 +26,19 @@ from carecore.accounts import services as account_services
 from carecore.accounts.models import CARE_TEAM_ROLES
 from carecore.accounts.selectors import assignable_staff_by_patient, patient_with_care_team
 from carecore.audit.lists import audited_page, audited_rows
-from carecore.common.errors import ApplicationError
+from carecore.common.errors import ApplicationError, NotFound
 from carecore.realtime.selectors import latest_seq
 from intake.selectors import open_red_flag_reviews
 from messaging import selectors, services
 from patient_web.guards import form_errors, local_next_url, sign_in_attempt, throttle_exempt
 
-from .forms import INBOX_FILTERS, ComposeForm, StaffSignInForm, new_client_id
+from .forms import (
+    INBOX_FILTERS,
+    BreakGlassReasonForm,
+    ComposeForm,
+    StaffSignInForm,
+    new_client_id,
+)
 from .guards import care_team_page, staff_user
 
 THREADS_PER_PAGE = 50
@@ -298,6 +304,60 @@ def _compose_forms(request: HttpRequest) -> tuple[ComposeForm, ComposeForm]:
 @require_http_methods(["GET", "POST"])
 @care_team_page
 def thread_detail(request: HttpRequest, thread_id: Any) -> HttpResponse:
+    try:
+        return _thread_page(request, thread_id)
+    except NotFound as error:
+        # Refused (and audited as denied). A clinician the thread was escalated to is offered
+        # break-glass instead of the bare 404; anyone else, and any write, gets the 404.
+        offered = request.method == "GET" and selectors.thread_break_glass_offered(
+            user=staff_user(request), thread_id=thread_id
+        )
+        if not offered:
+            raise
+        error.after_rollback()
+    return _break_glass_offer(request, thread_id, BreakGlassReasonForm())
+
+
+def _break_glass_offer(
+    request: HttpRequest, thread_id: Any, form: BreakGlassReasonForm
+) -> HttpResponse:
+    """The page a clinician called in on an escalation sees instead of a thread they may not
+    read: that much (which their notice told them), and the break-glass form. Nothing of the
+    patient or the thread's text. 403: the thread is refused to them until they open a grant."""
+    return render(
+        request,
+        "staff_web/thread/break_glass_offer.html",
+        {
+            "thread_id": thread_id,
+            "form": form,
+            "grant_minutes": settings.CARECORE_BREAK_GLASS_MINUTES,
+        },
+        status=403,
+    )
+
+
+@require_POST
+@care_team_page
+def thread_break_glass(request: HttpRequest, thread_id: Any) -> HttpResponse:
+    """Open break-glass access from the offer (`_break_glass_offer`), then read the thread."""
+    form = BreakGlassReasonForm(request.POST)
+    form.is_valid()  # nothing of its own to refuse: the service checks the reason
+    try:
+        services.thread_break_glass_open(
+            actor=staff_user(request),
+            thread_id=thread_id,
+            reason=form.cleaned_data.get("reason", ""),
+        )
+    except ApplicationError as error:
+        if error.status_code == 404:
+            raise
+        error.after_rollback()
+        form_errors(form, error)
+        return _break_glass_offer(request, thread_id, form)
+    return redirect("staff_web:thread", thread_id=thread_id)
+
+
+def _thread_page(request: HttpRequest, thread_id: Any) -> HttpResponse:
     user = staff_user(request)
     reply, note = _compose_forms(request)
     posted = reply if reply.is_bound else note if note.is_bound else None

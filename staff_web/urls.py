@@ -12,6 +12,11 @@ urlpatterns = [
     path("sign-in/", pages.sign_in, name="sign-in"),
     path("sign-out/", pages.sign_out, name="sign-out"),
     path("threads/<uuid:thread_id>/", pages.thread_detail, name="thread"),
+    path(
+        "threads/<uuid:thread_id>/break-glass/",
+        pages.thread_break_glass,
+        name="thread-break-glass",
+    ),
     path("threads/<uuid:thread_id>/updates/", pages.thread_updates, name="thread-updates"),
     path("threads/<uuid:thread_id>/claim/", pages.thread_claim, name="thread-claim"),
     path("threads/<uuid:thread_id>/release/", pages.thread_release, name="thread-release"),

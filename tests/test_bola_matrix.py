@@ -612,6 +612,13 @@ OBJECT_ROUTES: dict[str, Entry] = {
         body={"post": _fixed({"action": "note", "note-body": "Checked.", "note-client_id": "m"})},
     ),
     "staff_web:thread-updates": Entry(thread, STAFF_PAGE),
+    # Break-glass from an escalation: nobody here was called in on one, so the team is sent to
+    # the thread it reads and another team's staff get the 404 (whatever the reason says).
+    "staff_web:thread-break-glass": Entry(
+        thread,
+        STAFF_PAGE,
+        body={"post": _fixed({"reason": "Called in on the overdue thread, team unreachable."})},
+    ),
     "staff_web:thread-claim": Entry(thread, STAFF_PAGE),
     "staff_web:thread-release": Entry(thread, STAFF_PAGE),
     "staff_web:thread-assign": Entry(thread, STAFF_PAGE, body={"post": _fixed({"assignee": ""})}),

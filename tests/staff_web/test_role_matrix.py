@@ -294,6 +294,9 @@ PAGES: dict[str, Page] = {
     "staff_web:inbox-list": Page(rule=CARE_TEAM_LIST, shows=thread_subject),
     "staff_web:thread": Page(thread, shows=thread_subject),
     "staff_web:thread-updates": Page(thread, shows=patient_name),
+    # Break-glass from an escalation (test_escalation_break_glass_page.py): nobody here was
+    # called in on one, so the team is sent to the thread it reads, anyone else gets the 404.
+    "staff_web:thread-break-glass": Page(thread, method="post", body={"reason": ""}),
     "staff_web:thread-claim": Page(thread, method="post"),
     "staff_web:thread-release": Page(thread, method="post"),
     "staff_web:thread-assign": Page(thread, method="post", body={"assignee": ""}),
