@@ -39,6 +39,7 @@ from carecore.common.errors import NotFound, ValidationFailed
 from carecore.common.fields import (
     AllErrorsSerializer,
     ChoiceField,
+    QueryIntegerField,
     Rfc3339DateTimeField,
     StrictInput,
     WallClockTimeField,
@@ -390,9 +391,10 @@ class SlotListApi(APIView):
             required=False,
             help_text="Opaque; copy it from `next` or `previous`. An unknown cursor answers 404.",
         )
-        page_size = serializers.IntegerField(
+        page_size = QueryIntegerField(
             required=False,
             min_value=1,
+            max_value=None,  # capped below, as every list's page_size is
             help_text=f"Slots per page (default {SLOTS_PER_PAGE}, a day's slots); larger values "
             f"are capped at {settings.CARECORE_MAX_PAGE_SIZE}.",
         )

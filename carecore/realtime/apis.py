@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from carecore.accounts.requests import AuthenticatedRequest
 from carecore.common.errors import ApplicationError
+from carecore.common.fields import QueryIntegerField
 from carecore.common.pagination import CursorPagination
 
 from . import selectors, services
@@ -66,7 +67,7 @@ class EventListApi(APIView):
     error_statuses = (410,)  # documented by carecore/common/schema.py
 
     class FilterSerializer(serializers.Serializer):
-        after = serializers.IntegerField(required=False, min_value=0)
+        after = QueryIntegerField(required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: EventOutput(many=True)})
     def get(self, request: AuthenticatedRequest) -> Response:
