@@ -55,6 +55,15 @@ def test_it_books_an_open_slot_for_the_patient(client_for, patient, clinician):
     ).exists()
 
 
+def test_a_nul_in_the_reason_is_a_400_naming_it(client_for, patient, clinician):
+    # PostgreSQL stores no NUL: DRF's CharField refuses it, a 400 rather than a 500.
+    response = book(client_for(patient.user), clinician, at(TOMORROW, 10), reason="Rash\x00")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"reason": ["Null characters are not allowed."]}
+    assert not Appointment.objects.exists()
+
+
 def test_each_appointment_gets_its_own_unguessable_join_link(client_for, patient, clinician):
     client = client_for(patient.user)
     first = book(client, clinician, at(TOMORROW, 10)).json()
