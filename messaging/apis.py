@@ -43,6 +43,7 @@ from carecore.common.errors import Forbidden
 from carecore.common.fields import (
     AllErrorsSerializer,
     ChoiceField,
+    QueryBooleanField,
     RedFlagOutput,
     StrictInput,
 )
@@ -439,14 +440,13 @@ class ThreadListApi(APIView):
     class FilterSerializer(AllErrorsSerializer):
         assigned = ChoiceField(choices=["me", "none"], required=False)
         status = ChoiceField(choices=ThreadStatus.choices, required=False)
-        urgent = serializers.BooleanField(
+        urgent = QueryBooleanField(
             required=False,
-            allow_null=True,
             default=None,
             help_text="true: priority urgent; false: routine or soon.",
         )
         priority = ChoiceField(choices=Priority.choices, required=False)
-        overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+        overdue = QueryBooleanField(required=False, default=None)
         patient = serializers.UUIDField(required=False)
 
     class InputSerializer(StrictInput):

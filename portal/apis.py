@@ -39,6 +39,7 @@ from carecore.common.errors import NotFound, ValidationFailed
 from carecore.common.fields import (
     AllErrorsSerializer,
     ChoiceField,
+    QueryBooleanField,
     QueryIntegerField,
     Rfc3339DateTimeField,
     StrictInput,
@@ -539,7 +540,7 @@ class AppointmentListApi(APIView):
         patient = serializers.UUIDField(required=False)
         clinician = serializers.UUIDField(required=False, help_text="Clinician id.")
         status = ChoiceField(choices=AppointmentStatus.choices, required=False)
-        upcoming = serializers.BooleanField(required=False, allow_null=True, default=None)
+        upcoming = QueryBooleanField(required=False, default=None)
         date_from = serializers.DateField(
             required=False, help_text="Visits starting on or after this day (caller's zone)."
         )

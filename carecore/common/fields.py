@@ -47,6 +47,23 @@ class QueryIntegerField(serializers.IntegerField):
         return int(super().to_internal_value(data))
 
 
+class QueryBooleanField(serializers.BooleanField):
+    """A true/false query filter (`?urgent=true`). Left out, it filters nothing (or takes its
+    default); given, it says true or false (DRF's spellings: true/false, 1/0, yes/no, on/off).
+    DRF's BooleanField with allow_null reads `?urgent=` and `?urgent=null` as None, which the
+    lists took as "no filter": a client that meant to filter got everything, unfiltered."""
+
+    default_error_messages = {"invalid": "Use true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, str):
+            if data in self.TRUE_VALUES:
+                return True
+            if data in self.FALSE_VALUES:
+                return False
+        self.fail("invalid")
+
+
 class ChoiceField(serializers.ChoiceField):
     """A choice whose error lists the valid values, so a client can correct itself at once."""
 

@@ -70,6 +70,10 @@ class CursorPagination(pagination.CursorPagination):
         except (ValidationError, TypeError, ValueError):
             raise NotFound(self.invalid_cursor_message) from None
 
+    def decode_cursor(self, request: Request) -> pagination.Cursor | None:
+        refuse_an_empty_cursor(request, self.cursor_query_param)
+        return super().decode_cursor(request)
+
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
@@ -90,7 +94,17 @@ class CursorPagination(pagination.CursorPagination):
             f"{self.max_page_size}."
         )
         page_size["schema"] = {"type": "integer", "minimum": 1}
+        cursor["schema"] = {"type": "string", "minLength": 1}
         return [cursor, page_size]
+
+
+def refuse_an_empty_cursor(request: Request, name: str) -> None:
+    """`?cursor=` is a 400, as every empty query value is (docs/api.md): DRF's CursorPagination
+    read it as no cursor, the first page, and a client that lost its cursor started over."""
+    if request.query_params.get(name) == "":
+        raise ValidationFailed(
+            fields={name: ["Copy the cursor from `next` or `previous`, or leave it out."]}
+        )
 
 
 @dataclass(frozen=True)
@@ -245,6 +259,7 @@ class KeysetPagination(CursorPagination):
         return replace_query_param(self._base_url, self.cursor_query_param, token.decode())
 
     def _read_keyset(self, request: Request) -> _Keyset | None:
+        refuse_an_empty_cursor(request, self.cursor_query_param)
         token = request.query_params.get(self.cursor_query_param)
         if token is None:
             return None

@@ -396,6 +396,15 @@ def test_the_list_filters_by_patient_status_and_time(client_for, scheduler, two_
     assert _ids(client.get(APPOINTMENTS, {"upcoming": "false"})) == set()
 
 
+@pytest.mark.parametrize("value", ["", "null", "soon"])
+def test_an_empty_or_unknown_upcoming_is_a_400(client_for, scheduler, appointment, value):
+    # `?upcoming=` was read as "no filter" (DRF's BooleanField with allow_null): every visit.
+    response = client_for(scheduler).get(APPOINTMENTS, {"upcoming": value})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"upcoming": ["Use true or false."]}
+
+
 def test_listing_writes_one_audit_event_naming_every_appointment_and_patient_shown(
     client_for, scheduler, two_teams_booked
 ):

@@ -177,3 +177,13 @@ def test_an_after_not_written_with_ascii_digits_is_a_400_on_after(client_for, pa
 
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {"after"}
+
+
+def test_an_empty_after_is_a_400_not_every_event(client_for, patient):
+    # A QueryDict read as an HTML form took `?after=` for "not sent": every kept event.
+    publish(patient.user_id, 2)
+
+    response = client_for(patient.user).get(EVENTS, {"after": ""})
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"after"}
