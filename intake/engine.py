@@ -469,7 +469,8 @@ def validate_answers(
 
     Checks, per item: unknown linkIds; answers to items that are not enabled; the value's type
     (booleans are JSON true/false; integers are ints, not booleans; decimals are finite ints or
-    floats; dates are ISO ``YYYY-MM-DD``; strings are capped at ``maxLength``, default 1000);
+    floats; dates are ISO ``YYYY-MM-DD``; strings are capped at ``maxLength``, default 1000, and
+    hold no NUL);
     option codes (multi-choice: a list of distinct codes); ``min``/``max``; and, only when
     ``completed``, that every enabled ``required`` item is answered.
     """
@@ -524,6 +525,10 @@ def _check_value(item: Item, value: Any) -> str | None:
         limit = item.max_length or DEFAULT_MAX_LENGTH
         if len(value) > limit:
             return f"Must be at most {limit} characters."
+        if "\x00" in value:
+            # PostgreSQL stores no NUL in text or jsonb (the save was a 500). DRF's CharField
+            # says the same of every other text field; an answer is JSON, checked here.
+            return "Null characters are not allowed."
         return None
     if item.type == "date":
         return None if _is_iso_date(value) else "Must be a date in the form YYYY-MM-DD."

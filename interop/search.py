@@ -16,6 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from carecore.common.fields import ASCII_DIGITS
+
 from . import codes
 from .errors import FhirBadRequest
 from .record import Filters, Key, TypeSpec
@@ -62,13 +64,15 @@ def page_size(params: dict[str, list[str]]) -> int:
     values = params.get("_count")
     if not values:
         return DEFAULT_COUNT
-    try:
-        count = int(values[-1])
-    except ValueError as exc:
-        raise FhirBadRequest("_count must be a whole number.") from exc
-    if count < 1:
+    digits = values[-1].lstrip("0")
+    if not ASCII_DIGITS.fullmatch(values[-1]):
+        # int() would also read "٣", "+5", " 5" and "5_0" (carecore/common/fields.py).
+        raise FhirBadRequest("_count must be a whole number written with the digits 0-9.")
+    if not digits:
         raise FhirBadRequest("_count must be at least 1.")
-    return min(count, MAX_COUNT)
+    if len(digits) > len(str(MAX_COUNT)):
+        return MAX_COUNT  # over the cap, without int() reading a thousand digits
+    return min(int(digits), MAX_COUNT)
 
 
 def check_format(params: dict[str, list[str]]) -> None:

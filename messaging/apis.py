@@ -19,6 +19,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
@@ -37,16 +38,19 @@ from carecore.accounts.models import (
 )
 from carecore.accounts.requests import AuthenticatedRequest
 from carecore.audit.lists import audit_batch, audited_list_response
+from carecore.common.downloads import FileDownloadApi
 from carecore.common.errors import Forbidden
 from carecore.common.fields import (
     AllErrorsSerializer,
     ChoiceField,
+    QueryBooleanField,
     RedFlagOutput,
     StrictInput,
 )
 from carecore.common.ids import uuid_text
 from carecore.common.pagination import CursorPagination
 from carecore.common.permissions import has_role
+from carecore.common.renderers import FileRenderer, OrjsonRenderer
 
 from . import selectors, services
 from .access import WRITER_ROLES
@@ -436,14 +440,13 @@ class ThreadListApi(APIView):
     class FilterSerializer(AllErrorsSerializer):
         assigned = ChoiceField(choices=["me", "none"], required=False)
         status = ChoiceField(choices=ThreadStatus.choices, required=False)
-        urgent = serializers.BooleanField(
+        urgent = QueryBooleanField(
             required=False,
-            allow_null=True,
             default=None,
             help_text="true: priority urgent; false: routine or soon.",
         )
         priority = ChoiceField(choices=Priority.choices, required=False)
-        overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+        overdue = QueryBooleanField(required=False, default=None)
         patient = serializers.UUIDField(required=False)
 
     class InputSerializer(StrictInput):
@@ -721,19 +724,44 @@ class AttachmentUploadApi(APIView):
         return Response(MessageAttachmentOutput(attachment).data, status=status.HTTP_201_CREATED)
 
 
-class AttachmentDownloadApi(APIView):
+class JpegRenderer(FileRenderer):
+    media_type = "image/jpeg"
+    format = "jpg"
+
+
+class PngRenderer(FileRenderer):
+    media_type = "image/png"
+    format = "png"
+
+
+class PdfRenderer(FileRenderer):
+    media_type = "application/pdf"
+    format = "pdf"
+
+
+class AttachmentDownloadApi(FileDownloadApi):
     permission_classes = [has_role(*CLINICAL_READER_ROLES)]
+    # JSON first: errors, and what `*/*` or no Accept negotiates (the file is sent either way).
+    renderer_classes = [OrjsonRenderer, JpegRenderer, PngRenderer, PdfRenderer]
+    error_statuses = (406,)  # documented by carecore/common/schema.py
 
     @extend_schema(
+        # The renderers' formats would list `?format=jpg|json|pdf|png` as a query parameter;
+        # the type is the file's own, asked for with Accept. (`?format=` still works as DRF's
+        # alias for Accept, one type: docs/api.md.)
+        parameters=[OpenApiParameter("format", exclude=True)],
         responses={
             (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")
             for media_type in ("image/jpeg", "image/png", "application/pdf")
-        }
+        },
     )
     def get(self, request: AuthenticatedRequest, attachment_id: str) -> FileResponse:
         """Download an attachment: the uploader and whoever may read the message it was sent with;
-        anyone else 404. Served as a download (`Content-Disposition: attachment`), never cached."""
+        anyone else 404. Served as a download (`Content-Disposition: attachment`), never cached.
+        `Accept` may name the file's type, a range holding it (`image/*`, `*/*`) or be left out;
+        one that admits only other types (a PDF asked for as `image/jpeg`) is a 406."""
         attachment = selectors.attachment_get(user=request.user, attachment_id=attachment_id)
+        self.refuse_unless_accepted(attachment.content_type)
         response = FileResponse(
             services.attachment_open(attachment=attachment),
             as_attachment=True,

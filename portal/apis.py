@@ -39,6 +39,8 @@ from carecore.common.errors import NotFound, ValidationFailed
 from carecore.common.fields import (
     AllErrorsSerializer,
     ChoiceField,
+    QueryBooleanField,
+    QueryIntegerField,
     Rfc3339DateTimeField,
     StrictInput,
     WallClockTimeField,
@@ -390,9 +392,10 @@ class SlotListApi(APIView):
             required=False,
             help_text="Opaque; copy it from `next` or `previous`. An unknown cursor answers 404.",
         )
-        page_size = serializers.IntegerField(
+        page_size = QueryIntegerField(
             required=False,
             min_value=1,
+            max_value=None,  # capped below, as every list's page_size is
             help_text=f"Slots per page (default {SLOTS_PER_PAGE}, a day's slots); larger values "
             f"are capped at {settings.CARECORE_MAX_PAGE_SIZE}.",
         )
@@ -537,7 +540,7 @@ class AppointmentListApi(APIView):
         patient = serializers.UUIDField(required=False)
         clinician = serializers.UUIDField(required=False, help_text="Clinician id.")
         status = ChoiceField(choices=AppointmentStatus.choices, required=False)
-        upcoming = serializers.BooleanField(required=False, allow_null=True, default=None)
+        upcoming = QueryBooleanField(required=False, default=None)
         date_from = serializers.DateField(
             required=False, help_text="Visits starting on or after this day (caller's zone)."
         )

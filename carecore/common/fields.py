@@ -4,6 +4,7 @@ serializers that report every invalid field in one response."""
 from __future__ import annotations
 
 import functools
+import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,49 @@ from rest_framework.fields import SkipField, empty
 from carecore.clinical.severity import Severity
 
 SEVERITY_VALUES = [severity.value for severity in Severity]
+
+# A number in a query string is ASCII digits and nothing else. Python's int() also reads "٣"
+# (an Arabic-Indic three), "+5", " 5" and "5_0", and `str.isdigit()` says yes to "²", which
+# int() then refuses (a 500). `[0-9]`, not `\d`: `\d` matches every Unicode digit.
+ASCII_DIGITS = re.compile(r"[0-9]+")
+BIGINT_MAX = 2**63 - 1
+
+
+class QueryIntegerField(serializers.IntegerField):
+    """A whole number from 0 in a query string (`?after=12`), written with the digits 0-9 only.
+    DRF's IntegerField reads with int() (see ASCII_DIGITS) and also takes "5.0"; at most a
+    PostgreSQL bigint unless told otherwise."""
+
+    default_error_messages = {"invalid": "Use a whole number written with the digits 0-9."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", BIGINT_MAX)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        if not isinstance(data, str) or not ASCII_DIGITS.fullmatch(data):
+            self.fail("invalid")
+        # DRF's own reading from here: its cap on the string's length keeps int() from ever
+        # seeing more digits than it reads (4300).
+        return int(super().to_internal_value(data))
+
+
+class QueryBooleanField(serializers.BooleanField):
+    """A true/false query filter (`?urgent=true`). Left out, it filters nothing (or takes its
+    default); given, it says true or false (DRF's spellings: true/false, 1/0, yes/no, on/off).
+    DRF's BooleanField with allow_null reads `?urgent=` and `?urgent=null` as None, which the
+    lists took as "no filter": a client that meant to filter got everything, unfiltered."""
+
+    default_error_messages = {"invalid": "Use true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, str):
+            if data in self.TRUE_VALUES:
+                return True
+            if data in self.FALSE_VALUES:
+                return False
+        self.fail("invalid")
 
 
 class ChoiceField(serializers.ChoiceField):

@@ -2,7 +2,8 @@
 
 Cursors are stable under concurrent inserts (keyset, not offset) and `page_size` is accepted on
 every list, capped at CARECORE_MAX_PAGE_SIZE. A `page_size` that is not a positive whole number
-is a 400 (DRF would quietly ignore it); a cursor that is not one of ours is DRF's 404.
+written with the digits 0-9 is a 400 (DRF would quietly ignore it; int() would also read "٣",
+"+5", " 5" or "5_0"); a cursor that is not one of ours is DRF's 404.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from rest_framework.request import Request
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from .errors import ValidationFailed
+from .fields import ASCII_DIGITS
 from .queries import CompiledOnce, planned_on_every_run
 
 _Result = TypeVar("_Result")
@@ -68,13 +70,22 @@ class CursorPagination(pagination.CursorPagination):
         except (ValidationError, TypeError, ValueError):
             raise NotFound(self.invalid_cursor_message) from None
 
+    def decode_cursor(self, request: Request) -> pagination.Cursor | None:
+        refuse_an_empty_cursor(request, self.cursor_query_param)
+        return super().decode_cursor(request)
+
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size  # type: ignore[return-value]
-        if not raw.isdigit() or int(raw) < 1:
+        digits = raw.lstrip("0")
+        if not ASCII_DIGITS.fullmatch(raw) or not digits:
             raise ValidationFailed(fields={"page_size": ["Use a whole number from 1."]})
-        return min(int(raw), self.max_page_size)
+        # Longer than the cap is over it: int() never reads a thousand digits (it refuses
+        # more than 4300, which was a 500).
+        if len(digits) > len(str(self.max_page_size)):
+            return self.max_page_size
+        return min(int(digits), self.max_page_size)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         cursor, page_size = super().get_schema_operation_parameters(view)
@@ -83,7 +94,17 @@ class CursorPagination(pagination.CursorPagination):
             f"{self.max_page_size}."
         )
         page_size["schema"] = {"type": "integer", "minimum": 1}
+        cursor["schema"] = {"type": "string", "minLength": 1}
         return [cursor, page_size]
+
+
+def refuse_an_empty_cursor(request: Request, name: str) -> None:
+    """`?cursor=` is a 400, as every empty query value is (docs/api.md): DRF's CursorPagination
+    read it as no cursor, the first page, and a client that lost its cursor started over."""
+    if request.query_params.get(name) == "":
+        raise ValidationFailed(
+            fields={name: ["Copy the cursor from `next` or `previous`, or leave it out."]}
+        )
 
 
 @dataclass(frozen=True)
@@ -238,6 +259,7 @@ class KeysetPagination(CursorPagination):
         return replace_query_param(self._base_url, self.cursor_query_param, token.decode())
 
     def _read_keyset(self, request: Request) -> _Keyset | None:
+        refuse_an_empty_cursor(request, self.cursor_query_param)
         token = request.query_params.get(self.cursor_query_param)
         if token is None:
             return None

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 
 # Values orjson does not write the way DRF's encoder does go to that encoder: datetimes (DRF
 # writes UTC as "Z"), and keys that are not strings are written as strings, as `json` does.
@@ -53,3 +53,24 @@ class OrjsonRenderer(JSONRenderer):
     ) -> bool:
         plain = self.compact and not self.ensure_ascii
         return plain and self.get_indent(accepted_media_type or "", renderer_context) is None
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+
+class FileRenderer(BaseRenderer):
+    """A media type a view answers with a file it sends itself (an HttpResponse, which DRF passes
+    on unrendered), so that a client may ask for the file in its own type (`Accept: image/png`)
+    instead of DRF answering 406 for want of a renderer. Subclasses name the media type. DRF only
+    renders Responses, and such a view's only Responses are errors, which it sends as JSON
+    (carecore/common/downloads.py); bytes are written as they are in case one ever reaches here."""
+
+    charset = None
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        return data if isinstance(data, bytes) else b""

@@ -71,6 +71,13 @@ ERRORS: dict[int, tuple[str, str, str, dict[str, Any]]] = {
         "Not found.",
         {},
     ),
+    406: (
+        "The Accept header admits none of the types this operation answers (a file is sent in "
+        "its own type: ask for it, a range holding it such as `image/*`, or `*/*`).",
+        "not_acceptable",
+        "This file is image/png: ask for it with Accept: image/png (or */*).",
+        {},
+    ),
     409: (
         "The request conflicts with the current state; `code` says how.",
         "conflict",

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from carecore.accounts.requests import AuthenticatedRequest
 from carecore.audit.lists import audited_list_response
-from carecore.common.fields import AllErrorsSerializer, StrictInput
+from carecore.common.fields import AllErrorsSerializer, QueryBooleanField, StrictInput
 from carecore.common.pagination import CursorPagination
 
 from . import services
@@ -47,7 +47,7 @@ class NotificationListApi(APIView):
     """The caller's in-app notifications, newest first; `?unread=true` for unread ones only."""
 
     class FilterSerializer(AllErrorsSerializer):
-        unread = serializers.BooleanField(required=False, default=False)
+        unread = QueryBooleanField(required=False, default=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: NotificationOutput(many=True)})
     def get(self, request: AuthenticatedRequest) -> Response:

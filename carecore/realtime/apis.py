@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from carecore.accounts.requests import AuthenticatedRequest
 from carecore.common.errors import ApplicationError
+from carecore.common.fields import AllErrorsSerializer, QueryIntegerField
 from carecore.common.pagination import CursorPagination
 
 from . import selectors, services
@@ -65,12 +66,14 @@ class EventListApi(APIView):
 
     error_statuses = (410,)  # documented by carecore/common/schema.py
 
-    class FilterSerializer(serializers.Serializer):
-        after = serializers.IntegerField(required=False, min_value=0)
+    class FilterSerializer(AllErrorsSerializer):
+        after = QueryIntegerField(required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: EventOutput(many=True)})
     def get(self, request: AuthenticatedRequest) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        # A plain dict: `?after=` is an empty value to refuse (a QueryDict is read as an HTML
+        # form, where "" is "not sent": it listed every event).
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         paginator = EventPagination()
         # Input first: a bad page size is a 400 even when the events after `after` are gone.

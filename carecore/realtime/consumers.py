@@ -3,9 +3,10 @@
 Handshake: the client offers the subprotocols `carecore.v1` and `ticket.<ticket>` (a ticket from
 POST /api/v1/realtime/tickets/; browsers cannot set headers on a WebSocket, and a ticket in the
 URL would end up in proxy logs). The server accepts with `carecore.v1` only, then consumes the
-ticket. Close codes: 4400 bad request (no `carecore.v1`, a malformed `after`), 4401 missing,
-expired or used ticket, 4410 the replay range is no longer kept (reload, then reconnect without
-`after`), 1013 the feed is unavailable for now (Redis down: reconnect later with `after`).
+ticket. Close codes: 4400 bad request (no `carecore.v1`, a malformed `after`: `_parse_after`),
+4401 missing, expired or used ticket, 4410 the replay range is no longer kept (reload, then
+reconnect without `after`), 1013 the feed is unavailable for now (Redis down: reconnect later
+with `after`).
 
 Order of work on connect, which is what makes the feed lossless: join the user's group first,
 then replay from the database after `after`, then pass on live events, dropping the ones
@@ -34,6 +35,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from carecore.accounts.models import User
+from carecore.common.fields import ASCII_DIGITS, BIGINT_MAX
 from carecore.common.redis_clients import async_redis_client
 
 from . import selectors
@@ -75,13 +77,19 @@ def _active_user_id(user_id: str) -> UUID | None:
 
 
 def _parse_after(query_string: bytes) -> tuple[bool, int | None]:
-    """(valid, after): `after` is optional and a non-negative integer."""
-    values = parse_qs(query_string.decode("latin1")).get("after")
+    """(valid, after): `after` is optional and a whole number from 0 written with the digits 0-9,
+    at most a bigint (as on the event list). `isdigit()` let "٣" through as 3 and "²" on to
+    int(), which raised; an empty `?after=` was dropped by parse_qs and read as "no after"."""
+    values = parse_qs(query_string.decode("latin1"), keep_blank_values=True).get("after")
     if not values:
         return True, None
-    if not values[0].isdigit():
+    if not ASCII_DIGITS.fullmatch(values[0]):
         return False, None
-    return True, int(values[0])
+    digits = values[0].lstrip("0") or "0"
+    # Compared by length first: int() never reads a thousand digits (it refuses over 4300).
+    if len(digits) > len(str(BIGINT_MAX)) or int(digits) > BIGINT_MAX:
+        return False, None
+    return True, int(digits)
 
 
 class EventFeedConsumer(AsyncWebsocketConsumer):

@@ -396,8 +396,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["carecore.common.renderers.OrjsonRenderer"],
     # JSON only; the attachment upload declares multipart itself. (Form encodings cannot say
-    # null and turn "" into "not sent", so they would let malformed input through.)
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # null and turn "" into "not sent", so they would let malformed input through.) DRF's
+    # parser, refusing nesting deeper than 64 and lone surrogates (carecore/common/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["carecore.common.parsers.JSONParser"],
     # `?format=` with no value is an unknown format (404), as `?format=xml` is.
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "carecore.common.negotiation.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "carecore.common.pagination.CursorPagination",

@@ -49,6 +49,16 @@ def test_every_user_changes_their_time_zone_and_preferred_name(actors, client_fo
     assert AuditEvent.objects.filter(object_type="user", object_id=str(user.id)).exists()
 
 
+def test_a_nul_in_the_preferred_name_is_a_400_naming_it(client_for, patient):
+    # PostgreSQL stores no NUL: DRF's CharField refuses it, a 400 rather than a 500.
+    response = client_for(patient.user).patch(ME, {"preferred_name": "Sam\x00"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "preferred_name": ["Null characters are not allowed."]
+    }
+
+
 def test_a_new_phone_is_used_only_after_its_code_is_confirmed(
     client_for, patient, sms_outbox, django_capture_on_commit_callbacks
 ):

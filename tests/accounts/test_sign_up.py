@@ -66,6 +66,19 @@ def test_invalid_fields_are_refused_alike_for_taken_and_new_addresses(anon, pati
     assert taken.json() == new.json()
 
 
+def test_a_nul_in_a_name_is_a_400_naming_each(anon, db):
+    body = sign_up_body(email="nul@example.test", first_name="Ann\x00", last_name="\x00Lee")
+
+    response = anon.post(REGISTER, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "first_name": ["Null characters are not allowed."],
+        "last_name": ["Null characters are not allowed."],
+    }
+    assert not User.objects.filter(email="nul@example.test").exists()
+
+
 def test_the_owner_of_a_taken_address_is_told_by_e_mail(
     anon, patient, eager_celery, django_capture_on_commit_callbacks
 ):

@@ -125,6 +125,48 @@ def test_who_reads_a_draft(
     assert client_for(actors[actor]).get(plan_url(plan["id"])).status_code == expected
 
 
+def test_a_nul_in_any_text_of_a_draft_is_a_400_naming_it(clinician_client, patient, intake_done):
+    # PostgreSQL stores no NUL: DRF's CharField refuses it, a 400 rather than a 500.
+    plan = draft(clinician_client, patient.id).json()
+    fiber = next(a for a in plan["activities"] if a["code"] == "fiber")
+    goal = plan["goals"][0]
+    nul = "\x00"
+
+    response = clinician_client.patch(
+        plan_url(plan["id"]),
+        {
+            "summary": f"Fibre{nul}",
+            "activities": [
+                {
+                    **fiber,
+                    "title": f"T{nul}",
+                    "instructions": f"I{nul}",
+                    "rationale": f"R{nul}",
+                    "evidence": ["ok", f"E{nul}"],
+                }
+            ],
+            "goals": [{**goal, "title": f"G{nul}"}],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400
+    refused = ["Null characters are not allowed."]
+    assert response.json()["error"]["fields"] == {
+        "summary": refused,
+        "activities": {
+            "0": {
+                "title": refused,
+                "instructions": refused,
+                "rationale": refused,
+                "evidence": {"1": refused},
+            }
+        },
+        "goals": {"0": {"title": refused}},
+    }
+    assert CarePlan.objects.get(pk=plan["id"]).summary == plan["summary"]
+
+
 def test_a_clinician_edits_a_draft(clinician_client, patient, intake_done):
     plan = draft(clinician_client, patient.id).json()
     fiber = next(a for a in plan["activities"] if a["code"] == "fiber")

@@ -105,6 +105,10 @@ class TestItemTypes:
         assert errors_for("long-note", "x" * 1000) == []
         assert errors_for("long-note", "x" * 1001) == ["Must be at most 1000 characters."]
 
+    @pytest.mark.parametrize("value", ["\x00", "a\x00b", "abc\x00"])
+    def test_strings_refuse_the_nul_character_postgresql_cannot_store(self, value: str) -> None:
+        assert errors_for("note", value) == ["Null characters are not allowed."]
+
     @pytest.mark.parametrize("value", [5, True, ["a"]])
     def test_strings_refuse_non_text(self, value: Any) -> None:
         assert errors_for("note", value) == ["Must be text."]

@@ -169,6 +169,20 @@ def test_unsupported_parameters_are_refused_not_ignored(client_for, patient, rec
         assert response.json()["resourceType"] == "OperationOutcome"
 
 
+@pytest.mark.parametrize("count", ["٣", "+5", " 5", "5_0", "²", "-1", "0"])
+def test_a_count_not_written_with_ascii_digits_from_1_is_refused(client_for, patient, count):
+    response = client_for(patient.user).get(f"{FHIR}/Appointment", {"_count": count})
+
+    assert response.status_code == 400
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_huge_count_is_capped(client_for, patient):
+    response = client_for(patient.user).get(f"{FHIR}/Appointment", {"_count": "9" * 5000})
+
+    assert response.status_code == 200
+
+
 def test_an_everything_page_costs_the_same_queries_whatever_the_record_size(
     client_for, patient, clinician, record
 ):

@@ -172,6 +172,119 @@ def test_a_sent_attachment_is_downloaded_by_the_thread_readers_only(
     assert client_for(actors["scheduler"]).get(f"{UPLOAD}{attachment_id}/").status_code == 403
 
 
+FILES = {
+    "image/jpeg": (jpeg_with_gps, "photo.jpg"),
+    "image/png": (png_bytes, "scan.png"),
+    "application/pdf": (lambda: PDF, "labs.pdf"),
+}
+
+
+def sent_attachment(client, thread, media_type: str) -> str:
+    data, name = FILES[media_type]
+    attachment_id = upload(client, data(), name, media_type).json()["id"]
+    assert send_with(client, thread, attachment_id).status_code == 201
+    return attachment_id
+
+
+@pytest.mark.parametrize("media_type", FILES)
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "{own}",
+        "{own}, application/json",
+        "*/*",
+        None,
+        "{main}/*",
+        # What browsers send for <img> and for a link.
+        "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    ],
+)
+def test_a_download_asked_for_in_its_own_type_or_any_gets_the_file(
+    client_for, patient, thread, media_type, accept
+):
+    client = client_for(patient.user)
+    attachment_id = sent_attachment(client, thread, media_type)
+    headers = (
+        {}
+        if accept is None
+        else {"HTTP_ACCEPT": accept.format(own=media_type, main=media_type.split("/")[0])}
+    )
+
+    response = client.get(f"{UPLOAD}{attachment_id}/", **headers)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == media_type
+    assert b"".join(response.streaming_content)[:2] == FILES[media_type][0]()[:2]
+
+
+@pytest.mark.parametrize(
+    ("media_type", "accept"),
+    [
+        ("application/pdf", "image/jpeg"),
+        ("image/png", "image/jpeg, application/pdf"),
+        ("image/jpeg", "application/json"),
+        ("image/png", "image/png;q=0, image/jpeg"),
+    ],
+)
+def test_a_download_asked_for_in_another_type_only_is_a_406_naming_its_type(
+    client_for, patient, thread, media_type, accept
+):
+    client = client_for(patient.user)
+    attachment_id = sent_attachment(client, thread, media_type)
+
+    response = client.get(f"{UPLOAD}{attachment_id}/", HTTP_ACCEPT=accept)
+
+    assert response.status_code == 406
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": {
+            "code": "not_acceptable",
+            "message": f"This file is {media_type}: ask for it with Accept: {media_type} (or */*).",
+            "fields": {},
+        }
+    }
+
+
+def test_format_names_the_type_as_accept_does(client_for, patient, thread):
+    client = client_for(patient.user)
+    attachment_id = sent_attachment(client, thread, "image/png")
+
+    own = client.get(f"{UPLOAD}{attachment_id}/", {"format": "png"})
+    other = client.get(f"{UPLOAD}{attachment_id}/", {"format": "pdf"})
+    json_asked = client.get(f"{UPLOAD}{attachment_id}/", {"format": "json"})
+
+    assert own.status_code == 200
+    assert own["Content-Type"] == "image/png"
+    assert other.status_code == json_asked.status_code == 406
+    assert other.json()["error"]["code"] == "not_acceptable"
+
+
+@pytest.mark.parametrize("accept", ["image/png", "application/pdf", "image/jpeg"])
+def test_errors_stay_json_whatever_type_was_asked_for(
+    client_for, patient, other_patient, thread, accept
+):
+    attachment_id = sent_attachment(client_for(patient.user), thread, "image/png")
+
+    outsider = client_for(other_patient.user).get(f"{UPLOAD}{attachment_id}/", HTTP_ACCEPT=accept)
+    missing = client_for(patient.user).get(f"{UPLOAD}{uuid.uuid4()}/", HTTP_ACCEPT=accept)
+
+    for response in (outsider, missing):
+        assert response.status_code == 404  # not a 406: whether it exists is not told
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_type_no_download_is_in_is_drfs_406_in_the_contracts_shape(client_for, patient, thread):
+    attachment_id = sent_attachment(client_for(patient.user), thread, "image/png")
+
+    response = client_for(patient.user).get(f"{UPLOAD}{attachment_id}/", HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 406
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_acceptable"
+
+
 def test_every_download_is_audited(client_for, patient, clinician, thread):
     attachment_id = upload(client_for(patient.user), PDF, "a.pdf").json()["id"]
     send_with(client_for(patient.user), thread, attachment_id)

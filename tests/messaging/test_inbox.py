@@ -71,6 +71,18 @@ def test_the_inbox_filters(client_for, coordinator, inbox, clock):
     assert listed(overdue="true") == {"mine", "unassigned", "urgent"}
 
 
+@pytest.mark.parametrize("name", ["urgent", "overdue"])
+@pytest.mark.parametrize("value", ["", "null", "maybe"])
+def test_an_empty_or_unknown_true_false_filter_is_a_400_naming_it(
+    client_for, coordinator, inbox, name, value
+):
+    # `?urgent=` was read as "no filter" (DRF's BooleanField with allow_null): everything.
+    response = client_for(coordinator).get(THREADS, {name: value})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {name: ["Use true or false."]}
+
+
 def test_the_inbox_pages_forward_and_back(client_for, coordinator, patient, clock):
     """Next and previous links walk the same pages, threads that share their last activity
     included (the cursor's offset)."""

@@ -210,6 +210,22 @@ def test_an_unknown_category_or_missing_body_is_a_400(client_for, patient):
     assert "body" in missing.json()["error"]["fields"]
 
 
+def test_a_nul_in_a_subject_or_body_is_a_400_naming_each(client_for, patient, thread):
+    # PostgreSQL stores no NUL: DRF's CharField refuses it, a 400 rather than a 500. (A lone
+    # surrogate is the JSON parser's to refuse: tests/common/test_parsers.py.)
+    client = client_for(patient.user)
+    expected = "Null characters are not allowed."
+
+    opened = client.post(
+        THREADS, {"subject": "Rash\x00", "category": "clinical", "body": "Itchy\x00"}
+    )
+    replied = client.post(messages(thread.id), {"body": "Still itchy\x00"})
+
+    assert opened.status_code == replied.status_code == 400
+    assert opened.json()["error"]["fields"] == {"subject": [expected], "body": [expected]}
+    assert replied.json()["error"]["fields"] == {"body": [expected]}
+
+
 def test_a_patient_cannot_open_a_thread_for_another_patient(client_for, patient, other_patient):
     response = client_for(patient.user).post(
         THREADS,

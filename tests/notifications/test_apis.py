@@ -71,6 +71,13 @@ class TestList:
 
         assert len(response.json()["results"]) == 1
 
+    @pytest.mark.parametrize("value", ["", "null", "unread"])
+    def test_an_empty_or_unknown_unread_is_a_400(self, patient, client_for, value):
+        response = client_for(patient.user).get(LIST, {"unread": value})
+
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"] == {"unread": ["Use true or false."]}
+
     def test_it_audits_each_listed_notification(self, patient, client_for):
         _announce([patient.user], n=2)
 

@@ -140,6 +140,21 @@ def test_it_puts_intakes_errors_next_to_their_questions(
     assert not QuestionnaireResponse.objects.filter(status=ResponseStatus.COMPLETED).exists()
 
 
+def test_it_puts_a_nul_in_a_text_answer_next_to_its_question(
+    questionnaires: None, patient: Patient, web_for: Callable[[User], Client]
+) -> None:
+    # PostgreSQL stores no NUL; saving this was a 500 before intake's engine refused it.
+    answers = healthy_intake(
+        **{"skin-concerns": ["other"], "skin-concerns-other": "cracked\x00fingertips"}
+    )
+
+    response = web_for(patient.user).post(INTAKE, form_data(answers, "save"))
+
+    assert response.status_code == 200
+    assert 'id="q-skin-concerns-other-error"' in response.content.decode()
+    assert not QuestionnaireResponse.objects.filter(patient=patient).exists()
+
+
 def test_it_ignores_answers_to_questions_their_branch_left_out(
     questionnaires: None, patient: Patient, web_for: Callable[[User], Client]
 ) -> None:

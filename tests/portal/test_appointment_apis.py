@@ -55,6 +55,15 @@ def test_it_books_an_open_slot_for_the_patient(client_for, patient, clinician):
     ).exists()
 
 
+def test_a_nul_in_the_reason_is_a_400_naming_it(client_for, patient, clinician):
+    # PostgreSQL stores no NUL: DRF's CharField refuses it, a 400 rather than a 500.
+    response = book(client_for(patient.user), clinician, at(TOMORROW, 10), reason="Rash\x00")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"reason": ["Null characters are not allowed."]}
+    assert not Appointment.objects.exists()
+
+
 def test_each_appointment_gets_its_own_unguessable_join_link(client_for, patient, clinician):
     client = client_for(patient.user)
     first = book(client, clinician, at(TOMORROW, 10)).json()
@@ -385,6 +394,15 @@ def test_the_list_filters_by_patient_status_and_time(client_for, scheduler, two_
     assert _ids(client.get(APPOINTMENTS, {"status": "cancelled"})) == set()
     assert len(_ids(client.get(APPOINTMENTS, {"upcoming": "true"}))) == 2
     assert _ids(client.get(APPOINTMENTS, {"upcoming": "false"})) == set()
+
+
+@pytest.mark.parametrize("value", ["", "null", "soon"])
+def test_an_empty_or_unknown_upcoming_is_a_400(client_for, scheduler, appointment, value):
+    # `?upcoming=` was read as "no filter" (DRF's BooleanField with allow_null): every visit.
+    response = client_for(scheduler).get(APPOINTMENTS, {"upcoming": value})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"upcoming": ["Use true or false."]}
 
 
 def test_listing_writes_one_audit_event_naming_every_appointment_and_patient_shown(

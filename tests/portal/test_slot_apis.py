@@ -193,6 +193,21 @@ def test_slots_are_paginated_by_a_cursor(client_for, patient):
     assert first["results"] + second["results"] == everything[:20]
 
 
+@pytest.mark.parametrize("page_size", ["٣", "+5", " 5", "5_0", "5.0", "0", ""])
+def test_a_page_size_not_written_with_ascii_digits_from_1_is_a_400(client_for, patient, page_size):
+    response = slots(client_for(patient.user), date="2026-06-11", page_size=page_size)
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"page_size"}
+
+
+def test_a_huge_page_size_is_capped_like_every_lists(client_for, patient):
+    response = slots(client_for(patient.user), date="2026-06-11", page_size="9" * 30)
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 24
+
+
 def test_following_next_then_previous_visits_every_slot_once_in_order(client_for, scheduler):
     client = client_for(scheduler)  # both clinicians' slots: starts tie, clinician ids break them
     everything = slots(client, date="2026-06-11").json()

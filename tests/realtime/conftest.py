@@ -50,7 +50,7 @@ def thread(patient: Patient) -> Thread:
 async def connect(
     user: User | None,
     *,
-    after: int | None = None,
+    after: int | str | None = None,
     ticket: str | None = None,
     subprotocols: list[str] | None = None,
     origin: bytes | None = ORIGIN,

@@ -167,3 +167,23 @@ def test_the_list_costs_the_same_queries_whatever_the_number_of_events(
 
 def test_anonymous_callers_get_no_events(anon):
     assert anon.get(EVENTS).status_code == 401
+
+
+@pytest.mark.parametrize("after", ["٣", "+1", " 1", "1_0", "²", str(2**63)])
+def test_an_after_not_written_with_ascii_digits_is_a_400_on_after(client_for, patient, after):
+    publish(patient.user_id, 3)
+
+    response = client_for(patient.user).get(EVENTS, {"after": after})
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"after"}
+
+
+def test_an_empty_after_is_a_400_not_every_event(client_for, patient):
+    # A QueryDict read as an HTML form took `?after=` for "not sent": every kept event.
+    publish(patient.user_id, 2)
+
+    response = client_for(patient.user).get(EVENTS, {"after": ""})
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"after"}

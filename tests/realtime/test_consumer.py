@@ -103,10 +103,47 @@ async def test_without_the_protocol_it_closes_4400(patient):
     assert await close_code(communicator) == 4400
 
 
-async def test_a_malformed_after_closes_4400(patient):
-    communicator, _, _ = await connect(patient.user, after="-3")  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    "after",
+    [
+        "-3",
+        "",  # parse_qs dropped an empty value: it was read as "no after"
+        "%D9%A3",  # "٣", an Arabic-Indic three: isdigit() and int() took it as 3
+        "%C2%B2",  # "²": isdigit() let it through to int(), which raised
+        "%2B1",  # "+1"
+        "+1",  # " 1" once the query string is decoded
+        "1_0",
+        "1.0",
+        "abc",
+        str(2**63),  # beyond a bigint
+        "1" * 5000,  # more digits than int() reads
+    ],
+    ids=[
+        "negative",
+        "empty",
+        "arabic-indic digit",
+        "superscript two",
+        "plus sign",
+        "space",
+        "underscore",
+        "decimal",
+        "letters",
+        "beyond a bigint",
+        "5000 digits",
+    ],
+)
+async def test_a_malformed_after_closes_4400(patient, after):
+    communicator, _, _ = await connect(patient.user, after=after)
 
     assert await close_code(communicator) == 4400
+
+
+async def test_an_after_with_leading_zeros_is_a_number(patient):
+    communicator, connected, _ = await connect(patient.user, after="000")
+
+    assert connected
+    assert await ready(communicator) == []
+    await communicator.disconnect()
 
 
 @pytest.mark.parametrize("origin", [b"https://evil.example", None])
