@@ -188,6 +188,16 @@ def _threads_by_id(*, for_write: bool, related: tuple[str, ...]) -> VisibleRows[
     return VisibleRows(threads)
 
 
+def may_write_in_thread(*, user: User, thread_id: UUID | str) -> bool:
+    """Whether `user` may write in a thread they can read: the same rule as
+    `access_thread(for_write=True)`, asked without writing or auditing (a page deciding whether
+    to offer its forms; each write still goes through the access check). False for a reader under
+    break-glass, whose grant is read-only."""
+    if user.role not in WRITER_ROLES:
+        return False
+    return visible_threads(user, for_write=True).filter(pk=thread_id).exists()
+
+
 def escalated_thread_patient_id(*, user: User, thread_id: UUID) -> UUID | None:
     """The patient of thread `thread_id` if `user` may be offered break-glass access to them from
     the thread's page, else None: a clinician (break-glass is for clinicians and admins, and

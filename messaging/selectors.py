@@ -38,6 +38,7 @@ from .access import (
     listed_value_kinds,
     listed_values,
     listing_role,
+    may_write_in_thread,
     message_visibility_for,
     public_messages_visible_to,
     visible_threads_for_list,
@@ -387,6 +388,12 @@ def thread_break_glass_offered(*, user: User, thread_id: UUID) -> bool:
     instead of its 404: a clinician the thread was escalated to who cannot read it now
     (`escalated_thread_patient_id`; docs/web-portal.md, "Called in on an escalation")."""
     return escalated_thread_patient_id(user=user, thread_id=thread_id) is not None
+
+
+def thread_writable(*, user: User, thread_id: UUID | str) -> bool:
+    """Whether the thread's page offers `user` its forms (reply, note, assign, close): not to a
+    reader under break-glass (`may_write_in_thread`)."""
+    return may_write_in_thread(user=user, thread_id=thread_id)
 
 
 def thread_get(*, user: User, thread_id: UUID | str) -> Thread:

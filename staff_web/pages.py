@@ -407,6 +407,7 @@ def _thread_page(request: HttpRequest, thread_id: Any) -> HttpResponse:
             ),
             "reply_form": reply,
             "note_form": note,
+            "writable": selectors.thread_writable(user=user, thread_id=thread_id),
             "now": timezone.now(),
             "feed_seq": feed_seq,
         },

@@ -144,7 +144,12 @@ def test_a_reason_opens_a_grant_and_the_lead_then_reads_the_thread(
     page = client.get(thread_url(escalated.id))
 
     assert page.status_code == 200
-    assert BODY in page.content.decode()
+    html = page.content.decode()
+    assert BODY in html
+    # Read-only: the page offers none of the writes the grant does not allow.
+    assert "Read-only: you are reading this thread under break-glass access." in html
+    for form in ("reply-body", "note-body", "/assign/", "/close/", "/claim/"):
+        assert form not in html
     reads = AuditEvent.objects.filter(
         actor_id=chief.user_id, object_type="message_thread", action="read", outcome="success"
     )
@@ -229,6 +234,8 @@ def test_a_recipient_now_on_the_care_team_simply_reads_the_thread(
 
     assert page.status_code == 200
     assert BODY in page.content.decode()
+    assert 'id="id_reply-body"' in page.content.decode()  # on the team: the forms are back
+    assert "Read-only" not in page.content.decode()
     assert posted["Location"] == thread_url(escalated.id)
     assert not BreakGlassGrant.objects.exists()
 

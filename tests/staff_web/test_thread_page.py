@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from carecore.accounts import services as account_services
 from carecore.accounts.models import Clinician, Patient, User
@@ -21,6 +23,11 @@ from tests.messaging.conftest import WORKING_MOMENT, open_thread
 from tests.patient_web.conftest import sign_in as patient_sign_in
 
 pytestmark = pytest.mark.django_db
+
+# Session and user, feed position, the thread read and audited, its messages and their audit,
+# the thread's detail, mark-read (its access, audit and `message.read` event), the patient and
+# care team, open red flags, whether the reader may write: none of it per message.
+THREAD_PAGE_QUERIES = 25
 
 
 @pytest.fixture(autouse=True)
@@ -446,3 +453,27 @@ def test_page_titles_carry_no_patient_text(
         assert patient.user.full_name in html  # in the page, not in its title
     thread_page = client.get(f"/staff/threads/{thread.id}/").content.decode()
     assert "<h1>Flare on my arms" in thread_page or ">Flare on my arms<" in thread_page
+
+
+def test_the_thread_pages_query_count_is_pinned_and_does_not_grow_with_messages(
+    patient: Patient,
+    clinician: Clinician,
+    staff_web_for: Callable[[User], Client],
+) -> None:
+    """The page reads the thread, its messages, their attachments, the care team, open red
+    flags and whether the reader may write, each once, however many messages are shown."""
+    thread = open_thread(patient)
+    client = staff_web_for(clinician.user)
+    client.get(f"/staff/threads/{thread.id}/")  # the session's first request warms its caches
+    # Each measured view has something new to mark read (and to announce as read).
+    services.message_send(actor=patient.user, thread_id=thread.id, body="One more question.")
+
+    with CaptureQueriesContext(connection) as short:
+        client.get(f"/staff/threads/{thread.id}/")
+    for number in range(15):
+        services.message_send(actor=clinician.user, thread_id=thread.id, body=f"Answer {number}")
+        services.message_send(actor=patient.user, thread_id=thread.id, body=f"Thanks {number}")
+    with CaptureQueriesContext(connection) as long:
+        client.get(f"/staff/threads/{thread.id}/")
+
+    assert len(long.captured_queries) == len(short.captured_queries) == THREAD_PAGE_QUERIES
