@@ -166,3 +166,30 @@ class IntakeReview(models.Model):
 
     def __str__(self) -> str:
         return f"Review {self.id}"
+
+
+class ReviewEscalationStep(models.Model):
+    """One rung of an unanswered red-flag page's ladder (`review_escalate`), recorded once per
+    review (a review is paged at most once: `IntakeReview.paged_at`), with whom it told.
+    Reviews escalated before these were recorded have none (only `escalation_step`)."""
+
+    class Step(models.IntegerChoices):
+        ASSIGNEE_AND_COORDINATORS = 1
+        LEAD_CLINICIAN = 2
+        CLINICAL_LEAD = 3
+
+    review = models.ForeignKey(IntakeReview, on_delete=models.CASCADE, related_name="escalations")
+    step = models.PositiveSmallIntegerField(choices=Step.choices)
+    # User ids told at this step: the `intake_red_flag` page goes to exactly these (the active
+    # ones). What lets the clinical lead, off the care team, be offered break-glass from the
+    # review's page (`intake.access.escalated_review_patient_id`).
+    recipient_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["review", "step"], name="review_escalation_step_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Escalation step {self.step} of review {self.review_id}"

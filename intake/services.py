@@ -47,6 +47,7 @@ from .models import (
     QuestionnaireResponse,
     QuestionnaireVersion,
     ResponseStatus,
+    ReviewEscalationStep,
     ReviewStatus,
 )
 from .red_flags import CODES, worst_severity
@@ -367,6 +368,10 @@ def review_escalate(*, review_id: UUID | str, now: datetime) -> list[int]:
     Takes the review's row lock, so concurrent sweeps record each step once; completing the
     review answers the page and stops the ladder. Step 1 has no assignee for an intake (reviews
     are not assigned): the care team's coordinators.
+
+    Each step is recorded with whom it told (`ReviewEscalationStep.recipient_ids`), in the same
+    transaction as its notifications: the clinical lead, usually off the care team, is offered
+    break-glass from the review's page on that record (`review_break_glass_open`).
     """
     review = IntakeReview.objects.select_for_update().filter(pk=review_id).first()
     if review is None or review.status != ReviewStatus.PENDING or review.paged_at is None:
@@ -376,6 +381,12 @@ def review_escalate(*, review_id: UUID | str, now: datetime) -> list[int]:
     new_steps = [int(step) for step in due if step > review.escalation_step]
     for step in new_steps:
         recipient_ids = escalation_ladder_user_ids(patient_id=review.patient_id, step=step)
+        ReviewEscalationStep.objects.create(
+            review=review,
+            step=step,
+            recipient_ids=[str(user_id) for user_id in recipient_ids],
+            created_at=now,
+        )
         # Nobody active on a rung (a team without coordinators): recorded all the same, and
         # the next rung follows one gap later.
         notify(

@@ -19,7 +19,7 @@ from carecore.audit.models import AuditEvent
 from carecore.clinical.severity import Severity
 from carecore.notifications.models import Channel, Event, Notification
 from intake import tasks
-from intake.models import IntakeReview
+from intake.models import IntakeReview, ReviewEscalationStep
 
 from ..factories import ClinicianFactory
 from .helpers import REVIEWS, healthy_intake, submit
@@ -221,6 +221,13 @@ def test_an_unanswered_urgent_page_climbs_the_ladder_one_step_at_a_time_each_onc
         object_type="intake_review", detail__has_key="escalation_step"
     )
     assert sorted(event.detail["escalation_step"] for event in steps) == [1, 2, 3]
+    # Whom each step told is recorded with it (what the review page's break-glass offer reads).
+    recorded = ReviewEscalationStep.objects.filter(review=IntakeReview.objects.get())
+    assert dict(recorded.values_list("step", "recipient_ids")) == {
+        1: [str(coordinator.id)],
+        2: [str(clinician.user_id)],
+        3: [str(chief.user_id)],
+    }
 
 
 def test_a_late_sweep_records_every_missed_step_once(
@@ -231,6 +238,7 @@ def test_a_late_sweep_records_every_missed_step_once(
     with time_machine.travel(T0 + timedelta(hours=2), tick=False):
         assert tasks.escalate_unanswered_pages() == 3
         assert tasks.escalate_unanswered_pages() == 0
+    assert ReviewEscalationStep.objects.count() == 3
 
     steps = {occurrence.split(":")[0] for _, occurrence in pages()}
     assert steps == {"page", "step-1", "step-2", "step-3"}
@@ -267,6 +275,9 @@ def test_a_rung_with_nobody_on_it_is_recorded_and_the_next_follows(
         assert tasks.escalate_unanswered_pages() == 1
 
     assert {occurrence.split(":")[0] for _, occurrence in pages()} == {"page", "step-2"}
+    # The empty rung is recorded too, naming nobody.
+    recorded = ReviewEscalationStep.objects.order_by("step").values_list("step", "recipient_ids")
+    assert list(recorded) == [(1, []), (2, [str(clinician.user_id)])]
 
 
 def test_no_answer_or_flag_reaches_an_escalation(client_for, patient, coordinator, chief):
