@@ -14,9 +14,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from carecore.accounts.access import Purpose, patient_visibility
-from carecore.accounts.models import Patient, User
+from carecore.accounts.models import Patient, Role, User
 
-from .access import access_response, access_review
+from .access import (
+    access_response,
+    access_review,
+    escalated_review_patient_id,
+    may_write_review,
+)
 from .engine import is_answered
 from .models import (
     IntakeReview,
@@ -179,6 +184,24 @@ def review_get(*, user: User, review_id: UUID | str) -> IntakeReview:
     review.previous_scores = previous.scores if previous else None  # type: ignore[attr-defined]
     review.changes_since_previous = response_changes(review.response, previous)  # type: ignore[attr-defined]
     return review
+
+
+def review_break_glass_offered(*, user: User, review_id: UUID) -> bool:
+    """Whether the review's page, having refused `user` the review, offers them break-glass
+    instead of its 404: a clinician a step of the review's red-flag ladder told who cannot read
+    it now (`escalated_review_patient_id`; docs/web-portal.md, "Called in on an escalation")."""
+    return escalated_review_patient_id(user=user, review_id=review_id) is not None
+
+
+def review_completable(*, user: User, review: IntakeReview) -> bool:
+    """Whether the review's page offers `user` its completion form: a clinician, a pending
+    review, and not a reader under break-glass (`may_write_review`), as `review_complete`
+    decides."""
+    if user.role != Role.CLINICIAN:
+        return False
+    if review.status != ReviewStatus.PENDING:
+        return False
+    return may_write_review(user=user, review_id=review.id)
 
 
 def review_with_previous_scores(*, review: IntakeReview) -> IntakeReview:

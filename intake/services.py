@@ -21,13 +21,15 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from carecore.accounts.models import Patient, Role, User
+from carecore.accounts.access import deny
+from carecore.accounts.models import BreakGlassGrant, Patient, Role, User
 from carecore.accounts.selectors import (
     active_users,
     care_team_user_ids,
     escalation_ladder_user_ids,
     on_call_user_ids,
 )
+from carecore.accounts.services import break_glass_open
 from carecore.audit.models import Action
 from carecore.audit.services import audit_record
 from carecore.clinical.escalation import LAST_STEP, clock_stamp, step_occurrence, steps_due
@@ -39,7 +41,12 @@ from carecore.notifications.services import notify
 from carecore.realtime.services import EventType, NewEvent, event_publish_for_patient
 
 from . import engine
-from .access import access_response, access_review
+from .access import (
+    access_response,
+    access_review,
+    escalated_review_patient_id,
+    may_read_review,
+)
 from .hooks import response_completed
 from .models import (
     IntakeReview,
@@ -337,6 +344,29 @@ def review_complete(*, user: User, review_id: UUID | str, note: str) -> IntakeRe
     review.completed_by = user
     review.save(update_fields=["status", "note", "completed_at", "completed_by"])
     return review
+
+
+@transaction.atomic
+def review_break_glass_open(*, actor: User, review_id: UUID, reason: str) -> BreakGlassGrant | None:
+    """Break-glass access (`break_glass_open`: read-only, time-limited, audited, announced to
+    the patient's lead clinician and the admins) to the patient of a review whose unanswered
+    red-flag page was escalated to `actor` and that they cannot read: the ladder's last rung,
+    the clinical lead, is usually off the patient's care team, and this is how they act on the
+    `intake_red_flag` page.
+
+    None when `actor` can read the review already (on the care team by now, or a grant still
+    open, as after a second click on the button): nothing is opened. Anyone else (not told by a
+    step of this review's ladder, not a clinician, no such review) gets the 404 of a review that
+    does not exist, audited as denied. The patient's id never leaves intake.
+    """
+    patient_id = escalated_review_patient_id(user=actor, review_id=review_id)
+    if patient_id is None:
+        if may_read_review(user=actor, review_id=review_id):
+            return None
+        deny(
+            user=actor, object_type="intake_review", object_id=review_id, action=Action.BREAK_GLASS
+        )
+    return break_glass_open(user=actor, patient_id=patient_id, reason=reason)
 
 
 # --- red flags: escalating an unanswered page ----------------------------------------------

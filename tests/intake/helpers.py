@@ -3,6 +3,13 @@ one-call submission (a patient's client posts a response)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+import time_machine
+
+from intake import tasks
+from intake.models import IntakeReview
+
 RESPONSES = "/api/v1/questionnaire-responses/"
 REVIEWS = "/api/v1/intake-reviews/"
 
@@ -64,3 +71,17 @@ def healthy_intake(**overrides) -> dict:
     }
     answers.update(overrides)
     return answers
+
+
+def escalated_red_flag_review(patient_client, at: datetime) -> IntakeReview:
+    """A red-flag intake submitted at `at` whose page nobody answered: a sweep two hours later
+    records the whole ladder (the care team's coordinators, its lead clinician, the clinical
+    lead(s)). Returns the review."""
+    with time_machine.travel(at, tick=False):
+        submitted = submit(
+            patient_client, "gut-skin-intake", healthy_intake(**{"rf-rectal-bleeding": True})
+        )
+    assert submitted.status_code == 201, submitted.json()
+    with time_machine.travel(at + timedelta(hours=2), tick=False):
+        assert tasks.escalate_unanswered_pages() == 3
+    return IntakeReview.objects.get(response_id=submitted.json()["id"])
