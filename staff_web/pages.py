@@ -32,6 +32,7 @@ from intake.selectors import open_red_flag_reviews
 from messaging import selectors, services
 from patient_web.guards import form_errors, local_next_url, sign_in_attempt, throttle_exempt
 
+from .break_glass_pages import OfferWords, break_glass_offer
 from .forms import (
     INBOX_FILTERS,
     BreakGlassReasonForm,
@@ -318,22 +319,24 @@ def thread_detail(request: HttpRequest, thread_id: Any) -> HttpResponse:
     return _break_glass_offer(request, thread_id, BreakGlassReasonForm())
 
 
+THREAD_OFFER = OfferWords(
+    title="Escalated thread",
+    heading="You were called in on an escalated thread",
+    called_in="A patient's message in this thread was not answered in time, and the escalation "
+    "ladder called you in.",
+    noun="thread",
+    not_allowed="reply, write a note, claim, assign, close or reopen it",
+    to_act="answer the patient",
+)
+
+
 def _break_glass_offer(
     request: HttpRequest, thread_id: Any, form: BreakGlassReasonForm
 ) -> HttpResponse:
-    """The page a clinician called in on an escalation sees instead of a thread they may not
-    read: that much (which their notice told them), and the break-glass form. Nothing of the
-    patient or the thread's text. 403: the thread is refused to them until they open a grant."""
-    return render(
-        request,
-        "staff_web/thread/break_glass_offer.html",
-        {
-            "thread_id": thread_id,
-            "form": form,
-            "grant_minutes": settings.CARECORE_BREAK_GLASS_MINUTES,
-        },
-        status=403,
-    )
+    """What a clinician called in on an escalation of a thread they may not read sees instead
+    (`break_glass_offer`)."""
+    action = reverse("staff_web:thread-break-glass", kwargs={"thread_id": thread_id})
+    return break_glass_offer(request, words=THREAD_OFFER, action=action, form=form)
 
 
 @require_POST
