@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from carecore.accounts.access import Purpose, patient_visibility
-from carecore.accounts.models import Patient, Role, User
+from carecore.accounts.models import Patient, User
 
 from .access import (
     access_response,
@@ -193,15 +193,10 @@ def review_break_glass_offered(*, user: User, review_id: UUID) -> bool:
     return escalated_review_patient_id(user=user, review_id=review_id) is not None
 
 
-def review_completable(*, user: User, review: IntakeReview) -> bool:
-    """Whether the review's page offers `user` its completion form: a clinician, a pending
-    review, and not a reader under break-glass (`may_write_review`), as `review_complete`
-    decides."""
-    if user.role != Role.CLINICIAN:
-        return False
-    if review.status != ReviewStatus.PENDING:
-        return False
-    return may_write_review(user=user, review_id=review.id)
+def review_writable(*, user: User, review_id: UUID | str) -> bool:
+    """Whether the review's page may offer `user` its completion form (clinicians only, as
+    `review_complete` says): not to a reader under break-glass (`may_write_review`)."""
+    return may_write_review(user=user, review_id=review_id)
 
 
 def review_with_previous_scores(*, review: IntakeReview) -> IntakeReview:

@@ -110,8 +110,8 @@ def test_it_opens_a_grant_announced_to_the_lead_clinician(
     ).exists()
     # Under the grant the review is read, never completed.
     assert escalated_review_patient_id(user=chief.user, review_id=escalated.id) is None
-    review = selectors.review_get(user=chief.user, review_id=escalated.id)
-    assert not selectors.review_completable(user=chief.user, review=review)
+    selectors.review_get(user=chief.user, review_id=escalated.id)
+    assert not selectors.review_writable(user=chief.user, review_id=escalated.id)
     with pytest.raises(NotFound):
         services.review_complete(user=chief.user, review_id=escalated.id, note="Seen.")
     escalated.refresh_from_db()
