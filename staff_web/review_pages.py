@@ -3,7 +3,10 @@ expedited next; one review with its answers, scores and changes since the patien
 response; complete it with an optional note.
 
 Thin: intake's selectors and `review_complete` decide access (another team's review is a 404)
-and who may complete (clinicians; a coordinator reads the queue but is refused completing).
+and who may complete (clinicians; a coordinator reads the queue but is refused completing; a
+reader under break-glass reads only). A clinician whom the review's unanswered red-flag page was
+escalated to, and who cannot read it, is offered break-glass instead of the 404
+(docs/web-portal.md, "Called in on an escalation").
 """
 
 from __future__ import annotations
@@ -14,13 +17,16 @@ from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from carecore.audit.lists import audited_page
-from carecore.common.errors import ApplicationError
+from carecore.common.errors import ApplicationError, NotFound
 from intake import selectors, services
 from patient_web.guards import form_errors
 
+from .break_glass_pages import OfferWords, break_glass_offer
+from .forms import BreakGlassReasonForm
 from .guards import care_team_page, staff_user
 
 REVIEWS_PER_PAGE = 50
@@ -49,6 +55,62 @@ def review_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @care_team_page
 def review_detail(request: HttpRequest, review_id: Any) -> HttpResponse:
+    try:
+        return _review_page(request, review_id)
+    except NotFound as error:
+        # Refused (and audited as denied). A clinician the review's page was escalated to is
+        # offered break-glass instead of the bare 404; anyone else, and any write, gets the 404.
+        offered = request.method == "GET" and selectors.review_break_glass_offered(
+            user=staff_user(request), review_id=review_id
+        )
+        if not offered:
+            raise
+        error.after_rollback()
+    return _break_glass_offer(request, review_id, BreakGlassReasonForm())
+
+
+REVIEW_OFFER = OfferWords(
+    title="Escalated review",
+    heading="You were called in on an unanswered red flag",
+    called_in="A patient's intake raised a red flag, nobody on their care team answered the page "
+    "in time, and the escalation ladder called you in.",
+    noun="review",
+    not_allowed="complete it",
+    to_act="act on it",
+)
+
+
+def _break_glass_offer(
+    request: HttpRequest, review_id: Any, form: BreakGlassReasonForm
+) -> HttpResponse:
+    """What a clinician called in on an escalation of a review they may not read sees instead
+    (`break_glass_offer`)."""
+    action = reverse("staff_web:review-break-glass", kwargs={"review_id": review_id})
+    return break_glass_offer(request, words=REVIEW_OFFER, action=action, form=form)
+
+
+@require_POST
+@care_team_page
+def review_break_glass(request: HttpRequest, review_id: Any) -> HttpResponse:
+    """Open break-glass access from the offer (`_break_glass_offer`), then read the review."""
+    form = BreakGlassReasonForm(request.POST)
+    form.is_valid()  # nothing of its own to refuse: the service checks the reason
+    try:
+        services.review_break_glass_open(
+            actor=staff_user(request),
+            review_id=review_id,
+            reason=form.cleaned_data.get("reason", ""),
+        )
+    except ApplicationError as error:
+        if error.status_code == 404:
+            raise
+        error.after_rollback()
+        form_errors(form, error)
+        return _break_glass_offer(request, review_id, form)
+    return redirect("staff_web:review", review_id=review_id)
+
+
+def _review_page(request: HttpRequest, review_id: Any) -> HttpResponse:
     user = staff_user(request)
     form = CompleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -62,6 +124,8 @@ def review_detail(request: HttpRequest, review_id: Any) -> HttpResponse:
         else:
             return redirect("staff_web:review", review_id=review_id)
     review = selectors.review_get(user=user, review_id=review_id)
+    # False for a reader under break-glass: read-only, so no completion form.
+    writable = selectors.review_writable(user=user, review_id=review_id)
     return render(
         request,
         "staff_web/reviews/detail.html",
@@ -70,7 +134,8 @@ def review_detail(request: HttpRequest, review_id: Any) -> HttpResponse:
             "answers": selectors.answers_with_questions(review.response),
             "changes": review.changes_since_previous,  # type: ignore[attr-defined]
             "form": form,
-            "can_complete": user.role == "clinician" and review.status == "pending",
+            "can_complete": writable and user.role == "clinician" and review.status == "pending",
+            "writable": writable,
         },
     )
 

@@ -25,6 +25,11 @@ urlpatterns = [
     path("threads/<uuid:thread_id>/reopen/", pages.thread_reopen, name="thread-reopen"),
     path("reviews/", review_pages.review_list, name="reviews"),
     path("reviews/<uuid:review_id>/", review_pages.review_detail, name="review"),
+    path(
+        "reviews/<uuid:review_id>/break-glass/",
+        review_pages.review_break_glass,
+        name="review-break-glass",
+    ),
     # The care-plan editor (plan_pages.py)
     path("patients/<uuid:patient_id>/care-plan/", plan_pages.care_plan, name="care_plan"),
     path(

@@ -195,8 +195,9 @@ def test_the_review_page_query_count(
 
     # Session and user (2); the review with its response, version, questionnaire, patient and
     # user, and its READ event (2); the previous response's id (1), the previous response
-    # through access_response and its READ event (2).
-    with django_assert_num_queries(7):
+    # through access_response and its READ event (2); whether the reader may complete it, not
+    # reading under break-glass (1).
+    with django_assert_num_queries(8):
         assert client.get(f"/staff/reviews/{review.id}/").status_code == 200
 
 
