@@ -626,6 +626,15 @@ OBJECT_ROUTES: dict[str, Entry] = {
     "staff_web:thread-reopen": Entry(thread, STAFF_PAGE),
     # A coordinator's complete is refused on the page itself (200 with the service's message).
     "staff_web:review": Entry(intake_review, STAFF_PAGE, body={"post": _fixed({"note": ""})}),
+    # Break-glass from an escalated red-flag page: nobody here was called in on one, so the team
+    # is sent to the review it reads and another team's staff get the 404 (whatever the reason).
+    "staff_web:review-break-glass": Entry(
+        intake_review,
+        STAFF_PAGE,
+        body={
+            "post": _fixed({"reason": "Called in on the unanswered red flag, team unreachable."})
+        },
+    ),
     # The care-plan editor: POST on the patient's page drafts; the world's plans are published,
     # so a clinician's edit or discard is a 409 about the plan (seen), a coordinator's a 403.
     "staff_web:care_plan": Entry(patient, PLAN_PAGE, methods={"post": PLAN_PAGE_WRITES}),

@@ -304,6 +304,10 @@ PAGES: dict[str, Page] = {
     "staff_web:thread-reopen": Page(thread, method="post"),
     "staff_web:reviews": Page(rule=CARE_TEAM_LIST, shows=reviewed_patient_name),
     "staff_web:review": Page(intake_review, shows=patient_name),
+    # Break-glass from an escalated red-flag page (test_escalation_break_glass_review_page.py):
+    # nobody here was called in on one, so the team is sent to the review it reads, anyone else
+    # gets the 404.
+    "staff_web:review-break-glass": Page(intake_review, method="post", body={"reason": ""}),
     # The patient chart, and the care-plan editor: clinical, read by the team; changed by
     # the team's clinicians only (docs/web-portal.md, "Patient chart", "Care-plan editor").
     "staff_web:patient": Page(the_patient, rule=CLINICAL_OBJECT, shows=patient_name),
