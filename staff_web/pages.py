@@ -26,16 +26,15 @@ from carecore.accounts import services as account_services
 from carecore.accounts.models import CARE_TEAM_ROLES
 from carecore.accounts.selectors import assignable_staff_by_patient, patient_with_care_team
 from carecore.audit.lists import audited_page, audited_rows
-from carecore.common.errors import ApplicationError, NotFound
+from carecore.common.errors import ApplicationError
 from carecore.realtime.selectors import latest_seq
 from intake.selectors import open_red_flag_reviews
 from messaging import selectors, services
 from patient_web.guards import form_errors, local_next_url, sign_in_attempt, throttle_exempt
 
-from .break_glass_pages import OfferWords, break_glass_offer
+from .break_glass_pages import EscalationOffer, OfferWords
 from .forms import (
     INBOX_FILTERS,
-    BreakGlassReasonForm,
     ComposeForm,
     StaffSignInForm,
     new_client_id,
@@ -302,62 +301,35 @@ def _compose_forms(request: HttpRequest) -> tuple[ComposeForm, ComposeForm]:
     return reply, note
 
 
-@require_http_methods(["GET", "POST"])
-@care_team_page
-def thread_detail(request: HttpRequest, thread_id: Any) -> HttpResponse:
-    try:
-        return _thread_page(request, thread_id)
-    except NotFound as error:
-        # Refused (and audited as denied). A clinician the thread was escalated to is offered
-        # break-glass instead of the bare 404; anyone else, and any write, gets the 404.
-        offered = request.method == "GET" and selectors.thread_break_glass_offered(
-            user=staff_user(request), thread_id=thread_id
-        )
-        if not offered:
-            raise
-        error.after_rollback()
-    return _break_glass_offer(request, thread_id, BreakGlassReasonForm())
-
-
-THREAD_OFFER = OfferWords(
-    title="Escalated thread",
-    heading="You were called in on an escalated thread",
-    called_in="A patient's message in this thread was not answered in time, and the escalation "
-    "ladder called you in.",
-    noun="thread",
-    not_allowed="reply, write a note, claim, assign, close or reopen it",
-    to_act="answer the patient",
+THREAD_OFFER = EscalationOffer(
+    words=OfferWords(
+        title="Escalated thread",
+        heading="You were called in on an escalated thread",
+        called_in="A patient's message in this thread was not answered in time, and the "
+        "escalation ladder called you in.",
+        noun="thread",
+        not_allowed="reply, write a note, claim, assign, close or reopen it",
+        to_act="answer the patient",
+    ),
+    id_name="thread_id",
+    page_route="staff_web:thread",
+    offer_route="staff_web:thread-break-glass",
+    offered=selectors.thread_break_glass_offered,
+    open_grant=services.thread_break_glass_open,
 )
 
 
-def _break_glass_offer(
-    request: HttpRequest, thread_id: Any, form: BreakGlassReasonForm
-) -> HttpResponse:
-    """What a clinician called in on an escalation of a thread they may not read sees instead
-    (`break_glass_offer`)."""
-    action = reverse("staff_web:thread-break-glass", kwargs={"thread_id": thread_id})
-    return break_glass_offer(request, words=THREAD_OFFER, action=action, form=form)
+@require_http_methods(["GET", "POST"])
+@care_team_page
+def thread_detail(request: HttpRequest, thread_id: Any) -> HttpResponse:
+    return THREAD_OFFER.page_or_offer(request, thread_id, _thread_page)
 
 
 @require_POST
 @care_team_page
 def thread_break_glass(request: HttpRequest, thread_id: Any) -> HttpResponse:
-    """Open break-glass access from the offer (`_break_glass_offer`), then read the thread."""
-    form = BreakGlassReasonForm(request.POST)
-    form.is_valid()  # nothing of its own to refuse: the service checks the reason
-    try:
-        services.thread_break_glass_open(
-            actor=staff_user(request),
-            thread_id=thread_id,
-            reason=form.cleaned_data.get("reason", ""),
-        )
-    except ApplicationError as error:
-        if error.status_code == 404:
-            raise
-        error.after_rollback()
-        form_errors(form, error)
-        return _break_glass_offer(request, thread_id, form)
-    return redirect("staff_web:thread", thread_id=thread_id)
+    """Open break-glass access from the offer (`THREAD_OFFER`), then read the thread."""
+    return THREAD_OFFER.open_and_read(request, thread_id)
 
 
 def _thread_page(request: HttpRequest, thread_id: Any) -> HttpResponse:

@@ -17,16 +17,14 @@ from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from carecore.audit.lists import audited_page
-from carecore.common.errors import ApplicationError, NotFound
+from carecore.common.errors import ApplicationError
 from intake import selectors, services
 from patient_web.guards import form_errors
 
-from .break_glass_pages import OfferWords, break_glass_offer
-from .forms import BreakGlassReasonForm
+from .break_glass_pages import EscalationOffer, OfferWords
 from .guards import care_team_page, staff_user
 
 REVIEWS_PER_PAGE = 50
@@ -52,62 +50,35 @@ def review_list(request: HttpRequest) -> HttpResponse:
     return render(request, "staff_web/reviews/list.html", {"reviews": shown, "page": page})
 
 
-@require_http_methods(["GET", "POST"])
-@care_team_page
-def review_detail(request: HttpRequest, review_id: Any) -> HttpResponse:
-    try:
-        return _review_page(request, review_id)
-    except NotFound as error:
-        # Refused (and audited as denied). A clinician the review's page was escalated to is
-        # offered break-glass instead of the bare 404; anyone else, and any write, gets the 404.
-        offered = request.method == "GET" and selectors.review_break_glass_offered(
-            user=staff_user(request), review_id=review_id
-        )
-        if not offered:
-            raise
-        error.after_rollback()
-    return _break_glass_offer(request, review_id, BreakGlassReasonForm())
-
-
-REVIEW_OFFER = OfferWords(
-    title="Escalated review",
-    heading="You were called in on an unanswered red flag",
-    called_in="A patient's intake raised a red flag, nobody on their care team answered the page "
-    "in time, and the escalation ladder called you in.",
-    noun="review",
-    not_allowed="complete it",
-    to_act="act on it",
+REVIEW_OFFER = EscalationOffer(
+    words=OfferWords(
+        title="Escalated review",
+        heading="You were called in on an unanswered red flag",
+        called_in="A patient's intake raised a red flag, nobody on their care team answered the "
+        "page in time, and the escalation ladder called you in.",
+        noun="review",
+        not_allowed="complete it",
+        to_act="act on it",
+    ),
+    id_name="review_id",
+    page_route="staff_web:review",
+    offer_route="staff_web:review-break-glass",
+    offered=selectors.review_break_glass_offered,
+    open_grant=services.review_break_glass_open,
 )
 
 
-def _break_glass_offer(
-    request: HttpRequest, review_id: Any, form: BreakGlassReasonForm
-) -> HttpResponse:
-    """What a clinician called in on an escalation of a review they may not read sees instead
-    (`break_glass_offer`)."""
-    action = reverse("staff_web:review-break-glass", kwargs={"review_id": review_id})
-    return break_glass_offer(request, words=REVIEW_OFFER, action=action, form=form)
+@require_http_methods(["GET", "POST"])
+@care_team_page
+def review_detail(request: HttpRequest, review_id: Any) -> HttpResponse:
+    return REVIEW_OFFER.page_or_offer(request, review_id, _review_page)
 
 
 @require_POST
 @care_team_page
 def review_break_glass(request: HttpRequest, review_id: Any) -> HttpResponse:
-    """Open break-glass access from the offer (`_break_glass_offer`), then read the review."""
-    form = BreakGlassReasonForm(request.POST)
-    form.is_valid()  # nothing of its own to refuse: the service checks the reason
-    try:
-        services.review_break_glass_open(
-            actor=staff_user(request),
-            review_id=review_id,
-            reason=form.cleaned_data.get("reason", ""),
-        )
-    except ApplicationError as error:
-        if error.status_code == 404:
-            raise
-        error.after_rollback()
-        form_errors(form, error)
-        return _break_glass_offer(request, review_id, form)
-    return redirect("staff_web:review", review_id=review_id)
+    """Open break-glass access from the offer (`REVIEW_OFFER`), then read the review."""
+    return REVIEW_OFFER.open_and_read(request, review_id)
 
 
 def _review_page(request: HttpRequest, review_id: Any) -> HttpResponse:
